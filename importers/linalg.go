@@ -1,0 +1,123 @@
+package importers
+
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// matMul multiplies the last two axes of a and b, optionally transposed,
+// broadcasting the leading (batch) axes.
+type matMul struct{ ta, tb bool }
+
+func (p matMul) String() string { return fmt.Sprintf("MatMul(%v,%v)", p.ta, p.tb) }
+
+// dims returns m, k, n of op(a)·op(b) for the trailing matrices.
+func (p matMul) dims(a, b []int) (m, k, n int, err error) {
+	if len(a) < 2 || len(b) < 2 {
+		return 0, 0, 0, fmt.Errorf("operands of rank %d and %d, want at least 2", len(a), len(b))
+	}
+	m, k = a[len(a)-2], a[len(a)-1]
+	if p.ta {
+		m, k = k, m
+	}
+	k2, n := b[len(b)-2], b[len(b)-1]
+	if p.tb {
+		k2, n = n, k2
+	}
+	if k != k2 {
+		return 0, 0, 0, fmt.Errorf("inner dimensions %d and %d differ (shapes %v, %v)", k, k2, a, b)
+	}
+	return m, k, n, nil
+}
+
+func (p matMul) shape(in []tensor.Shape) (tensor.Shape, error) {
+	a, b := in[0], in[1]
+	m, _, n, err := p.dims(a, b)
+	if err != nil {
+		return nil, err
+	}
+	batch, err := broadcastShape(a[:len(a)-2], b[:len(b)-2])
+	if err != nil {
+		return nil, err
+	}
+	return append(batch, m, n), nil
+}
+
+func (p matMul) do(in []array) (array, error) {
+	a, b := in[0], in[1]
+	s, err := p.shape([]tensor.Shape{a.shape, b.shape})
+	if err != nil {
+		return array{}, err
+	}
+	m, k, n, _ := p.dims(a.shape, b.shape)
+	out := a.like(s)
+	batch := []int(s[:len(s)-2])
+	sa := bcastStrides(a.shape[:len(a.shape)-2], batch)
+	sb := bcastStrides(b.shape[:len(b.shape)-2], batch)
+	ra, ca := a.shape[len(a.shape)-2], a.shape[len(a.shape)-1]
+	rb, cb := b.shape[len(b.shape)-2], b.shape[len(b.shape)-1]
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if p.ta {
+		ta = blas.Trans
+	}
+	if p.tb {
+		tb = blas.Trans
+	}
+	idx := make([]int, len(batch))
+	for o := 0; o < size(batch); o++ {
+		oa, ob := 0, 0
+		for d, i := range idx {
+			oa += i * sa[d]
+			ob += i * sb[d]
+		}
+		oa, ob = oa*ra*ca, ob*rb*cb
+		oc := o * m * n
+		if a.isF32() {
+			blas32.Gemm(ta, tb, 1,
+				blas32.General{Rows: ra, Cols: ca, Stride: ca, Data: a.f32[oa : oa+ra*ca]},
+				blas32.General{Rows: rb, Cols: cb, Stride: cb, Data: b.f32[ob : ob+rb*cb]},
+				0, blas32.General{Rows: m, Cols: n, Stride: n, Data: out.f32[oc : oc+m*n]})
+		} else {
+			blas64.Gemm(ta, tb, 1,
+				blas64.General{Rows: ra, Cols: ca, Stride: ca, Data: a.f64[oa : oa+ra*ca]},
+				blas64.General{Rows: rb, Cols: cb, Stride: cb, Data: b.f64[ob : ob+rb*cb]},
+				0, blas64.General{Rows: m, Cols: n, Stride: n, Data: out.f64[oc : oc+m*n]})
+		}
+		for d := len(idx) - 1; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < batch[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+	_ = k
+	return out, nil
+}
+
+func (p matMul) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
+	a, b := in[0], in[1]
+	var ga, gb *G.Node
+	if p.ta {
+		ga = t.MatMul(b, g, p.tb, true)
+	} else {
+		ga = t.MatMul(g, b, false, !p.tb)
+	}
+	if p.tb {
+		gb = t.MatMul(g, a, true, p.ta)
+	} else {
+		gb = t.MatMul(a, g, !p.ta, false)
+	}
+	return []*G.Node{t.SumTo(ga, a.Shape()), t.SumTo(gb, b.Shape())}
+}
+
+// MatMul returns op(a)·op(b) over the last two axes, where op transposes
+// when ta (tb) is set; leading axes broadcast. Both operands have rank ≥ 2.
+func (t *Tape) MatMul(a, b *G.Node, ta, tb bool) *G.Node {
+	return t.apply(matMul{ta: ta, tb: tb}, a, b)
+}

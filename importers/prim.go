@@ -1,0 +1,186 @@
+package importers
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// A prim is a primitive operation: a kernel Gorgonia runs, and the rule that
+// builds its vector–Jacobian product out of other prims. Every derivative in
+// ebmpipe — input gradients, Jacobian–vector products, and the parameter
+// gradients Gorgonia's Grad computes — comes from these rules.
+type prim interface {
+	// String names the primitive with all its parameters. Gorgonia merges
+	// nodes with equal hashes, and the hash is this string with the input
+	// shapes: two prims that compute different things must differ here.
+	String() string
+	// shape returns the output shape for the given input shapes.
+	shape(in []tensor.Shape) (tensor.Shape, error)
+	// do runs the kernel.
+	do(in []array) (array, error)
+	// vjp returns, for each input, the gradient given the output's gradient
+	// g; an entry is nil where the input gets none.
+	vjp(t *Tape, in []*G.Node, out, g *G.Node) []*G.Node
+}
+
+// noGrad marks prims whose output does not depend differentiably on any
+// input (masks, stop-gradients, constants).
+type noGrad struct{}
+
+func (noGrad) vjp(*Tape, []*G.Node, *G.Node, *G.Node) []*G.Node { return nil }
+func (noGrad) isNoGrad()                                        {}
+
+// outDtyper is implemented by prims whose output element type differs from
+// their first input's.
+type outDtyper interface {
+	outDtype(in []tensor.Dtype) tensor.Dtype
+}
+
+// diffWRT reports which inputs of p get gradients: float inputs of prims
+// that have a derivative.
+func diffWRT(p prim, in []*G.Node) []bool {
+	out := make([]bool, len(in))
+	if _, ok := p.(interface{ isNoGrad() }); ok {
+		return out
+	}
+	for i, n := range in {
+		dt := n.Dtype()
+		out[i] = dt == tensor.Float64 || dt == tensor.Float32
+	}
+	return out
+}
+
+// primOp adapts a prim to Gorgonia's Op and SDOp interfaces.
+type primOp struct {
+	t     *Tape
+	p     prim
+	inT   []hm.Type
+	outT  hm.Type
+	out   tensor.Shape
+	hashS string
+}
+
+func newPrimOp(t *Tape, p prim, in []*G.Node) (*primOp, error) {
+	shapes := make([]tensor.Shape, len(in))
+	dts := make([]tensor.Dtype, len(in))
+	inT := make([]hm.Type, len(in))
+	for i, n := range in {
+		shapes[i] = n.Shape()
+		dts[i] = n.Dtype()
+		inT[i] = nodeType(len(shapes[i]), dts[i])
+	}
+	s, err := p.shape(shapes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	dt := t.dt
+	if len(dts) > 0 {
+		dt = dts[0]
+	}
+	if o, ok := p.(outDtyper); ok {
+		dt = o.outDtype(dts)
+	}
+	return &primOp{
+		t: t, p: p, inT: inT, outT: nodeType(len(s), dt), out: s,
+		hashS: fmt.Sprintf("%s%v%v", p, shapes, dts),
+	}, nil
+}
+
+// nodeType is Gorgonia's type for a tensor of the given rank: the element
+// type itself for scalars.
+func nodeType(dims int, dt tensor.Dtype) hm.Type {
+	if dims == 0 {
+		return dt
+	}
+	return G.TensorType{Dims: dims, Of: dt}
+}
+
+func (o *primOp) Arity() int { return len(o.inT) }
+
+func (o *primOp) Type() hm.Type {
+	if len(o.inT) == 0 {
+		return o.outT
+	}
+	ts := append(append([]hm.Type(nil), o.inT...), o.outT)
+	return hm.NewFnType(ts...)
+}
+
+func (o *primOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.out.Clone(), nil }
+
+func (o *primOp) Do(vals ...G.Value) (G.Value, error) {
+	in := make([]array, len(vals))
+	for i, v := range vals {
+		a, err := fromValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: input %d: %w", o.p, i, err)
+		}
+		in[i] = a
+	}
+	r, err := o.p.do(in)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.p, err)
+	}
+	return toValue(r), nil
+}
+
+func (o *primOp) ReturnsPtr() bool      { return false }
+func (o *primOp) CallsExtern() bool     { return false }
+func (o *primOp) OverwritesInput() int  { return -1 }
+func (o *primOp) WriteHash(h hash.Hash) { h.Write([]byte(o.hashS)) }
+func (o *primOp) String() string        { return o.p.String() }
+
+func (o *primOp) Hashcode() uint32 {
+	h := fnv.New32a()
+	o.WriteHash(h)
+	return h.Sum32()
+}
+
+// DiffWRT implements G.SDOp.
+func (o *primOp) DiffWRT(n int) []bool {
+	out := make([]bool, n)
+	if _, ok := o.p.(interface{ isNoGrad() }); ok {
+		return out
+	}
+	for i := 0; i < n && i < len(o.inT); i++ {
+		dt, _ := elemType(o.inT[i])
+		out[i] = dt == tensor.Float64 || dt == tensor.Float32
+	}
+	return out
+}
+
+// SymDiff implements G.SDOp with the prim's own rule, so that Gorgonia's
+// Grad and the tape's VJP agree by construction.
+func (o *primOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	gs := o.p.vjp(o.t, in, out, grad)
+	res := make(G.Nodes, len(in))
+	for i := range in {
+		if i < len(gs) && gs[i] != nil {
+			res[i] = gs[i]
+		} else {
+			res[i] = o.t.ZerosLike(in[i])
+		}
+	}
+	if err := o.t.Err(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func elemType(t hm.Type) (tensor.Dtype, bool) {
+	switch t := t.(type) {
+	case tensor.Dtype:
+		return t, true
+	case G.TensorType:
+		dt, ok := t.Of.(tensor.Dtype)
+		return dt, ok
+	case *G.TensorType:
+		dt, ok := t.Of.(tensor.Dtype)
+		return dt, ok
+	}
+	return tensor.Dtype{}, false
+}

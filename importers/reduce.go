@@ -1,0 +1,261 @@
+package importers
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// sumTo sums a tensor down to a shape it broadcasts from; broadcastTo is its
+// adjoint. Each is the other's vector–Jacobian product.
+type sumTo struct{ to tensor.Shape }
+
+func (p sumTo) String() string { return fmt.Sprintf("SumTo%v", []int(p.to)) }
+
+func (p sumTo) shape(in []tensor.Shape) (tensor.Shape, error) {
+	if s, err := broadcastShape(in[0], p.to); err != nil || !sameShape(s, in[0]) {
+		return nil, fmt.Errorf("cannot sum shape %v to %v", in[0], p.to)
+	}
+	return p.to.Clone(), nil
+}
+
+func (p sumTo) do(in []array) (array, error) {
+	x := in[0]
+	out := x.like(p.to)
+	st := bcastStrides(p.to, x.shape)
+	if x.isF32() {
+		sumLoop(floats[float32](out), floats[float32](x), x.shape, st)
+	} else {
+		sumLoop(floats[float64](out), floats[float64](x), x.shape, st)
+	}
+	return out, nil
+}
+
+// sumLoop adds every element of x (shape) into out at the position given by
+// the broadcast strides st.
+func sumLoop[T float](out, x []T, shape, st []int) {
+	r := len(shape)
+	if r == 0 {
+		out[0] += x[0]
+		return
+	}
+	n, ls := shape[r-1], st[r-1]
+	idx := make([]int, r-1)
+	o := 0
+	for i := 0; i < len(x); i += n {
+		row := x[i : i+n]
+		if ls == 0 {
+			var s T
+			for _, v := range row {
+				s += v
+			}
+			out[o] += s
+		} else {
+			dst := out[o : o+n]
+			for j, v := range row {
+				dst[j] += v
+			}
+		}
+		for d := r - 2; d >= 0; d-- {
+			idx[d]++
+			o += st[d]
+			if idx[d] < shape[d] {
+				break
+			}
+			o -= st[d] * shape[d]
+			idx[d] = 0
+		}
+	}
+}
+
+func (p sumTo) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
+	return []*G.Node{t.BroadcastTo(g, in[0].Shape())}
+}
+
+type broadcastTo struct{ to tensor.Shape }
+
+func (p broadcastTo) String() string { return fmt.Sprintf("BroadcastTo%v", []int(p.to)) }
+
+func (p broadcastTo) shape(in []tensor.Shape) (tensor.Shape, error) {
+	if s, err := broadcastShape(in[0], p.to); err != nil || !sameShape(s, p.to) {
+		return nil, fmt.Errorf("cannot broadcast shape %v to %v", in[0], p.to)
+	}
+	return p.to.Clone(), nil
+}
+
+func (p broadcastTo) do(in []array) (array, error) {
+	x := in[0]
+	out := x.like(p.to)
+	sx := bcastStrides(x.shape, p.to)
+	zero := make([]int, len(p.to))
+	if x.isF32() {
+		z := make([]float32, 1)
+		binaryLoop(bAdd, floats[float32](out), floats[float32](x), z, p.to, sx, zero)
+	} else {
+		z := make([]float64, 1)
+		binaryLoop(bAdd, floats[float64](out), floats[float64](x), z, p.to, sx, zero)
+	}
+	return out, nil
+}
+
+func (p broadcastTo) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
+	return []*G.Node{t.SumTo(g, in[0].Shape())}
+}
+
+// SumTo sums x down to shape, which x must broadcast from (numpy rules).
+func (t *Tape) SumTo(x *G.Node, shape tensor.Shape) *G.Node {
+	if x != nil && sameShape(x.Shape(), shape) {
+		return x
+	}
+	return t.apply(sumTo{to: shape.Clone()}, x)
+}
+
+// BroadcastTo broadcasts x to shape (numpy rules).
+func (t *Tape) BroadcastTo(x *G.Node, shape tensor.Shape) *G.Node {
+	if x != nil && sameShape(x.Shape(), shape) {
+		return x
+	}
+	return t.apply(broadcastTo{to: shape.Clone()}, x)
+}
+
+// Sum returns the sum of all elements of x, a scalar.
+func (t *Tape) Sum(x *G.Node) *G.Node {
+	if x == nil {
+		return t.fail(fmt.Errorf("Sum: nil input"))
+	}
+	return t.SumAxes(x, nil, false)
+}
+
+// Mean returns the mean of all elements of x, a scalar.
+func (t *Tape) Mean(x *G.Node) *G.Node {
+	if x == nil {
+		return t.fail(fmt.Errorf("Mean: nil input"))
+	}
+	return t.Scale(t.Sum(x), 1/float64(x.Shape().TotalSize()))
+}
+
+// SumAxes sums x over axes (all axes when axes is empty), keeping them as
+// size-1 axes when keep is set. Negative axes count from the end.
+func (t *Tape) SumAxes(x *G.Node, axes []int, keep bool) *G.Node {
+	if x == nil {
+		return t.fail(fmt.Errorf("SumAxes: nil input"))
+	}
+	kept, dropped, err := reducedShapes(x.Shape(), axes)
+	if err != nil {
+		return t.fail(fmt.Errorf("SumAxes: %w", err))
+	}
+	s := t.SumTo(x, kept)
+	if keep {
+		return s
+	}
+	return t.Reshape(s, dropped)
+}
+
+// MeanAxes averages x over axes like SumAxes.
+func (t *Tape) MeanAxes(x *G.Node, axes []int, keep bool) *G.Node {
+	if x == nil {
+		return t.fail(fmt.Errorf("MeanAxes: nil input"))
+	}
+	s := t.SumAxes(x, axes, keep)
+	if s == nil {
+		return nil
+	}
+	return t.Scale(s, float64(s.Shape().TotalSize())/float64(x.Shape().TotalSize()))
+}
+
+// reducedShapes returns x's shape with axes set to 1 (kept) and removed
+// (dropped); no axes means all.
+func reducedShapes(shape tensor.Shape, axes []int) (kept, dropped tensor.Shape, err error) {
+	r := len(shape)
+	red := make([]bool, r)
+	if len(axes) == 0 {
+		for i := range red {
+			red[i] = true
+		}
+	}
+	for _, a := range axes {
+		if a < -r || a >= r {
+			return nil, nil, fmt.Errorf("axis %d out of range for rank %d", a, r)
+		}
+		red[(a+r)%r] = true
+	}
+	kept = make(tensor.Shape, 0, r)
+	dropped = make(tensor.Shape, 0, r)
+	for i, d := range shape {
+		if red[i] {
+			kept = append(kept, 1)
+		} else {
+			kept = append(kept, d)
+			dropped = append(dropped, d)
+		}
+	}
+	return kept, dropped, nil
+}
+
+// maxTo takes the maximum over the axes along which shape to is 1; it has
+// no gradient (it serves as a stabilising shift, e.g. in softmax).
+type maxTo struct {
+	noGrad
+	to tensor.Shape
+}
+
+func (p maxTo) String() string                                { return fmt.Sprintf("MaxTo%v", []int(p.to)) }
+func (p maxTo) shape(in []tensor.Shape) (tensor.Shape, error) { return sumTo{to: p.to}.shape(in) }
+
+func (p maxTo) do(in []array) (array, error) {
+	x := in[0]
+	out := x.like(p.to)
+	for i := 0; i < out.len(); i++ {
+		out.set(i, negInf)
+	}
+	st := bcastStrides(p.to, x.shape)
+	idx := make([]int, len(x.shape))
+	for i := 0; i < x.len(); i++ {
+		o := 0
+		for d := range idx {
+			o += idx[d] * st[d]
+		}
+		if v := x.at(i); v > out.at(o) {
+			out.set(o, v)
+		}
+		for d := len(idx) - 1; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < x.shape[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+	return out, nil
+}
+
+// MaxAxes returns the maximum of x over axes, keeping them as size-1 axes.
+// It is not differentiated: use it only where the result cancels out.
+func (t *Tape) MaxAxes(x *G.Node, axes []int) *G.Node {
+	if x == nil {
+		return t.fail(fmt.Errorf("MaxAxes: nil input"))
+	}
+	kept, _, err := reducedShapes(x.Shape(), axes)
+	if err != nil {
+		return t.fail(fmt.Errorf("MaxAxes: %w", err))
+	}
+	return t.apply(maxTo{to: kept}, x)
+}
+
+// normAxes returns axes made non-negative and sorted.
+func normAxes(axes []int, rank int) ([]int, error) {
+	out := make([]int, len(axes))
+	for i, a := range axes {
+		if a < -rank || a >= rank {
+			return nil, fmt.Errorf("axis %d out of range for rank %d", a, rank)
+		}
+		out[i] = (a + rank) % rank
+	}
+	sort.Ints(out)
+	return out, nil
+}
+
+var negInf = math.Inf(-1)

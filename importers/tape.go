@@ -1,0 +1,345 @@
+package importers
+
+import (
+	"errors"
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// A Tape builds differentiable computations in a Gorgonia graph and records
+// how every node it makes was made, so that vector–Jacobian products can be
+// built as new nodes of the same graph — to any order.
+//
+// Gorgonia's own Grad is exact for one level of differentiation, but a Grad
+// over nodes made by an earlier Grad call gives wrong second-order gradients.
+// A Tape therefore owns the derivative rules: VJP and JVP emit ordinary nodes
+// through the same rules, and Gorgonia's Grad, which calls those rules too
+// (every node a Tape makes carries its rule), runs once per loss, in
+// ParamGrads.
+//
+// Building methods return nil after the first error, which Err reports; a
+// sequence of calls needs one check at the end, as with bufio.Scanner.
+type Tape struct {
+	g       *G.ExprGraph
+	dt      tensor.Dtype
+	err     error
+	entries map[*G.Node]*entry
+	seq     int
+	graded  bool
+}
+
+// entry records one node made by a primitive.
+type entry struct {
+	p   prim
+	in  []*G.Node
+	seq int
+}
+
+// NewTape returns a Tape that adds nodes of element type dt (tensor.Float64
+// or tensor.Float32) to g.
+func NewTape(g *G.ExprGraph, dt tensor.Dtype) *Tape {
+	return &Tape{g: g, dt: dt, entries: make(map[*G.Node]*entry)}
+}
+
+// Graph returns the Gorgonia graph the tape builds.
+func (t *Tape) Graph() *G.ExprGraph { return t.g }
+
+// Dtype returns the floating-point element type of the tape's nodes.
+func (t *Tape) Dtype() tensor.Dtype { return t.dt }
+
+// Err returns the first error met while building, if any.
+func (t *Tape) Err() error { return t.err }
+
+// fail records err (the first one wins) and returns nil for chaining.
+func (t *Tape) fail(err error) *G.Node {
+	if t.err == nil {
+		t.err = err
+	}
+	return nil
+}
+
+// apply adds a node computing p on in and records it.
+func (t *Tape) apply(p prim, in ...*G.Node) *G.Node {
+	if t.err != nil {
+		return nil
+	}
+	for _, n := range in {
+		if n == nil {
+			return t.fail(fmt.Errorf("%s: nil input", p))
+		}
+	}
+	op, err := newPrimOp(t, p, in)
+	if err != nil {
+		return t.fail(err)
+	}
+	n, err := G.ApplyOp(op, in...)
+	if err != nil {
+		return t.fail(fmt.Errorf("%s: %w", p, err))
+	}
+	if _, ok := t.entries[n]; !ok {
+		t.seq++
+		t.entries[n] = &entry{p: p, in: in, seq: t.seq}
+	}
+	return n
+}
+
+// Input adds a named input (a placeholder bound before each run with G.Let)
+// of the given shape.
+func (t *Tape) Input(name string, shape ...int) *G.Node {
+	return t.leaf(name, shape, nil)
+}
+
+// Variable adds a named leaf holding v: a parameter, or any tensor that
+// changes between runs.
+func (t *Tape) Variable(name string, v *tensor.Dense) *G.Node {
+	return t.leaf(name, v.Shape(), v)
+}
+
+func (t *Tape) leaf(name string, shape []int, v *tensor.Dense) *G.Node {
+	if t.err != nil {
+		return nil
+	}
+	opts := []G.NodeConsOpt{G.WithName(name)}
+	if len(shape) > 0 {
+		opts = append(opts, G.WithShape(shape...))
+	}
+	dt := t.dt
+	if v != nil {
+		dt = v.Dtype()
+		opts = append(opts, G.WithValue(toValue(fromDense(v))))
+	}
+	if len(shape) == 0 {
+		return G.NewScalar(t.g, dt, opts...)
+	}
+	return G.NewTensor(t.g, dt, len(shape), opts...)
+}
+
+// Const adds a constant tensor of the tape's element type holding data
+// (converted) in the given shape.
+func (t *Tape) Const(data []float64, shape ...int) *G.Node {
+	if t.err != nil {
+		return nil
+	}
+	if size(shape) != len(data) {
+		return t.fail(fmt.Errorf("constant of shape %v: %d values", shape, len(data)))
+	}
+	a := newArray(t.dt, shape)
+	for i, v := range data {
+		a.set(i, v)
+	}
+	return t.constArray(a)
+}
+
+// constArray adds a leaf holding a. Leaves are unique nodes; Gorgonia's
+// constants are hash-consed by shape, which could merge different values.
+func (t *Tape) constArray(a array) *G.Node {
+	return t.leaf("const", a.shape, toDense(a))
+}
+
+// Full adds a constant tensor of the given shape with every element v.
+func (t *Tape) Full(v float64, shape ...int) *G.Node {
+	data := make([]float64, size(shape))
+	for i := range data {
+		data[i] = v
+	}
+	return t.Const(data, shape...)
+}
+
+// ZerosLike adds a constant zero tensor shaped like x.
+func (t *Tape) ZerosLike(x *G.Node) *G.Node {
+	if x == nil {
+		return t.fail(errors.New("ZerosLike: nil input"))
+	}
+	return t.Full(0, x.Shape()...)
+}
+
+// VJP returns, for each x in xs, the vector–Jacobian product
+// Σ_k seeds[k]ᵀ · ∂ys[k]/∂x as a new node shaped like x. A nil seed stands
+// for ones. Inputs that no y depends on get zeros. The returned nodes are
+// recorded, so they can be differentiated again.
+func (t *Tape) VJP(ys, seeds, xs []*G.Node) []*G.Node {
+	if t.err != nil {
+		return make([]*G.Node, len(xs))
+	}
+	if len(seeds) != len(ys) {
+		t.fail(fmt.Errorf("VJP: %d outputs but %d seeds", len(ys), len(seeds)))
+		return make([]*G.Node, len(xs))
+	}
+	// Forward pass: which recorded nodes depend on xs.
+	dep := make(map[*G.Node]bool, len(xs))
+	for _, x := range xs {
+		dep[x] = true
+	}
+	order := t.order()
+	for _, n := range order {
+		for _, in := range t.entries[n].in {
+			if dep[in] {
+				dep[n] = true
+				break
+			}
+		}
+	}
+	grads := make(map[*G.Node]*G.Node)
+	for k, y := range ys {
+		if y == nil || !dep[y] {
+			continue
+		}
+		s := seeds[k]
+		if s == nil {
+			s = t.Full(1, y.Shape()...)
+		}
+		if !sameShape(s.Shape(), y.Shape()) {
+			t.fail(fmt.Errorf("VJP: seed shape %v for output shape %v", s.Shape(), y.Shape()))
+			return make([]*G.Node, len(xs))
+		}
+		grads[y] = t.accumulate(grads[y], s)
+	}
+	for i := len(order) - 1; i >= 0; i-- {
+		n := order[i]
+		g, ok := grads[n]
+		if !ok || !dep[n] {
+			continue
+		}
+		e := t.entries[n]
+		gin := e.p.vjp(t, e.in, n, g)
+		for j, in := range e.in {
+			if j < len(gin) && gin[j] != nil && dep[in] {
+				grads[in] = t.accumulate(grads[in], gin[j])
+			}
+		}
+	}
+	out := make([]*G.Node, len(xs))
+	for i, x := range xs {
+		if g, ok := grads[x]; ok {
+			out[i] = g
+		} else {
+			out[i] = t.ZerosLike(x)
+		}
+	}
+	return out
+}
+
+// InputGradient returns ∂(Σ y)/∂x for a single output y (usually a
+// per-example energy summed over the batch, which gives every example's
+// input gradient at once).
+func (t *Tape) InputGradient(y, x *G.Node) *G.Node {
+	return t.VJP([]*G.Node{y}, []*G.Node{nil}, []*G.Node{x})[0]
+}
+
+// JVP returns the Jacobian–vector product (∂y/∂x)·v, shaped like y, by the
+// double-VJP trick: u ↦ Jᵀu is linear in u, so differentiating ⟨Jᵀu, v⟩
+// with respect to u gives Jv. The Jacobian is never formed.
+func (t *Tape) JVP(y, x, v *G.Node) *G.Node {
+	if t.err != nil || y == nil {
+		return t.fail(errors.New("JVP: nil output"))
+	}
+	u := t.Full(0, y.Shape()...)
+	jtu := t.VJP([]*G.Node{y}, []*G.Node{u}, []*G.Node{x})[0]
+	return t.VJP([]*G.Node{jtu}, []*G.Node{v}, []*G.Node{u})[0]
+}
+
+// order returns the recorded nodes in creation (topological) order.
+func (t *Tape) order() []*G.Node {
+	out := make([]*G.Node, len(t.entries))
+	for n, e := range t.entries {
+		out[e.seq-1] = n
+	}
+	return out
+}
+
+func (t *Tape) accumulate(acc, g *G.Node) *G.Node {
+	if acc == nil {
+		return g
+	}
+	return t.Add(acc, g)
+}
+
+// ParamGrads returns the gradient of the scalar loss with respect to each
+// of params, computed by Gorgonia's Grad — called once per tape, since a
+// second Grad over nodes made by an earlier one is wrong. Input gradients
+// inside the loss must come from VJP, JVP or InputGradient.
+func (t *Tape) ParamGrads(loss *G.Node, params ...*G.Node) ([]*G.Node, error) {
+	if t.err != nil {
+		return nil, t.err
+	}
+	if t.graded {
+		return nil, errors.New("ParamGrads: Gorgonia's Grad already ran on this tape; build one loss per tape (nested Grad calls give wrong second-order gradients)")
+	}
+	if !loss.IsScalar() {
+		return nil, fmt.Errorf("ParamGrads: loss has shape %v, want a scalar", loss.Shape())
+	}
+	t.graded = true
+	// Grad rejects parameters the loss does not depend on; give them zeros.
+	dep := t.dependsOn(loss)
+	var used []*G.Node
+	for _, p := range params {
+		if dep[p] {
+			used = append(used, p)
+		}
+	}
+	out := make([]*G.Node, len(params))
+	if len(used) > 0 {
+		gs, err := G.Grad(loss, used...)
+		if err != nil {
+			return nil, fmt.Errorf("ParamGrads: %w", err)
+		}
+		k := 0
+		for i, p := range params {
+			if dep[p] {
+				out[i] = gs[k]
+				k++
+			}
+		}
+	}
+	for i, p := range params {
+		if out[i] == nil {
+			out[i] = t.ZerosLike(p)
+		}
+	}
+	return out, t.err
+}
+
+// dependsOn returns the set of nodes y (transitively) depends on through
+// differentiable recorded edges.
+func (t *Tape) dependsOn(y *G.Node) map[*G.Node]bool {
+	seen := map[*G.Node]bool{y: true}
+	stack := []*G.Node{y}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		e, ok := t.entries[n]
+		if !ok {
+			continue
+		}
+		diff := diffWRT(e.p, e.in)
+		for j, in := range e.in {
+			if diff[j] && !seen[in] {
+				seen[in] = true
+				stack = append(stack, in)
+			}
+		}
+	}
+	return seen
+}
+
+func sameShape(a, b tensor.Shape) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func size(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
