@@ -1,0 +1,84 @@
+package pipeline_test
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/ebmpipe/ebmpipe/pipeline"
+)
+
+func ExampleOpenReader() {
+	// testdata/points.csv:
+	//
+	//	x,y
+	//	0.5,-1.2
+	//	1.5,abc
+	//	2,4e-3
+	//
+	//	-7,8
+	r, err := pipeline.OpenReader("testdata/points.csv", pipeline.ReadOptions{
+		SkipBadRows: true,
+		Reject: func(b pipeline.BadRow) {
+			fmt.Println("skipped:", b.Err)
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	fmt.Println("columns:", r.Columns())
+
+	// Read two rows at a time.
+	buf := make([]float64, 2*r.Width())
+	for {
+		n, err := r.Read(buf)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		for i := range n {
+			fmt.Println(buf[i*r.Width() : (i+1)*r.Width()])
+		}
+	}
+	// Output:
+	// columns: [x y]
+	// skipped: testdata/points.csv:3: column 2: "abc" is not a number
+	// [0.5 -1.2]
+	// [2 0.004]
+	// [-7 8]
+}
+
+func ExampleCreateWriter() {
+	dir, err := os.MkdirTemp("", "example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "scores.jsonl")
+
+	w, err := pipeline.CreateWriter(path, []string{"energy", "log_density"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Abort() // does nothing once committed
+	if err := w.Write([]float64{-1.2, 0.3, 0.25, -2}); err != nil {
+		log.Fatal(err)
+	}
+	if err := w.Commit(); err != nil {
+		log.Fatal(err)
+	}
+
+	out, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(string(out))
+	// Output:
+	// {"energy": -1.2, "log_density": 0.3}
+	// {"energy": 0.25, "log_density": -2}
+}
