@@ -1,0 +1,279 @@
+package importers
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// This file holds the small, per-example linear algebra the bounds need:
+// inverses, log-determinants and smallest eigenvectors of the k×k matrices
+// in the last two axes of a batch, plus a stop-gradient. Kernels work in
+// float64 whatever the tape's element type.
+
+// stopGradient is the identity with no derivative.
+type stopGradient struct{ noGrad }
+
+func (stopGradient) String() string                                { return "StopGradient" }
+func (stopGradient) shape(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
+
+// do shares the input's data: no kernel writes into its inputs.
+func (stopGradient) do(in []array) (array, error) { return in[0], nil }
+
+// StopGradient returns x, treated as a constant by every derivative: VJP,
+// JVP and ParamGrads send nothing through it.
+func (t *Tape) StopGradient(x *G.Node) *G.Node { return t.apply(stopGradient{}, x) }
+
+// squareBatch checks that s has rank ≥ 2 with square trailing matrices and
+// returns the matrix size and the number of matrices.
+func squareBatch(s []int) (k, n int, err error) {
+	if len(s) < 2 || s[len(s)-1] != s[len(s)-2] {
+		return 0, 0, fmt.Errorf("shape %v: want a batch of square matrices (…, k, k)", s)
+	}
+	k = s[len(s)-1]
+	return k, size(s[:len(s)-2]), nil
+}
+
+// matrixAt copies the i-th k×k matrix of a into m.
+func matrixAt(m *mat.Dense, a array, i, k int) {
+	off := i * k * k
+	for r := 0; r < k; r++ {
+		for c := 0; c < k; c++ {
+			m.Set(r, c, a.at(off+r*k+c))
+		}
+	}
+}
+
+// inverse inverts each square matrix of a batch (…, k, k).
+type inverse struct{}
+
+func (inverse) String() string { return "Inverse" }
+
+func (inverse) shape(in []tensor.Shape) (tensor.Shape, error) {
+	if _, _, err := squareBatch(in[0]); err != nil {
+		return nil, err
+	}
+	return in[0].Clone(), nil
+}
+
+func (inverse) do(in []array) (array, error) {
+	a := in[0]
+	k, n, err := squareBatch(a.shape)
+	if err != nil {
+		return array{}, err
+	}
+	out := a.like(a.shape)
+	m := mat.NewDense(k, k, nil)
+	var inv mat.Dense
+	for i := 0; i < n; i++ {
+		matrixAt(m, a, i, k)
+		if err := inv.Inverse(m); err != nil {
+			var cond mat.Condition
+			if !errors.As(err, &cond) || math.IsInf(float64(cond), 1) {
+				return array{}, fmt.Errorf("matrix %d of %d is singular", i, n)
+			}
+		}
+		off := i * k * k
+		for r := 0; r < k; r++ {
+			for c := 0; c < k; c++ {
+				out.set(off+r*k+c, inv.At(r, c))
+			}
+		}
+	}
+	return out, nil
+}
+
+// vjp: for Y = A⁻¹, Ā = −Yᵀ·Ȳ·Yᵀ.
+func (inverse) vjp(t *Tape, _ []*G.Node, y, g *G.Node) []*G.Node {
+	return []*G.Node{t.Neg(t.MatMul(t.MatMul(y, g, true, false), y, false, true))}
+}
+
+// Inverse returns the inverse of each square matrix in the last two axes
+// of a. Running it fails on a singular matrix.
+func (t *Tape) Inverse(a *G.Node) *G.Node { return t.apply(inverse{}, a) }
+
+// logDet is log det of each square matrix of a batch, for matrices with a
+// positive determinant.
+type logDet struct{}
+
+func (logDet) String() string { return "LogDet" }
+
+func (logDet) shape(in []tensor.Shape) (tensor.Shape, error) {
+	if _, _, err := squareBatch(in[0]); err != nil {
+		return nil, err
+	}
+	return in[0][:len(in[0])-2].Clone(), nil
+}
+
+func (logDet) do(in []array) (array, error) {
+	a := in[0]
+	k, n, err := squareBatch(a.shape)
+	if err != nil {
+		return array{}, err
+	}
+	out := a.like(a.shape[:len(a.shape)-2])
+	m := mat.NewDense(k, k, nil)
+	var lu mat.LU
+	for i := 0; i < n; i++ {
+		matrixAt(m, a, i, k)
+		lu.Factorize(m)
+		ld, sign := lu.LogDet()
+		if sign <= 0 || math.IsInf(ld, 0) || math.IsNaN(ld) {
+			return array{}, fmt.Errorf("matrix %d of %d: determinant is not positive", i, n)
+		}
+		out.set(i, ld)
+	}
+	return out, nil
+}
+
+// vjp: ∂ log det A / ∂A = A⁻ᵀ.
+func (logDet) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
+	a := in[0]
+	r := a.Dims()
+	gs := append(g.Shape().Clone(), 1, 1)
+	perm := make([]int, r)
+	for i := range perm {
+		perm[i] = i
+	}
+	perm[r-2], perm[r-1] = r-1, r-2
+	return []*G.Node{t.Mul(t.Reshape(g, gs), t.Transpose(t.Inverse(a), perm...))}
+}
+
+// LogDet returns log det of each square matrix in the last two axes of a,
+// shaped like a without them. The determinants must be positive, as for
+// the Gram matrices JᵀJ of full-rank J; running it fails otherwise.
+func (t *Tape) LogDet(a *G.Node) *G.Node { return t.apply(logDet{}, a) }
+
+// smallestEig finds the eigenvector of the smallest eigenvalue of the
+// symmetric pencil (A, B) for each matrix pair of a batch.
+type smallestEig struct{ noGrad }
+
+func (smallestEig) String() string { return "SmallestEigvec" }
+
+func (smallestEig) shape(in []tensor.Shape) (tensor.Shape, error) {
+	for _, s := range in {
+		if _, _, err := squareBatch(s); err != nil {
+			return nil, err
+		}
+	}
+	if len(in) == 2 && !sameShape(in[0], in[1]) {
+		return nil, fmt.Errorf("matrix shapes %v and %v differ", in[0], in[1])
+	}
+	s := in[0].Clone()
+	s[len(s)-1] = 1
+	return s, nil
+}
+
+func (p smallestEig) do(in []array) (array, error) {
+	a := in[0]
+	k, n, err := squareBatch(a.shape)
+	if err != nil {
+		return array{}, err
+	}
+	s := append([]int(nil), a.shape...)
+	s[len(s)-1] = 1
+	out := a.like(s)
+	// Directions of B with eigenvalues below tol·max are dropped: the block
+	// may be rank-deficient (a residual of zero, more vectors than the
+	// dimension).
+	tol := 1e-10
+	if a.isF32() {
+		tol = 1e-5
+	}
+	am := mat.NewSymDense(k, nil)
+	bm := mat.NewSymDense(k, nil)
+	var eb, ea mat.EigenSym
+	var ub, ua mat.Dense
+	for i := 0; i < n; i++ {
+		off := i * k * k
+		for r := 0; r < k; r++ {
+			for c := r; c < k; c++ {
+				// Symmetrise: the inputs are symmetric up to rounding.
+				am.SetSym(r, c, (a.at(off+r*k+c)+a.at(off+c*k+r))/2)
+				if len(in) == 2 {
+					b := in[1]
+					bm.SetSym(r, c, (b.at(off+r*k+c)+b.at(off+c*k+r))/2)
+				} else if r == c {
+					bm.SetSym(r, c, 1)
+				}
+			}
+		}
+		if !eb.Factorize(bm, true) {
+			return array{}, fmt.Errorf("matrix %d of %d: eigendecomposition failed", i, n)
+		}
+		lb := eb.Values(nil)
+		eb.VectorsTo(&ub)
+		top := 0.0
+		for _, v := range lb {
+			top = math.Max(top, v)
+		}
+		// W = U_r Λ_r^{-1/2} spans the kept directions with WᵀBW = I.
+		var keep []int
+		for j, v := range lb {
+			if v > tol*top {
+				keep = append(keep, j)
+			}
+		}
+		if len(keep) == 0 {
+			return array{}, fmt.Errorf("matrix %d of %d: the block spans nothing", i, n)
+		}
+		w := mat.NewDense(k, len(keep), nil)
+		for c, j := range keep {
+			sc := 1 / math.Sqrt(lb[j])
+			for r := 0; r < k; r++ {
+				w.Set(r, c, ub.At(r, j)*sc)
+			}
+		}
+		var aw, waw mat.Dense
+		aw.Mul(am, w)
+		waw.Mul(w.T(), &aw)
+		r := len(keep)
+		ps := mat.NewSymDense(r, nil)
+		for x := 0; x < r; x++ {
+			for y := x; y < r; y++ {
+				ps.SetSym(x, y, (waw.At(x, y)+waw.At(y, x))/2)
+			}
+		}
+		if !ea.Factorize(ps, true) {
+			return array{}, fmt.Errorf("matrix %d of %d: eigendecomposition failed", i, n)
+		}
+		ea.VectorsTo(&ua) // eigenvalues ascending: column 0 is the smallest
+		c := mat.NewVecDense(k, nil)
+		c.MulVec(w, ua.ColView(0))
+		// Fix the sign: the largest component is positive.
+		big := 0
+		for j := 1; j < k; j++ {
+			if math.Abs(c.AtVec(j)) > math.Abs(c.AtVec(big)) {
+				big = j
+			}
+		}
+		sign := 1.0
+		if c.AtVec(big) < 0 {
+			sign = -1
+		}
+		for j := 0; j < k; j++ {
+			out.set(i*k+j, sign*c.AtVec(j))
+		}
+	}
+	return out, nil
+}
+
+// SmallestEigvec returns, for each symmetric matrix A in the last two axes
+// of a, the eigenvector c of its smallest eigenvalue, shaped (…, k, 1). With
+// b (same shape, symmetric positive semi-definite) it solves the
+// generalised problem A c = λ B c on the range of B and normalises
+// cᵀBc = 1 — the Rayleigh–Ritz step for a block S with B = SᵀS and
+// A = SᵀMS; without b (nil), B = I and ‖c‖ = 1. The sign makes the largest
+// component positive. It has no derivative: the result is a constant to
+// every derivative, which is exact to first order for the eigenvalue
+// c ᵀAc (its derivative does not involve dc).
+func (t *Tape) SmallestEigvec(a, b *G.Node) *G.Node {
+	if b == nil {
+		return t.apply(smallestEig{}, a)
+	}
+	return t.apply(smallestEig{}, a, b)
+}

@@ -1,0 +1,636 @@
+package importers
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/ebmpipe/ebmpipe/onnx"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// A Port is a graph input or output of a Network.
+type Port struct {
+	Name string
+	Dims []onnx.Dim    // nil when the rank is unknown
+	Elem onnx.DataType // element type
+}
+
+// A Param is a floating-point initializer of the model: a trainable weight,
+// or state such as BatchNormalization's running mean and variance.
+type Param struct {
+	Name      string
+	Shape     []int
+	Data      []float64
+	Trainable bool
+}
+
+// Network is an ONNX model prepared to be built into tapes: its
+// parameters are the float initializers, and every node lowers onto tape
+// primitives through the op table, so that the result can be
+// differentiated to any order.
+//
+// A Network is immutable after New; Apply may be called from several
+// goroutines on different tapes.
+type Network struct {
+	opset   int64
+	nodes   []*onnx.NodeProto
+	inputs  []Port
+	outputs []Port
+	params  []Param
+	consts  map[string]*constant // initializers read when a graph is built
+	used    map[string]bool      // values read by a node or a graph output
+}
+
+// An UnsupportedError reports a node that a Network cannot build, and why.
+type UnsupportedError struct {
+	Index  int    // position of the node in the graph
+	Node   string // the node's name, possibly empty
+	Op     string // op_type, prefixed by the domain outside the default one
+	Opset  int64  // version of the node's operator set in the model
+	Reason string
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("%s: %s", nodeLabel(e.Index, e.Node, e.Op, e.Opset), e.Reason)
+}
+
+// nodeLabel names a node in errors: `node "NAME" (Op, opset N)`, or by its
+// index when it has no name.
+func nodeLabel(i int, name, op string, opset int64) string {
+	if name != "" {
+		return fmt.Sprintf("node %q (%s, opset %d)", name, op, opset)
+	}
+	return fmt.Sprintf("node #%d (%s, opset %d)", i, op, opset)
+}
+
+// Load reads an ONNX model file and prepares it with New.
+func Load(path string) (*Network, error) {
+	m, err := onnx.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	n, err := New(m)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return n, nil
+}
+
+// New prepares m. It fails if m is malformed or if any node is
+// unsupported; the error then lists every unsupported node (errors.Join of
+// *UnsupportedError values), not just the first.
+func New(m *onnx.ModelProto) (*Network, error) {
+	if err := onnx.Validate(m); err != nil {
+		return nil, err
+	}
+	a := analyze(m)
+	if len(a.errs) > 0 {
+		return nil, errors.Join(a.errs...)
+	}
+	n := &Network{
+		opset:  a.opset,
+		nodes:  m.GetGraph().GetNode(),
+		params: a.params,
+		consts: a.consts,
+		used:   a.used,
+	}
+	var err error
+	if n.inputs, err = ports(m.GetGraph().GetInput(), a.inits); err != nil {
+		return nil, err
+	}
+	if n.outputs, err = ports(m.GetGraph().GetOutput(), nil); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Unsupported returns every reason m cannot be built: one
+// *UnsupportedError per unsupported node, and errors for initializers or
+// graph inputs of types the importer cannot hold. It returns nil for a
+// model New accepts, apart from structural problems New also reports.
+func Unsupported(m *onnx.ModelProto) []error {
+	return analyze(m).errs
+}
+
+func ports(vs []*onnx.ValueInfoProto, skip map[string]*onnx.TensorProto) ([]Port, error) {
+	var out []Port
+	for _, v := range vs {
+		if _, ok := skip[v.GetName()]; ok {
+			continue // an initializer listed among the inputs (IR < 4)
+		}
+		dims, elem, err := onnx.ValueInfoShape(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Port{Name: v.GetName(), Dims: dims, Elem: elem})
+	}
+	return out, nil
+}
+
+// analysis is what New and Unsupported learn about a model without
+// building it.
+type analysis struct {
+	opset  int64
+	inits  map[string]*onnx.TensorProto
+	params []Param
+	consts map[string]*constant
+	used   map[string]bool
+	errs   []error
+}
+
+func isFloatType(dt onnx.DataType) bool {
+	switch dt {
+	case onnx.TensorProto_FLOAT, onnx.TensorProto_DOUBLE, onnx.TensorProto_FLOAT16, onnx.TensorProto_BFLOAT16:
+		return true
+	}
+	return false
+}
+
+func isIntType(dt onnx.DataType) bool {
+	return castKind(int64(dt)) == "int" || dt == onnx.TensorProto_BOOL
+}
+
+func contains(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func analyze(m *onnx.ModelProto) *analysis {
+	g := m.GetGraph()
+	a := &analysis{
+		opset:  onnx.OpsetVersion(m, ""),
+		inits:  make(map[string]*onnx.TensorProto),
+		consts: make(map[string]*constant),
+		used:   make(map[string]bool),
+	}
+	for _, t := range g.GetInitializer() {
+		a.inits[t.GetName()] = t
+	}
+	// How each initializer is used: as data (a parameter), only as an
+	// attribute-like input (a constant), or as BatchNormalization's
+	// running statistics (state, not trained).
+	dataUse := make(map[string]bool)
+	stats := make(map[string]bool)
+	for _, n := range g.GetNode() {
+		def, ok := opTable[n.GetOpType()]
+		for k, name := range n.GetInput() {
+			if name == "" {
+				continue
+			}
+			a.used[name] = true
+			if !ok || !(contains(def.static, k) || contains(def.attrLike, k)) {
+				dataUse[name] = true
+			}
+			if n.GetOpType() == "BatchNormalization" && (k == 3 || k == 4) {
+				stats[name] = true
+			}
+		}
+	}
+	for _, o := range g.GetOutput() {
+		a.used[o.GetName()] = true
+		dataUse[o.GetName()] = true
+	}
+	info := make(map[string]valueInfo)
+	for _, t := range g.GetInitializer() {
+		name := t.GetName()
+		dt := onnx.DataType(t.GetDataType())
+		if isFloatType(dt) && (dataUse[name] || !a.used[name]) {
+			data, shape, err := onnx.TensorFloat64(t)
+			if err != nil {
+				a.errs = append(a.errs, fmt.Errorf("initializer %q: %w", name, err))
+				continue
+			}
+			a.params = append(a.params, Param{Name: name, Shape: shape, Data: data, Trainable: !stats[name]})
+			info[name] = valueInfo{present: true}
+			continue
+		}
+		c, err := tensorConst(t)
+		if err != nil {
+			a.errs = append(a.errs, fmt.Errorf("initializer %q: %w", name, err))
+			continue
+		}
+		a.consts[name] = c
+		info[name] = valueInfo{present: true, isConst: true, isInt: c.isInt}
+	}
+	for _, v := range g.GetInput() {
+		if _, ok := a.inits[v.GetName()]; ok {
+			continue
+		}
+		_, elem, err := onnx.ValueInfoShape(v)
+		switch {
+		case err != nil:
+			a.errs = append(a.errs, fmt.Errorf("input %q: %w", v.GetName(), err))
+		case !isFloatType(elem) && elem != onnx.TensorProto_INT64:
+			a.errs = append(a.errs, fmt.Errorf("input %q: element type %v is not supported (want a floating-point type or INT64)", v.GetName(), elem))
+		}
+		info[v.GetName()] = valueInfo{present: true, isInt: elem == onnx.TensorProto_INT64}
+	}
+	for i, n := range g.GetNode() {
+		op := n.GetOpType()
+		domain := n.GetDomain()
+		opset := a.opset
+		if domain != "" && domain != "ai.onnx" {
+			op = domain + "." + op
+			opset = onnx.OpsetVersion(m, domain)
+		}
+		in := make([]valueInfo, len(n.GetInput()))
+		for k, name := range n.GetInput() {
+			if name != "" {
+				in[k] = info[name]
+			}
+		}
+		fail := func(format string, args ...any) {
+			a.errs = append(a.errs, &UnsupportedError{Index: i, Node: n.GetName(), Op: op, Opset: opset, Reason: fmt.Sprintf(format, args...)})
+		}
+		def, ok := opTable[op]
+		out := valueInfo{present: true}
+		switch {
+		case !ok:
+			fail("unsupported op")
+		case opset < def.since || opset > def.until:
+			fail("unsupported op (supported in opsets %d to %d)", def.since, def.until)
+		default:
+			var why error
+			if def.check != nil {
+				why = def.check(n, opset, in)
+			}
+			for _, k := range def.static {
+				if why == nil && k < len(in) && in[k].present && !in[k].isConst {
+					why = fmt.Errorf("input %d (%q) must be known when the graph is built: a constant, an initializer or a shape computation", k, n.GetInput()[k])
+				}
+			}
+			if why != nil {
+				fail("%v", why)
+			}
+			out = outInfo(n, def, in)
+		}
+		for k, name := range n.GetOutput() {
+			o := out
+			if op == "Dropout" && k == 1 {
+				o = valueInfo{present: true, isConst: true, isInt: true}
+			}
+			info[name] = o
+		}
+	}
+	return a
+}
+
+// outInfo says what is statically known about the outputs of n.
+func outInfo(n *onnx.NodeProto, def opDef, in []valueInfo) valueInfo {
+	allConst, allInt := true, true
+	for _, v := range in {
+		if v.present {
+			allConst = allConst && v.isConst
+			allInt = allInt && v.isInt
+		}
+	}
+	out := valueInfo{present: true, isConst: def.fold && allConst}
+	first := len(in) > 0 && in[0].isInt
+	switch op := n.GetOpType(); op {
+	case "Shape", "Equal":
+		return valueInfo{present: true, isConst: true, isInt: true}
+	case "Constant", "ConstantOfShape":
+		out.isConst = true
+		if tp := onnx.AttrTensor(n, "value"); tp != nil {
+			out.isInt = isIntType(onnx.DataType(tp.GetDataType()))
+		} else {
+			out.isInt = onnx.HasAttr(n, "value_int") || onnx.HasAttr(n, "value_ints")
+		}
+	case "Range":
+		out.isConst, out.isInt = true, allInt
+	case "Cast":
+		out.isInt = castKind(onnx.AttrInt(n, "to", 0)) != "float"
+	case "Where":
+		out.isInt = len(in) > 2 && in[1].isInt && in[2].isInt
+	case "Add", "Sub", "Mul", "Div", "Neg":
+		// Computed integer arithmetic runs in floating point.
+		out.isInt = allInt && allConst
+	case "Identity", "Dropout", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
+		"Split", "Slice", "Tile", "Gather":
+		out.isInt = first
+	case "Concat":
+		out.isInt = allInt
+	}
+	return out
+}
+
+// Inputs returns the graph inputs, initializers excluded.
+func (n *Network) Inputs() []Port { return append([]Port{}, n.inputs...) }
+
+// Outputs returns the graph outputs.
+func (n *Network) Outputs() []Port { return append([]Port{}, n.outputs...) }
+
+// Params returns the parameters in initializer order. The Data slices are
+// the Network's own: do not modify them.
+func (n *Network) Params() []Param { return append([]Param{}, n.params...) }
+
+// Opset returns the version of the default ONNX operator set the model
+// imports.
+func (n *Network) Opset() int64 { return n.opset }
+
+// OpHistogram returns how many nodes of each op type the graph has.
+func (n *Network) OpHistogram() map[string]int {
+	h := make(map[string]int)
+	for _, nd := range n.nodes {
+		h[nd.GetOpType()]++
+	}
+	return h
+}
+
+// ParamCount returns the number of trainable scalars, as PyTorch counts
+// parameters (running statistics excluded).
+func (n *Network) ParamCount() int {
+	c := 0
+	for _, p := range n.params {
+		if p.Trainable {
+			c += len(p.Data)
+		}
+	}
+	return c
+}
+
+// A ParamSet holds a Network's parameters as leaves of one tape, so that
+// several Apply calls (say, the energy of data and of samples) share them.
+type ParamSet struct {
+	Nodes     []*G.Node // in the order of Network.Params
+	ByName    map[string]*G.Node
+	trainable []bool
+}
+
+// NewParams adds the parameters to t as variables of t's element type,
+// initialized with the model's values.
+func (n *Network) NewParams(t *Tape) *ParamSet {
+	ps := &ParamSet{ByName: make(map[string]*G.Node, len(n.params))}
+	for _, p := range n.params {
+		a := newArray(t.Dtype(), p.Shape)
+		for i, v := range p.Data {
+			a.set(i, v)
+		}
+		node := t.Variable(p.Name, toDense(a))
+		ps.Nodes = append(ps.Nodes, node)
+		ps.ByName[p.Name] = node
+		ps.trainable = append(ps.trainable, p.Trainable)
+	}
+	return ps
+}
+
+// Trainable returns the nodes of the trainable parameters, in order.
+func (ps *ParamSet) Trainable() []*G.Node {
+	var out []*G.Node
+	for i, node := range ps.Nodes {
+		if ps.trainable[i] {
+			out = append(out, node)
+		}
+	}
+	return out
+}
+
+// ApplyOptions tune how Apply builds a network.
+type ApplyOptions struct {
+	// Training makes BatchNormalization normalize with the statistics of
+	// the current batch, as PyTorch does in train mode (generators train
+	// that way). Dropout stays the identity.
+	Training bool
+}
+
+// Apply builds the forward pass of the network on t with the parameters
+// ps (from NewParams on the same tape) and one node per graph input, and
+// returns one node per graph output. The inputs' shapes bind the model's
+// symbolic dimensions (such as "batch"); fixed dimensions must match.
+// Integer (INT64) inputs must be Int64 nodes.
+func (n *Network) Apply(t *Tape, ps *ParamSet, opt ApplyOptions, inputs ...*G.Node) ([]*G.Node, error) {
+	if err := t.Err(); err != nil {
+		return nil, err
+	}
+	if ps == nil || len(ps.Nodes) != len(n.params) {
+		return nil, fmt.Errorf("Apply: parameter set does not belong to this network")
+	}
+	if err := n.bind(inputs); err != nil {
+		return nil, err
+	}
+	vals := make(map[string]value, len(n.nodes)+len(n.params)+len(n.inputs))
+	for name, c := range n.consts {
+		vals[name] = constVal(c)
+	}
+	for i, p := range n.params {
+		if ps.Nodes[i] == nil {
+			return nil, fmt.Errorf("Apply: parameter %q has no node", p.Name)
+		}
+		vals[p.Name] = nodeVal(ps.Nodes[i])
+	}
+	for i, p := range n.inputs {
+		vals[p.Name] = nodeVal(inputs[i])
+	}
+	b := &builder{t: t, opset: n.opset, opt: opt, used: n.used}
+	for i, nd := range n.nodes {
+		out, err := n.lower(b, nd, vals)
+		if err == nil {
+			err = t.Err()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", nodeLabel(i, nd.GetName(), nd.GetOpType(), n.opset), err)
+		}
+		for k, name := range nd.GetOutput() {
+			if name != "" && k < len(out) && out[k].ok() {
+				vals[name] = out[k]
+			}
+		}
+	}
+	outs := make([]*G.Node, len(n.outputs))
+	for i, p := range n.outputs {
+		v, ok := vals[p.Name]
+		if !ok {
+			return nil, fmt.Errorf("output %q was not computed", p.Name)
+		}
+		outs[i] = b.node(v)
+	}
+	return outs, t.Err()
+}
+
+func (n *Network) lower(b *builder, nd *onnx.NodeProto, vals map[string]value) ([]value, error) {
+	def := opTable[nd.GetOpType()]
+	in := make([]value, len(nd.GetInput()))
+	for k, name := range nd.GetInput() {
+		if name == "" {
+			continue
+		}
+		v, ok := vals[name]
+		if !ok {
+			return nil, fmt.Errorf("input %q is not computed", name)
+		}
+		in[k] = v
+	}
+	for _, k := range def.static {
+		if k < len(in) && in[k].ok() && in[k].c == nil {
+			return nil, fmt.Errorf("input %d (%q) must be known when the graph is built", k, nd.GetInput()[k])
+		}
+	}
+	return def.lower(b, nd, in)
+}
+
+// bind checks the input nodes against the model's inputs: element types,
+// ranks and fixed dimensions must match, and each symbolic dimension must
+// have one size across all inputs.
+func (n *Network) bind(inputs []*G.Node) error {
+	if len(inputs) != len(n.inputs) {
+		names := make([]string, len(n.inputs))
+		for i, p := range n.inputs {
+			names[i] = p.Name
+		}
+		return fmt.Errorf("Apply: %d inputs given, the model has %d %q", len(inputs), len(n.inputs), names)
+	}
+	sym := make(map[string]int)
+	for i, p := range n.inputs {
+		x := inputs[i]
+		if x == nil {
+			return fmt.Errorf("input %q: nil node", p.Name)
+		}
+		wantInt := p.Elem == onnx.TensorProto_INT64
+		if isInt := x.Dtype() == tensor.Int64; isInt != wantInt {
+			return fmt.Errorf("input %q: node of type %v for a model input of type %v", p.Name, x.Dtype(), p.Elem)
+		}
+		s := []int(x.Shape())
+		if p.Dims == nil {
+			continue
+		}
+		if len(s) != len(p.Dims) {
+			return fmt.Errorf("input %q: shape %v has rank %d, the model wants rank %d %v", p.Name, s, len(s), len(p.Dims), p.Dims)
+		}
+		for k, d := range p.Dims {
+			switch {
+			case d.Param != "":
+				if v, ok := sym[d.Param]; ok && v != s[k] {
+					return fmt.Errorf("input %q: dimension %d (%s) is %d, but %s is %d in an earlier input", p.Name, k, d.Param, s[k], d.Param, v)
+				}
+				sym[d.Param] = s[k]
+			case d.Value > 0 && int64(s[k]) != d.Value:
+				return fmt.Errorf("input %q: dimension %d is %d, the model fixes it at %d", p.Name, k, s[k], d.Value)
+			}
+		}
+	}
+	return nil
+}
+
+// An Evaluator runs a Network forward on rows of float64 inputs, for
+// scoring. It builds one tape and machine per distinct number of rows it
+// is given (usually the batch size and the smaller last batch) and keeps
+// them. An Evaluator is not safe for concurrent use.
+type Evaluator struct {
+	net     *Network
+	rowSize int
+	progs   map[int]*evalProg
+}
+
+type evalProg struct {
+	in   *G.Node
+	outs []*G.Node
+	vm   G.VM
+}
+
+// NewEvaluator returns an Evaluator for a network with one input whose
+// dimensions after the first are fixed, and builds its machine for
+// batches of the given number of rows.
+func (n *Network) NewEvaluator(batch int) (*Evaluator, error) {
+	if len(n.inputs) != 1 {
+		return nil, fmt.Errorf("NewEvaluator: the network has %d inputs, want 1", len(n.inputs))
+	}
+	p := n.inputs[0]
+	if len(p.Dims) == 0 {
+		return nil, fmt.Errorf("NewEvaluator: input %q has no batch axis (dims %v)", p.Name, p.Dims)
+	}
+	rowSize := 1
+	for k, d := range p.Dims[1:] {
+		if d.Value <= 0 {
+			return nil, fmt.Errorf("NewEvaluator: input %q: dimension %d (%s) is not fixed", p.Name, k+1, d)
+		}
+		rowSize *= int(d.Value)
+	}
+	e := &Evaluator{net: n, rowSize: rowSize, progs: make(map[int]*evalProg)}
+	if _, err := e.prog(batch); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// RowSize returns the number of values in one input row.
+func (e *Evaluator) RowSize() int { return e.rowSize }
+
+func (e *Evaluator) prog(rows int) (*evalProg, error) {
+	if p, ok := e.progs[rows]; ok {
+		return p, nil
+	}
+	if rows < 1 {
+		return nil, fmt.Errorf("evaluator: %d rows", rows)
+	}
+	port := e.net.inputs[0]
+	shape := []int{rows}
+	for _, d := range port.Dims[1:] {
+		shape = append(shape, int(d.Value))
+	}
+	g := G.NewGraph()
+	t := NewTape(g, tensor.Float64)
+	var in *G.Node
+	if port.Elem == onnx.TensorProto_INT64 {
+		in = t.Variable(port.Name, toDense(newArray(tensor.Int64, shape)))
+	} else {
+		in = t.Input(port.Name, shape...)
+	}
+	outs, err := e.net.Apply(t, e.net.NewParams(t), ApplyOptions{}, in)
+	if err != nil {
+		return nil, err
+	}
+	p := &evalProg{in: in, outs: outs, vm: G.NewTapeMachine(g)}
+	e.progs[rows] = p
+	return p, nil
+}
+
+// Run evaluates rows inputs given flat and row-major in x (rows ×
+// RowSize values) and returns each output, flattened.
+func (e *Evaluator) Run(x []float64, rows int) ([][]float64, error) {
+	if rows < 1 || len(x) != rows*e.rowSize {
+		return nil, fmt.Errorf("evaluator: %d values for %d rows of %d", len(x), rows, e.rowSize)
+	}
+	p, err := e.prog(rows)
+	if err != nil {
+		return nil, err
+	}
+	a := newArray(p.in.Dtype(), p.in.Shape())
+	for i, v := range x {
+		a.set(i, v)
+	}
+	if err := G.Let(p.in, toDense(a)); err != nil {
+		return nil, fmt.Errorf("evaluator: %w", err)
+	}
+	defer p.vm.Reset()
+	if err := p.vm.RunAll(); err != nil {
+		return nil, fmt.Errorf("evaluator: %w", err)
+	}
+	out := make([][]float64, len(p.outs))
+	for i, o := range p.outs {
+		v, err := fromValue(o.Value())
+		if err != nil {
+			return nil, fmt.Errorf("evaluator: output %q: %w", e.net.outputs[i].Name, err)
+		}
+		out[i] = make([]float64, v.len())
+		for k := range out[i] {
+			out[i][k] = v.at(k)
+		}
+	}
+	return out, nil
+}
+
+// SupportedOps returns the op types the importer supports, sorted.
+func SupportedOps() []string {
+	out := make([]string, 0, len(opTable))
+	for op := range opTable {
+		out = append(out, op)
+	}
+	sort.Strings(out)
+	return out
+}
