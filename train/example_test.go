@@ -1,0 +1,110 @@
+package train_test
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/ebmpipe/ebmpipe/train"
+)
+
+func ExampleToy() {
+	points, err := train.Toy("25gaussians", 1000, 1)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i := range 3 {
+		fmt.Printf("(%.2f, %.2f)\n", points[2*i], points[2*i+1])
+	}
+	_, err = train.Toy("gaussians", 10, 1)
+	fmt.Println(err)
+	// Output:
+	// (1.40, 0.71)
+	// (0.02, 0.71)
+	// (-0.02, 1.39)
+	// unknown toy data set "gaussians" (known: 25gaussians, 2spirals, 8gaussians, checkerboard, moons, pinwheel, rings, swissroll)
+}
+
+func ExampleAdam() {
+	// Minimise f(x, y) = (x − 3)² + 10·(y + 1)².
+	params := [][]float64{{0, 0}}
+	grad := [][]float64{make([]float64, 2)}
+	opt := train.NewAdam(0.05) // β1 = 0, β2 = 0.9, Eps = 1e-6
+	for range 500 {
+		x, y := params[0][0], params[0][1]
+		grad[0][0], grad[0][1] = 2*(x-3), 20*(y+1)
+		opt.Step(params, grad)
+	}
+	fmt.Printf("x = %.2f, y = %.2f after %d steps\n", params[0][0], params[0][1], opt.Steps())
+	// Output:
+	// x = 3.00, y = -1.00 after 500 steps
+}
+
+func ExampleLoadData() {
+	d, err := train.LoadData("toy:moons", 500, 7)
+	if err != nil {
+		log.Fatal(err)
+	}
+	d.Standardize()
+	trainSet, testSet := d.Split(0.2, 7)
+	fmt.Println(d.Source, d.Rows, "rows of", d.RowShape)
+	fmt.Println(trainSet.Rows, "to train on,", testSet.Rows, "to test")
+
+	s, err := train.NewSampler(trainSet, 7)
+	if err != nil {
+		log.Fatal(err)
+	}
+	batch := make([]float64, 200*trainSet.Width)
+	for range 3 {
+		s.Next(batch)
+	}
+	fmt.Println("600 rows drawn, now in epoch", s.Epoch())
+	// Output:
+	// toy:moons 500 rows of [2]
+	// 400 to train on, 100 to test
+	// 600 rows drawn, now in epoch 1
+}
+
+func ExampleSaveCheckpoint() {
+	dir, err := os.MkdirTemp("", "ckpt")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	dir = filepath.Join(dir, "checkpoint")
+
+	opt := train.NewAdam(2e-4)
+	params := [][]float64{{1, 2, 3, 4}}
+	opt.Step(params, [][]float64{{0.1, 0.1, -0.1, 0}})
+	z := train.NewRNG(1, "z")
+	zState, _ := z.MarshalBinary()
+	c := &train.Checkpoint{
+		Step:       500,
+		Params:     map[string]train.Tensor{"w": {Shape: []int{2, 2}, Data: params[0]}},
+		Optimizers: map[string]train.AdamState{"w": opt.State()},
+		RNG:        map[string][]byte{"z": zState},
+		Meta:       map[string]string{"data": "toy:25gaussians"},
+	}
+	if err := train.SaveCheckpoint(dir, c); err != nil {
+		log.Fatal(err)
+	}
+
+	c, err = train.LoadCheckpoint(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resumed := &train.Adam{}
+	if err := resumed.SetState(c.Optimizers["w"], [][]float64{c.Params["w"].Data}); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("step %d params %.6g adam steps %d %s\n", c.Step, c.Params["w"].Data, resumed.Steps(), c.Meta["data"])
+	files, _ := os.ReadDir(dir)
+	for _, f := range files {
+		fmt.Println(f.Name())
+	}
+	// Output:
+	// step 500 params [0.9998 1.9998 3.0002 4] adam steps 1 toy:25gaussians
+	// latest
+	// step-000500.ckpt
+}
