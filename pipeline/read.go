@@ -85,6 +85,7 @@ const (
 	formatCSV format = iota + 1
 	formatJSONL
 	formatNPY
+	formatText // lines of text, written only (rejects files)
 )
 
 // formatOf returns the format of path, chosen by its extension.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -82,6 +83,27 @@ func create(path string, columns []string, width int) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return createFormat(path, ft, columns, width)
+}
+
+// createTextWriter creates a Writer of plain text lines, written with
+// writeLine, such as a rejects file.
+func createTextWriter(path string) (*Writer, error) {
+	return createFormat(path, formatText, nil, 1)
+}
+
+// writeLine writes one line of text to a text Writer.
+func (w *Writer) writeLine(line string) error {
+	if w.err != nil {
+		return w.err
+	}
+	if _, err := w.bw.WriteString(line + "\n"); err != nil {
+		w.err = fmt.Errorf("%s: %w", w.path, err)
+	}
+	return w.err
+}
+
+func createFormat(path string, ft format, columns []string, width int) (*Writer, error) {
 	if err := checkColumns(ft, columns); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -91,7 +113,12 @@ func create(path string, columns []string, width int) (*Writer, error) {
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		// Name the target, not the temporary file.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("%s: cannot create: %w", path, err)
 	}
 	w := &Writer{
 		path:   path,

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/onnx"
+)
+
+var inspectCommand = command{
+	name: "inspect",
+	args: "MODEL.onnx",
+	summary: `Describe an ONNX model: inputs and outputs with their shapes (symbolic
+dimensions by name), opset, a histogram of its ops, its parameter count, and
+whether every op can be trained (all unsupported ops are listed at once).`,
+	setup: func(fs *pflag.FlagSet, out, _ io.Writer) func([]string) error {
+		return func(args []string) error {
+			if len(args) != 1 {
+				return usageError{fmt.Errorf("want one MODEL.onnx, got %d arguments", len(args))}
+			}
+			return inspect(out, args[0])
+		}
+	},
+}
+
+func inspect(w io.Writer, path string) error {
+	m, err := onnx.Load(path)
+	if err != nil {
+		return err
+	}
+	g := m.GetGraph()
+	fmt.Fprintf(w, "model:    %s\n", path)
+	fmt.Fprintf(w, "producer: %s %s\n", m.GetProducerName(), m.GetProducerVersion())
+	fmt.Fprintf(w, "opset:    %d (ir_version %d)\n", onnx.OpsetVersion(m, ""), m.GetIrVersion())
+
+	inits := make(map[string]bool)
+	params := 0
+	for _, t := range g.GetInitializer() {
+		inits[t.GetName()] = true
+		if isFloat(onnx.DataType(t.GetDataType())) {
+			n := 1
+			for _, d := range t.GetDims() {
+				n *= int(d)
+			}
+			params += n
+		}
+	}
+	section := func(title string, vs []*onnx.ValueInfoProto) error {
+		fmt.Fprintf(w, "%s:\n", title)
+		for _, v := range vs {
+			if inits[v.GetName()] {
+				continue // old exporters list initializers as inputs
+			}
+			dims, elem, err := onnx.ValueInfoShape(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			parts := make([]string, len(dims))
+			for i, d := range dims {
+				parts[i] = d.String()
+			}
+			fmt.Fprintf(w, "  %-12s %-8s [%s]\n", v.GetName(), strings.ToLower(elem.String()), strings.Join(parts, " "))
+		}
+		return nil
+	}
+	if err := section("inputs", g.GetInput()); err != nil {
+		return err
+	}
+	if err := section("outputs", g.GetOutput()); err != nil {
+		return err
+	}
+
+	hist := make(map[string]int)
+	for _, n := range g.GetNode() {
+		hist[n.GetOpType()]++
+	}
+	ops := make([]string, 0, len(hist))
+	for op := range hist {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	fmt.Fprintf(w, "ops:      %d nodes\n", len(g.GetNode()))
+	for _, op := range ops {
+		fmt.Fprintf(w, "  %-22s %d\n", op, hist[op])
+	}
+	fmt.Fprintf(w, "parameters: %d in %d initializers\n", params, len(g.GetInitializer()))
+	if errs := importers.Unsupported(m); len(errs) > 0 {
+		fmt.Fprintf(w, "trainable: no — %d unsupported:\n", len(errs))
+		for _, e := range errs {
+			fmt.Fprintf(w, "  %v\n", e)
+		}
+	} else {
+		fmt.Fprintln(w, "trainable: yes (every op imports with exact first and second derivatives)")
+	}
+	return nil
+}
+
+func isFloat(t onnx.DataType) bool {
+	switch t {
+	case onnx.TensorProto_FLOAT, onnx.TensorProto_DOUBLE, onnx.TensorProto_FLOAT16, onnx.TensorProto_BFLOAT16:
+		return true
+	}
+	return false
+}
