@@ -1,6 +1,7 @@
 package importers
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -52,7 +53,7 @@ func buildGradGraph(tb testing.TB, c fdCase, seed uint64) *gradGraph {
 	x := t.Variable("x", randDense(r, c.x, c.positive))
 	ps := make([]*G.Node, len(c.params))
 	for i, s := range c.params {
-		ps[i] = t.Variable("p", randDense(r, s, c.positive))
+		ps[i] = t.Variable(fmt.Sprintf("p%d", i), randDense(r, s, c.positive))
 	}
 	y := t.Sum(c.build(t, x, ps))
 	gx := t.InputGradient(y, x)
@@ -86,6 +87,9 @@ func scalar(n *G.Node) float64 {
 }
 
 func values(n *G.Node) []float64 {
+	if v, ok := n.Value().(*G.F64); ok {
+		return []float64{float64(*v)}
+	}
 	return append([]float64(nil), n.Value().(*tensor.Dense).Data().([]float64)...)
 }
 

@@ -229,7 +229,10 @@ func analyze(m *onnx.ModelProto) *analysis {
 		case !isFloatType(elem) && elem != onnx.TensorProto_INT64:
 			a.errs = append(a.errs, fmt.Errorf("input %q: element type %v is not supported (want a floating-point type or INT64)", v.GetName(), elem))
 		}
-		info[v.GetName()] = valueInfo{present: true, isInt: elem == onnx.TensorProto_INT64}
+		// Integer inputs (shapes, axes, indices) are read when the graph
+		// is built: Apply takes their values from the nodes given.
+		isInt := elem == onnx.TensorProto_INT64
+		info[v.GetName()] = valueInfo{present: true, isInt: isInt, isConst: isInt}
 	}
 	for i, n := range g.GetNode() {
 		op := n.GetOpType()
@@ -425,7 +428,15 @@ func (n *Network) Apply(t *Tape, ps *ParamSet, opt ApplyOptions, inputs ...*G.No
 		vals[p.Name] = nodeVal(ps.Nodes[i])
 	}
 	for i, p := range n.inputs {
-		vals[p.Name] = nodeVal(inputs[i])
+		if p.Elem != onnx.TensorProto_INT64 {
+			vals[p.Name] = nodeVal(inputs[i])
+			continue
+		}
+		c, err := intInput(inputs[i])
+		if err != nil {
+			return nil, fmt.Errorf("input %q: %w", p.Name, err)
+		}
+		vals[p.Name] = constVal(c)
 	}
 	b := &builder{t: t, opset: n.opset, opt: opt, used: n.used}
 	for i, nd := range n.nodes {
@@ -472,6 +483,22 @@ func (n *Network) lower(b *builder, nd *onnx.NodeProto, vals map[string]value) (
 		}
 	}
 	return def.lower(b, nd, in)
+}
+
+// intInput reads the value of an integer input node, which must have one
+// when the graph is built.
+func intInput(x *G.Node) (*constant, error) {
+	if x.Value() == nil {
+		return nil, errors.New("an integer input needs a value when the graph is built (use Tape.Variable)")
+	}
+	a, err := fromValue(x.Value())
+	if err != nil {
+		return nil, err
+	}
+	if a.i64 == nil {
+		return nil, fmt.Errorf("value of type %v, want int64", x.Dtype())
+	}
+	return intConst(a.shape, append([]int64(nil), a.i64...)), nil
 }
 
 // bind checks the input nodes against the model's inputs: element types,

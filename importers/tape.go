@@ -3,10 +3,15 @@ package importers
 import (
 	"errors"
 	"fmt"
+	"strconv"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
+
+// ErrEmptyTensor reports a tensor with a zero dimension, which Gorgonia
+// cannot hold.
+var ErrEmptyTensor = errors.New("empty tensors (a zero dimension) are not supported")
 
 // A Tape builds differentiable computations in a Gorgonia graph and records
 // how every node it makes was made, so that vector–Jacobian products can be
@@ -28,6 +33,8 @@ type Tape struct {
 	entries map[*G.Node]*entry
 	seq     int
 	graded  bool
+	leaves  map[*G.Node]bool
+	consts  int
 }
 
 // entry records one node made by a primitive.
@@ -74,6 +81,9 @@ func (t *Tape) apply(p prim, in ...*G.Node) *G.Node {
 	if err != nil {
 		return t.fail(err)
 	}
+	if size(op.out) == 0 {
+		return t.fail(fmt.Errorf("%s: output shape %v: %w", p, op.out, ErrEmptyTensor))
+	}
 	n, err := G.ApplyOp(op, in...)
 	if err != nil {
 		return t.fail(fmt.Errorf("%s: %w", p, err))
@@ -101,6 +111,9 @@ func (t *Tape) leaf(name string, shape []int, v *tensor.Dense) *G.Node {
 	if t.err != nil {
 		return nil
 	}
+	if size(shape) == 0 {
+		return t.fail(fmt.Errorf("leaf %q of shape %v: %w", name, shape, ErrEmptyTensor))
+	}
 	opts := []G.NodeConsOpt{G.WithName(name)}
 	if len(shape) > 0 {
 		opts = append(opts, G.WithShape(shape...))
@@ -110,10 +123,22 @@ func (t *Tape) leaf(name string, shape []int, v *tensor.Dense) *G.Node {
 		dt = v.Dtype()
 		opts = append(opts, G.WithValue(toValue(fromDense(v))))
 	}
+	var n *G.Node
 	if len(shape) == 0 {
-		return G.NewScalar(t.g, dt, opts...)
+		n = G.NewScalar(t.g, dt, opts...)
+	} else {
+		n = G.NewTensor(t.g, dt, len(shape), opts...)
 	}
-	return G.NewTensor(t.g, dt, len(shape), opts...)
+	// Gorgonia hash-conses leaves by name, type and shape: a second leaf
+	// of the same name would silently be the first, value and all.
+	if t.leaves[n] {
+		return t.fail(fmt.Errorf("leaf %q %v added twice: leaf names must be unique on a tape", name, shape))
+	}
+	if t.leaves == nil {
+		t.leaves = make(map[*G.Node]bool)
+	}
+	t.leaves[n] = true
+	return n
 }
 
 // Const adds a constant tensor of the tape's element type holding data
@@ -135,7 +160,8 @@ func (t *Tape) Const(data []float64, shape ...int) *G.Node {
 // constArray adds a leaf holding a. Leaves are unique nodes; Gorgonia's
 // constants are hash-consed by shape, which could merge different values.
 func (t *Tape) constArray(a array) *G.Node {
-	return t.leaf("const", a.shape, toDense(a))
+	t.consts++
+	return t.leaf("const"+strconv.Itoa(t.consts), a.shape, toDense(a))
 }
 
 // Full adds a constant tensor of the given shape with every element v.

@@ -1,0 +1,412 @@
+package importers
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/sbinet/npyio/npy"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/ebmpipe/ebmpipe/onnx"
+)
+
+// netGrad is a network on a float64 tape set up for gradient checks:
+//
+//	y = Σ_k ⟨c_k, out_k⟩           (c_k fixed random weights)
+//	g = ∂y/∂x₀                      (the importer's own VJP rules)
+//	L = y + ½‖g‖² / rows            (a second-order loss)
+//
+// with ∂y/∂x_k from VJP and ∂L/∂leaf from ParamGrads (Gorgonia's Grad, once).
+type netGrad struct {
+	leaves []*G.Node // float inputs, then trainable parameters
+	names  []string
+	inputs int // leaves[:inputs] are the float inputs
+	y, l   *G.Node
+	gy     []*G.Node // ∂y/∂input
+	gl     []*G.Node // ∂L/∂leaf
+	vm     G.VM
+}
+
+// newNetGrad builds the check for net on the given input values; inputs of
+// integer type are constants.
+func newNetGrad(net *Network, ins []array, training bool, seed uint64) (*netGrad, error) {
+	g := G.NewGraph()
+	t := NewTape(g, tensor.Float64)
+	ng := &netGrad{}
+	nodes := make([]*G.Node, len(ins))
+	for k, a := range ins {
+		name := net.Inputs()[k].Name
+		if a.i64 != nil {
+			nodes[k] = t.Variable(name, toDense(a))
+			continue
+		}
+		nodes[k] = t.Variable(name, toDense(array{shape: a.shape, f64: append([]float64(nil), a.f64...)}))
+		ng.leaves = append(ng.leaves, nodes[k])
+		ng.names = append(ng.names, "input "+name)
+	}
+	ng.inputs = len(ng.leaves)
+	if ng.inputs == 0 {
+		return nil, fmt.Errorf("no float inputs")
+	}
+	ps := net.NewParams(t)
+	for i, p := range net.Params() {
+		if p.Trainable {
+			ng.leaves = append(ng.leaves, ps.Nodes[i])
+			ng.names = append(ng.names, "param "+p.Name)
+		}
+	}
+	outs, err := net.Apply(t, ps, ApplyOptions{Training: training}, nodes...)
+	if err != nil {
+		return nil, err
+	}
+	r := rand.New(rand.NewPCG(seed, 3))
+	var y *G.Node
+	for k, o := range outs {
+		if e := net.Outputs()[k].Elem; e != 0 && !isFloatType(e) {
+			continue
+		}
+		c := make([]float64, o.Shape().TotalSize())
+		for i := range c {
+			c[i] = r.NormFloat64()
+		}
+		term := t.Sum(t.Mul(o, t.Const(c, o.Shape()...)))
+		if y == nil {
+			y = term
+		} else {
+			y = t.Add(y, term)
+		}
+	}
+	if y == nil {
+		return nil, fmt.Errorf("no float outputs")
+	}
+	ng.y = y
+	ng.gy = t.VJP([]*G.Node{y}, []*G.Node{nil}, ng.leaves[:ng.inputs])
+	if err := t.Err(); err != nil {
+		return nil, err
+	}
+	for i, n := range ng.gy {
+		if n == nil { // y does not depend on this input
+			ng.gy[i] = t.ZerosLike(ng.leaves[i])
+		}
+	}
+	gx := ng.gy[0]
+	rows := 1
+	if s := gx.Shape(); len(s) > 0 {
+		rows = s[0]
+	}
+	ng.l = t.Add(y, t.Scale(t.Sum(t.Square(gx)), 0.5/float64(rows)))
+	if err := t.Err(); err != nil {
+		return nil, err
+	}
+	if ng.gl, err = t.ParamGrads(ng.l, ng.leaves...); err != nil {
+		return nil, err
+	}
+	ng.vm = G.NewTapeMachine(g)
+	return ng, nil
+}
+
+func (ng *netGrad) run() error {
+	defer ng.vm.Reset()
+	return ng.vm.RunAll()
+}
+
+// check compares every analytic gradient with central differences on at
+// most maxElems elements of each leaf, returning the first disagreement.
+func (ng *netGrad) check(maxElems int, tol float64, seed uint64) error {
+	if err := ng.run(); err != nil {
+		return err
+	}
+	gy := make([][]float64, len(ng.gy))
+	for i, n := range ng.gy {
+		gy[i] = values(n)
+	}
+	gl := make([][]float64, len(ng.gl))
+	for i, n := range ng.gl {
+		gl[i] = values(n)
+	}
+	r := rand.New(rand.NewPCG(seed, 5))
+	var err error
+	eval := func(n *G.Node) float64 {
+		if e := ng.run(); e != nil && err == nil {
+			err = e
+		}
+		return scalar(n)
+	}
+	for i, leaf := range ng.leaves {
+		var d []float64
+		switch v := leaf.Value().(type) {
+		case *tensor.Dense:
+			d = v.Data().([]float64)
+		case *G.F64:
+			d = (*[1]float64)(unsafe.Pointer(v))[:]
+		}
+		idx := r.Perm(len(d))
+		if len(idx) > maxElems {
+			idx = idx[:maxElems]
+		}
+		for _, j := range idx {
+			const h = 1e-5
+			old := d[j]
+			d[j] = old + h
+			yp, lp := eval(ng.y), scalar(ng.l)
+			d[j] = old - h
+			ym, lm := eval(ng.y), scalar(ng.l)
+			d[j] = old
+			if err != nil {
+				return err
+			}
+			if i < ng.inputs {
+				if e := compareFD("∂y/∂"+ng.names[i], j, gy[i][j], (yp-ym)/(2*h), tol); e != nil {
+					return e
+				}
+			}
+			if e := compareFD("∂L/∂"+ng.names[i], j, gl[i][j], (lp-lm)/(2*h), tol); e != nil {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+func compareFD(what string, j int, analytic, fd, tol float64) error {
+	if math.IsNaN(fd) && math.IsNaN(analytic) {
+		return nil
+	}
+	if !(math.Abs(analytic-fd) <= tol*(1+math.Abs(fd))) {
+		return fmt.Errorf("%s[%d]: analytic %.10g, finite difference %.10g", what, j, analytic, fd)
+	}
+	return nil
+}
+
+// TestNodeGradients checks first- and second-order gradients of every
+// supported op against central differences, on the ONNX backend suite's
+// node test models that the conformance test runs: y = Σ c·outputs,
+// ∂y/∂inputs and ∂(y + ½‖∂y/∂x₀‖²)/∂(inputs, initializers). Every
+// supported op must be covered by at least one model, unless listed in
+// noGradOps.
+func TestNodeGradients(t *testing.T) {
+	if _, err := os.Stat(backendData); err != nil {
+		t.Skipf("ONNX backend test data not found at %s (Debian package libonnx-testdata)", backendData)
+	}
+	if testing.Short() {
+		t.Skip("runs hundreds of models; skipped in -short mode")
+	}
+	models, _ := filepath.Glob(filepath.Join(backendData, "node", "*", "model.onnx"))
+	covered := map[string]bool{}
+	checked, failed := 0, 0
+	for _, path := range models {
+		dir := filepath.Dir(path)
+		name := filepath.Base(dir)
+		m, err := onnx.Load(path)
+		if err != nil || len(Unsupported(m)) > 0 || defectiveData[name] != "" {
+			continue
+		}
+		if why, ok := kinkedNodeTests[name]; ok {
+			t.Logf("%s: not gradient-checked: %s", name, why)
+			continue
+		}
+		net, err := New(m)
+		if err != nil {
+			continue
+		}
+		ins, err := loadInputs(net, filepath.Join(dir, "test_data_set_0"))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		ng, err := newNetGrad(net, ins, false, 11)
+		if err != nil {
+			// Ops with no float input or output have no gradient;
+			// Gorgonia has no empty tensors.
+			t.Logf("%s: not gradient-checked: %v", name, err)
+			continue
+		}
+		checked++
+		if err := ng.check(12, 1e-5, 13); err != nil {
+			failed++
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		for _, n := range m.GetGraph().GetNode() {
+			covered[n.GetOpType()] = true
+		}
+	}
+	var missing []string
+	for _, op := range SupportedOps() {
+		if !covered[op] && noGradOps[op] == "" {
+			missing = append(missing, op)
+		}
+	}
+	sort.Strings(missing)
+	t.Logf("gradients: %d node models checked, %d failed; ops with no checked model: %s", checked, failed, strings.Join(missing, ", "))
+	if len(missing) > 0 {
+		t.Errorf("supported ops without a gradient-checked node model: %v", missing)
+	}
+}
+
+// kinkedNodeTests are node models whose test inputs sit on a kink of a
+// piecewise-linear op, where a central difference averages two one-sided
+// derivatives and no gradient is right.
+var kinkedNodeTests = map[string]string{
+	"test_elu_example":       "x = 0, where Elu with α = 2 has slopes 2 and 1",
+	"test_leakyrelu_example": "x = 0, where LeakyRelu has slopes 0.1 and 1",
+	"test_selu_example":      "x = 0, where Selu has slopes γ·α and γ",
+	"test_softsign_example":  "x = 0, where Softsign's second derivative jumps",
+}
+
+// noGradOps are supported ops that no node model can gradient-check, with
+// the reason; their derivatives are checked elsewhere or do not exist.
+var noGradOps = map[string]string{
+	"Shape":           "integer-valued",
+	"ConstantOfShape": "its input is a shape; checked through the models that use it",
+	"Range":           "integer-valued in the models we import",
+	"Equal":           "boolean-valued",
+	"Where":           "its condition must be known when the graph is built (shape computations)",
+	"Pad":             "the node tests give the pad value as a runtime input or use INT32 data; TestFixtures checks Pad through energy_conv",
+}
+
+// loadInputs reads the input tensors of a backend test data set.
+func loadInputs(net *Network, set string) ([]array, error) {
+	var ins []array
+	for k, p := range net.Inputs() {
+		tt, err := onnx.LoadTensor(filepath.Join(set, fmt.Sprintf("input_%d.pb", k)))
+		if err != nil {
+			return nil, err
+		}
+		if p.Elem == onnx.TensorProto_INT64 || p.Elem == onnx.TensorProto_INT32 {
+			data, shape, err := onnx.TensorInt64(tt)
+			if err != nil {
+				return nil, err
+			}
+			ins = append(ins, array{shape: shape, i64: data})
+			continue
+		}
+		data, shape, err := onnx.TensorFloat64(tt)
+		if err != nil {
+			return nil, err
+		}
+		ins = append(ins, array{shape: shape, f64: data})
+	}
+	return ins, nil
+}
+
+// fixture is one entry of testdata/torch/manifest.json.
+type fixture struct {
+	Name     string `json:"name"`
+	Model    string `json:"model"`
+	Input    string `json:"input"`
+	Output   string `json:"output"`
+	Kind     string `json:"kind"`
+	Training bool   `json:"training"`
+}
+
+const fixtureDir = "../testdata/torch"
+
+func loadFixtures(t *testing.T) []fixture {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(fixtureDir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs []fixture
+	if err := json.Unmarshal(b, &fs); err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) == 0 {
+		t.Fatal("no fixtures in the manifest")
+	}
+	return fs
+}
+
+func readNPY(t *testing.T, path string) array {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := npy.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var f32 []float32
+	if err := r.Read(&f32); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	data := make([]float64, len(f32))
+	for i, v := range f32 {
+		data[i] = float64(v)
+	}
+	return array{shape: append([]int(nil), r.Header.Descr.Shape...), f64: data}
+}
+
+// TestFixtures runs every PyTorch-exported fixture forward (float64 and
+// float32 tapes) against PyTorch's outputs, then checks the gradient of
+// y = Σ c·G(x) and of the second-order loss y + ½‖∂y/∂x‖²/n with respect
+// to the input and every parameter against central differences: the
+// gradient-penalty and diffusion bounds differentiate input gradients.
+func TestFixtures(t *testing.T) {
+	for _, fx := range loadFixtures(t) {
+		t.Run(fx.Name, func(t *testing.T) {
+			net, err := Load(filepath.Join(fixtureDir, fx.Model))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := readNPY(t, filepath.Join(fixtureDir, fx.Input))
+			want := readNPY(t, filepath.Join(fixtureDir, fx.Output))
+			for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+				got, err := forward(net, in, fx.Training, dt)
+				if err != nil {
+					t.Fatalf("%v forward: %v", dt, err)
+				}
+				if err := compareTensor(got, want.f64, want.shape, 1e-4, 1e-5); err != nil {
+					t.Errorf("%v forward: %v", dt, err)
+				}
+			}
+			// Enough rows for batch statistics, few for speed.
+			rows := min(in.shape[0], 4)
+			if fx.Training {
+				rows = in.shape[0]
+			}
+			w := size(in.shape[1:])
+			small := array{shape: append([]int{rows}, in.shape[1:]...), f64: in.f64[:rows*w]}
+			ng, err := newNetGrad(net, []array{small}, fx.Training, 17)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ng.check(6, 1e-5, 19); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// forward runs net on the input on a tape of element type dt.
+func forward(net *Network, in array, training bool, dt tensor.Dtype) (array, error) {
+	g := G.NewGraph()
+	t := NewTape(g, dt)
+	a := newArray(dt, in.shape)
+	for i, v := range in.f64 {
+		a.set(i, v)
+	}
+	x := t.Variable("x", toDense(a))
+	outs, err := net.Apply(t, net.NewParams(t), ApplyOptions{Training: training}, x)
+	if err != nil {
+		return array{}, err
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		return array{}, err
+	}
+	return fromValue(outs[0].Value())
+}
