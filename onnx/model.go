@@ -29,7 +29,7 @@ func decodeModel(data []byte) (*ModelProto, error) {
 	}
 	m := new(ModelProto)
 	if err := proto.Unmarshal(data, m); err != nil {
-		return nil, err
+		return nil, wireError{"an ONNX model", err}
 	}
 	if m.Graph == nil {
 		return nil, errors.New("model has no graph")
@@ -97,7 +97,7 @@ func decodeTensor(data []byte) (*TensorProto, error) {
 	}
 	t := new(TensorProto)
 	if err := proto.Unmarshal(data, t); err != nil {
-		return nil, err
+		return nil, wireError{"an ONNX tensor", err}
 	}
 	if t.GetDataType() == int32(TensorProto_UNDEFINED) {
 		return nil, errors.New("tensor has no data type")
@@ -150,3 +150,17 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	}
 	return os.Rename(f.Name(), path)
 }
+
+// wireError reports bytes that are not valid protobuf. Its message is
+// stable (the protobuf package varies the text of its own errors on
+// purpose); the protobuf error is kept for errors.Unwrap.
+type wireError struct {
+	what string
+	err  error
+}
+
+func (e wireError) Error() string {
+	return "invalid protobuf data: not " + e.what + ", or a truncated one"
+}
+
+func (e wireError) Unwrap() error { return e.err }

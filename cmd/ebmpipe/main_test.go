@@ -135,7 +135,7 @@ func TestErrors(t *testing.T) {
 		{"inspect-not-onnx", []string{"inspect", notONNX}, 1},
 		{"inspect-truncated", []string{"inspect", truncated}, 1},
 		{"inspect-directory", []string{"inspect", dir}, 1},
-		{"score-unsupported-op", []string{"score", "--model", unsupported, "--input", good, "--output", out}, 1},
+		{"score-unsupported-op", []string{"score", "--engine", "go", "--model", unsupported, "--input", good, "--output", out}, 1},
 		{"score-row-shape", []string{"score", "--model", model, "--input", wide, "--output", out}, 1},
 		{"score-bad-cell", []string{"score", "--model", model, "--input", badCell, "--output", out}, 1},
 		{"score-bad-extension", []string{"score", "--model", model, "--input", good, "--output", filepath.Join(dir, "out.xlsx")}, 1},
