@@ -344,7 +344,7 @@ func TestWriterErrors(t *testing.T) {
 		{"x.csv", []string{}, 0, "x.csv: no columns (use CreateUnnamedWriter for rows without names)"},
 		{"x.npy", nil, 0, "x.npy: row width 0, want at least 1"},
 		{"x.parquet", []string{"a"}, 0, `x.parquet: unsupported file extension ".parquet" (supported: .csv, .jsonl, .npy)`},
-		{"missing/x.csv", []string{"a"}, 0, "missing/x.csv: open missing/.x.csv."},
+		{"missing/x.csv", []string{"a"}, 0, "missing/x.csv: cannot create: no such file or directory"},
 	}
 	for _, tt := range tests {
 		path := filepath.Join(dir, tt.file)
