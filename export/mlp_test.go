@@ -1,0 +1,206 @@
+package export_test
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/onnx"
+)
+
+func TestParseMLP(t *testing.T) {
+	cases := []struct {
+		spec  string
+		sizes []int
+		act   string
+		err   string
+	}{
+		{spec: "mlp:2-100-100-1", sizes: []int{2, 100, 100, 1}, act: "prelu"},
+		{spec: "mlp:2-2:silu", sizes: []int{2, 2}, act: "silu"},
+		{spec: "mlp:3-8-2:TANH", sizes: []int{3, 8, 2}, act: "tanh"},
+		{spec: "mlp:2", err: "at least an input and an output"},
+		{spec: "mlp:2-0-1", err: `width "0"`},
+		{spec: "mlp:2-x-1", err: `width "x"`},
+		{spec: "mlp:2--1", err: `width ""`},
+		{spec: "mlp:2-4-1:swish", err: `unknown activation "swish"`},
+		{spec: "net.onnx", err: "want mlp:"},
+	}
+	for _, c := range cases {
+		s, err := export.ParseMLP(c.spec)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("ParseMLP(%q) error %v, want one containing %q", c.spec, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseMLP(%q): %v", c.spec, err)
+			continue
+		}
+		if !slices.Equal(s.Sizes, c.sizes) || s.Activation != c.act {
+			t.Errorf("ParseMLP(%q) = %v %q, want %v %q", c.spec, s.Sizes, s.Activation, c.sizes, c.act)
+		}
+		if again, err := export.ParseMLP(s.String()); err != nil || !slices.Equal(again.Sizes, s.Sizes) || again.Activation != s.Activation {
+			t.Errorf("ParseMLP(%q) does not read back String() = %q", c.spec, s.String())
+		}
+	}
+}
+
+// TestMLPImports builds every activation with and without batch
+// normalisation and checks that the model validates, imports, has the
+// expected parameters and runs forward.
+func TestMLPImports(t *testing.T) {
+	for _, act := range export.MLPActivations {
+		for _, bn := range []bool{false, true} {
+			spec := "mlp:2-5-4-3:" + act
+			m, err := export.MLP(spec, export.MLPOptions{Seed: 1, BatchNorm: bn})
+			if err != nil {
+				t.Fatalf("%s bn=%v: %v", spec, bn, err)
+			}
+			if err := onnx.Validate(m); err != nil {
+				t.Fatalf("%s bn=%v: %v", spec, bn, err)
+			}
+			// A round trip through the wire format must keep the model.
+			b, err := onnx.Encode(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m, err = onnx.Decode(b); err != nil {
+				t.Fatal(err)
+			}
+			net, err := importers.New(m)
+			if err != nil {
+				t.Fatalf("%s bn=%v: import: %v", spec, bn, err)
+			}
+			want := []string{"fc0.weight", "fc0.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}
+			wantCount := 2*5 + 5 + 5*4 + 4 + 4*3 + 3
+			if bn {
+				want = append(want, "bn0.weight", "bn0.bias", "bn0.running_mean", "bn0.running_var",
+					"bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var")
+				wantCount += 2*5 + 2*4
+			}
+			if act == "prelu" {
+				want = append(want, "act0.slope", "act1.slope")
+				wantCount += 2
+			}
+			var names []string
+			for _, p := range net.Params() {
+				names = append(names, p.Name)
+				if trainable := !strings.Contains(p.Name, "running"); p.Trainable != trainable {
+					t.Errorf("%s bn=%v: %s trainable %v", spec, bn, p.Name, p.Trainable)
+				}
+			}
+			slices.Sort(names)
+			slices.Sort(want)
+			if !slices.Equal(names, want) {
+				t.Errorf("%s bn=%v: params %v, want %v", spec, bn, names, want)
+			}
+			if got := net.ParamCount(); got != wantCount {
+				t.Errorf("%s bn=%v: %d parameters, want %d", spec, bn, got, wantCount)
+			}
+			ev, err := net.NewEvaluator(7)
+			if err != nil {
+				t.Fatalf("%s bn=%v: %v", spec, bn, err)
+			}
+			x := make([]float64, 14)
+			for i := range x {
+				x[i] = float64(i)/7 - 1
+			}
+			out, err := ev.Run(x, 7)
+			if err != nil || len(out) != 1 || len(out[0]) != 21 {
+				t.Fatalf("%s bn=%v: run: %v (%d outputs)", spec, bn, err, len(out))
+			}
+			for _, v := range out[0] {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("%s bn=%v: output %v", spec, bn, out[0])
+				}
+			}
+		}
+	}
+}
+
+// TestMLPForward checks a one-hidden-layer tanh MLP against the formula
+// computed from its initializers.
+func TestMLPForward(t *testing.T) {
+	m, err := export.MLP("mlp:2-3-1:tanh", export.MLPOptions{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := importers.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := map[string][]float64{}
+	for _, q := range net.Params() {
+		p[q.Name] = q.Data
+	}
+	ev, err := net.NewEvaluator(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := []float64{0.3, -1.2, 2, 0.5}
+	out, err := ev.Run(x, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		want := p["fc1.bias"][0]
+		for j := range 3 {
+			h := p["fc0.bias"][j] + p["fc0.weight"][2*j]*x[2*i] + p["fc0.weight"][2*j+1]*x[2*i+1]
+			want += p["fc1.weight"][j] * math.Tanh(h)
+		}
+		if math.Abs(out[0][i]-want) > 1e-12 {
+			t.Errorf("row %d: %v, want %v", i, out[0][i], want)
+		}
+	}
+}
+
+// TestMLPInit checks PyTorch's default initialisation bounds, that the
+// seed alone decides the weights, and the options.
+func TestMLPInit(t *testing.T) {
+	build := func(seed uint64) *onnx.ModelProto {
+		m, err := export.MLP("mlp:4-50-1", export.MLPOptions{Seed: seed, Input: "z", Output: "energy", Name: "E"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a, b, c := build(1), build(1), build(2)
+	if !proto.Equal(a, b) {
+		t.Error("same seed, different models")
+	}
+	if proto.Equal(a, c) {
+		t.Error("different seeds, same model")
+	}
+	g := a.GetGraph()
+	if g.GetName() != "E" || g.GetInput()[0].GetName() != "z" || g.GetOutput()[0].GetName() != "energy" {
+		t.Errorf("graph %q with input %q and output %q", g.GetName(), g.GetInput()[0].GetName(), g.GetOutput()[0].GetName())
+	}
+	dims, _, _ := onnx.ValueInfoShape(g.GetInput()[0])
+	if dims[0].Param != "batch" || dims[1].Value != 4 {
+		t.Errorf("input dims %v", dims)
+	}
+	for _, init := range g.GetInitializer() {
+		data, shape, err := onnx.TensorFloat64(init)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fanIn := map[string]int{"fc0": 4, "fc1": 50}[init.GetName()[:3]]
+		bound := 1 / math.Sqrt(float64(fanIn))
+		lo, hi := slices.Min(data), slices.Max(data)
+		if lo < -bound || hi > bound {
+			t.Errorf("%s %v: values in [%g, %g], want within ±%g", init.GetName(), shape, lo, hi, bound)
+		}
+		if len(data) >= 50 && (hi < bound/2 || lo > -bound/2) {
+			t.Errorf("%s: values in [%g, %g] do not spread over ±%g", init.GetName(), lo, hi, bound)
+		}
+	}
+	if _, err := export.MLP("mlp:2-2", export.MLPOptions{Input: "x", Output: "x"}); err == nil {
+		t.Error("input and output of one name accepted")
+	}
+}
