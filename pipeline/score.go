@@ -1,21 +1,27 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"runtime"
 	"strconv"
+	"sync"
 
 	"github.com/spf13/pflag"
 
+	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
-// Metadata keys ebmpipe reads from and writes to a model's metadata_props.
+// Metadata keys ebmpipe reads from a model's metadata_props; package export
+// defines them and their format.
 const (
-	MetaKind = "ebmpipe.kind"  // "energy" or "generator"
-	MetaLogZ = "ebmpipe.log_z" // log normalising constant of an energy model
+	MetaKind = export.MetaKind // "energy" or "generator"
+	MetaLogZ = export.MetaLogZ // log normalising constant of an energy model
 )
 
 // ScoreOptions are the settings of one scoring run. The JSON names are the
@@ -26,20 +32,44 @@ type ScoreOptions struct {
 	Output      string `json:"output"`
 	Engine      string `json:"engine"`
 	BatchSize   int    `json:"batch-size"`
+	Workers     int    `json:"workers"`
+	Device      string `json:"device"`
 	Raw         bool   `json:"raw"`
 	SkipBadRows bool   `json:"skip-bad-rows"`
+	ORTLib      string `json:"ort-lib"`
+
+	// Progress, if not nil, is called from one goroutine after each batch
+	// written, with the rows written so far and the rows in the input if
+	// known up front (NPY), else -1.
+	Progress func(rows, total int) `json:"-"`
+	// Notice, if not nil, is told of choices made on the user's behalf,
+	// such as falling back to the Go engine.
+	Notice func(msg string) `json:"-"`
 }
+
+// Engine names for ScoreOptions.Engine.
+const (
+	EngineAuto = "auto" // ONNX Runtime if its library loads, else Go
+	EngineORT  = "ort"  // ONNX Runtime
+	EngineGo   = "go"   // the pure-Go Gorgonia graph
+)
 
 // AddFlags defines the options as flags on fs, with their defaults.
 func (o *ScoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Model, "model", "", "ONNX `FILE` of the model to run (required)")
 	fs.StringVar(&o.Input, "input", "", "row `FILE` to score: .csv, .npy or .jsonl (required)")
 	fs.StringVar(&o.Output, "output", "", "`FILE` to write, format by extension: .csv, .npy or .jsonl (required)")
-	fs.StringVar(&o.Engine, "engine", "go", "scoring `ENGINE`: go (pure-Go Gorgonia graph)")
+	fs.StringVar(&o.Engine, "engine", EngineAuto, "scoring `ENGINE`: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go)")
 	fs.IntVar(&o.BatchSize, "batch-size", 1024, "rows per model run; bounds memory use")
+	fs.IntVar(&o.Workers, "workers", 0, "`N` goroutines running the model, each with its own engine (0: one per CPU)")
+	fs.StringVar(&o.Device, "device", "cpu", "`DEVICE` for the ort engine: cpu or cuda (needs a GPU build of ONNX Runtime)")
 	fs.BoolVar(&o.Raw, "raw", false, "write the model's outputs as they are, flattened, instead of energies")
 	fs.BoolVar(&o.SkipBadRows, "skip-bad-rows", false, "write bad input rows to OUTPUT.rejects and go on, instead of failing")
+	fs.StringVar(&o.ORTLib, "ort-lib", "", "ONNX Runtime shared library `PATH` (default $"+ORTLibEnv+", then "+defaultORTLibShown+")")
 }
+
+// defaultORTLibShown is DefaultORTLib as the flag help shows it.
+const defaultORTLibShown = "${XDG_CACHE_HOME:-~/.cache}/ebmpipe/onnxruntime-" + ORTVersion + "/libonnxruntime.so.1"
 
 // Check reports the first missing or invalid option.
 func (o *ScoreOptions) Check() error {
@@ -52,23 +82,50 @@ func (o *ScoreOptions) Check() error {
 		return errors.New("--output is required")
 	case o.BatchSize < 1:
 		return fmt.Errorf("--batch-size %d: must be at least 1", o.BatchSize)
+	case o.Workers < 0:
+		return fmt.Errorf("--workers %d: must be at least 0", o.Workers)
 	}
 	switch o.Engine {
-	case "go":
+	case EngineAuto, EngineORT, EngineGo:
 	default:
-		return fmt.Errorf("--engine %q: want go", o.Engine)
+		return fmt.Errorf("--engine %q: want auto, ort or go", o.Engine)
+	}
+	switch o.Device {
+	case "", "cpu":
+	case "cuda":
+		if o.Engine == EngineGo {
+			return errors.New("--device cuda: the go engine runs on the CPU only; use --engine ort")
+		}
+	default:
+		return fmt.Errorf("--device %q: want cpu or cuda", o.Device)
 	}
 	return nil
 }
 
 // ScoreStats counts the rows of a scoring run.
 type ScoreStats struct {
-	Rows     int // rows scored
-	Rejected int // bad rows written to the rejects file
+	Rows     int    // rows scored
+	Rejected int    // bad rows written to the rejects file
+	Engine   string // the engine used: "ort" or "go"
+	Workers  int    // the engines run side by side
 }
 
-// Score runs a model over every row of o.Input and writes o.Output.
+// Score runs a model over every row of o.Input and writes o.Output. It is
+// ScoreContext with a context that is never canceled.
 func Score(o ScoreOptions) (ScoreStats, error) {
+	return ScoreContext(context.Background(), o)
+}
+
+// ScoreContext runs a model over every row of o.Input and writes o.Output.
+//
+// One goroutine reads batches of o.BatchSize rows, o.Workers goroutines
+// each run their own engine on them, and the calling goroutine writes the
+// results in input order; at most 2*o.Workers+1 batches are in memory at
+// once, whatever the size of the input. The output, and the rejects file
+// of o.SkipBadRows, appear only if the whole run succeeds: if ctx is
+// canceled or an error occurs, they are removed and the target paths are
+// left as they were.
+func ScoreContext(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
 	var st ScoreStats
 	if err := o.Check(); err != nil {
 		return st, err
@@ -77,15 +134,45 @@ func Score(o ScoreOptions) (ScoreStats, error) {
 	if err != nil {
 		return st, err
 	}
+	// ONNX Runtime takes the model as bytes; read them again rather than
+	// re-encode m.
+	data, err := os.ReadFile(o.Model)
+	if err != nil {
+		return st, fmt.Errorf("onnx: load: %w", err)
+	}
 	meta := Metadata(m)
 	if !o.Raw && meta[MetaKind] != "" && meta[MetaKind] != "energy" {
 		return st, fmt.Errorf("%s: a %s model has no energies to score; use --raw for its outputs", o.Model, meta[MetaKind])
 	}
-	eng, err := NewGoEngine(m, o.BatchSize)
+	logZ, hasLogZ, err := metaFloat(meta, MetaLogZ)
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", o.Model, err)
 	}
-	defer eng.Close()
+
+	workers := o.Workers
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
+	st.Workers = workers
+	var newEngine func() (Engine, error)
+	newEngine, st.Engine, err = chooseEngine(o, m, data, workers)
+	if err != nil {
+		return st, err
+	}
+	engines := make([]Engine, workers)
+	defer func() {
+		for _, e := range engines {
+			if e != nil {
+				e.Close()
+			}
+		}
+	}()
+	for i := range engines {
+		if engines[i], err = newEngine(); err != nil {
+			return st, fmt.Errorf("%s: %w", o.Model, err)
+		}
+	}
+	in := engines[0].Input()
 
 	var rejects *rejectFile
 	ropt := ReadOptions{SkipBadRows: o.SkipBadRows}
@@ -99,70 +186,238 @@ func Score(o ScoreOptions) (ScoreStats, error) {
 		return st, err
 	}
 	defer r.Close()
-	in := eng.Input()
 	if r.Width() != in.Width {
 		return st, fmt.Errorf("%s: rows of %d values (shape %v), but %s wants %d (shape %v)",
 			o.Input, r.Width(), r.RowShape(), o.Model, in.Width, in.Shape)
 	}
 
-	logZ, hasLogZ, err := metaFloat(meta, MetaLogZ)
-	if err != nil {
-		return st, fmt.Errorf("%s: %w", o.Model, err)
+	run := scoreRun{
+		o: o, r: r, engines: engines, width: in.Width,
+		logZ: logZ, hasLogZ: hasLogZ, total: r.Rows(),
 	}
-	var w *Writer
-	defer func() {
+	w, err := run.run(ctx)
+	st.Rows = run.rows
+	if err != nil {
 		if w != nil {
 			w.Abort()
 		}
-	}()
-	x := make([]float64, o.BatchSize*in.Width)
-	var row []float64
-	for {
-		n, err := r.Read(x)
-		if n > 0 {
-			outs, err := eng.Run(x[:n*in.Width], n)
-			if err != nil {
-				return st, fmt.Errorf("%s: rows %d to %d: %w", o.Input, st.Rows+1, st.Rows+n, err)
-			}
-			if w == nil {
-				if w, err = createScoreWriter(o, eng.Outputs(), outs, n, hasLogZ); err != nil {
-					return st, err
-				}
-			}
-			if row, err = scoreRows(row[:0], outs, n, o.Raw, logZ, hasLogZ); err != nil {
-				return st, fmt.Errorf("%s: %w", o.Model, err)
-			}
-			if err := w.Write(row); err != nil {
-				return st, err
-			}
-			st.Rows += n
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return st, err
-		}
-	}
-	if w == nil { // empty input
-		if w, err = createScoreWriter(o, eng.Outputs(), nil, 0, hasLogZ); err != nil {
-			return st, err
-		}
+		return st, err
 	}
 	if rejects != nil {
 		st.Rejected = rejects.n
 		if err := rejects.commit(); err != nil {
+			w.Abort()
 			return st, err
 		}
 	}
-	err = w.Commit()
-	w = nil
-	return st, err
+	return st, w.Commit()
+}
+
+// chooseEngine returns a constructor of the engines o asks for, and the
+// engine's name. With EngineAuto it picks ONNX Runtime if the library
+// loads, else the Go engine, telling o.Notice why.
+func chooseEngine(o ScoreOptions, m *onnx.ModelProto, data []byte, workers int) (func() (Engine, error), string, error) {
+	name := o.Engine
+	if name == EngineAuto || name == EngineORT {
+		err := InitORT(o.ORTLib)
+		switch {
+		case err == nil:
+			name = EngineORT
+		case name == EngineORT || o.Device == "cuda":
+			return nil, "", fmt.Errorf("--engine %s: %w", name, err)
+		default:
+			if o.Notice != nil {
+				o.Notice(fmt.Sprintf("--engine auto: %v; using the go engine instead", err))
+			}
+			name = EngineGo
+		}
+	}
+	if name == EngineGo {
+		return func() (Engine, error) { return NewGoEngine(m, o.BatchSize) }, name, nil
+	}
+	opt := ORTOptions{Lib: o.ORTLib, Device: o.Device}
+	if err := CheckORTDevice(opt); err != nil {
+		return nil, "", err
+	}
+	if workers > 1 {
+		// Side-by-side sessions, one thread each, rather than threads
+		// competing for the cores.
+		opt.Threads = 1
+	}
+	return func() (Engine, error) { return NewORTEngine(data, o.BatchSize, opt) }, name, nil
+}
+
+// scoreRun is the state of one ScoreContext run once its input, engines
+// and options are checked.
+type scoreRun struct {
+	o       ScoreOptions
+	r       *Reader
+	engines []Engine
+	width   int // values per input row
+	logZ    float64
+	hasLogZ bool
+	total   int // rows in the input, or -1 if not known
+
+	rows int // rows written
+}
+
+// scoreBatch is a batch of rows on its way through a run.
+type scoreBatch struct {
+	seq    int       // index of the batch in the input
+	first  int       // rows read before this batch
+	x      []float64 // input rows
+	n      int       // rows in x
+	out    []float64 // output rows
+	widths []int     // values per row of each model output
+	err    error     // what went wrong reading or scoring this batch
+}
+
+// run reads, scores and writes every row, and returns the uncommitted
+// Writer of the output: on error it may return a Writer to abort.
+func (s *scoreRun) run(ctx context.Context) (*Writer, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	batch := s.o.BatchSize
+	inFlight := 2*len(s.engines) + 1
+	free := make(chan *scoreBatch, inFlight)
+	for range inFlight {
+		free <- &scoreBatch{x: make([]float64, batch*s.width)}
+	}
+	work := make(chan *scoreBatch, inFlight)
+	done := make(chan *scoreBatch, inFlight)
+
+	var wg sync.WaitGroup
+	wg.Go(func() { s.read(ctx, free, work) })
+	for _, e := range s.engines {
+		wg.Go(func() { s.score(ctx, e, work, done) })
+	}
+	// On return, stop the reader and the engines, and wait for them before
+	// the caller closes the Reader and the engines.
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+
+	var w *Writer
+	pending := map[int]*scoreBatch{}
+	next := 0
+	for {
+		var b *scoreBatch
+		select {
+		case b = <-done:
+		case <-ctx.Done():
+			return w, s.canceled(ctx)
+		}
+		if b == nil {
+			break
+		}
+		pending[b.seq] = b
+		for b = pending[next]; b != nil; b = pending[next] {
+			delete(pending, next)
+			next++
+			if b.err != nil {
+				return w, b.err
+			}
+			if w == nil {
+				var err error
+				if w, err = createScoreWriter(s.o, s.engines[0].Outputs(), b.widths, s.hasLogZ); err != nil {
+					return nil, err
+				}
+			}
+			if err := w.Write(b.out); err != nil {
+				return w, err
+			}
+			s.rows += b.n
+			free <- b
+			if s.o.Progress != nil {
+				s.o.Progress(s.rows, s.total)
+			}
+			if ctx.Err() != nil {
+				return w, s.canceled(ctx)
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return w, s.canceled(ctx)
+	}
+	if w == nil { // empty input
+		return createScoreWriter(s.o, s.engines[0].Outputs(), nil, s.hasLogZ)
+	}
+	return w, nil
+}
+
+// canceled returns the error for a run stopped by its context.
+func (s *scoreRun) canceled(ctx context.Context) error {
+	return fmt.Errorf("%s: stopped after %d rows, nothing written: %w", s.o.Input, s.rows, context.Cause(ctx))
+}
+
+// read reads batches into buffers from free and sends them to work, ending
+// with a batch holding the error if reading fails.
+func (s *scoreRun) read(ctx context.Context, free <-chan *scoreBatch, work chan<- *scoreBatch) {
+	defer close(work)
+	rows := 0
+	for seq := 0; ; seq++ {
+		var b *scoreBatch
+		select {
+		case b = <-free:
+		case <-ctx.Done():
+			return
+		}
+		n, err := s.r.Read(b.x)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		b.seq, b.first, b.n, b.err = seq, rows, n, err
+		rows += n
+		select {
+		case work <- b:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// score runs e on the batches from work and sends them on to done.
+func (s *scoreRun) score(ctx context.Context, e Engine, work <-chan *scoreBatch, done chan<- *scoreBatch) {
+	for b := range work {
+		if b.err == nil {
+			b.err = s.scoreBatch(e, b)
+		}
+		select {
+		case done <- b:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// scoreBatch runs e on the rows of b and fills in b.out and b.widths.
+func (s *scoreRun) scoreBatch(e Engine, b *scoreBatch) error {
+	outs, err := e.Run(b.x[:b.n*s.width], b.n)
+	if err != nil {
+		return fmt.Errorf("%s: rows %d to %d: %w", s.o.Input, b.first+1, b.first+b.n, err)
+	}
+	b.widths = b.widths[:0]
+	for _, o := range outs {
+		b.widths = append(b.widths, len(o)/b.n)
+	}
+	if b.out, err = scoreRows(b.out[:0], outs, b.n, s.o.Raw, s.logZ, s.hasLogZ); err != nil {
+		return fmt.Errorf("%s: %w", s.o.Model, err)
+	}
+	return nil
 }
 
 // createScoreWriter opens o.Output with the columns of a scoring run: the
 // flattened outputs with --raw, else energy and, with log Z, log_density.
-func createScoreWriter(o ScoreOptions, ports []Port, outs [][]float64, rows int, hasLogZ bool) (*Writer, error) {
+// widths are the values per row of each output, from a first run, or nil
+// for an empty input.
+func createScoreWriter(o ScoreOptions, ports []Port, widths []int, hasLogZ bool) (*Writer, error) {
 	if !o.Raw {
 		cols := []string{"energy"}
 		if hasLogZ {
@@ -173,8 +428,8 @@ func createScoreWriter(o ScoreOptions, ports []Port, outs [][]float64, rows int,
 	var cols []string
 	for k, p := range ports {
 		width := p.Width
-		if outs != nil {
-			width = len(outs[k]) / rows
+		if widths != nil {
+			width = widths[k]
 		}
 		if width == 1 {
 			cols = append(cols, p.Name)

@@ -1,0 +1,98 @@
+// Command rawort measures a bare ONNX Runtime session: it loads an NPY file
+// of float32 rows into input tensors of -batch rows, then times one session
+// running the model over all of them, with nothing read, converted or
+// written. This is the bound `ebmpipe score --engine ort` is measured
+// against. It prints the rows per second.
+//
+// Usage:
+//
+//	go run ./bench/rawort -model energy.onnx -input in.npy -batch 1024
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"time"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/ebmpipe/ebmpipe/pipeline"
+)
+
+func main() {
+	model := flag.String("model", "", "ONNX `FILE` with one float32 input and one output")
+	input := flag.String("input", "", "NPY `FILE` of rows")
+	batch := flag.Int("batch", 1024, "rows per run")
+	reps := flag.Int("reps", 3, "passes over the input; the best is reported")
+	lib := flag.String("ort-lib", "", "ONNX Runtime library (default as ebmpipe)")
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("rawort: ")
+	if err := pipeline.InitORT(*lib); err != nil {
+		log.Fatal(err)
+	}
+	ins, outs, err := ort.GetInputOutputInfo(*model)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if len(ins) != 1 || len(outs) != 1 {
+		log.Fatalf("%s: want one input and one output", *model)
+	}
+
+	// Read every row into tensors of batch rows; the last may be smaller.
+	r, err := pipeline.OpenReader(*input, pipeline.ReadOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	width := r.Width()
+	var xs, ys []ort.Value
+	buf := make([]float64, *batch*width)
+	rows := 0
+	for {
+		n, err := r.Read(buf)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		data := make([]float32, n*width)
+		for i := range data {
+			data[i] = float32(buf[i])
+		}
+		x, err := ort.NewTensor(ort.NewShape(int64(n), int64(width)), data)
+		if err != nil {
+			log.Fatal(err)
+		}
+		outShape := ort.Shape{int64(n)}
+		for _, d := range outs[0].Dimensions[1:] {
+			outShape = append(outShape, d)
+		}
+		y, err := ort.NewEmptyTensor[float32](outShape)
+		if err != nil {
+			log.Fatal(err)
+		}
+		xs, ys = append(xs, x), append(ys, y)
+		rows += n
+	}
+	r.Close()
+
+	s, err := ort.NewDynamicAdvancedSession(*model, []string{ins[0].Name}, []string{outs[0].Name}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Destroy()
+	best := time.Duration(1<<63 - 1)
+	for range *reps {
+		start := time.Now()
+		for i := range xs {
+			if err := s.Run(xs[i:i+1], ys[i:i+1]); err != nil {
+				log.Fatal(err)
+			}
+		}
+		best = min(best, time.Since(start))
+	}
+	fmt.Printf("%.0f\n", float64(rows)/best.Seconds())
+}

@@ -1,0 +1,816 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// Methods of estimating log Z, the values of LogZOptions.Method.
+const (
+	LogZAuto       = "auto"       // grid for 1-D and 2-D inputs, else importance
+	LogZGrid       = "grid"       // numerical integration on a grid
+	LogZImportance = "importance" // importance sampling from a fitted Gaussian mixture
+)
+
+// Defaults and limits of a log Z estimate.
+const (
+	defaultGrid1D = 4096 // grid intervals per axis for a 1-D input
+	defaultGrid2D = 512  // grid intervals per axis for a 2-D input
+
+	// maxGridPoints caps the number of energy evaluations of a grid.
+	maxGridPoints = 1 << 25
+
+	// generatorRows is the number of generator samples drawn to set grid
+	// bounds or fit the importance proposal.
+	generatorRows = 10000
+
+	// maxFullCovDim is the largest input width whose proposal gets a full
+	// covariance matrix; wider inputs get a diagonal one.
+	maxFullCovDim = 256
+
+	// truncationNote is the estimated mass outside the grid, relative to
+	// that inside, above which the result carries a note.
+	truncationNote = 1e-4
+)
+
+// LogZOptions are the settings of a log Z estimate. The JSON names are the
+// command-line flag names; Data and Generator are set by the caller.
+type LogZOptions struct {
+	Method    string    `json:"method"`
+	GridSize  int       `json:"grid-size"`
+	Bounds    []float64 `json:"bounds"`
+	Margin    float64   `json:"margin"`
+	Samples   int       `json:"samples"`
+	Seed      uint64    `json:"seed"`
+	BatchSize int       `json:"batch-size"`
+
+	// Data holds rows the model was trained on, row after row, each as
+	// wide as the model's input. They set the grid bounds (unless Bounds
+	// is given) and fit the importance proposal.
+	Data []float64 `json:"-"`
+
+	// Generator, if not nil, is a generator x = G(z) with z ~ N(0, I),
+	// whose outputs are as wide as the model's input. Its samples are used
+	// like Data; the two are combined when both are given. A generator's
+	// samples have no density that can be computed, so they only shape the
+	// proposal and are not themselves importance samples.
+	Generator Engine `json:"-"`
+}
+
+// DefaultLogZOptions returns the options with the flag defaults.
+func DefaultLogZOptions() LogZOptions {
+	return LogZOptions{Method: LogZAuto, Margin: 0.5, Samples: 100000, Seed: 1, BatchSize: 1024}
+}
+
+// AddFlags defines the options as flags on fs, with their defaults.
+func (o *LogZOptions) AddFlags(fs *pflag.FlagSet) {
+	d := DefaultLogZOptions()
+	fs.StringVar(&o.Method, "method", d.Method, "`METHOD`: auto (grid for 1-D and 2-D inputs, else importance), grid or importance")
+	fs.IntVar(&o.GridSize, "grid-size", d.GridSize, fmt.Sprintf("grid intervals `K` per axis, even; 0 means %d for 1-D and %d for 2-D", defaultGrid1D, defaultGrid2D))
+	o.Bounds = d.Bounds
+	fs.Var((*boundsValue)(&o.Bounds), "bounds", "grid box `LO,HI` for every axis, or LO0,HI0,LO1,HI1 per axis; default: the data's range widened by --margin")
+	fs.Float64Var(&o.Margin, "margin", d.Margin, "widen the data's range by this `FRACTION` of it on each side for the grid box")
+	fs.IntVar(&o.Samples, "samples", d.Samples, "importance samples `N`")
+	fs.Uint64Var(&o.Seed, "seed", d.Seed, "random `SEED` for importance sampling, generator noise and toy data")
+	fs.IntVar(&o.BatchSize, "batch-size", d.BatchSize, "rows per model run; bounds memory use")
+}
+
+// boundsValue is the --bounds flag: comma-separated numbers.
+type boundsValue []float64
+
+func (b *boundsValue) String() string { return formatFloats(*b) }
+func (b *boundsValue) Type() string   { return "LO,HI" }
+
+func (b *boundsValue) Set(s string) error {
+	var v []float64
+	for _, f := range strings.Split(s, ",") {
+		x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", f)
+		}
+		v = append(v, x)
+	}
+	*b = v
+	return nil
+}
+
+// Check reports the first invalid option.
+func (o *LogZOptions) Check() error {
+	switch o.Method {
+	case LogZAuto, LogZGrid, LogZImportance:
+	default:
+		return fmt.Errorf("--method %q: want auto, grid or importance", o.Method)
+	}
+	switch {
+	case o.GridSize < 0 || o.GridSize%2 != 0 || o.GridSize == 2:
+		return fmt.Errorf("--grid-size %d: want an even number of at least 4 (or 0 for the default)", o.GridSize)
+	case !(o.Margin >= 0) || math.IsInf(o.Margin, 0):
+		return fmt.Errorf("--margin %g: want a finite number of at least 0", o.Margin)
+	case o.Samples < 2:
+		return fmt.Errorf("--samples %d: want at least 2", o.Samples)
+	case o.BatchSize < 1:
+		return fmt.Errorf("--batch-size %d: must be at least 1", o.BatchSize)
+	}
+	if len(o.Bounds) > 0 {
+		if len(o.Bounds)%2 != 0 {
+			return fmt.Errorf("--bounds %s: want pairs LO,HI", formatFloats(o.Bounds))
+		}
+		for i := 0; i < len(o.Bounds); i += 2 {
+			lo, hi := o.Bounds[i], o.Bounds[i+1]
+			if math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) || !(lo < hi) {
+				return fmt.Errorf("--bounds %s: pair %g,%g: want finite LO < HI", formatFloats(o.Bounds), lo, hi)
+			}
+		}
+	}
+	return nil
+}
+
+// A LogZResult is an estimate of the log normalising constant
+// log Z = log ∫ exp(−E(x)) dx of an energy model.
+type LogZResult struct {
+	Value  float64 // the estimate of log Z
+	StdErr float64 // its standard error (importance) or numerical error estimate (grid)
+	Method string  // LogZGrid or LogZImportance
+	Evals  int     // energy evaluations
+
+	// Grid integration.
+	Bounds     [][2]float64 // the box, per axis
+	GridSize   int          // intervals per axis
+	Richardson float64      // |log Z_K − log Z_K/2| / 3, the discretisation error estimate
+	Truncation float64      // estimated mass outside the box over the mass inside
+
+	// Importance sampling.
+	ESS      float64 // effective sample size (Σw)² / Σw²
+	Proposal string  // description of the proposal
+
+	// Notes are warnings about the estimate's reliability, for the user.
+	Notes []string
+}
+
+// LogZ estimates the log normalising constant of the energy model run by
+// eng, which must have one output with one energy per row.
+//
+// Grid integration (inputs of 1 or 2 values) applies the trapezoid rule
+// to exp(−E) on a regular grid of K intervals per axis over a box: the
+// given Bounds, or the range of the reference rows (Data and generator
+// samples) widened by Margin on each side. The sum is taken with a
+// log-sum-exp. The reported error is the Richardson estimate
+// |log Z_K − log Z_K/2| / 3 of the discretisation error, from the grid of
+// every other point, plus an estimate of the mass outside the box from the
+// energy and its slope on the box's faces (exact for exponential tails, an
+// upper bound for Gaussian ones).
+//
+// Importance sampling (any input width) draws Samples points from a
+// mixture of Gaussians fitted to the reference rows: for each source, the
+// fitted mean and covariance, widened by 1.2 (weight 0.8) and by 2
+// (weight 0.2) for heavier tails. With weights w = exp(−E(x)) / q(x), the
+// estimate is log mean(w), with sums scaled by the largest weight, and its standard
+// error is the delta-method sd(w) / (mean(w) √N). A poorly fitting
+// proposal shows as a small effective sample size, which adds a note.
+func LogZ(eng Engine, o LogZOptions) (LogZResult, error) {
+	if err := o.Check(); err != nil {
+		return LogZResult{}, err
+	}
+	d := eng.Input().Width
+	if d < 1 {
+		return LogZResult{}, fmt.Errorf("the model's input rows have %d values", d)
+	}
+	if outs := eng.Outputs(); len(outs) != 1 || outs[0].Width > 1 {
+		return LogZResult{}, fmt.Errorf("an energy model has one output with one energy per row; this one has %s", describePorts(outs))
+	}
+	if len(o.Data)%d != 0 {
+		return LogZResult{}, fmt.Errorf("%d data values do not make rows of %d, the model's input width", len(o.Data), d)
+	}
+	if o.Generator != nil {
+		if outs := o.Generator.Outputs(); len(outs) != 1 || (outs[0].Width != 0 && outs[0].Width != d) {
+			return LogZResult{}, fmt.Errorf("the generator should have one output of %d values per row, as the energy's input; it has %s", d, describePorts(outs))
+		}
+	}
+	method := o.Method
+	if method == LogZAuto {
+		method = LogZImportance
+		if d <= 2 {
+			method = LogZGrid
+		}
+	}
+	e := &estimator{eng: eng, o: o, d: d, rng: rand.New(rand.NewPCG(o.Seed, 0x6c6f677a))} // "logz"
+	if method == LogZGrid {
+		return e.grid()
+	}
+	return e.importance()
+}
+
+// describePorts lists ports for messages, such as `2 outputs (energy, aux)`.
+func describePorts(ps []Port) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+		if p.Width > 1 {
+			names[i] += fmt.Sprintf(" of %d values", p.Width)
+		}
+	}
+	s := fmt.Sprintf("%d outputs", len(ps))
+	if len(ps) == 1 {
+		s = "1 output"
+	}
+	if len(ps) > 0 {
+		s += " (" + strings.Join(names, ", ") + ")"
+	}
+	return s
+}
+
+// estimator holds the state of one LogZ call.
+type estimator struct {
+	eng Engine
+	o   LogZOptions
+	d   int
+	rng *rand.Rand
+
+	ref     []float64 // reference rows: Data, then generator samples
+	sources []refSource
+}
+
+// refSource is a part of the reference rows and where it came from.
+type refSource struct {
+	name       string
+	start, end int // row range in ref
+}
+
+// reference gathers the reference rows: the data, then generator samples.
+// It fails if there are none, naming what they were needed for.
+func (e *estimator) reference(purpose string) error {
+	if n := len(e.o.Data) / e.d; n > 0 {
+		e.ref = append(e.ref, e.o.Data...)
+		e.sources = append(e.sources, refSource{name: fmt.Sprintf("%d data rows", n), start: 0, end: n})
+	}
+	if e.o.Generator != nil {
+		start := len(e.ref) / e.d
+		x, err := e.generate(generatorRows)
+		if err != nil {
+			return err
+		}
+		e.ref = append(e.ref, x...)
+		e.sources = append(e.sources, refSource{name: fmt.Sprintf("%d generator samples", generatorRows), start: start, end: start + generatorRows})
+	}
+	if len(e.sources) == 0 {
+		return fmt.Errorf("%s needs data or a generator", purpose)
+	}
+	return nil
+}
+
+// generate draws n samples G(z), z ~ N(0, I), from the generator.
+func (e *estimator) generate(n int) ([]float64, error) {
+	g := e.o.Generator
+	dz := g.Input().Width
+	out := make([]float64, 0, n*e.d)
+	z := make([]float64, e.o.BatchSize*dz)
+	for done := 0; done < n; {
+		k := min(e.o.BatchSize, n-done)
+		for i := range z[:k*dz] {
+			z[i] = e.rng.NormFloat64()
+		}
+		res, err := g.Run(z[:k*dz], k)
+		if err != nil {
+			return nil, fmt.Errorf("generator: %w", err)
+		}
+		if len(res) != 1 || len(res[0]) != k*e.d {
+			return nil, fmt.Errorf("generator: %d rows gave %d values, want %d (rows as wide as the energy's input)", k, len(res[0]), k*e.d)
+		}
+		for i, v := range res[0] {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("generator: sample %d, value %d is %g", done+i/e.d+1, i%e.d, v)
+			}
+		}
+		out = append(out, res[0]...)
+		done += k
+	}
+	return out, nil
+}
+
+// energies evaluates the energy of n rows in batches. fill writes rows
+// first to first+k−1 into x; use receives their energies, valid only
+// during the call. NaN and −Inf energies are errors; +Inf is zero density.
+func (e *estimator) energies(n int, fill func(x []float64, first, k int), use func(first int, en []float64)) error {
+	x := make([]float64, e.o.BatchSize*e.d)
+	for first := 0; first < n; {
+		k := min(e.o.BatchSize, n-first)
+		fill(x[:k*e.d], first, k)
+		res, err := e.eng.Run(x[:k*e.d], k)
+		if err != nil {
+			return err
+		}
+		if len(res) != 1 || len(res[0]) != k {
+			return fmt.Errorf("%d rows gave %s; an energy model gives one value per row", k, describeCounts(res))
+		}
+		for i, v := range res[0] {
+			if math.IsNaN(v) || math.IsInf(v, -1) {
+				return fmt.Errorf("energy %g at x = %s", v, formatFloats(x[i*e.d:(i+1)*e.d]))
+			}
+		}
+		use(first, res[0])
+		first += k
+	}
+	return nil
+}
+
+func describeCounts(res [][]float64) string {
+	parts := make([]string, len(res))
+	for i, r := range res {
+		parts[i] = fmt.Sprint(len(r))
+	}
+	return fmt.Sprintf("%d outputs of [%s] values", len(res), strings.Join(parts, ", "))
+}
+
+// gridBounds returns the integration box.
+func (e *estimator) gridBounds() ([][2]float64, error) {
+	b := make([][2]float64, e.d)
+	switch {
+	case len(e.o.Bounds) == 2:
+		for j := range b {
+			b[j] = [2]float64{e.o.Bounds[0], e.o.Bounds[1]}
+		}
+		return b, nil
+	case len(e.o.Bounds) == 2*e.d:
+		for j := range b {
+			b[j] = [2]float64{e.o.Bounds[2*j], e.o.Bounds[2*j+1]}
+		}
+		return b, nil
+	case len(e.o.Bounds) > 0:
+		return nil, fmt.Errorf("--bounds %s: want one LO,HI pair for every axis or %d pairs, one per axis", formatFloats(e.o.Bounds), e.d)
+	}
+	if err := e.reference("setting the grid bounds without --bounds"); err != nil {
+		return nil, err
+	}
+	for j := range b {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for i := j; i < len(e.ref); i += e.d {
+			lo, hi = min(lo, e.ref[i]), max(hi, e.ref[i])
+		}
+		r := hi - lo
+		if !(r > 0) {
+			return nil, fmt.Errorf("the reference rows (%s) have no spread on axis %d (all %g); give --bounds", e.sourceNames(), j, lo)
+		}
+		b[j] = [2]float64{lo - e.o.Margin*r, hi + e.o.Margin*r}
+	}
+	return b, nil
+}
+
+func (e *estimator) sourceNames() string {
+	names := make([]string, len(e.sources))
+	for i, s := range e.sources {
+		names[i] = s.name
+	}
+	return strings.Join(names, " and ")
+}
+
+// grid integrates exp(−E) on a grid over a 1-D or 2-D box.
+func (e *estimator) grid() (LogZResult, error) {
+	if e.d > 2 {
+		return LogZResult{}, fmt.Errorf("grid integration handles inputs of 1 or 2 values; this model takes %d (use --method importance)", e.d)
+	}
+	bounds, err := e.gridBounds()
+	if err != nil {
+		return LogZResult{}, err
+	}
+	k := e.o.GridSize
+	if k == 0 {
+		k = defaultGrid1D
+		if e.d == 2 {
+			k = defaultGrid2D
+		}
+	}
+	n := k + 1 // nodes per axis
+	total := n
+	if e.d == 2 {
+		total = n * n
+	}
+	if k > maxGridPoints || total > maxGridPoints {
+		return LogZResult{}, fmt.Errorf("--grid-size %d: over %d points; use a smaller grid", e.o.GridSize, maxGridPoints)
+	}
+	h := make([]float64, e.d)
+	for j, b := range bounds {
+		h[j] = (b[1] - b[0]) / float64(k)
+	}
+	coord := func(j, i int) float64 {
+		if i == k {
+			return bounds[j][1]
+		}
+		return bounds[j][0] + float64(i)*h[j]
+	}
+	en := make([]float64, total)
+	err = e.energies(total, func(x []float64, first, rows int) {
+		for r := range rows {
+			p := first + r
+			if e.d == 1 {
+				x[r] = coord(0, p)
+			} else {
+				x[2*r], x[2*r+1] = coord(0, p/n), coord(1, p%n)
+			}
+		}
+	}, func(first int, v []float64) { copy(en[first:], v) })
+	if err != nil {
+		return LogZResult{}, err
+	}
+
+	// The trapezoid rule with step `step` (1 for the full grid, 2 for the
+	// coarse one) on the nodes whose indices are multiples of step.
+	logW := func(i, step int) float64 { // log of the trapezoid weight of index i
+		if i == 0 || i == k {
+			return math.Log(0.5 * float64(step))
+		}
+		return math.Log(float64(step))
+	}
+	logVol := 0.0
+	for _, hj := range h {
+		logVol += math.Log(hj)
+	}
+	trapezoid := func(step int) float64 {
+		var acc lse
+		if e.d == 1 {
+			for i := 0; i < n; i += step {
+				acc.add(-en[i] + logW(i, step))
+			}
+		} else {
+			for i := 0; i < n; i += step {
+				for j := 0; j < n; j += step {
+					acc.add(-en[i*n+j] + logW(i, step) + logW(j, step))
+				}
+			}
+		}
+		return acc.value() + logVol
+	}
+	fine, coarse := trapezoid(1), trapezoid(2)
+	if math.IsInf(fine, -1) {
+		return LogZResult{}, errors.New("exp(−E) underflows to 0 on the whole grid: the energy is over 700 everywhere in the box")
+	}
+	if math.IsInf(fine, 1) {
+		return LogZResult{}, errors.New("exp(−E) overflows on the grid")
+	}
+	res := LogZResult{
+		Value:      fine,
+		Method:     LogZGrid,
+		Evals:      total,
+		Bounds:     bounds,
+		GridSize:   k,
+		Richardson: math.Abs(fine-coarse) / 3,
+	}
+
+	// Mass beyond each face: for a face node of energy E₀ whose inward
+	// neighbour has energy E₁, a tail exp(−E₀ − s·t) with slope
+	// s = (E₀ − E₁)/h continued outward holds exp(−E₀)/s per unit of face.
+	// A slope under 1/width (flat or rising density) counts as 1/width: as
+	// if the density went on for another box width, and the result says so.
+	var tail lse
+	rising := false
+	face := func(a, i0, i1 int) { // axis a, face index i0, inward neighbour i1
+		s := 1 / (bounds[a][1] - bounds[a][0])
+		other := 1 - a
+		m := 1
+		if e.d == 2 {
+			m = n
+		}
+		for t := 0; t < m; t++ {
+			idx := func(i int) int {
+				if e.d == 1 {
+					return i
+				}
+				if a == 0 {
+					return i*n + t
+				}
+				return t*n + i
+			}
+			e0, e1 := en[idx(i0)], en[idx(i1)]
+			slope := (e0 - e1) / h[a]
+			lw := -e0
+			if e.d == 2 {
+				lw += logW(t, 1) + math.Log(h[other])
+			}
+			if !(slope > s) {
+				if lw-fine > math.Log(truncationNote) {
+					rising = true
+				}
+				slope = s
+			}
+			tail.add(lw - math.Log(slope))
+		}
+	}
+	for a := range e.d {
+		face(a, 0, 1)
+		face(a, k, k-1)
+	}
+	res.Truncation = math.Exp(tail.value() - fine)
+	res.StdErr = res.Richardson + math.Log1p(res.Truncation)
+	if res.Truncation > truncationNote {
+		res.Notes = append(res.Notes, fmt.Sprintf("the mass outside the box %s is an estimated %.2g of that inside; widen it with --bounds or --margin", formatBox(bounds), res.Truncation))
+	}
+	if rising {
+		res.Notes = append(res.Notes, "the density does not fall off at the edge of the box: the energy may not be normalisable, or the box is too small")
+	}
+	if res.Richardson > 0.01 {
+		res.Notes = append(res.Notes, fmt.Sprintf("grid K=%d and K=%d differ by %.2g in log Z; use a larger --grid-size", k, k/2, 3*res.Richardson))
+	}
+	return res, nil
+}
+
+// formatBox writes a box as [lo,hi]×[lo,hi].
+func formatBox(b [][2]float64) string {
+	parts := make([]string, len(b))
+	for i, p := range b {
+		parts[i] = fmt.Sprintf("[%.4g,%.4g]", p[0], p[1])
+	}
+	return strings.Join(parts, "×")
+}
+
+// formatFloats writes values comma-separated.
+func formatFloats(x []float64) string {
+	parts := make([]string, len(x))
+	for i, v := range x {
+		parts[i] = fmt.Sprintf("%.6g", v)
+	}
+	return strings.Join(parts, ",")
+}
+
+// lse accumulates log Σ exp(v) without overflow.
+type lse struct {
+	max, sum float64 // sum of exp(v − max); max = −Inf when empty
+	n        int
+}
+
+func (a *lse) add(v float64) {
+	if math.IsInf(v, -1) {
+		return
+	}
+	switch {
+	case a.n == 0:
+		a.max, a.sum = v, 1
+	case v <= a.max:
+		a.sum += math.Exp(v - a.max)
+	default:
+		a.sum = a.sum*math.Exp(a.max-v) + 1
+		a.max = v
+	}
+	a.n++
+}
+
+func (a *lse) value() float64 {
+	if a.n == 0 {
+		return math.Inf(-1)
+	}
+	return a.max + math.Log(a.sum)
+}
+
+// weightSum accumulates Σw and Σw² of importance weights w given by their
+// logs, as multiples of the largest weight so far, so that neither
+// overflows.
+type weightSum struct {
+	max    float64 // log of the largest weight
+	s1, s2 float64 // Σ w/max and Σ (w/max)²; 0 while every weight is 0
+}
+
+func (a *weightSum) add(lw float64) {
+	switch {
+	case math.IsInf(lw, -1):
+		return
+	case a.s1 == 0:
+		a.max = lw
+	case lw > a.max:
+		r := math.Exp(a.max - lw)
+		a.s1 *= r
+		a.s2 *= r * r
+		a.max = lw
+	}
+	v := math.Exp(lw - a.max)
+	a.s1 += v
+	a.s2 += v * v
+}
+
+// A gaussian is a multivariate normal N(mean, scale²·LLᵀ), with L lower
+// triangular (or diagonal, when diag is set, stored on L's diagonal).
+type gaussian struct {
+	mean   []float64
+	l      []float64 // d×d row-major lower triangle, or d diagonal entries
+	diag   bool
+	scale  float64
+	logW   float64 // log mixture weight
+	logDet float64 // log |det(scale·L)|
+}
+
+// fitGaussian fits a normal distribution to rows [start,end) of x (width d),
+// with a full covariance if there are enough rows and d ≤ maxFullCovDim, else
+// a diagonal one. A small ridge keeps the covariance positive definite.
+func fitGaussian(x []float64, d, start, end int) gaussian {
+	n := end - start
+	g := gaussian{mean: make([]float64, d), scale: 1}
+	for i := start; i < end; i++ {
+		for j := range d {
+			g.mean[j] += x[i*d+j]
+		}
+	}
+	for j := range g.mean {
+		g.mean[j] /= float64(n)
+	}
+	div := float64(max(n-1, 1))
+	variance := make([]float64, d)
+	for i := start; i < end; i++ {
+		for j := range d {
+			c := x[i*d+j] - g.mean[j]
+			variance[j] += c * c / div
+		}
+	}
+	ridge := 0.0
+	for _, v := range variance {
+		ridge += v
+	}
+	ridge = 1e-6*ridge/float64(d) + 1e-12
+	if d <= maxFullCovDim && n > 2*d {
+		cov := make([]float64, d*d)
+		c := make([]float64, d)
+		for i := start; i < end; i++ {
+			for j := range d {
+				c[j] = x[i*d+j] - g.mean[j]
+			}
+			for a := range d {
+				for b := 0; b <= a; b++ {
+					cov[a*d+b] += c[a] * c[b] / div
+				}
+			}
+		}
+		for a := range d {
+			cov[a*d+a] += ridge
+		}
+		if cholesky(cov, d) {
+			g.l = cov
+			return g
+		}
+	}
+	g.diag = true
+	g.l = make([]float64, d)
+	for j, v := range variance {
+		g.l[j] = math.Sqrt(v + ridge)
+	}
+	return g
+}
+
+// cholesky overwrites the lower triangle of the symmetric d×d matrix a with
+// its Cholesky factor L (a = LLᵀ), zeroing the upper triangle. It reports
+// false if a is not numerically positive definite.
+func cholesky(a []float64, d int) bool {
+	for j := range d {
+		s := a[j*d+j]
+		for k := range j {
+			s -= a[j*d+k] * a[j*d+k]
+		}
+		if !(s > 0) {
+			return false
+		}
+		ljj := math.Sqrt(s)
+		a[j*d+j] = ljj
+		for i := j + 1; i < d; i++ {
+			s := a[i*d+j]
+			for k := range j {
+				s -= a[i*d+k] * a[j*d+k]
+			}
+			a[i*d+j] = s / ljj
+		}
+		for k := j + 1; k < d; k++ {
+			a[j*d+k] = 0
+		}
+	}
+	return true
+}
+
+// widened returns g with its spread multiplied by s and mixture weight w.
+func (g gaussian) widened(s, w float64) gaussian {
+	g.scale = s
+	g.logW = math.Log(w)
+	d := len(g.mean)
+	g.logDet = float64(d) * math.Log(s)
+	for j := range d {
+		if g.diag {
+			g.logDet += math.Log(g.l[j])
+		} else {
+			g.logDet += math.Log(g.l[j*d+j])
+		}
+	}
+	return g
+}
+
+// sample writes a draw into x, using z as scratch for d standard normals.
+func (g *gaussian) sample(r *rand.Rand, x, z []float64) {
+	d := len(g.mean)
+	for j := range z {
+		z[j] = r.NormFloat64()
+	}
+	for i := range d {
+		v := 0.0
+		if g.diag {
+			v = g.l[i] * z[i]
+		} else {
+			for k := 0; k <= i; k++ {
+				v += g.l[i*d+k] * z[k]
+			}
+		}
+		x[i] = g.mean[i] + g.scale*v
+	}
+}
+
+// logPDF returns log N(x) + log weight, using z as scratch.
+func (g *gaussian) logPDF(x, z []float64) float64 {
+	d := len(g.mean)
+	q := 0.0
+	for i := range d {
+		v := (x[i] - g.mean[i]) / g.scale
+		if g.diag {
+			v /= g.l[i]
+		} else {
+			for k := range i {
+				v -= g.l[i*d+k] * z[k]
+			}
+			v /= g.l[i*d+i]
+		}
+		z[i] = v
+		q += v * v
+	}
+	return g.logW - 0.5*q - g.logDet - 0.5*float64(d)*math.Log(2*math.Pi)
+}
+
+// importance estimates log Z by importance sampling from a Gaussian mixture
+// fitted to the reference rows.
+func (e *estimator) importance() (LogZResult, error) {
+	if err := e.reference("importance sampling (to fit its proposal)"); err != nil {
+		return LogZResult{}, err
+	}
+	var comps []gaussian
+	var desc []string
+	for _, s := range e.sources {
+		if s.end-s.start < 2 {
+			return LogZResult{}, fmt.Errorf("cannot fit the importance proposal to %s; need at least 2", s.name)
+		}
+		g := fitGaussian(e.ref, e.d, s.start, s.end)
+		w := 1 / float64(len(e.sources))
+		comps = append(comps, g.widened(1.2, 0.8*w), g.widened(2, 0.2*w))
+		cov := "full"
+		if g.diag {
+			cov = "diagonal"
+		}
+		desc = append(desc, fmt.Sprintf("Gaussian (%s covariance ×1.2², ×2²) fitted to %s", cov, s.name))
+	}
+	// Component choice by weight: cumulative probabilities.
+	cum := make([]float64, len(comps))
+	acc := 0.0
+	for i, c := range comps {
+		acc += math.Exp(c.logW)
+		cum[i] = acc
+	}
+	n := e.o.Samples
+	logQ := make([]float64, e.o.BatchSize)
+	z := make([]float64, e.d)
+	var w weightSum
+	err := e.energies(n, func(x []float64, _, k int) {
+		for r := range k {
+			row := x[r*e.d : (r+1)*e.d]
+			u := e.rng.Float64() * acc
+			c := 0
+			for c < len(cum)-1 && u >= cum[c] {
+				c++
+			}
+			comps[c].sample(e.rng, row, z)
+			var m lse
+			for i := range comps {
+				m.add(comps[i].logPDF(row, z))
+			}
+			logQ[r] = m.value()
+		}
+	}, func(_ int, en []float64) {
+		for r, v := range en {
+			w.add(-v - logQ[r])
+		}
+	})
+	if err != nil {
+		return LogZResult{}, err
+	}
+	if w.s1 == 0 {
+		return LogZResult{}, errors.New("exp(−E) underflows to 0 at every importance sample: the proposal misses the model's mass")
+	}
+	fn := float64(n)
+	mean := w.s1 / fn
+	variance := max(0, (w.s2-fn*mean*mean)/(fn-1))
+	res := LogZResult{
+		Value:    w.max + math.Log(mean),
+		StdErr:   math.Sqrt(variance/fn) / mean,
+		Method:   LogZImportance,
+		Evals:    n,
+		ESS:      w.s1 * w.s1 / w.s2,
+		Proposal: strings.Join(desc, "; ") + fmt.Sprintf("; %d components", len(comps)),
+	}
+	if res.ESS < max(100, fn/1000) {
+		res.Notes = append(res.Notes, fmt.Sprintf("effective sample size %.0f of %d: the proposal fits the model poorly and the standard error may be far too small", res.ESS, n))
+	}
+	return res, nil
+}

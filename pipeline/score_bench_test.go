@@ -1,0 +1,215 @@
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/ebmpipe/ebmpipe/onnx"
+)
+
+// benchModel is the model the scoring benchmarks run: a 2-32-32-1 SiLU MLP
+// exported from PyTorch.
+const benchModel = "../testdata/torch/energy_silu.onnx"
+
+// benchRows is the number of rows of the benchmark input files.
+const benchRows = 200_000
+
+// writeBenchInput writes rows standard normal 2-D points, seeded, to a new
+// file called name (.csv or .npy) in dir and returns its path.
+func writeBenchInput(tb testing.TB, dir, name string, rows int) string {
+	tb.Helper()
+	path := filepath.Join(dir, name)
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<16)
+	rng := rand.New(rand.NewPCG(1, 2))
+	switch filepath.Ext(name) {
+	case ".csv":
+		bw.WriteString("x0,x1\n")
+		var b []byte
+		for range rows {
+			b = strconv.AppendFloat(b[:0], rng.NormFloat64(), 'g', -1, 64)
+			b = append(b, ',')
+			b = strconv.AppendFloat(b, rng.NormFloat64(), 'g', -1, 64)
+			b = append(b, '\n')
+			bw.Write(b)
+		}
+	case ".npy":
+		hdr, err := npyHeader(rows, 2)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		bw.Write(hdr)
+		var b [8]byte
+		for range 2 * rows {
+			binary.LittleEndian.PutUint64(b[:], math.Float64bits(rng.NormFloat64()))
+			bw.Write(b[:])
+		}
+	default:
+		tb.Fatalf("%s: want .csv or .npy", name)
+	}
+	if err := bw.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkScore runs ScoreContext end to end: read, score, write.
+func BenchmarkScore(b *testing.B) {
+	dir := b.TempDir()
+	for _, format := range []string{"csv", "npy"} {
+		in := writeBenchInput(b, dir, "in."+format, benchRows)
+		for _, engine := range []string{EngineORT, EngineGo} {
+			for _, workers := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%s/%s/workers=%d", format, engine, workers), func(b *testing.B) {
+					if engine == EngineORT {
+						if err := InitORT(""); err != nil {
+							b.Skip(err)
+						}
+					}
+					o := ScoreOptions{
+						Model: benchModel, Input: in, Output: filepath.Join(dir, "out."+format),
+						Engine: engine, BatchSize: 1024, Workers: workers,
+					}
+					for b.Loop() {
+						st, err := ScoreContext(context.Background(), o)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if st.Rows != benchRows {
+							b.Fatalf("scored %d rows, want %d", st.Rows, benchRows)
+						}
+					}
+					b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkORTSession runs a bare ONNX Runtime session on float32 tensors
+// in memory, the bound on what the ort engine can do, comparing
+// AdvancedSession (tensors bound when the session is made) with
+// DynamicAdvancedSession (tensors passed to each run), which the ort engine
+// uses so that a smaller last batch needs no second session.
+func BenchmarkORTSession(b *testing.B) {
+	if err := InitORT(""); err != nil {
+		b.Skip(err)
+	}
+	data, err := os.ReadFile(benchModel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, batch := range []int{256, 1024, 4096} {
+		for _, kind := range []string{"advanced", "dynamic"} {
+			b.Run(fmt.Sprintf("%s/batch=%d", kind, batch), func(b *testing.B) {
+				x, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(batch), 2))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer x.Destroy()
+				y, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(batch), 1))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer y.Destroy()
+				rng := rand.New(rand.NewPCG(1, 2))
+				for i := range x.GetData() {
+					x.GetData()[i] = float32(rng.NormFloat64())
+				}
+				var run func() error
+				if kind == "advanced" {
+					s, err := ort.NewAdvancedSessionWithONNXData(data, []string{"x"}, []string{"energy"}, []ort.Value{x}, []ort.Value{y}, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer s.Destroy()
+					run = s.Run
+				} else {
+					s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"x"}, []string{"energy"}, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer s.Destroy()
+					in, out := []ort.Value{x}, []ort.Value{y}
+					run = func() error { return s.Run(in, out) }
+				}
+				for b.Loop() {
+					if err := run(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			})
+		}
+	}
+}
+
+// BenchmarkEngine runs each Engine on batches of float64 rows in memory:
+// the ort engine adds the float64/float32 conversions to a bare session.
+func BenchmarkEngine(b *testing.B) {
+	m, err := loadModel(benchModel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 1024
+	for _, engine := range []string{EngineORT, EngineGo} {
+		b.Run(engine, func(b *testing.B) {
+			var e Engine
+			var err error
+			if engine == EngineORT {
+				if err := InitORT(""); err != nil {
+					b.Skip(err)
+				}
+				e, err = NewORTEngine(m.data, batch, ORTOptions{})
+			} else {
+				e, err = NewGoEngine(m.proto, batch)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			rng := rand.New(rand.NewPCG(1, 2))
+			x := make([]float64, 2*batch)
+			for i := range x {
+				x[i] = rng.NormFloat64()
+			}
+			for b.Loop() {
+				if _, err := e.Run(x, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// testModel is a model as both engines take it.
+type testModel struct {
+	data  []byte
+	proto *onnx.ModelProto
+}
+
+func loadModel(path string) (testModel, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return testModel{}, err
+	}
+	m, err := onnx.Decode(data)
+	return testModel{data, m}, err
+}
