@@ -241,6 +241,7 @@ func (p smallestEig) do(in []array) (array, error) {
 		if !ea.Factorize(ps, true) {
 			return array{}, fmt.Errorf("matrix %d of %d: eigendecomposition failed", i, n)
 		}
+		ua.Reset()        // the number of kept directions varies between matrices
 		ea.VectorsTo(&ua) // eigenvalues ascending: column 0 is the smallest
 		c := mat.NewVecDense(k, nil)
 		c.MulVec(w, ua.ColView(0))

@@ -1,0 +1,79 @@
+package bounds
+
+import (
+	G "gorgonia.org/gorgonia"
+
+	"github.com/ebmpipe/ebmpipe/importers"
+)
+
+// A Net is a network already placed on a tape with its parameters: it adds
+// the forward pass of the batch x (rows × features) and returns the output.
+// Calling it twice (data and samples) shares the parameters.
+type Net func(x *G.Node) (*G.Node, error)
+
+// Nets are the networks of one training step, all placed on one tape.
+type Nets struct {
+	Tape      *importers.Tape
+	Energy    Net // x (n, D) → energies (n) or (n, 1)
+	Generator Net // z (n, d) → samples (n, D)
+	Encoder   Net // x (n, D) → (n, 2d): mean and log-variance of r(z | x); MI bound only
+	DataDim   int // D
+	LatentDim int // d
+}
+
+// A Batch is the input of one step.
+type Batch struct {
+	Data *G.Node // (n, D) rows of data
+	Z    *G.Node // (m, d) latent draws, standard normal
+}
+
+// A Role names a network a loss may send gradients to.
+type Role int
+
+const (
+	Energy Role = iota
+	Generator
+	Encoder
+)
+
+// An Estimate is a bound built on a tape.
+type Estimate struct {
+	// Value is the scalar the bound contributes on the NLL scale (nats per
+	// example), with its theoretical constants: H(q) for a lower bound, the
+	// bound on KL(q ‖ p_θ) for an upper one.
+	Value *G.Node
+	// Samples holds the per-example terms whose mean is Value, for
+	// Monte-Carlo standard errors.
+	Samples *G.Node
+	// Loss is the scalar training term, with the practical weights (λ_H,
+	// λ_GP, τ), to be added to the loss of the networks in Trains.
+	Loss   *G.Node
+	Trains []Role
+	// Noise lists inputs the caller fills with fresh standard normal draws
+	// before every run (each bound documents their shapes).
+	Noise []*G.Node
+	// Extra holds named diagnostics such as "s_min" (scalar nodes).
+	Extra map[string]*G.Node
+	// X, set by lower bounds, holds the generator samples (m, D) whose law
+	// q the entropy is about: G(z), or G(z) + σε for the noisy generator of
+	// the mutual-information bound. L_low needs E_q[E] at these points.
+	X *G.Node
+	// Surrogate reports that Value is a monitoring quantity, not a bound
+	// (the zero-centred gradient penalty): L_low + Value is then no upper
+	// bound on the NLL.
+	Surrogate bool
+}
+
+// A Lower bound estimates the entropy H(q) of the generator from below, so
+// that L_low = E_data[E] − E_q[E] + H(q) ≤ NLL.
+type Lower interface {
+	Name() string
+	Entropy(n Nets, b Batch) (Estimate, error)
+}
+
+// An Upper bound estimates a term U ≥ KL(q ‖ p_θ), so that
+// L_up = L_low + U ≥ NLL.
+type Upper interface {
+	Name() string
+	KL(n Nets, b Batch) (Estimate, error)
+}
