@@ -32,6 +32,9 @@ type command struct {
 var commands = []command{
 	inspectCommand,
 	scoreCommand,
+	trainCommand,
+	boundsCommand,
+	logzCommand,
 }
 
 // usageError marks errors in how the command was called (exit status 2).

@@ -1,10 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/ebmpipe/ebmpipe/pipeline"
 )
@@ -16,8 +23,17 @@ var scoreCommand = command{
 For an energy model the output has a column "energy" per row and, when the
 model carries ebmpipe.log_z metadata, "log_density" = -energy - log_z. With
 --raw the model's outputs are written as they are, flattened, one row per
-input row. Formats follow the file extensions: .csv, .npy, .jsonl. The output
-is written to a temporary file and moved into place only on success.`,
+input row. Formats follow the file extensions: .csv, .npy, .jsonl.
+
+The rows stream through in batches, in memory bounded by --batch-size and
+--workers whatever the file size, and come out in input order. The output
+is written to a temporary file and moved into place only on success; a run
+stopped by an error, SIGINT or SIGTERM leaves no output.
+
+--engine ort runs the model on ONNX Runtime, whose shared library is taken
+from --ort-lib, else $EBMPIPE_ORT_LIB, else the place scripts/install-ort.sh
+(make setup) installs it. --engine auto, the default, does the same but
+falls back to the pure-Go engine, saying so, when the library is missing.`,
 	setup: func(fs *pflag.FlagSet, _, errw io.Writer) func([]string) error {
 		var o pipeline.ScoreOptions
 		o.AddFlags(fs)
@@ -28,7 +44,17 @@ is written to a temporary file and moved into place only on success.`,
 			if err := o.Check(); err != nil {
 				return usageError{err}
 			}
-			st, err := pipeline.Score(o)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			o.Notice = func(msg string) { fmt.Fprintf(errw, "ebmpipe score: %s\n", msg) }
+			bar := newProgress(errw)
+			if bar != nil {
+				o.Progress = bar.update
+			}
+			st, err := pipeline.ScoreContext(ctx, o)
+			if bar != nil {
+				bar.finish()
+			}
 			if err != nil {
 				return err
 			}
@@ -40,4 +66,48 @@ is written to a temporary file and moved into place only on success.`,
 			return nil
 		}
 	},
+}
+
+// progress draws a progress bar on a terminal.
+type progress struct {
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	total int
+}
+
+// newProgress returns a progress bar drawn on w if w is a terminal, else
+// nil: redirected stderr gets no bar.
+func newProgress(w io.Writer) *progress {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return &progress{w: w, total: -2}
+}
+
+// update shows rows done out of total, or a row count if total is -1.
+func (p *progress) update(rows, total int) {
+	if p.bar == nil || total != p.total {
+		p.total = total
+		p.bar = progressbar.NewOptions64(int64(total),
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetDescription("scoring"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("rows"),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSpinnerType(14),
+			progressbar.OptionFullWidth(),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	p.bar.Set64(int64(rows))
+}
+
+// finish clears the bar from the terminal.
+func (p *progress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+		p.bar.Clear()
+	}
 }

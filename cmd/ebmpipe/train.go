@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/ebmpipe/ebmpipe/train"
+)
+
+var trainCommand = command{
+	name: "train",
+	summary: `Train an energy-based model and a generator with bidirectional bounds.
+
+Each iteration takes --energy-steps Adam steps of the energy on
+mean E(data) - mean E(G(z)) + the upper bound's penalty, then
+--generator-steps steps of the generator on mean E(G(z)) + the lower bound's
+entropy term. DIR receives metrics.csv (one row per --log-every iterations:
+losses, the bracket lower_bound <= NLL <= upper_bound in nats per example,
+the entropy and KL estimates, s_min, mean energies, wall time), checkpoint/
+(every --checkpoint-every iterations and at the end; --resume continues
+exactly), and at the end energy.onnx and generator.onnx. Interrupting
+(Ctrl-C) writes a checkpoint first. A NaN or infinite loss stops the run and
+keeps the last good checkpoint.`,
+	setup: func(fs *pflag.FlagSet, out, errw io.Writer) func([]string) error {
+		o := train.DefaultOptions()
+		o.AddFlags(fs)
+		return func(args []string) error {
+			if err := noArgs(args); err != nil {
+				return err
+			}
+			if err := o.Check(); err != nil {
+				return usageError{err}
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			defer stop()
+			var h train.Hooks
+			if f, ok := errw.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+				bar := progressbar.NewOptions(o.Steps,
+					progressbar.OptionSetWriter(errw),
+					progressbar.OptionSetDescription("training"),
+					progressbar.OptionShowCount(),
+					progressbar.OptionShowIts(),
+					progressbar.OptionSetItsString("it"),
+					progressbar.OptionThrottle(200_000_000),
+					progressbar.OptionClearOnFinish(),
+				)
+				h.Progress = func(p train.Progress) {
+					if m := p.Metrics; m != nil {
+						bar.Describe(fmt.Sprintf("L_low %.3f  L_up %.3f", m.Get(train.ColLower), m.Get(train.ColUpper)))
+					}
+					bar.Set(p.Step)
+				}
+				defer bar.Finish()
+			}
+			tr, err := train.NewTrainer(o, h)
+			if err != nil {
+				return err
+			}
+			for _, n := range tr.Data().Notes {
+				fmt.Fprintln(errw, "note:", n)
+			}
+			res, err := tr.Run(ctx)
+			if err != nil {
+				return err
+			}
+			m := res.Metrics
+			fmt.Fprintf(errw, "trained %d iterations (%.1f/s); lower bound %.4g, upper bound %.4g nats/example\n",
+				res.Steps, res.StepsPerSecond, m.Get(train.ColLower), m.Get(train.ColUpper))
+			fmt.Fprintf(out, "%s\n%s\n", res.Energy, res.Generator)
+			return nil
+		}
+	},
+}

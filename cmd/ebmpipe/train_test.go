@@ -1,0 +1,134 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/onnx"
+)
+
+// tinyTrain is a short `ebmpipe train` command line into dir.
+func tinyTrain(dir string, extra ...string) []string {
+	return append([]string{"train", "--data", "toy:25gaussians", "--data-rows", "1000",
+		"--energy", "mlp:2-16-16-1", "--generator", "mlp:2-16-16-2", "--lower", "jacobian-exact",
+		"--batch-size", "32", "--steps", "20", "--log-every", "5", "--checkpoint-every", "10",
+		"--lr-energy", "1e-3", "--out", dir}, extra...)
+}
+
+// TestTrainAndBounds trains a tiny pair, checks the files the run writes,
+// resumes it for more iterations, and evaluates its bounds.
+func TestTrainAndBounds(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	code, stdout, stderr := runCLI(tinyTrain(dir)...)
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "trained 20 iterations") || strings.Contains(stderr, "\r") {
+		t.Errorf("stderr (not a terminal: no progress bar) = %q", stderr)
+	}
+	for _, f := range []string{"metrics.csv", "energy.onnx", "generator.onnx", "checkpoint/latest", "checkpoint/step-000020.ckpt"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if !strings.Contains(stdout, filepath.Join(dir, "energy.onnx")) {
+		t.Errorf("stdout %q does not name the energy model", stdout)
+	}
+	m, err := onnx.Load(filepath.Join(dir, "energy.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta, err := export.ReadMeta(m); err != nil || meta.Kind != export.KindEnergy {
+		t.Errorf("energy metadata %+v, %v", meta, err)
+	}
+
+	// A second run into the same directory needs --resume.
+	if code, _, stderr := runCLI(tinyTrain(dir)...); code != 1 || !strings.Contains(stderr, "--resume") {
+		t.Errorf("second run: exit %d, %q", code, stderr)
+	}
+	code, _, stderr = runCLI(tinyTrain(dir, "--resume", "--steps", "30")...)
+	if code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "metrics.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := strings.Count(string(b), "\n") - 1; rows != 6 {
+		t.Errorf("metrics.csv has %d rows after resuming to 30 iterations, want 6", rows)
+	}
+
+	code, stdout, stderr = runCLI("bounds", "--energy", filepath.Join(dir, "energy.onnx"),
+		"--generator", filepath.Join(dir, "generator.onnx"), "--data", "toy:25gaussians",
+		"--samples", "400", "--batch-size", "200", "--json")
+	if code != 0 {
+		t.Fatalf("bounds: exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Lower, Upper map[string]struct{ Value, StdErr float64 }
+		EnergyData   *float64 `json:"energy_data_mean"`
+		EnergyModel  *float64 `json:"energy_model_mean"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("bounds --json: %v\n%s", err, stdout)
+	}
+	for _, k := range []string{"jacobian", "jacobian-exact"} {
+		v, ok := rep.Lower[k]
+		if !ok || !(v.StdErr > 0) {
+			t.Errorf("lower %s = %+v (present %v)", k, v, ok)
+		}
+	}
+	if _, ok := rep.Upper["gp0"]; ok {
+		t.Error("bounds reports gp0, a penalty that bounds nothing")
+	}
+	for _, k := range []string{"gp", "diffusion"} {
+		v, ok := rep.Upper[k]
+		if !ok || !(v.StdErr > 0) {
+			t.Errorf("upper %s = %+v (present %v)", k, v, ok)
+		}
+		// Same samples: every upper bound is at least the exact-entropy lower bound.
+		if v.Value < rep.Lower["jacobian-exact"].Value {
+			t.Errorf("upper %s = %v below the lower bound %v", k, v.Value, rep.Lower["jacobian-exact"].Value)
+		}
+	}
+	if rep.EnergyData == nil || rep.EnergyModel == nil {
+		t.Errorf("bounds --json lacks the mean energies: %s", stdout)
+	}
+	code, stdout, _ = runCLI("bounds", "--energy", filepath.Join(dir, "energy.onnx"),
+		"--generator", filepath.Join(dir, "generator.onnx"), "--data", "toy:25gaussians", "--samples", "200", "--batch-size", "100")
+	if code != 0 || !strings.Contains(stdout, "jacobian-exact") || !strings.Contains(stdout, "diffusion") {
+		t.Errorf("bounds table: exit %d\n%s", code, stdout)
+	}
+}
+
+func TestTrainUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"train", "--lower", "svd"}, 2, `--lower "svd"`},
+		{[]string{"train", "--steps", "0"}, 2, "--steps 0"},
+		{[]string{"train", "--lambda-h", "x"}, 2, `"x" is not a number`},
+		{[]string{"train", "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"train", "--energy", "mlp:3-4-1", "--out", "OUT"}, 1, "takes rows of 3 values"},
+		{[]string{"bounds", "--data", "toy:moons"}, 2, "--energy is required"},
+		{[]string{"bounds", "--energy", "no.onnx", "--generator", "no.onnx", "--data", "toy:moons"}, 1, "no.onnx"},
+	}
+	for _, c := range cases {
+		args := c.args
+		for i, a := range args {
+			if a == "OUT" {
+				args[i] = filepath.Join(t.TempDir(), "run")
+			}
+		}
+		code, _, stderr := runCLI(args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", args, code, stderr, c.code, c.want)
+		}
+	}
+}

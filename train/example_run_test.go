@@ -1,0 +1,41 @@
+package train_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+
+	"github.com/ebmpipe/ebmpipe/train"
+)
+
+func ExampleRun() {
+	dir, err := os.MkdirTemp("", "ebm")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	o := train.DefaultOptions() // the paper's toy settings
+	o.Energy, o.Generator = "mlp:2-32-32-1", "mlp:2-32-32-2"
+	o.Steps, o.LogEvery, o.CheckpointEvery = 20, 10, 10
+	o.Out = dir
+	res, err := train.Run(context.Background(), o, train.Hooks{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	m := res.Metrics
+	fmt.Println("iterations:", res.Steps)
+	fmt.Println("bracket ordered:", m.Get(train.ColLower) <= m.Get(train.ColUpper))
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		fmt.Println(e.Name())
+	}
+	// Output:
+	// iterations: 20
+	// bracket ordered: true
+	// checkpoint
+	// energy.onnx
+	// generator.onnx
+	// metrics.csv
+}

@@ -1,0 +1,158 @@
+package train
+
+import (
+	"fmt"
+	"slices"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/onnx"
+)
+
+// A network is one of the trained networks: its model, its parameter
+// values (which the trainer owns and Adam updates) and its optimizer.
+type network struct {
+	role    bounds.Role
+	name    string // "energy", "generator", "encoder"
+	flag    string // the option naming it, for messages
+	spec    string
+	model   *onnx.ModelProto
+	net     *importers.Network
+	params  []importers.Param // names and shapes
+	values  [][]float64       // current values, in params order
+	train   []int             // indices of the trainable params
+	opt     *Adam
+	inRow   []int // shape of one input row
+	outRow  []int // shape of one output row
+	inWidth int   // values in an input row
+	outWid  int   // values in an output row
+}
+
+// loadNetwork reads the network spec of the option flag: an ONNX file or a
+// built-in MLP, initialised from seed, with batch normalisation if bn.
+func loadNetwork(role bounds.Role, name, flag, spec string, seed uint64, bn bool) (*network, error) {
+	var m *onnx.ModelProto
+	var err error
+	if export.IsMLP(spec) {
+		in := "x"
+		if role == bounds.Generator {
+			in = "z"
+		}
+		m, err = export.MLP(spec, export.MLPOptions{
+			Seed:      NewRNG(seed, "init/"+name).Uint64(),
+			BatchNorm: bn,
+			Input:     in,
+			Output:    name,
+			Name:      name,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %w", flag, err)
+		}
+	} else if m, err = onnx.Load(spec); err != nil {
+		return nil, fmt.Errorf("--%s: %w", flag, err)
+	}
+	net, err := importers.New(m)
+	if err != nil {
+		return nil, fmt.Errorf("--%s %s: %w", flag, spec, err)
+	}
+	n := &network{role: role, name: name, flag: flag, spec: spec, model: m, net: net, params: net.Params()}
+	ins, outs := net.Inputs(), net.Outputs()
+	if len(ins) != 1 || len(outs) < 1 {
+		return nil, fmt.Errorf("--%s %s: the model has %d inputs and %d outputs; want one input and one output", flag, spec, len(ins), len(outs))
+	}
+	if n.inRow, err = rowShape(ins[0]); err != nil {
+		return nil, fmt.Errorf("--%s %s: input %w", flag, spec, err)
+	}
+	if n.outRow, err = rowShape(outs[0]); err != nil {
+		return nil, fmt.Errorf("--%s %s: output %w", flag, spec, err)
+	}
+	n.inWidth, n.outWid = prod(n.inRow), prod(n.outRow)
+	for i, p := range n.params {
+		n.values = append(n.values, slices.Clone(p.Data))
+		if p.Trainable {
+			n.train = append(n.train, i)
+		}
+	}
+	if len(n.train) == 0 {
+		return nil, fmt.Errorf("--%s %s: the model has no trainable parameters", flag, spec)
+	}
+	return n, nil
+}
+
+// rowShape returns the fixed dimensions of a port after the batch axis.
+func rowShape(p importers.Port) ([]int, error) {
+	if len(p.Dims) < 2 {
+		return nil, fmt.Errorf("%q has dims %v; want (batch, features...)", p.Name, p.Dims)
+	}
+	row := make([]int, len(p.Dims)-1)
+	for k, d := range p.Dims[1:] {
+		if d.Value <= 0 {
+			return nil, fmt.Errorf("%q: dimension %d (%s) is not fixed", p.Name, k+1, d)
+		}
+		row[k] = int(d.Value)
+	}
+	return row, nil
+}
+
+func prod(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+// trainValues returns the slices of the trainable values, for Adam.
+func (n *network) trainValues() [][]float64 {
+	out := make([][]float64, len(n.train))
+	for k, i := range n.train {
+		out[k] = n.values[i]
+	}
+	return out
+}
+
+// paramMap returns the current values by parameter name (shared slices).
+func (n *network) paramMap() map[string][]float64 {
+	m := make(map[string][]float64, len(n.params))
+	for i, p := range n.params {
+		m[p.Name] = n.values[i]
+	}
+	return m
+}
+
+// apply returns a bounds.Net placing n on t with the parameters ps: it
+// reshapes flat rows (rows × width) to the model's input shape and the
+// output back to flat rows — (rows) for an energy, (rows × width)
+// otherwise.
+func (n *network) apply(t *importers.Tape, ps *importers.ParamSet, training bool) bounds.Net {
+	return func(x *G.Node) (*G.Node, error) {
+		if x == nil {
+			return nil, fmt.Errorf("%s: nil input", n.name)
+		}
+		s := x.Shape()
+		if len(s) != 2 || s[1] != n.inWidth {
+			return nil, fmt.Errorf("%s %s: input of shape %v, want (rows, %d)", n.name, n.spec, s, n.inWidth)
+		}
+		rows := s[0]
+		in := x
+		if len(n.inRow) != 1 {
+			in = t.Reshape(x, append([]int{rows}, n.inRow...))
+		}
+		outs, err := n.net.Apply(t, ps, importers.ApplyOptions{Training: training}, in)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", n.name, n.spec, err)
+		}
+		y := outs[0]
+		want := []int{rows, n.outWid}
+		if n.role == bounds.Energy {
+			want = []int{rows}
+		}
+		if !slices.Equal([]int(y.Shape()), want) {
+			y = t.Reshape(y, want)
+		}
+		return y, t.Err()
+	}
+}

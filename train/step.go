@@ -1,0 +1,295 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/importers"
+)
+
+// A program is the compiled graph of one kind of update (energy or
+// generator): built once, run every step with new inputs and the current
+// parameter values copied in.
+type program struct {
+	what    string // "energy step", "generator step"
+	g       *G.ExprGraph
+	vm      G.VM
+	data, z *G.Node
+	nets    []*network
+	sets    []*importers.ParamSet // parallel to nets
+	noise   []*G.Node
+	loss    *G.Node
+	trained []*network  // networks updated by this program
+	grads   [][]*G.Node // per trained network, per trainable parameter
+	// scalars are read after every run, by metric name.
+	scalars map[string]*G.Node
+	samples *G.Node // per-example terms of the bound, if any
+
+	dataBuf, zBuf []float64
+	noiseBuf      [][]float64
+	gradBuf       [][][]float64
+	lossVal       float64
+	values        map[string]float64
+}
+
+// newNets places the networks on a new tape and returns the bounds.Nets.
+func newNets(t *importers.Tape, nets []*network, dataDim, latentDim int) (bounds.Nets, []*importers.ParamSet) {
+	bn := bounds.Nets{Tape: t, DataDim: dataDim, LatentDim: latentDim}
+	sets := make([]*importers.ParamSet, len(nets))
+	for i, n := range nets {
+		ps := n.net.NewParamsPrefixed(t, n.name+"/")
+		sets[i] = ps
+		switch n.role {
+		case bounds.Energy:
+			bn.Energy = n.apply(t, ps, false)
+		case bounds.Generator:
+			bn.Generator = n.apply(t, ps, true)
+		case bounds.Encoder:
+			bn.Encoder = n.apply(t, ps, false)
+		}
+	}
+	return bn, sets
+}
+
+func zeros(shape ...int) *tensor.Dense {
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float64, prod(shape))))
+}
+
+// buildProgram builds the energy step (energy true: loss mean E(data) −
+// mean E(G(z)) + upper.Loss, gradients to the energy) or the generator
+// step (loss mean E(G(z)) + lower.Loss, gradients to the generator and,
+// when the bound trains it, the encoder).
+func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds.Upper, batch, dataDim, latentDim int) (*program, error) {
+	p := &program{what: "generator step", g: G.NewGraph(), nets: nets, scalars: map[string]*G.Node{}}
+	if energy {
+		p.what = "energy step"
+	}
+	t := importers.NewTape(p.g, tensor.Float64)
+	p.data = t.Variable("data", zeros(batch, dataDim))
+	p.z = t.Variable("z", zeros(batch, latentDim))
+	bn, sets := newNets(t, nets, dataDim, latentDim)
+	p.sets = sets
+	b := bounds.Batch{Data: p.data, Z: p.z}
+	eData, err := bn.Energy(p.data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.what, err)
+	}
+	x, err := bn.Generator(p.z)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.what, err)
+	}
+	eSamp, err := bn.Energy(x)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.what, err)
+	}
+	mData, mSamp := t.Mean(eData), t.Mean(eSamp)
+	p.scalars["energy_data"] = mData
+	p.scalars["energy_samples"] = mSamp
+	var est bounds.Estimate
+	var name string
+	roles := []bounds.Role{bounds.Energy}
+	switch {
+	case energy && upper != nil:
+		name = "upper bound " + upper.Name()
+		est, err = upper.KL(bn, b)
+	case !energy:
+		name = "lower bound " + lower.Name()
+		est, err = lower.Entropy(bn, b)
+		roles = []bounds.Role{bounds.Generator}
+		if slices.Contains(est.Trains, bounds.Encoder) {
+			roles = append(roles, bounds.Encoder)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", p.what, name, err)
+	}
+	if est.X != nil && est.X != x {
+		// The bound is about other samples (the mi bound's noisy
+		// ones): E_q[E] is taken there.
+		eX, err := bn.Energy(est.X)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.what, err)
+		}
+		mSamp = t.Mean(eX)
+		p.scalars["energy_samples"] = mSamp
+	}
+	if energy {
+		p.loss = t.Sub(mData, mSamp)
+		if est.Value != nil {
+			p.scalars["kl_bound"] = est.Value
+		}
+	} else {
+		p.loss = mSamp
+		if est.Value == nil {
+			return nil, fmt.Errorf("%s: %s has no value", p.what, name)
+		}
+		p.scalars["entropy"] = est.Value
+	}
+	if est.Loss != nil {
+		p.loss = t.Add(p.loss, est.Loss)
+	}
+	p.samples = est.Samples
+	for k, v := range est.Extra {
+		if v != nil {
+			p.scalars[k] = v
+		}
+	}
+	p.noise = est.Noise
+	if err := t.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", p.what, err)
+	}
+	var params []*G.Node
+	for i, n := range nets {
+		if slices.Contains(roles, n.role) {
+			p.trained = append(p.trained, n)
+			params = append(params, sets[i].Trainable()...)
+		}
+	}
+	grads, err := t.ParamGrads(p.loss, params...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.what, err)
+	}
+	for _, n := range p.trained {
+		p.grads = append(p.grads, grads[:len(n.train)])
+		grads = grads[len(n.train):]
+		bufs := make([][]float64, len(n.train))
+		for k, i := range n.train {
+			bufs[k] = make([]float64, len(n.values[i]))
+		}
+		p.gradBuf = append(p.gradBuf, bufs)
+	}
+	p.dataBuf = make([]float64, batch*dataDim)
+	p.zBuf = make([]float64, batch*latentDim)
+	for _, nz := range p.noise {
+		if nz == nil {
+			return nil, fmt.Errorf("%s: %s: nil noise input", p.what, name)
+		}
+		p.noiseBuf = append(p.noiseBuf, make([]float64, prod(nz.Shape())))
+	}
+	p.values = make(map[string]float64, len(p.scalars))
+	p.vm = G.NewTapeMachine(p.g)
+	return p, nil
+}
+
+// A NonFiniteError reports a step whose loss or gradients are NaN or
+// infinite.
+type NonFiniteError struct {
+	Step int    // the iteration, counting from 1
+	What string // "energy step" or "generator step"
+	Item string // what was not finite: "loss" or "gradient of NAME"
+	// Checkpoint is the directory of the last good checkpoint ("" if none
+	// was written) and CheckpointStep its step.
+	Checkpoint     string
+	CheckpointStep int
+}
+
+func (e *NonFiniteError) Error() string {
+	s := fmt.Sprintf("iteration %d: %s: %s is not finite; training stopped", e.Step, e.What, e.Item)
+	if e.Checkpoint != "" {
+		s += fmt.Sprintf(" (the last good checkpoint, of iteration %d, is in %s; lower the learning rates or change the loss weights and resume)", e.CheckpointStep, e.Checkpoint)
+	} else {
+		s += " before the first checkpoint"
+	}
+	return s
+}
+
+// run runs the program once: data rows from s, latent draws from zr, noise
+// from nr. It fills p.gradBuf, p.lossVal and p.values. It returns a
+// *NonFiniteError (without checkpoint) if the loss or a gradient is not
+// finite.
+func (p *program) run(s *Sampler, zr, nr *RNG) error {
+	for i, n := range p.nets {
+		for k, v := range n.values {
+			if err := p.sets[i].SetData(k, v); err != nil {
+				return fmt.Errorf("%s: %w", p.what, err)
+			}
+		}
+	}
+	s.Next(p.dataBuf)
+	for i := range p.zBuf {
+		p.zBuf[i] = zr.NormFloat64()
+	}
+	if err := importers.CopyIn(p.data, p.dataBuf); err != nil {
+		return err
+	}
+	if err := importers.CopyIn(p.z, p.zBuf); err != nil {
+		return err
+	}
+	for k, nz := range p.noise {
+		buf := p.noiseBuf[k]
+		for i := range buf {
+			buf[i] = nr.NormFloat64()
+		}
+		if err := importers.CopyIn(nz, buf); err != nil {
+			return fmt.Errorf("%s: noise: %w", p.what, err)
+		}
+	}
+	defer p.vm.Reset()
+	if err := p.vm.RunAll(); err != nil {
+		return fmt.Errorf("%s: %w", p.what, err)
+	}
+	var err error
+	if p.lossVal, err = scalarValue(p.loss); err != nil {
+		return fmt.Errorf("%s: loss: %w", p.what, err)
+	}
+	if bad(p.lossVal) {
+		return &NonFiniteError{What: p.what, Item: "loss"}
+	}
+	for j, n := range p.trained {
+		for k, g := range p.grads[j] {
+			buf, err := importers.CopyOut(p.gradBuf[j][k], g)
+			if err != nil {
+				return fmt.Errorf("%s: gradient of %s/%s: %w", p.what, n.name, n.params[n.train[k]].Name, err)
+			}
+			for _, v := range buf {
+				if bad(v) {
+					return &NonFiniteError{What: p.what, Item: "gradient of " + n.name + "/" + n.params[n.train[k]].Name}
+				}
+			}
+			p.gradBuf[j][k] = buf
+		}
+	}
+	for name, node := range p.scalars {
+		if p.values[name], err = scalarValue(node); err != nil {
+			return fmt.Errorf("%s: %s: %w", p.what, name, err)
+		}
+	}
+	return nil
+}
+
+// update takes one Adam step of every trained network.
+func (p *program) update() {
+	for j, n := range p.trained {
+		n.opt.Step(n.trainValues(), p.gradBuf[j])
+	}
+}
+
+func bad(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
+
+// scalarValue reads a node holding one number (a scalar or any tensor of
+// one element; the mean of a larger one).
+func scalarValue(n *G.Node) (float64, error) {
+	switch v := n.Value().(type) {
+	case *G.F64:
+		return float64(*v), nil
+	case *G.F32:
+		return float64(*v), nil
+	}
+	vals, err := importers.CopyOut(nil, n)
+	if err != nil {
+		return 0, err
+	}
+	if len(vals) == 0 {
+		return 0, fmt.Errorf("empty value")
+	}
+	s := 0.0
+	for _, x := range vals {
+		s += x
+	}
+	return s / float64(len(vals)), nil
+}

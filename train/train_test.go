@@ -1,0 +1,313 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// tinyOptions is a small, fast run on 25gaussians with the fake bounds.
+func tinyOptions(t testing.TB) Options {
+	o := DefaultOptions()
+	o.Energy = "mlp:2-16-16-1:prelu"
+	o.Generator = "mlp:2-16-16-2:prelu"
+	o.DataRows = 2000
+	o.BatchSize = 32
+	o.Steps = 40
+	o.LogEvery = 5
+	o.CheckpointEvery = 10
+	o.KeepCheckpoints = 0
+	o.LREnergy, o.LRGenerator = 1e-3, 1e-3
+	o.Out = filepath.Join(t.TempDir(), "run")
+	return o
+}
+
+func fakeHooks() Hooks {
+	return Hooks{Lower: &fakeLower{LambdaH: 1}, Upper: &fakeUpper{LambdaGP: 1e-3, Tau: 0}}
+}
+
+// metricsWithoutWall returns metrics.csv without its last column.
+func metricsWithoutWall(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		out = append(out, line[:strings.LastIndexByte(line, ',')])
+	}
+	return strings.Join(out, "\n")
+}
+
+func mustRun(t *testing.T, o Options, h Hooks) (*Trainer, *Result) {
+	t.Helper()
+	tr, err := NewTrainer(o, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr, res
+}
+
+func TestSameSeedSameRun(t *testing.T) {
+	o1, o2, o3 := tinyOptions(t), tinyOptions(t), tinyOptions(t)
+	o3.Seed = 2
+	_, res := mustRun(t, o1, fakeHooks())
+	mustRun(t, o2, fakeHooks())
+	mustRun(t, o3, fakeHooks())
+	m1, m2, m3 := metricsWithoutWall(t, o1.Out), metricsWithoutWall(t, o2.Out), metricsWithoutWall(t, o3.Out)
+	if m1 != m2 {
+		t.Errorf("same seed, different metrics:\n%s\n---\n%s", m1, m2)
+	}
+	if m1 == m3 {
+		t.Error("different seeds, same metrics")
+	}
+	if rows := strings.Count(m1, "\n"); rows != o1.Steps/o1.LogEvery {
+		t.Errorf("%d metrics rows, want %d", rows, o1.Steps/o1.LogEvery)
+	}
+	header := m1[:strings.IndexByte(m1, '\n')]
+	for _, c := range []string{ColStep, ColLossEnergy, ColLossGenerator, ColLower, ColUpper, ColEntropy, ColKL, ColSMin, ColEnergyData, ColEnergySamples, "grad_norm"} {
+		if !slices.Contains(strings.Split(header, ","), c) {
+			t.Errorf("metrics header %q lacks %q", header, c)
+		}
+	}
+	if res.Steps != o1.Steps || res.Metrics == nil || res.Metrics.Step != o1.Steps {
+		t.Errorf("result %+v", res)
+	}
+	for _, c := range res.Metrics.Names {
+		if v := res.Metrics.Get(c); math.IsNaN(v) {
+			t.Errorf("last metrics: %s is NaN", c)
+		}
+	}
+	if lo, up := res.Metrics.Get(ColLower), res.Metrics.Get(ColUpper); !(up >= lo) {
+		t.Errorf("upper bound %v below lower bound %v", up, lo)
+	}
+	for _, f := range []string{EnergyFile, GeneratorFile} {
+		if _, err := os.Stat(filepath.Join(o1.Out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestResume checks that a run stopped mid-way (by cancellation, between
+// log rows and checkpoints) and resumed ends with the parameters and
+// metrics of an uninterrupted run.
+func TestResume(t *testing.T) {
+	full := tinyOptions(t)
+	whole, _ := mustRun(t, full, fakeHooks())
+
+	o := tinyOptions(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	h := fakeHooks()
+	h.Progress = func(p Progress) {
+		if p.Step == 17 {
+			cancel()
+		}
+	}
+	tr, err := NewTrainer(o, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled run: %v", err)
+	}
+	c, err := LoadCheckpoint(filepath.Join(o.Out, CheckpointDir))
+	if err != nil || c.Step != 17 {
+		t.Fatalf("checkpoint after cancelling: step %v, %v", c, err)
+	}
+	if _, err := NewTrainer(o, fakeHooks()); err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Errorf("a second run into the same --out: %v, want an error suggesting --resume", err)
+	}
+	o.Resume = true
+	resumed, _ := mustRun(t, o, fakeHooks())
+	if resumed.Step() != full.Steps {
+		t.Fatalf("resumed run ended at %d", resumed.Step())
+	}
+	want, got := whole.Params(), resumed.Params()
+	for name, w := range want {
+		if !slices.Equal(w.Data, got[name].Data) {
+			t.Errorf("%s differs after resuming", name)
+		}
+	}
+	if m1, m2 := metricsWithoutWall(t, full.Out), metricsWithoutWall(t, o.Out); m1 != m2 {
+		t.Errorf("metrics differ after resuming:\n%s\n---\n%s", m1, m2)
+	}
+
+	// Resuming with other options is refused, naming them.
+	o.LREnergy = 5e-4
+	if _, err := NewTrainer(o, fakeHooks()); err == nil || !strings.Contains(err.Error(), "--lr-energy") {
+		t.Errorf("resume with another learning rate: %v", err)
+	}
+}
+
+// TestNonFiniteStop poisons the generator's loss and checks that training
+// stops with a clear error and keeps the last good checkpoint.
+func TestNonFiniteStop(t *testing.T) {
+	o := tinyOptions(t)
+	lower := &fakeLower{LambdaH: 1}
+	h := Hooks{Lower: lower, Upper: &fakeUpper{LambdaGP: 1e-3}}
+	var poisonErr error
+	h.Progress = func(p Progress) {
+		if p.Step == 25 {
+			poisonErr = lower.setPoison(math.NaN())
+		}
+	}
+	tr, err := NewTrainer(o, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tr.Run(context.Background())
+	if poisonErr != nil {
+		t.Fatal(poisonErr)
+	}
+	var nf *NonFiniteError
+	if !errors.As(err, &nf) {
+		t.Fatalf("run with a NaN loss: %v, want a *NonFiniteError", err)
+	}
+	if nf.Step != 26 || nf.What != "generator step" || nf.Item != "loss" || nf.CheckpointStep != 20 {
+		t.Errorf("error %+v", nf)
+	}
+	for _, s := range []string{"iteration 26", "not finite", "iteration 20", filepath.Join(o.Out, CheckpointDir)} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not mention %q", err, s)
+		}
+	}
+	c, err := LoadCheckpoint(filepath.Join(o.Out, CheckpointDir))
+	if err != nil || c.Step != 20 {
+		t.Fatalf("latest checkpoint: %v, %v; want step 20", c, err)
+	}
+	for name, p := range c.Params {
+		for _, v := range p.Data {
+			if bad(v) {
+				t.Fatalf("checkpoint parameter %s holds %v", name, v)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(o.Out, EnergyFile)); err == nil {
+		t.Error("a stopped run exported its energy")
+	}
+}
+
+func TestOptionsCheck(t *testing.T) {
+	neg := -1.0
+	cases := []struct {
+		edit func(o *Options)
+		want string // "" for valid
+	}{
+		{func(o *Options) {}, ""},
+		{func(o *Options) { o.Data = "" }, "--data is required"},
+		{func(o *Options) { o.Lower = "svd" }, `--lower "svd"`},
+		{func(o *Options) { o.Upper = "kl" }, `--upper "kl"`},
+		{func(o *Options) { o.Lower = "mi" }, "--lower mi needs --encoder"},
+		{func(o *Options) { o.Encoder = "mlp:2-4-4" }, "only used by --lower mi"},
+		{func(o *Options) { o.Steps = 0 }, "--steps 0"},
+		{func(o *Options) { o.BatchSize = 1 }, "--batch-size 1"},
+		{func(o *Options) { o.LREnergy = math.NaN() }, "--lr-energy NaN"},
+		{func(o *Options) { o.LRGenerator = 0 }, "--lr-generator 0"},
+		{func(o *Options) { o.Beta2 = 1 }, "--beta2 1"},
+		{func(o *Options) { o.LambdaGP = &neg }, "--lambda-gp -1"},
+		{func(o *Options) { o.CheckpointEvery = -1 }, "--checkpoint-every -1"},
+		{func(o *Options) { o.DataRows = 0 }, "--data-rows 0"},
+	}
+	for _, c := range cases {
+		o := DefaultOptions()
+		c.edit(&o)
+		err := o.Check()
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("Check() = %v, want nil", err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("Check() = %v, want an error containing %q", err, c.want)
+		}
+	}
+}
+
+// TestBadNetworks checks the errors for networks that do not fit the data.
+func TestBadNetworks(t *testing.T) {
+	cases := []struct {
+		edit func(o *Options)
+		want string
+	}{
+		{func(o *Options) { o.Energy = "mlp:3-8-1" }, "--energy mlp:3-8-1 takes rows of 3 values"},
+		{func(o *Options) { o.Energy = "mlp:2-8-2" }, "gives 2 values per row"},
+		{func(o *Options) { o.Generator = "mlp:2-8-3" }, "--generator mlp:2-8-3 makes rows of 3 values"},
+		{func(o *Options) { o.Generator = "missing.onnx" }, "--generator: "},
+		{func(o *Options) { o.Energy = "mlp:2-8-1:gelu" }, `--energy: MLP spec "mlp:2-8-1:gelu": unknown activation`},
+		{func(o *Options) { o.Data = "toy:spiral" }, `--data: unknown toy data set "spiral"`},
+		{func(o *Options) { o.Tau = new(float64); o.Upper = "diffusion" }, `--tau: the upper bound "diffusion" has no hinge`},
+		{func(o *Options) { o.LambdaGP = new(float64); o.Upper = "none" }, `--lambda-gp: the upper bound "none"`},
+	}
+	for _, c := range cases {
+		o := tinyOptions(t)
+		c.edit(&o)
+		_, err := NewTrainer(o, Hooks{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("NewTrainer: %v, want an error containing %q", err, c.want)
+		}
+	}
+}
+
+// TestBoundCombinations trains briefly with every lower × upper bound of
+// package bounds on 25gaussians and checks that every logged value is
+// finite and the bracket is ordered.
+func TestBoundCombinations(t *testing.T) {
+	for _, lower := range []string{"jacobian", "jacobian-exact", "mi"} {
+		for _, upper := range []string{"gp", "gp0", "diffusion", "none"} {
+			t.Run(lower+"/"+upper, func(t *testing.T) {
+				o := tinyOptions(t)
+				o.Lower, o.Upper = lower, upper
+				o.Steps, o.LogEvery, o.CheckpointEvery = 30, 10, 0
+				if lower == "mi" {
+					o.Encoder = "mlp:2-16-4:prelu"
+				}
+				_, res := mustRun(t, o, Hooks{})
+				for i, c := range res.Metrics.Names {
+					v := res.Metrics.Values[i]
+					if math.IsNaN(v) && !(c == ColUpper || c == ColKL || c == ColSMin) || math.IsInf(v, 0) {
+						t.Errorf("%s = %v", c, v)
+					}
+				}
+				if upper != "none" {
+					if lo, up := res.Metrics.Get(ColLower), res.Metrics.Get(ColUpper); !(up >= lo) {
+						t.Errorf("upper bound %v below lower bound %v", up, lo)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestBatchNormGenerator trains a generator with BatchNorm (batch
+// statistics) and checks that the exported model carries estimated
+// running statistics rather than the initial 0 and 1.
+func TestBatchNormGenerator(t *testing.T) {
+	o := tinyOptions(t)
+	o.GeneratorBatchNorm, o.Steps = true, 10
+	tr, _ := mustRun(t, o, fakeHooks())
+	stats, err := batchNormStats(tr.gen, 64, 4, NewRNG(1, "test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"bn0.running_mean", "bn0.running_var", "bn1.running_mean", "bn1.running_var"} {
+		v, ok := stats[name]
+		if !ok || len(v) != 16 {
+			t.Fatalf("%s: %v", name, v)
+		}
+		init := 0.0
+		if strings.HasSuffix(name, "var") {
+			init = 1
+		}
+		if slices.ContainsFunc(v, bad) || !slices.ContainsFunc(v, func(x float64) bool { return math.Abs(x-init) > 1e-3 }) {
+			t.Errorf("%s = %v", name, v)
+		}
+	}
+}

@@ -1,0 +1,568 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/export"
+)
+
+// Files a run writes into Options.Out.
+const (
+	MetricsFile   = "metrics.csv"
+	CheckpointDir = "checkpoint"
+	EnergyFile    = "energy.onnx"
+	GeneratorFile = "generator.onnx"
+)
+
+// Hooks customise a run beyond Options.
+type Hooks struct {
+	// Lower and Upper, when set, replace the bounds Options.Lower and
+	// Options.Upper name (for bounds defined outside package bounds).
+	Lower bounds.Lower
+	Upper bounds.Upper
+	// Progress, when set, is called after every iteration.
+	Progress func(Progress)
+}
+
+// Progress reports how far a run is.
+type Progress struct {
+	Step, Steps int
+	// Metrics is the latest row of metrics.csv, nil before the first.
+	Metrics *Metrics
+}
+
+// Result sums up a finished run.
+type Result struct {
+	Steps          int      // iterations done in total
+	Metrics        *Metrics // the last row of metrics.csv
+	StepsPerSecond float64  // iterations per second of this session
+	Energy         string   // path of the exported energy model
+	Generator      string   // path of the exported generator
+}
+
+// A Trainer runs the minimax training of an energy and a generator: every
+// iteration takes Options.EnergySteps Adam steps of the energy on
+//
+//	L_E = mean E(data) − mean E(G(z)) + upper.Loss
+//
+// then Options.GeneratorSteps steps of the generator (and of the encoder,
+// when the lower bound trains one) on
+//
+//	L_G = mean E(G(z)) + lower.Loss,
+//
+// each on a fresh batch of data rows and standard normal latent draws. The
+// generator runs with batch statistics in its BatchNormalization layers;
+// their running statistics are estimated at export.
+//
+// Every random draw comes from streams seeded with Options.Seed, and a
+// checkpoint holds all of their states, so that a run resumed from a
+// checkpoint continues exactly as the uninterrupted run would have.
+type Trainer struct {
+	o       Options
+	hooks   Hooks
+	data    *Dataset
+	sampler *Sampler
+	zRNG    *RNG
+	noise   *RNG
+	nets    []*network
+	energy  *network
+	gen     *network
+	encoder *network
+	lower   bounds.Lower
+	upper   bounds.Upper
+	eProg   *program
+	gProg   *program
+
+	step     int
+	acc      *accum
+	wall     float64 // seconds of training before this session
+	columns  []string
+	last     *Metrics
+	ckptStep int // step of the last checkpoint written or loaded, −1 if none
+}
+
+// NewTrainer loads the data and networks and builds the update graphs. With
+// Options.Resume it restores the latest checkpoint in Out/checkpoint;
+// without, it refuses a directory that already holds one.
+func NewTrainer(o Options, h Hooks) (*Trainer, error) {
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	tr := &Trainer{o: o, hooks: h, acc: newAccum(), ckptStep: -1}
+	var err error
+	if tr.data, err = LoadData(o.Data, o.DataRows, o.Seed); err != nil {
+		return nil, fmt.Errorf("--data: %w", err)
+	}
+	if !strings.HasPrefix(o.Data, "toy:") {
+		tr.data.Standardize()
+	}
+	if tr.sampler, err = NewSampler(tr.data, o.Seed); err != nil {
+		return nil, fmt.Errorf("--data: %w", err)
+	}
+	tr.zRNG = NewRNG(o.Seed, "z")
+	tr.noise = NewRNG(o.Seed, "noise")
+	if err := tr.loadNetworks(); err != nil {
+		return nil, err
+	}
+	if err := tr.loadBounds(); err != nil {
+		return nil, err
+	}
+	D, d := tr.data.Width, tr.gen.inWidth
+	if tr.eProg, err = buildProgram(true, tr.nets, tr.lower, tr.upper, o.BatchSize, D, d); err != nil {
+		return nil, err
+	}
+	if tr.gProg, err = buildProgram(false, tr.nets, tr.lower, tr.upper, o.BatchSize, D, d); err != nil {
+		return nil, err
+	}
+	tr.columns = tr.metricColumns()
+	dir := filepath.Join(o.Out, CheckpointDir)
+	if o.Resume {
+		c, err := LoadCheckpoint(dir)
+		if err != nil {
+			return nil, fmt.Errorf("--resume: %w", err)
+		}
+		if err := tr.restore(c); err != nil {
+			return nil, fmt.Errorf("--resume: %s: %w", dir, err)
+		}
+	} else if _, err := os.Stat(filepath.Join(dir, latestName)); err == nil {
+		return nil, fmt.Errorf("--out %s already holds a run (%s); use --resume to continue it or choose another --out", o.Out, dir)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("--out: %w", err)
+	}
+	return tr, nil
+}
+
+func (tr *Trainer) loadNetworks() error {
+	o := tr.o
+	var err error
+	if tr.energy, err = loadNetwork(bounds.Energy, "energy", "energy", o.Energy, o.Seed, false); err != nil {
+		return err
+	}
+	if tr.gen, err = loadNetwork(bounds.Generator, "generator", "generator", o.Generator, o.Seed, o.GeneratorBatchNorm); err != nil {
+		return err
+	}
+	tr.nets = []*network{tr.energy, tr.gen}
+	D, d := tr.data.Width, tr.gen.inWidth
+	switch {
+	case tr.energy.inWidth != D:
+		return fmt.Errorf("--energy %s takes rows of %d values (%v), the data %s has %d", o.Energy, tr.energy.inWidth, tr.energy.inRow, o.Data, D)
+	case tr.energy.outWid != 1:
+		return fmt.Errorf("--energy %s gives %d values per row (%v); an energy gives one", o.Energy, tr.energy.outWid, tr.energy.outRow)
+	case tr.gen.outWid != D:
+		return fmt.Errorf("--generator %s makes rows of %d values (%v), the data %s has %d", o.Generator, tr.gen.outWid, tr.gen.outRow, o.Data, D)
+	}
+	if o.Encoder != "" {
+		if tr.encoder, err = loadNetwork(bounds.Encoder, "encoder", "encoder", o.Encoder, o.Seed, false); err != nil {
+			return err
+		}
+		if tr.encoder.inWidth != D || tr.encoder.outWid != 2*d {
+			return fmt.Errorf("--encoder %s maps %d values to %d; want the data width %d to twice the latent width, %d",
+				o.Encoder, tr.encoder.inWidth, tr.encoder.outWid, D, 2*d)
+		}
+		tr.nets = append(tr.nets, tr.encoder)
+	}
+	lrs := map[*network]float64{tr.energy: o.LREnergy, tr.gen: o.LRGenerator, tr.encoder: o.LRGenerator}
+	for _, n := range tr.nets {
+		n.opt = NewAdam(lrs[n])
+		n.opt.Beta2 = o.Beta2
+	}
+	return nil
+}
+
+func (tr *Trainer) loadBounds() error {
+	o := tr.o
+	tr.lower, tr.upper = tr.hooks.Lower, tr.hooks.Upper
+	var err error
+	if tr.lower == nil {
+		if tr.lower, err = bounds.LowerByName(o.Lower); err != nil {
+			return fmt.Errorf("--lower: %w", err)
+		}
+	}
+	if tr.upper == nil && o.Upper != "none" {
+		if tr.upper, err = bounds.UpperByName(o.Upper); err != nil {
+			return fmt.Errorf("--upper: %w", err)
+		}
+	}
+	if err := setWeights(tr.lower, tr.upper, o); err != nil {
+		return err
+	}
+	if tr.encoder == nil && o.Lower == "mi" && tr.hooks.Lower == nil {
+		return errors.New("--lower mi needs --encoder")
+	}
+	return nil
+}
+
+// setWeights sets the loss weights the options give on the bounds of
+// package bounds: λ_H is the Weight of the entropy bounds, λ_GP the Lambda
+// and τ the Tau of the gradient penalties (the diffusion bound has a
+// Lambda and no hinge). A weight a bound does not have is an error.
+func setWeights(lower bounds.Lower, upper bounds.Upper, o Options) error {
+	if v := o.LambdaH; v != nil {
+		switch l := lower.(type) {
+		case *bounds.JacobianEntropy:
+			l.Weight = *v
+		case *bounds.MutualInformationEntropy:
+			l.Weight = *v
+		default:
+			return fmt.Errorf("--lambda-h: the lower bound %q has no weight λ_H", lower.Name())
+		}
+	}
+	name := "none"
+	if upper != nil {
+		name = upper.Name()
+	}
+	if v := o.LambdaGP; v != nil {
+		switch u := upper.(type) {
+		case *bounds.GradientPenalty:
+			u.Lambda = *v
+		case *bounds.Diffusion:
+			u.Lambda = *v
+		default:
+			return fmt.Errorf("--lambda-gp: the upper bound %q has no weight λ_GP", name)
+		}
+	}
+	if v := o.Tau; v != nil {
+		u, ok := upper.(*bounds.GradientPenalty)
+		if !ok {
+			return fmt.Errorf("--tau: the upper bound %q has no hinge τ", name)
+		}
+		u.Tau = *v
+	}
+	return nil
+}
+
+// metricColumns lists the columns of metrics.csv between step and
+// wall_seconds.
+func (tr *Trainer) metricColumns() []string {
+	cols := []string{ColLossEnergy, ColLossGenerator, ColLower, ColUpper, ColEntropy, ColKL, ColSMin, ColEnergyData, ColEnergySamples}
+	var extra []string
+	for _, p := range []*program{tr.eProg, tr.gProg} {
+		for k := range p.scalars {
+			if !slices.Contains(cols, k) && !slices.Contains(extra, k) {
+				extra = append(extra, k)
+			}
+		}
+	}
+	slices.Sort(extra)
+	return append(cols, extra...)
+}
+
+// Step returns the number of iterations done.
+func (tr *Trainer) Step() int { return tr.step }
+
+// Data returns the training data, standardised as the networks see it.
+func (tr *Trainer) Data() *Dataset { return tr.data }
+
+// Params returns a copy of the current parameters, named "energy/NAME",
+// "generator/NAME" and "encoder/NAME".
+func (tr *Trainer) Params() map[string]Tensor {
+	out := map[string]Tensor{}
+	for _, n := range tr.nets {
+		for i, p := range n.params {
+			out[n.name+"/"+p.Name] = Tensor{Shape: slices.Clone(p.Shape), Data: slices.Clone(n.values[i])}
+		}
+	}
+	return out
+}
+
+// Run trains with o and h: NewTrainer, Trainer.Run.
+func Run(ctx context.Context, o Options, h Hooks) (*Result, error) {
+	tr, err := NewTrainer(o, h)
+	if err != nil {
+		return nil, err
+	}
+	return tr.Run(ctx)
+}
+
+// Run trains until Options.Steps iterations are done, writing
+// Out/metrics.csv every Options.LogEvery iterations and a checkpoint every
+// Options.CheckpointEvery and at the end, and then exports
+// Out/energy.onnx and Out/generator.onnx. When ctx is cancelled it writes
+// a checkpoint of the iterations done and returns ctx.Err(). A step with a
+// non-finite loss or gradient stops the run with a *NonFiniteError; the
+// checkpoints written before are kept.
+func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
+	o := tr.o
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("--out: %w", err)
+	}
+	mf, err := openMetrics(filepath.Join(o.Out, MetricsFile), tr.columns, o.Resume, tr.step)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cerr := mf.close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	start := time.Now()
+	first := tr.step
+	for tr.step < o.Steps {
+		if err := ctx.Err(); err != nil {
+			if tr.step > tr.ckptStep {
+				if cerr := tr.checkpoint(tr.wall + time.Since(start).Seconds()); cerr != nil {
+					return nil, errors.Join(err, cerr)
+				}
+			}
+			return nil, err
+		}
+		if err := tr.iterate(); err != nil {
+			var nf *NonFiniteError
+			if errors.As(err, &nf) {
+				nf.Step = tr.step + 1
+				if tr.ckptStep >= 0 {
+					nf.Checkpoint = filepath.Join(o.Out, CheckpointDir)
+					nf.CheckpointStep = tr.ckptStep
+				}
+			}
+			return nil, err
+		}
+		tr.step++
+		wall := tr.wall + time.Since(start).Seconds()
+		if tr.step%o.LogEvery == 0 || tr.step == o.Steps {
+			tr.last = tr.row()
+			tr.acc = newAccum()
+			if err := mf.write(tr.last, wall); err != nil {
+				return nil, err
+			}
+		}
+		if (o.CheckpointEvery > 0 && tr.step%o.CheckpointEvery == 0) || tr.step == o.Steps {
+			if err := tr.checkpoint(wall); err != nil {
+				return nil, err
+			}
+		}
+		if tr.hooks.Progress != nil {
+			tr.hooks.Progress(Progress{Step: tr.step, Steps: o.Steps, Metrics: tr.last})
+		}
+	}
+	res = &Result{Steps: tr.step, Metrics: tr.last}
+	if secs := time.Since(start).Seconds(); secs > 0 {
+		res.StepsPerSecond = float64(tr.step-first) / secs
+	}
+	if res.Energy, res.Generator, err = tr.Export(o.Out); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// iterate runs one iteration: the energy's updates, then the generator's.
+func (tr *Trainer) iterate() error {
+	for range tr.o.EnergySteps {
+		p := tr.eProg
+		if err := p.run(tr.sampler, tr.zRNG, tr.noise); err != nil {
+			return err
+		}
+		p.update()
+		tr.acc.add(ColLossEnergy, p.lossVal)
+		if v, ok := p.values["kl_bound"]; ok {
+			tr.acc.add(ColKL, v)
+		}
+		tr.addExtras(p)
+	}
+	for range tr.o.GeneratorSteps {
+		p := tr.gProg
+		if err := p.run(tr.sampler, tr.zRNG, tr.noise); err != nil {
+			return err
+		}
+		p.update()
+		tr.acc.add(ColLossGenerator, p.lossVal)
+		ed, es, h := p.values["energy_data"], p.values["energy_samples"], p.values["entropy"]
+		tr.acc.add(ColEnergyData, ed)
+		tr.acc.add(ColEnergySamples, es)
+		tr.acc.add(ColEntropy, h)
+		tr.acc.add(ColLower, ed-es+h)
+		tr.addExtras(p)
+	}
+	return nil
+}
+
+func (tr *Trainer) addExtras(p *program) {
+	for k, v := range p.values {
+		switch k {
+		case "energy_data", "energy_samples", "entropy", "kl_bound":
+			continue
+		}
+		tr.acc.add(k, v)
+	}
+}
+
+// row makes the metrics row of the interval just ended.
+func (tr *Trainer) row() *Metrics {
+	m := &Metrics{Step: tr.step, Names: tr.columns}
+	for _, c := range tr.columns {
+		var v float64
+		if c == ColUpper {
+			v = math.NaN()
+			if tr.upper != nil {
+				v = tr.acc.mean(ColLower) + tr.acc.mean(ColKL)
+			}
+		} else {
+			v = tr.acc.mean(c)
+		}
+		m.Values = append(m.Values, v)
+	}
+	return m
+}
+
+// identity is the JSON of the options a resumed run must share with the
+// run it continues.
+func (o Options) identity() string {
+	o.Steps, o.Out, o.Resume, o.LogEvery, o.CheckpointEvery, o.KeepCheckpoints = 0, "", false, 0, 0, 0
+	b, _ := json.Marshal(o) // no NaN: the optional weights are checked finite
+	return string(b)
+}
+
+// checkpoint saves the state of the run after tr.step iterations.
+func (tr *Trainer) checkpoint(wall float64) error {
+	c := &Checkpoint{
+		Step:       tr.step,
+		Params:     tr.Params(),
+		Optimizers: map[string]AdamState{},
+		RNG:        map[string][]byte{},
+		Meta: map[string]string{
+			"options":      tr.o.identity(),
+			"metrics":      tr.acc.marshal(),
+			"wall_seconds": strconv.FormatFloat(wall, 'g', -1, 64),
+		},
+	}
+	for _, n := range tr.nets {
+		c.Optimizers[n.name] = n.opt.State()
+	}
+	for name, m := range map[string]interface{ MarshalBinary() ([]byte, error) }{
+		"sampler": tr.sampler, "z": tr.zRNG, "noise": tr.noise,
+	} {
+		b, err := m.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("checkpoint: %s: %w", name, err)
+		}
+		c.RNG[name] = b
+	}
+	dir := filepath.Join(tr.o.Out, CheckpointDir)
+	if err := SaveCheckpoint(dir, c); err != nil {
+		return err
+	}
+	tr.ckptStep = tr.step
+	if tr.o.KeepCheckpoints > 0 {
+		return PruneCheckpoints(dir, tr.o.KeepCheckpoints)
+	}
+	return nil
+}
+
+// restore sets the state of the run from c.
+func (tr *Trainer) restore(c *Checkpoint) error {
+	if got, want := c.Meta["options"], tr.o.identity(); got != want {
+		return fmt.Errorf("the checkpoint was made with other options: %s", optionsDiff(got, want))
+	}
+	if c.Step > tr.o.Steps {
+		return fmt.Errorf("the checkpoint is of iteration %d, beyond --steps %d", c.Step, tr.o.Steps)
+	}
+	for _, n := range tr.nets {
+		for i, p := range n.params {
+			key := n.name + "/" + p.Name
+			t, ok := c.Params[key]
+			if !ok {
+				return fmt.Errorf("parameter %s is missing", key)
+			}
+			if !slices.Equal(t.Shape, p.Shape) || len(t.Data) != len(n.values[i]) {
+				return fmt.Errorf("parameter %s has shape %v, the network %v", key, t.Shape, p.Shape)
+			}
+			copy(n.values[i], t.Data)
+		}
+		s, ok := c.Optimizers[n.name]
+		if !ok {
+			return fmt.Errorf("optimizer state of the %s is missing", n.name)
+		}
+		if err := n.opt.SetState(s, n.trainValues()); err != nil {
+			return fmt.Errorf("%s: %w", n.name, err)
+		}
+	}
+	for name, u := range map[string]interface{ UnmarshalBinary([]byte) error }{
+		"sampler": tr.sampler, "z": tr.zRNG, "noise": tr.noise,
+	} {
+		b, ok := c.RNG[name]
+		if !ok {
+			return fmt.Errorf("random state %q is missing", name)
+		}
+		if err := u.UnmarshalBinary(b); err != nil {
+			return fmt.Errorf("random state %q: %w", name, err)
+		}
+	}
+	acc, err := unmarshalAccum(c.Meta["metrics"])
+	if err != nil {
+		return fmt.Errorf("metrics state: %w", err)
+	}
+	tr.acc = acc
+	if w, err := strconv.ParseFloat(c.Meta["wall_seconds"], 64); err == nil {
+		tr.wall = w
+	}
+	tr.step, tr.ckptStep = c.Step, c.Step
+	return nil
+}
+
+// optionsDiff names the options whose values differ between two identity
+// JSON objects.
+func optionsDiff(got, want string) string {
+	var g, w map[string]any
+	if json.Unmarshal([]byte(got), &g) != nil || json.Unmarshal([]byte(want), &w) != nil {
+		return "unreadable options in the checkpoint"
+	}
+	keys := slices.Sorted(maps.Keys(g))
+	for k := range w {
+		if _, ok := g[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	var diffs []string
+	for _, k := range keys {
+		if !reflect.DeepEqual(g[k], w[k]) {
+			diffs = append(diffs, fmt.Sprintf("--%s %v (checkpoint %v)", k, show(w[k]), show(g[k])))
+		}
+	}
+	return strings.Join(diffs, ", ")
+}
+
+func show(v any) string {
+	if v == nil {
+		return "unset"
+	}
+	return fmt.Sprint(v)
+}
+
+// Export writes the energy and the generator, with their current
+// parameters and the data's standardisation, as ONNX models dir/energy.onnx
+// and dir/generator.onnx, and returns their paths. The generator's
+// BatchNormalization running statistics are first estimated from batches
+// of its own activations.
+func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
+	energy = filepath.Join(dir, EnergyFile)
+	generator = filepath.Join(dir, GeneratorFile)
+	meta := export.Meta{Kind: export.KindEnergy, Shift: tr.data.Shift, Scale: tr.data.Scale, Features: tr.data.Columns}
+	if err := export.Save(energy, tr.energy.model, tr.energy.paramMap(), meta); err != nil {
+		return "", "", fmt.Errorf("exporting the energy: %w", err)
+	}
+	params := tr.gen.paramMap()
+	stats, err := batchNormStats(tr.gen, tr.o.BatchSize, 50, NewRNG(tr.o.Seed, "export/bn"))
+	if err != nil {
+		return "", "", fmt.Errorf("exporting the generator: %w", err)
+	}
+	maps.Copy(params, stats)
+	meta = export.Meta{Kind: export.KindGenerator, Shift: tr.data.Shift, Scale: tr.data.Scale}
+	if err := export.Save(generator, tr.gen.model, params, meta); err != nil {
+		return "", "", fmt.Errorf("exporting the generator: %w", err)
+	}
+	return energy, generator, nil
+}
