@@ -26,11 +26,8 @@ agree). Data are read as the models take them.`,
 		o := train.DefaultBoundsOptions()
 		o.AddFlags(fs)
 		return func(args []string) error {
-			if err := noArgs(args); err != nil {
+			if err := checkCall(args, &o); err != nil {
 				return err
-			}
-			if err := o.Check(); err != nil {
-				return usageError{err}
 			}
 			rep, err := train.EvaluateBounds(o)
 			if err != nil {

@@ -15,9 +15,11 @@ import (
 var inspectCommand = command{
 	name: "inspect",
 	args: "MODEL.onnx",
-	summary: `Describe an ONNX model: inputs and outputs with their shapes (symbolic
-dimensions by name), opset, a histogram of its ops, its parameter count, and
-whether every op can be trained (all unsupported ops are listed at once).`,
+	summary: `Describe an ONNX model and whether ebmpipe can train it.
+
+Prints the inputs and outputs with their shapes (symbolic dimensions by
+name), the opset, a histogram of its ops, its parameter count, and whether
+every op can be trained (all unsupported ops are listed at once).`,
 	setup: func(fs *pflag.FlagSet, out, _ io.Writer) func([]string) error {
 		return func(args []string) error {
 			if len(args) != 1 {

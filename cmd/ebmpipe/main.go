@@ -108,3 +108,15 @@ func noArgs(args []string) error {
 	}
 	return nil
 }
+
+// checkCall rejects positional arguments and checks a command's options;
+// both are usage errors.
+func checkCall(args []string, o interface{ Check() error }) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	if err := o.Check(); err != nil {
+		return usageError{err}
+	}
+	return nil
+}

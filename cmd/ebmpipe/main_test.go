@@ -136,10 +136,10 @@ func TestErrors(t *testing.T) {
 		{"inspect-truncated", []string{"inspect", truncated}, 1},
 		{"inspect-directory", []string{"inspect", dir}, 1},
 		{"score-unsupported-op", []string{"score", "--engine", "go", "--model", unsupported, "--input", good, "--output", out}, 1},
-		{"score-row-shape", []string{"score", "--model", model, "--input", wide, "--output", out}, 1},
-		{"score-bad-cell", []string{"score", "--model", model, "--input", badCell, "--output", out}, 1},
-		{"score-bad-extension", []string{"score", "--model", model, "--input", good, "--output", filepath.Join(dir, "out.xlsx")}, 1},
-		{"score-unwritable", []string{"score", "--model", model, "--input", good, "--output", filepath.Join(dir, "missing", "out.csv")}, 1},
+		{"score-row-shape", []string{"score", "--engine", "go", "--model", model, "--input", wide, "--output", out}, 1},
+		{"score-bad-cell", []string{"score", "--engine", "go", "--model", model, "--input", badCell, "--output", out}, 1},
+		{"score-bad-extension", []string{"score", "--engine", "go", "--model", model, "--input", good, "--output", filepath.Join(dir, "out.xlsx")}, 1},
+		{"score-unwritable", []string{"score", "--engine", "go", "--model", model, "--input", good, "--output", filepath.Join(dir, "missing", "out.csv")}, 1},
 	}
 	var golden strings.Builder
 	for _, c := range cases {

@@ -38,11 +38,8 @@ falls back to the pure-Go engine, saying so, when the library is missing.`,
 		var o pipeline.ScoreOptions
 		o.AddFlags(fs)
 		return func(args []string) error {
-			if err := noArgs(args); err != nil {
+			if err := checkCall(args, &o); err != nil {
 				return err
-			}
-			if err := o.Check(); err != nil {
-				return usageError{err}
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

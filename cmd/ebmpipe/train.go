@@ -32,11 +32,8 @@ keeps the last good checkpoint.`,
 		o := train.DefaultOptions()
 		o.AddFlags(fs)
 		return func(args []string) error {
-			if err := noArgs(args); err != nil {
+			if err := checkCall(args, &o); err != nil {
 				return err
-			}
-			if err := o.Check(); err != nil {
-				return usageError{err}
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
