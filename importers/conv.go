@@ -42,20 +42,27 @@ func (g convGeo) String() string {
 	return fmt.Sprintf("s%v,d%v,p%v%v,g%d", g.strides, g.dilations, g.padsBegin, g.padsEnd, g.groups)
 }
 
+// normWindow fills in the defaults of a sliding window's strides and
+// dilations (1) and pads (0) for k spatial axes, and checks them.
+func normWindow(k int, strides, dilations, padsBegin, padsEnd []int) (s, d, pb, pe []int, err error) {
+	if s, err = axisInts("strides", strides, k, 1, 1); err != nil {
+		return
+	}
+	if d, err = axisInts("dilations", dilations, k, 1, 1); err != nil {
+		return
+	}
+	if pb, err = axisInts("pads", padsBegin, k, 0, 0); err != nil {
+		return
+	}
+	pe, err = axisInts("pads", padsEnd, k, 0, 0)
+	return
+}
+
 // normalize fills in g's defaults for k spatial axes and checks its values.
 func (g ConvGeometry) normalize(k int) (convGeo, error) {
 	var out convGeo
 	var err error
-	if out.strides, err = axisInts("strides", g.Strides, k, 1, 1); err != nil {
-		return out, err
-	}
-	if out.dilations, err = axisInts("dilations", g.Dilations, k, 1, 1); err != nil {
-		return out, err
-	}
-	if out.padsBegin, err = axisInts("pads", g.PadsBegin, k, 0, 0); err != nil {
-		return out, err
-	}
-	if out.padsEnd, err = axisInts("pads", g.PadsEnd, k, 0, 0); err != nil {
+	if out.strides, out.dilations, out.padsBegin, out.padsEnd, err = normWindow(k, g.Strides, g.Dilations, g.PadsBegin, g.PadsEnd); err != nil {
 		return out, err
 	}
 	out.groups = g.Groups

@@ -46,16 +46,7 @@ func (g PoolGeometry) normalize(k int) (poolGeo, error) {
 	if out.kernel, err = axisInts("kernel shape", g.Kernel, k, 1, 1); err != nil {
 		return out, err
 	}
-	if out.strides, err = axisInts("strides", g.Strides, k, 1, 1); err != nil {
-		return out, err
-	}
-	if out.dilations, err = axisInts("dilations", g.Dilations, k, 1, 1); err != nil {
-		return out, err
-	}
-	if out.padsBegin, err = axisInts("pads", g.PadsBegin, k, 0, 0); err != nil {
-		return out, err
-	}
-	if out.padsEnd, err = axisInts("pads", g.PadsEnd, k, 0, 0); err != nil {
+	if out.strides, out.dilations, out.padsBegin, out.padsEnd, err = normWindow(k, g.Strides, g.Dilations, g.PadsBegin, g.PadsEnd); err != nil {
 		return out, err
 	}
 	return out, nil
