@@ -22,9 +22,9 @@ demo: build
 # Short fuzzing of the decoders and readers (seconds each).
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s ./onnx
-	$(GO) test -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime 10s ./pipeline
-	$(GO) test -run '^$$' -fuzz '^FuzzReadJSONL$$' -fuzztime 10s ./pipeline
-	$(GO) test -run '^$$' -fuzz '^FuzzReadNPY$$' -fuzztime 10s ./pipeline
+	$(GO) test -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime 10s ./pipeline/table
+	$(GO) test -run '^$$' -fuzz '^FuzzReadJSONL$$' -fuzztime 10s ./pipeline/table
+	$(GO) test -run '^$$' -fuzz '^FuzzReadNPY$$' -fuzztime 10s ./pipeline/table
 
 clean:
 	rm -rf bin out

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
 
 // Metadata keys ebmpipe reads from a model's metadata_props; package export
@@ -175,13 +176,13 @@ func ScoreContext(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
 	in := engines[0].Input()
 
 	var rejects *rejectFile
-	ropt := ReadOptions{SkipBadRows: o.SkipBadRows}
+	ropt := table.ReadOptions{SkipBadRows: o.SkipBadRows}
 	if o.SkipBadRows {
 		rejects = &rejectFile{path: o.Output + ".rejects"}
 		defer rejects.abort()
 		ropt.Reject = rejects.add
 	}
-	r, err := OpenReader(o.Input, ropt)
+	r, err := table.OpenReader(o.Input, ropt)
 	if err != nil {
 		return st, err
 	}
@@ -251,7 +252,7 @@ func chooseEngine(o ScoreOptions, m *onnx.ModelProto, data []byte, workers int) 
 // and options are checked.
 type scoreRun struct {
 	o       ScoreOptions
-	r       *Reader
+	r       *table.Reader
 	engines []Engine
 	width   int // values per input row
 	logZ    float64
@@ -274,7 +275,7 @@ type scoreBatch struct {
 
 // run reads, scores and writes every row, and returns the uncommitted
 // Writer of the output: on error it may return a Writer to abort.
-func (s *scoreRun) run(ctx context.Context) (*Writer, error) {
+func (s *scoreRun) run(ctx context.Context) (*table.Writer, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	batch := s.o.BatchSize
 	inFlight := 2*len(s.engines) + 1
@@ -301,7 +302,7 @@ func (s *scoreRun) run(ctx context.Context) (*Writer, error) {
 		close(done)
 	}()
 
-	var w *Writer
+	var w *table.Writer
 	pending := map[int]*scoreBatch{}
 	next := 0
 	for {
@@ -417,13 +418,13 @@ func (s *scoreRun) scoreBatch(e Engine, b *scoreBatch) error {
 // flattened outputs with --raw, else energy and, with log Z, log_density.
 // widths are the values per row of each output, from a first run, or nil
 // for an empty input.
-func createScoreWriter(o ScoreOptions, ports []Port, widths []int, hasLogZ bool) (*Writer, error) {
+func createScoreWriter(o ScoreOptions, ports []Port, widths []int, hasLogZ bool) (*table.Writer, error) {
 	if !o.Raw {
 		cols := []string{"energy"}
 		if hasLogZ {
 			cols = append(cols, "log_density")
 		}
-		return CreateWriter(o.Output, cols)
+		return table.CreateWriter(o.Output, cols)
 	}
 	var cols []string
 	for k, p := range ports {
@@ -442,7 +443,7 @@ func createScoreWriter(o ScoreOptions, ports []Port, widths []int, hasLogZ bool)
 	if len(cols) == 0 {
 		return nil, fmt.Errorf("%s: cannot tell the output width of an empty input", o.Input)
 	}
-	return CreateWriter(o.Output, cols)
+	return table.CreateWriter(o.Output, cols)
 }
 
 // scoreRows appends the output rows for n scored rows to dst.
@@ -494,23 +495,23 @@ func metaFloat(meta map[string]string, key string) (float64, bool, error) {
 // streaming them to a temporary file renamed on commit.
 type rejectFile struct {
 	path string
-	w    *Writer
+	w    *table.Writer
 	n    int
 	err  error
 }
 
-func (f *rejectFile) add(b BadRow) {
+func (f *rejectFile) add(b table.BadRow) {
 	f.n++
 	if f.err != nil {
 		return
 	}
 	if f.w == nil {
-		f.w, f.err = createTextWriter(f.path)
+		f.w, f.err = table.CreateTextWriter(f.path)
 		if f.err != nil {
 			return
 		}
 	}
-	f.err = f.w.writeLine(fmt.Sprintf("%d\t%s\t%v", b.Line, b.Text, b.Err))
+	f.err = f.w.WriteLine(fmt.Sprintf("%d\t%s\t%v", b.Line, b.Text, b.Err))
 }
 
 func (f *rejectFile) commit() error {

@@ -1,20 +1,17 @@
 package pipeline
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
 
 // benchModel is the model the scoring benchmarks run: a 2-32-32-1 SiLU MLP
@@ -29,41 +26,23 @@ const benchRows = 200_000
 func writeBenchInput(tb testing.TB, dir, name string, rows int) string {
 	tb.Helper()
 	path := filepath.Join(dir, name)
-	f, err := os.Create(path)
+	w, err := table.CreateWriter(path, []string{"x0", "x1"})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	bw := bufio.NewWriterSize(f, 1<<16)
+	defer w.Abort()
 	rng := rand.New(rand.NewPCG(1, 2))
-	switch filepath.Ext(name) {
-	case ".csv":
-		bw.WriteString("x0,x1\n")
-		var b []byte
-		for range rows {
-			b = strconv.AppendFloat(b[:0], rng.NormFloat64(), 'g', -1, 64)
-			b = append(b, ',')
-			b = strconv.AppendFloat(b, rng.NormFloat64(), 'g', -1, 64)
-			b = append(b, '\n')
-			bw.Write(b)
+	buf := make([]float64, 0, 2*4096)
+	for i := 0; i < rows; i += 4096 {
+		buf = buf[:0]
+		for range min(4096, rows-i) {
+			buf = append(buf, rng.NormFloat64(), rng.NormFloat64())
 		}
-	case ".npy":
-		hdr, err := npyHeader(rows, 2)
-		if err != nil {
+		if err := w.Write(buf); err != nil {
 			tb.Fatal(err)
 		}
-		bw.Write(hdr)
-		var b [8]byte
-		for range 2 * rows {
-			binary.LittleEndian.PutUint64(b[:], math.Float64bits(rng.NormFloat64()))
-			bw.Write(b[:])
-		}
-	default:
-		tb.Fatalf("%s: want .csv or .npy", name)
 	}
-	if err := bw.Flush(); err != nil {
-		tb.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := w.Commit(); err != nil {
 		tb.Fatal(err)
 	}
 	return path

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
 
 // fixtureModel is the energy the scoring tests run: a 2-32-32-1 SiLU MLP
@@ -37,7 +38,7 @@ func needORT(t testing.TB) {
 // readFile reads every row of path, and its column names.
 func readFile(t testing.TB, path string) ([]float64, []string) {
 	t.Helper()
-	r, err := OpenReader(path, ReadOptions{})
+	r, err := table.OpenReader(path, table.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func writeRows(t testing.TB, path string, rows []float64, width int) {
 	for i := range cols {
 		cols[i] = "x" + strconv.Itoa(i)
 	}
-	w, err := CreateWriter(path, cols)
+	w, err := table.CreateWriter(path, cols)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,18 +10,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
 
 // writeRows writes rows of width values to path with pipeline's Writer.
 func writeRows(t *testing.T, path string, columns []string, width int, rows []float64) {
 	t.Helper()
-	var w *pipeline.Writer
+	var w *table.Writer
 	var err error
 	if columns != nil {
-		w, err = pipeline.CreateWriter(path, columns)
+		w, err = table.CreateWriter(path, columns)
 	} else {
-		w, err = pipeline.CreateUnnamedWriter(path, width)
+		w, err = table.CreateUnnamedWriter(path, width)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
 
 func main() {
@@ -42,7 +43,7 @@ func main() {
 	}
 
 	// Read every row into tensors of batch rows; the last may be smaller.
-	r, err := pipeline.OpenReader(*input, pipeline.ReadOptions{})
+	r, err := table.OpenReader(*input, table.ReadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/onnx"
-	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
 
 // gaussModel returns the energy E(x) = ½ Σ ((x_j − mu_j)/sigma_j)², whose
@@ -107,7 +107,7 @@ func gaussLogZ(sigma []float64) float64 {
 func writeGaussRows(t *testing.T, path string, mu, sigma []float64, rows int, seed uint64) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 7))
-	w, err := pipeline.CreateUnnamedWriter(path, len(mu))
+	w, err := table.CreateUnnamedWriter(path, len(mu))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func checkScore(t *testing.T, path string, mu, sigma []float64, logZ float64) {
 	if code, _, stderr := runCLI("score", "--model", path, "--input", in, "--output", out, "--engine", "go"); code != 0 {
 		t.Fatalf("score: exit %d: %s", code, stderr)
 	}
-	r, err := pipeline.OpenReader(out, pipeline.ReadOptions{})
+	r, err := table.OpenReader(out, table.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

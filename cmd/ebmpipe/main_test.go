@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ebmpipe/ebmpipe/onnx"
-	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -51,7 +51,7 @@ func loadManifest(t *testing.T) []fixture {
 
 func readAll(t *testing.T, path string) ([]float64, int) {
 	t.Helper()
-	r, err := pipeline.OpenReader(path, pipeline.ReadOptions{})
+	r, err := table.OpenReader(path, table.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package pipeline
+package table
 
 import (
 	"bufio"
@@ -21,7 +21,7 @@ import (
 // Rows go to a temporary file in the target's directory, which Commit
 // moves into place; the target path is not touched before. Use it as
 //
-//	w, err := pipeline.CreateWriter(path, columns)
+//	w, err := table.CreateWriter(path, columns)
 //	if err != nil {
 //		return err
 //	}
@@ -86,14 +86,15 @@ func create(path string, columns []string, width int) (*Writer, error) {
 	return createFormat(path, ft, columns, width)
 }
 
-// createTextWriter creates a Writer of plain text lines, written with
-// writeLine, such as a rejects file.
-func createTextWriter(path string) (*Writer, error) {
+// CreateTextWriter creates a Writer of plain text lines, written with
+// WriteLine, such as a file of rejected rows. Like every Writer, it writes
+// to a temporary file that Commit moves into place.
+func CreateTextWriter(path string) (*Writer, error) {
 	return createFormat(path, formatText, nil, 1)
 }
 
-// writeLine writes one line of text to a text Writer.
-func (w *Writer) writeLine(line string) error {
+// WriteLine writes line and a newline to a Writer made by CreateTextWriter.
+func (w *Writer) WriteLine(line string) error {
 	if w.err != nil {
 		return w.err
 	}

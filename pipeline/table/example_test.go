@@ -1,4 +1,4 @@
-package pipeline_test
+package table_test
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
 
 func ExampleOpenReader() {
@@ -19,9 +19,9 @@ func ExampleOpenReader() {
 	//	2,4e-3
 	//
 	//	-7,8
-	r, err := pipeline.OpenReader("testdata/points.csv", pipeline.ReadOptions{
+	r, err := table.OpenReader("testdata/points.csv", table.ReadOptions{
 		SkipBadRows: true,
-		Reject: func(b pipeline.BadRow) {
+		Reject: func(b table.BadRow) {
 			fmt.Println("skipped:", b.Err)
 		},
 	})
@@ -61,7 +61,7 @@ func ExampleCreateWriter() {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "scores.jsonl")
 
-	w, err := pipeline.CreateWriter(path, []string{"energy", "log_density"})
+	w, err := table.CreateWriter(path, []string{"energy", "log_density"})
 	if err != nil {
 		log.Fatal(err)
 	}
