@@ -2,6 +2,7 @@ package importers
 
 import (
 	"fmt"
+	"unsafe"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -159,4 +160,36 @@ func toDense(a array) *tensor.Dense {
 		return tensor.New(tensor.FromScalar(a.f64[0]))
 	}
 	return tensor.New(tensor.WithShape(a.shape...), tensor.WithBacking(back))
+}
+
+// span returns the address range [lo, hi) of a's elements, or 0, 0 if it
+// has none.
+func (a array) span() (lo, hi uintptr) {
+	switch {
+	case len(a.f32) > 0:
+		lo = uintptr(unsafe.Pointer(unsafe.SliceData(a.f32)))
+		return lo, lo + uintptr(len(a.f32))*4
+	case len(a.i64) > 0:
+		lo = uintptr(unsafe.Pointer(unsafe.SliceData(a.i64)))
+		return lo, lo + uintptr(len(a.i64))*8
+	case len(a.f64) > 0:
+		lo = uintptr(unsafe.Pointer(unsafe.SliceData(a.f64)))
+		return lo, lo + uintptr(len(a.f64))*8
+	}
+	return 0, 0
+}
+
+// overlapsAny tells whether out shares memory with any of in, in which
+// case writing into it would change an input.
+func overlapsAny(out array, in []array) bool {
+	lo, hi := out.span()
+	if lo == hi {
+		return false
+	}
+	for _, a := range in {
+		if alo, ahi := a.span(); alo < hi && lo < ahi {
+			return true
+		}
+	}
+	return false
 }

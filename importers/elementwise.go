@@ -3,6 +3,7 @@ package importers
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -40,14 +41,15 @@ func (p unary) String() string {
 
 func (p unary) shape(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
 
-func (p unary) do(in []array) (array, error) {
-	out := in[0].like(in[0].shape)
+func (p unary) do(in []array) (array, error) { return doNew(p, in) }
+
+func (p unary) doInto(out array, in []array) error {
 	if in[0].isF32() {
 		unaryLoop(p, floats[float32](out), floats[float32](in[0]))
 	} else {
 		unaryLoop(p, floats[float64](out), floats[float64](in[0]))
 	}
-	return out, nil
+	return nil
 }
 
 func unaryLoop[T float](p unary, y, x []T) {
@@ -196,9 +198,10 @@ type mask struct {
 func (p mask) String() string                                { return fmt.Sprintf("Mask%d(%g,%g)", p.kind, p.a, p.b) }
 func (p mask) shape(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
 
-func (p mask) do(in []array) (array, error) {
+func (p mask) do(in []array) (array, error) { return doNew(p, in) }
+
+func (p mask) doInto(out array, in []array) error {
 	x := in[0]
-	out := x.like(x.shape)
 	for i := 0; i < x.len(); i++ {
 		v := x.at(i)
 		var r float64
@@ -215,7 +218,7 @@ func (p mask) do(in []array) (array, error) {
 		}
 		out.set(i, r)
 	}
-	return out, nil
+	return nil
 }
 
 // Neg returns −x.
@@ -305,19 +308,17 @@ func (p binary) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return broadcastShape(in[0], in[1])
 }
 
-func (p binary) do(in []array) (array, error) {
-	s, err := broadcastShape(in[0].shape, in[1].shape)
-	if err != nil {
-		return array{}, err
-	}
-	out := in[0].like(s)
+func (p binary) do(in []array) (array, error) { return doNew(p, in) }
+
+func (p binary) doInto(out array, in []array) error {
+	s := out.shape
 	sa, sb := bcastStrides(in[0].shape, s), bcastStrides(in[1].shape, s)
 	if out.isF32() {
 		binaryLoop(p.kind, floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), s, sa, sb)
 	} else {
 		binaryLoop(p.kind, floats[float64](out), floats[float64](in[0]), floats[float64](in[1]), s, sa, sb)
 	}
-	return out, nil
+	return nil
 }
 
 // binaryLoop computes out = a ∘ b over shape with broadcast strides sa, sb.
@@ -326,6 +327,14 @@ func binaryLoop[T float](k binaryKind, out, a, b []T, shape, sa, sb []int) {
 	if r == 0 {
 		binaryInner(k, out, a, b, 1, 0, 0)
 		return
+	}
+	// Inputs that are whole arrays or single values need no odometer:
+	// one flat pass, which the compiler can keep free of bounds checks.
+	if la, ok := flatStride(len(out), len(a), sa); ok {
+		if lb, ok := flatStride(len(out), len(b), sb); ok {
+			binaryInner(k, out, a, b, len(out), la, lb)
+			return
+		}
 	}
 	n := shape[r-1]
 	la, lb := sa[r-1], sb[r-1]
@@ -348,7 +357,29 @@ func binaryLoop[T float](k binaryKind, out, a, b []T, shape, sa, sb []int) {
 	}
 }
 
+// flatStride tells whether an input of size values with broadcast strides
+// st can be walked flat against an output of n values, and with which
+// stride: 1 for an input as large as the output, 0 for a single value.
+func flatStride(n, size int, st []int) (int, bool) {
+	switch {
+	case size == 1:
+		return 0, true
+	case size == n && slices.Index(st, 0) < 0:
+		return 1, true
+	}
+	return 0, false
+}
+
 func binaryInner[T float](k binaryKind, out, a, b []T, n, la, lb int) {
+	if la == 1 && lb == 1 {
+		binaryDense(k, out[:n], a[:n], b[:n])
+		return
+	}
+	binaryStrided(k, out, a, b, n, la, lb)
+}
+
+// binaryStrided computes out[i] = a[i*la] ∘ b[i*lb] for i < n.
+func binaryStrided[T float](k binaryKind, out, a, b []T, n, la, lb int) {
 	switch k {
 	case bAdd:
 		for i := 0; i < n; i++ {
@@ -377,6 +408,31 @@ func binaryInner[T float](k binaryKind, out, a, b []T, n, la, lb int) {
 				out[i] = 1
 			}
 		}
+	}
+}
+
+// binaryDense is binaryInner for inputs as long as the output.
+func binaryDense[T float](k binaryKind, out, a, b []T) {
+	a, b = a[:len(out)], b[:len(out)]
+	switch k {
+	case bAdd:
+		for i := range out {
+			out[i] = a[i] + b[i]
+		}
+	case bSub:
+		for i := range out {
+			out[i] = a[i] - b[i]
+		}
+	case bMul:
+		for i := range out {
+			out[i] = a[i] * b[i]
+		}
+	case bDiv:
+		for i := range out {
+			out[i] = a[i] / b[i]
+		}
+	default:
+		binaryStrided(k, out, a, b, len(out), 1, 1)
 	}
 }
 

@@ -48,14 +48,12 @@ func (p matMul) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return append(batch, m, n), nil
 }
 
-func (p matMul) do(in []array) (array, error) {
+func (p matMul) do(in []array) (array, error) { return doNew(p, in) }
+
+func (p matMul) doInto(out array, in []array) error {
 	a, b := in[0], in[1]
-	s, err := p.shape([]tensor.Shape{a.shape, b.shape})
-	if err != nil {
-		return array{}, err
-	}
+	s := out.shape
 	m, k, n, _ := p.dims(a.shape, b.shape)
-	out := a.like(s)
 	batch := []int(s[:len(s)-2])
 	sa := bcastStrides(a.shape[:len(a.shape)-2], batch)
 	sb := bcastStrides(b.shape[:len(b.shape)-2], batch)
@@ -97,7 +95,7 @@ func (p matMul) do(in []array) (array, error) {
 		}
 	}
 	_ = k
-	return out, nil
+	return nil
 }
 
 func (p matMul) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {

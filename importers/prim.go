@@ -28,6 +28,34 @@ type prim interface {
 	vjp(t *Tape, in []*G.Node, out, g *G.Node) []*G.Node
 }
 
+// An intoPrim is a prim that can write its output into an array of the
+// output's shape and element type, overwriting every element. primOp then
+// keeps its output from one run to the next instead of allocating anew.
+type intoPrim interface {
+	prim
+	doInto(out array, in []array) error
+}
+
+// doNew runs p into a new array: the do of an intoPrim.
+func doNew(p intoPrim, in []array) (array, error) {
+	shapes := make([]tensor.Shape, len(in))
+	for i, a := range in {
+		shapes[i] = a.shape
+	}
+	s, err := p.shape(shapes)
+	if err != nil {
+		return array{}, err
+	}
+	out := in[0].like(s)
+	if len(s) == 0 {
+		out.shape = nil
+	}
+	if err := p.doInto(out, in); err != nil {
+		return array{}, err
+	}
+	return out, nil
+}
+
 // noGrad marks prims whose output does not depend differentiably on any
 // input (masks, stop-gradients, constants).
 type noGrad struct{}
@@ -63,6 +91,11 @@ type primOp struct {
 	outT  hm.Type
 	out   tensor.Shape
 	hashS string
+
+	// last is the output of the previous run of an intoPrim, reused as
+	// the next run's output: a tape's values are read (and copied) between
+	// runs, never kept across them.
+	last array
 }
 
 func newPrimOp(t *Tape, p prim, in []*G.Node) (*primOp, error) {
@@ -120,6 +153,20 @@ func (o *primOp) Do(vals ...G.Value) (G.Value, error) {
 			return nil, fmt.Errorf("%s: input %d: %w", o.p, i, err)
 		}
 		in[i] = a
+	}
+	if ip, ok := o.p.(intoPrim); ok && len(in) > 0 {
+		out := o.last
+		if out.len() != size(o.out) || out.dtype() != in[0].dtype() || overlapsAny(out, in) {
+			out = in[0].like(o.out)
+			if len(o.out) == 0 {
+				out.shape = nil
+			}
+		}
+		if err := ip.doInto(out, in); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.p, err)
+		}
+		o.last = out
+		return toValue(out), nil
 	}
 	r, err := o.p.do(in)
 	if err != nil {

@@ -18,7 +18,8 @@ var inspectCommand = command{
 	summary: `Describe an ONNX model and whether ebmpipe can train it.
 
 Prints the inputs and outputs with their shapes (symbolic dimensions by
-name), the opset, a histogram of its ops, its parameter count, and whether
+name), the opset, a histogram of its ops, its parameter count, the
+metadata (such as ebmpipe.log_z, written by logz), and whether
 every op can be trained (all unsupported ops are listed at once).`,
 	setup: func(fs *pflag.FlagSet, out, _ io.Writer) func([]string) error {
 		return func(args []string) error {
@@ -91,6 +92,12 @@ func inspect(w io.Writer, path string) error {
 		fmt.Fprintf(w, "  %-22s %d\n", op, hist[op])
 	}
 	fmt.Fprintf(w, "parameters: %d in %d initializers\n", params, len(g.GetInitializer()))
+	if md := m.GetMetadataProps(); len(md) > 0 {
+		fmt.Fprintln(w, "metadata:")
+		for _, p := range md {
+			fmt.Fprintf(w, "  %s = %s\n", p.GetKey(), p.GetValue())
+		}
+	}
 	if errs := importers.Unsupported(m); len(errs) > 0 {
 		fmt.Fprintf(w, "trainable: no — %d unsupported:\n", len(errs))
 		for _, e := range errs {
