@@ -10,7 +10,8 @@
 # and the bracket L_low ≤ NLL ≤ L_up from `ebmpipe bounds`. Runs are
 # resumable: each keeps checkpoints, and rerunning the script continues
 # unfinished runs and skips finished ones, so the matrix can be built over
-# several sessions. Results go to DIR/results.csv, one row per finished run.
+# several sessions. Results go to DIR/results.csv, one row per finished run
+# (failed runs are retried).
 #
 # Usage: bench/matrix.sh [DIR]   (default out/matrix; BIN=path/to/ebmpipe)
 set -euo pipefail
@@ -30,7 +31,7 @@ for data in $datasets; do
 		for upper in $uppers; do
 			name=$data-$lower-$upper
 			run=$dir/$name
-			if grep -q "^$data,$lower,$upper," "$results"; then
+			if grep -q "^$data,$lower,$upper,.*,ok$" "$results"; then
 				continue
 			fi
 			resume=()
@@ -38,10 +39,15 @@ for data in $datasets; do
 			echo "== $name ${resume[*]}" >&2
 			start=$(date +%s)
 			status=ok
-			if ! "$bin" train --data "toy:$data" --lower "$lower" --upper "$upper" --steps "$steps" \
-				--checkpoint-every 1000 --log-every 200 --out "$run" "${resume[@]}" >"$run.train.log" 2>&1; then
-				status=failed
+			rc=0
+			"$bin" train --data "toy:$data" --lower "$lower" --upper "$upper" --steps "$steps" \
+				--checkpoint-every 1000 --log-every 200 --out "$run" "${resume[@]}" >"$run.train.log" 2>&1 || rc=$?
+			if [ "$rc" -ne 0 ]; then
 				tail -3 "$run.train.log" >&2
+				# Interrupted (Ctrl-C): the run has a checkpoint; stop here
+				# and continue it next time.
+				grep -q "context canceled" "$run.train.log" && exit 130
+				status=failed
 			fi
 			secs=$(($(date +%s) - start))
 			if [ "$status" = ok ]; then
