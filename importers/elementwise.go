@@ -294,10 +294,12 @@ const (
 	bMul
 	bDiv
 	bPow
-	bGreater // mask: 1 where a > b else 0 (no gradient)
+	bGreater    // mask: 1 where a > b else 0 (no gradient)
+	bPRelu      // a if a > 0 else b·a
+	bPReluSlope // 1 if a > 0 else b: ∂PRelu/∂a
 )
 
-var binaryNames = [...]string{"Add", "Sub", "Mul", "Div", "PowT", "Greater"}
+var binaryNames = [...]string{"Add", "Sub", "Mul", "Div", "PowT", "Greater", "PRelu", "PReluSlope"}
 
 // binary is an elementwise function of two tensors with numpy broadcasting.
 type binary struct{ kind binaryKind }
@@ -408,6 +410,20 @@ func binaryStrided[T float](k binaryKind, out, a, b []T, n, la, lb int) {
 				out[i] = 1
 			}
 		}
+	case bPRelu:
+		for i := 0; i < n; i++ {
+			out[i] = a[i*la]
+			if out[i] <= 0 {
+				out[i] *= b[i*lb]
+			}
+		}
+	case bPReluSlope:
+		for i := 0; i < n; i++ {
+			out[i] = 1
+			if a[i*la] <= 0 {
+				out[i] = b[i*lb]
+			}
+		}
 	}
 }
 
@@ -454,8 +470,19 @@ func (p binary) vjp(t *Tape, in []*G.Node, y, g *G.Node) []*G.Node {
 		gb = t.Mul(g, t.Mul(y, t.Log(a)))
 	case bGreater:
 		return nil
+	case bPRelu:
+		ga = t.Mul(g, t.apply(binary{bPReluSlope}, a, b))
+		gb = t.Mul(g, t.Mul(a, t.nonPositive(a)))
+	case bPReluSlope:
+		// Piecewise constant in a.
+		return []*G.Node{nil, t.SumTo(t.Mul(g, t.nonPositive(a)), b.Shape())}
 	}
 	return []*G.Node{t.SumTo(ga, a.Shape()), t.SumTo(gb, b.Shape())}
+}
+
+// nonPositive returns 1 where x ≤ 0 and 0 elsewhere; it has no gradient.
+func (t *Tape) nonPositive(x *G.Node) *G.Node {
+	return t.apply(mask{kind: mPositive, a: 0, b: 1}, x)
 }
 
 // The binary operations broadcast their operands as numpy does.
@@ -474,6 +501,10 @@ func (t *Tape) Div(a, b *G.Node) *G.Node { return t.apply(binary{bDiv}, a, b) }
 
 // PowT returns a^b elementwise for tensors a and b.
 func (t *Tape) PowT(a, b *G.Node) *G.Node { return t.apply(binary{bPow}, a, b) }
+
+// PRelu returns x where x > 0 and slope·x elsewhere, with slope
+// broadcast to x. At x = 0 its derivative in x is taken as slope.
+func (t *Tape) PRelu(x, slope *G.Node) *G.Node { return t.apply(binary{bPRelu}, x, slope) }
 
 // Greater returns 1 where a > b and 0 elsewhere; it has no gradient.
 func (t *Tape) Greater(a, b *G.Node) *G.Node { return t.apply(binary{bGreater}, a, b) }

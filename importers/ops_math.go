@@ -203,7 +203,7 @@ func lowerHardSigmoid(b *builder, n *onnx.NodeProto, in []value) ([]value, error
 	return []value{nodeVal(b.t.Clip(b.t.Affine(b.float(in[0]), alpha, beta), 0, 1))}, nil
 }
 
-// lowerPRelu computes max(x, 0) + slope·min(x, 0) with the slope broadcast
+// lowerPRelu computes x if x > 0 else slope·x with the slope broadcast
 // to x (unidirectionally). Before opset 7 a slope of shape (C) applies per
 // channel, along axis 1.
 func lowerPRelu(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
@@ -216,10 +216,7 @@ func lowerPRelu(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 	if bs, err := broadcastShape(x.shape(), s.shape()); err != nil || !sameShape(bs, x.shape()) {
 		return nil, fmt.Errorf("slope of shape %v does not broadcast to input shape %v", s.shape(), x.shape())
 	}
-	t := b.t
-	xn := b.float(x)
-	y := t.Sub(t.Relu(xn), t.Mul(b.float(s), t.Relu(t.Neg(xn))))
-	return []value{nodeVal(y)}, nil
+	return []value{nodeVal(b.t.PRelu(b.float(x), b.float(s)))}, nil
 }
 
 // lowerClip clips to bounds given by attributes (before opset 11) or
