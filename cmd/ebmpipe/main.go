@@ -35,6 +35,7 @@ var commands = []command{
 	trainCommand,
 	boundsCommand,
 	logzCommand,
+	sampleCommand,
 }
 
 // usageError marks errors in how the command was called (exit status 2).
