@@ -115,6 +115,14 @@ func newPrimOp(t *Tape, p prim, in []*G.Node) (*primOp, error) {
 	if len(dts) > 0 {
 		dt = dts[0]
 	}
+	// Kernels take their operands in one float type; a Variable or Input
+	// of another type (float64 data on a float32 tape) is an error here,
+	// not at run time.
+	for i, d := range dts {
+		if isFloatDtype(d) && isFloatDtype(dts[0]) && d != dts[0] {
+			return nil, fmt.Errorf("%s: input %d is %v, input 0 is %v", p, i, d, dts[0])
+		}
+	}
 	if o, ok := p.(outDtyper); ok {
 		dt = o.outDtype(dts)
 	}
@@ -231,3 +239,5 @@ func elemType(t hm.Type) (tensor.Dtype, bool) {
 	}
 	return tensor.Dtype{}, false
 }
+
+func isFloatDtype(dt tensor.Dtype) bool { return dt == tensor.Float32 || dt == tensor.Float64 }

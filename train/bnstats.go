@@ -40,7 +40,7 @@ func batchNormStats(n *network, batch, batches int, r *RNG) (map[string][]float6
 	}
 	eg := G.NewGraph()
 	t := importers.NewTape(eg, tensor.Float64)
-	z := t.Variable("z", zeros(append([]int{batch}, n.inRow...)...))
+	z := t.Variable("z", zeros(tensor.Float64, append([]int{batch}, n.inRow...)...))
 	ps := net.NewParams(t)
 	for i, v := range n.values {
 		if err := ps.SetData(i, v); err != nil {

@@ -245,8 +245,8 @@ func newEvalProgram(nets []*network, lower bounds.Lower, upper bounds.Upper, bat
 	g := G.NewGraph()
 	t := importers.NewTape(g, tensor.Float64)
 	p := &evalProgram{nets: nets, dataBuf: make([]float64, batch*D), zBuf: make([]float64, batch*d)}
-	p.data = t.Variable("data", zeros(batch, D))
-	p.z = t.Variable("z", zeros(batch, d))
+	p.data = t.Variable("data", zeros(tensor.Float64, batch, D))
+	p.z = t.Variable("z", zeros(tensor.Float64, batch, d))
 	bn := bounds.Nets{Tape: t, DataDim: D, LatentDim: d}
 	for _, n := range nets {
 		ps := n.net.NewParamsPrefixed(t, n.name+"/")

@@ -4,7 +4,6 @@ import (
 	"math"
 
 	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/importers"
@@ -44,7 +43,7 @@ func (f *fakeLower) Entropy(n bounds.Nets, b bounds.Batch) (bounds.Estimate, err
 	logdet := t.Scale(t.Log(t.Square(det)), 0.5)
 	samples := t.Affine(logdet, 1, math.Log(2*math.Pi*math.E))
 	value := t.Mean(samples)
-	f.poison = t.Variable("poison", tensor.New(tensor.WithShape(1), tensor.WithBacking([]float64{0})))
+	f.poison = t.Variable("poison", zeros(t.Dtype(), 1))
 	loss := t.Add(t.Scale(t.Mean(logdet), -f.LambdaH), t.Sum(f.poison))
 	return bounds.Estimate{
 		Value: value, Samples: samples, Loss: loss,

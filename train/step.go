@@ -56,7 +56,11 @@ func newNets(t *importers.Tape, nets []*network, dataDim, latentDim int) (bounds
 	return bn, sets
 }
 
-func zeros(shape ...int) *tensor.Dense {
+// zeros returns a zero tensor of element type dt (Float32 or Float64).
+func zeros(dt tensor.Dtype, shape ...int) *tensor.Dense {
+	if dt == tensor.Float32 {
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float32, prod(shape))))
+	}
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float64, prod(shape))))
 }
 
@@ -64,14 +68,14 @@ func zeros(shape ...int) *tensor.Dense {
 // mean E(G(z)) + upper.Loss, gradients to the energy) or the generator
 // step (loss mean E(G(z)) + lower.Loss, gradients to the generator and,
 // when the bound trains it, the encoder).
-func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds.Upper, batch, dataDim, latentDim int) (*program, error) {
+func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds.Upper, dt tensor.Dtype, batch, dataDim, latentDim int) (*program, error) {
 	p := &program{what: "generator step", g: G.NewGraph(), nets: nets, scalars: map[string]*G.Node{}}
 	if energy {
 		p.what = "energy step"
 	}
-	t := importers.NewTape(p.g, tensor.Float64)
-	p.data = t.Variable("data", zeros(batch, dataDim))
-	p.z = t.Variable("z", zeros(batch, latentDim))
+	t := importers.NewTape(p.g, dt)
+	p.data = t.Variable("data", zeros(dt, batch, dataDim))
+	p.z = t.Variable("z", zeros(dt, batch, latentDim))
 	bn, sets := newNets(t, nets, dataDim, latentDim)
 	p.sets = sets
 	b := bounds.Batch{Data: p.data, Z: p.z}

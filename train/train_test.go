@@ -217,6 +217,8 @@ func TestOptionsCheck(t *testing.T) {
 		{func(o *Options) { o.LambdaGP = &neg }, "--lambda-gp -1"},
 		{func(o *Options) { o.CheckpointEvery = -1 }, "--checkpoint-every -1"},
 		{func(o *Options) { o.DataRows = 0 }, "--data-rows 0"},
+		{func(o *Options) { o.Precision = "float64" }, ""},
+		{func(o *Options) { o.Precision = "float16" }, `--precision: "float16": want float32 or float64`},
 	}
 	for _, c := range cases {
 		o := DefaultOptions()
@@ -308,6 +310,49 @@ func TestBatchNormGenerator(t *testing.T) {
 		}
 		if slices.ContainsFunc(v, bad) || !slices.ContainsFunc(v, func(x float64) bool { return math.Abs(x-init) > 1e-3 }) {
 			t.Errorf("%s = %v", name, v)
+		}
+	}
+}
+
+// TestPrecision trains the same run on float32 and float64 graphs: the
+// parameters stay float64 and agree closely after a few iterations, for
+// every bound pair.
+func TestPrecision(t *testing.T) {
+	for _, pair := range [][2]string{{"jacobian", "gp"}, {"jacobian-exact", "diffusion"}, {"mi", "gp0"}} {
+		params := map[string]map[string]Tensor{}
+		for _, prec := range []string{"float32", "float64"} {
+			o := DefaultOptions()
+			o.Energy, o.Generator = "mlp:2-16-16-1", "mlp:2-16-16-2"
+			o.Lower, o.Upper, o.Precision = pair[0], pair[1], prec
+			if o.Lower == "mi" {
+				o.Encoder = "mlp:2-16-4"
+			}
+			o.DataRows, o.BatchSize, o.Out = 500, 64, t.TempDir()
+			o.LREnergy, o.LRGenerator = 1e-3, 1e-3
+			tr, err := NewTrainer(o, Hooks{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 5 {
+				if err := tr.iterate(); err != nil {
+					t.Fatalf("%v %s: %v", pair, prec, err)
+				}
+			}
+			params[prec] = tr.Params()
+		}
+		differ := false
+		for name, p32 := range params["float32"] {
+			p64 := params["float64"][name]
+			for i, v := range p64.Data {
+				differ = differ || p32.Data[i] != v
+				if d := math.Abs(p32.Data[i] - v); d > 1e-4*(1+math.Abs(v)) {
+					t.Errorf("%v: %s[%d]: float32 %v, float64 %v", pair, name, i, p32.Data[i], v)
+					break
+				}
+			}
+		}
+		if !differ {
+			t.Errorf("%v: float32 and float64 runs are bit-identical: is Precision used?", pair)
 		}
 	}
 }

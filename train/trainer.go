@@ -122,10 +122,11 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 		return nil, err
 	}
 	D, d := tr.data.Width, tr.gen.inWidth
-	if tr.eProg, err = buildProgram(true, tr.nets, tr.lower, tr.upper, o.BatchSize, D, d); err != nil {
+	dt, _ := o.dtype() // checked
+	if tr.eProg, err = buildProgram(true, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
 		return nil, err
 	}
-	if tr.gProg, err = buildProgram(false, tr.nets, tr.lower, tr.upper, o.BatchSize, D, d); err != nil {
+	if tr.gProg, err = buildProgram(false, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
 		return nil, err
 	}
 	tr.columns = tr.metricColumns()
