@@ -169,7 +169,12 @@ func (j *JacobianEntropy) terms(n Nets, x, z *G.Node) (jacTerms, error) {
 	if j.Exact {
 		J := o.full()
 		jtj := t.MatMul(J, J, true, false) // (m, d, d)
-		h := t.Scale(t.LogDet(jtj), 0.5)
+		var h *G.Node
+		if o.d == o.D {
+			h = t.LogAbsDet(J) // = ½ log det JᵀJ, better conditioned
+		} else {
+			h = t.Scale(t.LogDet(jtj), 0.5)
+		}
 		c := t.SmallestEigvec(jtj, nil) // (m, d, 1), unit length
 		s2 := t.MatMul(c, t.MatMul(t.StopGradient(jtj), c, false, false), true, false)
 		return jacTerms{h: h, smin: t.Sqrt(t.Reshape(s2, tensor.Shape{o.m}))}, t.Err()

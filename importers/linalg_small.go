@@ -97,10 +97,15 @@ func (inverse) vjp(t *Tape, _ []*G.Node, y, g *G.Node) []*G.Node {
 func (t *Tape) Inverse(a *G.Node) *G.Node { return t.apply(inverse{}, a) }
 
 // logDet is log det of each square matrix of a batch, for matrices with a
-// positive determinant.
-type logDet struct{}
+// positive determinant, or log |det| with abs.
+type logDet struct{ abs bool }
 
-func (logDet) String() string { return "LogDet" }
+func (p logDet) String() string {
+	if p.abs {
+		return "LogAbsDet"
+	}
+	return "LogDet"
+}
 
 func (logDet) shape(in []tensor.Shape) (tensor.Shape, error) {
 	if _, _, err := squareBatch(in[0]); err != nil {
@@ -109,7 +114,7 @@ func (logDet) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return in[0][:len(in[0])-2].Clone(), nil
 }
 
-func (logDet) do(in []array) (array, error) {
+func (p logDet) do(in []array) (array, error) {
 	a := in[0]
 	k, n, err := squareBatch(a.shape)
 	if err != nil {
@@ -122,7 +127,13 @@ func (logDet) do(in []array) (array, error) {
 		matrixAt(m, a, i, k)
 		lu.Factorize(m)
 		ld, sign := lu.LogDet()
+		if p.abs && sign < 0 {
+			sign = 1
+		}
 		if sign <= 0 || math.IsInf(ld, 0) || math.IsNaN(ld) {
+			if p.abs {
+				return array{}, fmt.Errorf("matrix %d of %d: singular", i, n)
+			}
 			return array{}, fmt.Errorf("matrix %d of %d: determinant is not positive", i, n)
 		}
 		out.set(i, ld)
@@ -130,7 +141,7 @@ func (logDet) do(in []array) (array, error) {
 	return out, nil
 }
 
-// vjp: ∂ log det A / ∂A = A⁻ᵀ.
+// vjp: ∂ log det A / ∂A = ∂ log |det A| / ∂A = A⁻ᵀ.
 func (logDet) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
 	a := in[0]
 	r := a.Dims()
@@ -147,6 +158,12 @@ func (logDet) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
 // shaped like a without them. The determinants must be positive, as for
 // the Gram matrices JᵀJ of full-rank J; running it fails otherwise.
 func (t *Tape) LogDet(a *G.Node) *G.Node { return t.apply(logDet{}, a) }
+
+// LogAbsDet returns log |det| of each square matrix in the last two axes
+// of a, shaped like a without them; running it fails for a singular
+// matrix. For a square Jacobian J, LogAbsDet(J) = ½ LogDet(JᵀJ) without
+// squaring J's condition number.
+func (t *Tape) LogAbsDet(a *G.Node) *G.Node { return t.apply(logDet{abs: true}, a) }
 
 // smallestEig finds the eigenvector of the smallest eigenvalue of the
 // symmetric pencil (A, B) for each matrix pair of a batch.

@@ -128,6 +128,7 @@ func TestLinalgErrors(t *testing.T) {
 		{"inverse-singular", []float64{1, 2, 2, 4}, (*Tape).Inverse},
 		{"logdet-negative", []float64{0, 1, 1, 0}, (*Tape).LogDet},
 		{"logdet-singular", []float64{1, 2, 2, 4}, (*Tape).LogDet},
+		{"logabsdet-singular", []float64{1, 2, 2, 4}, (*Tape).LogAbsDet},
 	}
 	for _, c := range run {
 		t.Run(c.name, func(t *testing.T) {
@@ -376,6 +377,10 @@ func TestLinalgGradients(t *testing.T) {
 			// Diagonally dominant: X + 3I, times P.
 			a := t.Add(x, t.Const([]float64{3, 0, 0, 3}, 2, 2))
 			return t.Tanh(t.MatMul(t.Inverse(a), ps[0], false, false))
+		}},
+		{name: "logabsdet-general", x: []int{2, 2, 2}, params: [][]int{{2, 2}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+			// det(X + P) of either sign, away from zero: X + P + 3·diag(1, −1).
+			return t.LogAbsDet(t.Add(t.Add(x, ps[0]), t.Const([]float64{3, 0, 0, -3}, 2, 2)))
 		}},
 		{name: "logdet-of-inverse", x: []int{2, 3, 2}, params: [][]int{{2, 2}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
 			return t.LogDet(t.Inverse(spd(t, x, ps[0])))
