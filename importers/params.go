@@ -2,6 +2,8 @@ package importers
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -96,4 +98,23 @@ func (n *Network) NewParamsPrefixed(t *Tape, prefix string) *ParamSet {
 		ps.trainable = append(ps.trainable, p.Trainable)
 	}
 	return ps
+}
+
+// With returns a copy of ps in which parameter i is the node n instead of
+// its leaf: a function of the leaves, such as a weight divided by its
+// spectral norm. Apply with the copy uses n; train and set the leaves
+// through ps (the copy's Trainable and SetData see n).
+func (ps *ParamSet) With(i int, n *G.Node) *ParamSet {
+	c := &ParamSet{
+		Nodes:     slices.Clone(ps.Nodes),
+		ByName:    maps.Clone(ps.ByName),
+		trainable: ps.trainable,
+	}
+	for name, leaf := range ps.ByName {
+		if leaf == ps.Nodes[i] {
+			c.ByName[name] = n
+		}
+	}
+	c.Nodes[i] = n
+	return c
 }

@@ -24,6 +24,7 @@ type network struct {
 	params  []importers.Param // names and shapes
 	values  [][]float64       // current values, in params order
 	train   []int             // indices of the trainable params
+	sn      []int             // indices of the spectrally normalised params
 	opt     *Adam
 	inRow   []int // shape of one input row
 	outRow  []int // shape of one output row
@@ -117,8 +118,9 @@ func (n *network) trainValues() [][]float64 {
 // paramMap returns the current values by parameter name (shared slices).
 func (n *network) paramMap() map[string][]float64 {
 	m := make(map[string][]float64, len(n.params))
+	values := n.snValues()
 	for i, p := range n.params {
-		m[p.Name] = n.values[i]
+		m[p.Name] = values[i]
 	}
 	return m
 }

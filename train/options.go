@@ -31,6 +31,11 @@ type Options struct {
 	// GeneratorBatchNorm adds BatchNormalization to a built-in MLP
 	// generator, as in the paper's toy generator.
 	GeneratorBatchNorm bool `json:"generator-batchnorm"`
+	// SpectralNorm divides each weight matrix of the energy but the
+	// output layer's by its largest singular value, as the paper's public
+	// code does on toy data (see specnorm.go); exported models hold the
+	// divided weights.
+	SpectralNorm bool `json:"spectral-norm"`
 
 	// Lower names the entropy lower bound (bounds.LowerByName) and Upper
 	// the KL upper bound (bounds.UpperByName; "none" for none).
@@ -92,6 +97,7 @@ func DefaultOptions() Options {
 		Beta2:              0.9,
 		Seed:               1,
 		Precision:          "float32",
+		SpectralNorm:       true,
 		LogEvery:           100,
 		CheckpointEvery:    1000,
 		KeepCheckpoints:    3,
@@ -108,6 +114,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Generator, "generator", o.Generator, "generator network: `FILE.onnx` or mlp:LATENT-H-...-OUT[:act]")
 	fs.StringVar(&o.Encoder, "encoder", o.Encoder, "encoder network for --lower mi: `FILE.onnx` or mlp:IN-H-...-2*LATENT[:act]")
 	fs.BoolVar(&o.GeneratorBatchNorm, "generator-batchnorm", o.GeneratorBatchNorm, "add BatchNormalization to an mlp: generator (trained with batch statistics)")
+	fs.BoolVar(&o.SpectralNorm, "spectral-norm", o.SpectralNorm, "divide each weight matrix of the energy but the output layer's by its largest singular value (spectral normalisation); keeps the energy's gradients bounded")
 	fs.StringVar(&o.Lower, "lower", o.Lower, "entropy lower bound: `jacobian`, jacobian-exact or mi")
 	fs.StringVar(&o.Upper, "upper", o.Upper, "KL upper bound: `gp`, gp0, diffusion or none")
 	fs.Var(optFloat{&o.LambdaH}, "lambda-h", "weight λ_H of the entropy term in the generator's loss (default: the bound's)")

@@ -22,6 +22,7 @@ type program struct {
 	data, z *G.Node
 	nets    []*network
 	sets    []*importers.ParamSet // parallel to nets
+	sn      [][]snWeight          // parallel to nets
 	noise   []*G.Node
 	loss    *G.Node
 	trained []*network  // networks updated by this program
@@ -38,12 +39,14 @@ type program struct {
 }
 
 // newNets places the networks on a new tape and returns the bounds.Nets.
-func newNets(t *importers.Tape, nets []*network, dataDim, latentDim int) (bounds.Nets, []*importers.ParamSet) {
+func newNets(t *importers.Tape, nets []*network, dataDim, latentDim int) (bounds.Nets, []*importers.ParamSet, [][]snWeight) {
 	bn := bounds.Nets{Tape: t, DataDim: dataDim, LatentDim: latentDim}
 	sets := make([]*importers.ParamSet, len(nets))
+	sn := make([][]snWeight, len(nets))
 	for i, n := range nets {
 		ps := n.net.NewParamsPrefixed(t, n.name+"/")
 		sets[i] = ps
+		ps, sn[i] = spectralNorm(t, n, ps)
 		switch n.role {
 		case bounds.Energy:
 			bn.Energy = n.apply(t, ps, false)
@@ -53,7 +56,7 @@ func newNets(t *importers.Tape, nets []*network, dataDim, latentDim int) (bounds
 			bn.Encoder = n.apply(t, ps, false)
 		}
 	}
-	return bn, sets
+	return bn, sets, sn
 }
 
 // zeros returns a zero tensor of element type dt (Float32 or Float64).
@@ -76,8 +79,8 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 	t := importers.NewTape(p.g, dt)
 	p.data = t.Variable("data", zeros(dt, batch, dataDim))
 	p.z = t.Variable("z", zeros(dt, batch, latentDim))
-	bn, sets := newNets(t, nets, dataDim, latentDim)
-	p.sets = sets
+	bn, sets, sn := newNets(t, nets, dataDim, latentDim)
+	p.sets, p.sn = sets, sn
 	b := bounds.Batch{Data: p.data, Z: p.z}
 	eData, err := bn.Energy(p.data)
 	if err != nil {
@@ -210,6 +213,11 @@ func (p *program) run(s *Sampler, zr, nr *RNG) error {
 	for i, n := range p.nets {
 		for k, v := range n.values {
 			if err := p.sets[i].SetData(k, v); err != nil {
+				return fmt.Errorf("%s: %w", p.what, err)
+			}
+		}
+		for k := range p.sn[i] {
+			if err := p.sn[i][k].set(n.values); err != nil {
 				return fmt.Errorf("%s: %w", p.what, err)
 			}
 		}

@@ -153,6 +153,9 @@ func (tr *Trainer) loadNetworks() error {
 	if tr.energy, err = loadNetwork(bounds.Energy, "energy", "energy", o.Energy, o.Seed, false); err != nil {
 		return err
 	}
+	if o.SpectralNorm {
+		tr.energy.sn = snIndices(tr.energy)
+	}
 	if tr.gen, err = loadNetwork(bounds.Generator, "generator", "generator", o.Generator, o.Seed, o.GeneratorBatchNorm); err != nil {
 		return err
 	}

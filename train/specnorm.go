@@ -1,0 +1,145 @@
+package train
+
+import (
+	"math"
+
+	G "gorgonia.org/gorgonia"
+
+	"github.com/ebmpipe/ebmpipe/importers"
+)
+
+// Spectral normalisation (Miyato et al., 2018), which the paper's public
+// code applies to its toy energy: a weight matrix W is used as W/σ(W),
+// σ(W) its largest singular value, so that every layer but the last is
+// 1-Lipschitz and only the output layer sets the energy's scale. In the
+// graph σ = ⟨W, u vᵀ⟩ with u, v the top singular vectors of the current W
+// held constant, as PyTorch's spectral_norm differentiates it. u and v are
+// recomputed from W before every step by power iteration from a fixed
+// start, so they are a function of W alone and resuming stays exact.
+
+// snIterations is the number of power iterations per step.
+const snIterations = 30
+
+// snIndices returns the parameters of n that spectral normalisation
+// divides: the trainable ones of rank ≥ 2 with no axis of size 1, seen as
+// matrices of shape[0] rows. The output layer's weight (a row or column
+// vector) is left free to set the scale.
+func snIndices(n *network) []int {
+	var out []int
+	for _, i := range n.train {
+		s := n.params[i].Shape
+		if len(s) < 2 || prod(s) == 0 {
+			continue
+		}
+		vector := false
+		for _, d := range s {
+			vector = vector || d == 1
+		}
+		if !vector {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// spectralVectors returns unit vectors u (rows) and v (cols) of the top
+// singular pair of the rows × cols matrix w, row-major, and σ = uᵀ w v.
+func spectralVectors(w []float64, rows int) (u, v []float64, sigma float64) {
+	cols := len(w) / rows
+	u, v = make([]float64, rows), make([]float64, cols)
+	for j := range v {
+		// A fixed start not orthogonal to the top singular vector in
+		// practice: 1, −½, ⅓, … .
+		v[j] = math.Pow(-1, float64(j)) / float64(j+1)
+	}
+	normalize(v)
+	for range snIterations {
+		for i := range u {
+			u[i] = dot(w[i*cols:(i+1)*cols], v)
+		}
+		if normalize(u) == 0 {
+			return u, v, 0
+		}
+		clear(v)
+		for i, ui := range u {
+			for j, x := range w[i*cols : (i+1)*cols] {
+				v[j] += ui * x
+			}
+		}
+		sigma = normalize(v)
+	}
+	return u, v, sigma
+}
+
+func dot(a, b []float64) float64 {
+	s := 0.0
+	for i, x := range a {
+		s += x * b[i]
+	}
+	return s
+}
+
+// normalize scales x to unit length and returns its former length (x is
+// left alone if that is 0).
+func normalize(x []float64) float64 {
+	n := math.Sqrt(dot(x, x))
+	if n > 0 {
+		for i := range x {
+			x[i] /= n
+		}
+	}
+	return n
+}
+
+// snWeight is one spectrally normalised weight in a program: the uv
+// input, set to u vᵀ before each run.
+type snWeight struct {
+	index int
+	rows  int
+	uv    *G.Node
+	buf   []float64
+}
+
+// spectralNorm returns a copy of ps for Apply in which each weight of
+// n.sn is W/⟨W, u vᵀ⟩, and the uv inputs to set before each run.
+func spectralNorm(t *importers.Tape, n *network, ps *importers.ParamSet) (*importers.ParamSet, []snWeight) {
+	var sw []snWeight
+	for _, i := range n.sn {
+		p := n.params[i]
+		w := ps.Nodes[i]
+		uv := t.Variable(n.name+"/"+p.Name+"#uv", zeros(t.Dtype(), p.Shape...))
+		sigma := t.Sum(t.Mul(w, uv))
+		ps = ps.With(i, t.Div(w, sigma))
+		sw = append(sw, snWeight{index: i, rows: p.Shape[0], uv: uv, buf: make([]float64, prod(p.Shape))})
+	}
+	return ps, sw
+}
+
+// set computes u vᵀ for the current values of the weight and copies it in.
+func (s *snWeight) set(values [][]float64) error {
+	u, v, _ := spectralVectors(values[s.index], s.rows)
+	for i, ui := range u {
+		for j, vj := range v {
+			s.buf[i*len(v)+j] = ui * vj
+		}
+	}
+	return importers.CopyIn(s.uv, s.buf)
+}
+
+// snValues returns the values n computes with: the weights of n.sn
+// divided by their largest singular value, the rest as they are.
+func (n *network) snValues() [][]float64 {
+	if len(n.sn) == 0 {
+		return n.values
+	}
+	out := append([][]float64(nil), n.values...)
+	for _, i := range n.sn {
+		_, _, sigma := spectralVectors(n.values[i], n.params[i].Shape[0])
+		w := make([]float64, len(n.values[i]))
+		for k, x := range n.values[i] {
+			w[k] = x / sigma
+		}
+		out[i] = w
+	}
+	return out
+}
