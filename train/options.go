@@ -34,7 +34,9 @@ type Options struct {
 	// SpectralNorm divides each weight matrix of the energy but the
 	// output layer's by its largest singular value, as the paper's public
 	// code does on toy data (see specnorm.go); exported models hold the
-	// divided weights.
+	// divided weights. It keeps the gradient penalty small over long runs
+	// but gives the energy heavy tails (it grows at most linearly), so it
+	// is off by default.
 	SpectralNorm bool `json:"spectral-norm"`
 
 	// Lower names the entropy lower bound (bounds.LowerByName) and Upper
@@ -97,7 +99,7 @@ func DefaultOptions() Options {
 		Beta2:              0.9,
 		Seed:               1,
 		Precision:          "float32",
-		SpectralNorm:       true,
+		SpectralNorm:       false,
 		LogEvery:           100,
 		CheckpointEvery:    1000,
 		KeepCheckpoints:    3,

@@ -46,6 +46,7 @@ func TestSpectralNormTraining(t *testing.T) {
 	o := DefaultOptions()
 	o.Energy, o.Generator = "mlp:2-16-16-1", "mlp:2-16-16-2"
 	o.DataRows, o.BatchSize, o.Out = 500, 32, t.TempDir()
+	o.SpectralNorm = true
 	tr, err := NewTrainer(o, Hooks{})
 	if err != nil {
 		t.Fatal(err)
