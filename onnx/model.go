@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -72,7 +73,7 @@ func encodeModel(m *ModelProto) ([]byte, error) {
 func Save(path string, m *ModelProto) error {
 	data, err := encodeModel(m)
 	if err == nil {
-		err = writeFileAtomic(path, data)
+		err = atomicfile.WriteFile(path, data)
 	}
 	if err != nil {
 		return fmt.Errorf("onnx: save %s: %w", path, err)
@@ -116,39 +117,6 @@ func LoadTensor(path string) (*TensorProto, error) {
 		return nil, fmt.Errorf("onnx: load tensor %s: %w", path, err)
 	}
 	return t, nil
-}
-
-// writeFileAtomic writes data to a temporary file next to path and renames
-// it to path. On any failure the temporary file is removed and path is left
-// as it was.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // wireError reports bytes that are not valid protobuf. Its message is

@@ -46,7 +46,7 @@ func NewGoEngine(m *onnx.ModelProto, batch int) (Engine, error) {
 	}
 	ins := net.Inputs()
 	if len(ins) != 1 {
-		return nil, fmt.Errorf("the model has %d inputs; scoring needs exactly one", len(ins))
+		return nil, fmt.Errorf("the model has %d inputs; ebmpipe runs models of exactly one input", len(ins))
 	}
 	in, err := rowPort(ins[0])
 	if err != nil {

@@ -170,7 +170,7 @@ func NewORTEngine(data []byte, batch int, opt ORTOptions) (Engine, error) {
 		return nil, fmt.Errorf("ONNX Runtime: %s", oneLine(cause(err)))
 	}
 	if len(ins) != 1 {
-		return nil, fmt.Errorf("the model has %d inputs; scoring needs exactly one", len(ins))
+		return nil, fmt.Errorf("the model has %d inputs; ebmpipe runs models of exactly one input", len(ins))
 	}
 	e := &ortEngine{batch: batch}
 	var inBatch int64

@@ -204,6 +204,10 @@ func ScoreContext(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
 		}
 		return st, err
 	}
+	if run.rows == 0 && (rejects == nil || rejects.n == 0) {
+		w.Abort()
+		return st, fmt.Errorf("%s: no rows to score", o.Input)
+	}
 	if rejects != nil {
 		st.Rejected = rejects.n
 		if err := rejects.commit(); err != nil {

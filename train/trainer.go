@@ -130,6 +130,9 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 		return nil, err
 	}
 	tr.columns = tr.metricColumns()
+	if fi, err := os.Stat(o.Out); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("--out %s: not a directory", o.Out)
+	}
 	dir := filepath.Join(o.Out, CheckpointDir)
 	if o.Resume {
 		c, err := LoadCheckpoint(dir)

@@ -8,12 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
 )
 
 // A Writer writes rows of float64 values to a CSV, JSONL or NPY file.
@@ -112,14 +113,13 @@ func createFormat(path string, ft format, columns []string, width int) (*Writer,
 	if dir == "" {
 		dir = "."
 	}
+	if err := atomicfile.CheckTarget(path); err != nil {
+		return nil, fmt.Errorf("%s: cannot create: %w", path, err)
+	}
 	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
 	if err != nil {
 		// Name the target, not the temporary file.
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("%s: cannot create: %w", path, err)
+		return nil, fmt.Errorf("%s: cannot create: %w", path, atomicfile.Cause(err))
 	}
 	w := &Writer{
 		path:   path,
