@@ -15,6 +15,8 @@ test: setup
 	$(GO) vet ./...
 	$(GO) test ./...
 
+# The quickstart: installs ONNX Runtime and runs `ebmpipe demo` (a few
+# minutes on 2 cores) into out/demo, removed first.
 demo: build
 	scripts/setup.sh ort
 	scripts/demo.sh $(BIN)
@@ -25,6 +27,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime 10s ./pipeline/table
 	$(GO) test -run '^$$' -fuzz '^FuzzReadJSONL$$' -fuzztime 10s ./pipeline/table
 	$(GO) test -run '^$$' -fuzz '^FuzzReadNPY$$' -fuzztime 10s ./pipeline/table
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRunFile$$' -fuzztime 10s ./pipeline
 
 clean:
 	rm -rf bin out

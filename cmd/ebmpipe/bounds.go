@@ -2,13 +2,11 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
-	"maps"
-	"slices"
 
 	"github.com/spf13/pflag"
 
+	"github.com/ebmpipe/ebmpipe/pipeline"
 	"github.com/ebmpipe/ebmpipe/train"
 )
 
@@ -38,19 +36,7 @@ agree). Data are read as the models take them.`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(rep)
 			}
-			fmt.Fprintf(out, "%-8s %-16s %12s %10s\n", "side", "bound", "NLL bound", "stderr")
-			for _, side := range []struct {
-				name string
-				m    map[string]train.BoundValue
-			}{{"lower", rep.Lower}, {"upper", rep.Upper}} {
-				for _, k := range slices.Sorted(maps.Keys(side.m)) {
-					v := side.m[k]
-					fmt.Fprintf(out, "%-8s %-16s %12.4f %10.4f\n", side.name, k, v.Value, v.StdErr)
-				}
-			}
-			fmt.Fprintf(out, "\nmean energy: data %.4f, model samples %.4f (%d samples; upper bounds over %s)\n",
-				rep.EnergyDataMean, rep.EnergyModelMean, rep.Samples, rep.Ref)
-			return nil
+			return pipeline.WriteBoundsTable(out, rep)
 		}
 	},
 }

@@ -35,7 +35,10 @@ var commands = []command{
 	trainCommand,
 	boundsCommand,
 	logzCommand,
+	plotCommand,
 	sampleCommand,
+	runCommand,
+	demoCommand,
 }
 
 // usageError marks errors in how the command was called (exit status 2).
@@ -80,7 +83,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		if err := do(fs.Args()); err != nil {
-			fmt.Fprintf(stderr, "ebmpipe %s: %v\n", c.name, err)
+			// One line, even for errors joined with errors.Join.
+			fmt.Fprintf(stderr, "ebmpipe %s: %s\n", c.name, strings.ReplaceAll(err.Error(), "\n", "; "))
 			var ue usageError
 			if errors.As(err, &ue) {
 				return 2

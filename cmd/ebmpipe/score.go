@@ -41,6 +41,9 @@ falls back to the pure-Go engine, saying so, when the library is missing.`,
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
+			if sameFile(o.Input, o.Output) {
+				return usageError{fmt.Errorf("--output %s is the --input file; its rows would be replaced by their scores", o.Output)}
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			o.Notice = func(msg string) { fmt.Fprintf(errw, "ebmpipe score: %s\n", msg) }
@@ -107,4 +110,14 @@ func (p *progress) finish() {
 		p.bar.Finish()
 		p.bar.Clear()
 	}
+}
+
+// sameFile reports whether the paths a and b name one existing file.
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }

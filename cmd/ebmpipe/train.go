@@ -6,11 +6,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"syscall"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/ebmpipe/ebmpipe/pipeline"
 	"github.com/ebmpipe/ebmpipe/train"
 )
 
@@ -26,8 +29,8 @@ losses, the bracket lower_bound <= NLL <= upper_bound in nats per example,
 the entropy and KL estimates, s_min, mean energies, wall time), checkpoint/
 (every --checkpoint-every iterations and at the end; --resume continues
 exactly), and at the end energy.onnx and generator.onnx. Interrupting
-(Ctrl-C) writes a checkpoint first. A NaN or infinite loss stops the run and
-keeps the last good checkpoint.`,
+(Ctrl-C, SIGTERM) writes a checkpoint first. A NaN or infinite loss stops
+the run and keeps the last good checkpoint.`,
 	setup: func(fs *pflag.FlagSet, out, errw io.Writer) func([]string) error {
 		o := train.DefaultOptions()
 		o.AddFlags(fs)
@@ -35,7 +38,7 @@ keeps the last good checkpoint.`,
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			var h train.Hooks
 			if f, ok := errw.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -64,6 +67,11 @@ keeps the last good checkpoint.`,
 				fmt.Fprintln(errw, "note:", n)
 			}
 			res, err := tr.Run(ctx)
+			if err != nil && err == ctx.Err() {
+				// Run wrote a checkpoint of the iterations done.
+				return fmt.Errorf("stopped after %d of %d iterations (%v); the checkpoint is in %s: continue with the same flags and --resume",
+					tr.Step(), o.Steps, context.Cause(ctx), filepath.Join(o.Out, train.CheckpointDir))
+			}
 			if err != nil {
 				return err
 			}
@@ -71,6 +79,16 @@ keeps the last good checkpoint.`,
 			fmt.Fprintf(errw, "trained %d iterations (%.1f/s); lower bound %.4g, upper bound %.4g nats/example\n",
 				res.Steps, res.StepsPerSecond, m.Get(train.ColLower), m.Get(train.ColUpper))
 			fmt.Fprintf(out, "%s\n%s\n", res.Energy, res.Generator)
+			if d := tr.Data(); d.Width == 2 {
+				notice := func(msg string) { fmt.Fprintf(errw, "ebmpipe train: %s\n", msg) }
+				files, err := pipeline.PlotTrained(o.Out, d, notice)
+				for _, f := range files {
+					fmt.Fprintln(out, f)
+				}
+				if err != nil {
+					notice(fmt.Sprintf("the models are saved, but plotting failed: %v", err))
+				}
+			}
 			return nil
 		}
 	},
