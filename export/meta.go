@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -252,4 +253,25 @@ func SetLogZ(m *onnx.ModelProto, z LogZ) {
 	m.MetadataProps = slices.DeleteFunc(m.MetadataProps, func(p *onnx.StringStringEntryProto) bool {
 		return p.GetKey() == MetaLogZMethod
 	})
+}
+
+// LoadKind loads the ONNX model at path and checks that its ebmpipe.kind
+// metadata, if it has any, is kind (KindEnergy or KindGenerator); flag
+// names the option that gave path, for the error.
+func LoadKind(path, kind, flag string) (*onnx.ModelProto, error) {
+	m, err := onnx.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range m.GetMetadataProps() {
+		if p.GetKey() != MetaKind || p.GetValue() == kind {
+			continue
+		}
+		article := "a"
+		if strings.ContainsRune("aeiou", rune(kind[0])) {
+			article = "an"
+		}
+		return nil, fmt.Errorf("%s: %s is %q, but %s takes %s %s model", path, MetaKind, p.GetValue(), flag, article, kind)
+	}
+	return m, nil
 }

@@ -86,7 +86,7 @@ func LogZFile(o LogZFileOptions) (LogZResult, string, error) {
 	if err := o.Check(); err != nil {
 		return res, "", err
 	}
-	m, err := LoadModelKind(o.Model, export.KindEnergy, "--model")
+	m, err := export.LoadKind(o.Model, export.KindEnergy, "--model")
 	if err != nil {
 		return res, "", err
 	}
@@ -99,7 +99,7 @@ func LogZFile(o LogZFileOptions) (LogZResult, string, error) {
 
 	est := o.Estimate
 	if o.Generator != "" {
-		g, err := LoadModelKind(o.Generator, export.KindGenerator, "--generator")
+		g, err := export.LoadKind(o.Generator, export.KindGenerator, "--generator")
 		if err != nil {
 			return res, "", err
 		}

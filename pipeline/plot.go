@@ -395,7 +395,7 @@ func runOptions(dir string) (train.Options, error) {
 // generate draws o.Samples rows from the generator.
 func (p *plotRun) generate() error {
 	path := p.o.Generator
-	m, err := LoadModelKind(path, export.KindGenerator, "--generator")
+	m, err := export.LoadKind(path, export.KindGenerator, "--generator")
 	if err != nil {
 		return err
 	}
@@ -571,7 +571,7 @@ func (p *plotRun) box() ([2][2]float64, error) {
 // density draws density.png.
 func (p *plotRun) density() (*vgimg.Canvas, error) {
 	path := p.o.Energy
-	m, err := LoadModelKind(path, export.KindEnergy, "--energy")
+	m, err := export.LoadKind(path, export.KindEnergy, "--energy")
 	if err != nil {
 		return nil, err
 	}

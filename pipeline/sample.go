@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/pflag"
 	G "gorgonia.org/gorgonia"
@@ -143,7 +142,7 @@ func Sample(ctx context.Context, o SampleOptions) (SampleStats, error) {
 	if err := o.Check(); err != nil {
 		return st, err
 	}
-	gm, err := LoadModelKind(o.Generator, export.KindGenerator, "--generator")
+	gm, err := export.LoadKind(o.Generator, export.KindGenerator, "--generator")
 	if err != nil {
 		return st, err
 	}
@@ -173,7 +172,7 @@ func Sample(ctx context.Context, o SampleOptions) (SampleStats, error) {
 
 	s := &sampler{o: o, gen: gen, width: outs[0].Width, features: features}
 	if o.Energy != "" {
-		em, err := LoadModelKind(o.Energy, export.KindEnergy, "--energy")
+		em, err := export.LoadKind(o.Energy, export.KindEnergy, "--energy")
 		if err != nil {
 			return st, err
 		}
@@ -196,26 +195,6 @@ func Sample(ctx context.Context, o SampleOptions) (SampleStats, error) {
 		st.EnergyBefore, st.EnergyAfter = s.before/float64(s.rows), s.after/float64(s.rows)
 	}
 	return st, s.w.Commit()
-}
-
-// LoadModelKind loads the ONNX model at path and checks that its
-// ebmpipe.kind metadata, if any, is kind (export.KindEnergy or
-// export.KindGenerator); flag names the option that gave path, for the
-// error.
-func LoadModelKind(path, kind, flag string) (*onnx.ModelProto, error) {
-	m, err := onnx.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	got := Metadata(m)[MetaKind]
-	if got != "" && got != kind {
-		article := "a"
-		if strings.ContainsRune("aeiou", rune(kind[0])) {
-			article = "an"
-		}
-		return nil, fmt.Errorf("%s: %s is %q, but %s takes %s %s model", path, MetaKind, got, flag, article, kind)
-	}
-	return m, nil
 }
 
 // sampleFeatures returns the feature names in a generator's metadata, or

@@ -52,7 +52,7 @@ func loadNetwork(role bounds.Role, name, flag, spec string, seed uint64, bn bool
 		if err != nil {
 			return nil, fmt.Errorf("--%s: %w", flag, err)
 		}
-	} else if m, err = onnx.Load(spec); err != nil {
+	} else if m, err = loadKind(role, spec, flag); err != nil {
 		return nil, fmt.Errorf("--%s: %w", flag, err)
 	}
 	net, err := importers.New(m)
@@ -157,4 +157,16 @@ func (n *network) apply(t *importers.Tape, ps *importers.ParamSet, training bool
 		}
 		return y, t.Err()
 	}
+}
+
+// loadKind loads the ONNX file of an energy or a generator, checking the
+// kind an exported model records; an encoder has no kind to check.
+func loadKind(role bounds.Role, path, flag string) (*onnx.ModelProto, error) {
+	switch role {
+	case bounds.Energy:
+		return export.LoadKind(path, export.KindEnergy, "--"+flag)
+	case bounds.Generator:
+		return export.LoadKind(path, export.KindGenerator, "--"+flag)
+	}
+	return onnx.Load(path)
 }
