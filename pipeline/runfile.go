@@ -101,7 +101,7 @@ func ParseRunFile(name string, data []byte) (*RunFile, error) {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return rf, nil
+			return nil, rf.errEmpty()
 		}
 		return nil, rf.yamlError(err, data)
 	}
@@ -114,12 +114,12 @@ func ParseRunFile(name string, data []byte) (*RunFile, error) {
 	top := &doc
 	if top.Kind == yaml.DocumentNode {
 		if len(top.Content) == 0 {
-			return rf, nil
+			return nil, rf.errEmpty()
 		}
 		top = top.Content[0]
 	}
 	if isNull(top) {
-		return rf, nil
+		return nil, rf.errEmpty()
 	}
 	if top.Kind != yaml.MappingNode {
 		return nil, rf.errorf(top.Line, "%s; want sections such as \"train:\", each holding options", describeNode(top))
@@ -289,3 +289,9 @@ var demoRunFile []byte
 // short run of the paper's toy settings on toy:25gaussians writing into
 // out/demo.
 func DemoRunFile() []byte { return slices.Clone(demoRunFile) }
+
+// errEmpty reports a run file without sections: running the defaults
+// (10 000 iterations into ./run) is never what an empty file meant.
+func (rf *RunFile) errEmpty() error {
+	return rf.errorf(1, "no sections; want sections such as \"train:\", each holding options")
+}

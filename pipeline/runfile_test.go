@@ -22,9 +22,6 @@ func TestParseRunFile(t *testing.T) {
 			[]string{"train", "logz", "score"}, opts},
 		{"json", "{\n\"train\": {\n\t\"data\": \"toy:moons\",\n\t\"steps\": 300,\n\t\"lr-energy\": 1e-3},\n\"logz\": {\n\t\"bounds\": [-3, 3, -2.5, 2.5]},\n\"score\": {}\n}\n",
 			[]string{"train", "logz", "score"}, opts},
-		{"empty", "", nil, nil},
-		{"comments-only", "# nothing\n\n", nil, nil},
-		{"null-document", "~\n", nil, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -64,6 +61,9 @@ func TestParseRunFile(t *testing.T) {
 
 func TestParseRunFileErrors(t *testing.T) {
 	cases := []struct{ name, text, want string }{
+		{"empty", "", `r.yaml:1: no sections; want sections such as "train:"`},
+		{"comments-only", "# nothing\n\n", `r.yaml:1: no sections`},
+		{"null-document", "~\n", `r.yaml:1: no sections`},
 		{"bad-indent", "train:\n  steps: 3\n bad: [\n", "r.yaml:3: did not find expected key"},
 		{"open-flow-list", "train:\n  steps: 3\n  data: [toy:moons\n  seed: 2\n", "r.yaml:3: did not find expected ',' or ']'"},
 		{"line-one", "a: b: c\n", "r.yaml:1: mapping values are not allowed in this context"},

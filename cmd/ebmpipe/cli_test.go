@@ -240,6 +240,7 @@ var cliCases = []cliCase{
 	{name: "sample/output-under-a-file", args: sampleArgs("--output", "$DIR/good.csv/samples.csv"), code: 1},
 
 	{name: "run/csv-as-run-file", args: []string{"run", "$DIR/good.csv"}, code: 2},
+	{name: "run/empty-run-file", args: []string{"run", "$OUT/empty.yaml"}, files: map[string]string{"empty.yaml": ""}, code: 2},
 	{name: "run/nan", args: []string{"run", "$OUT/run.yaml"}, files: map[string]string{"run.yaml": "train:\n  data: $DIR/nan.csv\n  steps: 2\n  out: run\n"}, code: 1},
 
 	{name: "demo/out-holds-a-run", args: []string{"demo", "--steps", "2", "--out", "$OUT/old"}, files: map[string]string{"old/checkpoint/latest": "step-000010.ckpt\n"}, code: 1},
