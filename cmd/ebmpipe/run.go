@@ -1,15 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -146,7 +142,7 @@ func runPipeline(c *pipeline.RunConfig, sets []string, name string, out, errw io
 	if err := c.Options.Check(); err != nil {
 		return usageError{err}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	res, err := pipeline.Run(ctx, c.Options, runHooks(errw, name))
 	if err != nil {

@@ -1,17 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/ebmpipe/ebmpipe/pipeline"
 )
@@ -45,31 +38,16 @@ stopped by an error, SIGINT or SIGTERM leaves no output.`,
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible()
 			defer stop()
 			o.Notice = func(msg string) { fmt.Fprintf(errw, "ebmpipe sample: %s\n", msg) }
-			// A progress bar on a terminal only, in passes over rows: one
-			// for the generator and one per Langevin step.
-			var bar *progressbar.ProgressBar
-			if f, ok := errw.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-				o.Progress = func(done, total int) {
-					if bar == nil {
-						bar = progressbar.NewOptions(total,
-							progressbar.OptionSetWriter(errw),
-							progressbar.OptionSetDescription("sampling"),
-							progressbar.OptionThrottle(100*time.Millisecond),
-							progressbar.OptionFullWidth(),
-							progressbar.OptionClearOnFinish(),
-						)
-					}
-					bar.Set(done)
-				}
+			// In passes over rows: one for the generator and one per
+			// Langevin step.
+			if bar := newProgress(errw, "sampling", "rows"); bar != nil {
+				o.Progress = bar.update
+				defer bar.finish()
 			}
 			st, err := pipeline.Sample(ctx, o)
-			if bar != nil {
-				bar.Finish()
-				bar.Clear()
-			}
 			if err != nil {
 				return err
 			}

@@ -1,17 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/ebmpipe/ebmpipe/pipeline"
 )
@@ -44,17 +38,14 @@ falls back to the pure-Go engine, saying so, when the library is missing.`,
 			if sameFile(o.Input, o.Output) {
 				return usageError{fmt.Errorf("--output %s is the --input file; its rows would be replaced by their scores", o.Output)}
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible()
 			defer stop()
 			o.Notice = func(msg string) { fmt.Fprintf(errw, "ebmpipe score: %s\n", msg) }
-			bar := newProgress(errw)
-			if bar != nil {
+			if bar := newProgress(errw, "scoring", "rows"); bar != nil {
 				o.Progress = bar.update
+				defer bar.finish()
 			}
 			st, err := pipeline.ScoreContext(ctx, o)
-			if bar != nil {
-				bar.finish()
-			}
 			if err != nil {
 				return err
 			}
@@ -66,50 +57,6 @@ falls back to the pure-Go engine, saying so, when the library is missing.`,
 			return nil
 		}
 	},
-}
-
-// progress draws a progress bar on a terminal.
-type progress struct {
-	w     io.Writer
-	bar   *progressbar.ProgressBar
-	total int
-}
-
-// newProgress returns a progress bar drawn on w if w is a terminal, else
-// nil: redirected stderr gets no bar.
-func newProgress(w io.Writer) *progress {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	return &progress{w: w, total: -2}
-}
-
-// update shows rows done out of total, or a row count if total is -1.
-func (p *progress) update(rows, total int) {
-	if p.bar == nil || total != p.total {
-		p.total = total
-		p.bar = progressbar.NewOptions64(int64(total),
-			progressbar.OptionSetWriter(p.w),
-			progressbar.OptionSetDescription("scoring"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("rows"),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionSpinnerType(14),
-			progressbar.OptionFullWidth(),
-			progressbar.OptionClearOnFinish(),
-		)
-	}
-	p.bar.Set64(int64(rows))
-}
-
-// finish clears the bar from the terminal.
-func (p *progress) finish() {
-	if p.bar != nil {
-		p.bar.Finish()
-		p.bar.Clear()
-	}
 }
 
 // sameFile reports whether the paths a and b name one existing file.

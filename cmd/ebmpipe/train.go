@@ -4,14 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/ebmpipe/ebmpipe/pipeline"
 	"github.com/ebmpipe/ebmpipe/train"
@@ -38,26 +33,17 @@ the run and keeps the last good checkpoint.`,
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible()
 			defer stop()
 			var h train.Hooks
-			if f, ok := errw.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-				bar := progressbar.NewOptions(o.Steps,
-					progressbar.OptionSetWriter(errw),
-					progressbar.OptionSetDescription("training"),
-					progressbar.OptionShowCount(),
-					progressbar.OptionShowIts(),
-					progressbar.OptionSetItsString("it"),
-					progressbar.OptionThrottle(200_000_000),
-					progressbar.OptionClearOnFinish(),
-				)
+			if bar := newProgress(errw, "training", "it"); bar != nil {
 				h.Progress = func(p train.Progress) {
 					if m := p.Metrics; m != nil {
-						bar.Describe(fmt.Sprintf("L_low %.3f  L_up %.3f", m.Get(train.ColLower), m.Get(train.ColUpper)))
+						bar.describe(fmt.Sprintf("L_low %.3f  L_up %.3f", m.Get(train.ColLower), m.Get(train.ColUpper)))
 					}
-					bar.Set(p.Step)
+					bar.update(p.Step, p.Steps)
 				}
-				defer bar.Finish()
+				defer bar.finish()
 			}
 			tr, err := train.NewTrainer(o, h)
 			if err != nil {
