@@ -14,6 +14,7 @@ setup:
 test: setup
 	$(GO) vet ./...
 	$(GO) test ./...
+	$(MAKE) fuzz FUZZTIME=5s
 
 # The quickstart: installs ONNX Runtime and runs `ebmpipe demo` (a few
 # minutes on 2 cores) into out/demo, removed first.
@@ -21,13 +22,15 @@ demo: build
 	scripts/setup.sh ort
 	scripts/demo.sh $(BIN)
 
-# Short fuzzing of the decoders and readers (seconds each).
+# Short fuzzing of the ONNX decoder, the row readers and the run-file
+# parser (FUZZTIME each; make test runs it for 5s each).
+FUZZTIME ?= 10s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 10s ./onnx
-	$(GO) test -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime 10s ./pipeline/table
-	$(GO) test -run '^$$' -fuzz '^FuzzReadJSONL$$' -fuzztime 10s ./pipeline/table
-	$(GO) test -run '^$$' -fuzz '^FuzzReadNPY$$' -fuzztime 10s ./pipeline/table
-	$(GO) test -run '^$$' -fuzz '^FuzzParseRunFile$$' -fuzztime 10s ./pipeline
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./onnx
+	$(GO) test -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime $(FUZZTIME) ./pipeline/table
+	$(GO) test -run '^$$' -fuzz '^FuzzReadJSONL$$' -fuzztime $(FUZZTIME) ./pipeline/table
+	$(GO) test -run '^$$' -fuzz '^FuzzReadNPY$$' -fuzztime $(FUZZTIME) ./pipeline/table
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRunFile$$' -fuzztime $(FUZZTIME) ./pipeline
 
 clean:
 	rm -rf bin out
