@@ -2,9 +2,13 @@
 # Installs what ebmpipe's tests and demo need on a fresh Debian machine that
 # has only Go, gcc, node/npm and apt:
 #   - libonnx-testdata  the ONNX backend test suite (conformance tests)
+#   - libopenblas-dev   OpenBLAS, for the matrix products of training
+#                       (builds with -tags openblas; see importers/openblas.go)
 #   - ONNX Runtime      libonnxruntime.so.1 from the npm package onnxruntime-node
 #                       (see scripts/install-ort.sh)
-# Usage: scripts/setup.sh [test|ort|all]   (default: all)
+# Usage: scripts/setup.sh [test|demo|ort|all]   (default: all)
+#   test: libonnx-testdata and OpenBLAS; demo: OpenBLAS and ONNX Runtime;
+#   ort: ONNX Runtime only; all: everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,17 +35,21 @@ apt_install() {
 
 case "$what" in
 test)
-	apt_install libonnx-testdata
+	apt_install libonnx-testdata libopenblas-dev
+	;;
+demo)
+	apt_install libopenblas-dev
+	scripts/install-ort.sh
 	;;
 ort)
 	scripts/install-ort.sh
 	;;
 all)
-	apt_install libonnx-testdata
+	apt_install libonnx-testdata libopenblas-dev
 	scripts/install-ort.sh
 	;;
 *)
-	echo "usage: scripts/setup.sh [test|ort|all]" >&2
+	echo "usage: scripts/setup.sh [test|demo|ort|all]" >&2
 	exit 2
 	;;
 esac

@@ -1,0 +1,7 @@
+//go:build !(openblas && cgo)
+
+package importers
+
+// BLASBackend names the implementation of the matrix products: Gonum's
+// pure-Go kernels, unless built with -tags openblas (see openblas.go).
+const BLASBackend = "Gonum"

@@ -1,0 +1,69 @@
+//go:build openblas && cgo
+
+package importers
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// TestOpenBLASGemm checks the OpenBLAS products against Gonum's for every
+// transpose pair, odd sizes, padded strides and both element types.
+func TestOpenBLASGemm(t *testing.T) {
+	if _, ok := blas64.Implementation().(openBLAS); !ok {
+		t.Fatalf("blas64 uses %T, want openBLAS", blas64.Implementation())
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	fill := func(n int) []float64 {
+		x := make([]float64, n)
+		for i := range x {
+			x[i] = r.NormFloat64()
+		}
+		return x
+	}
+	for _, tA := range []blas.Transpose{blas.NoTrans, blas.Trans} {
+		for _, tB := range []blas.Transpose{blas.NoTrans, blas.Trans} {
+			for _, s := range [][3]int{{1, 1, 1}, {7, 5, 3}, {33, 17, 65}, {256, 128, 2}} {
+				m, n, k := s[0], s[1], s[2]
+				ra, ca := m, k
+				if tA == blas.Trans {
+					ra, ca = k, m
+				}
+				rb, cb := k, n
+				if tB == blas.Trans {
+					rb, cb = n, k
+				}
+				lda, ldb, ldc := ca+2, cb+1, n+3
+				a, b := fill(ra*lda), fill(rb*ldb)
+				c0 := fill(m * ldc)
+				want := append([]float64(nil), c0...)
+				got := append([]float64(nil), c0...)
+				gonum.Implementation{}.Dgemm(tA, tB, m, n, k, 1.5, a, lda, b, ldb, 0.5, want, ldc)
+				openBLAS{}.Dgemm(tA, tB, m, n, k, 1.5, a, lda, b, ldb, 0.5, got, ldc)
+				a32, b32, got32 := to32(a), to32(b), to32(c0)
+				openBLAS{}.Sgemm(tA, tB, m, n, k, 1.5, a32, lda, b32, ldb, 0.5, got32, ldc)
+				for i := range want {
+					if math.Abs(got[i]-want[i]) > 1e-12*(1+math.Abs(want[i]))*float64(k) {
+						t.Fatalf("Dgemm %c%c %v: c[%d] = %v, Gonum %v", tA, tB, s, i, got[i], want[i])
+					}
+					if math.Abs(float64(got32[i])-want[i]) > 1e-4*(1+math.Abs(want[i]))*float64(k) {
+						t.Fatalf("Sgemm %c%c %v: c[%d] = %v, Gonum (float64) %v", tA, tB, s, i, got32[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+func to32(x []float64) []float32 {
+	y := make([]float32, len(x))
+	for i, v := range x {
+		y[i] = float32(v)
+	}
+	return y
+}
