@@ -24,6 +24,10 @@
 # /usr/lib/x86_64-linux-gnu/blas:/usr/lib/x86_64-linux-gnu/lapack for the
 # reference BLAS. The header names the BLAS PyTorch loaded.
 #
+# Go multiplies matrices with OpenBLAS (one thread per product) when its
+# header is installed, as `make build` does, else with Gonum; TAGS= forces
+# Gonum.
+#
 # Usage: bench/train.sh
 #   env: COUNT=3 (timings per figure), ITERS=10 (iterations per timing),
 #        WARMUP=2 (untimed PyTorch iterations first),
@@ -39,7 +43,11 @@ PY=/usr/bin/python3
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-go test -run '^$' -bench 'BenchmarkStep' -benchtime "${ITERS}x" -count "$COUNT" ./train >"$dir/go.txt" || {
+if [ -z "${TAGS+set}" ]; then
+	TAGS=$(ls /usr/include/cblas.h /usr/include/*/cblas.h >/dev/null 2>&1 && echo openblas || true)
+fi
+echo "Go BLAS: ${TAGS:-gonum}" >&2
+go test -tags "$TAGS" -run '^$' -bench 'BenchmarkStep' -benchtime "${ITERS}x" -count "$COUNT" ./train >"$dir/go.txt" || {
 	cat "$dir/go.txt" >&2
 	exit 1
 }
