@@ -44,7 +44,10 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
 if [ -z "${TAGS+set}" ]; then
-	TAGS=$(ls /usr/include/cblas.h /usr/include/*/cblas.h >/dev/null 2>&1 && echo openblas || true)
+	TAGS=
+	for h in /usr/include/cblas.h /usr/include/*/cblas.h; do
+		[ -e "$h" ] && TAGS=openblas
+	done
 fi
 echo "Go BLAS: ${TAGS:-gonum}" >&2
 go test -tags "$TAGS" -run '^$' -bench 'BenchmarkStep' -benchtime "${ITERS}x" -count "$COUNT" ./train >"$dir/go.txt" || {
