@@ -346,18 +346,7 @@ func TestLogZCommandErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(append([]string{"logz", "--engine", "go"}, c.args...)...)
-			if code != c.code {
-				t.Errorf("exit %d, want %d; stderr:\n%s", code, c.code, stderr)
-			}
-			if stdout != "" {
-				t.Errorf("stdout %q, want nothing", stdout)
-			}
-			if strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
-				t.Errorf("want one line on stderr, got:\n%s", stderr)
-			}
-			if !strings.HasPrefix(stderr, "ebmpipe logz: ") || !strings.Contains(stderr, c.want) {
-				t.Errorf("stderr %q, want \"ebmpipe logz: ...%s...\"", stderr, c.want)
-			}
+			checkOneLine(t, "logz", code, c.code, stdout, stderr, c.want)
 			for _, p := range models {
 				if b, err := os.ReadFile(p); err != nil || !bytes.Equal(b, before[p]) {
 					t.Errorf("%s changed (err %v)", p, err)

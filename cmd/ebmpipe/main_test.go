@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ebmpipe/ebmpipe/pipeline/table"
@@ -66,14 +67,18 @@ func readAll(t *testing.T, path string) ([]float64, int) {
 
 // TestScoreFixtures checks that `ebmpipe score --engine go --raw` reproduces
 // PyTorch's outputs on every fixture exported from PyTorch.
-func TestScoreFixtures(t *testing.T) {
+func TestScoreFixtures(t *testing.T) { checkScoreFixtures(t, "go") }
+
+// checkScoreFixtures scores every PyTorch fixture with engine and compares
+// with PyTorch's outputs.
+func checkScoreFixtures(t *testing.T, engine string) {
 	for _, f := range loadManifest(t) {
 		t.Run(f.Name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.npy")
 			// Batch size 7 holds the whole fixture batch, which matters for
 			// a generator normalising with batch statistics.
 			code, _, stderr := runCLI("score", "--model", filepath.Join(fixtures, f.Model),
-				"--input", filepath.Join(fixtures, f.Input), "--output", out, "--engine", "go", "--raw", "--batch-size", "7")
+				"--input", filepath.Join(fixtures, f.Input), "--output", out, "--engine", engine, "--raw", "--batch-size", "7")
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
@@ -88,6 +93,24 @@ func TestScoreFixtures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkOneLine checks a failed in-process run of command cmd: exit code
+// want, nothing on stdout, one line on stderr "ebmpipe CMD: ...msg...".
+func checkOneLine(t *testing.T, cmd string, code, wantCode int, stdout, stderr, msg string) {
+	t.Helper()
+	if code != wantCode {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, wantCode, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout %q, want nothing", stdout)
+	}
+	if strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("want one line on stderr, got:\n%s", stderr)
+	}
+	if prefix := "ebmpipe " + cmd + ": "; !strings.HasPrefix(stderr, prefix) || !strings.Contains(stderr, msg) {
+		t.Errorf("stderr %q, want \"%s...%s...\"", stderr, prefix, msg)
 	}
 }
 

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -135,18 +133,7 @@ func TestSampleCommandErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(append([]string{"sample", "--engine", "go"}, c.args...)...)
-			if code != c.code {
-				t.Errorf("exit %d, want %d; stderr:\n%s", code, c.code, stderr)
-			}
-			if stdout != "" {
-				t.Errorf("stdout %q, want nothing", stdout)
-			}
-			if strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
-				t.Errorf("want one line on stderr, got:\n%s", stderr)
-			}
-			if !strings.HasPrefix(stderr, "ebmpipe sample: ") || !strings.Contains(stderr, c.want) {
-				t.Errorf("stderr %q, want \"ebmpipe sample: ...%s...\"", stderr, c.want)
-			}
+			checkOneLine(t, "sample", code, c.code, stdout, stderr, c.want)
 			entries, _ := os.ReadDir(dir)
 			for _, e := range entries {
 				if !strings.HasSuffix(e.Name(), ".onnx") {
@@ -170,24 +157,7 @@ func TestSampleSignal(t *testing.T) {
 			// A million steps take minutes: time enough to be stopped.
 			cmd := child(t, nil, "sample", "--generator", gen, "--energy", energy, "--langevin-steps", "1000000",
 				"-n", "100", "--output", out, "--engine", "go")
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			if !waitFor(func() bool { m, _ := filepath.Glob(filepath.Join(dir, ".out.csv.*.tmp")); return len(m) > 0 }) {
-				cmd.Process.Kill()
-				cmd.Wait()
-				t.Fatalf("no temporary output appeared; stderr:\n%s", stderr.String())
-			}
-			if err := cmd.Process.Signal(sig); err != nil {
-				t.Fatal(err)
-			}
-			err := cmd.Wait()
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-				t.Errorf("exit: %v, want status 1", err)
-			}
+			stderr := interruptMidRun(t, cmd, filepath.Join(dir, ".out.csv.*.tmp"), sig)
 			want := "ebmpipe sample: $TMP/out.csv: stopped after 0 samples, nothing written: " + sig.String() + " signal received\n"
 			if msg := strings.ReplaceAll(stderr.String(), dir, "$TMP"); msg != want {
 				t.Errorf("stderr:\n%s\nwant:\n%s", msg, want)

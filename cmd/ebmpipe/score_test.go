@@ -56,26 +56,7 @@ func needORT(t *testing.T) {
 // reproduces PyTorch's outputs on every fixture exported from PyTorch.
 func TestScoreFixturesORT(t *testing.T) {
 	needORT(t)
-	for _, f := range loadManifest(t) {
-		t.Run(f.Name, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "out.npy")
-			code, _, stderr := runCLI("score", "--model", filepath.Join(fixtures, f.Model),
-				"--input", filepath.Join(fixtures, f.Input), "--output", out, "--engine", "ort", "--raw", "--batch-size", "7")
-			if code != 0 {
-				t.Fatalf("exit %d: %s", code, stderr)
-			}
-			got, _ := readAll(t, out)
-			want, _ := readAll(t, filepath.Join(fixtures, f.Output))
-			if len(got) != len(want) {
-				t.Fatalf("got %d values, want %d", len(got), len(want))
-			}
-			for i := range got {
-				if d := math.Abs(got[i] - want[i]); d > 1e-4*(1+math.Abs(want[i])) {
-					t.Fatalf("value %d: got %.7g, PyTorch %.7g", i, got[i], want[i])
-				}
-			}
-		})
-	}
+	checkScoreFixtures(t, "ort")
 }
 
 // TestScoreORTLibrary runs ebmpipe score without an ONNX Runtime library:
@@ -157,24 +138,7 @@ func TestScoreSignal(t *testing.T) {
 			// The go engine takes seconds on 2,000,000 rows, time enough to
 			// be stopped midway.
 			cmd := child(t, nil, "score", "--model", model, "--input", in, "--output", out, "--engine", "go", "--batch-size", "256")
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			if !waitFor(func() bool { m, _ := filepath.Glob(filepath.Join(dir, ".out.csv.*.tmp")); return len(m) > 0 }) {
-				cmd.Process.Kill()
-				cmd.Wait()
-				t.Fatalf("no temporary output appeared; stderr:\n%s", stderr.String())
-			}
-			if err := cmd.Process.Signal(sig); err != nil {
-				t.Fatal(err)
-			}
-			err := cmd.Wait()
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-				t.Errorf("exit: %v, want status 1", err)
-			}
+			stderr := interruptMidRun(t, cmd, filepath.Join(dir, ".out.csv.*.tmp"), sig)
 			msg := strings.ReplaceAll(stderr.String(), dir, "$TMP")
 			if !strings.HasPrefix(msg, "ebmpipe score: $TMP/in.npy: stopped after ") ||
 				!strings.HasSuffix(msg, " rows, nothing written: "+sig.String()+" signal received\n") {
@@ -188,6 +152,32 @@ func TestScoreSignal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// interruptMidRun starts cmd, waits until a file matching tmpGlob (its
+// temporary output) appears, sends it sig, and checks that it exits with
+// status 1. It returns the command's stderr.
+func interruptMidRun(t *testing.T, cmd *exec.Cmd, tmpGlob string, sig os.Signal) *bytes.Buffer {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(func() bool { m, _ := filepath.Glob(tmpGlob); return len(m) > 0 }) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("no temporary output appeared; stderr:\n%s", stderr.String())
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want status 1", err)
+	}
+	return &stderr
 }
 
 // waitFor polls cond for up to a minute.
