@@ -224,9 +224,6 @@ func Plot(o PlotOptions) ([]string, error) {
 		return nil, err
 	}
 	o = p.o
-	if err := os.MkdirAll(o.Out, 0o755); err != nil {
-		return nil, err
-	}
 	if o.Generator != "" {
 		if err := p.generate(); err != nil {
 			return nil, err
@@ -254,6 +251,11 @@ func Plot(o PlotOptions) ([]string, error) {
 		}
 		if err != nil {
 			return files, fmt.Errorf("%s: %w", pic.name, err)
+		}
+		// The directory is made only for a picture to go in: a failed
+		// run leaves none behind.
+		if err := os.MkdirAll(o.Out, 0o755); err != nil {
+			return files, err
 		}
 		path := filepath.Join(o.Out, pic.name)
 		if err := writePNG(path, c); err != nil {
