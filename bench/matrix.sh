@@ -35,6 +35,9 @@ for data in $datasets; do
 		fi
 		resume=()
 		[ -f "$run/checkpoint/latest" ] && resume=(--resume)
+		# The mutual-information bound's encoder r(z|x): mean and
+		# log-variance of the 2-D latent.
+		[ "$lower" = mi ] && resume+=(--encoder mlp:2-100-100-4)
 		echo "== $name ${resume[*]}" >&2
 		start=$(date +%s)
 		status=ok
