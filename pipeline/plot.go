@@ -1000,7 +1000,7 @@ func curvePanel(title string, columns []string, steps []float64, t *metricsTable
 	}
 	lo, hi, clipped := curveRange(all)
 	if clipped {
-		pl.Title.Text += "  (off-scale early values not shown)"
+		pl.Title.Text += "  (off-scale values not shown)"
 	}
 	// Room at the top for the legend.
 	pl.Y.Min, pl.Y.Max = lo, hi+0.2*(hi-lo)
@@ -1008,9 +1008,11 @@ func curvePanel(title string, columns []string, steps []float64, t *metricsTable
 }
 
 // curveRange returns the range of a panel's vertical axis: the range of
-// the values after the first tenth of the steps, widened by 5 % on each
-// side, extended to every value within twice its span; clipped reports
-// whether some value is left out.
+// the values of the second half of the steps, extended to every value
+// within ten times that span of it, and widened by 5 % on each side;
+// clipped reports whether some value is left out. Bounds spike by orders
+// of magnitude while training settles, and a linear axis scaled to a
+// spike shows the rest as a flat line.
 func curveRange(curves []plotter.XYs) (lo, hi float64, clipped bool) {
 	smin, smax := math.Inf(1), math.Inf(-1)
 	for _, c := range curves {
@@ -1018,33 +1020,28 @@ func curveRange(curves []plotter.XYs) (lo, hi float64, clipped bool) {
 			smin, smax = min(smin, p.X), max(smax, p.X)
 		}
 	}
-	cut := smin + 0.1*(smax-smin)
+	cut := smin + 0.5*(smax-smin)
 	lo, hi = math.Inf(1), math.Inf(-1)
-	alo, ahi := math.Inf(1), math.Inf(-1)
 	for _, c := range curves {
 		for _, p := range c {
-			alo, ahi = min(alo, p.Y), max(ahi, p.Y)
-			if p.X > cut || smax == smin {
+			if p.X >= cut {
 				lo, hi = min(lo, p.Y), max(hi, p.Y)
 			}
 		}
-	}
-	if math.IsInf(lo, 1) { // one step only
-		lo, hi = alo, ahi
 	}
 	span := hi - lo
 	if span == 0 {
 		span = max(math.Abs(hi)*0.1, 1e-9)
 	}
-	if alo >= lo-2*span {
-		lo = alo
-	} else {
-		clipped = true
-	}
-	if ahi <= hi+2*span {
-		hi = ahi
-	} else {
-		clipped = true
+	wlo, whi := lo-10*span, hi+10*span
+	for _, c := range curves {
+		for _, p := range c {
+			if p.Y < wlo || p.Y > whi {
+				clipped = true
+				continue
+			}
+			lo, hi = min(lo, p.Y), max(hi, p.Y)
+		}
 	}
 	pad := 0.05 * (hi - lo)
 	if pad == 0 {
