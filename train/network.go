@@ -62,7 +62,7 @@ func loadNetwork(role bounds.Role, name, flag, spec string, seed uint64, bn bool
 	n := &network{role: role, name: name, flag: flag, spec: spec, model: m, net: net, params: net.Params()}
 	ins, outs := net.Inputs(), net.Outputs()
 	if len(ins) != 1 || len(outs) < 1 {
-		return nil, fmt.Errorf("--%s %s: the model has %d inputs and %d outputs; want one input and one output", flag, spec, len(ins), len(outs))
+		return nil, fmt.Errorf("--%s %s: the model has %s and %s; want one input and one output", flag, spec, plural(len(ins), "input"), plural(len(outs), "output"))
 	}
 	if n.inRow, err = rowShape(ins[0]); err != nil {
 		return nil, fmt.Errorf("--%s %s: input %w", flag, spec, err)
@@ -169,4 +169,12 @@ func loadKind(role bounds.Role, path, flag string) (*onnx.ModelProto, error) {
 		return export.LoadKind(path, export.KindGenerator, "--"+flag)
 	}
 	return onnx.Load(path)
+}
+
+// plural returns "1 input", "2 inputs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
