@@ -136,14 +136,21 @@ func (p convFwd) do(in []array) (array, error) {
 	if err != nil {
 		return array{}, err
 	}
-	y := x.like(s)
-	pl := newConvPlan(p.geo, x.shape, w.shape, s)
-	if x.isF32() {
-		convForward(pl, floats[float32](x), floats[float32](w), floats[float32](y))
+	return runConv(newConvPlan(p.geo, x.shape, w.shape, s), x, w, s, convForward[float32], convForward[float64]), nil
+}
+
+// runConv returns kernel(pl, a, b) in a new array of shape s, running the
+// float32 or float64 kernel as a's element type asks.
+func runConv(pl *convPlan, a, b array, s tensor.Shape,
+	k32 func(*convPlan, []float32, []float32, []float32),
+	k64 func(*convPlan, []float64, []float64, []float64)) array {
+	out := a.like(s)
+	if a.isF32() {
+		k32(pl, floats[float32](a), floats[float32](b), floats[float32](out))
 	} else {
-		convForward(pl, floats[float64](x), floats[float64](w), floats[float64](y))
+		k64(pl, floats[float64](a), floats[float64](b), floats[float64](out))
 	}
-	return y, nil
+	return out
 }
 
 func (p convFwd) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
@@ -169,12 +176,8 @@ func (p convAdjX) shape(in []tensor.Shape) (tensor.Shape, error) {
 		return nil, fmt.Errorf("gradient %v and weight %v: want rank %d for %d spatial axes", y, w, len(p.in)+2, len(p.in))
 	}
 	x := append(tensor.Shape{y[0], w[1] * p.geo.groups}, p.in...)
-	s, err := p.geo.outShape(x, w)
-	if err != nil {
+	if err := p.geo.check(x, w, y); err != nil {
 		return nil, err
-	}
-	if !sameShape(s, y) {
-		return nil, fmt.Errorf("input %v and weight %v convolve to %v, not %v", x, w, s, y)
 	}
 	return x, nil
 }
@@ -185,14 +188,7 @@ func (p convAdjX) do(in []array) (array, error) {
 	if err != nil {
 		return array{}, err
 	}
-	x := y.like(s)
-	pl := newConvPlan(p.geo, s, w.shape, y.shape)
-	if y.isF32() {
-		convAdjointX(pl, floats[float32](y), floats[float32](w), floats[float32](x))
-	} else {
-		convAdjointX(pl, floats[float64](y), floats[float64](w), floats[float64](x))
-	}
-	return x, nil
+	return runConv(newConvPlan(p.geo, s, w.shape, y.shape), y, w, s, convAdjointX[float32], convAdjointX[float64]), nil
 }
 
 func (p convAdjX) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
@@ -221,12 +217,8 @@ func (p convAdjW) shape(in []tensor.Shape) (tensor.Shape, error) {
 		return nil, fmt.Errorf("%d input channels do not split into %d groups", x[1], p.geo.groups)
 	}
 	w := append(tensor.Shape{y[1], x[1] / p.geo.groups}, p.ker...)
-	s, err := p.geo.outShape(x, w)
-	if err != nil {
+	if err := p.geo.check(x, w, y); err != nil {
 		return nil, err
-	}
-	if !sameShape(s, y) {
-		return nil, fmt.Errorf("input %v and weight %v convolve to %v, not %v", x, w, s, y)
 	}
 	return w, nil
 }
@@ -237,14 +229,7 @@ func (p convAdjW) do(in []array) (array, error) {
 	if err != nil {
 		return array{}, err
 	}
-	w := x.like(s)
-	pl := newConvPlan(p.geo, x.shape, s, y.shape)
-	if x.isF32() {
-		convAdjointW(pl, floats[float32](x), floats[float32](y), floats[float32](w))
-	} else {
-		convAdjointW(pl, floats[float64](x), floats[float64](y), floats[float64](w))
-	}
-	return w, nil
+	return runConv(newConvPlan(p.geo, x.shape, s, y.shape), x, y, s, convAdjointW[float32], convAdjointW[float64]), nil
 }
 
 func (p convAdjW) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
@@ -253,6 +238,18 @@ func (p convAdjW) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
 		t.apply(convAdjX{geo: p.geo, in: spatialDims(x.Shape())}, y, g),
 		t.apply(convFwd{geo: p.geo}, x, g),
 	}
+}
+
+// check returns an error unless input x and weight w convolve to shape y.
+func (g convGeo) check(x, w, y tensor.Shape) error {
+	s, err := g.outShape(x, w)
+	if err != nil {
+		return err
+	}
+	if !sameShape(s, y) {
+		return fmt.Errorf("input %v and weight %v convolve to %v, not %v", x, w, s, y)
+	}
+	return nil
 }
 
 // spatialDims returns the spatial part of an (N, C, D...) shape.
