@@ -12,6 +12,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/internal/graphtest"
 )
 
 // jacobianAt returns the explicit Jacobian of the rig's generator at the
@@ -19,13 +20,13 @@ import (
 func (rg *rig) jacobianAt(z []float64) *mat.Dense {
 	m := rg.m
 	ps := rg.params[bounds.Generator]
-	j := mat.DenseCopyOf(mat.NewDense(m.D, m.d, values(ps[0])))
+	j := mat.DenseCopyOf(mat.NewDense(m.D, m.d, graphtest.Values(ps[0])))
 	if !m.genMLP {
 		return j
 	}
-	w1 := mat.NewDense(hidden, m.d, values(ps[2]))
-	b1 := values(ps[3])
-	w2 := mat.NewDense(m.D, hidden, values(ps[4]))
+	w1 := mat.NewDense(hidden, m.d, graphtest.Values(ps[2]))
+	b1 := graphtest.Values(ps[3])
+	w2 := mat.NewDense(m.D, hidden, graphtest.Values(ps[4]))
 	// J = A + W2 diag(1 − h²) W1, h = tanh(W1 z + b1)
 	dh := mat.NewDense(hidden, m.d, nil)
 	for i := 0; i < hidden; i++ {
@@ -80,8 +81,8 @@ func TestSminMatchesSVD(t *testing.T) {
 			rg.draw(1)
 			rg.run(t)
 			hz := float64(c.d) / 2 * math.Log(2*math.Pi*math.E)
-			z := values(rg.z)
-			sr, se := values(er.Samples), values(ee.Samples)
+			z := graphtest.Values(rg.z)
+			sr, se := graphtest.Values(er.Samples), graphtest.Values(ee.Samples)
 			for r := 0; r < rows; r++ {
 				s := singular(rg.jacobianAt(z[r*c.d : (r+1)*c.d]))
 				smin, half := s[len(s)-1], 0.0
@@ -126,12 +127,12 @@ func TestRitzMonotone(t *testing.T) {
 		must(G.Let(nz, v0)) // the same start for every iteration count
 	}
 	rg.run(t)
-	z := values(rg.z)
+	z := graphtest.Values(rg.z)
 	for r := 0; r < rows; r++ {
 		smin := sminOf(rg.jacobianAt(z[r*m.d : (r+1)*m.d]))
 		prev := math.Inf(1)
 		for k, e := range es {
-			s := math.Exp((values(e.Samples)[r]/float64(m.d) - 0.5*math.Log(2*math.Pi*math.E)))
+			s := math.Exp((graphtest.Values(e.Samples)[r]/float64(m.d) - 0.5*math.Log(2*math.Pi*math.E)))
 			if s > prev*(1+1e-10) {
 				t.Errorf("row %d: s_min estimate rose from %.12g to %.12g at %d iterations", r, prev, s, iters[k])
 			}
@@ -233,15 +234,15 @@ func TestLowerBoundsAnalytic(t *testing.T) {
 					rg.compile(t, e)
 					rg.draw(uint64(1000 + k))
 					rg.run(t)
-					mean, se := meanSE(values(e.Samples))
-					if math.Abs(mean-scalar(e.Value)) > 1e-9*(1+math.Abs(mean)) {
-						t.Fatalf("Value %.12g is not the mean of Samples %.12g", scalar(e.Value), mean)
+					mean, se := meanSE(graphtest.Values(e.Samples))
+					if math.Abs(mean-graphtest.Scalar(e.Value)) > 1e-9*(1+math.Abs(mean)) {
+						t.Fatalf("Value %.12g is not the mean of Samples %.12g", graphtest.Scalar(e.Value), mean)
 					}
 					means, ses = append(means, mean), append(ses, se)
 					// L_low = E_data[E] − E_q[E − h] ≤ NLL within 3 standard errors.
-					ed, sed := meanSE(values(eData))
-					gap := values(eX)
-					for i, s := range values(e.Samples) {
+					ed, sed := meanSE(graphtest.Values(eData))
+					gap := graphtest.Values(eX)
+					for i, s := range graphtest.Values(e.Samples) {
 						gap[i] -= s
 					}
 					eq, seq := meanSE(gap)
@@ -310,13 +311,13 @@ func TestUpperBoundsAnalytic(t *testing.T) {
 					rg.compile(t, up, low)
 					rg.draw(uint64(2000 + k))
 					rg.run(t)
-					mean, se := meanSE(values(up.Samples))
+					mean, se := meanSE(graphtest.Values(up.Samples))
 					means, ses = append(means, mean), append(ses, se)
 					// L_up = E_data[E] − E_q[E − h] + U ≥ NLL within 3 SE.
-					ed, sed := meanSE(values(eData))
-					terms := values(eX)
-					for i, s := range values(low.Samples) {
-						terms[i] -= s + values(up.Samples)[i]
+					ed, sed := meanSE(graphtest.Values(eData))
+					terms := graphtest.Values(eX)
+					for i, s := range graphtest.Values(low.Samples) {
+						terms[i] -= s + graphtest.Values(up.Samples)[i]
 					}
 					eq, seq := meanSE(terms)
 					lup := ed - eq
@@ -355,11 +356,11 @@ func TestZeroCentredGP(t *testing.T) {
 	var pd mat.VecDense
 	pd.MulVec(p, mat.NewVecDense(m.D, dv))
 	want := mat.Trace(&psp) + mat.Dot(&pd, &pd)
-	mean, se := meanSE(values(e.Samples))
+	mean, se := meanSE(graphtest.Values(e.Samples))
 	if math.Abs(mean-want) > 4*se {
 		t.Errorf("E‖∇E‖² estimate %.6g ± %.3g, closed form %.6g", mean, se, want)
 	}
-	if got := scalar(e.Loss); math.Abs(got-bounds.DefaultGP0Lambda*mean) > 1e-9*(1+got) {
+	if got := graphtest.Scalar(e.Loss); math.Abs(got-bounds.DefaultGP0Lambda*mean) > 1e-9*(1+got) {
 		t.Errorf("loss %.9g, want λ·value %.9g", got, bounds.DefaultGP0Lambda*mean)
 	}
 }
@@ -424,13 +425,13 @@ func TestGradients(t *testing.T) {
 			rg.compile(t, e)
 			rg.draw(4)
 			rg.run(t)
-			loss := scalar(e.Loss)
+			loss := graphtest.Scalar(e.Loss)
 			if loss == 0 {
 				t.Fatal("loss is zero: the check would prove nothing")
 			}
 			analytic := make([][]float64, len(grads))
 			for k, g := range grads {
-				analytic[k] = values(g)
+				analytic[k] = graphtest.Values(g)
 			}
 			for k, p := range params {
 				d := p.Value().(*tensor.Dense).Data().([]float64)
@@ -439,10 +440,10 @@ func TestGradients(t *testing.T) {
 					old := d[j]
 					d[j] = old + h
 					rg.run(t)
-					fp := scalar(e.Loss)
+					fp := graphtest.Scalar(e.Loss)
 					d[j] = old - h
 					rg.run(t)
-					fm := scalar(e.Loss)
+					fm := graphtest.Scalar(e.Loss)
 					d[j] = old
 					num := (fp - fm) / (2 * h)
 					if math.Abs(num-analytic[k][j]) > 1e-5*(1+math.Abs(num)) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/internal/graphtest"
 )
 
 var long = flag.Bool("long", false, "run the full convergence runs (large batches)")
@@ -264,24 +265,7 @@ func must(err error) {
 
 func (rg *rig) run(tb testing.TB) {
 	tb.Helper()
-	if err := rg.vm.RunAll(); err != nil {
-		tb.Fatal(err)
-	}
-	rg.vm.Reset()
-}
-
-func scalar(n *G.Node) float64 {
-	switch v := n.Value().(type) {
-	case *G.F64:
-		return float64(*v)
-	case *tensor.Dense:
-		return v.Data().([]float64)[0]
-	}
-	panic(fmt.Sprintf("not a scalar: %T", n.Value()))
-}
-
-func values(n *G.Node) []float64 {
-	return append([]float64(nil), n.Value().(*tensor.Dense).Data().([]float64)...)
+	graphtest.Run(tb, rg.vm)
 }
 
 // meanSE returns the mean of xs and its standard error.

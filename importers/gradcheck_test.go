@@ -8,6 +8,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/ebmpipe/ebmpipe/internal/graphtest"
 )
 
 // fdCase is a scalar function of an input x and parameters, built on a tape.
@@ -70,27 +72,7 @@ func buildGradGraph(tb testing.TB, c fdCase, seed uint64) *gradGraph {
 
 func (gg *gradGraph) run(tb testing.TB) {
 	tb.Helper()
-	if err := gg.m.RunAll(); err != nil {
-		tb.Fatal(err)
-	}
-	gg.m.Reset()
-}
-
-func scalar(n *G.Node) float64 {
-	switch v := n.Value().(type) {
-	case *G.F64:
-		return float64(*v)
-	case *tensor.Dense:
-		return v.Data().([]float64)[0]
-	}
-	panic("not a scalar")
-}
-
-func values(n *G.Node) []float64 {
-	if v, ok := n.Value().(*G.F64); ok {
-		return []float64{float64(*v)}
-	}
-	return append([]float64(nil), n.Value().(*tensor.Dense).Data().([]float64)...)
+	graphtest.Run(tb, gg.m)
 }
 
 // fdCheck compares analytic gradients with central differences of leaf
@@ -117,13 +99,13 @@ func fdCheck(tb testing.TB, what string, gg *gradGraph, leaf *G.Node, want []flo
 func checkCase(t *testing.T, c fdCase) {
 	gg := buildGradGraph(t, c, 7)
 	gg.run(t)
-	gx := values(gg.gx)
+	gx := graphtest.Values(gg.gx)
 	pg := make([][]float64, len(gg.ps))
 	for i, n := range gg.pgrads {
-		pg[i] = values(n)
+		pg[i] = graphtest.Values(n)
 	}
-	readY := func() float64 { gg.run(t); return scalar(gg.y) }
-	readL := func() float64 { gg.run(t); return scalar(gg.loss) }
+	readY := func() float64 { gg.run(t); return graphtest.Scalar(gg.y) }
+	readL := func() float64 { gg.run(t); return graphtest.Scalar(gg.loss) }
 	fdCheck(t, c.name+": ∂y/∂x", gg, gg.x, gx, readY, 1e-6)
 	for i, p := range gg.ps {
 		fdCheck(t, c.name+": ∂L/∂θ", gg, p, pg[i], readL, 1e-5)

@@ -8,6 +8,8 @@ import (
 	"gonum.org/v1/gonum/mat"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/ebmpipe/ebmpipe/internal/graphtest"
 )
 
 // randSPD returns n random symmetric positive-definite k×k matrices,
@@ -46,7 +48,7 @@ func runNodes(t *testing.T, f func(tp *Tape) []*G.Node) [][]float64 {
 	}
 	res := make([][]float64, len(outs))
 	for i, o := range outs {
-		res[i] = values(o)
+		res[i] = graphtest.Values(o)
 	}
 	return res
 }
@@ -326,8 +328,8 @@ func TestSmallestEigvecNoGrad(t *testing.T) {
 	}}
 	gg := buildGradGraph(t, c, 9)
 	gg.run(t)
-	gx := values(gg.gx)
-	fdCheck(t, "∂λ/∂x", gg, gg.x, gx, func() float64 { gg.run(t); return scalar(gg.y) }, 1e-6)
+	gx := graphtest.Values(gg.gx)
+	fdCheck(t, "∂λ/∂x", gg, gg.x, gx, func() float64 { gg.run(t); return graphtest.Scalar(gg.y) }, 1e-6)
 
 	g := G.NewGraph()
 	tp := NewTape(g, tensor.Float64)
@@ -342,9 +344,9 @@ func TestSmallestEigvecNoGrad(t *testing.T) {
 	if err := m.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range values(gs) {
+	for _, v := range graphtest.Values(gs) {
 		if v != 0 {
-			t.Fatalf("gradient through StopGradient: %v", values(gs))
+			t.Fatalf("gradient through StopGradient: %v", graphtest.Values(gs))
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/ebmpipe/ebmpipe/internal/graphtest"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
@@ -127,11 +128,11 @@ func (ng *netGrad) check(maxElems int, tol float64, seed uint64) error {
 	}
 	gy := make([][]float64, len(ng.gy))
 	for i, n := range ng.gy {
-		gy[i] = values(n)
+		gy[i] = graphtest.Values(n)
 	}
 	gl := make([][]float64, len(ng.gl))
 	for i, n := range ng.gl {
-		gl[i] = values(n)
+		gl[i] = graphtest.Values(n)
 	}
 	r := rand.New(rand.NewPCG(seed, 5))
 	var err error
@@ -139,7 +140,7 @@ func (ng *netGrad) check(maxElems int, tol float64, seed uint64) error {
 		if e := ng.run(); e != nil && err == nil {
 			err = e
 		}
-		return scalar(n)
+		return graphtest.Scalar(n)
 	}
 	for i, leaf := range ng.leaves {
 		var d []float64
@@ -157,9 +158,9 @@ func (ng *netGrad) check(maxElems int, tol float64, seed uint64) error {
 			const h = 1e-5
 			old := d[j]
 			d[j] = old + h
-			yp, lp := eval(ng.y), scalar(ng.l)
+			yp, lp := eval(ng.y), graphtest.Scalar(ng.l)
 			d[j] = old - h
-			ym, lm := eval(ng.y), scalar(ng.l)
+			ym, lm := eval(ng.y), graphtest.Scalar(ng.l)
 			d[j] = old
 			if err != nil {
 				return err
