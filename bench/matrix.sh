@@ -14,6 +14,11 @@
 # (failed runs are retried).
 #
 # Usage: bench/matrix.sh [DIR]   (default out/matrix; BIN=path/to/ebmpipe)
+#
+# Environment: DATASETS and PAIRS (lower:upper) choose part of the matrix,
+# STEPS the iterations, and TRAIN_FLAGS adds flags to every `ebmpipe train`
+# (another recipe belongs in another DIR). bench/matrix_table.py prints the
+# README's tables from DIR/results.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-out/matrix}
@@ -21,6 +26,7 @@ steps=${STEPS:-20000}
 bin=${BIN:-bin/ebmpipe}
 datasets=${DATASETS:-"25gaussians swissroll moons"}
 pairs=${PAIRS:-"jacobian:gp jacobian-exact:gp mi:gp jacobian:diffusion jacobian-exact:diffusion mi:diffusion jacobian:gp0"}
+read -r -a extra <<<"${TRAIN_FLAGS:-}"
 mkdir -p "$dir"
 results=$dir/results.csv
 [ -f "$results" ] || echo "data,lower,upper,steps,seconds,log_z,log_z_stderr,test_ll,lower_bound,upper_bound,status" >"$results"
@@ -43,7 +49,7 @@ for data in $datasets; do
 		status=ok
 		rc=0
 		"$bin" train --data "toy:$data" --lower "$lower" --upper "$upper" --steps "$steps" \
-			--checkpoint-every 1000 --log-every 200 --out "$run" "${resume[@]}" >"$run.train.log" 2>&1 || rc=$?
+			--checkpoint-every 1000 --log-every 200 --out "$run" "${resume[@]}" "${extra[@]}" >"$run.train.log" 2>&1 || rc=$?
 		if [ "$rc" -ne 0 ]; then
 			tail -3 "$run.train.log" >&2
 			# Interrupted (Ctrl-C): the run has a checkpoint; stop here

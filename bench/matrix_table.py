@@ -1,0 +1,68 @@
+#!/usr/bin/python3
+"""Print the README's bound-pair tables from bench/matrix.sh's results.csv.
+
+Usage: bench/matrix_table.py [DIR/results.csv]   (default out/matrix/results.csv)
+
+The first table holds the held-out log-likelihood of every pair on every
+data set (higher is better); the second the bracket lower ≤ NLL ≤ upper
+that `ebmpipe bounds` measured on the same held-out points. A missing run
+shows as "–", a failed one as "failed".
+"""
+import csv
+import sys
+
+DATASETS = ["25gaussians", "swissroll", "moons"]
+PAIRS = [("jacobian", "gp"), ("jacobian-exact", "gp"), ("mi", "gp"),
+         ("jacobian", "diffusion"), ("jacobian-exact", "diffusion"), ("mi", "diffusion"),
+         ("jacobian", "gp0")]
+
+
+def num(s, digits=2):
+    """Format s with a real minus sign, or in powers of ten when large."""
+    v = float(s)
+    if abs(v) >= 1e4:
+        e = len(str(int(abs(v)))) - 1
+        t = f"{v / 10**e:.1f}·10{str(e).translate(str.maketrans('0123456789', '⁰¹²³⁴⁵⁶⁷⁸⁹'))}"
+    else:
+        t = f"{v:.{digits}f}"
+    return t.replace("-", "−")
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else "out/matrix/results.csv"
+    runs = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            key = (row["data"], row["lower"], row["upper"])
+            if row["status"] == "ok" or key not in runs:
+                runs[key] = row
+
+    def cell(data, lower, upper, what):
+        r = runs.get((data, lower, upper))
+        if r is None:
+            return "–"
+        if r["status"] != "ok":
+            return r["status"]
+        return what(r)
+
+    def label(lower, upper):
+        s = f"{lower} / {upper}"
+        return s + " (baseline)" if upper == "gp0" else s
+
+    print("| lower / upper | " + " | ".join(DATASETS) + " |")
+    print("|---|" + "---|" * len(DATASETS))
+    for lower, upper in PAIRS:
+        cells = [cell(d, lower, upper, lambda r: num(r["test_ll"])) for d in DATASETS]
+        print(f"| {label(lower, upper)} | " + " | ".join(cells) + " |")
+    print()
+    print("| lower / upper | " + " | ".join(DATASETS) + " |")
+    print("|---|" + "---|" * len(DATASETS))
+    for lower, upper in PAIRS:
+        cells = [cell(d, lower, upper,
+                      lambda r: f"{num(r['lower_bound'])} ≤ {num(str(-float(r['test_ll'])))} ≤ {num(r['upper_bound'])}")
+                 for d in DATASETS]
+        print(f"| {label(lower, upper)} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
