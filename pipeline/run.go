@@ -685,6 +685,12 @@ func WriteBoundsTable(w io.Writer, rep *train.BoundsReport) error {
 	}
 	fmt.Fprintf(&b, "\nmean energy: data %.4f, model samples %.4f (%d samples; upper bounds over %s)\n",
 		rep.EnergyDataMean, rep.EnergyModelMean, rep.Samples, rep.Ref)
+	if rep.NLL != nil {
+		fmt.Fprintf(&b, "NLL from the model's log Z: %.4f ± %.4f\n", rep.NLL.Value, rep.NLL.StdErr)
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -700,7 +706,9 @@ func (r *RunResult) WriteReport(w io.Writer) error {
 		r.Train.Steps, o.Train.Data, r.Train.StepsPerSecond, r.Duration.Round(time.Second))
 	fmt.Fprintln(&b, r.LogZ)
 	fmt.Fprintf(&b, "\nbounds on the %d held-out rows, nats per example:\n", r.Test.Rows)
-	if err := WriteBoundsTable(&b, r.Bounds); err != nil {
+	tbl := *r.Bounds
+	tbl.NLL = nil // the bracket below has the NLL of every held-out row
+	if err := WriteBoundsTable(&b, &tbl); err != nil {
 		return err
 	}
 	fmt.Fprintf(&b, "\nbracket (%s, %s): L_low %s ≤ NLL %.4f ≤ L_up %s nats per example\n",

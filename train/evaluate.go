@@ -1,17 +1,21 @@
 package train
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 
+	"github.com/spf13/pflag"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
-	"github.com/spf13/pflag"
 )
 
 // BoundsOptions are the settings of a bounds evaluation (`ebmpipe
@@ -86,6 +90,47 @@ type BoundsReport struct {
 	EnergyModelMean float64               `json:"energy_model_mean"`
 	Ref             string                `json:"reference_entropy"`
 	Samples         int                   `json:"samples"`
+
+	// NLL is mean E(data) + log Z when the energy model carries a log Z
+	// estimate (from ebmpipe logz), nil otherwise; its standard error
+	// combines both.
+	NLL *BoundValue `json:"nll,omitempty"`
+	// Warnings name the bounds that NLL puts on the wrong side by more than
+	// three standard errors, with the likely cause.
+	Warnings []string `json:"warnings,omitempty"`
+
+	energyDataSE float64 // standard error of EnergyDataMean
+}
+
+// checkBracket sets rep.NLL from z and lists in rep.Warnings every bound
+// that is on the wrong side of it by more than three combined standard
+// errors.
+func (rep *BoundsReport) checkBracket(z *export.LogZ) {
+	if z == nil {
+		return
+	}
+	rep.NLL = &BoundValue{rep.EnergyDataMean + z.Value, math.Hypot(rep.energyDataSE, z.StdErr)}
+	off := func(name, side string, b BoundValue, wrong bool, cause string) {
+		if !wrong {
+			return
+		}
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s bound %s = %.4f ± %.4f is %s NLL = %.4f ± %.4f (mean energy + log Z, %.4f ± %.4f by %s): %s",
+			side, name, b.Value, b.StdErr, map[string]string{"lower": "above", "upper": "below"}[side],
+			rep.NLL.Value, rep.NLL.StdErr, z.Value, z.StdErr, cmp.Or(z.Method, "an unnamed method"), cause))
+	}
+	for _, name := range slices.Sorted(maps.Keys(rep.Lower)) {
+		b := rep.Lower[name]
+		cause := "log Z is too small"
+		if name != "mi" {
+			cause = "the generator is not one-to-one (where it folds, the change of variables overstates its entropy), or log Z is too small"
+		}
+		off(name, "lower", b, b.Value-rep.NLL.Value > 3*math.Hypot(b.StdErr, rep.NLL.StdErr), cause)
+	}
+	for _, name := range slices.Sorted(maps.Keys(rep.Upper)) {
+		b := rep.Upper[name]
+		off(name, "upper", b, rep.NLL.Value-b.Value > 3*math.Hypot(b.StdErr, rep.NLL.StdErr),
+			"the bound's log-Sobolev constant, taken as 1, is too small for this energy, or log Z is too large")
+	}
 }
 
 // EvaluateBounds evaluates every applicable bound of package bounds on the
@@ -193,6 +238,7 @@ func EvaluateBounds(o BoundsOptions) (*BoundsReport, error) {
 		}
 		if k == 0 {
 			rep.EnergyDataMean, rep.EnergyModelMean = eData.mean(), eSamp.mean()
+			rep.energyDataSE = math.Sqrt(eData.sem2())
 		}
 		if upper == nil {
 			rep.Lower[j.lower] = BoundValue{eData.mean() + lowTerm.mean(), math.Sqrt(eData.sem2() + lowTerm.sem2())}
@@ -201,6 +247,11 @@ func EvaluateBounds(o BoundsOptions) (*BoundsReport, error) {
 		}
 		ev.vm.Close()
 	}
+	meta, err := export.ReadMeta(e.model)
+	if err != nil {
+		return nil, fmt.Errorf("--energy %s: %w", o.Energy, err)
+	}
+	rep.checkBracket(meta.LogZ)
 	return rep, nil
 }
 

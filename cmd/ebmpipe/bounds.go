@@ -19,7 +19,13 @@ and the upper bounds (gp, gp0, diffusion) of the negative log-likelihood of
 the data, in nats per example with their theoretical constants, side by side
 with Monte-Carlo standard errors. An upper bound adds its KL bound to the
 reference lower bound (jacobian-exact when the latent and data dimensions
-agree). Data are read as the models take them.`,
+agree). Data are read as the models take them.
+
+When the energy model carries a log Z estimate (from ebmpipe logz), it also
+prints the NLL, mean energy + log Z, and warns about every bound on the wrong
+side of it by more than three standard errors: a Jacobian lower bound above
+the NLL means the generator is not one-to-one, so the change of variables
+overstates its entropy (or log Z is too small).`,
 	setup: func(fs *pflag.FlagSet, out, _ io.Writer) func([]string) error {
 		o := train.DefaultBoundsOptions()
 		o.AddFlags(fs)

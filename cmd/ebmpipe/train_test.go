@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,6 +73,8 @@ func TestTrainAndBounds(t *testing.T) {
 		Lower, Upper map[string]struct{ Value, StdErr float64 }
 		EnergyData   *float64 `json:"energy_data_mean"`
 		EnergyModel  *float64 `json:"energy_model_mean"`
+		NLL          any      `json:"nll"`
+		Warnings     []string
 	}
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatalf("bounds --json: %v\n%s", err, stdout)
@@ -98,6 +101,62 @@ func TestTrainAndBounds(t *testing.T) {
 	if rep.EnergyData == nil || rep.EnergyModel == nil {
 		t.Errorf("bounds --json lacks the mean energies: %s", stdout)
 	}
+	if rep.NLL != nil || len(rep.Warnings) > 0 {
+		t.Errorf("bounds --json on a model without log Z: nll %v, warnings %q", rep.NLL, rep.Warnings)
+	}
+
+	// With a log Z in the energy's metadata, bounds reports the NLL and
+	// warns about every bound on the wrong side of it.
+	// Tiny models have loose upper bounds: the bracket is wide.
+	exact := rep.Lower["jacobian-exact"].Value
+	highest := math.Inf(-1) // of the upper bounds, + 10 standard errors
+	for _, v := range rep.Upper {
+		highest = max(highest, v.Value+10*v.StdErr)
+	}
+	for _, c := range []struct {
+		name  string
+		nll   float64
+		warns []string
+	}{
+		{"inside", exact + 1, nil},
+		{"below-lower", exact - 50, []string{"lower bound jacobian ", "lower bound jacobian-exact"}},
+		{"above-upper", highest + 1, []string{"upper bound diffusion", "upper bound gp "}},
+	} {
+		m, err := onnx.Load(filepath.Join(dir, "energy.onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		export.SetLogZ(m, export.LogZ{Value: c.nll - *rep.EnergyData, StdErr: 0.01, Method: "test"})
+		energy := filepath.Join(t.TempDir(), "energy.onnx")
+		if err := onnx.Save(energy, m); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr := runCLI("bounds", "--energy", energy, "--generator", filepath.Join(dir, "generator.onnx"),
+			"--data", "toy:25gaussians", "--samples", "400", "--batch-size", "200", "--json")
+		if code != 0 {
+			t.Fatalf("%s: bounds: exit %d: %s", c.name, code, stderr)
+		}
+		var got struct {
+			NLL      *struct{ Value, StdErr float64 }
+			Warnings []string
+		}
+		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got.NLL == nil || math.Abs(got.NLL.Value-c.nll) > 1e-9 || !(got.NLL.StdErr >= 0.01) {
+			t.Errorf("%s: nll = %+v, want %v ± at least 0.01", c.name, got.NLL, c.nll)
+		}
+		if len(got.Warnings) != len(c.warns) {
+			t.Errorf("%s: warnings %q, want %d", c.name, got.Warnings, len(c.warns))
+			continue
+		}
+		for i, w := range c.warns {
+			if !strings.Contains(got.Warnings[i], w) {
+				t.Errorf("%s: warning %d = %q, want it to name %q", c.name, i, got.Warnings[i], w)
+			}
+		}
+	}
+
 	code, stdout, _ = runCLI("bounds", "--energy", filepath.Join(dir, "energy.onnx"),
 		"--generator", filepath.Join(dir, "generator.onnx"), "--data", "toy:25gaussians", "--samples", "200", "--batch-size", "100")
 	if code != 0 || !strings.Contains(stdout, "jacobian-exact") || !strings.Contains(stdout, "diffusion") {
