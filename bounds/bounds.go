@@ -52,6 +52,10 @@ type Estimate struct {
 	// Noise lists inputs the caller fills with fresh standard normal draws
 	// before every run (each bound documents their shapes).
 	Noise []*G.Node
+	// Weight, if not nil, is a scalar input holding the weight of Loss that
+	// changes during training (GradientPenalty with Decay); the caller sets
+	// it before every run.
+	Weight *G.Node
 	// Extra holds named diagnostics such as "s_min" (scalar nodes).
 	Extra map[string]*G.Node
 	// X, set by lower bounds, holds the generator samples (m, D) whose law

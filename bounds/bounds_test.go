@@ -365,6 +365,47 @@ func TestZeroCentredGP(t *testing.T) {
 	}
 }
 
+// TestGradientPenaltyDecay checks that a decaying gp takes its weight from
+// Estimate.Weight: Loss = max(0, w·GP − τ) for the w set before the run.
+func TestGradientPenaltyDecay(t *testing.T) {
+	if got := bounds.DecayedLambda(0); math.Abs(got-0.0099) > 1e-4 {
+		t.Errorf("DecayedLambda(0) = %.5g, want about 0.0099 (the public code's first weight)", got)
+	}
+	if a, b := bounds.DecayedLambda(1000), bounds.DecayedLambda(20000); !(a > b && b > 0.0028 && b < 0.003) {
+		t.Errorf("DecayedLambda(1000), (20000) = %.4g, %.4g: want decreasing to about 0.0029", a, b)
+	}
+	m := newGaussModel(7, 2, 2)
+	rg := newRig(m, 4, 64)
+	gp := bounds.NewGradientPenalty(false)
+	gp.Decay, gp.Tau = true, 0.05
+	e, err := gp.KL(rg.nets, bounds.Batch{Data: rg.data, Z: rg.z})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Weight == nil {
+		t.Fatal("a decaying gp returns no Weight input")
+	}
+	rg.compile(t, e)
+	rg.draw(5)
+	for _, w := range []float64{0, 0.01, 0.3, 2} {
+		must(G.Let(e.Weight, w))
+		rg.run(t)
+		pen := graphtest.Scalar(e.Extra["gp"])
+		want := math.Max(0, w*pen-gp.Tau)
+		if got := graphtest.Scalar(e.Loss); math.Abs(got-want) > 1e-12*(1+want) {
+			t.Errorf("weight %g: loss %.12g, want max(0, %g·%.6g − %g) = %.12g", w, got, w, pen, gp.Tau, want)
+		}
+		if w == 2 && want == 0 {
+			t.Error("the largest weight leaves the hinge closed: the check proves nothing")
+		}
+	}
+	gp0 := bounds.NewGradientPenalty(true)
+	gp0.Decay = true
+	if _, err := gp0.KL(rg.nets, bounds.Batch{Data: rg.data, Z: rg.z}); err == nil {
+		t.Error("gp0 with Decay: no error")
+	}
+}
+
 // gradCase is a loss whose parameter gradients are checked against
 // central differences.
 type gradCase struct {

@@ -52,6 +52,9 @@ type Options struct {
 	LambdaH  *float64 `json:"lambda-h,omitempty"`
 	LambdaGP *float64 `json:"lambda-gp,omitempty"`
 	Tau      *float64 `json:"tau,omitempty"`
+	// LambdaGPDecay replaces a constant λ_GP of the gp bound by the public
+	// code's decaying one, bounds.DecayedLambda(t) at iteration t.
+	LambdaGPDecay bool `json:"lambda-gp-decay,omitempty"`
 
 	Steps          int     `json:"steps"`           // outer iterations
 	EnergySteps    int     `json:"energy-steps"`    // energy updates per iteration (k)
@@ -125,6 +128,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Upper, "upper", o.Upper, "KL upper bound: `gp`, gp0, diffusion or none")
 	fs.Var(optFloat{&o.LambdaH}, "lambda-h", "weight λ_H of the entropy term in the generator's loss (default: the bound's)")
 	fs.Var(optFloat{&o.LambdaGP}, "lambda-gp", "weight λ_GP of the upper bound's penalty in the energy's loss (default: the bound's)")
+	fs.BoolVar(&o.LambdaGPDecay, "lambda-gp-decay", o.LambdaGPDecay, "let λ_GP of --upper gp decay as 0.7·(2307+t)^-0.55 over the iterations t, from 0.0099 to 0.0029 at t = 20 000 (the public code's adaptive weight)")
 	fs.Var(optFloat{&o.Tau}, "tau", "hinge τ of the penalty, max(0, λ_GP·GP − τ) (default: the bound's)")
 	fs.IntVar(&o.Steps, "steps", o.Steps, "training iterations (each k energy and m generator updates)")
 	fs.IntVar(&o.EnergySteps, "energy-steps", o.EnergySteps, "energy updates per iteration (k)")
@@ -216,6 +220,9 @@ func (o *Options) Check() error {
 		if f.v != nil && !(*f.v >= 0 && !math.IsInf(*f.v, 0)) {
 			add("--%s %v: must be a finite non-negative number", f.flag, *f.v)
 		}
+	}
+	if o.LambdaGPDecay && o.LambdaGP != nil {
+		add("--lambda-gp-decay and --lambda-gp %v: choose one", *o.LambdaGP)
 	}
 	return errors.Join(errs...)
 }

@@ -24,9 +24,13 @@ type program struct {
 	sets    []*importers.ParamSet // parallel to nets
 	sn      [][]snWeight          // parallel to nets
 	noise   []*G.Node
-	loss    *G.Node
-	trained []*network  // networks updated by this program
-	grads   [][]*G.Node // per trained network, per trainable parameter
+	// weight is the bound's changing loss weight (bounds.Estimate.Weight),
+	// set to weightVal before every run, or nil.
+	weight    *G.Node
+	weightVal float64
+	loss      *G.Node
+	trained   []*network  // networks updated by this program
+	grads     [][]*G.Node // per trained network, per trainable parameter
 	// scalars are read after every run, by metric name.
 	scalars map[string]*G.Node
 	samples *G.Node // per-example terms of the bound, if any
@@ -146,7 +150,7 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 			p.scalars[k] = v
 		}
 	}
-	p.noise = est.Noise
+	p.noise, p.weight = est.Noise, est.Weight
 	if err := t.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", p.what, err)
 	}
@@ -239,6 +243,11 @@ func (p *program) run(s *Sampler, zr, nr *RNG) error {
 		}
 		if err := importers.CopyIn(nz, buf); err != nil {
 			return fmt.Errorf("%s: noise: %w", p.what, err)
+		}
+	}
+	if p.weight != nil {
+		if err := G.Let(p.weight, p.weightVal); err != nil {
+			return fmt.Errorf("%s: loss weight: %w", p.what, err)
 		}
 	}
 	defer p.vm.Reset()

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ebmpipe/ebmpipe/bounds"
 )
 
 // tinyOptions is a small, fast run on 25gaussians with the fake bounds.
@@ -219,6 +221,8 @@ func TestOptionsCheck(t *testing.T) {
 		{func(o *Options) { o.DataRows = 0 }, "--data-rows 0"},
 		{func(o *Options) { o.Precision = "float64" }, ""},
 		{func(o *Options) { o.Precision = "float16" }, `--precision: "float16": want float32 or float64`},
+		{func(o *Options) { o.LambdaGPDecay = true }, ""},
+		{func(o *Options) { o.LambdaGPDecay, o.LambdaGP = true, new(float64) }, "--lambda-gp-decay and --lambda-gp 0: choose one"},
 	}
 	for _, c := range cases {
 		o := DefaultOptions()
@@ -247,6 +251,8 @@ func TestBadNetworks(t *testing.T) {
 		{func(o *Options) { o.Data = "toy:spiral" }, `--data: unknown toy data set "spiral"`},
 		{func(o *Options) { o.Tau = new(float64); o.Upper = "diffusion" }, `--tau: the upper bound "diffusion" has no hinge`},
 		{func(o *Options) { o.LambdaGP = new(float64); o.Upper = "none" }, `--lambda-gp: the upper bound "none"`},
+		{func(o *Options) { o.LambdaGPDecay = true; o.Upper = "gp0" }, `--lambda-gp-decay: the upper bound "gp0" has no decaying λ_GP`},
+		{func(o *Options) { o.LambdaGPDecay = true; o.Upper = "diffusion" }, `--lambda-gp-decay: the upper bound "diffusion"`},
 	}
 	for _, c := range cases {
 		o := tinyOptions(t)
@@ -285,6 +291,30 @@ func TestBoundCombinations(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestLambdaGPDecay checks that --lambda-gp-decay weighs the penalty by
+// bounds.DecayedLambda(t) at iteration t: the first iteration matches a
+// run with the constant λ_GP = DecayedLambda(0), later ones do not (the
+// hinge is open, τ = 0).
+func TestLambdaGPDecay(t *testing.T) {
+	run := func(edit func(o *Options)) []string {
+		o := tinyOptions(t)
+		o.Upper, o.Tau = "gp", new(float64)
+		o.Steps, o.LogEvery, o.CheckpointEvery = 3, 1, 0
+		edit(&o)
+		mustRun(t, o, Hooks{})
+		return strings.Split(metricsWithoutWall(t, o.Out), "\n")
+	}
+	decay := run(func(o *Options) { o.LambdaGPDecay = true })
+	l0 := bounds.DecayedLambda(0)
+	constant := run(func(o *Options) { o.LambdaGP = &l0 })
+	if decay[1] != constant[1] {
+		t.Errorf("iteration 1: decaying λ_GP gives\n%s\nconstant λ_GP(0) gives\n%s", decay[1], constant[1])
+	}
+	if decay[3] == constant[3] {
+		t.Errorf("iteration 3: decaying and constant λ_GP give the same metrics\n%s", decay[3])
 	}
 }
 

@@ -242,6 +242,13 @@ func setWeights(lower bounds.Lower, upper bounds.Upper, o Options) error {
 			return fmt.Errorf("--lambda-gp: the upper bound %q has no weight λ_GP", name)
 		}
 	}
+	if o.LambdaGPDecay {
+		u, ok := upper.(*bounds.GradientPenalty)
+		if !ok || u.ZeroCentred {
+			return fmt.Errorf("--lambda-gp-decay: the upper bound %q has no decaying λ_GP (only gp has)", name)
+		}
+		u.Decay = true
+	}
 	if v := o.Tau; v != nil {
 		u, ok := upper.(*bounds.GradientPenalty)
 		if !ok {
@@ -370,6 +377,9 @@ func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 func (tr *Trainer) iterate() error {
 	for range tr.o.EnergySteps {
 		p := tr.eProg
+		if p.weight != nil {
+			p.weightVal = bounds.DecayedLambda(tr.step)
+		}
 		if err := p.run(tr.sampler, tr.zRNG, tr.noise); err != nil {
 			return err
 		}
