@@ -5,10 +5,15 @@ Usage: bench/matrix_table.py [DIR/results.csv]   (default out/matrix/results.csv
 
 The first table holds the held-out log-likelihood of every pair on every
 data set (higher is better); the second the bracket lower ≤ NLL ≤ upper
-that `ebmpipe bounds` measured on the same held-out points. A missing run
-shows as "–", a failed one as "failed".
+that `ebmpipe bounds` measured on the same held-out points (the lower end is
+the larger of the two Jacobian bounds of the trained generator). A missing
+run shows as "–", a failed one as "failed", and an energy whose density does
+not fall off at the edge of the log Z grid's box (`ebmpipe logz` warns; the
+energy keeps falling outside the data, so exp(−E) has no finite integral
+and the test log-likelihood is −∞) as "not normalisable".
 """
 import csv
+import os
 import sys
 
 DATASETS = ["25gaussians", "swissroll", "moons"]
@@ -36,6 +41,10 @@ def main():
             key = (row["data"], row["lower"], row["upper"])
             if row["status"] == "ok" or key not in runs:
                 runs[key] = row
+    for (data, lower, upper), row in runs.items():
+        logz = os.path.join(os.path.dirname(path), f"{data}-{lower}-{upper}.logz.txt")
+        if row["status"] == "ok" and os.path.exists(logz) and "does not fall off" in open(logz).read():
+            row["status"] = "not normalisable"
 
     def cell(data, lower, upper, what):
         r = runs.get((data, lower, upper))
