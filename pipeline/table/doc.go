@@ -22,7 +22,9 @@
 // Reader reports rows holding them as bad rows.
 //
 // A Reader streams rows in batches of the caller's size, in memory bounded
-// by the batch and the longest line, whatever the size of the file. A Writer
+// by the batch and the longest line (and, with ReadOptions.Workers, by
+// 2×Workers chunks of about 1 MiB of lines), whatever the size of the file.
+// A Writer
 // streams rows to a temporary file next to its target and moves it into
 // place only on Commit, so the target never holds a partial file.
 package table

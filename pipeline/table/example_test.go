@@ -82,3 +82,34 @@ func ExampleCreateWriter() {
 	// {"energy": -1.2, "log_density": 0.3}
 	// {"energy": 0.25, "log_density": -2}
 }
+
+// Workers decode the lines of a large CSV or JSONL file side by side; Read
+// returns the same rows, and Reject gets the same bad rows, in the same
+// order, as without them.
+func ExampleReadOptions_workers() {
+	r, err := table.OpenReader("testdata/points.csv", table.ReadOptions{
+		SkipBadRows: true,
+		Reject: func(b table.BadRow) {
+			fmt.Println("skipped:", b.Err)
+		},
+		Workers: 4,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close() // stops the workers
+	buf := make([]float64, 1024*r.Width())
+	for {
+		n, err := r.Read(buf)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(n, "rows:", buf[:n*r.Width()])
+	}
+	// Output:
+	// skipped: testdata/points.csv:3: column 2: "abc" is not a number
+	// 3 rows: [0.5 -1.2 2 0.004 -7 8]
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -225,8 +226,8 @@ func TestReadCSV(t *testing.T) {
 		{name: "header only", content: "x,y\n", columns: []string{"x", "y"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r, err := OpenReader(writeFile(t, "x.csv", tt.content), ReadOptions{})
+		forEachConfig(t, tt.name, func(t *testing.T, workers int) {
+			r, err := OpenReader(writeFile(t, "x.csv", tt.content), ReadOptions{Workers: workers})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -272,8 +273,8 @@ func TestReadJSONL(t *testing.T) {
 		{name: "big numbers", content: "[1e308, -2.5e-308, 12345678901234567890]\n", want: []float64{1e308, -2.5e-308, 12345678901234567890}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r, err := OpenReader(writeFile(t, "x.JSONL", tt.content), ReadOptions{})
+		forEachConfig(t, tt.name, func(t *testing.T, workers int) {
+			r, err := OpenReader(writeFile(t, "x.JSONL", tt.content), ReadOptions{Workers: workers})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -370,14 +371,14 @@ func TestReadBadRows(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		forEachConfig(t, tt.name, func(t *testing.T, workers int) {
 			path := writeFile(t, tt.file, tt.content)
 			dir := filepath.Dir(path)
 
 			// Without SkipBadRows, the first bad row stops the Reader, after
 			// the good rows before it.
 			var got []float64
-			r, err := OpenReader(path, ReadOptions{})
+			r, err := OpenReader(path, ReadOptions{Workers: workers})
 			if err == nil {
 				got, err = readAll(r, 10)
 				r.Close()
@@ -393,7 +394,7 @@ func TestReadBadRows(t *testing.T) {
 
 			// With SkipBadRows, every bad row goes to Reject.
 			var rejected []bad
-			opt := ReadOptions{SkipBadRows: true, Reject: func(b BadRow) {
+			opt := ReadOptions{SkipBadRows: true, Workers: workers, Reject: func(b BadRow) {
 				rejected = append(rejected, bad{b.Line, b.Text, rebase(b.Err, dir)})
 			}}
 			r, err = OpenReader(path, opt)
@@ -496,9 +497,9 @@ func TestOpenReaderErrors(t *testing.T) {
 		{"x", "1,2\n", "x: no file extension to tell the format (supported: .csv, .jsonl, .npy)"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		forEachConfig(t, tt.name, func(t *testing.T, workers int) {
 			path := writeFile(t, tt.name, tt.content)
-			r, err := OpenReader(path, ReadOptions{SkipBadRows: true})
+			r, err := OpenReader(path, ReadOptions{SkipBadRows: true, Workers: workers})
 			if err == nil {
 				r.Close()
 				t.Fatalf("OpenReader succeeded, want error %q", tt.want)
@@ -517,77 +518,83 @@ func TestReadLongLines(t *testing.T) {
 	defer func(n int) { maxLineBytes = n }(maxLineBytes)
 	maxLineBytes = 200 << 10 // longer than the read buffer
 
-	// Lines longer than the read buffer but within the bound are read.
-	long := strings.Repeat("1,", 50<<10) + "1\n"
-	r, err := OpenReader(writeFile(t, "x.csv", long+long), ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := readAll(r, 1)
-	r.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2*(50<<10+1) {
-		t.Errorf("read %d values, want %d", len(got), 2*(50<<10+1))
-	}
-
-	// A longer line stops the Reader.
-	path := writeFile(t, "x.jsonl", "[1]\n"+strings.Repeat(" ", maxLineBytes+1))
-	r, err = OpenReader(path, ReadOptions{SkipBadRows: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	_, err = readAll(r, 4)
-	want := fmt.Sprintf("x.jsonl:2: line longer than %d bytes", maxLineBytes)
-	if msg := rebase(err, filepath.Dir(path)); msg != want {
-		t.Errorf("error %q, want %q", msg, want)
-	}
-}
-
-func TestReadEmpty(t *testing.T) {
-	for _, path := range []string{
-		writeFile(t, "x.csv", "x,y,z\n\n"),
-		filepath.Join("testdata", "f8_0x3.npy"),
-	} {
-		r, err := OpenReader(path, ReadOptions{})
+	forEachConfig(t, "", func(t *testing.T, workers int) {
+		// Lines longer than the read buffer but within the bound are read.
+		long := strings.Repeat("1,", 50<<10) + "1\n"
+		r, err := OpenReader(writeFile(t, "x.csv", long+long), ReadOptions{Workers: workers})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w := r.Width(); w != 3 {
-			t.Errorf("%s: Width() = %d, want 3", path, w)
-		}
-		buf := make([]float64, 3)
-		for range 2 {
-			if n, err := r.Read(buf); n != 0 || err != io.EOF {
-				t.Errorf("%s: Read = %d, %v, want 0, EOF", path, n, err)
-			}
-		}
+		got, err := readAll(r, 1)
 		r.Close()
-	}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2*(50<<10+1) {
+			t.Errorf("read %d values, want %d", len(got), 2*(50<<10+1))
+		}
+
+		// A longer line stops the Reader.
+		path := writeFile(t, "x.jsonl", "[1]\n"+strings.Repeat(" ", maxLineBytes+1))
+		r, err = OpenReader(path, ReadOptions{SkipBadRows: true, Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		_, err = readAll(r, 4)
+		want := fmt.Sprintf("x.jsonl:2: line longer than %d bytes", maxLineBytes)
+		if msg := rebase(err, filepath.Dir(path)); msg != want {
+			t.Errorf("error %q, want %q", msg, want)
+		}
+	})
+}
+
+func TestReadEmpty(t *testing.T) {
+	forEachConfig(t, "", func(t *testing.T, workers int) {
+		for _, path := range []string{
+			writeFile(t, "x.csv", "x,y,z\n\n"),
+			filepath.Join("testdata", "f8_0x3.npy"),
+		} {
+			r, err := OpenReader(path, ReadOptions{Workers: workers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := r.Width(); w != 3 {
+				t.Errorf("%s: Width() = %d, want 3", path, w)
+			}
+			buf := make([]float64, 3)
+			for range 2 {
+				if n, err := r.Read(buf); n != 0 || err != io.EOF {
+					t.Errorf("%s: Read = %d, %v, want 0, EOF", path, n, err)
+				}
+			}
+			r.Close()
+		}
+	})
 }
 
 func TestReadMisuse(t *testing.T) {
-	r, err := OpenReader(writeFile(t, "x.csv", "1,2,3\n4,5,6\n"), ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n, err := r.Read(make([]float64, 2)); n != 0 || err == nil {
-		t.Errorf("Read into a buffer shorter than a row = %d, %v, want an error", n, err)
-	}
-	// A buffer of 7 values holds 2 rows of 3; the rest is unused.
-	buf := make([]float64, 7)
-	buf[6] = 42
-	if n, err := r.Read(buf); n != 2 || err != nil || !sameBits(buf, []float64{1, 2, 3, 4, 5, 6, 42}) {
-		t.Errorf("Read = %d, %v, %v, want 2, nil, [1 2 3 4 5 6 42]", n, err, buf)
-	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Read(buf); err == nil || err == io.EOF {
-		t.Errorf("Read after Close: error %v, want one", err)
-	}
+	forEachConfig(t, "", func(t *testing.T, workers int) {
+		r, err := OpenReader(writeFile(t, "x.csv", "1,2,3\n4,5,6\n"), ReadOptions{Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := r.Read(make([]float64, 2)); n != 0 || err == nil {
+			t.Errorf("Read into a buffer shorter than a row = %d, %v, want an error", n, err)
+		}
+		// A buffer of 7 values holds 2 rows of 3; the rest is unused.
+		buf := make([]float64, 7)
+		buf[6] = 42
+		if n, err := r.Read(buf); n != 2 || err != nil || !sameBits(buf, []float64{1, 2, 3, 4, 5, 6, 42}) {
+			t.Errorf("Read = %d, %v, %v, want 2, nil, [1 2 3 4 5 6 42]", n, err, buf)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Read(buf); err == nil || err == io.EOF {
+			t.Errorf("Read after Close: error %v, want one", err)
+		}
+	})
 }
 
 // TestReadStreaming reads a large CSV file a few rows at a time.
@@ -610,32 +617,34 @@ func TestReadStreaming(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r, err := OpenReader(path, ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	buf := make([]float64, 7*2)
-	next := 0
-	for {
-		n, err := r.Read(buf)
-		if err == io.EOF {
-			break
-		}
+	forEachConfig(t, "", func(t *testing.T, workers int) {
+		r, err := OpenReader(path, ReadOptions{Workers: workers})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for k := range n {
-			i, x := buf[2*k], buf[2*k+1]
-			if i != float64(next) || x != float64(next)*0.5-3 {
-				t.Fatalf("row %d = [%g %g], want [%d %g]", next, i, x, next, float64(next)*0.5-3)
+		defer r.Close()
+		buf := make([]float64, 7*2)
+		next := 0
+		for {
+			n, err := r.Read(buf)
+			if err == io.EOF {
+				break
 			}
-			next++
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k := range n {
+				i, x := buf[2*k], buf[2*k+1]
+				if i != float64(next) || x != float64(next)*0.5-3 {
+					t.Fatalf("row %d = [%g %g], want [%d %g]", next, i, x, next, float64(next)*0.5-3)
+				}
+				next++
+			}
 		}
-	}
-	if next != rows {
-		t.Errorf("read %d rows, want %d", next, rows)
-	}
+		if next != rows {
+			t.Errorf("read %d rows, want %d", next, rows)
+		}
+	})
 }
 
 // TestReadCSVAllocs checks that reading CSV rows does not allocate per row.
@@ -644,32 +653,46 @@ func TestReadCSVAllocs(t *testing.T) {
 	for i := range 2000 {
 		fmt.Fprintf(&b, "%d,%g\n", i, float64(i)/7)
 	}
-	r, err := newReader("x.csv", strings.NewReader(b.String()), -1, formatCSV, ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]float64, 2*10)
-	allocs := testing.AllocsPerRun(100, func() {
-		if _, err := r.Read(buf); err != nil {
+	forEachConfig(t, "", func(t *testing.T, workers int) {
+		r, err := newReader("x.csv", strings.NewReader(b.String()), -1, formatCSV, ReadOptions{Workers: workers})
+		if err != nil {
 			t.Fatal(err)
 		}
+		defer r.Close()
+		// Warm up: workers grow the buffers of the chunks they reuse.
+		if _, err := r.Read(make([]float64, 2*100)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]float64, 2*10)
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, err := r.Read(buf); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 0 {
+			t.Errorf("Read of 10 rows made %v allocations, want 0", allocs)
+		}
 	})
-	if allocs > 0 {
-		t.Errorf("Read of 10 rows made %v allocations, want 0", allocs)
-	}
 }
 
-// benchFile writes a file of rows rows of 2 columns in format ft.
-func benchFile(b *testing.B, name string, rows int) string {
+// benchFile writes a file of rows rows of cols columns, in the format its
+// name tells.
+func benchFile(b *testing.B, name string, rows, cols int) string {
 	path := filepath.Join(b.TempDir(), name)
-	w, err := CreateWriter(path, []string{"x", "y"})
+	columns := make([]string, cols)
+	for j := range columns {
+		columns[j] = fmt.Sprintf("x%d", j)
+	}
+	w, err := CreateWriter(path, columns)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer w.Abort()
-	row := make([]float64, 2)
+	row := make([]float64, cols)
 	for i := range rows {
-		row[0], row[1] = float64(i)*0.001-17, 1/float64(i+1)
+		for j := range row {
+			row[j] = float64(i)*0.001 - 17 + 1/float64(i+j+1)
+		}
 		if err := w.Write(row); err != nil {
 			b.Fatal(err)
 		}
@@ -680,86 +703,126 @@ func benchFile(b *testing.B, name string, rows int) string {
 	return path
 }
 
-func benchmarkRead(b *testing.B, name string) {
+// benchmarkRead reads files of 200,000 rows of 2 and 16 columns, in the
+// format that ext tells, with each number of workers.
+func benchmarkRead(b *testing.B, ext string, workers ...int) {
 	const rows = 200_000
-	path := benchFile(b, name, rows)
-	buf := make([]float64, 2*1024)
-	b.ResetTimer()
-	for b.Loop() {
-		r, err := OpenReader(path, ReadOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		got := 0
-		for {
-			n, err := r.Read(buf)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			got += n
-		}
-		r.Close()
-		if got != rows {
-			b.Fatalf("read %d rows, want %d", got, rows)
+	for _, cols := range []int{2, 16} {
+		path := benchFile(b, "bench"+ext, rows, cols)
+		for _, nw := range workers {
+			b.Run(fmt.Sprintf("cols=%d/workers=%d", cols, nw), func(b *testing.B) {
+				buf := make([]float64, cols*1024)
+				for b.Loop() {
+					r, err := OpenReader(path, ReadOptions{Workers: nw})
+					if err != nil {
+						b.Fatal(err)
+					}
+					got := 0
+					for {
+						n, err := r.Read(buf)
+						if err == io.EOF {
+							break
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+						got += n
+					}
+					r.Close()
+					if got != rows {
+						b.Fatalf("read %d rows, want %d", got, rows)
+					}
+				}
+				b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			})
 		}
 	}
-	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
-func BenchmarkReadCSV(b *testing.B)   { benchmarkRead(b, "bench.csv") }
-func BenchmarkReadJSONL(b *testing.B) { benchmarkRead(b, "bench.jsonl") }
-func BenchmarkReadNPY(b *testing.B)   { benchmarkRead(b, "bench.npy") }
+func BenchmarkReadCSV(b *testing.B)   { benchmarkRead(b, ".csv", 1, 2, 4) }
+func BenchmarkReadJSONL(b *testing.B) { benchmarkRead(b, ".jsonl", 1, 2, 4) }
+func BenchmarkReadNPY(b *testing.B)   { benchmarkRead(b, ".npy", 1) }
+
+// readEvents reads all of src as a file called name, Read by Read with a
+// buffer of perRead rows, checks what it gets, and returns what happened,
+// one event a string: the rows of each Read, each rejected row and the
+// error that stopped reading, or the error of newReader. It checks that
+// errors name the file, that Read returns between 1 and perRead rows and
+// no NaN or ±Inf, and that the error that stops the Reader sticks.
+func readEvents(t *testing.T, name string, ft format, src io.Reader, size int64, opt ReadOptions, perRead int) []string {
+	var events []string
+	opt.Reject = func(b BadRow) {
+		if b.Err == nil || !strings.HasPrefix(b.Err.Error(), name) {
+			t.Fatalf("bad row %d: error %v does not name the file", b.Line, b.Err)
+		}
+		events = append(events, fmt.Sprintf("reject %d %q: %v", b.Line, b.Text, b.Err))
+	}
+	r, err := newReader(name, src, size, ft, opt)
+	if err != nil {
+		if !strings.HasPrefix(err.Error(), name) {
+			t.Fatalf("OpenReader error %q does not name the file", err)
+		}
+		return append(events, "open: "+err.Error())
+	}
+	defer r.Close()
+	width := 1
+	for _, n := range r.RowShape() {
+		width *= n
+	}
+	if width != r.Width() || width < 1 {
+		t.Fatalf("Width() = %d, RowShape() = %v", r.Width(), r.RowShape())
+	}
+	if width > 1<<16 {
+		return append(events, "too wide") // a large buffer would slow fuzzing down
+	}
+	buf := make([]float64, perRead*width)
+	total := 0
+	for {
+		n, err := r.Read(buf)
+		if err != nil {
+			if err != io.EOF && !strings.HasPrefix(err.Error(), name) {
+				t.Fatalf("Read error %q does not name the file", err)
+			}
+			if n2, err2 := r.Read(buf); n2 != 0 || err2 != err {
+				t.Fatalf("Read after error %q = %d, %v, want the same error", err, n2, err2)
+			}
+			events = append(events, "stop: "+err.Error())
+			break
+		}
+		if n < 1 || n > perRead {
+			t.Fatalf("Read returned %d rows into a buffer of %d", n, perRead)
+		}
+		for _, v := range buf[:n*width] {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("Read returned %v", v)
+			}
+		}
+		events = append(events, fmt.Sprintf("read %d: %v", n, buf[:n*width]))
+		total += n
+	}
+	if r.Rows() >= 0 && total > r.Rows() {
+		t.Fatalf("read %d rows, Rows() = %d", total, r.Rows())
+	}
+	return events
+}
 
 // fuzzRead reads all of content as a file called name, with and without
-// SkipBadRows, and checks what it gets.
+// SkipBadRows, serially and with workers decoding chunks of a few lines,
+// and checks that both get the same.
 func fuzzRead(t *testing.T, name string, ft format, content []byte) {
+	defer func(n int) { chunkLines = n }(chunkLines)
 	for _, skip := range []bool{false, true} {
-		r, err := newReader(name, bytes.NewReader(content), int64(len(content)), ft, ReadOptions{SkipBadRows: skip, Reject: func(b BadRow) {
-			if b.Err == nil || !strings.HasPrefix(b.Err.Error(), name) {
-				t.Fatalf("bad row %d: error %v does not name the file", b.Line, b.Err)
-			}
-		}})
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), name) {
-				t.Fatalf("OpenReader error %q does not name the file", err)
-			}
-			return
+		read := func(workers int) []string {
+			opt := ReadOptions{SkipBadRows: skip, Workers: workers}
+			return readEvents(t, name, ft, bytes.NewReader(content), int64(len(content)), opt, 3)
 		}
-		width := 1
-		for _, n := range r.RowShape() {
-			width *= n
-		}
-		if width != r.Width() || width < 1 {
-			t.Fatalf("Width() = %d, RowShape() = %v", r.Width(), r.RowShape())
-		}
-		if width > 1<<16 {
-			return // a large buffer would slow fuzzing down
-		}
-		buf := make([]float64, 3*width)
-		total := 0
-		for {
-			n, err := r.Read(buf)
-			if err != nil {
-				if err != io.EOF && !strings.HasPrefix(err.Error(), name) {
-					t.Fatalf("Read error %q does not name the file", err)
-				}
-				break
+		want := read(1)
+		for _, lines := range []int{1, 2, 3, 4096} {
+			chunkLines = lines
+			if got := read(4); !slices.Equal(got, want) {
+				t.Fatalf("SkipBadRows %v, chunks of %d lines: 4 workers read\n%s\nwant (1 worker)\n%s",
+					skip, lines, fmtBad(got), fmtBad(want))
 			}
-			if n < 1 || n > 3 {
-				t.Fatalf("Read returned %d rows into a buffer of 3", n)
-			}
-			for _, v := range buf[:n*width] {
-				if math.IsNaN(v) || math.IsInf(v, 0) {
-					t.Fatalf("Read returned %v", v)
-				}
-			}
-			total += n
-		}
-		if r.Rows() >= 0 && total > r.Rows() {
-			t.Fatalf("read %d rows, Rows() = %d", total, r.Rows())
 		}
 	}
 }
@@ -771,6 +834,7 @@ func FuzzReadCSV(f *testing.F) {
 		"\ufeff\"a\",\"b,c\"\r\n1,2\r\n",
 		"a,b\n1,NaN\n,\n1,2,3\n\n",
 		"1e999,-0,0x1p3,inf\n",
+		"a,b\n1,2\nx,3\n4,5\n\n6\n7,8\n\n9,nan\n10,11\n,\n12,13",
 		"\"",
 		"",
 	} {
@@ -788,6 +852,8 @@ func FuzzReadJSONL(f *testing.F) {
 		`{"a\"": 1, "\u00e9": [2]}` + "\n" + `{"a": 1}` + "\n[1]\n",
 		"[1e400]\n[]\n{}\nnull\n[1, [2]]\n",
 		"[1] [2]\n{\"a\":\n",
+		"[1, 2]\n[x]\n\n[3, 4]\n[5]\n[6, 7]\n{}\n\n[8, 9]\n[1e999, 1]\n[10, 11]",
+		`{"a": 1}` + "\n" + `{"b": 2}` + "\n" + `{"a": 3}` + "\n\n" + `{"a": 4, "a": 5}` + "\n" + `{"a": 6}`,
 		"",
 	} {
 		f.Add([]byte(s))
