@@ -103,6 +103,14 @@ func (o *ScoreOptions) Check() error {
 	return nil
 }
 
+// readWorkers is the number of goroutines decoding CSV and JSONL input
+// rows. Parsing on one goroutine is slower than the engines (about 4M rows
+// of 2 values a second, against 14M for ONNX Runtime), so rows are decoded
+// on up to 4. They share the CPUs with the engines, and the line splitter
+// that feeds them caps their gain, so more would mostly take CPU from the
+// engines. Benchmarks change it.
+var readWorkers = min(runtime.NumCPU(), 4)
+
 // ScoreStats counts the rows of a scoring run.
 type ScoreStats struct {
 	Rows     int    // rows scored
@@ -176,12 +184,7 @@ func ScoreContext(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
 	in := engines[0].Input()
 
 	var rejects *rejectFile
-	// Parsing CSV and JSONL on one goroutine is slower than the engines
-	// (about 4M rows of 2 values a second, against 14M for ONNX Runtime),
-	// so decode rows on up to 4 goroutines. They share the CPUs with the
-	// engines, and the line splitter that feeds them caps their gain, so
-	// more would mostly take CPU from the engines.
-	ropt := table.ReadOptions{SkipBadRows: o.SkipBadRows, Workers: min(runtime.NumCPU(), 4)}
+	ropt := table.ReadOptions{SkipBadRows: o.SkipBadRows, Workers: readWorkers}
 	if o.SkipBadRows {
 		rejects = &rejectFile{path: o.Output + ".rejects"}
 		defer rejects.abort()

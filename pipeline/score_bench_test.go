@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -78,6 +79,29 @@ func BenchmarkScore(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// BenchmarkScoreReadWorkers scores a CSV file with the rows decoded on one
+// goroutine and on readWorkers, side by side.
+func BenchmarkScoreReadWorkers(b *testing.B) {
+	if err := InitORT(""); err != nil {
+		b.Skip(err)
+	}
+	dir := b.TempDir()
+	in := writeBenchInput(b, dir, "in.csv", benchRows)
+	defer func(n int) { readWorkers = n }(readWorkers)
+	for _, n := range []int{1, min(runtime.NumCPU(), 4)} {
+		b.Run(fmt.Sprintf("read=%d", n), func(b *testing.B) {
+			readWorkers = n
+			o := ScoreOptions{Model: benchModel, Input: in, Output: filepath.Join(dir, "out.csv"), Engine: EngineORT, BatchSize: 1024}
+			for b.Loop() {
+				if _, err := ScoreContext(context.Background(), o); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
 	}
 }
 
