@@ -5,19 +5,28 @@
 # (default 20000) at the defaults on toy:25gaussians, toy:swissroll and
 # toy:moons, then evaluated on held-out toy data (a different seed):
 #
-#   test LL = −(mean E(held-out) + log Z), log Z on a 512² grid,
+#   test LL = −(mean E(held-out) + log Z),
 #
-# and the bracket L_low ≤ NLL ≤ L_up from `ebmpipe bounds`. Runs are
-# resumable: each keeps checkpoints, and rerunning the script continues
-# unfinished runs and skips finished ones, so the matrix can be built over
-# several sessions. Results go to DIR/results.csv, one row per finished run
-# (failed runs are retried).
+# log Z on a grid of 4096² intervals over the data's range widened by twice
+# that range on each side, and the bracket L_low ≤ NLL ≤ L_up from
+# `ebmpipe bounds`. A second grid, widened by eight times the range, checks
+# that exp(−E) has a finite integral: if log Z grows by more than 1 nat from
+# the first box to the second, the energy keeps falling outside the data and
+# the run is marked "not normalisable" (its test log-likelihood is −∞).
+#
+# Runs are resumable: each keeps checkpoints, and rerunning the script
+# continues unfinished runs and skips finished ones, so the matrix can be
+# built over several sessions. Results go to DIR/results.csv, one row per
+# finished run (failed runs are retried); wall time is the training's, over
+# all its resumes.
 #
 # Usage: bench/matrix.sh [DIR]   (default out/matrix; BIN=path/to/ebmpipe)
 #
 # Environment: DATASETS and PAIRS (lower:upper) choose part of the matrix,
 # STEPS the iterations, and TRAIN_FLAGS adds flags to every `ebmpipe train`
-# (another recipe belongs in another DIR). bench/matrix_table.py prints the
+# (another recipe belongs in another DIR). REEVAL=1 evaluates every run
+# again (finished runs are not trained further) into a new results.csv,
+# keeping the old one as results.csv.old. bench/matrix_table.py prints the
 # README's tables from DIR/results.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,14 +38,18 @@ pairs=${PAIRS:-"jacobian:gp jacobian-exact:gp mi:gp jacobian:diffusion jacobian-
 read -r -a extra <<<"${TRAIN_FLAGS:-}"
 mkdir -p "$dir"
 results=$dir/results.csv
-[ -f "$results" ] || echo "data,lower,upper,steps,seconds,log_z,log_z_stderr,test_ll,lower_bound,upper_bound,status" >"$results"
+header="data,lower,upper,steps,seconds,log_z,log_z_stderr,test_ll,lower_bound,upper_bound,status"
+if [ "${REEVAL:-}" = 1 ] && [ -f "$results" ]; then
+	mv "$results" "$results.old"
+fi
+[ -f "$results" ] || echo "$header" >"$results"
 
 for data in $datasets; do
 	for pair in $pairs; do
 		lower=${pair%%:*} upper=${pair#*:}
 		name=$data-$lower-$upper
 		run=$dir/$name
-		if grep -q "^$data,$lower,$upper,.*,ok$" "$results"; then
+		if grep -q "^$data,$lower,$upper,.*,\(ok\|not normalisable\)$" "$results"; then
 			continue
 		fi
 		resume=()
@@ -45,8 +58,6 @@ for data in $datasets; do
 		# log-variance of the 2-D latent.
 		[ "$lower" = mi ] && resume+=(--encoder mlp:2-100-100-4)
 		echo "== $name ${resume[*]}" >&2
-		start=$(date +%s)
-		status=ok
 		rc=0
 		"$bin" train --data "toy:$data" --lower "$lower" --upper "$upper" --steps "$steps" \
 			--checkpoint-every 1000 --log-every 200 --out "$run" "${resume[@]}" "${extra[@]}" >"$run.train.log" 2>&1 || rc=$?
@@ -55,31 +66,36 @@ for data in $datasets; do
 			# Interrupted (Ctrl-C): the run has a checkpoint; stop here
 			# and continue it next time.
 			grep -q "context canceled" "$run.train.log" && exit 130
-			status=failed
+			echo "$data,$lower,$upper,$steps,,,,,,,failed" >>"$results"
+			continue
 		fi
-		secs=$(($(date +%s) - start))
-		if [ "$status" = ok ]; then
-			"$bin" logz --model "$run/energy.onnx" --data "toy:$data" --method grid >"$run.logz.txt" 2>&1
-			"$bin" bounds --energy "$run/energy.onnx" --generator "$run/generator.onnx" \
-				--data "toy:$data" --seed 99 --samples 10000 --json >"$run.bounds.json"
-			/usr/bin/python3 - "$bin" "$run" "$data" "$lower" "$upper" "$steps" "$secs" >>"$results" <<'EOF'
-import json, sys, subprocess
-bin, run, data, lower, upper, steps, secs = sys.argv[1:]
-meta = {}
-for line in subprocess.run([bin, "inspect", run + "/energy.onnx"], capture_output=True, text=True).stdout.splitlines():
-    k, _, v = line.strip().partition(" = ")
-    meta[k.strip()] = v.strip()
+		"$bin" logz --model "$run/energy.onnx" --data "toy:$data" --method grid --grid-size 4096 --margin 2 >"$run.logz.txt" 2>&1
+		"$bin" logz --model "$run/energy.onnx" --data "toy:$data" --method grid --grid-size 4096 --margin 8 \
+			--output "$run.wide.onnx" >"$run.logz-wide.txt" 2>&1
+		"$bin" bounds --energy "$run/energy.onnx" --generator "$run/generator.onnx" \
+			--data "toy:$data" --seed 99 --samples 10000 --json >"$run.bounds.json"
+		/usr/bin/python3 - "$bin" "$run" "$data" "$lower" "$upper" "$steps" >>"$results" <<'PY'
+import csv, json, sys, subprocess
+bin, run, data, lower, upper, steps = sys.argv[1:]
+def meta(path):
+    m = {}
+    out = subprocess.run([bin, "inspect", path], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        k, _, v = line.strip().partition(" = ")
+        m[k.strip()] = v.strip()
+    return m
+m, wide = meta(run + "/energy.onnx"), meta(run + ".wide.onnx")
+logz = float(m.get("ebmpipe.log_z", "nan"))
+se = float(m.get("ebmpipe.log_z_stderr", "nan"))
+status = "ok" if float(wide.get("ebmpipe.log_z", "nan")) - logz <= 1 else "not normalisable"
 b = json.load(open(run + ".bounds.json"))
-logz = float(meta.get("ebmpipe.log_z", "nan"))
-se = float(meta.get("ebmpipe.log_z_stderr", "nan"))
 test_ll = -(b["energy_data_mean"] + logz)
 lo = max(v["value"] for v in b["lower"].values()) if b["lower"] else float("nan")
 up = b["upper"].get(upper, {}).get("value", float("nan"))
-print(f"{data},{lower},{upper},{steps},{secs},{logz:.4f},{se:.4f},{test_ll:.4f},{lo:.4f},{up:.4f},ok")
-EOF
-		else
-			echo "$data,$lower,$upper,$steps,$secs,,,,,,$status" >>"$results"
-		fi
+rows = list(csv.DictReader(open(run + "/metrics.csv")))
+secs = float(rows[-1]["wall_seconds"]) if rows else float("nan")
+print(f"{data},{lower},{upper},{steps},{secs:.0f},{logz:.4f},{se:.4f},{test_ll:.4f},{lo:.4f},{up:.4f},{status}")
+PY
 	done
 done
 column -s, -t "$results"
