@@ -102,6 +102,7 @@ type metricsFile struct {
 	columns []string // after step, before wall_seconds
 	f       *os.File
 	w       *bufio.Writer
+	last    *Metrics // the last row kept when resuming, or nil
 }
 
 // openMetrics creates path with a header, or, when resuming, keeps its
@@ -109,7 +110,7 @@ type metricsFile struct {
 // the file must be those given.
 func openMetrics(path string, columns []string, resume bool, step int) (*metricsFile, error) {
 	header := strings.Join(append(append([]string{ColStep}, columns...), ColWall), ",")
-	var keep []byte
+	var keep, lastLine []byte
 	if resume {
 		b, err := os.ReadFile(path)
 		if err != nil && !os.IsNotExist(err) {
@@ -131,6 +132,7 @@ func openMetrics(path string, columns []string, resume bool, step int) (*metrics
 				break
 			}
 			keep = append(keep, line...)
+			lastLine = line
 		}
 	}
 	data := append([]byte(header+"\n"), keep...)
@@ -141,7 +143,32 @@ func openMetrics(path string, columns []string, resume bool, step int) (*metrics
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	return &metricsFile{path: path, columns: columns, f: f, w: bufio.NewWriter(f)}, nil
+	return &metricsFile{path: path, columns: columns, f: f, w: bufio.NewWriter(f), last: parseMetricsRow(lastLine, columns)}, nil
+}
+
+// parseMetricsRow parses a row of metrics.csv with the given columns
+// between step and wall_seconds, or returns nil if line is not one. Empty
+// fields are NaN.
+func parseMetricsRow(line []byte, columns []string) *Metrics {
+	fields := strings.Split(strings.TrimSpace(string(line)), ",")
+	if len(fields) != len(columns)+2 {
+		return nil
+	}
+	step, err := strconv.Atoi(fields[0])
+	if err != nil {
+		return nil
+	}
+	m := &Metrics{Step: step, Names: columns, Values: make([]float64, len(columns))}
+	for i, f := range fields[1 : len(fields)-1] {
+		m.Values[i] = math.NaN()
+		if f == "" {
+			continue
+		}
+		if m.Values[i], err = strconv.ParseFloat(f, 64); err != nil {
+			return nil
+		}
+	}
+	return m
 }
 
 func (m *metricsFile) write(row *Metrics, wall float64) error {

@@ -48,6 +48,7 @@ type Progress struct {
 // Result sums up a finished run.
 type Result struct {
 	Steps          int      // iterations done in total
+	Trained        int      // iterations done by this Run (0 when resuming a finished run)
 	Metrics        *Metrics // the last row of metrics.csv
 	StepsPerSecond float64  // iterations per second of this session
 	Energy         string   // path of the exported energy model
@@ -323,6 +324,9 @@ func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 			err = cerr
 		}
 	}()
+	if tr.last == nil {
+		tr.last = mf.last // a resumed run's last logged row
+	}
 	start := time.Now()
 	first := tr.step
 	for tr.step < o.Steps {
@@ -363,7 +367,7 @@ func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 			tr.hooks.Progress(Progress{Step: tr.step, Steps: o.Steps, Metrics: tr.last})
 		}
 	}
-	res = &Result{Steps: tr.step, Metrics: tr.last}
+	res = &Result{Steps: tr.step, Trained: tr.step - first, Metrics: tr.last}
 	if secs := time.Since(start).Seconds(); secs > 0 {
 		res.StepsPerSecond = float64(tr.step-first) / secs
 	}

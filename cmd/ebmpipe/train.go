@@ -62,8 +62,13 @@ the run and keeps the last good checkpoint.`,
 				return err
 			}
 			m := res.Metrics
-			fmt.Fprintf(errw, "trained %d iterations (%.1f/s); lower bound %.4g, upper bound %.4g nats/example\n",
-				res.Steps, res.StepsPerSecond, m.Get(train.ColLower), m.Get(train.ColUpper))
+			if res.Trained == 0 {
+				fmt.Fprintf(errw, "nothing to train: the checkpoint is at iteration %d of %d; models exported again; lower bound %.4g, upper bound %.4g nats/example (last logged)\n",
+					res.Steps, o.Steps, m.Get(train.ColLower), m.Get(train.ColUpper))
+			} else {
+				fmt.Fprintf(errw, "trained %d iterations (%.1f/s); lower bound %.4g, upper bound %.4g nats/example\n",
+					res.Steps, res.StepsPerSecond, m.Get(train.ColLower), m.Get(train.ColUpper))
+			}
 			fmt.Fprintf(out, "%s\n%s\n", res.Energy, res.Generator)
 			if d := tr.Data(); d.Width == 2 {
 				notice := func(msg string) { fmt.Fprintf(errw, "ebmpipe train: %s\n", msg) }

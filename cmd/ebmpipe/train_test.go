@@ -62,6 +62,15 @@ func TestTrainAndBounds(t *testing.T) {
 	if rows := strings.Count(string(b), "\n") - 1; rows != 6 {
 		t.Errorf("metrics.csv has %d rows after resuming to 30 iterations, want 6", rows)
 	}
+	// Resuming a finished run trains nothing and reports the last logged
+	// bounds.
+	code, _, stderr = runCLI(tinyTrain(dir, "--resume", "--steps", "30")...)
+	if code != 0 || !strings.Contains(stderr, "nothing to train: the checkpoint is at iteration 30 of 30") || strings.Contains(stderr, "NaN") {
+		t.Errorf("resuming a finished run: exit %d, %q", code, stderr)
+	}
+	if b2, err := os.ReadFile(filepath.Join(dir, "metrics.csv")); err != nil || string(b2) != string(b) {
+		t.Errorf("resuming a finished run changed metrics.csv (%v)", err)
+	}
 
 	code, stdout, stderr = runCLI("bounds", "--energy", filepath.Join(dir, "energy.onnx"),
 		"--generator", filepath.Join(dir, "generator.onnx"), "--data", "toy:25gaussians",
