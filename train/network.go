@@ -178,3 +178,13 @@ func plural(n int, noun string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }
+
+// batchNorm reports whether the network has a BatchNormalization layer.
+func (n *network) batchNorm() bool {
+	for _, nd := range n.model.GetGraph().GetNode() {
+		if nd.GetOpType() == "BatchNormalization" {
+			return true
+		}
+	}
+	return false
+}

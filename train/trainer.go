@@ -208,6 +208,11 @@ func (tr *Trainer) loadBounds() error {
 	if err := setWeights(tr.lower, tr.upper, o); err != nil {
 		return err
 	}
+	if j, ok := tr.lower.(*bounds.JacobianEntropy); ok && j.Exact && tr.gen.batchNorm() {
+		return fmt.Errorf("--lower jacobian-exact: the generator %s has BatchNormalization, which trains with batch statistics: "+
+			"a shift shared by the whole batch leaves its output unchanged, so the Jacobian the exact bound forms (one direction for every sample) is singular; "+
+			"use --lower jacobian (random directions per sample) or a generator without BatchNormalization", o.Generator)
+	}
 	if tr.encoder == nil && o.Lower == "mi" && tr.hooks.Lower == nil {
 		return errors.New("--lower mi needs --encoder")
 	}
