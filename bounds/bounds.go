@@ -54,8 +54,9 @@ type Estimate struct {
 	Noise []*G.Node
 	// Weight, if not nil, is a scalar input holding the weight of Loss that
 	// changes during training (GradientPenalty with Decay); the caller sets
-	// it before every run.
-	Weight *G.Node
+	// it to WeightAt(t) before a run at iteration t, counting from 0.
+	Weight   *G.Node
+	WeightAt func(t int) float64
 	// Extra holds named diagnostics such as "s_min" (scalar nodes).
 	Extra map[string]*G.Node
 	// X, set by lower bounds, holds the generator samples (m, D) whose law

@@ -35,8 +35,8 @@ type GradientPenalty struct {
 	Tau float64
 	// Decay replaces the constant Lambda of "gp" by the public code's
 	// decaying weight, DecayedLambda(t) at iteration t: KL then returns the
-	// weight as the input Estimate.Weight, which the caller sets before
-	// every run.
+	// weight as the input Estimate.Weight, which the caller sets to
+	// Estimate.WeightAt(t) before every run.
 	Decay bool
 	// LSI is the log-Sobolev constant C of p_θ used in Value.
 	LSI float64
@@ -144,7 +144,7 @@ func (gp *GradientPenalty) tangent(n Nets, b Batch) (Estimate, error) {
 		Extra:   map[string]*G.Node{"gp": pen, "s_min": t.Mean(jt.smin)},
 	}
 	if gp.Decay {
-		est.Weight = t.Input(fmt.Sprintf("bounds.lambda_gp#%d", noiseSeq.Add(1)))
+		est.Weight, est.WeightAt = t.Input(fmt.Sprintf("bounds.lambda_gp#%d", noiseSeq.Add(1))), DecayedLambda
 		est.Loss = t.Relu(t.Affine(t.Mul(est.Weight, pen), 1, -gp.Tau))
 	}
 	return finish(t, est)

@@ -110,13 +110,14 @@ func (rep *BoundsReport) checkBracket(z *export.LogZ) {
 		return
 	}
 	rep.NLL = &BoundValue{rep.EnergyDataMean + z.Value, math.Hypot(rep.energyDataSE, z.StdErr)}
-	off := func(name, side string, b BoundValue, wrong bool, cause string) {
+	// off warns that bound name of side is on the wrong side (where) of
+	// the NLL, if wrong.
+	off := func(name, side, where string, b BoundValue, wrong bool, cause string) {
 		if !wrong {
 			return
 		}
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s bound %s = %.4f ± %.4f is %s NLL = %.4f ± %.4f (mean energy + log Z, %.4f ± %.4f by %s): %s",
-			side, name, b.Value, b.StdErr, map[string]string{"lower": "above", "upper": "below"}[side],
-			rep.NLL.Value, rep.NLL.StdErr, z.Value, z.StdErr, cmp.Or(z.Method, "an unnamed method"), cause))
+			side, name, b.Value, b.StdErr, where, rep.NLL.Value, rep.NLL.StdErr, z.Value, z.StdErr, cmp.Or(z.Method, "an unnamed method"), cause))
 	}
 	for _, name := range slices.Sorted(maps.Keys(rep.Lower)) {
 		b := rep.Lower[name]
@@ -124,11 +125,11 @@ func (rep *BoundsReport) checkBracket(z *export.LogZ) {
 		if name != "mi" {
 			cause = "the generator is not one-to-one (where it folds, the change of variables overstates its entropy), or log Z is too small"
 		}
-		off(name, "lower", b, b.Value-rep.NLL.Value > 3*math.Hypot(b.StdErr, rep.NLL.StdErr), cause)
+		off(name, "lower", "above", b, b.Value-rep.NLL.Value > 3*math.Hypot(b.StdErr, rep.NLL.StdErr), cause)
 	}
 	for _, name := range slices.Sorted(maps.Keys(rep.Upper)) {
 		b := rep.Upper[name]
-		off(name, "upper", b, rep.NLL.Value-b.Value > 3*math.Hypot(b.StdErr, rep.NLL.StdErr),
+		off(name, "upper", "below", b, rep.NLL.Value-b.Value > 3*math.Hypot(b.StdErr, rep.NLL.StdErr),
 			"the bound's log-Sobolev constant, taken as 1, is too small for this energy, or log Z is too large")
 	}
 }

@@ -25,12 +25,12 @@ type program struct {
 	sn      [][]snWeight          // parallel to nets
 	noise   []*G.Node
 	// weight is the bound's changing loss weight (bounds.Estimate.Weight),
-	// set to weightVal before every run, or nil.
-	weight    *G.Node
-	weightVal float64
-	loss      *G.Node
-	trained   []*network  // networks updated by this program
-	grads     [][]*G.Node // per trained network, per trainable parameter
+	// set to weightAt(step) before every run, or nil.
+	weight   *G.Node
+	weightAt func(step int) float64
+	loss     *G.Node
+	trained  []*network  // networks updated by this program
+	grads    [][]*G.Node // per trained network, per trainable parameter
 	// scalars are read after every run, by metric name.
 	scalars map[string]*G.Node
 	samples *G.Node // per-example terms of the bound, if any
@@ -150,7 +150,10 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 			p.scalars[k] = v
 		}
 	}
-	p.noise, p.weight = est.Noise, est.Weight
+	p.noise, p.weight, p.weightAt = est.Noise, est.Weight, est.WeightAt
+	if p.weight != nil && p.weightAt == nil {
+		return nil, fmt.Errorf("%s: %s: a loss weight input without its schedule", p.what, name)
+	}
 	if err := t.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", p.what, err)
 	}
@@ -209,11 +212,11 @@ func (e *NonFiniteError) Error() string {
 	return s
 }
 
-// run runs the program once: data rows from s, latent draws from zr, noise
-// from nr. It fills p.gradBuf, p.lossVal and p.values. It returns a
+// run runs the program once at iteration step (from 0): data rows from s,
+// latent draws from zr, noise from nr. It fills p.gradBuf, p.lossVal and p.values. It returns a
 // *NonFiniteError (without checkpoint) if the loss or a gradient is not
 // finite.
-func (p *program) run(s *Sampler, zr, nr *RNG) error {
+func (p *program) run(step int, s *Sampler, zr, nr *RNG) error {
 	for i, n := range p.nets {
 		for k, v := range n.values {
 			if err := p.sets[i].SetData(k, v); err != nil {
@@ -246,7 +249,7 @@ func (p *program) run(s *Sampler, zr, nr *RNG) error {
 		}
 	}
 	if p.weight != nil {
-		if err := G.Let(p.weight, p.weightVal); err != nil {
+		if err := G.Let(p.weight, p.weightAt(step)); err != nil {
 			return fmt.Errorf("%s: loss weight: %w", p.what, err)
 		}
 	}

@@ -386,10 +386,7 @@ func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 func (tr *Trainer) iterate() error {
 	for range tr.o.EnergySteps {
 		p := tr.eProg
-		if p.weight != nil {
-			p.weightVal = bounds.DecayedLambda(tr.step)
-		}
-		if err := p.run(tr.sampler, tr.zRNG, tr.noise); err != nil {
+		if err := p.run(tr.step, tr.sampler, tr.zRNG, tr.noise); err != nil {
 			return err
 		}
 		p.update()
@@ -401,7 +398,7 @@ func (tr *Trainer) iterate() error {
 	}
 	for range tr.o.GeneratorSteps {
 		p := tr.gProg
-		if err := p.run(tr.sampler, tr.zRNG, tr.noise); err != nil {
+		if err := p.run(tr.step, tr.sampler, tr.zRNG, tr.noise); err != nil {
 			return err
 		}
 		p.update()
