@@ -382,8 +382,11 @@ func TestGradientPenaltyDecay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Weight == nil {
-		t.Fatal("a decaying gp returns no Weight input")
+	if e.Weight == nil || e.WeightAt == nil {
+		t.Fatal("a decaying gp returns no Weight input or no WeightAt schedule")
+	}
+	if got, want := e.WeightAt(100), bounds.DecayedLambda(100); got != want {
+		t.Errorf("WeightAt(100) = %g, want DecayedLambda(100) = %g", got, want)
 	}
 	rg.compile(t, e)
 	rg.draw(5)
