@@ -1,11 +1,12 @@
 // ONNX intermediate representation, written for ebmpipe.
 //
 // Message names, field numbers and field types follow the ONNX IR
-// specification (onnx/onnx.proto, IR version 8), so files produced by any
+// specification (onnx/onnx.proto, IR version 11), so files produced by any
 // ONNX tool decode with these types and files written with them are read by
 // any ONNX tool. Messages the toolkit never interprets (training info,
-// functions, sparse tensors, sequence and map types) are still declared so
-// that they survive a decode/encode round trip as typed values.
+// sparse tensors, sequence and map types) are still declared so that they
+// survive a decode/encode round trip as typed values; fields it does not
+// declare (device configurations) survive as unknown fields.
 //
 // The protobuf package is ebmpipe.onnx rather than upstream's onnx. The
 // package name never reaches the wire format, but it names the messages in
@@ -48,21 +49,27 @@ const (
 	Version_IR_VERSION_2019_3_18  Version = 5
 	Version_IR_VERSION_2019_9_19  Version = 6
 	Version_IR_VERSION_2020_5_8   Version = 7
-	Version_IR_VERSION            Version = 8
+	Version_IR_VERSION_2021_7_30  Version = 8
+	Version_IR_VERSION_2023_5_5   Version = 9
+	Version_IR_VERSION_2024_3_25  Version = 10
+	Version_IR_VERSION            Version = 11
 )
 
 // Enum value maps for Version.
 var (
 	Version_name = map[int32]string{
-		0: "_START_VERSION",
-		1: "IR_VERSION_2017_10_10",
-		2: "IR_VERSION_2017_10_30",
-		3: "IR_VERSION_2017_11_3",
-		4: "IR_VERSION_2019_1_22",
-		5: "IR_VERSION_2019_3_18",
-		6: "IR_VERSION_2019_9_19",
-		7: "IR_VERSION_2020_5_8",
-		8: "IR_VERSION",
+		0:  "_START_VERSION",
+		1:  "IR_VERSION_2017_10_10",
+		2:  "IR_VERSION_2017_10_30",
+		3:  "IR_VERSION_2017_11_3",
+		4:  "IR_VERSION_2019_1_22",
+		5:  "IR_VERSION_2019_3_18",
+		6:  "IR_VERSION_2019_9_19",
+		7:  "IR_VERSION_2020_5_8",
+		8:  "IR_VERSION_2021_7_30",
+		9:  "IR_VERSION_2023_5_5",
+		10: "IR_VERSION_2024_3_25",
+		11: "IR_VERSION",
 	}
 	Version_value = map[string]int32{
 		"_START_VERSION":        0,
@@ -73,7 +80,10 @@ var (
 		"IR_VERSION_2019_3_18":  5,
 		"IR_VERSION_2019_9_19":  6,
 		"IR_VERSION_2020_5_8":   7,
-		"IR_VERSION":            8,
+		"IR_VERSION_2021_7_30":  8,
+		"IR_VERSION_2023_5_5":   9,
+		"IR_VERSION_2024_3_25":  10,
+		"IR_VERSION":            11,
 	}
 )
 
@@ -268,23 +278,30 @@ func (AttributeProto_AttributeType) EnumDescriptor() ([]byte, []int) {
 type TensorProto_DataType int32
 
 const (
-	TensorProto_UNDEFINED  TensorProto_DataType = 0
-	TensorProto_FLOAT      TensorProto_DataType = 1
-	TensorProto_UINT8      TensorProto_DataType = 2
-	TensorProto_INT8       TensorProto_DataType = 3
-	TensorProto_UINT16     TensorProto_DataType = 4
-	TensorProto_INT16      TensorProto_DataType = 5
-	TensorProto_INT32      TensorProto_DataType = 6
-	TensorProto_INT64      TensorProto_DataType = 7
-	TensorProto_STRING     TensorProto_DataType = 8
-	TensorProto_BOOL       TensorProto_DataType = 9
-	TensorProto_FLOAT16    TensorProto_DataType = 10
-	TensorProto_DOUBLE     TensorProto_DataType = 11
-	TensorProto_UINT32     TensorProto_DataType = 12
-	TensorProto_UINT64     TensorProto_DataType = 13
-	TensorProto_COMPLEX64  TensorProto_DataType = 14
-	TensorProto_COMPLEX128 TensorProto_DataType = 15
-	TensorProto_BFLOAT16   TensorProto_DataType = 16
+	TensorProto_UNDEFINED      TensorProto_DataType = 0
+	TensorProto_FLOAT          TensorProto_DataType = 1
+	TensorProto_UINT8          TensorProto_DataType = 2
+	TensorProto_INT8           TensorProto_DataType = 3
+	TensorProto_UINT16         TensorProto_DataType = 4
+	TensorProto_INT16          TensorProto_DataType = 5
+	TensorProto_INT32          TensorProto_DataType = 6
+	TensorProto_INT64          TensorProto_DataType = 7
+	TensorProto_STRING         TensorProto_DataType = 8
+	TensorProto_BOOL           TensorProto_DataType = 9
+	TensorProto_FLOAT16        TensorProto_DataType = 10
+	TensorProto_DOUBLE         TensorProto_DataType = 11
+	TensorProto_UINT32         TensorProto_DataType = 12
+	TensorProto_UINT64         TensorProto_DataType = 13
+	TensorProto_COMPLEX64      TensorProto_DataType = 14
+	TensorProto_COMPLEX128     TensorProto_DataType = 15
+	TensorProto_BFLOAT16       TensorProto_DataType = 16
+	TensorProto_FLOAT8E4M3FN   TensorProto_DataType = 17
+	TensorProto_FLOAT8E4M3FNUZ TensorProto_DataType = 18
+	TensorProto_FLOAT8E5M2     TensorProto_DataType = 19
+	TensorProto_FLOAT8E5M2FNUZ TensorProto_DataType = 20
+	TensorProto_UINT4          TensorProto_DataType = 21
+	TensorProto_INT4           TensorProto_DataType = 22
+	TensorProto_FLOAT4E2M1     TensorProto_DataType = 23
 )
 
 // Enum value maps for TensorProto_DataType.
@@ -307,25 +324,39 @@ var (
 		14: "COMPLEX64",
 		15: "COMPLEX128",
 		16: "BFLOAT16",
+		17: "FLOAT8E4M3FN",
+		18: "FLOAT8E4M3FNUZ",
+		19: "FLOAT8E5M2",
+		20: "FLOAT8E5M2FNUZ",
+		21: "UINT4",
+		22: "INT4",
+		23: "FLOAT4E2M1",
 	}
 	TensorProto_DataType_value = map[string]int32{
-		"UNDEFINED":  0,
-		"FLOAT":      1,
-		"UINT8":      2,
-		"INT8":       3,
-		"UINT16":     4,
-		"INT16":      5,
-		"INT32":      6,
-		"INT64":      7,
-		"STRING":     8,
-		"BOOL":       9,
-		"FLOAT16":    10,
-		"DOUBLE":     11,
-		"UINT32":     12,
-		"UINT64":     13,
-		"COMPLEX64":  14,
-		"COMPLEX128": 15,
-		"BFLOAT16":   16,
+		"UNDEFINED":      0,
+		"FLOAT":          1,
+		"UINT8":          2,
+		"INT8":           3,
+		"UINT16":         4,
+		"INT16":          5,
+		"INT32":          6,
+		"INT64":          7,
+		"STRING":         8,
+		"BOOL":           9,
+		"FLOAT16":        10,
+		"DOUBLE":         11,
+		"UINT32":         12,
+		"UINT64":         13,
+		"COMPLEX64":      14,
+		"COMPLEX128":     15,
+		"BFLOAT16":       16,
+		"FLOAT8E4M3FN":   17,
+		"FLOAT8E4M3FNUZ": 18,
+		"FLOAT8E5M2":     19,
+		"FLOAT8E5M2FNUZ": 20,
+		"UINT4":          21,
+		"INT4":           22,
+		"FLOAT4E2M1":     23,
 	}
 )
 
@@ -670,14 +701,17 @@ func (x *ValueInfoProto) GetDocString() string {
 // NodeProto is one operator call in a graph. Inputs and outputs are value
 // names; an empty name marks an omitted optional input or output.
 type NodeProto struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Input         []string               `protobuf:"bytes,1,rep,name=input" json:"input,omitempty"`
-	Output        []string               `protobuf:"bytes,2,rep,name=output" json:"output,omitempty"`
-	Name          *string                `protobuf:"bytes,3,opt,name=name" json:"name,omitempty"`
-	OpType        *string                `protobuf:"bytes,4,opt,name=op_type,json=opType" json:"op_type,omitempty"`
-	Domain        *string                `protobuf:"bytes,7,opt,name=domain" json:"domain,omitempty"`
-	Attribute     []*AttributeProto      `protobuf:"bytes,5,rep,name=attribute" json:"attribute,omitempty"`
-	DocString     *string                `protobuf:"bytes,6,opt,name=doc_string,json=docString" json:"doc_string,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Input     []string               `protobuf:"bytes,1,rep,name=input" json:"input,omitempty"`
+	Output    []string               `protobuf:"bytes,2,rep,name=output" json:"output,omitempty"`
+	Name      *string                `protobuf:"bytes,3,opt,name=name" json:"name,omitempty"`
+	OpType    *string                `protobuf:"bytes,4,opt,name=op_type,json=opType" json:"op_type,omitempty"`
+	Domain    *string                `protobuf:"bytes,7,opt,name=domain" json:"domain,omitempty"`
+	Attribute []*AttributeProto      `protobuf:"bytes,5,rep,name=attribute" json:"attribute,omitempty"`
+	DocString *string                `protobuf:"bytes,6,opt,name=doc_string,json=docString" json:"doc_string,omitempty"`
+	// With domain and op_type, names the FunctionProto a node calls (IR 10).
+	Overload      *string                   `protobuf:"bytes,8,opt,name=overload" json:"overload,omitempty"`
+	MetadataProps []*StringStringEntryProto `protobuf:"bytes,9,rep,name=metadata_props,json=metadataProps" json:"metadata_props,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -759,6 +793,20 @@ func (x *NodeProto) GetDocString() string {
 		return *x.DocString
 	}
 	return ""
+}
+
+func (x *NodeProto) GetOverload() string {
+	if x != nil && x.Overload != nil {
+		return *x.Overload
+	}
+	return ""
+}
+
+func (x *NodeProto) GetMetadataProps() []*StringStringEntryProto {
+	if x != nil {
+		return x.MetadataProps
+	}
+	return nil
 }
 
 // TrainingInfoProto describes how to initialise and train a model.
@@ -1064,16 +1112,17 @@ func (x *TensorAnnotation) GetQuantParameterTensorNames() []*StringStringEntryPr
 // GraphProto is a computation: nodes in topological order, constant
 // initializers, and typed inputs and outputs.
 type GraphProto struct {
-	state                  protoimpl.MessageState `protogen:"open.v1"`
-	Node                   []*NodeProto           `protobuf:"bytes,1,rep,name=node" json:"node,omitempty"`
-	Name                   *string                `protobuf:"bytes,2,opt,name=name" json:"name,omitempty"`
-	Initializer            []*TensorProto         `protobuf:"bytes,5,rep,name=initializer" json:"initializer,omitempty"`
-	SparseInitializer      []*SparseTensorProto   `protobuf:"bytes,15,rep,name=sparse_initializer,json=sparseInitializer" json:"sparse_initializer,omitempty"`
-	DocString              *string                `protobuf:"bytes,10,opt,name=doc_string,json=docString" json:"doc_string,omitempty"`
-	Input                  []*ValueInfoProto      `protobuf:"bytes,11,rep,name=input" json:"input,omitempty"`
-	Output                 []*ValueInfoProto      `protobuf:"bytes,12,rep,name=output" json:"output,omitempty"`
-	ValueInfo              []*ValueInfoProto      `protobuf:"bytes,13,rep,name=value_info,json=valueInfo" json:"value_info,omitempty"`
-	QuantizationAnnotation []*TensorAnnotation    `protobuf:"bytes,14,rep,name=quantization_annotation,json=quantizationAnnotation" json:"quantization_annotation,omitempty"`
+	state                  protoimpl.MessageState    `protogen:"open.v1"`
+	Node                   []*NodeProto              `protobuf:"bytes,1,rep,name=node" json:"node,omitempty"`
+	Name                   *string                   `protobuf:"bytes,2,opt,name=name" json:"name,omitempty"`
+	Initializer            []*TensorProto            `protobuf:"bytes,5,rep,name=initializer" json:"initializer,omitempty"`
+	SparseInitializer      []*SparseTensorProto      `protobuf:"bytes,15,rep,name=sparse_initializer,json=sparseInitializer" json:"sparse_initializer,omitempty"`
+	DocString              *string                   `protobuf:"bytes,10,opt,name=doc_string,json=docString" json:"doc_string,omitempty"`
+	Input                  []*ValueInfoProto         `protobuf:"bytes,11,rep,name=input" json:"input,omitempty"`
+	Output                 []*ValueInfoProto         `protobuf:"bytes,12,rep,name=output" json:"output,omitempty"`
+	ValueInfo              []*ValueInfoProto         `protobuf:"bytes,13,rep,name=value_info,json=valueInfo" json:"value_info,omitempty"`
+	QuantizationAnnotation []*TensorAnnotation       `protobuf:"bytes,14,rep,name=quantization_annotation,json=quantizationAnnotation" json:"quantization_annotation,omitempty"`
+	MetadataProps          []*StringStringEntryProto `protobuf:"bytes,16,rep,name=metadata_props,json=metadataProps" json:"metadata_props,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
@@ -1171,6 +1220,13 @@ func (x *GraphProto) GetQuantizationAnnotation() []*TensorAnnotation {
 	return nil
 }
 
+func (x *GraphProto) GetMetadataProps() []*StringStringEntryProto {
+	if x != nil {
+		return x.MetadataProps
+	}
+	return nil
+}
+
 // TensorProto is a dense tensor value. Its elements are stored either in
 // raw_data (little-endian, row-major) or in the typed field that matches
 // data_type: float_data for FLOAT and COMPLEX64; int32_data for INT32,
@@ -1196,6 +1252,7 @@ type TensorProto struct {
 	DataLocation  *TensorProto_DataLocation `protobuf:"varint,14,opt,name=data_location,json=dataLocation,enum=ebmpipe.onnx.TensorProto_DataLocation" json:"data_location,omitempty"`
 	DoubleData    []float64                 `protobuf:"fixed64,10,rep,packed,name=double_data,json=doubleData" json:"double_data,omitempty"`
 	Uint64Data    []uint64                  `protobuf:"varint,11,rep,packed,name=uint64_data,json=uint64Data" json:"uint64_data,omitempty"`
+	MetadataProps []*StringStringEntryProto `protobuf:"bytes,16,rep,name=metadata_props,json=metadataProps" json:"metadata_props,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1324,6 +1381,13 @@ func (x *TensorProto) GetDoubleData() []float64 {
 func (x *TensorProto) GetUint64Data() []uint64 {
 	if x != nil {
 		return x.Uint64Data
+	}
+	return nil
+}
+
+func (x *TensorProto) GetMetadataProps() []*StringStringEntryProto {
+	if x != nil {
+		return x.MetadataProps
 	}
 	return nil
 }
@@ -1630,15 +1694,21 @@ func (x *OperatorSetIdProto) GetVersion() int64 {
 
 // FunctionProto is a model-local function usable as an operator.
 type FunctionProto struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          *string                `protobuf:"bytes,1,opt,name=name" json:"name,omitempty"`
-	Input         []string               `protobuf:"bytes,4,rep,name=input" json:"input,omitempty"`
-	Output        []string               `protobuf:"bytes,5,rep,name=output" json:"output,omitempty"`
-	Attribute     []string               `protobuf:"bytes,6,rep,name=attribute" json:"attribute,omitempty"`
-	Node          []*NodeProto           `protobuf:"bytes,7,rep,name=node" json:"node,omitempty"`
-	DocString     *string                `protobuf:"bytes,8,opt,name=doc_string,json=docString" json:"doc_string,omitempty"`
-	OpsetImport   []*OperatorSetIdProto  `protobuf:"bytes,9,rep,name=opset_import,json=opsetImport" json:"opset_import,omitempty"`
-	Domain        *string                `protobuf:"bytes,10,opt,name=domain" json:"domain,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Name        *string                `protobuf:"bytes,1,opt,name=name" json:"name,omitempty"`
+	Input       []string               `protobuf:"bytes,4,rep,name=input" json:"input,omitempty"`
+	Output      []string               `protobuf:"bytes,5,rep,name=output" json:"output,omitempty"`
+	Attribute   []string               `protobuf:"bytes,6,rep,name=attribute" json:"attribute,omitempty"`
+	Node        []*NodeProto           `protobuf:"bytes,7,rep,name=node" json:"node,omitempty"`
+	DocString   *string                `protobuf:"bytes,8,opt,name=doc_string,json=docString" json:"doc_string,omitempty"`
+	OpsetImport []*OperatorSetIdProto  `protobuf:"bytes,9,rep,name=opset_import,json=opsetImport" json:"opset_import,omitempty"`
+	Domain      *string                `protobuf:"bytes,10,opt,name=domain" json:"domain,omitempty"`
+	// Attributes with a default value (IR 9); attribute lists those without.
+	AttributeProto []*AttributeProto `protobuf:"bytes,11,rep,name=attribute_proto,json=attributeProto" json:"attribute_proto,omitempty"`
+	ValueInfo      []*ValueInfoProto `protobuf:"bytes,12,rep,name=value_info,json=valueInfo" json:"value_info,omitempty"`
+	// With domain and name, identifies the function (IR 10).
+	Overload      *string                   `protobuf:"bytes,13,opt,name=overload" json:"overload,omitempty"`
+	MetadataProps []*StringStringEntryProto `protobuf:"bytes,14,rep,name=metadata_props,json=metadataProps" json:"metadata_props,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1727,6 +1797,34 @@ func (x *FunctionProto) GetDomain() string {
 		return *x.Domain
 	}
 	return ""
+}
+
+func (x *FunctionProto) GetAttributeProto() []*AttributeProto {
+	if x != nil {
+		return x.AttributeProto
+	}
+	return nil
+}
+
+func (x *FunctionProto) GetValueInfo() []*ValueInfoProto {
+	if x != nil {
+		return x.ValueInfo
+	}
+	return nil
+}
+
+func (x *FunctionProto) GetOverload() string {
+	if x != nil && x.Overload != nil {
+		return *x.Overload
+	}
+	return ""
+}
+
+func (x *FunctionProto) GetMetadataProps() []*StringStringEntryProto {
+	if x != nil {
+		return x.MetadataProps
+	}
+	return nil
 }
 
 // Segment marks a tensor that holds only elements [begin, end) of a
@@ -2173,7 +2271,7 @@ const file_onnx_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12+\n" +
 	"\x04type\x18\x02 \x01(\v2\x17.ebmpipe.onnx.TypeProtoR\x04type\x12\x1d\n" +
 	"\n" +
-	"doc_string\x18\x03 \x01(\tR\tdocString\"\xd9\x01\n" +
+	"doc_string\x18\x03 \x01(\tR\tdocString\"\xc2\x02\n" +
 	"\tNodeProto\x12\x14\n" +
 	"\x05input\x18\x01 \x03(\tR\x05input\x12\x16\n" +
 	"\x06output\x18\x02 \x03(\tR\x06output\x12\x12\n" +
@@ -2182,7 +2280,9 @@ const file_onnx_proto_rawDesc = "" +
 	"\x06domain\x18\a \x01(\tR\x06domain\x12:\n" +
 	"\tattribute\x18\x05 \x03(\v2\x1c.ebmpipe.onnx.AttributeProtoR\tattribute\x12\x1d\n" +
 	"\n" +
-	"doc_string\x18\x06 \x01(\tR\tdocString\"\xb7\x02\n" +
+	"doc_string\x18\x06 \x01(\tR\tdocString\x12\x1a\n" +
+	"\boverload\x18\b \x01(\tR\boverload\x12K\n" +
+	"\x0emetadata_props\x18\t \x03(\v2$.ebmpipe.onnx.StringStringEntryProtoR\rmetadataProps\"\xb7\x02\n" +
 	"\x11TrainingInfoProto\x12@\n" +
 	"\x0einitialization\x18\x01 \x01(\v2\x18.ebmpipe.onnx.GraphProtoR\x0einitialization\x126\n" +
 	"\talgorithm\x18\x02 \x01(\v2\x18.ebmpipe.onnx.GraphProtoR\talgorithm\x12[\n" +
@@ -2209,7 +2309,7 @@ const file_onnx_proto_rawDesc = "" +
 	"\x10TensorAnnotation\x12\x1f\n" +
 	"\vtensor_name\x18\x01 \x01(\tR\n" +
 	"tensorName\x12e\n" +
-	"\x1cquant_parameter_tensor_names\x18\x02 \x03(\v2$.ebmpipe.onnx.StringStringEntryProtoR\x19quantParameterTensorNames\"\xbf\x04\n" +
+	"\x1cquant_parameter_tensor_names\x18\x02 \x03(\v2$.ebmpipe.onnx.StringStringEntryProtoR\x19quantParameterTensorNames\"\x8c\x05\n" +
 	"\n" +
 	"GraphProto\x12+\n" +
 	"\x04node\x18\x01 \x03(\v2\x17.ebmpipe.onnx.NodeProtoR\x04node\x12\x12\n" +
@@ -2223,9 +2323,10 @@ const file_onnx_proto_rawDesc = "" +
 	"\x06output\x18\f \x03(\v2\x1c.ebmpipe.onnx.ValueInfoProtoR\x06output\x12;\n" +
 	"\n" +
 	"value_info\x18\r \x03(\v2\x1c.ebmpipe.onnx.ValueInfoProtoR\tvalueInfo\x12W\n" +
-	"\x17quantization_annotation\x18\x0e \x03(\v2\x1e.ebmpipe.onnx.TensorAnnotationR\x16quantizationAnnotationJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05J\x04\b\x06\x10\n" +
+	"\x17quantization_annotation\x18\x0e \x03(\v2\x1e.ebmpipe.onnx.TensorAnnotationR\x16quantizationAnnotation\x12K\n" +
+	"\x0emetadata_props\x18\x10 \x03(\v2$.ebmpipe.onnx.StringStringEntryProtoR\rmetadataPropsJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05J\x04\b\x06\x10\n" +
 	"R\n" +
-	"ir_versionR\x10producer_versionR\fproducer_tagR\x06domain\"\xf0\x06\n" +
+	"ir_versionR\x10producer_versionR\fproducer_tagR\x06domain\"\xac\b\n" +
 	"\vTensorProto\x12\x12\n" +
 	"\x04dims\x18\x01 \x03(\x03R\x04dims\x12\x1b\n" +
 	"\tdata_type\x18\x02 \x01(\x05R\bdataType\x12;\n" +
@@ -2248,10 +2349,11 @@ const file_onnx_proto_rawDesc = "" +
 	" \x03(\x01B\x02\x10\x01R\n" +
 	"doubleData\x12#\n" +
 	"\vuint64_data\x18\v \x03(\x04B\x02\x10\x01R\n" +
-	"uint64Data\x1a1\n" +
+	"uint64Data\x12K\n" +
+	"\x0emetadata_props\x18\x10 \x03(\v2$.ebmpipe.onnx.StringStringEntryProtoR\rmetadataProps\x1a1\n" +
 	"\aSegment\x12\x14\n" +
 	"\x05begin\x18\x01 \x01(\x03R\x05begin\x12\x10\n" +
-	"\x03end\x18\x02 \x01(\x03R\x03end\"\xda\x01\n" +
+	"\x03end\x18\x02 \x01(\x03R\x03end\"\xc9\x02\n" +
 	"\bDataType\x12\r\n" +
 	"\tUNDEFINED\x10\x00\x12\t\n" +
 	"\x05FLOAT\x10\x01\x12\t\n" +
@@ -2276,7 +2378,16 @@ const file_onnx_proto_rawDesc = "" +
 	"\tCOMPLEX64\x10\x0e\x12\x0e\n" +
 	"\n" +
 	"COMPLEX128\x10\x0f\x12\f\n" +
-	"\bBFLOAT16\x10\x10\")\n" +
+	"\bBFLOAT16\x10\x10\x12\x10\n" +
+	"\fFLOAT8E4M3FN\x10\x11\x12\x12\n" +
+	"\x0eFLOAT8E4M3FNUZ\x10\x12\x12\x0e\n" +
+	"\n" +
+	"FLOAT8E5M2\x10\x13\x12\x12\n" +
+	"\x0eFLOAT8E5M2FNUZ\x10\x14\x12\t\n" +
+	"\x05UINT4\x10\x15\x12\b\n" +
+	"\x04INT4\x10\x16\x12\x0e\n" +
+	"\n" +
+	"FLOAT4E2M1\x10\x17\")\n" +
 	"\fDataLocation\x12\v\n" +
 	"\aDEFAULT\x10\x00\x12\f\n" +
 	"\bEXTERNAL\x10\x01\"\x8f\x01\n" +
@@ -2320,7 +2431,7 @@ const file_onnx_proto_rawDesc = "" +
 	"\x05value\"F\n" +
 	"\x12OperatorSetIdProto\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x03R\aversion\"\xbb\x02\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\"\xa8\x04\n" +
 	"\rFunctionProto\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05input\x18\x04 \x03(\tR\x05input\x12\x16\n" +
@@ -2331,7 +2442,12 @@ const file_onnx_proto_rawDesc = "" +
 	"doc_string\x18\b \x01(\tR\tdocString\x12C\n" +
 	"\fopset_import\x18\t \x03(\v2 .ebmpipe.onnx.OperatorSetIdProtoR\vopsetImport\x12\x16\n" +
 	"\x06domain\x18\n" +
-	" \x01(\tR\x06domainJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04R\rsince_versionR\x06status*\xe4\x01\n" +
+	" \x01(\tR\x06domain\x12E\n" +
+	"\x0fattribute_proto\x18\v \x03(\v2\x1c.ebmpipe.onnx.AttributeProtoR\x0eattributeProto\x12;\n" +
+	"\n" +
+	"value_info\x18\f \x03(\v2\x1c.ebmpipe.onnx.ValueInfoProtoR\tvalueInfo\x12\x1a\n" +
+	"\boverload\x18\r \x01(\tR\boverload\x12K\n" +
+	"\x0emetadata_props\x18\x0e \x03(\v2$.ebmpipe.onnx.StringStringEntryProtoR\rmetadataPropsJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04R\rsince_versionR\x06status*\xb1\x02\n" +
 	"\aVersion\x12\x12\n" +
 	"\x0e_START_VERSION\x10\x00\x12\x19\n" +
 	"\x15IR_VERSION_2017_10_10\x10\x01\x12\x19\n" +
@@ -2340,9 +2456,13 @@ const file_onnx_proto_rawDesc = "" +
 	"\x14IR_VERSION_2019_1_22\x10\x04\x12\x18\n" +
 	"\x14IR_VERSION_2019_3_18\x10\x05\x12\x18\n" +
 	"\x14IR_VERSION_2019_9_19\x10\x06\x12\x17\n" +
-	"\x13IR_VERSION_2020_5_8\x10\a\x12\x0e\n" +
+	"\x13IR_VERSION_2020_5_8\x10\a\x12\x18\n" +
+	"\x14IR_VERSION_2021_7_30\x10\b\x12\x17\n" +
+	"\x13IR_VERSION_2023_5_5\x10\t\x12\x18\n" +
+	"\x14IR_VERSION_2024_3_25\x10\n" +
+	"\x12\x0e\n" +
 	"\n" +
-	"IR_VERSION\x10\b*.\n" +
+	"IR_VERSION\x10\v*.\n" +
 	"\x0eOperatorStatus\x12\x10\n" +
 	"\fEXPERIMENTAL\x10\x00\x12\n" +
 	"\n" +
@@ -2402,46 +2522,52 @@ var file_onnx_proto_depIdxs = []int32{
 	16, // 8: ebmpipe.onnx.AttributeProto.type_protos:type_name -> ebmpipe.onnx.TypeProto
 	16, // 9: ebmpipe.onnx.ValueInfoProto.type:type_name -> ebmpipe.onnx.TypeProto
 	5,  // 10: ebmpipe.onnx.NodeProto.attribute:type_name -> ebmpipe.onnx.AttributeProto
-	12, // 11: ebmpipe.onnx.TrainingInfoProto.initialization:type_name -> ebmpipe.onnx.GraphProto
-	12, // 12: ebmpipe.onnx.TrainingInfoProto.algorithm:type_name -> ebmpipe.onnx.GraphProto
-	10, // 13: ebmpipe.onnx.TrainingInfoProto.initialization_binding:type_name -> ebmpipe.onnx.StringStringEntryProto
-	10, // 14: ebmpipe.onnx.TrainingInfoProto.update_binding:type_name -> ebmpipe.onnx.StringStringEntryProto
-	17, // 15: ebmpipe.onnx.ModelProto.opset_import:type_name -> ebmpipe.onnx.OperatorSetIdProto
-	12, // 16: ebmpipe.onnx.ModelProto.graph:type_name -> ebmpipe.onnx.GraphProto
-	10, // 17: ebmpipe.onnx.ModelProto.metadata_props:type_name -> ebmpipe.onnx.StringStringEntryProto
-	8,  // 18: ebmpipe.onnx.ModelProto.training_info:type_name -> ebmpipe.onnx.TrainingInfoProto
-	18, // 19: ebmpipe.onnx.ModelProto.functions:type_name -> ebmpipe.onnx.FunctionProto
-	10, // 20: ebmpipe.onnx.TensorAnnotation.quant_parameter_tensor_names:type_name -> ebmpipe.onnx.StringStringEntryProto
-	7,  // 21: ebmpipe.onnx.GraphProto.node:type_name -> ebmpipe.onnx.NodeProto
-	13, // 22: ebmpipe.onnx.GraphProto.initializer:type_name -> ebmpipe.onnx.TensorProto
-	14, // 23: ebmpipe.onnx.GraphProto.sparse_initializer:type_name -> ebmpipe.onnx.SparseTensorProto
-	6,  // 24: ebmpipe.onnx.GraphProto.input:type_name -> ebmpipe.onnx.ValueInfoProto
-	6,  // 25: ebmpipe.onnx.GraphProto.output:type_name -> ebmpipe.onnx.ValueInfoProto
-	6,  // 26: ebmpipe.onnx.GraphProto.value_info:type_name -> ebmpipe.onnx.ValueInfoProto
-	11, // 27: ebmpipe.onnx.GraphProto.quantization_annotation:type_name -> ebmpipe.onnx.TensorAnnotation
-	19, // 28: ebmpipe.onnx.TensorProto.segment:type_name -> ebmpipe.onnx.TensorProto.Segment
-	10, // 29: ebmpipe.onnx.TensorProto.external_data:type_name -> ebmpipe.onnx.StringStringEntryProto
-	4,  // 30: ebmpipe.onnx.TensorProto.data_location:type_name -> ebmpipe.onnx.TensorProto.DataLocation
-	13, // 31: ebmpipe.onnx.SparseTensorProto.values:type_name -> ebmpipe.onnx.TensorProto
-	13, // 32: ebmpipe.onnx.SparseTensorProto.indices:type_name -> ebmpipe.onnx.TensorProto
-	20, // 33: ebmpipe.onnx.TensorShapeProto.dim:type_name -> ebmpipe.onnx.TensorShapeProto.Dimension
-	21, // 34: ebmpipe.onnx.TypeProto.tensor_type:type_name -> ebmpipe.onnx.TypeProto.Tensor
-	22, // 35: ebmpipe.onnx.TypeProto.sequence_type:type_name -> ebmpipe.onnx.TypeProto.Sequence
-	23, // 36: ebmpipe.onnx.TypeProto.map_type:type_name -> ebmpipe.onnx.TypeProto.Map
-	24, // 37: ebmpipe.onnx.TypeProto.optional_type:type_name -> ebmpipe.onnx.TypeProto.Optional
-	25, // 38: ebmpipe.onnx.TypeProto.sparse_tensor_type:type_name -> ebmpipe.onnx.TypeProto.SparseTensor
-	7,  // 39: ebmpipe.onnx.FunctionProto.node:type_name -> ebmpipe.onnx.NodeProto
-	17, // 40: ebmpipe.onnx.FunctionProto.opset_import:type_name -> ebmpipe.onnx.OperatorSetIdProto
-	15, // 41: ebmpipe.onnx.TypeProto.Tensor.shape:type_name -> ebmpipe.onnx.TensorShapeProto
-	16, // 42: ebmpipe.onnx.TypeProto.Sequence.elem_type:type_name -> ebmpipe.onnx.TypeProto
-	16, // 43: ebmpipe.onnx.TypeProto.Map.value_type:type_name -> ebmpipe.onnx.TypeProto
-	16, // 44: ebmpipe.onnx.TypeProto.Optional.elem_type:type_name -> ebmpipe.onnx.TypeProto
-	15, // 45: ebmpipe.onnx.TypeProto.SparseTensor.shape:type_name -> ebmpipe.onnx.TensorShapeProto
-	46, // [46:46] is the sub-list for method output_type
-	46, // [46:46] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	10, // 11: ebmpipe.onnx.NodeProto.metadata_props:type_name -> ebmpipe.onnx.StringStringEntryProto
+	12, // 12: ebmpipe.onnx.TrainingInfoProto.initialization:type_name -> ebmpipe.onnx.GraphProto
+	12, // 13: ebmpipe.onnx.TrainingInfoProto.algorithm:type_name -> ebmpipe.onnx.GraphProto
+	10, // 14: ebmpipe.onnx.TrainingInfoProto.initialization_binding:type_name -> ebmpipe.onnx.StringStringEntryProto
+	10, // 15: ebmpipe.onnx.TrainingInfoProto.update_binding:type_name -> ebmpipe.onnx.StringStringEntryProto
+	17, // 16: ebmpipe.onnx.ModelProto.opset_import:type_name -> ebmpipe.onnx.OperatorSetIdProto
+	12, // 17: ebmpipe.onnx.ModelProto.graph:type_name -> ebmpipe.onnx.GraphProto
+	10, // 18: ebmpipe.onnx.ModelProto.metadata_props:type_name -> ebmpipe.onnx.StringStringEntryProto
+	8,  // 19: ebmpipe.onnx.ModelProto.training_info:type_name -> ebmpipe.onnx.TrainingInfoProto
+	18, // 20: ebmpipe.onnx.ModelProto.functions:type_name -> ebmpipe.onnx.FunctionProto
+	10, // 21: ebmpipe.onnx.TensorAnnotation.quant_parameter_tensor_names:type_name -> ebmpipe.onnx.StringStringEntryProto
+	7,  // 22: ebmpipe.onnx.GraphProto.node:type_name -> ebmpipe.onnx.NodeProto
+	13, // 23: ebmpipe.onnx.GraphProto.initializer:type_name -> ebmpipe.onnx.TensorProto
+	14, // 24: ebmpipe.onnx.GraphProto.sparse_initializer:type_name -> ebmpipe.onnx.SparseTensorProto
+	6,  // 25: ebmpipe.onnx.GraphProto.input:type_name -> ebmpipe.onnx.ValueInfoProto
+	6,  // 26: ebmpipe.onnx.GraphProto.output:type_name -> ebmpipe.onnx.ValueInfoProto
+	6,  // 27: ebmpipe.onnx.GraphProto.value_info:type_name -> ebmpipe.onnx.ValueInfoProto
+	11, // 28: ebmpipe.onnx.GraphProto.quantization_annotation:type_name -> ebmpipe.onnx.TensorAnnotation
+	10, // 29: ebmpipe.onnx.GraphProto.metadata_props:type_name -> ebmpipe.onnx.StringStringEntryProto
+	19, // 30: ebmpipe.onnx.TensorProto.segment:type_name -> ebmpipe.onnx.TensorProto.Segment
+	10, // 31: ebmpipe.onnx.TensorProto.external_data:type_name -> ebmpipe.onnx.StringStringEntryProto
+	4,  // 32: ebmpipe.onnx.TensorProto.data_location:type_name -> ebmpipe.onnx.TensorProto.DataLocation
+	10, // 33: ebmpipe.onnx.TensorProto.metadata_props:type_name -> ebmpipe.onnx.StringStringEntryProto
+	13, // 34: ebmpipe.onnx.SparseTensorProto.values:type_name -> ebmpipe.onnx.TensorProto
+	13, // 35: ebmpipe.onnx.SparseTensorProto.indices:type_name -> ebmpipe.onnx.TensorProto
+	20, // 36: ebmpipe.onnx.TensorShapeProto.dim:type_name -> ebmpipe.onnx.TensorShapeProto.Dimension
+	21, // 37: ebmpipe.onnx.TypeProto.tensor_type:type_name -> ebmpipe.onnx.TypeProto.Tensor
+	22, // 38: ebmpipe.onnx.TypeProto.sequence_type:type_name -> ebmpipe.onnx.TypeProto.Sequence
+	23, // 39: ebmpipe.onnx.TypeProto.map_type:type_name -> ebmpipe.onnx.TypeProto.Map
+	24, // 40: ebmpipe.onnx.TypeProto.optional_type:type_name -> ebmpipe.onnx.TypeProto.Optional
+	25, // 41: ebmpipe.onnx.TypeProto.sparse_tensor_type:type_name -> ebmpipe.onnx.TypeProto.SparseTensor
+	7,  // 42: ebmpipe.onnx.FunctionProto.node:type_name -> ebmpipe.onnx.NodeProto
+	17, // 43: ebmpipe.onnx.FunctionProto.opset_import:type_name -> ebmpipe.onnx.OperatorSetIdProto
+	5,  // 44: ebmpipe.onnx.FunctionProto.attribute_proto:type_name -> ebmpipe.onnx.AttributeProto
+	6,  // 45: ebmpipe.onnx.FunctionProto.value_info:type_name -> ebmpipe.onnx.ValueInfoProto
+	10, // 46: ebmpipe.onnx.FunctionProto.metadata_props:type_name -> ebmpipe.onnx.StringStringEntryProto
+	15, // 47: ebmpipe.onnx.TypeProto.Tensor.shape:type_name -> ebmpipe.onnx.TensorShapeProto
+	16, // 48: ebmpipe.onnx.TypeProto.Sequence.elem_type:type_name -> ebmpipe.onnx.TypeProto
+	16, // 49: ebmpipe.onnx.TypeProto.Map.value_type:type_name -> ebmpipe.onnx.TypeProto
+	16, // 50: ebmpipe.onnx.TypeProto.Optional.elem_type:type_name -> ebmpipe.onnx.TypeProto
+	15, // 51: ebmpipe.onnx.TypeProto.SparseTensor.shape:type_name -> ebmpipe.onnx.TensorShapeProto
+	52, // [52:52] is the sub-list for method output_type
+	52, // [52:52] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_onnx_proto_init() }
