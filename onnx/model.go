@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
 
@@ -38,13 +39,18 @@ func decodeModel(data []byte) (*ModelProto, error) {
 	return m, nil
 }
 
-// Load reads and decodes the model file at path.
+// Load reads and decodes the model file at path, and reads the data of
+// tensors stored in external files from path's directory (see
+// LoadExternalData).
 func Load(path string) (*ModelProto, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: load: %w", err)
 	}
 	m, err := decodeModel(data)
+	if err == nil {
+		err = loadExternalData(m, filepath.Dir(path))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("onnx: load %s: %w", path, err)
 	}

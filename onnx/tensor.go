@@ -41,7 +41,7 @@ func tensorShape(t *TensorProto) (shape []int, n int, err error) {
 		return nil, 0, errors.New("nil tensor")
 	}
 	if t.GetDataLocation() == TensorProto_EXTERNAL {
-		return nil, 0, fmt.Errorf("tensor %q: external data is not supported", t.GetName())
+		return nil, 0, fmt.Errorf("tensor %q: external data is not loaded (see LoadExternalData)", t.GetName())
 	}
 	if t.Segment != nil {
 		return nil, 0, fmt.Errorf("tensor %q: segmented tensors are not supported", t.GetName())
@@ -212,8 +212,8 @@ func numericData(t *TensorProto) (numeric, []int, error) {
 // shape. It reads every real numeric data type (FLOAT, DOUBLE, FLOAT16,
 // BFLOAT16, all signed and unsigned integers, BOOL as 0 or 1) from raw_data
 // or from the typed fields. STRING, COMPLEX64 and COMPLEX128 tensors,
-// tensors with external data, and tensors whose data does not match their
-// dims are errors.
+// tensors whose external data is not loaded, and tensors whose data does
+// not match their dims are errors.
 func TensorFloat64(t *TensorProto) ([]float64, []int, error) {
 	v, shape, err := numericData(t)
 	if err != nil {

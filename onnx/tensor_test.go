@@ -131,7 +131,7 @@ func TestTensorErrors(t *testing.T) {
 		want   string
 	}{
 		{"nil", nil, false, "nil tensor"},
-		{"external", external, false, `tensor "ext": external data is not supported`},
+		{"external", external, false, `tensor "ext": external data is not loaded`},
 		{"short raw", short, false, `tensor "short": shape [2 3] has 6 elements but 3 are stored`},
 		{"long typed", typedLong, true, `tensor "long": shape [2] has 2 elements but 3 are stored`},
 		{"ragged raw", ragged, false, `tensor "ragged": raw_data has 3 bytes`},
