@@ -3,6 +3,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // defaultDomain normalises the two names of the default ONNX operator set.
@@ -38,7 +39,8 @@ const maxProblems = 20
 //     the same default domain);
 //   - nodes are in topological order: every non-empty node input is a graph
 //     input, an initializer or the output of an earlier node (values of
-//     enclosing graphs are visible inside subgraphs);
+//     enclosing graphs are visible inside subgraphs); nodes that feed each
+//     other are reported as a cycle, naming its nodes;
 //   - every value is defined once (static single assignment): node outputs
 //     are unique and shadow no input or initializer;
 //   - graph outputs are defined;
@@ -126,8 +128,8 @@ func (c *checker) graph(g *GraphProto, where string, outer *scope, main bool) {
 	s := &scope{parent: outer, names: map[string]bool{}}
 
 	inputs := map[string]bool{}
-	for _, v := range g.GetInput() {
-		c.valueInfo(v, where, "input", main)
+	for i, v := range g.GetInput() {
+		c.valueInfo(v, where, fmt.Sprintf("input #%d", i), main)
 		if v.GetName() == "" {
 			continue
 		}
@@ -178,6 +180,7 @@ func (c *checker) graph(g *GraphProto, where string, outer *scope, main bool) {
 			later[out] = true
 		}
 	}
+	inCycle := c.cycles(g, where)
 
 	for i, n := range g.GetNode() {
 		node := where + ": " + nodeLabel(i, n)
@@ -190,6 +193,8 @@ func (c *checker) graph(g *GraphProto, where string, outer *scope, main bool) {
 		for _, in := range n.GetInput() {
 			switch {
 			case in == "" || s.has(in):
+			case later[in] && inCycle[in]:
+				// reported with its cycle
 			case later[in]:
 				c.addf("%s: input %q is used before the node that defines it (nodes must be in topological order)", node, in)
 			default:
@@ -226,25 +231,27 @@ func (c *checker) graph(g *GraphProto, where string, outer *scope, main bool) {
 		}
 	}
 
-	for _, v := range g.GetOutput() {
-		c.valueInfo(v, where, "output", main)
+	for i, v := range g.GetOutput() {
+		c.valueInfo(v, where, fmt.Sprintf("output #%d", i), main)
 		if name := v.GetName(); name != "" && !s.has(name) {
 			c.addf("%s: output %q is not defined by any node, input or initializer", where, name)
 		}
 	}
-	for _, v := range g.GetValueInfo() {
-		c.valueInfo(v, where, "value_info", false)
+	for i, v := range g.GetValueInfo() {
+		c.valueInfo(v, where, fmt.Sprintf("value_info #%d", i), false)
 	}
 }
 
 // valueInfo checks the description of a graph input, output or
-// intermediate value. Subgraph inputs and outputs may omit their type;
-// main-graph ones need a full tensor type.
-func (c *checker) valueInfo(v *ValueInfoProto, where, kind string, main bool) {
+// intermediate value, which label names with its index ("input #0").
+// Subgraph inputs and outputs may omit their type; main-graph ones need a
+// full tensor type.
+func (c *checker) valueInfo(v *ValueInfoProto, where, label string, main bool) {
 	if v.GetName() == "" {
-		c.addf("%s: %s has no name", where, kind)
+		c.addf("%s: %s has no name", where, label)
 		return
 	}
+	kind, _, _ := strings.Cut(label, " ")
 	tt := v.GetType().GetTensorType()
 	if main && v.GetType() == nil {
 		c.addf("%s: %s %q has no type", where, kind, v.GetName())
@@ -258,4 +265,91 @@ func (c *checker) valueInfo(v *ValueInfoProto, where, kind string, main bool) {
 	if main && tt.Shape == nil {
 		c.addf("%s: %s %q has no shape", where, kind, v.GetName())
 	}
+}
+
+// cycles reports each cycle among the nodes of g (nodes that read, directly
+// or not, their own output), naming its nodes in the order data flows, and
+// returns the values that flow along the reported cycles.
+func (c *checker) cycles(g *GraphProto, where string) map[string]bool {
+	nodes := g.GetNode()
+	producer := map[string]int{}
+	for i, n := range nodes {
+		for _, out := range n.GetOutput() {
+			if _, ok := producer[out]; !ok && out != "" {
+				producer[out] = i
+			}
+		}
+	}
+	// Kahn's algorithm: the nodes it cannot order are on a cycle or
+	// downstream of one.
+	indeg := make([]int, len(nodes))
+	users := make([][]int, len(nodes))
+	for i, n := range nodes {
+		for _, in := range n.GetInput() {
+			if p, ok := producer[in]; ok {
+				indeg[i]++
+				users[p] = append(users[p], i)
+			}
+		}
+	}
+	queue := []int{}
+	for i, d := range indeg {
+		if d == 0 {
+			queue = append(queue, i)
+		}
+	}
+	for len(queue) > 0 {
+		i := queue[0]
+		queue = queue[1:]
+		for _, u := range users[i] {
+			if indeg[u]--; indeg[u] == 0 {
+				queue = append(queue, u)
+			}
+		}
+	}
+	// From each unordered node, walk back through unordered producers
+	// until a node repeats: the walk from there is a cycle.
+	flows := map[string]bool{}
+	done := make([]bool, len(nodes))
+	for start := range nodes {
+		if indeg[start] == 0 || done[start] {
+			continue
+		}
+		step := map[int]int{} // node -> position in path
+		var path []int
+		var via []string // via[k]: the value path[k] reads from path[k+1]
+		i := start
+		for !done[i] {
+			if _, seen := step[i]; seen {
+				c.addCycle(where, nodes, path[step[i]:], via[step[i]:], flows)
+				break
+			}
+			step[i] = len(path)
+			path = append(path, i)
+			for _, in := range nodes[i].GetInput() {
+				if p, ok := producer[in]; ok && indeg[p] > 0 {
+					via = append(via, in)
+					i = p
+					break
+				}
+			}
+		}
+		for _, k := range path {
+			done[k] = true
+		}
+	}
+	return flows
+}
+
+// addCycle reports the cycle whose nodes, walked against the data flow, are
+// path (path[k] reads via[k] from path[k+1], and the last node reads its
+// value from path[0]); it adds the values to flows.
+func (c *checker) addCycle(where string, nodes []*NodeProto, path []int, via []string, flows map[string]bool) {
+	var b strings.Builder
+	b.WriteString(nodeLabel(path[0], nodes[path[0]]))
+	for k := len(path) - 1; k >= 0; k-- {
+		fmt.Fprintf(&b, " -> %q -> %s", via[k], nodeLabel(path[k], nodes[path[k]]))
+		flows[via[k]] = true
+	}
+	c.addf("%s: nodes form a cycle: %s", where, b.String())
 }

@@ -109,6 +109,26 @@ func TestValidateErrors(t *testing.T) {
 			g := m.Graph
 			g.Node[0], g.Node[1] = g.Node[1], g.Node[0]
 		}, want: []string{`node "relu" (Relu): input "h" is used before the node that defines it`}},
+		{name: "cycle of two", edit: func(m *ModelProto) {
+			// matmul reads y from relu, which reads h from matmul.
+			m.Graph.Node[0].Input[0] = "y"
+		}, want: []string{`graph "test": nodes form a cycle: node "matmul" (MatMul) -> "h" -> node "relu" (Relu) -> "y" -> node "matmul" (MatMul)`}},
+		{name: "self loop", edit: func(m *ModelProto) {
+			m.Graph.Node[1].Input[0] = "y"
+		}, want: []string{`nodes form a cycle: node "relu" (Relu) -> "y" -> node "relu" (Relu)`}},
+		{name: "cycle of three with a node after it", edit: func(m *ModelProto) {
+			g := m.Graph
+			g.Node = []*NodeProto{
+				{Name: ptr("a"), OpType: ptr("Add"), Input: []string{"x", "vc"}, Output: []string{"va"}},
+				{Name: ptr("b"), OpType: ptr("Neg"), Input: []string{"va"}, Output: []string{"vb"}},
+				{Name: ptr("c"), OpType: ptr("Abs"), Input: []string{"vb"}, Output: []string{"vc"}},
+				{Name: ptr("d"), OpType: ptr("Neg"), Input: []string{"vc", "late"}, Output: []string{"y"}},
+				{Name: ptr("e"), OpType: ptr("Neg"), Input: []string{"x"}, Output: []string{"late"}},
+			}
+		}, want: []string{
+			`nodes form a cycle: node "a" (Add) -> "va" -> node "b" (Neg) -> "vb" -> node "c" (Abs) -> "vc" -> node "a" (Add)`,
+			`node "d" (Neg): input "late" is used before the node that defines it`,
+		}},
 		{name: "duplicate output", edit: func(m *ModelProto) { m.Graph.Node[1].Output[0] = "h" },
 			want: []string{`node "relu" (Relu): output "h" is already defined`, `output "y" is not defined`}},
 		{name: "output shadows input", edit: func(m *ModelProto) {
@@ -156,7 +176,7 @@ func TestValidateErrors(t *testing.T) {
 			m.Graph.Output[0].Type.GetTensorType().Shape = nil
 		}, want: []string{`output "y" has no shape`}},
 		{name: "unnamed input", edit: func(m *ModelProto) { m.Graph.Input[0].Name = nil },
-			want: []string{`graph "test": input has no name`, `input "x" is not defined`}},
+			want: []string{`graph "test": input #0 has no name`, `input "x" is not defined`}},
 		{name: "value_info without elem_type", edit: func(m *ModelProto) {
 			m.Graph.ValueInfo = []*ValueInfoProto{NewValueInfo("h", TensorProto_UNDEFINED)}
 		}, want: []string{`value_info "h" has no element type`}},
