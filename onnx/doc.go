@@ -18,7 +18,10 @@
 //   - Attr, HasAttr, AttrInt, AttrInts, AttrFloat, AttrFloats, AttrString
 //     and AttrTensor to read node attributes.
 //   - OpsetVersion and Validate, the latter checking the structural rules
-//     onnx.checker enforces on a graph.
+//     onnx.checker enforces on a graph (and naming the nodes of a cycle).
+//   - LoadExternalData for tensors stored in files next to the model (Load
+//     calls it), and InlineFunctions to replace calls of model-local
+//     functions by their bodies.
 //
 // Nothing here panics on malformed input: every decoder and checker reports
 // a problem as an error naming the tensor, node or value at fault.
