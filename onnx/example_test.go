@@ -68,3 +68,19 @@ func ExampleValidate() {
 	// onnx: invalid model: graph "energy": node "relu" (Relu): input "h" is used before the node that defines it (nodes must be in topological order)
 	// <nil>
 }
+
+func ExampleInlineFunctions() {
+	// A model in the shape of a dynamo export with module functions.
+	m, err := onnx.Load("../testdata/opset/energy_functions_o18.onnx")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(m.GetFunctions()), "functions,", len(m.GetGraph().GetNode()), "nodes")
+	if err := onnx.InlineFunctions(m); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(m.GetFunctions()), "functions,", len(m.GetGraph().GetNode()), "nodes")
+	// Output:
+	// 3 functions, 5 nodes
+	// 0 functions, 13 nodes
+}
