@@ -219,11 +219,7 @@ func walkNodeTensors(nodes []*NodeProto, fn func(*TensorProto) error) error {
 					return err
 				}
 			}
-			graphs := a.GetGraphs()
-			if a.GetG() != nil {
-				graphs = append([]*GraphProto{a.GetG()}, graphs...)
-			}
-			for _, g := range graphs {
+			for _, g := range subgraphs(a) {
 				if err := walkGraphTensors(g, fn); err != nil {
 					return err
 				}
