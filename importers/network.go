@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/onnx"
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // A Port is a graph input or output of a Network.
@@ -361,21 +360,17 @@ func (n *Network) ParamCount() int {
 // A ParamSet holds a Network's parameters as leaves of one tape, so that
 // several Apply calls (say, the energy of data and of samples) share them.
 type ParamSet struct {
-	Nodes     []*G.Node // in the order of Network.Params
-	ByName    map[string]*G.Node
+	Nodes     []*autodiff.Node // in the order of Network.Params
+	ByName    map[string]*autodiff.Node
 	trainable []bool
 }
 
 // NewParams adds the parameters to t as variables of t's element type,
 // initialized with the model's values.
-func (n *Network) NewParams(t *Tape) *ParamSet {
-	ps := &ParamSet{ByName: make(map[string]*G.Node, len(n.params))}
+func (n *Network) NewParams(t *autodiff.Tape) *ParamSet {
+	ps := &ParamSet{ByName: make(map[string]*autodiff.Node, len(n.params))}
 	for _, p := range n.params {
-		a := newArray(t.Dtype(), p.Shape)
-		for i, v := range p.Data {
-			a.set(i, v)
-		}
-		node := t.Variable(p.Name, toDense(a))
+		node := t.Variable(p.Name, autodiff.FromFloat64s(t.Dtype(), p.Shape, p.Data))
 		ps.Nodes = append(ps.Nodes, node)
 		ps.ByName[p.Name] = node
 		ps.trainable = append(ps.trainable, p.Trainable)
@@ -384,8 +379,8 @@ func (n *Network) NewParams(t *Tape) *ParamSet {
 }
 
 // Trainable returns the nodes of the trainable parameters, in order.
-func (ps *ParamSet) Trainable() []*G.Node {
-	var out []*G.Node
+func (ps *ParamSet) Trainable() []*autodiff.Node {
+	var out []*autodiff.Node
 	for i, node := range ps.Nodes {
 		if ps.trainable[i] {
 			out = append(out, node)
@@ -407,7 +402,7 @@ type ApplyOptions struct {
 // returns one node per graph output. The inputs' shapes bind the model's
 // symbolic dimensions (such as "batch"); fixed dimensions must match.
 // Integer (INT64) inputs must be Int64 nodes.
-func (n *Network) Apply(t *Tape, ps *ParamSet, opt ApplyOptions, inputs ...*G.Node) ([]*G.Node, error) {
+func (n *Network) Apply(t *autodiff.Tape, ps *ParamSet, opt ApplyOptions, inputs ...*autodiff.Node) ([]*autodiff.Node, error) {
 	if err := t.Err(); err != nil {
 		return nil, err
 	}
@@ -453,7 +448,7 @@ func (n *Network) Apply(t *Tape, ps *ParamSet, opt ApplyOptions, inputs ...*G.No
 			}
 		}
 	}
-	outs := make([]*G.Node, len(n.outputs))
+	outs := make([]*autodiff.Node, len(n.outputs))
 	for i, p := range n.outputs {
 		v, ok := vals[p.Name]
 		if !ok {
@@ -487,24 +482,21 @@ func (n *Network) lower(b *builder, nd *onnx.NodeProto, vals map[string]value) (
 
 // intInput reads the value of an integer input node, which must have one
 // when the graph is built.
-func intInput(x *G.Node) (*constant, error) {
-	if x.Value() == nil {
+func intInput(x *autodiff.Node) (*constant, error) {
+	if !x.HasValue() {
 		return nil, errors.New("an integer input needs a value when the graph is built (use Tape.Variable)")
 	}
-	a, err := fromValue(x.Value())
-	if err != nil {
-		return nil, err
-	}
-	if a.i64 == nil {
+	v := x.Int64s()
+	if v == nil {
 		return nil, fmt.Errorf("value of type %v, want int64", x.Dtype())
 	}
-	return intConst(a.shape, append([]int64(nil), a.i64...)), nil
+	return intConst(x.Shape(), append([]int64(nil), v...)), nil
 }
 
 // bind checks the input nodes against the model's inputs: element types,
 // ranks and fixed dimensions must match, and each symbolic dimension must
 // have one size across all inputs.
-func (n *Network) bind(inputs []*G.Node) error {
+func (n *Network) bind(inputs []*autodiff.Node) error {
 	if len(inputs) != len(n.inputs) {
 		names := make([]string, len(n.inputs))
 		for i, p := range n.inputs {
@@ -519,7 +511,7 @@ func (n *Network) bind(inputs []*G.Node) error {
 			return fmt.Errorf("input %q: nil node", p.Name)
 		}
 		wantInt := p.Elem == onnx.TensorProto_INT64
-		if isInt := x.Dtype() == tensor.Int64; isInt != wantInt {
+		if isInt := x.Dtype() == autodiff.Int64; isInt != wantInt {
 			return fmt.Errorf("input %q: node of type %v for a model input of type %v", p.Name, x.Dtype(), p.Elem)
 		}
 		s := []int(x.Shape())
@@ -555,9 +547,9 @@ type Evaluator struct {
 }
 
 type evalProg struct {
-	in   *G.Node
-	outs []*G.Node
-	vm   G.VM
+	in   *autodiff.Node
+	outs []*autodiff.Node
+	vm   *autodiff.Machine
 }
 
 // NewEvaluator returns an Evaluator for a network with one input whose
@@ -600,11 +592,10 @@ func (e *Evaluator) prog(rows int) (*evalProg, error) {
 	for _, d := range port.Dims[1:] {
 		shape = append(shape, int(d.Value))
 	}
-	g := G.NewGraph()
-	t := NewTape(g, tensor.Float64)
-	var in *G.Node
+	t := autodiff.NewTape(autodiff.Float64)
+	var in *autodiff.Node
 	if port.Elem == onnx.TensorProto_INT64 {
-		in = t.Variable(port.Name, toDense(newArray(tensor.Int64, shape)))
+		in = t.Variable(port.Name, autodiff.Zeros(autodiff.Int64, shape...))
 	} else {
 		in = t.Input(port.Name, shape...)
 	}
@@ -612,7 +603,7 @@ func (e *Evaluator) prog(rows int) (*evalProg, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &evalProg{in: in, outs: outs, vm: G.NewTapeMachine(g)}
+	p := &evalProg{in: in, outs: outs, vm: autodiff.NewMachine(t)}
 	e.progs[rows] = p
 	return p, nil
 }
@@ -627,27 +618,20 @@ func (e *Evaluator) Run(x []float64, rows int) ([][]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := newArray(p.in.Dtype(), p.in.Shape())
-	for i, v := range x {
-		a.set(i, v)
-	}
-	if err := G.Let(p.in, toDense(a)); err != nil {
+	if err := autodiff.Let(p.in, autodiff.FromFloat64s(p.in.Dtype(), p.in.Shape(), x)); err != nil {
 		return nil, fmt.Errorf("evaluator: %w", err)
 	}
 	defer p.vm.Reset()
-	if err := p.vm.RunAll(); err != nil {
+	if err := p.vm.Run(); err != nil {
 		return nil, fmt.Errorf("evaluator: %w", err)
 	}
 	out := make([][]float64, len(p.outs))
 	for i, o := range p.outs {
-		v, err := fromValue(o.Value())
+		v, err := autodiff.CopyOut(nil, o)
 		if err != nil {
 			return nil, fmt.Errorf("evaluator: output %q: %w", e.net.outputs[i].Name, err)
 		}
-		out[i] = make([]float64, v.len())
-		for k := range out[i] {
-			out[i][k] = v.at(k)
-		}
+		out[i] = v
 	}
 	return out, nil
 }

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/onnx"
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // Structural ops move elements without arithmetic. On nodes they are
@@ -17,26 +16,23 @@ import (
 // Shape → Gather → Unsqueeze → Concat → Reshape) disappears: shapes are
 // fixed once the batch size is.
 
-// array returns c in the kernels' representation.
-func (c *constant) array() array {
-	a := array{shape: append([]int{}, c.shape...)}
+// tensor returns a copy of c as a tensor, for the kernels.
+func (c *constant) tensor() autodiff.Tensor {
 	if c.isInt {
-		a.i64 = append([]int64{}, c.i...)
-	} else {
-		a.f64 = append([]float64{}, c.f...)
+		return autodiff.NewTensor(c.shape, append([]int64{}, c.i...))
 	}
-	return a
+	return autodiff.NewTensor(c.shape, append([]float64{}, c.f...))
 }
 
-func arrayConst(a array) *constant {
-	if a.i64 != nil {
-		return intConst(a.shape, a.i64)
+func tensorConstant(v autodiff.Tensor) *constant {
+	if v.Dtype() == autodiff.Int64 {
+		return intConst(v.Shape(), v.Int64s())
 	}
-	return floatConst(a.shape, a.f64)
+	return floatConst(v.Shape(), v.Float64s())
 }
 
 // gatherVal applies an index map to a node or a constant.
-func gatherVal(b *builder, v value, m *IndexMap) value {
+func gatherVal(b *builder, v value, m *autodiff.IndexMap) value {
 	if v.c != nil {
 		return constVal(v.c.gather(m))
 	}
@@ -74,7 +70,7 @@ func lowerDropout(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 	}
 	out := []value{in[0], {}}
 	if b.wants(n, 1) {
-		m := make([]int64, size(in[0].shape()))
+		m := make([]int64, autodiff.Size(in[0].shape()))
 		for k := range m {
 			m[k] = 1
 		}
@@ -175,14 +171,14 @@ func lowerReshape(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 		}
 		known *= out[k]
 	}
-	total := size(xs)
+	total := autodiff.Size(xs)
 	if infer >= 0 {
 		if known == 0 || total%known != 0 {
 			return nil, fmt.Errorf("cannot reshape %v to %v", xs, spec)
 		}
 		out[infer] = total / known
 	}
-	if size(out) != total {
+	if autodiff.Size(out) != total {
 		return nil, fmt.Errorf("cannot reshape %v (%d elements) to %v", xs, total, out)
 	}
 	return []value{reshapeVal(b, x, out)}, nil
@@ -197,7 +193,7 @@ func lowerFlatten(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 	if a < 0 || a > len(s) {
 		return nil, fmt.Errorf("axis %d out of range for rank %d", attrInt(n, "axis", 1), len(s))
 	}
-	return []value{reshapeVal(b, in[0], []int{size(s[:a]), size(s[a:])})}, nil
+	return []value{reshapeVal(b, in[0], []int{autodiff.Size(s[:a]), autodiff.Size(s[a:])})}, nil
 }
 
 // axesOf returns the axes of Squeeze and Unsqueeze: an attribute before
@@ -283,11 +279,11 @@ func lowerTranspose(b *builder, n *onnx.NodeProto, in []value) ([]value, error) 
 		}
 	}
 	if c := in[0].c; c != nil {
-		a, err := transpose{perm: perm}.do([]array{c.array()})
+		a, err := autodiff.Transposed(c.tensor(), perm)
 		if err != nil {
 			return nil, err
 		}
-		return constVals(arrayConst(a)), nil
+		return constVals(tensorConstant(a)), nil
 	}
 	if len(perm) != r {
 		return nil, fmt.Errorf("permutation %v for rank %d", perm, r)
@@ -315,28 +311,21 @@ func lowerConcat(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 		return nil, err
 	}
 	if allConst {
-		as := make([]array, len(vs))
+		as := make([]autodiff.Tensor, len(vs))
 		for k, v := range vs {
 			if v.c.isInt != allInt {
 				// Mixed integer and float constants: concatenate as floats.
 				v = constVal(floatConst(v.c.shape, v.c.floats()))
 			}
-			as[k] = v.c.array()
+			as[k] = v.c.tensor()
 		}
-		shapes := make([]tensor.Shape, len(as))
-		for k, a := range as {
-			shapes[k] = a.shape
-		}
-		if _, err := (concat{axis: ax}).shape(shapes); err != nil {
-			return nil, err
-		}
-		a, err := concat{axis: ax}.do(as)
+		a, err := autodiff.Concatenated(ax, as...)
 		if err != nil {
 			return nil, err
 		}
-		return constVals(arrayConst(a)), nil
+		return constVals(tensorConstant(a)), nil
 	}
-	nodes := make([]*G.Node, len(vs))
+	nodes := make([]*autodiff.Node, len(vs))
 	for k, v := range vs {
 		if allInt {
 			nodes[k] = b.node(v)
@@ -383,7 +372,7 @@ func lowerSplit(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 		if p < 0 || start+p > s[ax] {
 			return nil, fmt.Errorf("split sizes %v exceed dimension %d of size %d", parts, ax, s[ax])
 		}
-		out[i] = gatherVal(b, in[0], SliceMap(s, []int{ax}, []int{start}, []int{start + p}, []int{1}))
+		out[i] = gatherVal(b, in[0], autodiff.SliceMap(s, []int{ax}, []int{start}, []int{start + p}, []int{1}))
 		start += p
 	}
 	if start != s[ax] {
@@ -463,7 +452,7 @@ func lowerSlice(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 		}
 		starts[k], ends[k] = lo, hi
 	}
-	return []value{gatherVal(b, in[0], SliceMap(s, axes, starts, ends, steps))}, nil
+	return []value{gatherVal(b, in[0], autodiff.SliceMap(s, axes, starts, ends, steps))}, nil
 }
 
 func clamp(v, lo, hi int) int { return min(max(v, lo), hi) }
@@ -485,9 +474,9 @@ func lowerTile(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 		}
 		out[k] = s[k] * r
 	}
-	st := strides(s)
-	m := &IndexMap{Name: "Tile", In: tensor.Shape(s).Clone(), Out: out, Index: make([]int32, size(out))}
-	forEachIndex(out, func(i int, idx []int) {
+	st := autodiff.Strides(s)
+	m := &autodiff.IndexMap{Name: "Tile", In: autodiff.Shape(s).Clone(), Out: out, Index: make([]int32, autodiff.Size(out))}
+	autodiff.ForEachIndex(out, func(i int, idx []int) {
 		off := 0
 		for d, v := range idx {
 			off += (v % s[d]) * st[d]
@@ -553,7 +542,7 @@ func lowerPad(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 // padMap returns the index map of padding a tensor of the given shape by
 // pads (all begins, then all ends) in mode; constant padding leaves
 // entries empty (zero).
-func padMap(shape, pads []int, mode string) (*IndexMap, error) {
+func padMap(shape, pads []int, mode string) (*autodiff.IndexMap, error) {
 	r := len(shape)
 	if len(pads) != 2*r {
 		return nil, fmt.Errorf("%d pads for rank %d", len(pads), r)
@@ -568,9 +557,9 @@ func padMap(shape, pads []int, mode string) (*IndexMap, error) {
 			return nil, fmt.Errorf("cannot reflect-pad axis %d of size 1", k)
 		}
 	}
-	st := strides(shape)
-	m := &IndexMap{Name: "Pad-" + mode, In: tensor.Shape(shape).Clone(), Out: out, Index: make([]int32, size(out))}
-	forEachIndex(out, func(i int, idx []int) {
+	st := autodiff.Strides(shape)
+	m := &autodiff.IndexMap{Name: "Pad-" + mode, In: autodiff.Shape(shape).Clone(), Out: out, Index: make([]int32, autodiff.Size(out))}
+	autodiff.ForEachIndex(out, func(i int, idx []int) {
 		off := 0
 		for k, v := range idx {
 			src, d := v-pads[k], shape[k]
@@ -616,7 +605,7 @@ func lowerGather(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 		return nil, err
 	}
 	if idx.c == nil {
-		return []value{nodeVal(b.t.apply(gatherAxis{axis: ax}, b.node(x), idx.n))}, nil
+		return []value{nodeVal(b.t.GatherAxis(b.node(x), idx.n, ax))}, nil
 	}
 	is := idx.c.ints()
 	d := s[ax]
@@ -629,8 +618,8 @@ func lowerGather(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 		}
 	}
 	out := append(append(append([]int{}, s[:ax]...), idx.c.shape...), s[ax+1:]...)
-	outer, inner := size(s[:ax]), size(s[ax+1:])
-	m := &IndexMap{Name: "Gather", In: tensor.Shape(s).Clone(), Out: out, Index: make([]int32, size(out))}
+	outer, inner := autodiff.Size(s[:ax]), autodiff.Size(s[ax+1:])
+	m := &autodiff.IndexMap{Name: "Gather", In: autodiff.Shape(s).Clone(), Out: out, Index: make([]int32, autodiff.Size(out))}
 	p := 0
 	for o := 0; o < outer; o++ {
 		for _, v := range is {
@@ -781,7 +770,7 @@ func lowerConstantOfShape(_ *builder, n *onnx.NodeProto, in []value) ([]value, e
 			return nil, fmt.Errorf("value has %d elements, want 1", fill.len())
 		}
 	}
-	cnt := size(shape)
+	cnt := autodiff.Size(shape)
 	if fill.isInt {
 		out := make([]int64, cnt)
 		for k := range out {
@@ -822,18 +811,18 @@ func lowerWhere(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 	if cond.c == nil {
 		return nil, errors.New("the condition must be known when the graph is built")
 	}
-	s1, err := broadcastShape(cond.shape(), x.shape())
+	s1, err := autodiff.BroadcastShape(cond.shape(), x.shape())
 	if err != nil {
 		return nil, err
 	}
-	s, err := broadcastShape(s1, y.shape())
+	s, err := autodiff.BroadcastShape(s1, y.shape())
 	if err != nil {
 		return nil, err
 	}
-	sc, sx, sy := bcastStrides(cond.shape(), s), bcastStrides(x.shape(), s), bcastStrides(y.shape(), s)
-	nx, ny := size(x.shape()), size(y.shape())
-	m := &IndexMap{Name: "Where", In: tensor.Shape{nx + ny}, Out: s, Index: make([]int32, size(s))}
-	forEachIndex(s, func(i int, idx []int) {
+	sc, sx, sy := autodiff.BroadcastStrides(cond.shape(), s), autodiff.BroadcastStrides(x.shape(), s), autodiff.BroadcastStrides(y.shape(), s)
+	nx, ny := autodiff.Size(x.shape()), autodiff.Size(y.shape())
+	m := &autodiff.IndexMap{Name: "Where", In: autodiff.Shape{nx + ny}, Out: s, Index: make([]int32, autodiff.Size(s))}
+	autodiff.ForEachIndex(s, func(i int, idx []int) {
 		ic, ix, iy := 0, 0, 0
 		for d, v := range idx {
 			ic += v * sc[d]

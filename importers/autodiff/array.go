@@ -21,7 +21,7 @@ type float interface{ ~float32 | ~float64 }
 
 func newArray(dt tensor.Dtype, shape []int) array {
 	a := array{shape: append([]int(nil), shape...)}
-	n := size(shape)
+	n := Size(shape)
 	switch dt {
 	case tensor.Float32:
 		a.f32 = make([]float32, n)
