@@ -75,7 +75,7 @@ var opTable = map[string]opDef{
 	"ReduceSum":   {since: 1, until: maxOpset, lower: lowerReduce(false), static: []int{1}},
 	"ReduceMean":  {since: 1, until: maxOpset, lower: lowerReduce(true)},
 
-	// Shapes, indexing and constants (ops_shape.go).
+	// Shapes, indexing and constants (ops_shape.go, ops_index.go, ops_const.go).
 	"Identity":        {since: 1, until: maxOpset, lower: lowerIdentity, fold: true},
 	"Dropout":         {since: 1, until: maxOpset, lower: lowerDropout, static: []int{2}, attrLike: []int{1}},
 	"Constant":        {since: 1, until: maxOpset, lower: lowerConstant, check: checkConstant},
