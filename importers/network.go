@@ -171,9 +171,18 @@ func analyze(m *onnx.ModelProto) *analysis {
 	for _, t := range g.GetInitializer() {
 		a.inits[t.GetName()] = t
 	}
-	// How each initializer is used: as data (a parameter), only as an
-	// attribute-like input (a constant), or as BatchNormalization's
-	// running statistics (state, not trained).
+	info := make(map[string]valueInfo)
+	a.initializers(g, info)
+	a.graphInputs(g, info)
+	a.nodes(m, info)
+	return a
+}
+
+// initializers sorts the initializers by how they are used: as data (a
+// parameter), only as an attribute-like input (a constant), or as
+// BatchNormalization's running statistics (state, not trained). It marks
+// every value some node or graph output reads in a.used.
+func (a *analysis) initializers(g *onnx.GraphProto, info map[string]valueInfo) {
 	dataUse := make(map[string]bool)
 	stats := make(map[string]bool)
 	for _, n := range g.GetNode() {
@@ -195,7 +204,6 @@ func analyze(m *onnx.ModelProto) *analysis {
 		a.used[o.GetName()] = true
 		dataUse[o.GetName()] = true
 	}
-	info := make(map[string]valueInfo)
 	for _, t := range g.GetInitializer() {
 		name := t.GetName()
 		dt := onnx.DataType(t.GetDataType())
@@ -217,6 +225,10 @@ func analyze(m *onnx.ModelProto) *analysis {
 		a.consts[name] = c
 		info[name] = valueInfo{present: true, isConst: true, isInt: c.isInt}
 	}
+}
+
+// graphInputs checks the element types of the graph inputs.
+func (a *analysis) graphInputs(g *onnx.GraphProto, info map[string]valueInfo) {
 	for _, v := range g.GetInput() {
 		if _, ok := a.inits[v.GetName()]; ok {
 			continue
@@ -233,7 +245,12 @@ func analyze(m *onnx.ModelProto) *analysis {
 		isInt := elem == onnx.TensorProto_INT64
 		info[v.GetName()] = valueInfo{present: true, isInt: isInt, isConst: isInt}
 	}
-	for i, n := range g.GetNode() {
+}
+
+// nodes checks every node against the op table, in graph order, and
+// records what is known about its outputs.
+func (a *analysis) nodes(m *onnx.ModelProto, info map[string]valueInfo) {
+	for i, n := range m.GetGraph().GetNode() {
 		op := n.GetOpType()
 		domain := n.GetDomain()
 		opset := a.opset
@@ -247,30 +264,13 @@ func analyze(m *onnx.ModelProto) *analysis {
 				in[k] = info[name]
 			}
 		}
-		fail := func(format string, args ...any) {
-			a.errs = append(a.errs, &UnsupportedError{Index: i, Node: n.GetName(), Op: op, Opset: opset, Reason: fmt.Sprintf(format, args...)})
-		}
-		def, ok := opTable[op]
 		out := valueInfo{present: true}
-		switch {
-		case !ok:
-			fail("unsupported op")
-		case opset < def.since || opset > def.until:
-			fail("unsupported op (supported in opsets %d to %d)", def.since, def.until)
-		default:
-			var why error
-			if def.check != nil {
-				why = def.check(n, opset, in)
-			}
-			for _, k := range def.static {
-				if why == nil && k < len(in) && in[k].present && !in[k].isConst {
-					why = fmt.Errorf("input %d (%q) must be known when the graph is built: a constant, an initializer or a shape computation", k, n.GetInput()[k])
-				}
-			}
-			if why != nil {
-				fail("%v", why)
-			}
-			out = outInfo(n, def, in)
+		why, known := checkNode(n, op, opset, in)
+		if why != "" {
+			a.errs = append(a.errs, &UnsupportedError{Index: i, Node: n.GetName(), Op: op, Opset: opset, Reason: why})
+		}
+		if known {
+			out = outInfo(n, opTable[op], in)
 		}
 		for k, name := range n.GetOutput() {
 			o := out
@@ -280,7 +280,33 @@ func analyze(m *onnx.ModelProto) *analysis {
 			info[name] = o
 		}
 	}
-	return a
+}
+
+// checkNode returns why node n (op, with its domain outside the default
+// one) cannot be built, or "", and whether the op table has op in this
+// opset (then the node's outputs are described even if its attributes or
+// inputs are not supported).
+func checkNode(n *onnx.NodeProto, op string, opset int64, in []valueInfo) (why string, known bool) {
+	def, ok := opTable[op]
+	switch {
+	case !ok:
+		return "unsupported op", false
+	case opset < def.since || opset > def.until:
+		return fmt.Sprintf("unsupported op (supported in opsets %d to %d)", def.since, def.until), false
+	}
+	var err error
+	if def.check != nil {
+		err = def.check(n, opset, in)
+	}
+	for _, k := range def.static {
+		if err == nil && k < len(in) && in[k].present && !in[k].isConst {
+			err = fmt.Errorf("input %d (%q) must be known when the graph is built: a constant, an initializer or a shape computation", k, n.GetInput()[k])
+		}
+	}
+	if err != nil {
+		return err.Error(), true
+	}
+	return "", true
 }
 
 // outInfo says what is statically known about the outputs of n.
