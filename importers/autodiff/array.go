@@ -106,11 +106,18 @@ func fromValue(v G.Value) (array, error) {
 }
 
 func fromDense(d *tensor.Dense) array {
-	a := array{shape: []int(d.Shape().Clone())}
+	shape := []int(d.Shape().Clone())
 	if d.Shape().IsScalar() {
-		a.shape = nil
+		shape = nil
 	}
-	switch x := d.Data().(type) {
+	return arrayOf(shape, d.Data())
+}
+
+// arrayOf returns an array of the given shape over data: a []float64,
+// []float32 or []int64 (shared), or one such number.
+func arrayOf(shape []int, data any) array {
+	a := array{shape: shape}
+	switch x := data.(type) {
 	case []float64:
 		a.f64 = x
 	case []float32:

@@ -63,41 +63,31 @@ func (n *Node) HasValue() bool { return n.g().Value() != nil }
 
 // Float64s returns the elements of n's current value if they are float64,
 // sharing its storage (writes change the value a run reads), else nil.
-func (n *Node) Float64s() []float64 {
-	switch v := n.g().Value().(type) {
-	case *G.F64:
-		return unsafe.Slice((*float64)(v), 1)
-	case *tensor.Dense:
-		x, _ := v.Data().([]float64)
-		return x
-	}
-	return nil
-}
+func (n *Node) Float64s() []float64 { return elems[float64](n) }
 
 // Float32s returns the elements of n's current value if they are float32,
 // sharing its storage, else nil.
-func (n *Node) Float32s() []float32 {
-	switch v := n.g().Value().(type) {
-	case *G.F32:
-		return unsafe.Slice((*float32)(v), 1)
-	case *tensor.Dense:
-		x, _ := v.Data().([]float32)
-		return x
-	}
-	return nil
-}
+func (n *Node) Float32s() []float32 { return elems[float32](n) }
 
 // Int64s returns the elements of n's current value if they are int64,
 // sharing its storage, else nil.
-func (n *Node) Int64s() []int64 {
+func (n *Node) Int64s() []int64 { return elems[int64](n) }
+
+// elems returns the elements of n's value if they are Ts, else nil.
+func elems[T float64 | float32 | int64](n *Node) []T {
+	var data any
 	switch v := n.g().Value().(type) {
-	case *G.I64:
-		return unsafe.Slice((*int64)(v), 1)
 	case *tensor.Dense:
-		x, _ := v.Data().([]int64)
-		return x
+		data = v.Data()
+	case *G.F64:
+		data = unsafe.Slice((*float64)(v), 1)
+	case *G.F32:
+		data = unsafe.Slice((*float32)(v), 1)
+	case *G.I64:
+		data = unsafe.Slice((*int64)(v), 1)
 	}
-	return nil
+	x, _ := data.([]T)
+	return x
 }
 
 // A Dtype is the element type of a tensor.
@@ -145,16 +135,7 @@ type Tensor struct{ a array }
 // NewTensor returns a tensor of the given shape holding data, which it
 // shares (not a copy).
 func NewTensor[T float64 | float32 | int64](shape []int, data []T) Tensor {
-	a := array{shape: append([]int(nil), shape...)}
-	switch d := any(data).(type) {
-	case []float64:
-		a.f64 = d
-	case []float32:
-		a.f32 = d
-	case []int64:
-		a.i64 = d
-	}
-	return Tensor{a}
+	return Tensor{arrayOf(append([]int(nil), shape...), data)}
 }
 
 // Zeros returns a zero tensor of element type dt and the given shape.
