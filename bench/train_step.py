@@ -154,7 +154,7 @@ def normalize(x):
 def smallest_eigvec(a, b=None):
     """Eigenvector c (m, k, 1) of the smallest eigenvalue of the pencil
     (A, B) on the range of B, with c^T B c = 1 and its largest component
-    positive: importers.Tape.SmallestEigvec. No derivative."""
+    positive: autodiff.Tape.SmallestEigvec. No derivative."""
     with torch.no_grad():
         a = (a + a.transpose(1, 2)) / 2
         if b is None:

@@ -1,19 +1,17 @@
 package bounds
 
 import (
-	G "gorgonia.org/gorgonia"
-
-	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 )
 
 // A Net is a network already placed on a tape with its parameters: it adds
 // the forward pass of the batch x (rows × features) and returns the output.
 // Calling it twice (data and samples) shares the parameters.
-type Net func(x *G.Node) (*G.Node, error)
+type Net func(x *autodiff.Node) (*autodiff.Node, error)
 
 // Nets are the networks of one training step, all placed on one tape.
 type Nets struct {
-	Tape      *importers.Tape
+	Tape      *autodiff.Tape
 	Energy    Net // x (n, D) → energies (n) or (n, 1)
 	Generator Net // z (n, d) → samples (n, D)
 	Encoder   Net // x (n, D) → (n, 2d): mean and log-variance of r(z | x); MI bound only
@@ -23,8 +21,8 @@ type Nets struct {
 
 // A Batch is the input of one step.
 type Batch struct {
-	Data *G.Node // (n, D) rows of data
-	Z    *G.Node // (m, d) latent draws, standard normal
+	Data *autodiff.Node // (n, D) rows of data
+	Z    *autodiff.Node // (m, d) latent draws, standard normal
 }
 
 // A Role names a network a loss may send gradients to.
@@ -41,28 +39,28 @@ type Estimate struct {
 	// Value is the scalar the bound contributes on the NLL scale (nats per
 	// example), with its theoretical constants: H(q) for a lower bound, the
 	// bound on KL(q ‖ p_θ) for an upper one.
-	Value *G.Node
+	Value *autodiff.Node
 	// Samples holds the per-example terms whose mean is Value, for
 	// Monte-Carlo standard errors.
-	Samples *G.Node
+	Samples *autodiff.Node
 	// Loss is the scalar training term, with the practical weights (λ_H,
 	// λ_GP, τ), to be added to the loss of the networks in Trains.
-	Loss   *G.Node
+	Loss   *autodiff.Node
 	Trains []Role
 	// Noise lists inputs the caller fills with fresh standard normal draws
 	// before every run (each bound documents their shapes).
-	Noise []*G.Node
+	Noise []*autodiff.Node
 	// Weight, if not nil, is a scalar input holding the weight of Loss that
 	// changes during training (GradientPenalty with Decay); the caller sets
 	// it to WeightAt(t) before a run at iteration t, counting from 0.
-	Weight   *G.Node
+	Weight   *autodiff.Node
 	WeightAt func(t int) float64
 	// Extra holds named diagnostics such as "s_min" (scalar nodes).
-	Extra map[string]*G.Node
+	Extra map[string]*autodiff.Node
 	// X, set by lower bounds, holds the generator samples (m, D) whose law
 	// q the entropy is about: G(z), or G(z) + σε for the noisy generator of
 	// the mutual-information bound. L_low needs E_q[E] at these points.
-	X *G.Node
+	X *autodiff.Node
 	// Surrogate reports that Value is a monitoring quantity, not a bound
 	// (the zero-centred gradient penalty): L_low + Value is then no upper
 	// bound on the NLL.

@@ -7,11 +7,9 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/ebmpipe/ebmpipe/bounds"
-	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/internal/graphtest"
 )
 
@@ -124,7 +122,7 @@ func TestRitzMonotone(t *testing.T) {
 	rg.draw(2)
 	v0 := randDense(newRand(8), 1, rows, m.d)
 	for _, nz := range rg.noise {
-		must(G.Let(nz, v0)) // the same start for every iteration count
+		must(autodiff.Let(nz, v0)) // the same start for every iteration count
 	}
 	rg.run(t)
 	z := graphtest.Values(rg.z)
@@ -391,7 +389,7 @@ func TestGradientPenaltyDecay(t *testing.T) {
 	rg.compile(t, e)
 	rg.draw(5)
 	for _, w := range []float64{0, 0.01, 0.3, 2} {
-		must(G.Let(e.Weight, w))
+		must(autodiff.Let(e.Weight, autodiff.Scalar(e.Weight.Dtype(), w)))
 		rg.run(t)
 		pen := graphtest.Scalar(e.Extra["gp"])
 		want := math.Max(0, w*pen-gp.Tau)
@@ -455,7 +453,7 @@ func TestGradients(t *testing.T) {
 			if len(e.Trains) != len(c.wantTrains) {
 				t.Fatalf("Trains %v, want %v", e.Trains, c.wantTrains)
 			}
-			var params []*G.Node
+			var params []*autodiff.Node
 			for k, r := range e.Trains {
 				if r != c.wantTrains[k] {
 					t.Fatalf("Trains %v, want %v", e.Trains, c.wantTrains)
@@ -478,7 +476,7 @@ func TestGradients(t *testing.T) {
 				analytic[k] = graphtest.Values(g)
 			}
 			for k, p := range params {
-				d := p.Value().(*tensor.Dense).Data().([]float64)
+				d := p.Float64s()
 				for j := range d {
 					const h = 1e-5
 					old := d[j]
@@ -537,16 +535,16 @@ func TestBadInput(t *testing.T) {
 	noEncoder := func(rg *rig, b *bounds.Batch) { rg.nets.Encoder = nil }
 	noTape := func(rg *rig, b *bounds.Batch) { rg.nets.Tape = nil }
 	badGen := func(rg *rig, b *bounds.Batch) {
-		rg.nets.Generator = func(z *G.Node) (*G.Node, error) { return rg.t.Full(0, 4, rg.m.D+1), nil }
+		rg.nets.Generator = func(z *autodiff.Node) (*autodiff.Node, error) { return rg.t.Full(0, 4, rg.m.D+1), nil }
 	}
 	failGen := func(rg *rig, b *bounds.Batch) {
-		rg.nets.Generator = func(z *G.Node) (*G.Node, error) { return nil, errors.New("boom") }
+		rg.nets.Generator = func(z *autodiff.Node) (*autodiff.Node, error) { return nil, errors.New("boom") }
 	}
 	badEnergy := func(rg *rig, b *bounds.Batch) {
-		rg.nets.Energy = func(x *G.Node) (*G.Node, error) { return rg.t.Full(0, x.Shape()[0], 2), nil }
+		rg.nets.Energy = func(x *autodiff.Node) (*autodiff.Node, error) { return rg.t.Full(0, x.Shape()[0], 2), nil }
 	}
 	badEncoder := func(rg *rig, b *bounds.Batch) {
-		rg.nets.Encoder = func(x *G.Node) (*G.Node, error) { return rg.t.Full(0, x.Shape()[0], rg.m.d), nil }
+		rg.nets.Encoder = func(x *autodiff.Node) (*autodiff.Node, error) { return rg.t.Full(0, x.Shape()[0], rg.m.d), nil }
 	}
 	noData := func(rg *rig, b *bounds.Batch) { b.Data = nil }
 	cases := []struct {
@@ -604,13 +602,12 @@ func TestBadInput(t *testing.T) {
 
 // TestFloat32 builds and runs the bounds on a float32 tape.
 func TestFloat32(t *testing.T) {
-	g := G.NewGraph()
-	tp := importers.NewTape(g, tensor.Float32)
-	a := tp.Variable("A", tensor.New(tensor.WithShape(2, 2), tensor.WithBacking([]float32{2, 0.5, 0, 1})))
+	tp := autodiff.NewTape(autodiff.Float32)
+	a := tp.Variable("A", autodiff.NewTensor([]int{2, 2}, []float32{2, 0.5, 0, 1}))
 	z := tp.Input("z", 3, 2)
 	nets := bounds.Nets{Tape: tp, DataDim: 2, LatentDim: 2,
-		Generator: func(z *G.Node) (*G.Node, error) { return tp.MatMul(z, a, false, true), tp.Err() },
-		Energy: func(x *G.Node) (*G.Node, error) {
+		Generator: func(z *autodiff.Node) (*autodiff.Node, error) { return tp.MatMul(z, a, false, true), tp.Err() },
+		Energy: func(x *autodiff.Node) (*autodiff.Node, error) {
 			return tp.Scale(tp.SumAxes(tp.Square(x), []int{1}, false), 0.5), tp.Err()
 		},
 	}
@@ -622,22 +619,19 @@ func TestFloat32(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	must(G.Let(z, tensor.New(tensor.WithShape(3, 2), tensor.WithBacking([]float32{1, 0, 0, 1, 1, 1}))))
+	must(autodiff.Let(z, autodiff.NewTensor([]int{3, 2}, []float32{1, 0, 0, 1, 1, 1})))
 	for _, nz := range append(low.Noise, up.Noise...) {
-		must(G.Let(nz, tensor.New(tensor.WithShape(nz.Shape()...), tensor.WithBacking([]float32{1, 0.3, -0.2, 1, 0.5, 0.5}))))
+		must(autodiff.Let(nz, autodiff.NewTensor(nz.Shape(), []float32{1, 0.3, -0.2, 1, 0.5, 0.5})))
 	}
-	vm := G.NewTapeMachine(g)
-	if err := vm.RunAll(); err != nil {
+	vm := autodiff.NewMachine(tp)
+	if err := vm.Run(); err != nil {
 		t.Fatal(err)
 	}
 	// s_min(A) for A = [[2, .5], [0, 1]]
 	s := sminOf(mat.NewDense(2, 2, []float64{2, 0.5, 0, 1}))
 	var got float64
-	switch v := low.Value.Value().(type) {
-	case *G.F32:
-		got = float64(*v)
-	case *tensor.Dense:
-		got = float64(v.Data().([]float32)[0])
+	if v := low.Value.Float32s(); len(v) > 0 {
+		got = float64(v[0])
 	}
 	want := math.Log(2*math.Pi*math.E) + 2*math.Log(s)
 	if math.Abs(got-want) > 1e-4 {

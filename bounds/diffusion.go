@@ -3,8 +3,7 @@ package bounds
 import (
 	"fmt"
 
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 )
 
 // Diffusion is the multi-noise-level upper bound on KL(q ‖ p_θ) built from
@@ -91,7 +90,7 @@ func (df *Diffusion) kl(n Nets, b Batch) (Estimate, error) {
 	t := n.Tape
 	m, D := x.Shape()[0], n.DataDim
 	eps := noise(t, "diffusion_eps", K*m, D)
-	reps := make([]*G.Node, K)
+	reps := make([]*autodiff.Node, K)
 	sig := make([]float64, K*m)
 	inv := make([]float64, K*m)
 	for k, s := range df.Sigmas {
@@ -110,9 +109,9 @@ func (df *Diffusion) kl(n Nets, b Batch) (Estimate, error) {
 	invs := t.Const(inv, K*m, 1)
 	res := t.Sub(t.Mul(eps, invs), t.InputGradient(t.Sum(et), xt))
 	sq := rowSumSq(t, res)
-	cv := t.Mul(t.Affine(rowSumSq(t, eps), -1, float64(D)), t.Reshape(t.Square(invs), tensor.Shape{K * m}))
-	dsm := t.Reshape(sq, tensor.Shape{K, m})
-	dsmCV := t.Reshape(t.Add(sq, t.StopGradient(cv)), tensor.Shape{K, m})
+	cv := t.Mul(t.Affine(rowSumSq(t, eps), -1, float64(D)), t.Reshape(t.Square(invs), []int{K * m}))
+	dsm := t.Reshape(sq, []int{K, m})
+	dsmCV := t.Reshape(t.Add(sq, t.StopGradient(cv)), []int{K, m})
 	e0, err := n.energy(x)
 	if err != nil {
 		return Estimate{}, err
@@ -131,19 +130,19 @@ func (df *Diffusion) kl(n Nets, b Batch) (Estimate, error) {
 		prev = s * s
 		s2bar += s * s / float64(K)
 	}
-	perLevel := func(x *G.Node, wts []float64) *G.Node { // Σ_k wts_k x_k,i (m)
-		return t.Reshape(t.MatMul(t.Const(wts, 1, K), x, false, false), tensor.Shape{m})
+	perLevel := func(x *autodiff.Node, wts []float64) *autodiff.Node { // Σ_k wts_k x_k,i (m)
+		return t.Reshape(t.MatMul(t.Const(wts, 1, K), x, false, false), []int{m})
 	}
 	samples := t.Add(
 		t.Add(t.Scale(perLevel(dsmCV, mean), df.LSI/2), t.Scale(fisher, s2bar/2)),
-		t.Sub(e0, perLevel(t.Reshape(et, tensor.Shape{K, m}), mean)))
+		t.Sub(e0, perLevel(t.Reshape(et, []int{K, m}), mean)))
 	wdsm := t.Mean(perLevel(dsm, w))
 	return finish(t, Estimate{
 		Value:   t.Mean(samples),
 		Samples: samples,
 		Loss:    t.Scale(wdsm, df.Lambda),
 		Trains:  []Role{Energy},
-		Noise:   append([]*G.Node{eps}, jt.noise...),
-		Extra:   map[string]*G.Node{"dsm": wdsm, "s_min": t.Mean(jt.smin)},
+		Noise:   append([]*autodiff.Node{eps}, jt.noise...),
+		Extra:   map[string]*autodiff.Node{"dsm": wdsm, "s_min": t.Mean(jt.smin)},
 	})
 }

@@ -9,7 +9,7 @@
 //	L_low = E_data[E_θ] − E_q[E_θ] + H_low ≤ NLL(θ) ≤ L_low + U = L_up
 //
 // whenever H_low ≤ H(q) (a Lower bound) and U ≥ KL(q ‖ p_θ) (an Upper
-// bound). Each bound is built on an importers.Tape as an Estimate: Value
+// bound). Each bound is built on an autodiff.Tape as an Estimate: Value
 // carries the theoretical constants (nats per example), Loss the practical
 // training weights, and Trains the networks Loss is for. The trainer's
 // energy step minimises mean E(data) − mean E(G(z)) + upper.Loss; its

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	G "gorgonia.org/gorgonia"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 )
 
 // GradientPenalty is the Fisher-type upper bound on KL(q ‖ p_θ) along the
@@ -141,7 +141,7 @@ func (gp *GradientPenalty) tangent(n Nets, b Batch) (Estimate, error) {
 		Loss:    t.Relu(t.Affine(pen, gp.Lambda, -gp.Tau)),
 		Trains:  []Role{Energy},
 		Noise:   jt.noise,
-		Extra:   map[string]*G.Node{"gp": pen, "s_min": t.Mean(jt.smin)},
+		Extra:   map[string]*autodiff.Node{"gp": pen, "s_min": t.Mean(jt.smin)},
 	}
 	if gp.Decay {
 		est.Weight, est.WeightAt = t.Input(fmt.Sprintf("bounds.lambda_gp#%d", noiseSeq.Add(1))), DecayedLambda

@@ -8,11 +8,9 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/ebmpipe/ebmpipe/bounds"
-	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/internal/graphtest"
 )
 
@@ -108,34 +106,32 @@ func (m *gaussModel) optimalEncoder(sigma float64) {
 	}
 }
 
-func dense(m *mat.Dense) *tensor.Dense {
+func dense(m *mat.Dense) autodiff.Tensor {
 	r, c := m.Dims()
-	return tensor.New(tensor.WithShape(r, c), tensor.WithBacking(append([]float64(nil), m.RawMatrix().Data...)))
+	return autodiff.NewTensor([]int{r, c}, append([]float64(nil), m.RawMatrix().Data...))
 }
 
-func vector(v []float64) *tensor.Dense {
-	return tensor.New(tensor.WithShape(len(v)), tensor.WithBacking(append([]float64(nil), v...)))
+func vector(v []float64) autodiff.Tensor {
+	return autodiff.NewTensor([]int{len(v)}, append([]float64(nil), v...))
 }
 
 // A rig is a model placed on a tape, with inputs for the data and the
 // latent draws and the parameters of each network.
 type rig struct {
 	m       *gaussModel
-	g       *G.ExprGraph
-	t       *importers.Tape
+	t       *autodiff.Tape
 	nets    bounds.Nets
-	data, z *G.Node
-	params  map[bounds.Role][]*G.Node
-	noise   []*G.Node
-	vm      G.VM
+	data, z *autodiff.Node
+	params  map[bounds.Role][]*autodiff.Node
+	noise   []*autodiff.Node
+	vm      *autodiff.Machine
 	n, mz   int
 }
 
 // newRig builds the networks of m for n data rows and mz latent rows.
 func newRig(m *gaussModel, n, mz int) *rig {
-	g := G.NewGraph()
-	t := importers.NewTape(g, tensor.Float64)
-	rg := &rig{m: m, g: g, t: t, params: map[bounds.Role][]*G.Node{}, n: n, mz: mz}
+	t := autodiff.NewTape(autodiff.Float64)
+	rg := &rig{m: m, t: t, params: map[bounds.Role][]*autodiff.Node{}, n: n, mz: mz}
 	rg.data = t.Input("data", n, m.D)
 	rg.z = t.Input("z", mz, m.d)
 	pr := rand.New(rand.NewPCG(99, 1))
@@ -146,18 +142,18 @@ func newRig(m *gaussModel, n, mz int) *rig {
 	return rg
 }
 
-func (rg *rig) param(role bounds.Role, name string, v *tensor.Dense) *G.Node {
+func (rg *rig) param(role bounds.Role, name string, v autodiff.Tensor) *autodiff.Node {
 	p := rg.t.Variable(fmt.Sprintf("%s.%s", role, name), v)
 	rg.params[role] = append(rg.params[role], p)
 	return p
 }
 
-func randDense(r *rand.Rand, scale float64, shape ...int) *tensor.Dense {
+func randDense(r *rand.Rand, scale float64, shape ...int) autodiff.Tensor {
 	n := 1
 	for _, s := range shape {
 		n *= s
 	}
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(randVec(r, n, scale)))
+	return autodiff.NewTensor(shape, randVec(r, n, scale))
 }
 
 // hidden is the width of the tanh networks.
@@ -172,7 +168,7 @@ func (rg *rig) buildEnergy(r *rand.Rand) {
 		w2 := rg.param(bounds.Energy, "w2", randDense(r, 0.8, hidden, 1))
 		w := rg.param(bounds.Energy, "W", dense(m.W))
 		mu := rg.param(bounds.Energy, "mu", vector(m.mu))
-		rg.nets.Energy = func(x *G.Node) (*G.Node, error) {
+		rg.nets.Energy = func(x *autodiff.Node) (*autodiff.Node, error) {
 			h := t.Tanh(t.Add(t.MatMul(x, w1, false, true), b1))
 			q := t.MatMul(t.Sub(x, mu), w, false, true)
 			e := t.Add(t.MatMul(h, w2, false, false), t.Scale(t.SumAxes(t.Square(q), []int{1}, true), 0.5))
@@ -182,7 +178,7 @@ func (rg *rig) buildEnergy(r *rand.Rand) {
 	}
 	w := rg.param(bounds.Energy, "W", dense(m.W))
 	mu := rg.param(bounds.Energy, "mu", vector(m.mu))
-	rg.nets.Energy = func(x *G.Node) (*G.Node, error) {
+	rg.nets.Energy = func(x *autodiff.Node) (*autodiff.Node, error) {
 		q := t.MatMul(t.Sub(x, mu), w, false, true)
 		return t.Scale(t.SumAxes(t.Square(q), []int{1}, false), 0.5), t.Err() // (n)
 	}
@@ -197,13 +193,13 @@ func (rg *rig) buildGenerator(r *rand.Rand) {
 		w1 := rg.param(bounds.Generator, "w1", randDense(r, 0.8, hidden, m.d))
 		b1 := rg.param(bounds.Generator, "b1", randDense(r, 0.3, hidden))
 		w2 := rg.param(bounds.Generator, "w2", randDense(r, 0.5, m.D, hidden))
-		rg.nets.Generator = func(z *G.Node) (*G.Node, error) {
+		rg.nets.Generator = func(z *autodiff.Node) (*autodiff.Node, error) {
 			h := t.Tanh(t.Add(t.MatMul(z, w1, false, true), b1))
 			return t.Add(t.Add(t.MatMul(z, a, false, true), b), t.MatMul(h, w2, false, true)), t.Err()
 		}
 		return
 	}
-	rg.nets.Generator = func(z *G.Node) (*G.Node, error) {
+	rg.nets.Generator = func(z *autodiff.Node) (*autodiff.Node, error) {
 		return t.Add(t.MatMul(z, a, false, true), b), t.Err()
 	}
 }
@@ -213,7 +209,7 @@ func (rg *rig) buildEncoder() {
 	we := rg.param(bounds.Encoder, "We", dense(m.We))
 	c := rg.param(bounds.Encoder, "c", vector(m.c))
 	lv := rg.param(bounds.Encoder, "lv", vector(m.lv))
-	rg.nets.Encoder = func(x *G.Node) (*G.Node, error) {
+	rg.nets.Encoder = func(x *autodiff.Node) (*autodiff.Node, error) {
 		mu := t.Add(t.MatMul(x, we, false, true), c)
 		l := t.Add(t.Full(0, x.Shape()[0], m.d), lv)
 		return t.Concat(1, mu, l), t.Err()
@@ -229,7 +225,7 @@ func (rg *rig) compile(tb testing.TB, es ...bounds.Estimate) {
 	if err := rg.t.Err(); err != nil {
 		tb.Fatal(err)
 	}
-	rg.vm = G.NewTapeMachine(rg.g)
+	rg.vm = autodiff.NewMachine(rg.t)
 }
 
 // draw fills the data, latent and noise inputs from the seed.
@@ -250,10 +246,10 @@ func (rg *rig) draw(seed uint64) {
 			data[i*m.D+j] = v
 		}
 	}
-	must(G.Let(rg.data, tensor.New(tensor.WithShape(rg.n, m.D), tensor.WithBacking(data))))
-	must(G.Let(rg.z, randDense(r, 1, rg.mz, m.d)))
+	must(autodiff.Let(rg.data, autodiff.NewTensor([]int{rg.n, m.D}, data)))
+	must(autodiff.Let(rg.z, randDense(r, 1, rg.mz, m.d)))
 	for _, nz := range rg.noise {
-		must(G.Let(nz, randDense(r, 1, nz.Shape()...)))
+		must(autodiff.Let(nz, randDense(r, 1, nz.Shape()...)))
 	}
 }
 

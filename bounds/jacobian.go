@@ -4,10 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-
-	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 )
 
 // DefaultIterations is the number of Rayleigh–Ritz iterations of the
@@ -97,46 +94,46 @@ func (j *JacobianEntropy) entropy(n Nets, b Batch) (Estimate, error) {
 		Loss:    t.Scale(value, -j.Weight),
 		Trains:  []Role{Generator},
 		Noise:   jt.noise,
-		Extra:   map[string]*G.Node{"s_min": t.Mean(jt.smin)},
+		Extra:   map[string]*autodiff.Node{"s_min": t.Mean(jt.smin)},
 		X:       x,
 	})
 }
 
 // jacTerms are the per-sample Jacobian quantities of a batch.
 type jacTerms struct {
-	h     *G.Node // (m): ½ log det JᵀJ, or d · log s_min
-	smin  *G.Node // (m): s_min(J), a constant to every derivative
-	noise []*G.Node
+	h     *autodiff.Node // (m): ½ log det JᵀJ, or d · log s_min
+	smin  *autodiff.Node // (m): s_min(J), a constant to every derivative
+	noise []*autodiff.Node
 }
 
 // jacobian gives products with the Jacobian J(z) of x = G(z), row by row.
 type jacobian struct {
-	t       *importers.Tape
-	x, z    *G.Node
-	u, jtu  *G.Node // a zero seed u (m, D) and Jᵀu, for the double-VJP trick
+	t       *autodiff.Tape
+	x, z    *autodiff.Node
+	u, jtu  *autodiff.Node // a zero seed u (m, D) and Jᵀu, for the double-VJP trick
 	m, d, D int
 }
 
-func newJacobian(t *importers.Tape, x, z *G.Node) *jacobian {
+func newJacobian(t *autodiff.Tape, x, z *autodiff.Node) *jacobian {
 	m, d, D := z.Shape()[0], z.Shape()[1], x.Shape()[1]
 	u := t.Full(0, m, D)
-	jtu := t.VJP([]*G.Node{x}, []*G.Node{u}, []*G.Node{z})[0]
+	jtu := t.VJP([]*autodiff.Node{x}, []*autodiff.Node{u}, []*autodiff.Node{z})[0]
 	return &jacobian{t: t, x: x, z: z, u: u, jtu: jtu, m: m, d: d, D: D}
 }
 
 // jv returns J v (m, D) for v (m, d), treating v as a constant: its
 // derivative is (∂J/∂·) v.
-func (o *jacobian) jv(v *G.Node) *G.Node {
-	return o.t.VJP([]*G.Node{o.jtu}, []*G.Node{o.t.StopGradient(v)}, []*G.Node{o.u})[0]
+func (o *jacobian) jv(v *autodiff.Node) *autodiff.Node {
+	return o.t.VJP([]*autodiff.Node{o.jtu}, []*autodiff.Node{o.t.StopGradient(v)}, []*autodiff.Node{o.u})[0]
 }
 
 // jtw returns Jᵀw (m, d) for w (m, D).
-func (o *jacobian) jtw(w *G.Node) *G.Node {
-	return o.t.VJP([]*G.Node{o.x}, []*G.Node{w}, []*G.Node{o.z})[0]
+func (o *jacobian) jtw(w *autodiff.Node) *autodiff.Node {
+	return o.t.VJP([]*autodiff.Node{o.x}, []*autodiff.Node{w}, []*autodiff.Node{o.z})[0]
 }
 
 // onehot returns the constant (rows, cols) matrix with ones in column k.
-func onehot(t *importers.Tape, rows, cols, k int) *G.Node {
+func onehot(t *autodiff.Tape, rows, cols, k int) *autodiff.Node {
 	data := make([]float64, rows*cols)
 	for i := 0; i < rows; i++ {
 		data[i*cols+k] = 1
@@ -146,30 +143,30 @@ func onehot(t *importers.Tape, rows, cols, k int) *G.Node {
 
 // full returns J (m, D, d) from d Jacobian–vector products or D
 // vector–Jacobian products, whichever is fewer.
-func (o *jacobian) full() *G.Node {
+func (o *jacobian) full() *autodiff.Node {
 	t := o.t
 	if o.d <= o.D {
-		cols := make([]*G.Node, o.d)
+		cols := make([]*autodiff.Node, o.d)
 		for k := range cols {
-			cols[k] = t.Reshape(o.jv(onehot(t, o.m, o.d, k)), tensor.Shape{o.m, o.D, 1})
+			cols[k] = t.Reshape(o.jv(onehot(t, o.m, o.d, k)), []int{o.m, o.D, 1})
 		}
 		return t.Concat(2, cols...)
 	}
-	rows := make([]*G.Node, o.D)
+	rows := make([]*autodiff.Node, o.D)
 	for i := range rows {
-		rows[i] = t.Reshape(o.jtw(onehot(t, o.m, o.D, i)), tensor.Shape{o.m, 1, o.d})
+		rows[i] = t.Reshape(o.jtw(onehot(t, o.m, o.D, i)), []int{o.m, 1, o.d})
 	}
 	return t.Concat(1, rows...)
 }
 
 // terms builds h and s_min for x = G(z).
-func (j *JacobianEntropy) terms(n Nets, x, z *G.Node) (jacTerms, error) {
+func (j *JacobianEntropy) terms(n Nets, x, z *autodiff.Node) (jacTerms, error) {
 	t := n.Tape
 	o := newJacobian(t, x, z)
 	if j.Exact {
 		J := o.full()
 		jtj := t.MatMul(J, J, true, false) // (m, d, d)
-		var h *G.Node
+		var h *autodiff.Node
 		if o.d == o.D {
 			h = t.LogAbsDet(J) // = ½ log det JᵀJ, better conditioned
 		} else {
@@ -177,7 +174,7 @@ func (j *JacobianEntropy) terms(n Nets, x, z *G.Node) (jacTerms, error) {
 		}
 		c := t.SmallestEigvec(jtj, nil) // (m, d, 1), unit length
 		s2 := t.MatMul(c, t.MatMul(t.StopGradient(jtj), c, false, false), true, false)
-		return jacTerms{h: h, smin: t.Sqrt(t.Reshape(s2, tensor.Shape{o.m}))}, t.Err()
+		return jacTerms{h: h, smin: t.Sqrt(t.Reshape(s2, []int{o.m}))}, t.Err()
 	}
 	if j.Iterations < 1 {
 		return jacTerms{}, errors.New("no Rayleigh–Ritz iterations")
@@ -187,7 +184,7 @@ func (j *JacobianEntropy) terms(n Nets, x, z *G.Node) (jacTerms, error) {
 	// s_min = ‖J v‖/‖v‖ with v a constant; h = d·log s_min.
 	s2 := t.Div(rowSumSq(t, jv), rowSumSq(t, v))
 	h := t.Scale(t.Log(s2), float64(o.d)/2)
-	return jacTerms{h: h, smin: t.StopGradient(t.Sqrt(s2)), noise: []*G.Node{v0}}, t.Err()
+	return jacTerms{h: h, smin: t.StopGradient(t.Sqrt(s2)), noise: []*autodiff.Node{v0}}, t.Err()
 }
 
 // ritz runs iters steps of a block Rayleigh–Ritz (LOBPCG-style) search for
@@ -202,16 +199,16 @@ func (j *JacobianEntropy) terms(n Nets, x, z *G.Node) (jacTerms, error) {
 // save two thirds of the work, but near convergence the combinations
 // cancel and their rounding errors steer the iteration away from the
 // minimum.
-func (o *jacobian) ritz(v0 *G.Node, iters int) (jv, v *G.Node) {
+func (o *jacobian) ritz(v0 *autodiff.Node, iters int) (jv, v *autodiff.Node) {
 	t := o.t
 	v = t.StopGradient(normalize(t, v0))
-	var p *G.Node
+	var p *autodiff.Node
 	for it := 0; it < iters; it++ {
 		jv = o.jv(v)
 		mv := o.jtw(jv)
 		mu := t.Div(rowDot(t, v, mv), rowDot(t, v, v))
 		r := t.StopGradient(normalize(t, t.Sub(mv, t.Mul(mu, v))))
-		cols, mcols := []*G.Node{v, r}, []*G.Node{mv, o.jtw(o.jv(r))}
+		cols, mcols := []*autodiff.Node{v, r}, []*autodiff.Node{mv, o.jtw(o.jv(r))}
 		if p != nil {
 			cols, mcols = append(cols, p), append(mcols, o.jtw(o.jv(p)))
 		}
@@ -220,11 +217,11 @@ func (o *jacobian) ritz(v0 *G.Node, iters int) (jv, v *G.Node) {
 		a := t.MatMul(s, ms, true, false) // Sᵀ M S (m, k, k)
 		bm := t.MatMul(s, s, true, false) // Sᵀ S
 		c := t.SmallestEigvec(a, bm)      // (m, k, 1), no derivative
-		vn := t.Reshape(t.MatMul(s, c, false, false), tensor.Shape{o.m, o.d})
+		vn := t.Reshape(t.MatMul(s, c, false, false), []int{o.m, o.d})
 		// p = vn − c₀ v, the part of the update outside v.
 		sel := make([]float64, k)
 		sel[0] = 1
-		c0 := t.Reshape(t.MatMul(t.Const(sel, 1, k), c, false, false), tensor.Shape{o.m, 1})
+		c0 := t.Reshape(t.MatMul(t.Const(sel, 1, k), c, false, false), []int{o.m, 1})
 		p = t.StopGradient(normalize(t, t.Sub(vn, t.Mul(c0, v))))
 		v = t.StopGradient(vn)
 	}
@@ -232,16 +229,16 @@ func (o *jacobian) ritz(v0 *G.Node, iters int) (jv, v *G.Node) {
 }
 
 // stack joins k matrices (m, d) into (m, d, k).
-func (o *jacobian) stack(xs []*G.Node) *G.Node {
-	cols := make([]*G.Node, len(xs))
+func (o *jacobian) stack(xs []*autodiff.Node) *autodiff.Node {
+	cols := make([]*autodiff.Node, len(xs))
 	for i, x := range xs {
-		cols[i] = o.t.Reshape(x, tensor.Shape{o.m, o.d, 1})
+		cols[i] = o.t.Reshape(x, []int{o.m, o.d, 1})
 	}
 	return o.t.Concat(2, cols...)
 }
 
 // scoreZ returns ∇_z log q(G(z)) = −z − ∇_z h(z) (m, d), where h is
 // ½ log det JᵀJ or its estimate, as a constant to every derivative.
-func (jt jacTerms) scoreZ(t *importers.Tape, z *G.Node) *G.Node {
+func (jt jacTerms) scoreZ(t *autodiff.Tape, z *autodiff.Node) *autodiff.Node {
 	return t.StopGradient(t.Neg(t.Add(z, t.InputGradient(t.Sum(jt.h), z))))
 }

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	G "gorgonia.org/gorgonia"
-
-	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 )
 
 // MutualInformationEntropy is the Barber–Agakov lower bound on the entropy
@@ -93,13 +91,13 @@ func (mi *MutualInformationEntropy) entropy(n Nets, b Batch) (Estimate, error) {
 		Samples: samples,
 		Loss:    t.Scale(value, -mi.Weight),
 		Trains:  []Role{Generator, Encoder},
-		Noise:   []*G.Node{eps},
-		Extra:   map[string]*G.Node{"log_r": t.Mean(logr)},
+		Noise:   []*autodiff.Node{eps},
+		Extra:   map[string]*autodiff.Node{"log_r": t.Mean(logr)},
 		X:       x,
 	})
 }
 
 // columns returns the columns [lo, hi) of a matrix.
-func columns(t *importers.Tape, x *G.Node, lo, hi int) *G.Node {
-	return t.Gather(x, importers.SliceMap(x.Shape(), []int{1}, []int{lo}, []int{hi}, []int{1}))
+func columns(t *autodiff.Tape, x *autodiff.Node, lo, hi int) *autodiff.Node {
+	return t.Gather(x, autodiff.SliceMap(x.Shape(), []int{1}, []int{lo}, []int{hi}, []int{1}))
 }

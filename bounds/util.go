@@ -6,10 +6,7 @@ import (
 	"math"
 	"sync/atomic"
 
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-
-	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 )
 
 // log2πe is log(2πe), the entropy of a standard normal variable times 2.
@@ -20,7 +17,7 @@ var log2πe = math.Log(2 * math.Pi * math.E)
 var noiseSeq atomic.Int64
 
 // noise adds a named input the caller fills with standard normal draws.
-func noise(t *importers.Tape, what string, shape ...int) *G.Node {
+func noise(t *autodiff.Tape, what string, shape ...int) *autodiff.Node {
 	return t.Input(fmt.Sprintf("bounds.%s#%d", what, noiseSeq.Add(1)), shape...)
 }
 
@@ -54,7 +51,7 @@ func (n Nets) check(roles ...Role) error {
 }
 
 // matrix checks that x is a (rows, cols) matrix.
-func matrix(x *G.Node, what string, cols int) error {
+func matrix(x *autodiff.Node, what string, cols int) error {
 	if x == nil {
 		return fmt.Errorf("%s: missing", what)
 	}
@@ -79,7 +76,7 @@ func (r Role) String() string {
 }
 
 // generate runs the generator on z (m, d) and checks its output (m, D).
-func (n Nets) generate(z *G.Node) (*G.Node, error) {
+func (n Nets) generate(z *autodiff.Node) (*autodiff.Node, error) {
 	if err := matrix(z, "latent batch Z", n.LatentDim); err != nil {
 		return nil, err
 	}
@@ -97,7 +94,7 @@ func (n Nets) generate(z *G.Node) (*G.Node, error) {
 }
 
 // energy runs the energy on x (rows, D) and returns the energies (rows).
-func (n Nets) energy(x *G.Node) (*G.Node, error) {
+func (n Nets) energy(x *autodiff.Node) (*autodiff.Node, error) {
 	e, err := n.Energy(x)
 	if err != nil {
 		return nil, fmt.Errorf("energy: %w", err)
@@ -111,18 +108,18 @@ func (n Nets) energy(x *G.Node) (*G.Node, error) {
 	case len(s) == 1 && s[0] == rows:
 		return e, nil
 	case len(s) == 2 && s[0] == rows && s[1] == 1:
-		return n.Tape.Reshape(e, tensor.Shape{rows}), nil
+		return n.Tape.Reshape(e, []int{rows}), nil
 	}
 	return nil, fmt.Errorf("energy output has shape %v for %d rows, want (%d) or (%d, 1)", s, rows, rows, rows)
 }
 
 // rowSumSq returns Σ_j x_ij² per row of a matrix, shaped (rows).
-func rowSumSq(t *importers.Tape, x *G.Node) *G.Node {
+func rowSumSq(t *autodiff.Tape, x *autodiff.Node) *autodiff.Node {
 	return t.SumAxes(t.Square(x), []int{1}, false)
 }
 
 // rowDot returns Σ_j a_ij b_ij per row, shaped (rows, 1).
-func rowDot(t *importers.Tape, a, b *G.Node) *G.Node {
+func rowDot(t *autodiff.Tape, a, b *autodiff.Node) *autodiff.Node {
 	return t.SumAxes(t.Mul(a, b), []int{1}, true)
 }
 
@@ -131,12 +128,12 @@ const tiny = 1e-30
 
 // normalize scales each row of x to unit length; the scale is a constant
 // to every derivative. Zero rows stay zero.
-func normalize(t *importers.Tape, x *G.Node) *G.Node {
+func normalize(t *autodiff.Tape, x *autodiff.Node) *autodiff.Node {
 	return t.Div(x, t.StopGradient(t.Affine(t.Sqrt(rowDot(t, x, x)), 1, tiny)))
 }
 
 // finish checks the tape after a bound was built.
-func finish(t *importers.Tape, e Estimate) (Estimate, error) {
+func finish(t *autodiff.Tape, e Estimate) (Estimate, error) {
 	if err := t.Err(); err != nil {
 		return Estimate{}, err
 	}

@@ -7,7 +7,7 @@ import (
 
 	onnxgo "github.com/owulveryck/onnx-go"
 	"github.com/owulveryck/onnx-go/backend/x/gorgonnx"
-	"gorgonia.org/tensor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/onnx"
@@ -38,7 +38,21 @@ func onnxGoRun(m *onnx.ModelProto, x []float64, shape []int) (y []float64, stage
 	for i, v := range x {
 		f[i] = float32(v)
 	}
-	if err := model.SetInput(0, tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))); err != nil {
+	// The input goes in as an encoded ONNX tensor, which onnx-go decodes
+	// into its engine's tensor type.
+	dims := make([]int64, len(shape))
+	for i, d := range shape {
+		dims[i] = int64(d)
+	}
+	in, err := proto.Marshal(&onnx.TensorProto{Dims: dims, DataType: proto.Int32(int32(onnx.TensorProto_FLOAT)), FloatData: f})
+	if err != nil {
+		return nil, stage, err
+	}
+	x0, err := onnxgo.NewTensor(in)
+	if err != nil {
+		return nil, stage, err
+	}
+	if err := model.SetInput(0, x0); err != nil {
 		return nil, stage, err
 	}
 	if err := backend.Run(); err != nil {

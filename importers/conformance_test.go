@@ -6,14 +6,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/onnx"
 	"google.golang.org/protobuf/proto"
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // backendData is where Debian's libonnx-testdata installs the ONNX backend
@@ -135,7 +135,7 @@ func runSuite(t *testing.T, s *confSuite, models []string) {
 			ok := true
 			for _, set := range sets {
 				err := runDataSet(m, set)
-				if errors.Is(err, ErrEmptyTensor) {
+				if errors.Is(err, autodiff.ErrEmptyTensor) {
 					s.skipped++
 					s.other["empty tensors"]++
 					t.Skip(err)
@@ -161,11 +161,10 @@ func runDataSet(m *onnx.ModelProto, set string) error {
 	if err != nil {
 		return err
 	}
-	g := G.NewGraph()
-	tp := NewTape(g, tensor.Float64)
+	tp := autodiff.NewTape(autodiff.Float64)
 	ins := net.Inputs()
-	nodes := make([]*G.Node, len(ins))
-	values := make([]*tensor.Dense, len(ins))
+	nodes := make([]*autodiff.Node, len(ins))
+	values := make([]autodiff.Tensor, len(ins))
 	for k, p := range ins {
 		tt, err := onnx.LoadTensor(filepath.Join(set, fmt.Sprintf("input_%d.pb", k)))
 		if err != nil {
@@ -176,7 +175,7 @@ func runDataSet(m *onnx.ModelProto, set string) error {
 			if err != nil {
 				return err
 			}
-			values[k] = toDense(array{shape: shape, i64: data})
+			values[k] = autodiff.NewTensor(shape, data)
 			nodes[k] = tp.Variable(p.Name, values[k])
 			continue
 		}
@@ -189,7 +188,7 @@ func runDataSet(m *onnx.ModelProto, set string) error {
 		if err != nil {
 			return err
 		}
-		values[k] = toDense(array{shape: shape, f64: data})
+		values[k] = autodiff.NewTensor(shape, data)
 		nodes[k] = tp.Input(p.Name, shape...)
 	}
 	outs, err := net.Apply(tp, net.NewParams(tp), ApplyOptions{}, nodes...)
@@ -197,13 +196,13 @@ func runDataSet(m *onnx.ModelProto, set string) error {
 		return err
 	}
 	for k, n := range nodes {
-		if err := G.Let(n, values[k]); err != nil {
+		if err := autodiff.Let(n, values[k]); err != nil {
 			return err
 		}
 	}
-	vm := G.NewTapeMachine(g)
+	vm := autodiff.NewMachine(tp)
 	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
+	if err := vm.Run(); err != nil {
 		return err
 	}
 	for k, o := range outs {
@@ -215,11 +214,11 @@ func runDataSet(m *onnx.ModelProto, set string) error {
 		if err != nil {
 			return err
 		}
-		got, err := fromValue(o.Value())
+		got, err := autodiff.CopyOut(nil, o)
 		if err != nil {
 			return err
 		}
-		if err := compareTensor(got, want, shape, confRtol, confAtol); err != nil {
+		if err := compareTensor(got, o.Shape(), want, shape, confRtol, confAtol); err != nil {
 			return fmt.Errorf("output %d (%s): %w", k, net.Outputs()[k].Name, err)
 		}
 	}
@@ -228,15 +227,15 @@ func runDataSet(m *onnx.ModelProto, set string) error {
 
 // compareTensor checks got against want elementwise: |got − want| ≤
 // atol + rtol·|want|, NaN matching NaN.
-func compareTensor(got array, want []float64, shape []int, rtol, atol float64) error {
-	if !sameShape(got.shape, shape) {
-		return fmt.Errorf("shape %v, want %v", got.shape, shape)
+func compareTensor(got []float64, gotShape []int, want []float64, shape []int, rtol, atol float64) error {
+	if !slices.Equal(gotShape, shape) {
+		return fmt.Errorf("shape %v, want %v", gotShape, shape)
 	}
-	if got.len() != len(want) {
-		return fmt.Errorf("%d elements, want %d", got.len(), len(want))
+	if len(got) != len(want) {
+		return fmt.Errorf("%d elements, want %d", len(got), len(want))
 	}
 	for i, w := range want {
-		g := got.at(i)
+		g := got[i]
 		switch {
 		case math.IsNaN(w) && math.IsNaN(g), w == g:
 			continue

@@ -10,12 +10,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"github.com/sbinet/npyio/npy"
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/internal/graphtest"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
@@ -28,29 +26,28 @@ import (
 //
 // with ∂y/∂x_k from VJP and ∂L/∂leaf from ParamGrads (Gorgonia's Grad, once).
 type netGrad struct {
-	leaves []*G.Node // float inputs, then trainable parameters
+	leaves []*autodiff.Node // float inputs, then trainable parameters
 	names  []string
 	inputs int // leaves[:inputs] are the float inputs
-	y, l   *G.Node
-	gy     []*G.Node // ∂y/∂input
-	gl     []*G.Node // ∂L/∂leaf
-	vm     G.VM
+	y, l   *autodiff.Node
+	gy     []*autodiff.Node // ∂y/∂input
+	gl     []*autodiff.Node // ∂L/∂leaf
+	vm     *autodiff.Machine
 }
 
 // newNetGrad builds the check for net on the given input values; inputs of
 // integer type are constants.
-func newNetGrad(net *Network, ins []array, training bool, seed uint64) (*netGrad, error) {
-	g := G.NewGraph()
-	t := NewTape(g, tensor.Float64)
+func newNetGrad(net *Network, ins []autodiff.Tensor, training bool, seed uint64) (*netGrad, error) {
+	t := autodiff.NewTape(autodiff.Float64)
 	ng := &netGrad{}
-	nodes := make([]*G.Node, len(ins))
+	nodes := make([]*autodiff.Node, len(ins))
 	for k, a := range ins {
 		name := net.Inputs()[k].Name
-		if a.i64 != nil {
-			nodes[k] = t.Variable(name, toDense(a))
+		if a.Dtype() == autodiff.Int64 {
+			nodes[k] = t.Variable(name, a)
 			continue
 		}
-		nodes[k] = t.Variable(name, toDense(array{shape: a.shape, f64: append([]float64(nil), a.f64...)}))
+		nodes[k] = t.Variable(name, autodiff.NewTensor(a.Shape(), append([]float64(nil), a.Float64s()...)))
 		ng.leaves = append(ng.leaves, nodes[k])
 		ng.names = append(ng.names, "input "+name)
 	}
@@ -70,12 +67,12 @@ func newNetGrad(net *Network, ins []array, training bool, seed uint64) (*netGrad
 		return nil, err
 	}
 	r := rand.New(rand.NewPCG(seed, 3))
-	var y *G.Node
+	var y *autodiff.Node
 	for k, o := range outs {
 		if e := net.Outputs()[k].Elem; e != 0 && !isFloatType(e) {
 			continue
 		}
-		c := make([]float64, o.Shape().TotalSize())
+		c := make([]float64, autodiff.Size(o.Shape()))
 		for i := range c {
 			c[i] = r.NormFloat64()
 		}
@@ -90,7 +87,7 @@ func newNetGrad(net *Network, ins []array, training bool, seed uint64) (*netGrad
 		return nil, fmt.Errorf("no float outputs")
 	}
 	ng.y = y
-	ng.gy = t.VJP([]*G.Node{y}, []*G.Node{nil}, ng.leaves[:ng.inputs])
+	ng.gy = t.VJP([]*autodiff.Node{y}, []*autodiff.Node{nil}, ng.leaves[:ng.inputs])
 	if err := t.Err(); err != nil {
 		return nil, err
 	}
@@ -111,13 +108,13 @@ func newNetGrad(net *Network, ins []array, training bool, seed uint64) (*netGrad
 	if ng.gl, err = t.ParamGrads(ng.l, ng.leaves...); err != nil {
 		return nil, err
 	}
-	ng.vm = G.NewTapeMachine(g)
+	ng.vm = autodiff.NewMachine(t)
 	return ng, nil
 }
 
 func (ng *netGrad) run() error {
 	defer ng.vm.Reset()
-	return ng.vm.RunAll()
+	return ng.vm.Run()
 }
 
 // check compares every analytic gradient with central differences on at
@@ -136,20 +133,14 @@ func (ng *netGrad) check(maxElems int, tol float64, seed uint64) error {
 	}
 	r := rand.New(rand.NewPCG(seed, 5))
 	var err error
-	eval := func(n *G.Node) float64 {
+	eval := func(n *autodiff.Node) float64 {
 		if e := ng.run(); e != nil && err == nil {
 			err = e
 		}
 		return graphtest.Scalar(n)
 	}
 	for i, leaf := range ng.leaves {
-		var d []float64
-		switch v := leaf.Value().(type) {
-		case *tensor.Dense:
-			d = v.Data().([]float64)
-		case *G.F64:
-			d = (*[1]float64)(unsafe.Pointer(v))[:]
-		}
+		d := leaf.Float64s()
 		idx := r.Perm(len(d))
 		if len(idx) > maxElems {
 			idx = idx[:maxElems]
@@ -276,8 +267,8 @@ var noGradOps = map[string]string{
 }
 
 // loadInputs reads the input tensors of a backend test data set.
-func loadInputs(net *Network, set string) ([]array, error) {
-	var ins []array
+func loadInputs(net *Network, set string) ([]autodiff.Tensor, error) {
+	var ins []autodiff.Tensor
 	for k, p := range net.Inputs() {
 		tt, err := onnx.LoadTensor(filepath.Join(set, fmt.Sprintf("input_%d.pb", k)))
 		if err != nil {
@@ -288,14 +279,14 @@ func loadInputs(net *Network, set string) ([]array, error) {
 			if err != nil {
 				return nil, err
 			}
-			ins = append(ins, array{shape: shape, i64: data})
+			ins = append(ins, autodiff.NewTensor(shape, data))
 			continue
 		}
 		data, shape, err := onnx.TensorFloat64(tt)
 		if err != nil {
 			return nil, err
 		}
-		ins = append(ins, array{shape: shape, f64: data})
+		ins = append(ins, autodiff.NewTensor(shape, data))
 	}
 	return ins, nil
 }
@@ -328,7 +319,7 @@ func loadFixtures(t *testing.T) []fixture {
 	return fs
 }
 
-func readNPY(t *testing.T, path string) array {
+func readNPY(t *testing.T, path string) autodiff.Tensor {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -347,7 +338,7 @@ func readNPY(t *testing.T, path string) array {
 	for i, v := range f32 {
 		data[i] = float64(v)
 	}
-	return array{shape: append([]int(nil), r.Header.Descr.Shape...), f64: data}
+	return autodiff.NewTensor(r.Header.Descr.Shape, data)
 }
 
 // TestFixtures runs every PyTorch-exported fixture forward (float64 and
@@ -364,23 +355,24 @@ func TestFixtures(t *testing.T) {
 			}
 			in := readNPY(t, filepath.Join(fixtureDir, fx.Input))
 			want := readNPY(t, filepath.Join(fixtureDir, fx.Output))
-			for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
-				got, err := forward(net, in, fx.Training, dt)
+			for _, dt := range []autodiff.Dtype{autodiff.Float64, autodiff.Float32} {
+				got, gotShape, err := forward(net, in, fx.Training, dt)
 				if err != nil {
 					t.Fatalf("%v forward: %v", dt, err)
 				}
-				if err := compareTensor(got, want.f64, want.shape, 1e-4, 1e-5); err != nil {
+				if err := compareTensor(got, gotShape, want.Float64s(), want.Shape(), 1e-4, 1e-5); err != nil {
 					t.Errorf("%v forward: %v", dt, err)
 				}
 			}
 			// Enough rows for batch statistics, few for speed.
-			rows := min(in.shape[0], 4)
+			shape := in.Shape()
+			rows := min(shape[0], 4)
 			if fx.Training {
-				rows = in.shape[0]
+				rows = shape[0]
 			}
-			w := size(in.shape[1:])
-			small := array{shape: append([]int{rows}, in.shape[1:]...), f64: in.f64[:rows*w]}
-			ng, err := newNetGrad(net, []array{small}, fx.Training, 17)
+			w := autodiff.Size(shape[1:])
+			small := autodiff.NewTensor(append([]int{rows}, shape[1:]...), in.Float64s()[:rows*w])
+			ng, err := newNetGrad(net, []autodiff.Tensor{small}, fx.Training, 17)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -392,22 +384,18 @@ func TestFixtures(t *testing.T) {
 }
 
 // forward runs net on the input on a tape of element type dt.
-func forward(net *Network, in array, training bool, dt tensor.Dtype) (array, error) {
-	g := G.NewGraph()
-	t := NewTape(g, dt)
-	a := newArray(dt, in.shape)
-	for i, v := range in.f64 {
-		a.set(i, v)
-	}
-	x := t.Variable("x", toDense(a))
+func forward(net *Network, in autodiff.Tensor, training bool, dt autodiff.Dtype) ([]float64, []int, error) {
+	t := autodiff.NewTape(dt)
+	x := t.Variable("x", autodiff.FromFloat64s(dt, in.Shape(), in.Float64s()))
 	outs, err := net.Apply(t, net.NewParams(t), ApplyOptions{Training: training}, x)
 	if err != nil {
-		return array{}, err
+		return nil, nil, err
 	}
-	vm := G.NewTapeMachine(g)
+	vm := autodiff.NewMachine(t)
 	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		return array{}, err
+	if err := vm.Run(); err != nil {
+		return nil, nil, err
 	}
-	return fromValue(outs[0].Value())
+	got, err := autodiff.CopyOut(nil, outs[0])
+	return got, outs[0].Shape(), err
 }

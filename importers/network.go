@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/onnx"
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // A Port is a graph input or output of a Network.
@@ -172,9 +171,18 @@ func analyze(m *onnx.ModelProto) *analysis {
 	for _, t := range g.GetInitializer() {
 		a.inits[t.GetName()] = t
 	}
-	// How each initializer is used: as data (a parameter), only as an
-	// attribute-like input (a constant), or as BatchNormalization's
-	// running statistics (state, not trained).
+	info := make(map[string]valueInfo)
+	a.initializers(g, info)
+	a.graphInputs(g, info)
+	a.nodes(m, info)
+	return a
+}
+
+// initializers sorts the initializers by how they are used: as data (a
+// parameter), only as an attribute-like input (a constant), or as
+// BatchNormalization's running statistics (state, not trained). It marks
+// every value some node or graph output reads in a.used.
+func (a *analysis) initializers(g *onnx.GraphProto, info map[string]valueInfo) {
 	dataUse := make(map[string]bool)
 	stats := make(map[string]bool)
 	for _, n := range g.GetNode() {
@@ -196,7 +204,6 @@ func analyze(m *onnx.ModelProto) *analysis {
 		a.used[o.GetName()] = true
 		dataUse[o.GetName()] = true
 	}
-	info := make(map[string]valueInfo)
 	for _, t := range g.GetInitializer() {
 		name := t.GetName()
 		dt := onnx.DataType(t.GetDataType())
@@ -218,6 +225,10 @@ func analyze(m *onnx.ModelProto) *analysis {
 		a.consts[name] = c
 		info[name] = valueInfo{present: true, isConst: true, isInt: c.isInt}
 	}
+}
+
+// graphInputs checks the element types of the graph inputs.
+func (a *analysis) graphInputs(g *onnx.GraphProto, info map[string]valueInfo) {
 	for _, v := range g.GetInput() {
 		if _, ok := a.inits[v.GetName()]; ok {
 			continue
@@ -234,7 +245,12 @@ func analyze(m *onnx.ModelProto) *analysis {
 		isInt := elem == onnx.TensorProto_INT64
 		info[v.GetName()] = valueInfo{present: true, isInt: isInt, isConst: isInt}
 	}
-	for i, n := range g.GetNode() {
+}
+
+// nodes checks every node against the op table, in graph order, and
+// records what is known about its outputs.
+func (a *analysis) nodes(m *onnx.ModelProto, info map[string]valueInfo) {
+	for i, n := range m.GetGraph().GetNode() {
 		op := n.GetOpType()
 		domain := n.GetDomain()
 		opset := a.opset
@@ -248,30 +264,13 @@ func analyze(m *onnx.ModelProto) *analysis {
 				in[k] = info[name]
 			}
 		}
-		fail := func(format string, args ...any) {
-			a.errs = append(a.errs, &UnsupportedError{Index: i, Node: n.GetName(), Op: op, Opset: opset, Reason: fmt.Sprintf(format, args...)})
-		}
-		def, ok := opTable[op]
 		out := valueInfo{present: true}
-		switch {
-		case !ok:
-			fail("unsupported op")
-		case opset < def.since || opset > def.until:
-			fail("unsupported op (supported in opsets %d to %d)", def.since, def.until)
-		default:
-			var why error
-			if def.check != nil {
-				why = def.check(n, opset, in)
-			}
-			for _, k := range def.static {
-				if why == nil && k < len(in) && in[k].present && !in[k].isConst {
-					why = fmt.Errorf("input %d (%q) must be known when the graph is built: a constant, an initializer or a shape computation", k, n.GetInput()[k])
-				}
-			}
-			if why != nil {
-				fail("%v", why)
-			}
-			out = outInfo(n, def, in)
+		why, known := checkNode(n, op, opset, in)
+		if why != "" {
+			a.errs = append(a.errs, &UnsupportedError{Index: i, Node: n.GetName(), Op: op, Opset: opset, Reason: why})
+		}
+		if known {
+			out = outInfo(n, opTable[op], in)
 		}
 		for k, name := range n.GetOutput() {
 			o := out
@@ -281,7 +280,33 @@ func analyze(m *onnx.ModelProto) *analysis {
 			info[name] = o
 		}
 	}
-	return a
+}
+
+// checkNode returns why node n (op, with its domain outside the default
+// one) cannot be built, or "", and whether the op table has op in this
+// opset (then the node's outputs are described even if its attributes or
+// inputs are not supported).
+func checkNode(n *onnx.NodeProto, op string, opset int64, in []valueInfo) (why string, known bool) {
+	def, ok := opTable[op]
+	switch {
+	case !ok:
+		return "unsupported op", false
+	case opset < def.since || opset > def.until:
+		return fmt.Sprintf("unsupported op (supported in opsets %d to %d)", def.since, def.until), false
+	}
+	var err error
+	if def.check != nil {
+		err = def.check(n, opset, in)
+	}
+	for _, k := range def.static {
+		if err == nil && k < len(in) && in[k].present && !in[k].isConst {
+			err = fmt.Errorf("input %d (%q) must be known when the graph is built: a constant, an initializer or a shape computation", k, n.GetInput()[k])
+		}
+	}
+	if err != nil {
+		return err.Error(), true
+	}
+	return "", true
 }
 
 // outInfo says what is statically known about the outputs of n.
@@ -361,21 +386,17 @@ func (n *Network) ParamCount() int {
 // A ParamSet holds a Network's parameters as leaves of one tape, so that
 // several Apply calls (say, the energy of data and of samples) share them.
 type ParamSet struct {
-	Nodes     []*G.Node // in the order of Network.Params
-	ByName    map[string]*G.Node
+	Nodes     []*autodiff.Node // in the order of Network.Params
+	ByName    map[string]*autodiff.Node
 	trainable []bool
 }
 
 // NewParams adds the parameters to t as variables of t's element type,
 // initialized with the model's values.
-func (n *Network) NewParams(t *Tape) *ParamSet {
-	ps := &ParamSet{ByName: make(map[string]*G.Node, len(n.params))}
+func (n *Network) NewParams(t *autodiff.Tape) *ParamSet {
+	ps := &ParamSet{ByName: make(map[string]*autodiff.Node, len(n.params))}
 	for _, p := range n.params {
-		a := newArray(t.Dtype(), p.Shape)
-		for i, v := range p.Data {
-			a.set(i, v)
-		}
-		node := t.Variable(p.Name, toDense(a))
+		node := t.Variable(p.Name, autodiff.FromFloat64s(t.Dtype(), p.Shape, p.Data))
 		ps.Nodes = append(ps.Nodes, node)
 		ps.ByName[p.Name] = node
 		ps.trainable = append(ps.trainable, p.Trainable)
@@ -384,8 +405,8 @@ func (n *Network) NewParams(t *Tape) *ParamSet {
 }
 
 // Trainable returns the nodes of the trainable parameters, in order.
-func (ps *ParamSet) Trainable() []*G.Node {
-	var out []*G.Node
+func (ps *ParamSet) Trainable() []*autodiff.Node {
+	var out []*autodiff.Node
 	for i, node := range ps.Nodes {
 		if ps.trainable[i] {
 			out = append(out, node)
@@ -407,7 +428,7 @@ type ApplyOptions struct {
 // returns one node per graph output. The inputs' shapes bind the model's
 // symbolic dimensions (such as "batch"); fixed dimensions must match.
 // Integer (INT64) inputs must be Int64 nodes.
-func (n *Network) Apply(t *Tape, ps *ParamSet, opt ApplyOptions, inputs ...*G.Node) ([]*G.Node, error) {
+func (n *Network) Apply(t *autodiff.Tape, ps *ParamSet, opt ApplyOptions, inputs ...*autodiff.Node) ([]*autodiff.Node, error) {
 	if err := t.Err(); err != nil {
 		return nil, err
 	}
@@ -453,7 +474,7 @@ func (n *Network) Apply(t *Tape, ps *ParamSet, opt ApplyOptions, inputs ...*G.No
 			}
 		}
 	}
-	outs := make([]*G.Node, len(n.outputs))
+	outs := make([]*autodiff.Node, len(n.outputs))
 	for i, p := range n.outputs {
 		v, ok := vals[p.Name]
 		if !ok {
@@ -487,24 +508,21 @@ func (n *Network) lower(b *builder, nd *onnx.NodeProto, vals map[string]value) (
 
 // intInput reads the value of an integer input node, which must have one
 // when the graph is built.
-func intInput(x *G.Node) (*constant, error) {
-	if x.Value() == nil {
+func intInput(x *autodiff.Node) (*constant, error) {
+	if !x.HasValue() {
 		return nil, errors.New("an integer input needs a value when the graph is built (use Tape.Variable)")
 	}
-	a, err := fromValue(x.Value())
-	if err != nil {
-		return nil, err
-	}
-	if a.i64 == nil {
+	v := x.Int64s()
+	if v == nil {
 		return nil, fmt.Errorf("value of type %v, want int64", x.Dtype())
 	}
-	return intConst(a.shape, append([]int64(nil), a.i64...)), nil
+	return intConst(x.Shape(), append([]int64(nil), v...)), nil
 }
 
 // bind checks the input nodes against the model's inputs: element types,
 // ranks and fixed dimensions must match, and each symbolic dimension must
 // have one size across all inputs.
-func (n *Network) bind(inputs []*G.Node) error {
+func (n *Network) bind(inputs []*autodiff.Node) error {
 	if len(inputs) != len(n.inputs) {
 		names := make([]string, len(n.inputs))
 		for i, p := range n.inputs {
@@ -519,7 +537,7 @@ func (n *Network) bind(inputs []*G.Node) error {
 			return fmt.Errorf("input %q: nil node", p.Name)
 		}
 		wantInt := p.Elem == onnx.TensorProto_INT64
-		if isInt := x.Dtype() == tensor.Int64; isInt != wantInt {
+		if isInt := x.Dtype() == autodiff.Int64; isInt != wantInt {
 			return fmt.Errorf("input %q: node of type %v for a model input of type %v", p.Name, x.Dtype(), p.Elem)
 		}
 		s := []int(x.Shape())
@@ -555,9 +573,9 @@ type Evaluator struct {
 }
 
 type evalProg struct {
-	in   *G.Node
-	outs []*G.Node
-	vm   G.VM
+	in   *autodiff.Node
+	outs []*autodiff.Node
+	vm   *autodiff.Machine
 }
 
 // NewEvaluator returns an Evaluator for a network with one input whose
@@ -600,11 +618,10 @@ func (e *Evaluator) prog(rows int) (*evalProg, error) {
 	for _, d := range port.Dims[1:] {
 		shape = append(shape, int(d.Value))
 	}
-	g := G.NewGraph()
-	t := NewTape(g, tensor.Float64)
-	var in *G.Node
+	t := autodiff.NewTape(autodiff.Float64)
+	var in *autodiff.Node
 	if port.Elem == onnx.TensorProto_INT64 {
-		in = t.Variable(port.Name, toDense(newArray(tensor.Int64, shape)))
+		in = t.Variable(port.Name, autodiff.Zeros(autodiff.Int64, shape...))
 	} else {
 		in = t.Input(port.Name, shape...)
 	}
@@ -612,7 +629,7 @@ func (e *Evaluator) prog(rows int) (*evalProg, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &evalProg{in: in, outs: outs, vm: G.NewTapeMachine(g)}
+	p := &evalProg{in: in, outs: outs, vm: autodiff.NewMachine(t)}
 	e.progs[rows] = p
 	return p, nil
 }
@@ -627,27 +644,20 @@ func (e *Evaluator) Run(x []float64, rows int) ([][]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := newArray(p.in.Dtype(), p.in.Shape())
-	for i, v := range x {
-		a.set(i, v)
-	}
-	if err := G.Let(p.in, toDense(a)); err != nil {
+	if err := autodiff.Let(p.in, autodiff.FromFloat64s(p.in.Dtype(), p.in.Shape(), x)); err != nil {
 		return nil, fmt.Errorf("evaluator: %w", err)
 	}
 	defer p.vm.Reset()
-	if err := p.vm.RunAll(); err != nil {
+	if err := p.vm.Run(); err != nil {
 		return nil, fmt.Errorf("evaluator: %w", err)
 	}
 	out := make([][]float64, len(p.outs))
 	for i, o := range p.outs {
-		v, err := fromValue(o.Value())
+		v, err := autodiff.CopyOut(nil, o)
 		if err != nil {
 			return nil, fmt.Errorf("evaluator: output %q: %w", e.net.outputs[i].Name, err)
 		}
-		out[i] = make([]float64, v.len())
-		for k := range out[i] {
-			out[i][k] = v.at(k)
-		}
+		out[i] = v
 	}
 	return out, nil
 }

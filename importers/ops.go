@@ -3,10 +3,10 @@ package importers
 import (
 	"fmt"
 	"math"
+	"sort"
 
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/onnx"
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // An opDef says how one ONNX operator of the default domain lowers onto a
@@ -50,14 +50,14 @@ var opTable = map[string]opDef{
 	"Div":         {since: 1, until: maxOpset, lower: lowerBinary(bDiv), fold: true, check: checkDiv},
 	"Pow":         {since: 1, until: maxOpset, lower: lowerPow, attrLike: []int{1}},
 	"Neg":         {since: 1, until: maxOpset, lower: lowerNeg, fold: true},
-	"Abs":         {since: 1, until: maxOpset, lower: lowerUnary((*Tape).Abs)},
-	"Exp":         {since: 1, until: maxOpset, lower: lowerUnary((*Tape).Exp)},
-	"Log":         {since: 1, until: maxOpset, lower: lowerUnary((*Tape).Log)},
-	"Sqrt":        {since: 1, until: maxOpset, lower: lowerUnary((*Tape).Sqrt)},
-	"Relu":        {since: 1, until: maxOpset, lower: lowerUnary((*Tape).Relu)},
-	"Tanh":        {since: 1, until: maxOpset, lower: lowerUnary((*Tape).Tanh)},
-	"Sigmoid":     {since: 1, until: maxOpset, lower: lowerUnary((*Tape).Sigmoid)},
-	"Softplus":    {since: 1, until: maxOpset, lower: lowerUnary((*Tape).Softplus)},
+	"Abs":         {since: 1, until: maxOpset, lower: lowerUnary((*autodiff.Tape).Abs)},
+	"Exp":         {since: 1, until: maxOpset, lower: lowerUnary((*autodiff.Tape).Exp)},
+	"Log":         {since: 1, until: maxOpset, lower: lowerUnary((*autodiff.Tape).Log)},
+	"Sqrt":        {since: 1, until: maxOpset, lower: lowerUnary((*autodiff.Tape).Sqrt)},
+	"Relu":        {since: 1, until: maxOpset, lower: lowerUnary((*autodiff.Tape).Relu)},
+	"Tanh":        {since: 1, until: maxOpset, lower: lowerUnary((*autodiff.Tape).Tanh)},
+	"Sigmoid":     {since: 1, until: maxOpset, lower: lowerUnary((*autodiff.Tape).Sigmoid)},
+	"Softplus":    {since: 1, until: maxOpset, lower: lowerUnary((*autodiff.Tape).Softplus)},
 	"Softsign":    {since: 1, until: maxOpset, lower: lowerUnary(softsign)},
 	"LeakyRelu":   {since: 1, until: maxOpset, lower: lowerLeakyRelu},
 	"Elu":         {since: 1, until: maxOpset, lower: lowerElu},
@@ -65,9 +65,9 @@ var opTable = map[string]opDef{
 	"HardSigmoid": {since: 1, until: maxOpset, lower: lowerHardSigmoid},
 	"PRelu":       {since: 1, until: maxOpset, lower: lowerPRelu},
 	"Clip":        {since: 1, until: maxOpset, lower: lowerClip, attrLike: []int{1, 2}},
-	"Max":         {since: 1, until: maxOpset, lower: lowerVariadic((*Tape).Max)},
-	"Min":         {since: 1, until: maxOpset, lower: lowerVariadic((*Tape).Min)},
-	"Sum":         {since: 1, until: maxOpset, lower: lowerVariadic((*Tape).Add)},
+	"Max":         {since: 1, until: maxOpset, lower: lowerVariadic((*autodiff.Tape).Max)},
+	"Min":         {since: 1, until: maxOpset, lower: lowerVariadic((*autodiff.Tape).Min)},
+	"Sum":         {since: 1, until: maxOpset, lower: lowerVariadic((*autodiff.Tape).Add)},
 	"Gemm":        {since: 1, until: maxOpset, lower: lowerGemm},
 	"MatMul":      {since: 1, until: maxOpset, lower: lowerMatMul},
 	"Softmax":     {since: 1, until: maxOpset, lower: lowerSoftmax(false)},
@@ -75,7 +75,7 @@ var opTable = map[string]opDef{
 	"ReduceSum":   {since: 1, until: maxOpset, lower: lowerReduce(false), static: []int{1}},
 	"ReduceMean":  {since: 1, until: maxOpset, lower: lowerReduce(true)},
 
-	// Shapes, indexing and constants (ops_shape.go).
+	// Shapes, indexing and constants (ops_shape.go, ops_index.go, ops_const.go).
 	"Identity":        {since: 1, until: maxOpset, lower: lowerIdentity, fold: true},
 	"Dropout":         {since: 1, until: maxOpset, lower: lowerDropout, static: []int{2}, attrLike: []int{1}},
 	"Constant":        {since: 1, until: maxOpset, lower: lowerConstant, check: checkConstant},
@@ -127,7 +127,7 @@ func intConst(shape []int, i []int64) *constant {
 	return &constant{shape: append([]int{}, shape...), isInt: true, i: i}
 }
 
-func (c *constant) len() int { return size(c.shape) }
+func (c *constant) len() int { return autodiff.Size(c.shape) }
 
 func (c *constant) float(k int) float64 {
 	if c.isInt {
@@ -169,14 +169,12 @@ func (c *constant) withShape(shape []int) *constant {
 }
 
 // gather applies an index map to c (positions the map leaves empty get 0).
-func (c *constant) gather(m *IndexMap) *constant {
+func (c *constant) gather(m *autodiff.IndexMap) *constant {
 	out := &constant{shape: []int(m.Out.Clone()), isInt: c.isInt}
 	if c.isInt {
-		out.i = make([]int64, len(m.Index))
-		gatherLoop(out.i, c.i, m.Index)
+		out.i = autodiff.GatherSlice(m, c.i)
 	} else {
-		out.f = make([]float64, len(m.Index))
-		gatherLoop(out.f, c.f, m.Index)
+		out.f = autodiff.GatherSlice(m, c.f)
 	}
 	return out
 }
@@ -184,7 +182,7 @@ func (c *constant) gather(m *IndexMap) *constant {
 // A value is a tensor while a graph is built: a node of the tape, or a
 // constant. The zero value stands for an omitted optional input.
 type value struct {
-	n *G.Node
+	n *autodiff.Node
 	c *constant
 }
 
@@ -203,11 +201,11 @@ func (v value) isInt() bool {
 	if v.c != nil {
 		return v.c.isInt
 	}
-	return v.n.Dtype() == tensor.Int64
+	return v.n.Dtype() == autodiff.Int64
 }
 
-func nodeVal(n *G.Node) value    { return value{n: n} }
-func constVal(c *constant) value { return value{c: c} }
+func nodeVal(n *autodiff.Node) value { return value{n: n} }
+func constVal(c *constant) value     { return value{c: c} }
 func constVals(cs ...*constant) []value {
 	out := make([]value, len(cs))
 	for i, c := range cs {
@@ -226,7 +224,7 @@ type valueInfo struct {
 
 // builder lowers the nodes of one Apply call onto a tape.
 type builder struct {
-	t     *Tape
+	t     *autodiff.Tape
 	opset int64
 	opt   ApplyOptions
 	used  map[string]bool // names of values some node or graph output reads
@@ -234,27 +232,23 @@ type builder struct {
 
 // float returns v as a node of the tape's floating-point type: constants
 // become leaves, integer nodes are converted.
-func (b *builder) float(v value) *G.Node {
+func (b *builder) float(v value) *autodiff.Node {
 	switch {
 	case v.c != nil:
 		return b.t.Const(v.c.floats(), v.c.shape...)
-	case v.n != nil && v.n.Dtype() == tensor.Int64:
-		return b.t.apply(toFloat{dt: b.t.Dtype()}, v.n)
+	case v.n != nil && v.n.Dtype() == autodiff.Int64:
+		return b.t.ToFloat(v.n)
 	}
 	return v.n
 }
 
 // node returns v as a node, keeping integer constants integer.
-func (b *builder) node(v value) *G.Node {
+func (b *builder) node(v value) *autodiff.Node {
 	if v.c != nil && v.c.isInt {
 		if b.t.Err() != nil {
 			return nil
 		}
-		a := array{shape: append([]int{}, v.c.shape...), i64: append([]int64{}, v.c.i...)}
-		if len(a.i64) == 0 {
-			a.i64 = []int64{}
-		}
-		return b.t.constArray(a)
+		return b.t.ConstTensor(autodiff.NewTensor(v.c.shape, append([]int64{}, v.c.i...)))
 	}
 	return b.float(v)
 }
@@ -262,26 +256,6 @@ func (b *builder) node(v value) *G.Node {
 // wants reports whether output k of n is read by anything.
 func (b *builder) wants(n *onnx.NodeProto, k int) bool {
 	return k < len(n.GetOutput()) && n.GetOutput()[k] != "" && b.used[n.GetOutput()[k]]
-}
-
-// toFloat converts integer elements to the tape's floating-point type. It
-// has no gradient: its inputs are never differentiable.
-type toFloat struct {
-	noGrad
-	dt tensor.Dtype
-}
-
-func (p toFloat) String() string                                { return fmt.Sprintf("ToFloat(%v)", p.dt) }
-func (p toFloat) shape(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
-func (p toFloat) outDtype([]tensor.Dtype) tensor.Dtype          { return p.dt }
-
-func (p toFloat) do(in []array) (array, error) {
-	x := in[0]
-	out := newArray(p.dt, x.shape)
-	for i := 0; i < x.len(); i++ {
-		out.set(i, x.at(i))
-	}
-	return out, nil
 }
 
 // Attribute helpers.
@@ -343,6 +317,19 @@ func axis(a, r int) (int, error) {
 		a += r
 	}
 	return a, nil
+}
+
+// normAxes returns axes made non-negative and sorted.
+func normAxes(axes []int, rank int) ([]int, error) {
+	out := make([]int, len(axes))
+	for i, a := range axes {
+		if a < -rank || a >= rank {
+			return nil, fmt.Errorf("axis %d out of range for rank %d", a, rank)
+		}
+		out[i] = (a + rank) % rank
+	}
+	sort.Ints(out)
+	return out, nil
 }
 
 func ones(n int) []int {

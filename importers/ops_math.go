@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/onnx"
-	G "gorgonia.org/gorgonia"
 )
 
 // legacyBroadcast applies the broadcasting of opsets before 7, where
@@ -39,7 +40,32 @@ func reshapeVal(b *builder, v value, shape []int) value {
 	return nodeVal(b.t.Reshape(v.n, shape))
 }
 
-func lowerBinary(k binaryKind) lowerFunc {
+// arith is an elementwise arithmetic op of ONNX, folded on constants.
+type arith int
+
+const (
+	bAdd arith = iota
+	bSub
+	bMul
+	bDiv
+)
+
+var arithNames = [...]string{"Add", "Sub", "Mul", "Div"}
+
+// apply builds the op on the tape.
+func (k arith) apply(t *autodiff.Tape, a, b *autodiff.Node) *autodiff.Node {
+	switch k {
+	case bAdd:
+		return t.Add(a, b)
+	case bSub:
+		return t.Sub(a, b)
+	case bMul:
+		return t.Mul(a, b)
+	}
+	return t.Div(a, b)
+}
+
+func lowerBinary(k arith) lowerFunc {
 	return func(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 		x := in[0]
 		y, err := legacyBroadcast(b, n, x, in[1])
@@ -50,7 +76,7 @@ func lowerBinary(k binaryKind) lowerFunc {
 			c, err := foldBinary(k, x.c, y.c)
 			return constVals(c), err
 		}
-		return []value{nodeVal(b.t.apply(binary{k}, b.float(x), b.float(y)))}, nil
+		return []value{nodeVal(k.apply(b.t, b.float(x), b.float(y)))}, nil
 	}
 }
 
@@ -66,7 +92,7 @@ func checkDiv(n *onnx.NodeProto, _ int64, in []valueInfo) error {
 // foldBinary computes a ∘ b on constants with numpy broadcasting: integer
 // if both are (Div truncating, as ONNX's integer Div does), float
 // otherwise.
-func foldBinary(k binaryKind, a, c *constant) (*constant, error) {
+func foldBinary(k arith, a, c *constant) (*constant, error) {
 	isInt := a.isInt && c.isInt
 	return foldBroadcast(a, c, isInt, func(x, y int64) (int64, error) {
 		switch k {
@@ -82,7 +108,7 @@ func foldBinary(k binaryKind, a, c *constant) (*constant, error) {
 			}
 			return x / y, nil
 		}
-		return 0, fmt.Errorf("cannot fold %s", binaryNames[k])
+		return 0, fmt.Errorf("cannot fold %s", arithNames[k])
 	}, func(x, y float64) float64 {
 		switch k {
 		case bAdd:
@@ -101,18 +127,18 @@ func foldBinary(k binaryKind, a, c *constant) (*constant, error) {
 // foldBroadcast applies fi (integer result) or ff (float result) to the
 // broadcast elements of a and c.
 func foldBroadcast(a, c *constant, isInt bool, fi func(x, y int64) (int64, error), ff func(x, y float64) float64) (*constant, error) {
-	s, err := broadcastShape(a.shape, c.shape)
+	s, err := autodiff.BroadcastShape(a.shape, c.shape)
 	if err != nil {
 		return nil, err
 	}
-	sa, sc := bcastStrides(a.shape, s), bcastStrides(c.shape, s)
+	sa, sc := autodiff.BroadcastStrides(a.shape, s), autodiff.BroadcastStrides(c.shape, s)
 	out := &constant{shape: []int(s), isInt: isInt}
 	if isInt {
-		out.i = make([]int64, size(s))
+		out.i = make([]int64, autodiff.Size(s))
 	} else {
-		out.f = make([]float64, size(s))
+		out.f = make([]float64, autodiff.Size(s))
 	}
-	forEachIndex(s, func(i int, idx []int) {
+	autodiff.ForEachIndex(s, func(i int, idx []int) {
 		if err != nil {
 			return
 		}
@@ -139,7 +165,7 @@ func lowerPow(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 		return nil, err
 	}
 	if e.c != nil && e.c.len() == 1 {
-		s, err := broadcastShape(x.shape(), e.shape())
+		s, err := autodiff.BroadcastShape(x.shape(), e.shape())
 		if err != nil {
 			return nil, err
 		}
@@ -168,14 +194,14 @@ func lowerNeg(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 	return []value{nodeVal(b.t.Neg(b.float(in[0])))}, nil
 }
 
-func lowerUnary(f func(*Tape, *G.Node) *G.Node) lowerFunc {
+func lowerUnary(f func(*autodiff.Tape, *autodiff.Node) *autodiff.Node) lowerFunc {
 	return func(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 		return []value{nodeVal(f(b.t, b.float(in[0])))}, nil
 	}
 }
 
 // softsign returns x / (1 + |x|).
-func softsign(t *Tape, x *G.Node) *G.Node {
+func softsign(t *autodiff.Tape, x *autodiff.Node) *autodiff.Node {
 	return t.Div(x, t.Affine(t.Abs(x), 1, 1))
 }
 
@@ -213,7 +239,7 @@ func lowerPRelu(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 		shape[0] = s.shape()[0]
 		s = reshapeVal(b, s, shape)
 	}
-	if bs, err := broadcastShape(x.shape(), s.shape()); err != nil || !sameShape(bs, x.shape()) {
+	if bs, err := autodiff.BroadcastShape(x.shape(), s.shape()); err != nil || !slices.Equal(bs, x.shape()) {
 		return nil, fmt.Errorf("slope of shape %v does not broadcast to input shape %v", s.shape(), x.shape())
 	}
 	return []value{nodeVal(b.t.PRelu(b.float(x), b.float(s)))}, nil
@@ -230,7 +256,7 @@ func lowerClip(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 		hi := attrFloat(n, "max", math.Inf(1))
 		return []value{nodeVal(t.Clip(y, lo, hi))}, nil
 	}
-	bound := func(k int, inf float64, f func(a, b *G.Node) *G.Node) error {
+	bound := func(k int, inf float64, f func(a, b *autodiff.Node) *autodiff.Node) error {
 		if k >= len(in) || !in[k].ok() {
 			return nil
 		}
@@ -259,7 +285,7 @@ func lowerClip(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 }
 
 // lowerVariadic folds f (with broadcasting) over all inputs: Max, Min, Sum.
-func lowerVariadic(f func(t *Tape, a, b *G.Node) *G.Node) lowerFunc {
+func lowerVariadic(f func(t *autodiff.Tape, a, b *autodiff.Node) *autodiff.Node) lowerFunc {
 	return func(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 		if len(in) == 0 {
 			return nil, errors.New("no inputs")
@@ -285,7 +311,7 @@ func lowerGemm(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 		if beta := attrFloat(n, "beta", 1); beta != 0 {
 			c := t.Scale(b.float(in[2]), beta)
 			if y != nil {
-				if s, err := broadcastShape(y.Shape(), in[2].shape()); err != nil || !sameShape(s, y.Shape()) {
+				if s, err := autodiff.BroadcastShape(y.Shape(), in[2].shape()); err != nil || !slices.Equal(s, y.Shape()) {
 					return nil, fmt.Errorf("C of shape %v does not broadcast to the product's shape %v", in[2].shape(), y.Shape())
 				}
 			}
@@ -348,7 +374,7 @@ func lowerSoftmax(logarithm bool) lowerFunc {
 			return nil, err
 		}
 		s := in[0].shape()
-		x2 := b.t.Reshape(x, []int{size(s[:ax]), size(s[ax:])})
+		x2 := b.t.Reshape(x, []int{autodiff.Size(s[:ax]), autodiff.Size(s[ax:])})
 		y := softmax(b.t, x2, 1, logarithm)
 		return []value{nodeVal(b.t.Reshape(y, s))}, nil
 	}
@@ -356,7 +382,7 @@ func lowerSoftmax(logarithm bool) lowerFunc {
 
 // softmax normalizes x along ax; the maximum is subtracted first for
 // stability (it cancels, so it needs no gradient).
-func softmax(t *Tape, x *G.Node, ax int, logarithm bool) *G.Node {
+func softmax(t *autodiff.Tape, x *autodiff.Node, ax int, logarithm bool) *autodiff.Node {
 	s := t.Sub(x, t.MaxAxes(x, []int{ax}))
 	if logarithm {
 		return t.Sub(s, t.Log(t.SumAxes(t.Exp(s), []int{ax}, true)))

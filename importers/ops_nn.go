@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/onnx"
-	G "gorgonia.org/gorgonia"
 )
 
 // channelShape is the shape that broadcasts a per-channel vector of
@@ -18,8 +18,8 @@ func channelShape(c, r int) []int {
 
 // perChannel returns a length-C vector value reshaped for broadcasting
 // along axis 1 of a rank-r tensor.
-func (b *builder) perChannel(v value, c, r int, what string) (*G.Node, error) {
-	if size(v.shape()) != c {
+func (b *builder) perChannel(v value, c, r int, what string) (*autodiff.Node, error) {
+	if autodiff.Size(v.shape()) != c {
 		return nil, fmt.Errorf("%s of shape %v for %d channels", what, v.shape(), c)
 	}
 	return b.t.Reshape(b.float(v), channelShape(c, r)), nil
@@ -67,7 +67,7 @@ func lowerBatchNorm(b *builder, n *onnx.NodeProto, in []value) ([]value, error) 
 	}
 	c := x.shape()[1]
 	eps := attrFloat(n, "epsilon", 1e-5)
-	var p [4]*G.Node
+	var p [4]*autodiff.Node
 	for k, what := range []string{"scale", "bias", "mean", "var"} {
 		var err error
 		if p[k], err = b.perChannel(in[k+1], c, r, what); err != nil {
@@ -93,7 +93,7 @@ func lowerBatchNorm(b *builder, n *onnx.NodeProto, in []value) ([]value, error) 
 	y := t.Add(t.Mul(d, t.Div(scale, t.Sqrt(t.Affine(v, 1, eps)))), bias)
 	out := []value{nodeVal(y), {}, {}, {}, {}}
 	momentum := attrFloat(n, "momentum", 0.9)
-	running := func(old, batch *G.Node) value {
+	running := func(old, batch *autodiff.Node) value {
 		return nodeVal(t.Reshape(t.Add(t.Scale(old, momentum), t.Scale(batch, 1-momentum)), []int{c}))
 	}
 	if b.wants(n, 1) {
@@ -213,7 +213,7 @@ func windowAttrs(n *onnx.NodeProto, in []int, kernel []int) (windows, error) {
 	return w, nil
 }
 
-func (b *builder) addBias(y *G.Node, bias value, r int) (*G.Node, error) {
+func (b *builder) addBias(y *autodiff.Node, bias value, r int) (*autodiff.Node, error) {
 	if !bias.ok() || y == nil {
 		return y, nil
 	}
@@ -233,7 +233,7 @@ func lowerConv(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 	if err != nil {
 		return nil, err
 	}
-	geo := ConvGeometry{Strides: win.strides, Dilations: win.dilations, PadsBegin: win.padsBegin, PadsEnd: win.padsEnd, Groups: attrInt(n, "group", 1)}
+	geo := autodiff.ConvGeometry{Strides: win.strides, Dilations: win.dilations, PadsBegin: win.padsBegin, PadsEnd: win.padsEnd, Groups: attrInt(n, "group", 1)}
 	y := b.t.Conv(b.float(x), b.float(w), geo)
 	var bias value
 	if len(in) > 2 {
@@ -326,7 +326,7 @@ func lowerConvTranspose(b *builder, n *onnx.NodeProto, in []value) ([]value, err
 			return nil, fmt.Errorf("output shape %v leaves no room for the input", out)
 		}
 	}
-	geo := ConvGeometry{Strides: win.strides, Dilations: win.dilations, PadsBegin: win.padsBegin, PadsEnd: win.padsEnd, Groups: attrInt(n, "group", 1)}
+	geo := autodiff.ConvGeometry{Strides: win.strides, Dilations: win.dilations, PadsBegin: win.padsBegin, PadsEnd: win.padsEnd, Groups: attrInt(n, "group", 1)}
 	y := b.t.ConvTranspose(b.float(x), b.float(w), geo, inner)
 	if crop && y != nil {
 		pads := make([]int, 2*r)
@@ -353,19 +353,19 @@ func floorDiv(a, b int) int {
 	return q
 }
 
-func poolGeometry(n *onnx.NodeProto, x value, opset int64) (PoolGeometry, error) {
+func poolGeometry(n *onnx.NodeProto, x value, opset int64) (autodiff.PoolGeometry, error) {
 	if x.rank() < 3 {
-		return PoolGeometry{}, fmt.Errorf("input of shape %v, want (N, C, D...)", x.shape())
+		return autodiff.PoolGeometry{}, fmt.Errorf("input of shape %v, want (N, C, D...)", x.shape())
 	}
 	ks := attrInts(n, "kernel_shape")
 	if ks == nil {
-		return PoolGeometry{}, errors.New("no kernel_shape")
+		return autodiff.PoolGeometry{}, errors.New("no kernel_shape")
 	}
 	win, err := windowAttrs(n, x.shape()[2:], ks)
 	if err != nil {
-		return PoolGeometry{}, err
+		return autodiff.PoolGeometry{}, err
 	}
-	return PoolGeometry{
+	return autodiff.PoolGeometry{
 		Kernel: win.kernel, Strides: win.strides, Dilations: win.dilations,
 		PadsBegin: win.padsBegin, PadsEnd: win.padsEnd,
 		CeilMode: opset >= 10 && attrInt(n, "ceil_mode", 0) != 0,
@@ -408,6 +408,6 @@ func lowerGlobalMaxPool(b *builder, _ *onnx.NodeProto, in []value) ([]value, err
 	if in[0].rank() < 3 {
 		return nil, fmt.Errorf("input of shape %v, want (N, C, D...)", in[0].shape())
 	}
-	geo := PoolGeometry{Kernel: append([]int{}, in[0].shape()[2:]...)}
+	geo := autodiff.PoolGeometry{Kernel: append([]int{}, in[0].shape()[2:]...)}
 	return []value{nodeVal(b.t.MaxPool(b.float(in[0]), geo))}, nil
 }

@@ -10,11 +10,10 @@ import (
 	"strconv"
 
 	"github.com/spf13/pflag"
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
@@ -430,8 +429,8 @@ type langevin struct {
 
 // gradProg computes E(x) and ∇E(x) for a fixed number of rows.
 type gradProg struct {
-	x, e, grad *G.Node
-	vm         G.VM
+	x, e, grad *autodiff.Node
+	vm         *autodiff.Machine
 	eBuf, gBuf []float64
 }
 
@@ -472,39 +471,38 @@ func (l *langevin) prog(rows int) (*gradProg, error) {
 	if p, ok := l.progs[rows]; ok {
 		return p, nil
 	}
-	g := G.NewGraph()
-	t := importers.NewTape(g, tensor.Float64)
+	t := autodiff.NewTape(autodiff.Float64)
 	x := t.Input(l.net.Inputs()[0].Name, append([]int{rows}, l.in.Shape...)...)
 	outs, err := l.net.Apply(t, l.net.NewParams(t), importers.ApplyOptions{}, x)
 	if err != nil {
 		return nil, err
 	}
 	e := outs[0]
-	if n := e.Shape().TotalSize(); n != rows {
+	if n := autodiff.Size(e.Shape()); n != rows {
 		return nil, fmt.Errorf("output %q has shape %v for %d rows; an energy model gives one value per row", l.net.Outputs()[0].Name, e.Shape(), rows)
 	}
 	grad := t.InputGradient(t.Sum(e), x)
 	if err := t.Err(); err != nil {
 		return nil, fmt.Errorf("gradient: %w", err)
 	}
-	p := &gradProg{x: x, e: e, grad: grad, vm: G.NewTapeMachine(g)}
+	p := &gradProg{x: x, e: e, grad: grad, vm: autodiff.NewMachine(t)}
 	l.progs[rows] = p
 	return p, nil
 }
 
 // run returns E(x) and ∇E(x), valid until the next run.
 func (p *gradProg) run(x []float64) (e, grad []float64, err error) {
-	if err := importers.CopyIn(p.x, x); err != nil {
+	if err := autodiff.CopyIn(p.x, x); err != nil {
 		return nil, nil, err
 	}
 	defer p.vm.Reset()
-	if err := p.vm.RunAll(); err != nil {
+	if err := p.vm.Run(); err != nil {
 		return nil, nil, err
 	}
-	if p.eBuf, err = importers.CopyOut(p.eBuf, p.e); err != nil {
+	if p.eBuf, err = autodiff.CopyOut(p.eBuf, p.e); err != nil {
 		return nil, nil, err
 	}
-	if p.gBuf, err = importers.CopyOut(p.gBuf, p.grad); err != nil {
+	if p.gBuf, err = autodiff.CopyOut(p.gBuf, p.grad); err != nil {
 		return nil, nil, err
 	}
 	return p.eBuf, p.gBuf, nil

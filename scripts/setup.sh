@@ -3,7 +3,7 @@
 # has only Go, gcc, node/npm and apt:
 #   - libonnx-testdata  the ONNX backend test suite (conformance tests)
 #   - libopenblas-dev   OpenBLAS, for the matrix products of training
-#                       (builds with -tags openblas; see importers/openblas.go)
+#                       (builds with -tags openblas; see importers/autodiff/openblas.go)
 #   - ONNX Runtime      libonnxruntime.so.1 from the npm package onnxruntime-node
 #                       (see scripts/install-ort.sh)
 # Usage: scripts/setup.sh [test|demo|ort|all]   (default: all)

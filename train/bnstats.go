@@ -4,10 +4,9 @@ import (
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
@@ -38,9 +37,8 @@ func batchNormStats(n *network, batch, batches int, r *RNG) (map[string][]float6
 	if err != nil {
 		return nil, fmt.Errorf("batch statistics: %w", err)
 	}
-	eg := G.NewGraph()
-	t := importers.NewTape(eg, tensor.Float64)
-	z := t.Variable("z", zeros(tensor.Float64, append([]int{batch}, n.inRow...)...))
+	t := autodiff.NewTape(autodiff.Float64)
+	z := t.Variable("z", autodiff.Zeros(autodiff.Float64, append([]int{batch}, n.inRow...)...))
 	ps := net.NewParams(t)
 	for i, v := range n.values {
 		if err := ps.SetData(i, v); err != nil {
@@ -51,7 +49,7 @@ func batchNormStats(n *network, batch, batches int, r *RNG) (map[string][]float6
 	if err != nil {
 		return nil, fmt.Errorf("batch statistics: %w", err)
 	}
-	vm := G.NewTapeMachine(eg)
+	vm := autodiff.NewMachine(t)
 	defer vm.Close()
 	sums := make([][2][]float64, len(bns))
 	zb := make([]float64, batch*n.inWidth)
@@ -60,15 +58,15 @@ func batchNormStats(n *network, batch, batches int, r *RNG) (map[string][]float6
 		for i := range zb {
 			zb[i] = r.NormFloat64()
 		}
-		if err := importers.CopyIn(z, zb); err != nil {
+		if err := autodiff.CopyIn(z, zb); err != nil {
 			return nil, err
 		}
-		if err := vm.RunAll(); err != nil {
+		if err := vm.Run(); err != nil {
 			return nil, fmt.Errorf("batch statistics: %w", err)
 		}
 		for k := range bns {
 			x := outs[1+k]
-			if buf, err = importers.CopyOut(buf, x); err != nil {
+			if buf, err = autodiff.CopyOut(buf, x); err != nil {
 				return nil, err
 			}
 			s := x.Shape()

@@ -10,12 +10,11 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 )
 
 // BoundsOptions are the settings of a bounds evaluation (`ebmpipe
@@ -283,22 +282,21 @@ func (s *stats) sem2() float64 {
 // and the per-example terms of a lower bound and, optionally, an upper
 // bound.
 type evalProgram struct {
-	vm                     G.VM
-	data, z                *G.Node
+	vm                     *autodiff.Machine
+	data, z                *autodiff.Node
 	sets                   []*importers.ParamSet
 	nets                   []*network
-	noise                  []*G.Node
-	eDataN, eSampN, hN, uN *G.Node
+	noise                  []*autodiff.Node
+	eDataN, eSampN, hN, uN *autodiff.Node
 	eData, eSamp, h, u     []float64
 	dataBuf, zBuf          []float64
 }
 
 func newEvalProgram(nets []*network, lower bounds.Lower, upper bounds.Upper, batch, D, d int) (*evalProgram, error) {
-	g := G.NewGraph()
-	t := importers.NewTape(g, tensor.Float64)
+	t := autodiff.NewTape(autodiff.Float64)
 	p := &evalProgram{nets: nets, dataBuf: make([]float64, batch*D), zBuf: make([]float64, batch*d)}
-	p.data = t.Variable("data", zeros(tensor.Float64, batch, D))
-	p.z = t.Variable("z", zeros(tensor.Float64, batch, d))
+	p.data = t.Variable("data", autodiff.Zeros(autodiff.Float64, batch, D))
+	p.z = t.Variable("z", autodiff.Zeros(autodiff.Float64, batch, d))
 	bn := bounds.Nets{Tape: t, DataDim: D, LatentDim: d}
 	for _, n := range nets {
 		ps := n.net.NewParamsPrefixed(t, n.name+"/")
@@ -348,13 +346,13 @@ func newEvalProgram(nets []*network, lower bounds.Lower, upper bounds.Upper, bat
 	if err := t.Err(); err != nil {
 		return nil, err
 	}
-	p.vm = G.NewTapeMachine(g)
+	p.vm = autodiff.NewMachine(t)
 	return p, nil
 }
 
 // perExample returns the estimate's per-example terms as a (batch) node:
 // Samples if it has one value per example, else Value broadcast.
-func perExample(t *importers.Tape, e bounds.Estimate, batch int) *G.Node {
+func perExample(t *autodiff.Tape, e bounds.Estimate, batch int) *autodiff.Node {
 	if e.Samples != nil && prod(e.Samples.Shape()) == batch {
 		return t.Reshape(e.Samples, []int{batch})
 	}
@@ -373,10 +371,10 @@ func (p *evalProgram) run(s *Sampler, zr, nr *RNG) error {
 	for i := range p.zBuf {
 		p.zBuf[i] = zr.NormFloat64()
 	}
-	if err := importers.CopyIn(p.data, p.dataBuf); err != nil {
+	if err := autodiff.CopyIn(p.data, p.dataBuf); err != nil {
 		return err
 	}
-	if err := importers.CopyIn(p.z, p.zBuf); err != nil {
+	if err := autodiff.CopyIn(p.z, p.zBuf); err != nil {
 		return err
 	}
 	for _, nz := range p.noise {
@@ -384,26 +382,26 @@ func (p *evalProgram) run(s *Sampler, zr, nr *RNG) error {
 		for i := range buf {
 			buf[i] = nr.NormFloat64()
 		}
-		if err := importers.CopyIn(nz, buf); err != nil {
+		if err := autodiff.CopyIn(nz, buf); err != nil {
 			return err
 		}
 	}
 	defer p.vm.Reset()
-	if err := p.vm.RunAll(); err != nil {
+	if err := p.vm.Run(); err != nil {
 		return err
 	}
 	var err error
-	if p.eData, err = importers.CopyOut(p.eData, p.eDataN); err != nil {
+	if p.eData, err = autodiff.CopyOut(p.eData, p.eDataN); err != nil {
 		return err
 	}
-	if p.eSamp, err = importers.CopyOut(p.eSamp, p.eSampN); err != nil {
+	if p.eSamp, err = autodiff.CopyOut(p.eSamp, p.eSampN); err != nil {
 		return err
 	}
-	if p.h, err = importers.CopyOut(p.h, p.hN); err != nil {
+	if p.h, err = autodiff.CopyOut(p.h, p.hN); err != nil {
 		return err
 	}
 	if p.uN != nil {
-		if p.u, err = importers.CopyOut(p.u, p.uN); err != nil {
+		if p.u, err = autodiff.CopyOut(p.u, p.uN); err != nil {
 			return err
 		}
 	}

@@ -3,10 +3,8 @@ package train
 import (
 	"math"
 
-	G "gorgonia.org/gorgonia"
-
 	"github.com/ebmpipe/ebmpipe/bounds"
-	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 )
 
 // fakeLower is the exact change-of-variables entropy of a generator with
@@ -14,7 +12,7 @@ import (
 // zero unless a test sets it, is added to the loss.
 type fakeLower struct {
 	LambdaH float64
-	poison  *G.Node
+	poison  *autodiff.Node
 }
 
 func (f *fakeLower) Name() string { return "fake-exact" }
@@ -26,7 +24,7 @@ func (f *fakeLower) Entropy(n bounds.Nets, b bounds.Batch) (bounds.Estimate, err
 		return bounds.Estimate{}, err
 	}
 	rows := b.Z.Shape()[0]
-	col := func(i int) *G.Node {
+	col := func(i int) *autodiff.Node {
 		seed := make([]float64, 2*rows)
 		for r := range rows {
 			seed[2*r+i] = 1
@@ -34,8 +32,8 @@ func (f *fakeLower) Entropy(n bounds.Nets, b bounds.Batch) (bounds.Estimate, err
 		return t.Const(seed, rows, 2)
 	}
 	// Row r of gi is ∂x_i/∂z at sample r.
-	g0 := t.VJP([]*G.Node{x}, []*G.Node{col(0)}, []*G.Node{b.Z})[0]
-	g1 := t.VJP([]*G.Node{x}, []*G.Node{col(1)}, []*G.Node{b.Z})[0]
+	g0 := t.VJP([]*autodiff.Node{x}, []*autodiff.Node{col(0)}, []*autodiff.Node{b.Z})[0]
+	g1 := t.VJP([]*autodiff.Node{x}, []*autodiff.Node{col(1)}, []*autodiff.Node{b.Z})[0]
 	swap := t.Const([]float64{0, 1, 1, 0}, 2, 2)
 	// det = g0[0]·g1[1] − g0[1]·g1[0] = sum over columns of g0 ⊙ (g1·swap) ⊙ (1, −1).
 	sign := t.Const([]float64{1, -1}, 2)
@@ -43,12 +41,12 @@ func (f *fakeLower) Entropy(n bounds.Nets, b bounds.Batch) (bounds.Estimate, err
 	logdet := t.Scale(t.Log(t.Square(det)), 0.5)
 	samples := t.Affine(logdet, 1, math.Log(2*math.Pi*math.E))
 	value := t.Mean(samples)
-	f.poison = t.Variable("poison", zeros(t.Dtype(), 1))
+	f.poison = t.Variable("poison", autodiff.Zeros(t.Dtype(), 1))
 	loss := t.Add(t.Scale(t.Mean(logdet), -f.LambdaH), t.Sum(f.poison))
 	return bounds.Estimate{
 		Value: value, Samples: samples, Loss: loss,
 		Trains: []bounds.Role{bounds.Generator},
-		Extra:  map[string]*G.Node{"s_min": t.Mean(t.Abs(det))},
+		Extra:  map[string]*autodiff.Node{"s_min": t.Mean(t.Abs(det))},
 	}, t.Err()
 }
 
@@ -79,10 +77,10 @@ func (f *fakeUpper) KL(n bounds.Nets, b bounds.Batch) (bounds.Estimate, error) {
 	return bounds.Estimate{
 		Value: value, Samples: samples, Loss: loss,
 		Trains: []bounds.Role{bounds.Energy},
-		Noise:  []*G.Node{eps},
-		Extra:  map[string]*G.Node{"grad_norm": t.Mean(t.Sqrt(t.Affine(t.Scale(samples, 2), 1, 1e-12)))},
+		Noise:  []*autodiff.Node{eps},
+		Extra:  map[string]*autodiff.Node{"grad_norm": t.Mean(t.Sqrt(t.Affine(t.Scale(samples, 2), 1, 1e-12)))},
 	}, t.Err()
 }
 
 // setPoison makes the fake lower bound's loss v.
-func (f *fakeLower) setPoison(v float64) error { return importers.CopyIn(f.poison, []float64{v}) }
+func (f *fakeLower) setPoison(v float64) error { return autodiff.CopyIn(f.poison, []float64{v}) }

@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"slices"
 
-	G "gorgonia.org/gorgonia"
-
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
@@ -129,8 +128,8 @@ func (n *network) paramMap() map[string][]float64 {
 // reshapes flat rows (rows × width) to the model's input shape and the
 // output back to flat rows — (rows) for an energy, (rows × width)
 // otherwise.
-func (n *network) apply(t *importers.Tape, ps *importers.ParamSet, training bool) bounds.Net {
-	return func(x *G.Node) (*G.Node, error) {
+func (n *network) apply(t *autodiff.Tape, ps *importers.ParamSet, training bool) bounds.Net {
+	return func(x *autodiff.Node) (*autodiff.Node, error) {
 		if x == nil {
 			return nil, fmt.Errorf("%s: nil input", n.name)
 		}

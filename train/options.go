@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/spf13/pflag"
-	"gorgonia.org/tensor"
 )
 
 // Options are the settings of a training run. The JSON names are the
@@ -249,12 +249,12 @@ func (f optFloat) Set(s string) error {
 func (optFloat) Type() string { return "float" }
 
 // dtype returns the element type Precision names.
-func (o *Options) dtype() (tensor.Dtype, error) {
+func (o *Options) dtype() (autodiff.Dtype, error) {
 	switch o.Precision {
 	case "float32":
-		return tensor.Float32, nil
+		return autodiff.Float32, nil
 	case "float64":
-		return tensor.Float64, nil
+		return autodiff.Float64, nil
 	}
-	return tensor.Dtype{}, fmt.Errorf("%q: want float32 or float64", o.Precision)
+	return 0, fmt.Errorf("%q: want float32 or float64", o.Precision)
 }

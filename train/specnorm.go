@@ -3,9 +3,8 @@ package train
 import (
 	"math"
 
-	G "gorgonia.org/gorgonia"
-
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 )
 
 // Spectral normalisation (Miyato et al., 2018), which the paper's public
@@ -96,18 +95,18 @@ func normalize(x []float64) float64 {
 type snWeight struct {
 	index int
 	rows  int
-	uv    *G.Node
+	uv    *autodiff.Node
 	buf   []float64
 }
 
 // spectralNorm returns a copy of ps for Apply in which each weight of
 // n.sn is W/⟨W, u vᵀ⟩, and the uv inputs to set before each run.
-func spectralNorm(t *importers.Tape, n *network, ps *importers.ParamSet) (*importers.ParamSet, []snWeight) {
+func spectralNorm(t *autodiff.Tape, n *network, ps *importers.ParamSet) (*importers.ParamSet, []snWeight) {
 	var sw []snWeight
 	for _, i := range n.sn {
 		p := n.params[i]
 		w := ps.Nodes[i]
-		uv := t.Variable(n.name+"/"+p.Name+"#uv", zeros(t.Dtype(), p.Shape...))
+		uv := t.Variable(n.name+"/"+p.Name+"#uv", autodiff.Zeros(t.Dtype(), p.Shape...))
 		sigma := t.Sum(t.Mul(w, uv))
 		ps = ps.With(i, t.Div(w, sigma))
 		sw = append(sw, snWeight{index: i, rows: p.Shape[0], uv: uv, buf: make([]float64, prod(p.Shape))})
@@ -123,7 +122,7 @@ func (s *snWeight) set(values [][]float64) error {
 			s.buf[i*len(v)+j] = ui * vj
 		}
 	}
-	return importers.CopyIn(s.uv, s.buf)
+	return autodiff.CopyIn(s.uv, s.buf)
 }
 
 // snValues returns the values n computes with: the weights of n.sn

@@ -5,11 +5,9 @@ import (
 	"math"
 	"slices"
 
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 )
 
 // A program is the compiled graph of one kind of update (energy or
@@ -17,23 +15,22 @@ import (
 // parameter values copied in.
 type program struct {
 	what    string // "energy step", "generator step"
-	g       *G.ExprGraph
-	vm      G.VM
-	data, z *G.Node
+	vm      *autodiff.Machine
+	data, z *autodiff.Node
 	nets    []*network
 	sets    []*importers.ParamSet // parallel to nets
 	sn      [][]snWeight          // parallel to nets
-	noise   []*G.Node
+	noise   []*autodiff.Node
 	// weight is the bound's changing loss weight (bounds.Estimate.Weight),
 	// set to weightAt(step) before every run, or nil.
-	weight   *G.Node
+	weight   *autodiff.Node
 	weightAt func(step int) float64
-	loss     *G.Node
-	trained  []*network  // networks updated by this program
-	grads    [][]*G.Node // per trained network, per trainable parameter
+	loss     *autodiff.Node
+	trained  []*network         // networks updated by this program
+	grads    [][]*autodiff.Node // per trained network, per trainable parameter
 	// scalars are read after every run, by metric name.
-	scalars map[string]*G.Node
-	samples *G.Node // per-example terms of the bound, if any
+	scalars map[string]*autodiff.Node
+	samples *autodiff.Node // per-example terms of the bound, if any
 
 	dataBuf, zBuf []float64
 	noiseBuf      [][]float64
@@ -43,7 +40,7 @@ type program struct {
 }
 
 // newNets places the networks on a new tape and returns the bounds.Nets.
-func newNets(t *importers.Tape, nets []*network, dataDim, latentDim int) (bounds.Nets, []*importers.ParamSet, [][]snWeight) {
+func newNets(t *autodiff.Tape, nets []*network, dataDim, latentDim int) (bounds.Nets, []*importers.ParamSet, [][]snWeight) {
 	bn := bounds.Nets{Tape: t, DataDim: dataDim, LatentDim: latentDim}
 	sets := make([]*importers.ParamSet, len(nets))
 	sn := make([][]snWeight, len(nets))
@@ -63,26 +60,18 @@ func newNets(t *importers.Tape, nets []*network, dataDim, latentDim int) (bounds
 	return bn, sets, sn
 }
 
-// zeros returns a zero tensor of element type dt (Float32 or Float64).
-func zeros(dt tensor.Dtype, shape ...int) *tensor.Dense {
-	if dt == tensor.Float32 {
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float32, prod(shape))))
-	}
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float64, prod(shape))))
-}
-
 // buildProgram builds the energy step (energy true: loss mean E(data) −
 // mean E(G(z)) + upper.Loss, gradients to the energy) or the generator
 // step (loss mean E(G(z)) + lower.Loss, gradients to the generator and,
 // when the bound trains it, the encoder).
-func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds.Upper, dt tensor.Dtype, batch, dataDim, latentDim int) (*program, error) {
-	p := &program{what: "generator step", g: G.NewGraph(), nets: nets, scalars: map[string]*G.Node{}}
+func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds.Upper, dt autodiff.Dtype, batch, dataDim, latentDim int) (*program, error) {
+	p := &program{what: "generator step", nets: nets, scalars: map[string]*autodiff.Node{}}
 	if energy {
 		p.what = "energy step"
 	}
-	t := importers.NewTape(p.g, dt)
-	p.data = t.Variable("data", zeros(dt, batch, dataDim))
-	p.z = t.Variable("z", zeros(dt, batch, latentDim))
+	t := autodiff.NewTape(dt)
+	p.data = t.Variable("data", autodiff.Zeros(dt, batch, dataDim))
+	p.z = t.Variable("z", autodiff.Zeros(dt, batch, latentDim))
 	bn, sets, sn := newNets(t, nets, dataDim, latentDim)
 	p.sets, p.sn = sets, sn
 	b := bounds.Batch{Data: p.data, Z: p.z}
@@ -157,7 +146,7 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 	if err := t.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", p.what, err)
 	}
-	var params []*G.Node
+	var params []*autodiff.Node
 	for i, n := range nets {
 		if slices.Contains(roles, n.role) {
 			p.trained = append(p.trained, n)
@@ -186,7 +175,7 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 		p.noiseBuf = append(p.noiseBuf, make([]float64, prod(nz.Shape())))
 	}
 	p.values = make(map[string]float64, len(p.scalars))
-	p.vm = G.NewTapeMachine(p.g)
+	p.vm = autodiff.NewMachine(t)
 	return p, nil
 }
 
@@ -233,10 +222,10 @@ func (p *program) run(step int, s *Sampler, zr, nr *RNG) error {
 	for i := range p.zBuf {
 		p.zBuf[i] = zr.NormFloat64()
 	}
-	if err := importers.CopyIn(p.data, p.dataBuf); err != nil {
+	if err := autodiff.CopyIn(p.data, p.dataBuf); err != nil {
 		return err
 	}
-	if err := importers.CopyIn(p.z, p.zBuf); err != nil {
+	if err := autodiff.CopyIn(p.z, p.zBuf); err != nil {
 		return err
 	}
 	for k, nz := range p.noise {
@@ -244,17 +233,17 @@ func (p *program) run(step int, s *Sampler, zr, nr *RNG) error {
 		for i := range buf {
 			buf[i] = nr.NormFloat64()
 		}
-		if err := importers.CopyIn(nz, buf); err != nil {
+		if err := autodiff.CopyIn(nz, buf); err != nil {
 			return fmt.Errorf("%s: noise: %w", p.what, err)
 		}
 	}
 	if p.weight != nil {
-		if err := G.Let(p.weight, p.weightAt(step)); err != nil {
+		if err := autodiff.Let(p.weight, autodiff.Scalar(p.weight.Dtype(), p.weightAt(step))); err != nil {
 			return fmt.Errorf("%s: loss weight: %w", p.what, err)
 		}
 	}
 	defer p.vm.Reset()
-	if err := p.vm.RunAll(); err != nil {
+	if err := p.vm.Run(); err != nil {
 		return fmt.Errorf("%s: %w", p.what, err)
 	}
 	var err error
@@ -266,7 +255,7 @@ func (p *program) run(step int, s *Sampler, zr, nr *RNG) error {
 	}
 	for j, n := range p.trained {
 		for k, g := range p.grads[j] {
-			buf, err := importers.CopyOut(p.gradBuf[j][k], g)
+			buf, err := autodiff.CopyOut(p.gradBuf[j][k], g)
 			if err != nil {
 				return fmt.Errorf("%s: gradient of %s/%s: %w", p.what, n.name, n.params[n.train[k]].Name, err)
 			}
@@ -297,14 +286,16 @@ func bad(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
 
 // scalarValue reads a node holding one number (a scalar or any tensor of
 // one element; the mean of a larger one).
-func scalarValue(n *G.Node) (float64, error) {
-	switch v := n.Value().(type) {
-	case *G.F64:
-		return float64(*v), nil
-	case *G.F32:
-		return float64(*v), nil
+func scalarValue(n *autodiff.Node) (float64, error) {
+	if n.IsScalar() {
+		if v := n.Float64s(); len(v) == 1 {
+			return v[0], nil
+		}
+		if v := n.Float32s(); len(v) == 1 {
+			return float64(v[0]), nil
+		}
 	}
-	vals, err := importers.CopyOut(nil, n)
+	vals, err := autodiff.CopyOut(nil, n)
 	if err != nil {
 		return 0, err
 	}

@@ -1,40 +1,52 @@
-// Package graphtest holds helpers that tests of Gorgonia graphs share:
+// Package graphtest holds helpers that tests of autodiff graphs share:
 // running a machine and reading float64 values out of nodes.
+//
+// It names the methods it needs of *autodiff.Machine and *autodiff.Node
+// instead of importing autodiff, so that autodiff's own tests can use it.
 package graphtest
 
 import (
 	"fmt"
 	"testing"
-
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
+
+// A Machine runs a graph (an *autodiff.Machine).
+type Machine interface {
+	Run() error
+	Reset()
+}
+
+// A Node is a node whose float64 values can be read after a run (an
+// *autodiff.Node).
+type Node interface {
+	Float64s() []float64
+	String() string
+}
 
 // Run runs every node of m once and resets it for the next run, failing tb
 // on error.
-func Run(tb testing.TB, m G.VM) {
+func Run(tb testing.TB, m Machine) {
 	tb.Helper()
-	if err := m.RunAll(); err != nil {
+	if err := m.Run(); err != nil {
 		tb.Fatal(err)
 	}
 	m.Reset()
 }
 
 // Scalar returns the value of a float64 node holding one number.
-func Scalar(n *G.Node) float64 {
-	switch v := n.Value().(type) {
-	case *G.F64:
-		return float64(*v)
-	case *tensor.Dense:
-		return v.Data().([]float64)[0]
+func Scalar(n Node) float64 {
+	v := n.Float64s()
+	if len(v) == 0 {
+		panic(fmt.Sprintf("node %v: not a float64 scalar", n))
 	}
-	panic(fmt.Sprintf("node %v: not a float64 scalar: %T", n, n.Value()))
+	return v[0]
 }
 
 // Values returns a copy of the values of a float64 node.
-func Values(n *G.Node) []float64 {
-	if v, ok := n.Value().(*G.F64); ok {
-		return []float64{float64(*v)}
+func Values(n Node) []float64 {
+	v := n.Float64s()
+	if v == nil {
+		panic(fmt.Sprintf("node %v: no float64 value", n))
 	}
-	return append([]float64(nil), n.Value().(*tensor.Dense).Data().([]float64)...)
+	return append([]float64(nil), v...)
 }

@@ -1,9 +1,8 @@
-package importers
+package autodiff
 
 import (
 	"fmt"
 
-	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -32,7 +31,7 @@ func (p gatherAxis) shape(in []tensor.Shape) (tensor.Shape, error) {
 // axisLayout returns the sizes of the axes before the gathered one, the
 // gathered axis, the indices and the axes after.
 func axisLayout(x []int, ax, nidx int) (outer, n, k, inner int) {
-	return size(x[:ax]), x[ax], nidx, size(x[ax+1:])
+	return Size(x[:ax]), x[ax], nidx, Size(x[ax+1:])
 }
 
 // index returns idx's j-th entry as a position along an axis of size n.
@@ -78,8 +77,8 @@ func (p gatherAxis) do(in []array) (array, error) {
 	return out, nil
 }
 
-func (p gatherAxis) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
-	return []*G.Node{t.apply(scatterAxis{axis: p.axis, n: in[0].Shape()[p.axis]}, g, in[1]), nil}
+func (p gatherAxis) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
+	return []*Node{t.apply(scatterAxis{axis: p.axis, n: in[0].Shape()[p.axis]}, g, in[1]), nil}
 }
 
 type scatterAxis struct{ axis, n int }
@@ -130,6 +129,6 @@ func addTo[T float](dst, src []T) {
 	}
 }
 
-func (p scatterAxis) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
-	return []*G.Node{t.apply(gatherAxis{axis: p.axis}, g, in[1]), nil}
+func (p scatterAxis) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
+	return []*Node{t.apply(gatherAxis{axis: p.axis}, g, in[1]), nil}
 }

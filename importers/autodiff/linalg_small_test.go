@@ -1,4 +1,4 @@
-package importers
+package autodiff
 
 import (
 	"math"
@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/ebmpipe/ebmpipe/internal/graphtest"
 )
@@ -34,16 +32,15 @@ func randSPD(r *rand.Rand, n, k int, shift float64) []float64 {
 }
 
 // runNodes builds f on a fresh tape, runs it and returns the outputs.
-func runNodes(t *testing.T, f func(tp *Tape) []*G.Node) [][]float64 {
+func runNodes(t *testing.T, f func(tp *Tape) []*Node) [][]float64 {
 	t.Helper()
-	g := G.NewGraph()
-	tp := NewTape(g, tensor.Float64)
+	tp := NewTape(Float64)
 	outs := f(tp)
 	if err := tp.Err(); err != nil {
 		t.Fatal(err)
 	}
-	m := G.NewTapeMachine(g)
-	if err := m.RunAll(); err != nil {
+	m := NewMachine(tp)
+	if err := m.Run(); err != nil {
 		t.Fatal(err)
 	}
 	res := make([][]float64, len(outs))
@@ -68,10 +65,10 @@ func TestInverseLogDetForward(t *testing.T) {
 				gen[i*k*k+a*k+a] += 3
 			}
 		}
-		out := runNodes(t, func(tp *Tape) []*G.Node {
+		out := runNodes(t, func(tp *Tape) []*Node {
 			a := tp.Const(data, 2, 2, k, k)
 			b := tp.Const(gen, n, k, k)
-			return []*G.Node{tp.Inverse(a), tp.LogDet(a), tp.Inverse(b)}
+			return []*Node{tp.Inverse(a), tp.LogDet(a), tp.Inverse(b)}
 		})
 		for i := 0; i < n; i++ {
 			m := mat.NewDense(k, k, data[i*k*k:(i+1)*k*k])
@@ -107,15 +104,15 @@ func TestInverseLogDetForward(t *testing.T) {
 func TestLinalgErrors(t *testing.T) {
 	cases := []struct {
 		name string
-		f    func(tp *Tape) *G.Node
+		f    func(tp *Tape) *Node
 	}{
-		{"inverse-not-square", func(tp *Tape) *G.Node { return tp.Inverse(tp.Full(1, 2, 3)) }},
-		{"logdet-rank-1", func(tp *Tape) *G.Node { return tp.LogDet(tp.Full(1, 3)) }},
-		{"eig-shapes-differ", func(tp *Tape) *G.Node { return tp.SmallestEigvec(tp.Full(1, 2, 2), tp.Full(1, 3, 3)) }},
+		{"inverse-not-square", func(tp *Tape) *Node { return tp.Inverse(tp.Full(1, 2, 3)) }},
+		{"logdet-rank-1", func(tp *Tape) *Node { return tp.LogDet(tp.Full(1, 3)) }},
+		{"eig-shapes-differ", func(tp *Tape) *Node { return tp.SmallestEigvec(tp.Full(1, 2, 2), tp.Full(1, 3, 3)) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			tp := NewTape(G.NewGraph(), tensor.Float64)
+			tp := NewTape(Float64)
 			if n := c.f(tp); n != nil || tp.Err() == nil {
 				t.Fatalf("built %v without error", n)
 			}
@@ -125,7 +122,7 @@ func TestLinalgErrors(t *testing.T) {
 	run := []struct {
 		name string
 		data []float64
-		f    func(tp *Tape, a *G.Node) *G.Node
+		f    func(tp *Tape, a *Node) *Node
 	}{
 		{"inverse-singular", []float64{1, 2, 2, 4}, (*Tape).Inverse},
 		{"logdet-negative", []float64{0, 1, 1, 0}, (*Tape).LogDet},
@@ -134,13 +131,12 @@ func TestLinalgErrors(t *testing.T) {
 	}
 	for _, c := range run {
 		t.Run(c.name, func(t *testing.T) {
-			g := G.NewGraph()
-			tp := NewTape(g, tensor.Float64)
+			tp := NewTape(Float64)
 			c.f(tp, tp.Const(c.data, 2, 2))
 			if err := tp.Err(); err != nil {
 				t.Fatal(err)
 			}
-			if err := G.NewTapeMachine(g).RunAll(); err == nil {
+			if err := NewMachine(tp).Run(); err == nil {
 				t.Fatal("ran without error")
 			}
 		})
@@ -213,10 +209,10 @@ func TestSmallestEigvecForward(t *testing.T) {
 			adata[i] -= 1.5
 		}
 		bdata := randSPD(r, n, k, 0.5)
-		out := runNodes(t, func(tp *Tape) []*G.Node {
+		out := runNodes(t, func(tp *Tape) []*Node {
 			a := tp.Const(adata, n, k, k)
 			b := tp.Const(bdata, n, k, k)
-			return []*G.Node{tp.SmallestEigvec(a, nil), tp.SmallestEigvec(a, b)}
+			return []*Node{tp.SmallestEigvec(a, nil), tp.SmallestEigvec(a, b)}
 		})
 		id := mat.NewSymDense(k, nil)
 		for i := 0; i < k; i++ {
@@ -273,8 +269,8 @@ func TestSmallestEigvecRankDeficient(t *testing.T) {
 		bdata = append(bdata, b.RawMatrix().Data...)
 	}
 	n := len(blocks)
-	out := runNodes(t, func(tp *Tape) []*G.Node {
-		return []*G.Node{tp.SmallestEigvec(tp.Const(adata, n, k, k), tp.Const(bdata, n, k, k))}
+	out := runNodes(t, func(tp *Tape) []*Node {
+		return []*Node{tp.SmallestEigvec(tp.Const(adata, n, k, k), tp.Const(bdata, n, k, k))}
 	})
 	for i, s := range blocks {
 		c := mat.NewVecDense(k, out[0][i*k:(i+1)*k])
@@ -318,7 +314,7 @@ func TestSmallestEigvecRankDeficient(t *testing.T) {
 // derivatives, and that the eigenvalue cᵀAc built from it has the exact
 // first derivative (Hellmann–Feynman): d λ = cᵀ dA c.
 func TestSmallestEigvecNoGrad(t *testing.T) {
-	c := fdCase{name: "eigenvalue", x: []int{2, 3, 3}, params: [][]int{{3, 3}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+	c := fdCase{name: "eigenvalue", x: []int{2, 3, 3}, params: [][]int{{3, 3}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 		// A = XᵀX·P + (XᵀX·P)ᵀ, symmetric per batch.
 		xtx := t.MatMul(x, x, true, false)
 		a0 := t.MatMul(xtx, ps[0], false, false)
@@ -331,17 +327,16 @@ func TestSmallestEigvecNoGrad(t *testing.T) {
 	gx := graphtest.Values(gg.gx)
 	fdCheck(t, "∂λ/∂x", gg, gg.x, gx, func() float64 { gg.run(t); return graphtest.Scalar(gg.y) }, 1e-6)
 
-	g := G.NewGraph()
-	tp := NewTape(g, tensor.Float64)
-	a := tp.Variable("a", tensor.New(tensor.WithShape(2, 2), tensor.WithBacking([]float64{2, 1, 1, 3})))
+	tp := NewTape(Float64)
+	a := tp.Variable("a", NewTensor([]int{2, 2}, []float64{2, 1, 1, 3}))
 	y := tp.Sum(tp.SmallestEigvec(a, nil))
 	if gr := tp.InputGradient(y, a); gr == nil || tp.Err() != nil {
 		t.Fatal(tp.Err())
 	}
 	ys := tp.Sum(tp.Square(tp.StopGradient(a)))
 	gs := tp.InputGradient(ys, a)
-	m := G.NewTapeMachine(g)
-	if err := m.RunAll(); err != nil {
+	m := NewMachine(tp)
+	if err := m.Run(); err != nil {
 		t.Fatal(err)
 	}
 	for _, v := range graphtest.Values(gs) {
@@ -355,7 +350,7 @@ func TestSmallestEigvecNoGrad(t *testing.T) {
 // LogDet against central differences (the second order through the
 // parameter gradient of a loss containing the input gradient).
 func TestLinalgGradients(t *testing.T) {
-	spd := func(t *Tape, x, p *G.Node) *G.Node {
+	spd := func(t *Tape, x, p *Node) *Node {
 		// (XP)ᵀ(XP) + I per batch: symmetric positive definite.
 		xp := t.MatMul(x, p, false, false)
 		k := p.Shape()[1]
@@ -366,25 +361,25 @@ func TestLinalgGradients(t *testing.T) {
 		return t.Add(t.MatMul(xp, xp, true, false), t.Const(id, k, k))
 	}
 	cases := []fdCase{
-		{name: "logdet-spd", x: []int{2, 4, 3}, params: [][]int{{3, 3}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "logdet-spd", x: []int{2, 4, 3}, params: [][]int{{3, 3}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			return t.LogDet(spd(t, x, ps[0]))
 		}},
-		{name: "logdet-gram-1x1", x: []int{3, 2, 1}, params: [][]int{{1, 1}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "logdet-gram-1x1", x: []int{3, 2, 1}, params: [][]int{{1, 1}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			return t.LogDet(spd(t, x, ps[0]))
 		}},
-		{name: "inverse-spd", x: []int{2, 3, 2}, params: [][]int{{2, 2}, {2, 1}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "inverse-spd", x: []int{2, 3, 2}, params: [][]int{{2, 2}, {2, 1}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			return t.MatMul(t.Inverse(spd(t, x, ps[0])), ps[1], false, false)
 		}},
-		{name: "inverse-general", x: []int{2, 2, 2}, params: [][]int{{2, 2}}, positive: true, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "inverse-general", x: []int{2, 2, 2}, params: [][]int{{2, 2}}, positive: true, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			// Diagonally dominant: X + 3I, times P.
 			a := t.Add(x, t.Const([]float64{3, 0, 0, 3}, 2, 2))
 			return t.Tanh(t.MatMul(t.Inverse(a), ps[0], false, false))
 		}},
-		{name: "logabsdet-general", x: []int{2, 2, 2}, params: [][]int{{2, 2}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "logabsdet-general", x: []int{2, 2, 2}, params: [][]int{{2, 2}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			// det(X + P) of either sign, away from zero: X + P + 3·diag(1, −1).
 			return t.LogAbsDet(t.Add(t.Add(x, ps[0]), t.Const([]float64{3, 0, 0, -3}, 2, 2)))
 		}},
-		{name: "logdet-of-inverse", x: []int{2, 3, 2}, params: [][]int{{2, 2}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "logdet-of-inverse", x: []int{2, 3, 2}, params: [][]int{{2, 2}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			return t.LogDet(t.Inverse(spd(t, x, ps[0])))
 		}},
 	}

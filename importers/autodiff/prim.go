@@ -1,4 +1,4 @@
-package importers
+package autodiff
 
 import (
 	"fmt"
@@ -25,7 +25,7 @@ type prim interface {
 	do(in []array) (array, error)
 	// vjp returns, for each input, the gradient given the output's gradient
 	// g; an entry is nil where the input gets none.
-	vjp(t *Tape, in []*G.Node, out, g *G.Node) []*G.Node
+	vjp(t *Tape, in []*Node, out, g *Node) []*Node
 }
 
 // An intoPrim is a prim that can write its output into an array of the
@@ -60,8 +60,8 @@ func doNew(p intoPrim, in []array) (array, error) {
 // input (masks, stop-gradients, constants).
 type noGrad struct{}
 
-func (noGrad) vjp(*Tape, []*G.Node, *G.Node, *G.Node) []*G.Node { return nil }
-func (noGrad) isNoGrad()                                        {}
+func (noGrad) vjp(*Tape, []*Node, *Node, *Node) []*Node { return nil }
+func (noGrad) isNoGrad()                                {}
 
 // outDtyper is implemented by prims whose output element type differs from
 // their first input's.
@@ -71,14 +71,14 @@ type outDtyper interface {
 
 // diffWRT reports which inputs of p get gradients: float inputs of prims
 // that have a derivative.
-func diffWRT(p prim, in []*G.Node) []bool {
+func diffWRT(p prim, in []*Node) []bool {
 	out := make([]bool, len(in))
 	if _, ok := p.(interface{ isNoGrad() }); ok {
 		return out
 	}
 	for i, n := range in {
 		dt := n.Dtype()
-		out[i] = dt == tensor.Float64 || dt == tensor.Float32
+		out[i] = dt == Float64 || dt == Float32
 	}
 	return out
 }
@@ -98,13 +98,13 @@ type primOp struct {
 	last array
 }
 
-func newPrimOp(t *Tape, p prim, in []*G.Node) (*primOp, error) {
+func newPrimOp(t *Tape, p prim, in []*Node) (*primOp, error) {
 	shapes := make([]tensor.Shape, len(in))
 	dts := make([]tensor.Dtype, len(in))
 	inT := make([]hm.Type, len(in))
 	for i, n := range in {
-		shapes[i] = n.Shape()
-		dts[i] = n.Dtype()
+		shapes[i] = tensor.Shape(n.Shape())
+		dts[i] = n.g().Dtype()
 		inT[i] = nodeType(len(shapes[i]), dts[i])
 	}
 	s, err := p.shape(shapes)
@@ -164,7 +164,7 @@ func (o *primOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	if ip, ok := o.p.(intoPrim); ok && len(in) > 0 {
 		out := o.last
-		if out.len() != size(o.out) || out.dtype() != in[0].dtype() || overlapsAny(out, in) {
+		if out.len() != Size(o.out) || out.dtype() != in[0].dtype() || overlapsAny(out, in) {
 			out = in[0].like(o.out)
 			if len(o.out) == 0 {
 				out.shape = nil
@@ -210,14 +210,18 @@ func (o *primOp) DiffWRT(n int) []bool {
 
 // SymDiff implements G.SDOp with the prim's own rule, so that Gorgonia's
 // Grad and the tape's VJP agree by construction.
-func (o *primOp) SymDiff(in G.Nodes, out, grad *G.Node) (G.Nodes, error) {
-	gs := o.p.vjp(o.t, in, out, grad)
+func (o *primOp) SymDiff(gin G.Nodes, out, grad *G.Node) (G.Nodes, error) {
+	in := make([]*Node, len(gin))
+	for i, n := range gin {
+		in[i] = wrap(n)
+	}
+	gs := o.p.vjp(o.t, in, wrap(out), wrap(grad))
 	res := make(G.Nodes, len(in))
 	for i := range in {
 		if i < len(gs) && gs[i] != nil {
-			res[i] = gs[i]
+			res[i] = gs[i].g()
 		} else {
-			res[i] = o.t.ZerosLike(in[i])
+			res[i] = o.t.ZerosLike(in[i]).g()
 		}
 	}
 	if err := o.t.Err(); err != nil {

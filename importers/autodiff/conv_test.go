@@ -1,13 +1,10 @@
-package importers
+package autodiff
 
 import (
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // The references below loop over every output and window position
@@ -66,7 +63,7 @@ func naiveConv(x []float64, xs []int, w []float64, ws []int, geo ConvGeometry) (
 		ys = append(ys, int(math.Floor(float64(xs[i+2]+pb[i]+pe[i]-d[i]*(ws[i+2]-1)-1)/float64(s[i])))+1)
 	}
 	cg, mg := xs[1]/groups, ws[0]/groups
-	y := make([]float64, size(ys))
+	y := make([]float64, Size(ys))
 	for n := 0; n < xs[0]; n++ {
 		for m := 0; m < ws[0]; m++ {
 			gi := m / mg
@@ -105,7 +102,7 @@ func naiveConvTranspose(x []float64, xs []int, w []float64, ws []int, geo ConvGe
 	for i := 0; i < k; i++ {
 		ys = append(ys, s[i]*(xs[i+2]-1)+op[i]+(ws[i+2]-1)*d[i]+1-pb[i]-pe[i])
 	}
-	y := make([]float64, size(ys))
+	y := make([]float64, Size(ys))
 	for n := 0; n < xs[0]; n++ {
 		for c := 0; c < xs[1]; c++ {
 			gi := c / cg
@@ -139,24 +136,23 @@ func randFloats(r *rand.Rand, n int) []float64 {
 }
 
 // convDense returns data in shape as a tensor of element type dt.
-func convDense(dt tensor.Dtype, data []float64, shape []int) *tensor.Dense {
-	if dt == tensor.Float32 {
+func convDense(dt Dtype, data []float64, shape []int) Tensor {
+	if dt == Float32 {
 		f := make([]float32, len(data))
 		for i, v := range data {
 			f[i] = float32(v)
 		}
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
+		return NewTensor(shape, f)
 	}
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float64(nil), data...)))
+	return NewTensor(shape, append([]float64(nil), data...))
 }
 
 // runTapeOp builds f on a tape of element type dt over variables holding
 // data, runs it, and returns the output's shape and values as float64.
-func runTapeOp(tb testing.TB, dt tensor.Dtype, data [][]float64, shapes [][]int, f func(t *Tape, in []*G.Node) *G.Node) ([]int, []float64) {
+func runTapeOp(tb testing.TB, dt Dtype, data [][]float64, shapes [][]int, f func(t *Tape, in []*Node) *Node) ([]int, []float64) {
 	tb.Helper()
-	g := G.NewGraph()
-	tp := NewTape(g, dt)
-	in := make([]*G.Node, len(data))
+	tp := NewTape(dt)
+	in := make([]*Node, len(data))
 	for i := range data {
 		in[i] = tp.Variable(fmt.Sprintf("in%d", i), convDense(dt, data[i], shapes[i]))
 	}
@@ -164,22 +160,16 @@ func runTapeOp(tb testing.TB, dt tensor.Dtype, data [][]float64, shapes [][]int,
 	if err := tp.Err(); err != nil {
 		tb.Fatalf("build: %v", err)
 	}
-	m := G.NewTapeMachine(g)
+	m := NewMachine(tp)
 	defer m.Close()
-	if err := m.RunAll(); err != nil {
+	if err := m.Run(); err != nil {
 		tb.Fatalf("run: %v", err)
 	}
-	v := y.Value().(*tensor.Dense)
-	var out []float64
-	switch d := v.Data().(type) {
-	case []float64:
-		out = append(out, d...)
-	case []float32:
-		for _, x := range d {
-			out = append(out, float64(x))
-		}
+	out, err := CopyOut(nil, y)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return []int(v.Shape().Clone()), out
+	return y.Shape().Clone(), out
 }
 
 func compareFloats(tb testing.TB, what string, gotShape, wantShape []int, got, want []float64, tol float64) {
@@ -226,20 +216,20 @@ var convCases = []struct {
 func TestConvForward(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, c := range convCases {
-		x, w := randFloats(r, size(c.x)), randFloats(r, size(c.w))
+		x, w := randFloats(r, Size(c.x)), randFloats(r, Size(c.w))
 		want, ws := naiveConv(x, c.x, w, c.w, c.geo)
-		per := size(c.w[1:]) * size(ws[2:])
+		per := Size(c.w[1:]) * Size(ws[2:])
 		// Budgets: the default (one chunk), one example per chunk (the
 		// direct path), and two per chunk (a remainder of one).
 		for _, b := range []int{0, 1, 2 * per} {
-			for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+			for _, dt := range []Dtype{Float64, Float32} {
 				name := fmt.Sprintf("%s/budget=%d/%v", c.name, b, dt)
 				tol := 1e-12
-				if dt == tensor.Float32 {
+				if dt == Float32 {
 					tol = 1e-4
 				}
 				withColBudget(b, func() {
-					gs, got := runTapeOp(t, dt, [][]float64{x, w}, [][]int{c.x, c.w}, func(tp *Tape, in []*G.Node) *G.Node {
+					gs, got := runTapeOp(t, dt, [][]float64{x, w}, [][]int{c.x, c.w}, func(tp *Tape, in []*Node) *Node {
 						return tp.Conv(in[0], in[1], c.geo)
 					})
 					compareFloats(t, name, gs, ws, got, want, tol)
@@ -266,19 +256,19 @@ var convTransposeCases = []struct {
 func TestConvTransposeForward(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, c := range convTransposeCases {
-		x, w := randFloats(r, size(c.x)), randFloats(r, size(c.w))
+		x, w := randFloats(r, Size(c.x)), randFloats(r, Size(c.w))
 		want, ys := naiveConvTranspose(x, c.x, w, c.w, c.geo, c.outPad)
 		// ConvTranspose is Conv's adjoint: its im2col matrix has a
 		// column per input position of x.
-		per := size(c.w[1:]) * size(c.x[2:])
+		per := Size(c.w[1:]) * Size(c.x[2:])
 		for _, b := range []int{0, 1, 2 * per} {
-			for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+			for _, dt := range []Dtype{Float64, Float32} {
 				tol := 1e-12
-				if dt == tensor.Float32 {
+				if dt == Float32 {
 					tol = 1e-4
 				}
 				withColBudget(b, func() {
-					gs, got := runTapeOp(t, dt, [][]float64{x, w}, [][]int{c.x, c.w}, func(tp *Tape, in []*G.Node) *G.Node {
+					gs, got := runTapeOp(t, dt, [][]float64{x, w}, [][]int{c.x, c.w}, func(tp *Tape, in []*Node) *Node {
 						return tp.ConvTranspose(in[0], in[1], c.geo, ys[2:])
 					})
 					compareFloats(t, fmt.Sprintf("%s/budget=%d/%v", c.name, b, dt), gs, ys, got, want, tol)
@@ -303,7 +293,7 @@ func TestConvErrors(t *testing.T) {
 		{name: "negative-pad", x: []int{1, 1, 5, 5}, w: []int{1, 1, 3, 3}, geo: ConvGeometry{PadsEnd: []int{0, -1}}},
 	}
 	for _, c := range cases {
-		tp := NewTape(G.NewGraph(), tensor.Float64)
+		tp := NewTape(Float64)
 		x := tp.Input("x", c.x...)
 		w := tp.Input("w", c.w...)
 		if y := tp.Conv(x, w, c.geo); y != nil || tp.Err() == nil {
@@ -313,18 +303,18 @@ func TestConvErrors(t *testing.T) {
 }
 
 func TestConvDtypeMismatch(t *testing.T) {
-	tp := NewTape(G.NewGraph(), tensor.Float64)
+	tp := NewTape(Float64)
 	x := tp.Input("x", 1, 1, 4)
-	w := tp.Variable("w", tensor.New(tensor.WithShape(1, 1, 2), tensor.WithBacking([]float32{1, 2})))
+	w := tp.Variable("w", NewTensor([]int{1, 1, 2}, []float32{1, 2}))
 	if y := tp.Conv(x, w, ConvGeometry{}); y != nil || tp.Err() == nil {
 		t.Error("Conv of a float64 input with a float32 weight succeeded")
 	}
 }
 
 func ExampleTape_Conv() {
-	tp := NewTape(G.NewGraph(), tensor.Float64)
-	x := tp.Variable("x", tensor.New(tensor.WithShape(1, 1, 5), tensor.WithBacking([]float64{1, 2, 4, 8, 16})))
-	w := tp.Variable("w", tensor.New(tensor.WithShape(1, 1, 2), tensor.WithBacking([]float64{-1, 1})))
+	tp := NewTape(Float64)
+	x := tp.Variable("x", NewTensor([]int{1, 1, 5}, []float64{1, 2, 4, 8, 16}))
+	w := tp.Variable("w", NewTensor([]int{1, 1, 2}, []float64{-1, 1}))
 	// Differences of neighbours at stride 2; the last window reads padding.
 	y := tp.Conv(x, w, ConvGeometry{Strides: []int{2}, PadsEnd: []int{1}})
 	// ∂(Σy)/∂x: each x gets the kernel weights of the windows reading it.
@@ -333,14 +323,14 @@ func ExampleTape_Conv() {
 		fmt.Println(err)
 		return
 	}
-	m := G.NewTapeMachine(tp.Graph())
+	m := NewMachine(tp)
 	defer m.Close()
-	if err := m.RunAll(); err != nil {
+	if err := m.Run(); err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(y.Shape(), y.Value().Data())
-	fmt.Println(gx.Value().Data())
+	fmt.Println(y.Shape(), y.Float64s())
+	fmt.Println(gx.Float64s())
 	// Output:
 	// (1, 1, 3) [1 4 -16]
 	// [-1 1 -1 1 -1]
@@ -356,7 +346,7 @@ func arrayDot(a, b array) float64 {
 }
 
 func randF64Array(r *rand.Rand, shape []int) array {
-	a := newArray(tensor.Float64, shape)
+	a := newArray(Float64.tensor(), shape)
 	copy(a.f64, randFloats(r, len(a.f64)))
 	return a
 }
@@ -376,7 +366,7 @@ func TestConvAdjoint(t *testing.T) {
 			t.Fatal(err)
 		}
 		y := randF64Array(r, ys)
-		per := size(c.w[1:]) * size(ys[2:])
+		per := Size(c.w[1:]) * Size(ys[2:])
 		for _, budget := range []int{0, 1, 2 * per} {
 			withColBudget(budget, func() {
 				fwd, err := convFwd{geo: geo}.do([]array{x, w})
@@ -403,38 +393,38 @@ func TestConvAdjoint(t *testing.T) {
 func TestConvGradients(t *testing.T) {
 	pool := PoolGeometry{Kernel: []int{2, 2}, PadsEnd: []int{1, 0}}
 	cases := []fdCase{
-		{name: "conv-energy", x: []int{2, 2, 5, 5}, params: [][]int{{3, 2, 3, 3}, {1, 3, 1, 1}, {1, 3, 2, 2}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "conv-energy", x: []int{2, 2, 5, 5}, params: [][]int{{3, 2, 3, 3}, {1, 3, 1, 1}, {1, 3, 2, 2}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			h := t.Tanh(t.Add(t.Conv(x, ps[0], ConvGeometry{PadsBegin: []int{1, 0}, PadsEnd: []int{0, 1}}), ps[1]))
 			h = t.MaxPool(h, pool)
 			return t.Conv(h, ps[2], ConvGeometry{Strides: []int{2, 1}})
 		}},
-		{name: "generator", x: []int{2, 3, 2, 2}, params: [][]int{{3, 2, 4, 4}, {2, 1, 3, 3}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "generator", x: []int{2, 3, 2, 2}, params: [][]int{{3, 2, 4, 4}, {2, 1, 3, 3}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			s2 := ConvGeometry{Strides: []int{2, 2}, PadsBegin: []int{1, 1}, PadsEnd: []int{1, 1}}
 			h := t.Tanh(t.ConvTranspose(x, ps[0], s2, []int{4, 4}))
 			return t.Tanh(t.ConvTranspose(h, ps[1], s2, []int{8, 8}))
 		}},
-		{name: "grouped-dilated-1d", x: []int{2, 4, 7}, params: [][]int{{4, 2, 3}, {2, 2, 2}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "grouped-dilated-1d", x: []int{2, 4, 7}, params: [][]int{{4, 2, 3}, {2, 2, 2}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			h := t.Tanh(t.Conv(x, ps[0], ConvGeometry{Groups: 2, Dilations: []int{2}, PadsBegin: []int{2}, PadsEnd: []int{1}}))
 			h = t.AvgPool(h, PoolGeometry{Kernel: []int{2}, Strides: []int{2}, CeilMode: true}, false)
 			return t.Square(t.Conv(h, ps[1], ConvGeometry{Groups: 2}))
 		}},
-		{name: "depthwise-3d-avgpool", x: []int{1, 2, 3, 4, 3}, params: [][]int{{4, 1, 2, 2, 2}, {1, 4, 2, 1, 1}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "depthwise-3d-avgpool", x: []int{1, 2, 3, 4, 3}, params: [][]int{{4, 1, 2, 2, 2}, {1, 4, 2, 1, 1}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			h := t.Tanh(t.Conv(x, ps[0], ConvGeometry{Groups: 2, Strides: []int{1, 2, 1}, PadsBegin: []int{1, 1, 0}, PadsEnd: []int{0, 1, 1}}))
 			h = t.AvgPool(h, PoolGeometry{Kernel: []int{2, 2, 2}, PadsBegin: []int{1, 0, 1}, PadsEnd: []int{0, 1, 0}}, true)
 			return t.Conv(t.Tanh(h), ps[1], ConvGeometry{})
 		}},
-		{name: "conv-transpose-then-conv", x: []int{2, 2, 3}, params: [][]int{{2, 3, 3}, {1, 3, 2}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "conv-transpose-then-conv", x: []int{2, 2, 3}, params: [][]int{{2, 3, 3}, {1, 3, 2}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			h := t.Tanh(t.ConvTranspose(x, ps[0], ConvGeometry{Strides: []int{2}, PadsBegin: []int{1}}, []int{6}))
 			h = t.MaxPool(h, PoolGeometry{Kernel: []int{3}, Dilations: []int{2}, PadsBegin: []int{1}, PadsEnd: []int{2}, CeilMode: true})
 			return t.Mul(h, t.Conv(h, ps[1], ConvGeometry{PadsBegin: []int{1}}))
 		}},
 		// With the kernel as the input, ∂y/∂x is an AdjW, so the
 		// parameter gradients exercise AdjW's own vector–Jacobian product.
-		{name: "kernel-as-input", x: []int{3, 2, 2, 3}, params: [][]int{{2, 2, 5, 4}, {1, 3, 2, 2}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "kernel-as-input", x: []int{3, 2, 2, 3}, params: [][]int{{2, 2, 5, 4}, {1, 3, 2, 2}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			h := t.Tanh(t.Conv(ps[0], x, ConvGeometry{Strides: []int{1, 2}, PadsBegin: []int{1, 0}, PadsEnd: []int{0, 1}}))
 			return t.Conv(h, ps[1], ConvGeometry{})
 		}},
-		{name: "transposed-kernel-as-input", x: []int{2, 3, 3}, params: [][]int{{2, 2, 3}, {1, 3, 2}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "transposed-kernel-as-input", x: []int{2, 3, 3}, params: [][]int{{2, 2, 3}, {1, 3, 2}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			h := t.Tanh(t.ConvTranspose(ps[0], x, ConvGeometry{Strides: []int{2}, PadsBegin: []int{1}}, []int{6}))
 			return t.Square(t.Conv(h, ps[1], ConvGeometry{}))
 		}},
@@ -448,16 +438,15 @@ func BenchmarkConv2d(b *testing.B) {
 	r := rand.New(rand.NewPCG(9, 9))
 	xs, ws := []int{64, 32, 8, 8}, []int{64, 32, 3, 3}
 	geo := ConvGeometry{PadsBegin: []int{1, 1}, PadsEnd: []int{1, 1}}
-	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
-		g := G.NewGraph()
-		tp := NewTape(g, dt)
-		x := tp.Variable("x", convDense(dt, randFloats(r, size(xs)), xs))
-		w := tp.Variable("w", convDense(dt, randFloats(r, size(ws)), ws))
+	for _, dt := range []Dtype{Float64, Float32} {
+		tp := NewTape(dt)
+		x := tp.Variable("x", convDense(dt, randFloats(r, Size(xs)), xs))
+		w := tp.Variable("w", convDense(dt, randFloats(r, Size(ws)), ws))
 		y := tp.Conv(x, w, geo)
-		fwd := G.NewTapeMachine(g)
+		fwd := NewMachine(tp)
 		b.Run("forward/"+dt.String(), func(b *testing.B) {
 			for b.Loop() {
-				if err := fwd.RunAll(); err != nil {
+				if err := fwd.Run(); err != nil {
 					b.Fatal(err)
 				}
 				fwd.Reset()
@@ -465,14 +454,14 @@ func BenchmarkConv2d(b *testing.B) {
 		})
 		fwd.Close()
 		seed := tp.Full(1, y.Shape()...)
-		gs := tp.VJP([]*G.Node{y}, []*G.Node{seed}, []*G.Node{x, w})
+		gs := tp.VJP([]*Node{y}, []*Node{seed}, []*Node{x, w})
 		if tp.Err() != nil || gs[0] == nil || gs[1] == nil {
 			b.Fatal(tp.Err())
 		}
-		full := G.NewTapeMachine(g)
+		full := NewMachine(tp)
 		b.Run("forward+vjp/"+dt.String(), func(b *testing.B) {
 			for b.Loop() {
-				if err := full.RunAll(); err != nil {
+				if err := full.Run(); err != nil {
 					b.Fatal(err)
 				}
 				full.Reset()

@@ -1,4 +1,4 @@
-package importers
+package autodiff
 
 import (
 	"errors"
@@ -30,37 +30,34 @@ type Tape struct {
 	g       *G.ExprGraph
 	dt      tensor.Dtype
 	err     error
-	entries map[*G.Node]*entry
+	entries map[*Node]*entry
 	seq     int
 	graded  bool
-	leaves  map[*G.Node]bool
+	leaves  map[*Node]bool
 	consts  int
 }
 
 // entry records one node made by a primitive.
 type entry struct {
 	p   prim
-	in  []*G.Node
+	in  []*Node
 	seq int
 }
 
-// NewTape returns a Tape that adds nodes of element type dt (tensor.Float64
-// or tensor.Float32) to g.
-func NewTape(g *G.ExprGraph, dt tensor.Dtype) *Tape {
-	return &Tape{g: g, dt: dt, entries: make(map[*G.Node]*entry)}
+// NewTape returns a Tape, with a new graph, whose nodes have element type
+// dt (Float64 or Float32).
+func NewTape(dt Dtype) *Tape {
+	return &Tape{g: G.NewGraph(), dt: dt.tensor(), entries: make(map[*Node]*entry)}
 }
 
-// Graph returns the Gorgonia graph the tape builds.
-func (t *Tape) Graph() *G.ExprGraph { return t.g }
-
 // Dtype returns the floating-point element type of the tape's nodes.
-func (t *Tape) Dtype() tensor.Dtype { return t.dt }
+func (t *Tape) Dtype() Dtype { return dtypeOf(t.dt) }
 
 // Err returns the first error met while building, if any.
 func (t *Tape) Err() error { return t.err }
 
 // fail records err (the first one wins) and returns nil for chaining.
-func (t *Tape) fail(err error) *G.Node {
+func (t *Tape) fail(err error) *Node {
 	if t.err == nil {
 		t.err = err
 	}
@@ -68,7 +65,7 @@ func (t *Tape) fail(err error) *G.Node {
 }
 
 // apply adds a node computing p on in and records it.
-func (t *Tape) apply(p prim, in ...*G.Node) *G.Node {
+func (t *Tape) apply(p prim, in ...*Node) *Node {
 	if t.err != nil {
 		return nil
 	}
@@ -81,13 +78,14 @@ func (t *Tape) apply(p prim, in ...*G.Node) *G.Node {
 	if err != nil {
 		return t.fail(err)
 	}
-	if size(op.out) == 0 {
+	if Size(op.out) == 0 {
 		return t.fail(fmt.Errorf("%s: output shape %v: %w", p, op.out, ErrEmptyTensor))
 	}
-	n, err := G.ApplyOp(op, in...)
+	gn, err := G.ApplyOp(op, gnodes(in)...)
 	if err != nil {
 		return t.fail(fmt.Errorf("%s: %w", p, err))
 	}
+	n := wrap(gn)
 	if _, ok := t.entries[n]; !ok {
 		t.seq++
 		t.entries[n] = &entry{p: p, in: in, seq: t.seq}
@@ -95,23 +93,27 @@ func (t *Tape) apply(p prim, in ...*G.Node) *G.Node {
 	return n
 }
 
-// Input adds a named input (a placeholder bound before each run with G.Let)
+// Input adds a named input (a placeholder bound before each run with Let
+// or CopyIn)
 // of the given shape.
-func (t *Tape) Input(name string, shape ...int) *G.Node {
+func (t *Tape) Input(name string, shape ...int) *Node {
 	return t.leaf(name, shape, nil)
 }
 
 // Variable adds a named leaf holding v: a parameter, or any tensor that
 // changes between runs.
-func (t *Tape) Variable(name string, v *tensor.Dense) *G.Node {
-	return t.leaf(name, v.Shape(), v)
+func (t *Tape) Variable(name string, v Tensor) *Node {
+	if err := v.check(); err != nil {
+		return t.fail(fmt.Errorf("Variable %q: %w", name, err))
+	}
+	return t.leaf(name, v.a.shape, &v.a)
 }
 
-func (t *Tape) leaf(name string, shape []int, v *tensor.Dense) *G.Node {
+func (t *Tape) leaf(name string, shape []int, v *array) *Node {
 	if t.err != nil {
 		return nil
 	}
-	if size(shape) == 0 {
+	if Size(shape) == 0 {
 		return t.fail(fmt.Errorf("leaf %q of shape %v: %w", name, shape, ErrEmptyTensor))
 	}
 	opts := []G.NodeConsOpt{G.WithName(name)}
@@ -120,14 +122,14 @@ func (t *Tape) leaf(name string, shape []int, v *tensor.Dense) *G.Node {
 	}
 	dt := t.dt
 	if v != nil {
-		dt = v.Dtype()
-		opts = append(opts, G.WithValue(toValue(fromDense(v))))
+		dt = v.dtype()
+		opts = append(opts, G.WithValue(toValue(*v)))
 	}
-	var n *G.Node
+	var n *Node
 	if len(shape) == 0 {
-		n = G.NewScalar(t.g, dt, opts...)
+		n = wrap(G.NewScalar(t.g, dt, opts...))
 	} else {
-		n = G.NewTensor(t.g, dt, len(shape), opts...)
+		n = wrap(G.NewTensor(t.g, dt, len(shape), opts...))
 	}
 	// Gorgonia hash-conses leaves by name, type and shape: a second leaf
 	// of the same name would silently be the first, value and all.
@@ -135,7 +137,7 @@ func (t *Tape) leaf(name string, shape []int, v *tensor.Dense) *G.Node {
 		return t.fail(fmt.Errorf("leaf %q %v added twice: leaf names must be unique on a tape", name, shape))
 	}
 	if t.leaves == nil {
-		t.leaves = make(map[*G.Node]bool)
+		t.leaves = make(map[*Node]bool)
 	}
 	t.leaves[n] = true
 	return n
@@ -143,11 +145,11 @@ func (t *Tape) leaf(name string, shape []int, v *tensor.Dense) *G.Node {
 
 // Const adds a constant tensor of the tape's element type holding data
 // (converted) in the given shape.
-func (t *Tape) Const(data []float64, shape ...int) *G.Node {
+func (t *Tape) Const(data []float64, shape ...int) *Node {
 	if t.err != nil {
 		return nil
 	}
-	if size(shape) != len(data) {
+	if Size(shape) != len(data) {
 		return t.fail(fmt.Errorf("constant of shape %v: %d values", shape, len(data)))
 	}
 	a := newArray(t.dt, shape)
@@ -159,14 +161,14 @@ func (t *Tape) Const(data []float64, shape ...int) *G.Node {
 
 // constArray adds a leaf holding a. Leaves are unique nodes; Gorgonia's
 // constants are hash-consed by shape, which could merge different values.
-func (t *Tape) constArray(a array) *G.Node {
+func (t *Tape) constArray(a array) *Node {
 	t.consts++
-	return t.leaf("const"+strconv.Itoa(t.consts), a.shape, toDense(a))
+	return t.leaf("const"+strconv.Itoa(t.consts), a.shape, &a)
 }
 
 // Full adds a constant tensor of the given shape with every element v.
-func (t *Tape) Full(v float64, shape ...int) *G.Node {
-	data := make([]float64, size(shape))
+func (t *Tape) Full(v float64, shape ...int) *Node {
+	data := make([]float64, Size(shape))
 	for i := range data {
 		data[i] = v
 	}
@@ -174,7 +176,7 @@ func (t *Tape) Full(v float64, shape ...int) *G.Node {
 }
 
 // ZerosLike adds a constant zero tensor shaped like x.
-func (t *Tape) ZerosLike(x *G.Node) *G.Node {
+func (t *Tape) ZerosLike(x *Node) *Node {
 	if x == nil {
 		return t.fail(errors.New("ZerosLike: nil input"))
 	}
@@ -185,16 +187,16 @@ func (t *Tape) ZerosLike(x *G.Node) *G.Node {
 // Σ_k seeds[k]ᵀ · ∂ys[k]/∂x as a new node shaped like x. A nil seed stands
 // for ones. Inputs that no y depends on get zeros. The returned nodes are
 // recorded, so they can be differentiated again.
-func (t *Tape) VJP(ys, seeds, xs []*G.Node) []*G.Node {
+func (t *Tape) VJP(ys, seeds, xs []*Node) []*Node {
 	if t.err != nil {
-		return make([]*G.Node, len(xs))
+		return make([]*Node, len(xs))
 	}
 	if len(seeds) != len(ys) {
 		t.fail(fmt.Errorf("VJP: %d outputs but %d seeds", len(ys), len(seeds)))
-		return make([]*G.Node, len(xs))
+		return make([]*Node, len(xs))
 	}
 	// Forward pass: which recorded nodes depend on xs.
-	dep := make(map[*G.Node]bool, len(xs))
+	dep := make(map[*Node]bool, len(xs))
 	for _, x := range xs {
 		dep[x] = true
 	}
@@ -207,7 +209,7 @@ func (t *Tape) VJP(ys, seeds, xs []*G.Node) []*G.Node {
 			}
 		}
 	}
-	grads := make(map[*G.Node]*G.Node)
+	grads := make(map[*Node]*Node)
 	for k, y := range ys {
 		if y == nil || !dep[y] {
 			continue
@@ -218,7 +220,7 @@ func (t *Tape) VJP(ys, seeds, xs []*G.Node) []*G.Node {
 		}
 		if !sameShape(s.Shape(), y.Shape()) {
 			t.fail(fmt.Errorf("VJP: seed shape %v for output shape %v", s.Shape(), y.Shape()))
-			return make([]*G.Node, len(xs))
+			return make([]*Node, len(xs))
 		}
 		grads[y] = t.accumulate(grads[y], s)
 	}
@@ -236,7 +238,7 @@ func (t *Tape) VJP(ys, seeds, xs []*G.Node) []*G.Node {
 			}
 		}
 	}
-	out := make([]*G.Node, len(xs))
+	out := make([]*Node, len(xs))
 	for i, x := range xs {
 		if g, ok := grads[x]; ok {
 			out[i] = g
@@ -250,32 +252,32 @@ func (t *Tape) VJP(ys, seeds, xs []*G.Node) []*G.Node {
 // InputGradient returns ∂(Σ y)/∂x for a single output y (usually a
 // per-example energy summed over the batch, which gives every example's
 // input gradient at once).
-func (t *Tape) InputGradient(y, x *G.Node) *G.Node {
-	return t.VJP([]*G.Node{y}, []*G.Node{nil}, []*G.Node{x})[0]
+func (t *Tape) InputGradient(y, x *Node) *Node {
+	return t.VJP([]*Node{y}, []*Node{nil}, []*Node{x})[0]
 }
 
 // JVP returns the Jacobian–vector product (∂y/∂x)·v, shaped like y, by the
 // double-VJP trick: u ↦ Jᵀu is linear in u, so differentiating ⟨Jᵀu, v⟩
 // with respect to u gives Jv. The Jacobian is never formed.
-func (t *Tape) JVP(y, x, v *G.Node) *G.Node {
+func (t *Tape) JVP(y, x, v *Node) *Node {
 	if t.err != nil || y == nil {
 		return t.fail(errors.New("JVP: nil output"))
 	}
 	u := t.Full(0, y.Shape()...)
-	jtu := t.VJP([]*G.Node{y}, []*G.Node{u}, []*G.Node{x})[0]
-	return t.VJP([]*G.Node{jtu}, []*G.Node{v}, []*G.Node{u})[0]
+	jtu := t.VJP([]*Node{y}, []*Node{u}, []*Node{x})[0]
+	return t.VJP([]*Node{jtu}, []*Node{v}, []*Node{u})[0]
 }
 
 // order returns the recorded nodes in creation (topological) order.
-func (t *Tape) order() []*G.Node {
-	out := make([]*G.Node, len(t.entries))
+func (t *Tape) order() []*Node {
+	out := make([]*Node, len(t.entries))
 	for n, e := range t.entries {
 		out[e.seq-1] = n
 	}
 	return out
 }
 
-func (t *Tape) accumulate(acc, g *G.Node) *G.Node {
+func (t *Tape) accumulate(acc, g *Node) *Node {
 	if acc == nil {
 		return g
 	}
@@ -286,7 +288,7 @@ func (t *Tape) accumulate(acc, g *G.Node) *G.Node {
 // of params, computed by Gorgonia's Grad — called once per tape, since a
 // second Grad over nodes made by an earlier one is wrong. Input gradients
 // inside the loss must come from VJP, JVP or InputGradient.
-func (t *Tape) ParamGrads(loss *G.Node, params ...*G.Node) ([]*G.Node, error) {
+func (t *Tape) ParamGrads(loss *Node, params ...*Node) ([]*Node, error) {
 	if t.err != nil {
 		return nil, t.err
 	}
@@ -299,22 +301,22 @@ func (t *Tape) ParamGrads(loss *G.Node, params ...*G.Node) ([]*G.Node, error) {
 	t.graded = true
 	// Grad rejects parameters the loss does not depend on; give them zeros.
 	dep := t.dependsOn(loss)
-	var used []*G.Node
+	var used []*Node
 	for _, p := range params {
 		if dep[p] {
 			used = append(used, p)
 		}
 	}
-	out := make([]*G.Node, len(params))
+	out := make([]*Node, len(params))
 	if len(used) > 0 {
-		gs, err := G.Grad(loss, used...)
+		gs, err := G.Grad(loss.g(), gnodes(used)...)
 		if err != nil {
 			return nil, fmt.Errorf("ParamGrads: %w", err)
 		}
 		k := 0
 		for i, p := range params {
 			if dep[p] {
-				out[i] = gs[k]
+				out[i] = wrap(gs[k])
 				k++
 			}
 		}
@@ -329,9 +331,9 @@ func (t *Tape) ParamGrads(loss *G.Node, params ...*G.Node) ([]*G.Node, error) {
 
 // dependsOn returns the set of nodes y (transitively) depends on through
 // differentiable recorded edges.
-func (t *Tape) dependsOn(y *G.Node) map[*G.Node]bool {
-	seen := map[*G.Node]bool{y: true}
-	stack := []*G.Node{y}
+func (t *Tape) dependsOn(y *Node) map[*Node]bool {
+	seen := map[*Node]bool{y: true}
+	stack := []*Node{y}
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -350,7 +352,7 @@ func (t *Tape) dependsOn(y *G.Node) map[*G.Node]bool {
 	return seen
 }
 
-func sameShape(a, b tensor.Shape) bool {
+func sameShape(a, b []int) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -362,7 +364,8 @@ func sameShape(a, b tensor.Shape) bool {
 	return true
 }
 
-func size(shape []int) int {
+// Size returns the number of elements of a tensor of the given shape.
+func Size(shape []int) int {
 	n := 1
 	for _, d := range shape {
 		n *= d

@@ -1,11 +1,10 @@
-package importers
+package autodiff
 
 import (
 	"fmt"
 	"math"
 	"slices"
 
-	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -138,18 +137,18 @@ func sigmoid(x float64) float64 {
 	return e / (1 + e)
 }
 
-func (p unary) vjp(t *Tape, in []*G.Node, y, g *G.Node) []*G.Node {
+func (p unary) vjp(t *Tape, in []*Node, y, g *Node) []*Node {
 	x := in[0]
-	var d *G.Node
+	var d *Node
 	switch p.kind {
 	case uNeg:
-		return []*G.Node{t.Neg(g)}
+		return []*Node{t.Neg(g)}
 	case uExp:
 		d = y
 	case uLog:
-		return []*G.Node{t.Div(g, x)}
+		return []*Node{t.Div(g, x)}
 	case uSqrt:
-		return []*G.Node{t.Div(t.Scale(g, 0.5), y)}
+		return []*Node{t.Div(t.Scale(g, 0.5), y)}
 	case uTanh:
 		d = t.Affine(t.Square(y), -1, 1)
 	case uSigmoid:
@@ -167,18 +166,18 @@ func (p unary) vjp(t *Tape, in []*G.Node, y, g *G.Node) []*G.Node {
 		case 0:
 			return nil
 		case 1:
-			return []*G.Node{g}
+			return []*Node{g}
 		case 2:
 			d = t.Scale(x, 2)
 		default:
 			d = t.Scale(t.Pow(x, p.a-1), p.a)
 		}
 	case uAffine:
-		return []*G.Node{t.Scale(g, p.a)}
+		return []*Node{t.Scale(g, p.a)}
 	case uClip:
 		d = t.apply(mask{kind: mBetween, a: p.a, b: p.b}, x)
 	}
-	return []*G.Node{t.Mul(g, d)}
+	return []*Node{t.Mul(g, d)}
 }
 
 // maskKind names a piecewise-constant elementwise function (no gradient).
@@ -222,44 +221,44 @@ func (p mask) doInto(out array, in []array) error {
 }
 
 // Neg returns −x.
-func (t *Tape) Neg(x *G.Node) *G.Node { return t.apply(unary{kind: uNeg}, x) }
+func (t *Tape) Neg(x *Node) *Node { return t.apply(unary{kind: uNeg}, x) }
 
 // Exp returns e^x elementwise.
-func (t *Tape) Exp(x *G.Node) *G.Node { return t.apply(unary{kind: uExp}, x) }
+func (t *Tape) Exp(x *Node) *Node { return t.apply(unary{kind: uExp}, x) }
 
 // Log returns ln x elementwise.
-func (t *Tape) Log(x *G.Node) *G.Node { return t.apply(unary{kind: uLog}, x) }
+func (t *Tape) Log(x *Node) *Node { return t.apply(unary{kind: uLog}, x) }
 
 // Sqrt returns √x elementwise.
-func (t *Tape) Sqrt(x *G.Node) *G.Node { return t.apply(unary{kind: uSqrt}, x) }
+func (t *Tape) Sqrt(x *Node) *Node { return t.apply(unary{kind: uSqrt}, x) }
 
 // Tanh returns tanh x elementwise.
-func (t *Tape) Tanh(x *G.Node) *G.Node { return t.apply(unary{kind: uTanh}, x) }
+func (t *Tape) Tanh(x *Node) *Node { return t.apply(unary{kind: uTanh}, x) }
 
 // Sigmoid returns 1/(1+e^−x) elementwise.
-func (t *Tape) Sigmoid(x *G.Node) *G.Node { return t.apply(unary{kind: uSigmoid}, x) }
+func (t *Tape) Sigmoid(x *Node) *Node { return t.apply(unary{kind: uSigmoid}, x) }
 
 // Softplus returns ln(1+e^x) elementwise.
-func (t *Tape) Softplus(x *G.Node) *G.Node { return t.apply(unary{kind: uSoftplus}, x) }
+func (t *Tape) Softplus(x *Node) *Node { return t.apply(unary{kind: uSoftplus}, x) }
 
 // Relu returns max(x, 0) elementwise.
-func (t *Tape) Relu(x *G.Node) *G.Node { return t.LeakyRelu(x, 0) }
+func (t *Tape) Relu(x *Node) *Node { return t.LeakyRelu(x, 0) }
 
 // LeakyRelu returns x where x > 0 and alpha·x elsewhere.
-func (t *Tape) LeakyRelu(x *G.Node, alpha float64) *G.Node {
+func (t *Tape) LeakyRelu(x *Node, alpha float64) *Node {
 	return t.apply(unary{kind: uLeaky, a: alpha}, x)
 }
 
 // Abs returns |x| elementwise.
-func (t *Tape) Abs(x *G.Node) *G.Node { return t.LeakyRelu(x, -1) }
+func (t *Tape) Abs(x *Node) *Node { return t.LeakyRelu(x, -1) }
 
 // Elu returns x where x > 0 and alpha·(e^x − 1) elsewhere.
-func (t *Tape) Elu(x *G.Node, alpha float64) *G.Node {
+func (t *Tape) Elu(x *Node, alpha float64) *Node {
 	return t.apply(unary{kind: uElu, a: alpha}, x)
 }
 
 // Pow returns x^c elementwise for a constant exponent c.
-func (t *Tape) Pow(x *G.Node, c float64) *G.Node {
+func (t *Tape) Pow(x *Node, c float64) *Node {
 	if c == 1 {
 		return x
 	}
@@ -267,10 +266,10 @@ func (t *Tape) Pow(x *G.Node, c float64) *G.Node {
 }
 
 // Square returns x² elementwise.
-func (t *Tape) Square(x *G.Node) *G.Node { return t.Pow(x, 2) }
+func (t *Tape) Square(x *Node) *Node { return t.Pow(x, 2) }
 
 // Affine returns a·x + b elementwise for constants a and b.
-func (t *Tape) Affine(x *G.Node, a, b float64) *G.Node {
+func (t *Tape) Affine(x *Node, a, b float64) *Node {
 	if a == 1 && b == 0 {
 		return x
 	}
@@ -278,10 +277,10 @@ func (t *Tape) Affine(x *G.Node, a, b float64) *G.Node {
 }
 
 // Scale returns a·x.
-func (t *Tape) Scale(x *G.Node, a float64) *G.Node { return t.Affine(x, a, 0) }
+func (t *Tape) Scale(x *Node, a float64) *Node { return t.Affine(x, a, 0) }
 
 // Clip returns min(max(x, lo), hi) elementwise.
-func (t *Tape) Clip(x *G.Node, lo, hi float64) *G.Node {
+func (t *Tape) Clip(x *Node, lo, hi float64) *Node {
 	return t.apply(unary{kind: uClip, a: lo, b: hi}, x)
 }
 
@@ -307,14 +306,15 @@ type binary struct{ kind binaryKind }
 func (p binary) String() string { return binaryNames[p.kind] }
 
 func (p binary) shape(in []tensor.Shape) (tensor.Shape, error) {
-	return broadcastShape(in[0], in[1])
+	s, err := BroadcastShape(in[0], in[1])
+	return tensor.Shape(s), err
 }
 
 func (p binary) do(in []array) (array, error) { return doNew(p, in) }
 
 func (p binary) doInto(out array, in []array) error {
 	s := out.shape
-	sa, sb := bcastStrides(in[0].shape, s), bcastStrides(in[1].shape, s)
+	sa, sb := BroadcastStrides(in[0].shape, s), BroadcastStrides(in[1].shape, s)
 	if out.isF32() {
 		binaryLoop(p.kind, floats[float32](out), floats[float32](in[0]), floats[float32](in[1]), s, sa, sb)
 	} else {
@@ -452,9 +452,9 @@ func binaryDense[T float](k binaryKind, out, a, b []T) {
 	}
 }
 
-func (p binary) vjp(t *Tape, in []*G.Node, y, g *G.Node) []*G.Node {
+func (p binary) vjp(t *Tape, in []*Node, y, g *Node) []*Node {
 	a, b := in[0], in[1]
-	var ga, gb *G.Node
+	var ga, gb *Node
 	switch p.kind {
 	case bAdd:
 		ga, gb = g, g
@@ -475,57 +475,57 @@ func (p binary) vjp(t *Tape, in []*G.Node, y, g *G.Node) []*G.Node {
 		gb = t.Mul(g, t.Mul(a, t.nonPositive(a)))
 	case bPReluSlope:
 		// Piecewise constant in a.
-		return []*G.Node{nil, t.SumTo(t.Mul(g, t.nonPositive(a)), b.Shape())}
+		return []*Node{nil, t.SumTo(t.Mul(g, t.nonPositive(a)), b.Shape())}
 	}
-	return []*G.Node{t.SumTo(ga, a.Shape()), t.SumTo(gb, b.Shape())}
+	return []*Node{t.SumTo(ga, a.Shape()), t.SumTo(gb, b.Shape())}
 }
 
 // nonPositive returns 1 where x ≤ 0 and 0 elsewhere; it has no gradient.
-func (t *Tape) nonPositive(x *G.Node) *G.Node {
+func (t *Tape) nonPositive(x *Node) *Node {
 	return t.apply(mask{kind: mPositive, a: 0, b: 1}, x)
 }
 
 // The binary operations broadcast their operands as numpy does.
 
 // Add returns a + b.
-func (t *Tape) Add(a, b *G.Node) *G.Node { return t.apply(binary{bAdd}, a, b) }
+func (t *Tape) Add(a, b *Node) *Node { return t.apply(binary{bAdd}, a, b) }
 
 // Sub returns a − b.
-func (t *Tape) Sub(a, b *G.Node) *G.Node { return t.apply(binary{bSub}, a, b) }
+func (t *Tape) Sub(a, b *Node) *Node { return t.apply(binary{bSub}, a, b) }
 
 // Mul returns a ⊙ b, the elementwise product.
-func (t *Tape) Mul(a, b *G.Node) *G.Node { return t.apply(binary{bMul}, a, b) }
+func (t *Tape) Mul(a, b *Node) *Node { return t.apply(binary{bMul}, a, b) }
 
 // Div returns a ⊘ b, the elementwise quotient.
-func (t *Tape) Div(a, b *G.Node) *G.Node { return t.apply(binary{bDiv}, a, b) }
+func (t *Tape) Div(a, b *Node) *Node { return t.apply(binary{bDiv}, a, b) }
 
 // PowT returns a^b elementwise for tensors a and b.
-func (t *Tape) PowT(a, b *G.Node) *G.Node { return t.apply(binary{bPow}, a, b) }
+func (t *Tape) PowT(a, b *Node) *Node { return t.apply(binary{bPow}, a, b) }
 
 // PRelu returns x where x > 0 and slope·x elsewhere, with slope
 // broadcast to x. At x = 0 its derivative in x is taken as slope.
-func (t *Tape) PRelu(x, slope *G.Node) *G.Node { return t.apply(binary{bPRelu}, x, slope) }
+func (t *Tape) PRelu(x, slope *Node) *Node { return t.apply(binary{bPRelu}, x, slope) }
 
 // Greater returns 1 where a > b and 0 elsewhere; it has no gradient.
-func (t *Tape) Greater(a, b *G.Node) *G.Node { return t.apply(binary{bGreater}, a, b) }
+func (t *Tape) Greater(a, b *Node) *Node { return t.apply(binary{bGreater}, a, b) }
 
 // Max returns the elementwise maximum of a and b (the gradient goes to a
 // where a > b, else to b).
-func (t *Tape) Max(a, b *G.Node) *G.Node {
+func (t *Tape) Max(a, b *Node) *Node {
 	m := t.Greater(a, b)
 	return t.Add(t.Mul(m, a), t.Mul(t.Affine(m, -1, 1), b))
 }
 
 // Min returns the elementwise minimum of a and b.
-func (t *Tape) Min(a, b *G.Node) *G.Node {
+func (t *Tape) Min(a, b *Node) *Node {
 	m := t.Greater(b, a)
 	return t.Add(t.Mul(m, a), t.Mul(t.Affine(m, -1, 1), b))
 }
 
-// broadcastShape returns the numpy broadcast of shapes a and b.
-func broadcastShape(a, b []int) (tensor.Shape, error) {
+// BroadcastShape returns the numpy broadcast of shapes a and b.
+func BroadcastShape(a, b []int) (Shape, error) {
 	r := max(len(a), len(b))
-	out := make(tensor.Shape, r)
+	out := make(Shape, r)
 	for i := 0; i < r; i++ {
 		da, db := dimFromEnd(a, r-1-i), dimFromEnd(b, r-1-i)
 		switch {
@@ -548,9 +548,9 @@ func dimFromEnd(s []int, k int) int {
 	return s[len(s)-1-k]
 }
 
-// bcastStrides returns the element strides of a tensor of shape in when
+// BroadcastStrides returns the element strides of a tensor of shape in when
 // broadcast to shape out: 0 along axes it is broadcast over.
-func bcastStrides(in, out []int) []int {
+func BroadcastStrides(in, out []int) []int {
 	st := make([]int, len(out))
 	acc := 1
 	for k := 0; k < len(out); k++ {

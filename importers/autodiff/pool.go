@@ -1,9 +1,8 @@
-package importers
+package autodiff
 
 import (
 	"fmt"
 
-	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -93,7 +92,7 @@ type poolPlan struct {
 func newPoolPlan(g poolGeo, x, y []int) *poolPlan {
 	return &poolPlan{
 		planes: x[0] * x[1],
-		dp:     size(x[2:]), kp: size(g.kernel), op: size(y[2:]),
+		dp:     Size(x[2:]), kp: Size(g.kernel), op: Size(y[2:]),
 		idx: windowTable(x[2:], g.kernel, y[2:], g.strides, g.dilations, g.padsBegin),
 	}
 }
@@ -166,8 +165,8 @@ func poolSelectLoop[T float](p *poolPlan, out, x, h []T) {
 	}
 }
 
-func (p poolSelect) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
-	return []*G.Node{nil, t.apply(poolScatter(p), in[0], g)}
+func (p poolSelect) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
+	return []*Node{nil, t.apply(poolScatter(p), in[0], g)}
 }
 
 // poolScatter(x, g) adds g at the argmax of x in every window: the adjoint
@@ -215,8 +214,8 @@ func poolScatterLoop[T float](p *poolPlan, out, x, g []T) {
 	}
 }
 
-func (p poolScatter) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
-	return []*G.Node{nil, t.apply(poolSelect(p), in[0], g)}
+func (p poolScatter) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
+	return []*Node{nil, t.apply(poolSelect(p), in[0], g)}
 }
 
 // poolAvg averages every window of x: its sum times a reciprocal count
@@ -264,8 +263,8 @@ func poolAvgLoop[T float](p *poolPlan, out, x []T, wt []float64) {
 	}
 }
 
-func (p poolAvg) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
-	return []*G.Node{t.apply(poolAvgAdj{geo: p.geo, inclPad: p.inclPad, in: spatialDims(in[0].Shape())}, g)}
+func (p poolAvg) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
+	return []*Node{t.apply(poolAvgAdj{geo: p.geo, inclPad: p.inclPad, in: spatialDims(in[0].Shape())}, g)}
 }
 
 // poolAvgAdj is the adjoint of poolAvg for inputs of spatial shape in.
@@ -329,8 +328,8 @@ func poolAvgAdjLoop[T float](p *poolPlan, out, g []T, wt []float64) {
 	}
 }
 
-func (p poolAvgAdj) vjp(t *Tape, _ []*G.Node, _, g *G.Node) []*G.Node {
-	return []*G.Node{t.apply(poolAvg{geo: p.geo, inclPad: p.inclPad}, g)}
+func (p poolAvgAdj) vjp(t *Tape, _ []*Node, _, g *Node) []*Node {
+	return []*Node{t.apply(poolAvg{geo: p.geo, inclPad: p.inclPad}, g)}
 }
 
 // avgPoolWeights returns, for every output position, 1 over the number of
@@ -355,7 +354,7 @@ func avgPoolWeights(g poolGeo, in, out []int, inclPad bool) []float64 {
 			}
 		}
 	}
-	wt := make([]float64, size(out))
+	wt := make([]float64, Size(out))
 	oo := make([]int, k)
 	for i := range wt {
 		n := 1
@@ -371,7 +370,7 @@ func avgPoolWeights(g poolGeo, in, out []int, inclPad bool) []float64 {
 }
 
 // poolSetup checks x and geo for a pooling op.
-func (t *Tape) poolSetup(op string, x *G.Node, geo PoolGeometry) (poolGeo, bool) {
+func (t *Tape) poolSetup(op string, x *Node, geo PoolGeometry) (poolGeo, bool) {
 	if t.err != nil {
 		return poolGeo{}, false
 	}
@@ -383,7 +382,7 @@ func (t *Tape) poolSetup(op string, x *G.Node, geo PoolGeometry) (poolGeo, bool)
 		t.fail(fmt.Errorf("%s: input shape %v: want (N, C, D...) with at least one spatial axis", op, x.Shape()))
 		return poolGeo{}, false
 	}
-	if dt := x.Dtype(); dt != tensor.Float64 && dt != tensor.Float32 {
+	if dt := x.Dtype(); dt != Float64 && dt != Float32 {
 		t.fail(fmt.Errorf("%s: input of type %v: want float64 or float32", op, dt))
 		return poolGeo{}, false
 	}
@@ -399,7 +398,7 @@ func (t *Tape) poolSetup(op string, x *G.Node, geo PoolGeometry) (poolGeo, bool)
 // MaxPool computes it: padding never wins. Its gradient goes to the first
 // largest element of each window. A window that covers only padding (which
 // ONNX leaves undefined) gives 0.
-func (t *Tape) MaxPool(x *G.Node, geo PoolGeometry) *G.Node {
+func (t *Tape) MaxPool(x *Node, geo PoolGeometry) *Node {
 	g, ok := t.poolSetup("MaxPool", x, geo)
 	if !ok {
 		return nil
@@ -411,7 +410,7 @@ func (t *Tape) MaxPool(x *G.Node, geo PoolGeometry) *G.Node {
 // AveragePool computes it: padding counts in the divisor when
 // countIncludePad is set, and positions past the end padding (where ceil
 // mode lets the last window run) never do.
-func (t *Tape) AvgPool(x *G.Node, geo PoolGeometry, countIncludePad bool) *G.Node {
+func (t *Tape) AvgPool(x *Node, geo PoolGeometry, countIncludePad bool) *Node {
 	g, ok := t.poolSetup("AvgPool", x, geo)
 	if !ok {
 		return nil

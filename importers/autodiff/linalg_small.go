@@ -1,4 +1,4 @@
-package importers
+package autodiff
 
 import (
 	"errors"
@@ -6,7 +6,6 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/mat"
-	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -26,7 +25,7 @@ func (stopGradient) do(in []array) (array, error) { return in[0], nil }
 
 // StopGradient returns x, treated as a constant by every derivative: VJP,
 // JVP and ParamGrads send nothing through it.
-func (t *Tape) StopGradient(x *G.Node) *G.Node { return t.apply(stopGradient{}, x) }
+func (t *Tape) StopGradient(x *Node) *Node { return t.apply(stopGradient{}, x) }
 
 // squareBatch checks that s has rank ≥ 2 with square trailing matrices and
 // returns the matrix size and the number of matrices.
@@ -35,7 +34,7 @@ func squareBatch(s []int) (k, n int, err error) {
 		return 0, 0, fmt.Errorf("shape %v: want a batch of square matrices (…, k, k)", s)
 	}
 	k = s[len(s)-1]
-	return k, size(s[:len(s)-2]), nil
+	return k, Size(s[:len(s)-2]), nil
 }
 
 // matrixAt copies the i-th k×k matrix of a into m.
@@ -88,13 +87,13 @@ func (inverse) do(in []array) (array, error) {
 }
 
 // vjp: for Y = A⁻¹, Ā = −Yᵀ·Ȳ·Yᵀ.
-func (inverse) vjp(t *Tape, _ []*G.Node, y, g *G.Node) []*G.Node {
-	return []*G.Node{t.Neg(t.MatMul(t.MatMul(y, g, true, false), y, false, true))}
+func (inverse) vjp(t *Tape, _ []*Node, y, g *Node) []*Node {
+	return []*Node{t.Neg(t.MatMul(t.MatMul(y, g, true, false), y, false, true))}
 }
 
 // Inverse returns the inverse of each square matrix in the last two axes
 // of a. Running it fails on a singular matrix.
-func (t *Tape) Inverse(a *G.Node) *G.Node { return t.apply(inverse{}, a) }
+func (t *Tape) Inverse(a *Node) *Node { return t.apply(inverse{}, a) }
 
 // logDet is log det of each square matrix of a batch, for matrices with a
 // positive determinant, or log |det| with abs.
@@ -142,28 +141,28 @@ func (p logDet) do(in []array) (array, error) {
 }
 
 // vjp: ∂ log det A / ∂A = ∂ log |det A| / ∂A = A⁻ᵀ.
-func (logDet) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
+func (logDet) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
 	a := in[0]
 	r := a.Dims()
-	gs := append(g.Shape().Clone(), 1, 1)
+	gs := append(g.Shape(), 1, 1)
 	perm := make([]int, r)
 	for i := range perm {
 		perm[i] = i
 	}
 	perm[r-2], perm[r-1] = r-1, r-2
-	return []*G.Node{t.Mul(t.Reshape(g, gs), t.Transpose(t.Inverse(a), perm...))}
+	return []*Node{t.Mul(t.Reshape(g, gs), t.Transpose(t.Inverse(a), perm...))}
 }
 
 // LogDet returns log det of each square matrix in the last two axes of a,
 // shaped like a without them. The determinants must be positive, as for
 // the Gram matrices JᵀJ of full-rank J; running it fails otherwise.
-func (t *Tape) LogDet(a *G.Node) *G.Node { return t.apply(logDet{}, a) }
+func (t *Tape) LogDet(a *Node) *Node { return t.apply(logDet{}, a) }
 
 // LogAbsDet returns log |det| of each square matrix in the last two axes
 // of a, shaped like a without them; running it fails for a singular
 // matrix. For a square Jacobian J, LogAbsDet(J) = ½ LogDet(JᵀJ) without
 // squaring J's condition number.
-func (t *Tape) LogAbsDet(a *G.Node) *G.Node { return t.apply(logDet{abs: true}, a) }
+func (t *Tape) LogAbsDet(a *Node) *Node { return t.apply(logDet{abs: true}, a) }
 
 // smallestEig finds the eigenvector of the smallest eigenvalue of the
 // symmetric pencil (A, B) for each matrix pair of a batch.
@@ -289,7 +288,7 @@ func (p smallestEig) do(in []array) (array, error) {
 // component positive. It has no derivative: the result is a constant to
 // every derivative, which is exact to first order for the eigenvalue
 // c ᵀAc (its derivative does not involve dc).
-func (t *Tape) SmallestEigvec(a, b *G.Node) *G.Node {
+func (t *Tape) SmallestEigvec(a, b *Node) *Node {
 	if b == nil {
 		return t.apply(smallestEig{}, a)
 	}

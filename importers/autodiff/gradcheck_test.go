@@ -1,13 +1,10 @@
-package importers
+package autodiff
 
 import (
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 
 	"github.com/ebmpipe/ebmpipe/internal/graphtest"
 )
@@ -19,11 +16,11 @@ type fdCase struct {
 	params [][]int // parameter shapes
 	// positive draws inputs and parameters in (0.5, 1.5) (for Log, Sqrt, ...).
 	positive bool
-	build    func(t *Tape, x *G.Node, ps []*G.Node) *G.Node // per-example output; summed
+	build    func(t *Tape, x *Node, ps []*Node) *Node // per-example output; summed
 }
 
-func randDense(r *rand.Rand, shape []int, positive bool) *tensor.Dense {
-	d := make([]float64, size(shape))
+func randDense(r *rand.Rand, shape []int, positive bool) Tensor {
+	d := make([]float64, Size(shape))
 	for i := range d {
 		if positive {
 			d[i] = 0.5 + r.Float64()
@@ -31,7 +28,7 @@ func randDense(r *rand.Rand, shape []int, positive bool) *tensor.Dense {
 			d[i] = r.NormFloat64()
 		}
 	}
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(d))
+	return NewTensor(shape, d)
 }
 
 // gradGraph holds a compiled check: y = Σ f, gx = ∂y/∂x (VJP), and the
@@ -39,21 +36,20 @@ func randDense(r *rand.Rand, shape []int, positive bool) *tensor.Dense {
 // ParamGrads (Gorgonia's Grad, once).
 type gradGraph struct {
 	t      *Tape
-	x      *G.Node
-	ps     []*G.Node
-	y, gx  *G.Node
-	loss   *G.Node
-	pgrads []*G.Node
-	m      G.VM
+	x      *Node
+	ps     []*Node
+	y, gx  *Node
+	loss   *Node
+	pgrads []*Node
+	m      *Machine
 }
 
 func buildGradGraph(tb testing.TB, c fdCase, seed uint64) *gradGraph {
 	tb.Helper()
 	r := rand.New(rand.NewPCG(seed, 1))
-	g := G.NewGraph()
-	t := NewTape(g, tensor.Float64)
+	t := NewTape(Float64)
 	x := t.Variable("x", randDense(r, c.x, c.positive))
-	ps := make([]*G.Node, len(c.params))
+	ps := make([]*Node, len(c.params))
 	for i, s := range c.params {
 		ps[i] = t.Variable(fmt.Sprintf("p%d", i), randDense(r, s, c.positive))
 	}
@@ -67,7 +63,7 @@ func buildGradGraph(tb testing.TB, c fdCase, seed uint64) *gradGraph {
 	if err != nil {
 		tb.Fatalf("%s: ParamGrads: %v", c.name, err)
 	}
-	return &gradGraph{t: t, x: x, ps: ps, y: y, gx: gx, loss: loss, pgrads: pg, m: G.NewTapeMachine(g)}
+	return &gradGraph{t: t, x: x, ps: ps, y: y, gx: gx, loss: loss, pgrads: pg, m: NewMachine(t)}
 }
 
 func (gg *gradGraph) run(tb testing.TB) {
@@ -77,9 +73,9 @@ func (gg *gradGraph) run(tb testing.TB) {
 
 // fdCheck compares analytic gradients with central differences of leaf
 // against f (which reruns the graph and reads a scalar).
-func fdCheck(tb testing.TB, what string, gg *gradGraph, leaf *G.Node, want []float64, f func() float64, tol float64) {
+func fdCheck(tb testing.TB, what string, gg *gradGraph, leaf *Node, want []float64, f func() float64, tol float64) {
 	tb.Helper()
-	d := leaf.Value().(*tensor.Dense).Data().([]float64)
+	d := leaf.Float64s()
 	const h = 1e-5
 	for i := range d {
 		old := d[i]
@@ -115,8 +111,8 @@ func checkCase(t *testing.T, c fdCase) {
 }
 
 func TestPrimGradients(t *testing.T) {
-	mlp := func(act func(t *Tape, x *G.Node) *G.Node) func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
-		return func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+	mlp := func(act func(t *Tape, x *Node) *Node) func(t *Tape, x *Node, ps []*Node) *Node {
+		return func(t *Tape, x *Node, ps []*Node) *Node {
 			h := act(t, t.Add(t.MatMul(x, ps[0], false, false), ps[1]))
 			h = act(t, t.Add(t.MatMul(h, ps[2], false, true), ps[3]))
 			return t.MatMul(h, ps[4], false, false)
@@ -127,35 +123,35 @@ func TestPrimGradients(t *testing.T) {
 		{name: "tanh-mlp", x: []int{3, 2}, params: shapes, build: mlp((*Tape).Tanh)},
 		{name: "sigmoid-mlp", x: []int{3, 2}, params: shapes, build: mlp((*Tape).Sigmoid)},
 		{name: "softplus-mlp", x: []int{3, 2}, params: shapes, build: mlp((*Tape).Softplus)},
-		{name: "elu-mlp", x: []int{3, 2}, params: shapes, build: mlp(func(t *Tape, x *G.Node) *G.Node { return t.Elu(x, 0.7) })},
-		{name: "silu-mlp", x: []int{3, 2}, params: shapes, build: mlp(func(t *Tape, x *G.Node) *G.Node { return t.Mul(x, t.Sigmoid(x)) })},
-		{name: "exp-log-sqrt", x: []int{2, 3}, params: [][]int{{3}}, positive: true, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "elu-mlp", x: []int{3, 2}, params: shapes, build: mlp(func(t *Tape, x *Node) *Node { return t.Elu(x, 0.7) })},
+		{name: "silu-mlp", x: []int{3, 2}, params: shapes, build: mlp(func(t *Tape, x *Node) *Node { return t.Mul(x, t.Sigmoid(x)) })},
+		{name: "exp-log-sqrt", x: []int{2, 3}, params: [][]int{{3}}, positive: true, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			return t.Add(t.Log(t.Mul(x, ps[0])), t.Mul(t.Sqrt(t.Add(x, ps[0])), t.Exp(t.Div(ps[0], x))))
 		}},
-		{name: "powt-pow", x: []int{2, 3}, params: [][]int{{2, 1}}, positive: true, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "powt-pow", x: []int{2, 3}, params: [][]int{{2, 1}}, positive: true, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			return t.Add(t.PowT(x, ps[0]), t.Pow(t.Mul(x, ps[0]), 3))
 		}},
-		{name: "batched-matmul-transpose", x: []int{2, 3, 4}, params: [][]int{{4, 2}, {2, 4, 2}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "batched-matmul-transpose", x: []int{2, 3, 4}, params: [][]int{{4, 2}, {2, 4, 2}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			h := t.Tanh(t.MatMul(x, ps[0], false, false))                      // (2,3,2)
 			h = t.Tanh(t.MatMul(h, t.Transpose(ps[1], 0, 2, 1), false, false)) // (2,3,4)
 			h = t.MatMul(h, x, true, false)                                    // (2,4,4)
 			h = t.MatMul(h, ps[1], false, false)
 			return t.MatMul(h, ps[1], false, true)
 		}},
-		{name: "concat", x: []int{2, 3}, params: [][]int{{3}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "concat", x: []int{2, 3}, params: [][]int{{3}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			c := t.Concat(1, t.Tanh(t.Mul(x, ps[0])), t.Square(x))
 			return t.Mul(c, c)
 		}},
-		{name: "mean-sub", x: []int{2, 3}, params: [][]int{{3}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "mean-sub", x: []int{2, 3}, params: [][]int{{3}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			c := t.Tanh(t.Mul(x, ps[0]))
 			d := t.Sub(c, t.MeanAxes(c, []int{1}, true))
 			return t.Mul(d, d)
 		}},
-		{name: "sum-reshape", x: []int{2, 3}, params: [][]int{{3}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "sum-reshape", x: []int{2, 3}, params: [][]int{{3}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			c := t.Tanh(t.Mul(x, ps[0]))
 			return t.Mul(c, t.Reshape(t.Tanh(t.SumAxes(c, []int{0}, false)), []int{1, 3}))
 		}},
-		{name: "reduce-broadcast-concat", x: []int{2, 3}, params: [][]int{{3}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "reduce-broadcast-concat", x: []int{2, 3}, params: [][]int{{3}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			s := t.Tanh(t.Mul(x, ps[0]))
 			c := t.Concat(1, s, t.Square(x))
 			m := t.MeanAxes(c, []int{1}, true)
@@ -168,9 +164,8 @@ func TestPrimGradients(t *testing.T) {
 }
 
 func TestParamGradsOnce(t *testing.T) {
-	g := G.NewGraph()
-	tp := NewTape(g, tensor.Float64)
-	x := tp.Variable("x", tensor.New(tensor.WithShape(2), tensor.WithBacking([]float64{1, 2})))
+	tp := NewTape(Float64)
+	x := tp.Variable("x", NewTensor([]int{2}, []float64{1, 2}))
 	l := tp.Sum(tp.Tanh(x))
 	if _, err := tp.ParamGrads(l, x); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package importers
+package autodiff
 
 import (
 	"fmt"
@@ -6,7 +6,6 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
-	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -41,11 +40,11 @@ func (p matMul) shape(in []tensor.Shape) (tensor.Shape, error) {
 	if err != nil {
 		return nil, err
 	}
-	batch, err := broadcastShape(a[:len(a)-2], b[:len(b)-2])
+	batch, err := BroadcastShape(a[:len(a)-2], b[:len(b)-2])
 	if err != nil {
 		return nil, err
 	}
-	return append(batch, m, n), nil
+	return tensor.Shape(append(batch, m, n)), nil
 }
 
 func (p matMul) do(in []array) (array, error) { return doNew(p, in) }
@@ -55,8 +54,8 @@ func (p matMul) doInto(out array, in []array) error {
 	s := out.shape
 	m, k, n, _ := p.dims(a.shape, b.shape)
 	batch := []int(s[:len(s)-2])
-	sa := bcastStrides(a.shape[:len(a.shape)-2], batch)
-	sb := bcastStrides(b.shape[:len(b.shape)-2], batch)
+	sa := BroadcastStrides(a.shape[:len(a.shape)-2], batch)
+	sb := BroadcastStrides(b.shape[:len(b.shape)-2], batch)
 	ra, ca := a.shape[len(a.shape)-2], a.shape[len(a.shape)-1]
 	rb, cb := b.shape[len(b.shape)-2], b.shape[len(b.shape)-1]
 	ta, tb := blas.NoTrans, blas.NoTrans
@@ -67,7 +66,7 @@ func (p matMul) doInto(out array, in []array) error {
 		tb = blas.Trans
 	}
 	idx := make([]int, len(batch))
-	for o := 0; o < size(batch); o++ {
+	for o := 0; o < Size(batch); o++ {
 		oa, ob := 0, 0
 		for d, i := range idx {
 			oa += i * sa[d]
@@ -98,9 +97,9 @@ func (p matMul) doInto(out array, in []array) error {
 	return nil
 }
 
-func (p matMul) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
+func (p matMul) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
 	a, b := in[0], in[1]
-	var ga, gb *G.Node
+	var ga, gb *Node
 	if p.ta {
 		ga = t.MatMul(b, g, p.tb, true)
 	} else {
@@ -111,11 +110,11 @@ func (p matMul) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
 	} else {
 		gb = t.MatMul(a, g, !p.ta, false)
 	}
-	return []*G.Node{t.SumTo(ga, a.Shape()), t.SumTo(gb, b.Shape())}
+	return []*Node{t.SumTo(ga, a.Shape()), t.SumTo(gb, b.Shape())}
 }
 
 // MatMul returns op(a)·op(b) over the last two axes, where op transposes
 // when ta (tb) is set; leading axes broadcast. Both operands have rank ≥ 2.
-func (t *Tape) MatMul(a, b *G.Node, ta, tb bool) *G.Node {
+func (t *Tape) MatMul(a, b *Node, ta, tb bool) *Node {
 	return t.apply(matMul{ta: ta, tb: tb}, a, b)
 }

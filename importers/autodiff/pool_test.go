@@ -1,13 +1,10 @@
-package importers
+package autodiff
 
 import (
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // naivePoolShape computes the ONNX pooled shape with floating-point
@@ -40,7 +37,7 @@ func naivePool(x []float64, xs []int, geo PoolGeometry) (ys []int, maxY, maxGrad
 	s, d := onesIfNil(geo.Strides, k), onesIfNil(geo.Dilations, k)
 	pb, pe := zerosIfNil(geo.PadsBegin, k), zerosIfNil(geo.PadsEnd, k)
 	ys = naivePoolShape(xs, geo)
-	n := size(ys)
+	n := Size(ys)
 	maxY, avgExcl, avgIncl = make([]float64, n), make([]float64, n), make([]float64, n)
 	maxGrad = make([]float64, len(x))
 	for nc := 0; nc < xs[0]*xs[1]; nc++ {
@@ -69,7 +66,7 @@ func naivePool(x []float64, xs []int, geo PoolGeometry) (ys []int, maxY, maxGrad
 					best, arg = x[off], off
 				}
 			}
-			i := nc*size(ys[2:]) + flatIndex(ys[2:], o...)
+			i := nc*Size(ys[2:]) + flatIndex(ys[2:], o...)
 			if arg >= 0 {
 				maxY[i] = best
 				maxGrad[arg]++
@@ -104,24 +101,24 @@ var poolCases = []struct {
 func TestPoolForward(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, c := range poolCases {
-		x := randFloats(r, size(c.x))
+		x := randFloats(r, Size(c.x))
 		ys, maxY, _, avgExcl, avgIncl := naivePool(x, c.x, c.geo)
 		ops := []struct {
 			name string
 			want []float64
-			f    func(t *Tape, x *G.Node) *G.Node
+			f    func(t *Tape, x *Node) *Node
 		}{
-			{"max", maxY, func(t *Tape, x *G.Node) *G.Node { return t.MaxPool(x, c.geo) }},
-			{"avg-exclude-pad", avgExcl, func(t *Tape, x *G.Node) *G.Node { return t.AvgPool(x, c.geo, false) }},
-			{"avg-include-pad", avgIncl, func(t *Tape, x *G.Node) *G.Node { return t.AvgPool(x, c.geo, true) }},
+			{"max", maxY, func(t *Tape, x *Node) *Node { return t.MaxPool(x, c.geo) }},
+			{"avg-exclude-pad", avgExcl, func(t *Tape, x *Node) *Node { return t.AvgPool(x, c.geo, false) }},
+			{"avg-include-pad", avgIncl, func(t *Tape, x *Node) *Node { return t.AvgPool(x, c.geo, true) }},
 		}
 		for _, op := range ops {
-			for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+			for _, dt := range []Dtype{Float64, Float32} {
 				tol := 1e-12
-				if dt == tensor.Float32 {
+				if dt == Float32 {
 					tol = 1e-5
 				}
-				gs, got := runTapeOp(t, dt, [][]float64{x}, [][]int{c.x}, func(tp *Tape, in []*G.Node) *G.Node { return op.f(tp, in[0]) })
+				gs, got := runTapeOp(t, dt, [][]float64{x}, [][]int{c.x}, func(tp *Tape, in []*Node) *Node { return op.f(tp, in[0]) })
 				compareFloats(t, fmt.Sprintf("%s/%s/%v", c.name, op.name, dt), gs, ys, got, op.want, tol)
 			}
 		}
@@ -133,12 +130,12 @@ func TestPoolForward(t *testing.T) {
 func TestMaxPoolTies(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	for _, c := range poolCases {
-		x := make([]float64, size(c.x))
+		x := make([]float64, Size(c.x))
 		for i := range x {
 			x[i] = float64(r.IntN(3))
 		}
 		_, _, want, _, _ := naivePool(x, c.x, c.geo)
-		gs, got := runTapeOp(t, tensor.Float64, [][]float64{x}, [][]int{c.x}, func(tp *Tape, in []*G.Node) *G.Node {
+		gs, got := runTapeOp(t, Float64, [][]float64{x}, [][]int{c.x}, func(tp *Tape, in []*Node) *Node {
 			return tp.InputGradient(tp.Sum(tp.MaxPool(in[0], c.geo)), in[0])
 		})
 		compareFloats(t, c.name, gs, c.x, got, want, 0)
@@ -201,9 +198,9 @@ func TestPoolErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		for _, op := range []string{"MaxPool", "AvgPool"} {
-			tp := NewTape(G.NewGraph(), tensor.Float64)
+			tp := NewTape(Float64)
 			x := tp.Input("x", c.x...)
-			var y *G.Node
+			var y *Node
 			if op == "MaxPool" {
 				y = tp.MaxPool(x, c.geo)
 			} else {
@@ -218,16 +215,16 @@ func TestPoolErrors(t *testing.T) {
 
 func TestPoolGradients(t *testing.T) {
 	cases := []fdCase{
-		{name: "max-and-avg-2d", x: []int{2, 2, 5, 6}, params: [][]int{{2, 1, 1}, {2, 1, 1}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "max-and-avg-2d", x: []int{2, 2, 5, 6}, params: [][]int{{2, 1, 1}, {2, 1, 1}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			geo := PoolGeometry{Kernel: []int{3, 2}, Strides: []int{2, 2}, PadsBegin: []int{1, 0}, PadsEnd: []int{0, 1}, CeilMode: true}
 			h := t.Tanh(t.Mul(x, ps[0]))
 			return t.Square(t.Add(t.MaxPool(h, geo), t.Mul(t.AvgPool(h, geo, false), ps[1])))
 		}},
-		{name: "avg-include-pad-1d", x: []int{2, 3, 7}, params: [][]int{{3, 1}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "avg-include-pad-1d", x: []int{2, 3, 7}, params: [][]int{{3, 1}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			geo := PoolGeometry{Kernel: []int{3}, Strides: []int{2}, Dilations: []int{2}, PadsBegin: []int{2}, PadsEnd: []int{1}, CeilMode: true}
 			return t.Tanh(t.AvgPool(t.Square(t.Mul(x, ps[0])), geo, true))
 		}},
-		{name: "max-3d", x: []int{1, 2, 4, 3, 4}, params: [][]int{{2, 1, 1, 1}}, build: func(t *Tape, x *G.Node, ps []*G.Node) *G.Node {
+		{name: "max-3d", x: []int{1, 2, 4, 3, 4}, params: [][]int{{2, 1, 1, 1}}, build: func(t *Tape, x *Node, ps []*Node) *Node {
 			geo := PoolGeometry{Kernel: []int{2, 2, 2}, Strides: []int{2, 1, 2}, PadsBegin: []int{1, 0, 0}, PadsEnd: []int{0, 0, 1}}
 			return t.Tanh(t.Mul(t.MaxPool(t.Tanh(t.Mul(x, ps[0])), geo), ps[0]))
 		}},
@@ -238,12 +235,12 @@ func TestPoolGradients(t *testing.T) {
 }
 
 func ExampleTape_MaxPool() {
-	tp := NewTape(G.NewGraph(), tensor.Float64)
-	x := tp.Variable("x", tensor.New(tensor.WithShape(1, 1, 3, 4), tensor.WithBacking([]float64{
+	tp := NewTape(Float64)
+	x := tp.Variable("x", NewTensor([]int{1, 1, 3, 4}, []float64{
 		1, 5, 2, 0,
 		3, 4, 9, 9,
 		7, 0, 6, 8,
-	})))
+	}))
 	// 2×2 windows at stride 2; ceil mode keeps the last, partial row.
 	y := tp.MaxPool(x, PoolGeometry{Kernel: []int{2, 2}, Strides: []int{2, 2}, CeilMode: true})
 	// The gradient goes to the first maximum of each window.
@@ -252,14 +249,14 @@ func ExampleTape_MaxPool() {
 		fmt.Println(err)
 		return
 	}
-	m := G.NewTapeMachine(tp.Graph())
+	m := NewMachine(tp)
 	defer m.Close()
-	if err := m.RunAll(); err != nil {
+	if err := m.Run(); err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(y.Shape(), y.Value().Data())
-	fmt.Println(gx.Value().Data())
+	fmt.Println(y.Shape(), y.Float64s())
+	fmt.Println(gx.Float64s())
 	// Output:
 	// (1, 1, 2, 2) [5 9 7 8]
 	// [0 1 0 0 0 0 1 0 1 0 0 1]

@@ -1,4 +1,4 @@
-package importers
+package autodiff
 
 import (
 	"fmt"
@@ -21,7 +21,7 @@ type float interface{ ~float32 | ~float64 }
 
 func newArray(dt tensor.Dtype, shape []int) array {
 	a := array{shape: append([]int(nil), shape...)}
-	n := size(shape)
+	n := Size(shape)
 	switch dt {
 	case tensor.Float32:
 		a.f32 = make([]float32, n)
@@ -106,11 +106,18 @@ func fromValue(v G.Value) (array, error) {
 }
 
 func fromDense(d *tensor.Dense) array {
-	a := array{shape: []int(d.Shape().Clone())}
+	shape := []int(d.Shape().Clone())
 	if d.Shape().IsScalar() {
-		a.shape = nil
+		shape = nil
 	}
-	switch x := d.Data().(type) {
+	return arrayOf(shape, d.Data())
+}
+
+// arrayOf returns an array of the given shape over data: a []float64,
+// []float32 or []int64 (shared), or one such number.
+func arrayOf(shape []int, data any) array {
+	a := array{shape: shape}
+	switch x := data.(type) {
 	case []float64:
 		a.f64 = x
 	case []float32:

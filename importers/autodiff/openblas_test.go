@@ -1,6 +1,6 @@
 //go:build openblas && cgo
 
-package importers
+package autodiff
 
 import (
 	"math"

@@ -1,4 +1,4 @@
-package importers
+package autodiff
 
 import (
 	"fmt"
@@ -6,7 +6,6 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
-	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -153,9 +152,9 @@ func runConv(pl *convPlan, a, b array, s tensor.Shape,
 	return out
 }
 
-func (p convFwd) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
+func (p convFwd) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
 	x, w := in[0], in[1]
-	return []*G.Node{
+	return []*Node{
 		t.apply(convAdjX{geo: p.geo, in: spatialDims(x.Shape())}, g, w),
 		t.apply(convAdjW{geo: p.geo, ker: spatialDims(w.Shape())}, x, g),
 	}
@@ -191,9 +190,9 @@ func (p convAdjX) do(in []array) (array, error) {
 	return runConv(newConvPlan(p.geo, s, w.shape, y.shape), y, w, s, convAdjointX[float32], convAdjointX[float64]), nil
 }
 
-func (p convAdjX) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
+func (p convAdjX) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
 	y, w := in[0], in[1]
-	return []*G.Node{
+	return []*Node{
 		t.apply(convFwd{geo: p.geo}, g, w),
 		t.apply(convAdjW{geo: p.geo, ker: spatialDims(w.Shape())}, g, y),
 	}
@@ -232,9 +231,9 @@ func (p convAdjW) do(in []array) (array, error) {
 	return runConv(newConvPlan(p.geo, x.shape, s, y.shape), x, y, s, convAdjointW[float32], convAdjointW[float64]), nil
 }
 
-func (p convAdjW) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
+func (p convAdjW) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
 	x, y := in[0], in[1]
-	return []*G.Node{
+	return []*Node{
 		t.apply(convAdjX{geo: p.geo, in: spatialDims(x.Shape())}, y, g),
 		t.apply(convFwd{geo: p.geo}, x, g),
 	}
@@ -253,11 +252,11 @@ func (g convGeo) check(x, w, y tensor.Shape) error {
 }
 
 // spatialDims returns the spatial part of an (N, C, D...) shape.
-func spatialDims(s tensor.Shape) []int { return append([]int(nil), s[2:]...) }
+func spatialDims(s []int) []int { return append([]int(nil), s[2:]...) }
 
 // Conv returns the N-d cross-correlation of x (N, C, D...) with the kernel
 // w (M, C/Groups, K...), as ONNX Conv computes it without the bias.
-func (t *Tape) Conv(x, w *G.Node, geo ConvGeometry) *G.Node {
+func (t *Tape) Conv(x, w *Node, geo ConvGeometry) *Node {
 	if t.err != nil {
 		return nil
 	}
@@ -285,7 +284,7 @@ func (t *Tape) Conv(x, w *G.Node, geo ConvGeometry) *G.Node {
 // Only PadsBegin places the windows; the end pads are taken to be whatever
 // makes Conv(y, w) have x's spatial shape, so any positive outSpatial is
 // accepted: trailing outputs no window reaches are zero.
-func (t *Tape) ConvTranspose(x, w *G.Node, geo ConvGeometry, outSpatial []int) *G.Node {
+func (t *Tape) ConvTranspose(x, w *Node, geo ConvGeometry, outSpatial []int) *Node {
 	if t.err != nil {
 		return nil
 	}
@@ -324,8 +323,8 @@ func (t *Tape) ConvTranspose(x, w *G.Node, geo ConvGeometry, outSpatial []int) *
 }
 
 // checkConvTypes checks that x and w hold the same floating-point type.
-func checkConvTypes(x, w *G.Node) error {
-	if dt := x.Dtype(); dt != tensor.Float64 && dt != tensor.Float32 {
+func checkConvTypes(x, w *Node) error {
+	if dt := x.Dtype(); dt != Float64 && dt != Float32 {
 		return fmt.Errorf("input of type %v: want float64 or float32", dt)
 	}
 	if x.Dtype() != w.Dtype() {
@@ -347,7 +346,7 @@ func newConvPlan(g convGeo, x, w, y []int) *convPlan {
 	return &convPlan{
 		n: x[0], c: x[1], m: w[0], groups: g.groups,
 		cg: x[1] / g.groups, mg: w[0] / g.groups,
-		dp: size(x[2:]), kp: size(w[2:]), op: size(y[2:]),
+		dp: Size(x[2:]), kp: Size(w[2:]), op: Size(y[2:]),
 		idx: windowTable(x[2:], w[2:], y[2:], g.strides, g.dilations, g.padsBegin),
 	}
 }
@@ -357,8 +356,8 @@ func newConvPlan(g convGeo, x, w, y []int) *convPlan {
 // of shape in that q reads for o, or -1 where it falls outside the input.
 func windowTable(in, ker, out, str, dil, pb []int) []int32 {
 	k := len(in)
-	kp, op := size(ker), size(out)
-	st := strides(in)
+	kp, op := Size(ker), Size(out)
+	st := Strides(in)
 	tab := make([]int32, kp*op)
 	kk := make([]int, k)
 	oo := make([]int, k)

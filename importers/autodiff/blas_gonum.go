@@ -1,6 +1,6 @@
 //go:build !(openblas && cgo)
 
-package importers
+package autodiff
 
 // BLASBackend names the implementation of the matrix products: Gonum's
 // pure-Go kernels, unless built with -tags openblas (see openblas.go).

@@ -1,39 +1,36 @@
-package importers
+package autodiff
 
 import (
 	"slices"
 	"testing"
-
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // reuseCase is a small tape with matrix, elementwise and mask ops and an
 // input gradient, ready to run.
 type reuseCase struct {
-	x, y, gx *G.Node
-	m        G.VM
+	x, y, gx *Node
+	m        *Machine
 }
 
 func newReuseCase(t *testing.T) reuseCase {
-	tp := NewTape(G.NewGraph(), tensor.Float64)
+	tp := NewTape(Float64)
 	x := tp.Input("x", 3, 2)
-	w := tp.Variable("w", tensor.New(tensor.WithShape(2, 2), tensor.WithBacking([]float64{1, -2, 0.5, 3})))
+	w := tp.Variable("w", NewTensor([]int{2, 2}, []float64{1, -2, 0.5, 3}))
 	h := tp.Tanh(tp.MatMul(x, w, false, false))
 	y := tp.Sum(tp.Add(tp.Mul(h, tp.LeakyRelu(h, 0.2)), tp.Scale(x, 2)))
 	gx := tp.InputGradient(y, x)
 	if err := tp.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return reuseCase{x: x, y: y, gx: gx, m: G.NewTapeMachine(tp.Graph())}
+	return reuseCase{x: x, y: y, gx: gx, m: NewMachine(tp)}
 }
 
 func (c reuseCase) run(t *testing.T, in []float64) (float64, []float64) {
-	if err := G.Let(c.x, tensor.New(tensor.WithShape(3, 2), tensor.WithBacking(slices.Clone(in)))); err != nil {
+	if err := Let(c.x, NewTensor([]int{3, 2}, slices.Clone(in))); err != nil {
 		t.Fatal(err)
 	}
 	defer c.m.Reset()
-	if err := c.m.RunAll(); err != nil {
+	if err := c.m.Run(); err != nil {
 		t.Fatal(err)
 	}
 	y, err := CopyOut(nil, c.y)

@@ -1,9 +1,8 @@
-package importers
+package autodiff
 
 import (
 	"fmt"
 
-	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -26,16 +25,16 @@ func (p reshape) do(in []array) (array, error) {
 	return out, nil
 }
 
-func (p reshape) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
-	return []*G.Node{t.Reshape(g, in[0].Shape())}
+func (p reshape) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
+	return []*Node{t.Reshape(g, in[0].Shape())}
 }
 
 // Reshape returns x with the given shape (same number of elements).
-func (t *Tape) Reshape(x *G.Node, shape tensor.Shape) *G.Node {
+func (t *Tape) Reshape(x *Node, shape []int) *Node {
 	if x != nil && sameShape(x.Shape(), shape) {
 		return x
 	}
-	return t.apply(reshape{to: shape.Clone()}, x)
+	return t.apply(reshape{to: tensor.Shape(shape).Clone()}, x)
 }
 
 // transpose permutes axes: output axis i is input axis perm[i].
@@ -66,7 +65,7 @@ func (p transpose) do(in []array) (array, error) {
 		return array{}, err
 	}
 	out := x.like(s)
-	st := strides(x.shape)
+	st := Strides(x.shape)
 	ps := make([]int, len(p.perm))
 	for i, a := range p.perm {
 		ps[i] = st[a]
@@ -99,17 +98,17 @@ func permute[T float | int64](out, x []T, s, ps []int) {
 	}
 }
 
-func (p transpose) vjp(t *Tape, _ []*G.Node, _, g *G.Node) []*G.Node {
+func (p transpose) vjp(t *Tape, _ []*Node, _, g *Node) []*Node {
 	inv := make([]int, len(p.perm))
 	for i, a := range p.perm {
 		inv[a] = i
 	}
-	return []*G.Node{t.Transpose(g, inv...)}
+	return []*Node{t.Transpose(g, inv...)}
 }
 
 // Transpose permutes x's axes: output axis i is input axis perm[i]. No perm
 // reverses the axes.
-func (t *Tape) Transpose(x *G.Node, perm ...int) *G.Node {
+func (t *Tape) Transpose(x *Node, perm ...int) *Node {
 	if x == nil {
 		return t.fail(fmt.Errorf("Transpose: nil input"))
 	}
@@ -128,8 +127,8 @@ func (t *Tape) Transpose(x *G.Node, perm ...int) *G.Node {
 	return t.apply(transpose{perm: append([]int(nil), perm...)}, x)
 }
 
-// strides returns the row-major element strides of shape.
-func strides(shape []int) []int {
+// Strides returns the row-major element strides of shape.
+func Strides(shape []int) []int {
 	st := make([]int, len(shape))
 	acc := 1
 	for i := len(shape) - 1; i >= 0; i-- {
@@ -145,8 +144,8 @@ func strides(shape []int) []int {
 // constant indices and splitting are all index maps; the adjoint scatters.
 type IndexMap struct {
 	Name  string // describes the map in errors and graph dumps
-	In    tensor.Shape
-	Out   tensor.Shape
+	In    Shape
+	Out   Shape
 	Index []int32
 }
 
@@ -160,7 +159,7 @@ func (p gatherMap) shape(in []tensor.Shape) (tensor.Shape, error) {
 	if !sameShape(in[0], p.m.In) {
 		return nil, fmt.Errorf("input shape %v, map expects %v", in[0], p.m.In)
 	}
-	return p.m.Out.Clone(), nil
+	return tensor.Shape(p.m.Out).Clone(), nil
 }
 
 func (p gatherMap) do(in []array) (array, error) {
@@ -185,8 +184,8 @@ func gatherLoop[T float | int64](out, x []T, idx []int32) {
 	}
 }
 
-func (p gatherMap) vjp(t *Tape, _ []*G.Node, _, g *G.Node) []*G.Node {
-	return []*G.Node{t.apply(scatterMap(p), g)}
+func (p gatherMap) vjp(t *Tape, _ []*Node, _, g *Node) []*Node {
+	return []*Node{t.apply(scatterMap(p), g)}
 }
 
 // scatterMap is the adjoint of gatherMap: in[Index[i]] += out[i].
@@ -200,7 +199,7 @@ func (p scatterMap) shape(in []tensor.Shape) (tensor.Shape, error) {
 	if !sameShape(in[0], p.m.Out) {
 		return nil, fmt.Errorf("input shape %v, map expects %v", in[0], p.m.Out)
 	}
-	return p.m.In.Clone(), nil
+	return tensor.Shape(p.m.In).Clone(), nil
 }
 
 func (p scatterMap) do(in []array) (array, error) {
@@ -222,13 +221,13 @@ func scatterLoop[T float](out, g []T, idx []int32) {
 	}
 }
 
-func (p scatterMap) vjp(t *Tape, _ []*G.Node, _, g *G.Node) []*G.Node {
-	return []*G.Node{t.apply(gatherMap(p), g)}
+func (p scatterMap) vjp(t *Tape, _ []*Node, _, g *Node) []*Node {
+	return []*Node{t.apply(gatherMap(p), g)}
 }
 
 // Gather applies the index map m to x.
-func (t *Tape) Gather(x *G.Node, m *IndexMap) *G.Node {
-	if m == nil || len(m.Index) != m.Out.TotalSize() {
+func (t *Tape) Gather(x *Node, m *IndexMap) *Node {
+	if m == nil || len(m.Index) != Size(m.Out) {
 		return t.fail(fmt.Errorf("Gather: malformed index map"))
 	}
 	return t.apply(gatherMap{m: m}, x)
@@ -268,8 +267,8 @@ func (p concat) do(in []array) (array, error) {
 		return array{}, err
 	}
 	out := in[0].like(s)
-	outer := size(s[:p.axis])
-	inner := size(s[p.axis+1:])
+	outer := Size(s[:p.axis])
+	inner := Size(s[p.axis+1:])
 	off := 0
 	for _, a := range in {
 		w := a.shape[p.axis] * inner
@@ -289,8 +288,8 @@ func (p concat) do(in []array) (array, error) {
 	return out, nil
 }
 
-func (p concat) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
-	out := make([]*G.Node, len(in))
+func (p concat) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
+	out := make([]*Node, len(in))
 	start := 0
 	for i, x := range in {
 		n := x.Shape()[p.axis]
@@ -301,7 +300,7 @@ func (p concat) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
 }
 
 // Concat joins xs along axis (negative counts from the end).
-func (t *Tape) Concat(axis int, xs ...*G.Node) *G.Node {
+func (t *Tape) Concat(axis int, xs ...*Node) *Node {
 	if len(xs) == 0 || xs[0] == nil {
 		return t.fail(fmt.Errorf("Concat: no inputs"))
 	}
@@ -318,11 +317,11 @@ func (t *Tape) Concat(axis int, xs ...*G.Node) *G.Node {
 // SliceMap returns the index map of x[starts:ends:steps] along axes, with
 // starts and ends already clamped to valid positions (ONNX Slice semantics:
 // a negative step walks backwards from start, exclusive of end).
-func SliceMap(in tensor.Shape, axes, starts, ends, steps []int) *IndexMap {
+func SliceMap(in []int, axes, starts, ends, steps []int) *IndexMap {
 	r := len(in)
 	lo := make([]int, r)
 	step := make([]int, r)
-	out := in.Clone()
+	out := Shape(in).Clone()
 	for i := range step {
 		step[i] = 1
 	}
@@ -336,9 +335,9 @@ func SliceMap(in tensor.Shape, axes, starts, ends, steps []int) *IndexMap {
 		}
 		out[a] = n
 	}
-	st := strides(in)
-	m := &IndexMap{Name: "Slice", In: in.Clone(), Out: out, Index: make([]int32, out.TotalSize())}
-	forEachIndex(out, func(i int, idx []int) {
+	st := Strides(in)
+	m := &IndexMap{Name: "Slice", In: Shape(in).Clone(), Out: out, Index: make([]int32, Size(out))}
+	ForEachIndex(out, func(i int, idx []int) {
 		off := 0
 		for d, v := range idx {
 			off += (lo[d] + v*step[d]) * st[d]
@@ -348,11 +347,11 @@ func SliceMap(in tensor.Shape, axes, starts, ends, steps []int) *IndexMap {
 	return m
 }
 
-// forEachIndex calls f with every flat position of shape and its
+// ForEachIndex calls f with every flat position of shape and its
 // multi-index, in row-major order.
-func forEachIndex(shape []int, f func(i int, idx []int)) {
+func ForEachIndex(shape []int, f func(i int, idx []int)) {
 	idx := make([]int, len(shape))
-	n := size(shape)
+	n := Size(shape)
 	for i := 0; i < n; i++ {
 		f(i, idx)
 		for d := len(shape) - 1; d >= 0; d-- {

@@ -1,11 +1,9 @@
-package importers
+package autodiff
 
 import (
 	"fmt"
 	"math"
-	"sort"
 
-	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -16,7 +14,7 @@ type sumTo struct{ to tensor.Shape }
 func (p sumTo) String() string { return fmt.Sprintf("SumTo%v", []int(p.to)) }
 
 func (p sumTo) shape(in []tensor.Shape) (tensor.Shape, error) {
-	if s, err := broadcastShape(in[0], p.to); err != nil || !sameShape(s, in[0]) {
+	if s, err := BroadcastShape(in[0], p.to); err != nil || !sameShape(s, in[0]) {
 		return nil, fmt.Errorf("cannot sum shape %v to %v", in[0], p.to)
 	}
 	return p.to.Clone(), nil
@@ -25,7 +23,7 @@ func (p sumTo) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (p sumTo) do(in []array) (array, error) {
 	x := in[0]
 	out := x.like(p.to)
-	st := bcastStrides(p.to, x.shape)
+	st := BroadcastStrides(p.to, x.shape)
 	if x.isF32() {
 		sumLoop(floats[float32](out), floats[float32](x), x.shape, st)
 	} else {
@@ -71,8 +69,8 @@ func sumLoop[T float](out, x []T, shape, st []int) {
 	}
 }
 
-func (p sumTo) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
-	return []*G.Node{t.BroadcastTo(g, in[0].Shape())}
+func (p sumTo) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
+	return []*Node{t.BroadcastTo(g, in[0].Shape())}
 }
 
 type broadcastTo struct{ to tensor.Shape }
@@ -80,7 +78,7 @@ type broadcastTo struct{ to tensor.Shape }
 func (p broadcastTo) String() string { return fmt.Sprintf("BroadcastTo%v", []int(p.to)) }
 
 func (p broadcastTo) shape(in []tensor.Shape) (tensor.Shape, error) {
-	if s, err := broadcastShape(in[0], p.to); err != nil || !sameShape(s, p.to) {
+	if s, err := BroadcastShape(in[0], p.to); err != nil || !sameShape(s, p.to) {
 		return nil, fmt.Errorf("cannot broadcast shape %v to %v", in[0], p.to)
 	}
 	return p.to.Clone(), nil
@@ -89,7 +87,7 @@ func (p broadcastTo) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (p broadcastTo) do(in []array) (array, error) {
 	x := in[0]
 	out := x.like(p.to)
-	sx := bcastStrides(x.shape, p.to)
+	sx := BroadcastStrides(x.shape, p.to)
 	zero := make([]int, len(p.to))
 	if x.isF32() {
 		z := make([]float32, 1)
@@ -101,28 +99,28 @@ func (p broadcastTo) do(in []array) (array, error) {
 	return out, nil
 }
 
-func (p broadcastTo) vjp(t *Tape, in []*G.Node, _, g *G.Node) []*G.Node {
-	return []*G.Node{t.SumTo(g, in[0].Shape())}
+func (p broadcastTo) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
+	return []*Node{t.SumTo(g, in[0].Shape())}
 }
 
 // SumTo sums x down to shape, which x must broadcast from (numpy rules).
-func (t *Tape) SumTo(x *G.Node, shape tensor.Shape) *G.Node {
+func (t *Tape) SumTo(x *Node, shape []int) *Node {
 	if x != nil && sameShape(x.Shape(), shape) {
 		return x
 	}
-	return t.apply(sumTo{to: shape.Clone()}, x)
+	return t.apply(sumTo{to: tensor.Shape(shape).Clone()}, x)
 }
 
 // BroadcastTo broadcasts x to shape (numpy rules).
-func (t *Tape) BroadcastTo(x *G.Node, shape tensor.Shape) *G.Node {
+func (t *Tape) BroadcastTo(x *Node, shape []int) *Node {
 	if x != nil && sameShape(x.Shape(), shape) {
 		return x
 	}
-	return t.apply(broadcastTo{to: shape.Clone()}, x)
+	return t.apply(broadcastTo{to: tensor.Shape(shape).Clone()}, x)
 }
 
 // Sum returns the sum of all elements of x, a scalar.
-func (t *Tape) Sum(x *G.Node) *G.Node {
+func (t *Tape) Sum(x *Node) *Node {
 	if x == nil {
 		return t.fail(fmt.Errorf("Sum: nil input"))
 	}
@@ -130,16 +128,16 @@ func (t *Tape) Sum(x *G.Node) *G.Node {
 }
 
 // Mean returns the mean of all elements of x, a scalar.
-func (t *Tape) Mean(x *G.Node) *G.Node {
+func (t *Tape) Mean(x *Node) *Node {
 	if x == nil {
 		return t.fail(fmt.Errorf("Mean: nil input"))
 	}
-	return t.Scale(t.Sum(x), 1/float64(x.Shape().TotalSize()))
+	return t.Scale(t.Sum(x), 1/float64(Size(x.Shape())))
 }
 
 // SumAxes sums x over axes (all axes when axes is empty), keeping them as
 // size-1 axes when keep is set. Negative axes count from the end.
-func (t *Tape) SumAxes(x *G.Node, axes []int, keep bool) *G.Node {
+func (t *Tape) SumAxes(x *Node, axes []int, keep bool) *Node {
 	if x == nil {
 		return t.fail(fmt.Errorf("SumAxes: nil input"))
 	}
@@ -155,7 +153,7 @@ func (t *Tape) SumAxes(x *G.Node, axes []int, keep bool) *G.Node {
 }
 
 // MeanAxes averages x over axes like SumAxes.
-func (t *Tape) MeanAxes(x *G.Node, axes []int, keep bool) *G.Node {
+func (t *Tape) MeanAxes(x *Node, axes []int, keep bool) *Node {
 	if x == nil {
 		return t.fail(fmt.Errorf("MeanAxes: nil input"))
 	}
@@ -163,12 +161,12 @@ func (t *Tape) MeanAxes(x *G.Node, axes []int, keep bool) *G.Node {
 	if s == nil {
 		return nil
 	}
-	return t.Scale(s, float64(s.Shape().TotalSize())/float64(x.Shape().TotalSize()))
+	return t.Scale(s, float64(Size(s.Shape()))/float64(Size(x.Shape())))
 }
 
 // reducedShapes returns x's shape with axes set to 1 (kept) and removed
 // (dropped); no axes means all.
-func reducedShapes(shape tensor.Shape, axes []int) (kept, dropped tensor.Shape, err error) {
+func reducedShapes(shape []int, axes []int) (kept, dropped tensor.Shape, err error) {
 	r := len(shape)
 	red := make([]bool, r)
 	if len(axes) == 0 {
@@ -211,7 +209,7 @@ func (p maxTo) do(in []array) (array, error) {
 	for i := 0; i < out.len(); i++ {
 		out.set(i, negInf)
 	}
-	st := bcastStrides(p.to, x.shape)
+	st := BroadcastStrides(p.to, x.shape)
 	idx := make([]int, len(x.shape))
 	for i := 0; i < x.len(); i++ {
 		o := 0
@@ -234,7 +232,7 @@ func (p maxTo) do(in []array) (array, error) {
 
 // MaxAxes returns the maximum of x over axes, keeping them as size-1 axes.
 // It is not differentiated: use it only where the result cancels out.
-func (t *Tape) MaxAxes(x *G.Node, axes []int) *G.Node {
+func (t *Tape) MaxAxes(x *Node, axes []int) *Node {
 	if x == nil {
 		return t.fail(fmt.Errorf("MaxAxes: nil input"))
 	}
@@ -243,19 +241,6 @@ func (t *Tape) MaxAxes(x *G.Node, axes []int) *G.Node {
 		return t.fail(fmt.Errorf("MaxAxes: %w", err))
 	}
 	return t.apply(maxTo{to: kept}, x)
-}
-
-// normAxes returns axes made non-negative and sorted.
-func normAxes(axes []int, rank int) ([]int, error) {
-	out := make([]int, len(axes))
-	for i, a := range axes {
-		if a < -rank || a >= rank {
-			return nil, fmt.Errorf("axis %d out of range for rank %d", a, rank)
-		}
-		out[i] = (a + rank) % rank
-	}
-	sort.Ints(out)
-	return out, nil
 }
 
 var negInf = math.Inf(-1)

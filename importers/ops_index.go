@@ -1,0 +1,318 @@
+package importers
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
+	"github.com/ebmpipe/ebmpipe/onnx"
+)
+
+// Indexing ops select, repeat or pad elements: on nodes they become index
+// maps (autodiff.IndexMap, whose adjoint scatters), or the gather prim for
+// indices known only at run time; on constants they are computed at build
+// time.
+
+// lowerSlice reads starts, ends, axes (and steps) from attributes before
+// opset 10 and from inputs from then on, and clamps them as ONNX does.
+func lowerSlice(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
+	s := in[0].shape()
+	var starts, ends, axes, steps []int
+	if b.opset < 10 {
+		starts, ends, axes = attrInts(n, "starts"), attrInts(n, "ends"), attrInts(n, "axes")
+	} else {
+		read := func(k int, what string) ([]int, error) {
+			if k >= len(in) || !in[k].ok() {
+				return nil, nil
+			}
+			return constInts(in[k], what)
+		}
+		var err error
+		if starts, err = read(1, "starts"); err != nil {
+			return nil, err
+		}
+		if ends, err = read(2, "ends"); err != nil {
+			return nil, err
+		}
+		if axes, err = read(3, "axes"); err != nil {
+			return nil, err
+		}
+		if steps, err = read(4, "steps"); err != nil {
+			return nil, err
+		}
+	}
+	if len(ends) != len(starts) {
+		return nil, fmt.Errorf("%d starts but %d ends", len(starts), len(ends))
+	}
+	if axes == nil {
+		for k := range starts {
+			axes = append(axes, k)
+		}
+	}
+	if steps == nil {
+		steps = ones(len(starts))
+	}
+	if len(axes) != len(starts) || len(steps) != len(starts) {
+		return nil, fmt.Errorf("starts, ends, axes and steps of lengths %d, %d, %d, %d", len(starts), len(ends), len(axes), len(steps))
+	}
+	seen := make([]bool, len(s))
+	for k := range axes {
+		a, err := axis(axes[k], len(s))
+		if err != nil {
+			return nil, err
+		}
+		if seen[a] {
+			return nil, fmt.Errorf("axis %d repeated", axes[k])
+		}
+		seen[a] = true
+		axes[k] = a
+		d, st := s[a], steps[k]
+		lo, hi := starts[k], ends[k]
+		if lo < 0 {
+			lo += d
+		}
+		if hi < 0 {
+			hi += d
+		}
+		switch {
+		case st > 0:
+			lo, hi = clamp(lo, 0, d), clamp(hi, 0, d)
+		case st < 0:
+			lo, hi = clamp(lo, 0, d-1), clamp(hi, -1, d-1)
+		default:
+			return nil, errors.New("slice step 0")
+		}
+		starts[k], ends[k] = lo, hi
+	}
+	return []value{gatherVal(b, in[0], autodiff.SliceMap(s, axes, starts, ends, steps))}, nil
+}
+
+func clamp(v, lo, hi int) int { return min(max(v, lo), hi) }
+
+// lowerTile repeats the input along every axis.
+func lowerTile(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
+	s := in[0].shape()
+	reps, err := constInts(in[1], "repeats")
+	if err != nil {
+		return nil, err
+	}
+	if len(reps) != len(s) {
+		return nil, fmt.Errorf("%d repeats for rank %d", len(reps), len(s))
+	}
+	out := make([]int, len(s))
+	for k, r := range reps {
+		if r < 1 {
+			return nil, fmt.Errorf("repeats %v: only positive repeats are supported", reps)
+		}
+		out[k] = s[k] * r
+	}
+	st := autodiff.Strides(s)
+	m := &autodiff.IndexMap{Name: "Tile", In: autodiff.Shape(s).Clone(), Out: out, Index: make([]int32, autodiff.Size(out))}
+	autodiff.ForEachIndex(out, func(i int, idx []int) {
+		off := 0
+		for d, v := range idx {
+			off += (v % s[d]) * st[d]
+		}
+		m.Index[i] = int32(off)
+	})
+	return []value{gatherVal(b, in[0], m)}, nil
+}
+
+var padModes = map[string]bool{"constant": true, "reflect": true, "edge": true}
+
+func checkPad(n *onnx.NodeProto, _ int64, _ []valueInfo) error {
+	if m := onnx.AttrString(n, "mode", "constant"); !padModes[m] {
+		return fmt.Errorf("pad mode %q is not supported", m)
+	}
+	return nil
+}
+
+// lowerPad pads with a constant, the reflection or the edge value. Pads
+// come from the paddings (opset 1) or pads (opsets 2–10) attribute or from
+// an input; a negative pad crops.
+func lowerPad(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
+	mode := onnx.AttrString(n, "mode", "constant")
+	var pads []int
+	var fill float64
+	switch {
+	case b.opset < 2:
+		pads, fill = attrInts(n, "paddings"), attrFloat(n, "value", 0)
+	case b.opset < 11:
+		pads, fill = attrInts(n, "pads"), attrFloat(n, "value", 0)
+	default:
+		var err error
+		if len(in) < 2 || !in[1].ok() {
+			return nil, errors.New("no pads input")
+		}
+		if pads, err = constInts(in[1], "pads"); err != nil {
+			return nil, err
+		}
+		if len(in) > 2 && in[2].ok() {
+			if in[2].c == nil || in[2].c.len() != 1 {
+				return nil, errors.New("constant_value must be a scalar known when the graph is built")
+			}
+			fill = in[2].c.float(0)
+		}
+	}
+	m, err := padMap(in[0].shape(), pads, mode)
+	if err != nil {
+		return nil, err
+	}
+	y := b.t.Gather(b.float(in[0]), m)
+	if mode == "constant" && fill != 0 {
+		mask := make([]float64, len(m.Index))
+		for k, j := range m.Index {
+			if j < 0 {
+				mask[k] = fill
+			}
+		}
+		y = b.t.Add(y, b.t.Const(mask, m.Out...))
+	}
+	return []value{nodeVal(y)}, nil
+}
+
+// padMap returns the index map of padding a tensor of the given shape by
+// pads (all begins, then all ends) in mode; constant padding leaves
+// entries empty (zero).
+func padMap(shape, pads []int, mode string) (*autodiff.IndexMap, error) {
+	r := len(shape)
+	if len(pads) != 2*r {
+		return nil, fmt.Errorf("%d pads for rank %d", len(pads), r)
+	}
+	out := make([]int, r)
+	for k, d := range shape {
+		out[k] = d + pads[k] + pads[r+k]
+		if out[k] <= 0 {
+			return nil, fmt.Errorf("pads %v leave no elements of shape %v", pads, shape)
+		}
+		if mode == "reflect" && d == 1 && (pads[k] > 0 || pads[r+k] > 0) {
+			return nil, fmt.Errorf("cannot reflect-pad axis %d of size 1", k)
+		}
+	}
+	st := autodiff.Strides(shape)
+	m := &autodiff.IndexMap{Name: "Pad-" + mode, In: autodiff.Shape(shape).Clone(), Out: out, Index: make([]int32, autodiff.Size(out))}
+	autodiff.ForEachIndex(out, func(i int, idx []int) {
+		off := 0
+		for k, v := range idx {
+			src, d := v-pads[k], shape[k]
+			if src < 0 || src >= d {
+				switch mode {
+				case "edge":
+					src = clamp(src, 0, d-1)
+				case "reflect":
+					p := 2 * (d - 1)
+					src = ((src % p) + p) % p
+					if src >= d {
+						src = p - src
+					}
+				default:
+					off = -1
+				}
+			}
+			if off < 0 {
+				break
+			}
+			off += src * st[k]
+		}
+		m.Index[i] = int32(off)
+	})
+	return m, nil
+}
+
+func checkGather(n *onnx.NodeProto, _ int64, in []valueInfo) error {
+	if len(in) > 1 && !in[1].isInt {
+		return errors.New("indices must be integers")
+	}
+	return nil
+}
+
+// lowerGather selects along axis. Constant indices make an index map (and
+// fold on constant data); indices computed at run time (an int64 graph
+// input, as in an embedding lookup) use the gather prim.
+func lowerGather(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
+	x, idx := in[0], in[1]
+	s := x.shape()
+	ax, err := axis(attrInt(n, "axis", 0), len(s))
+	if err != nil {
+		return nil, err
+	}
+	if idx.c == nil {
+		return []value{nodeVal(b.t.GatherAxis(b.node(x), idx.n, ax))}, nil
+	}
+	is := idx.c.ints()
+	d := s[ax]
+	for k, v := range is {
+		if v < -int64(d) || v >= int64(d) {
+			return nil, fmt.Errorf("index %d out of range for dimension %d of size %d", v, ax, d)
+		}
+		if v < 0 {
+			is[k] += int64(d)
+		}
+	}
+	out := append(append(append([]int{}, s[:ax]...), idx.c.shape...), s[ax+1:]...)
+	outer, inner := autodiff.Size(s[:ax]), autodiff.Size(s[ax+1:])
+	m := &autodiff.IndexMap{Name: "Gather", In: autodiff.Shape(s).Clone(), Out: out, Index: make([]int32, autodiff.Size(out))}
+	p := 0
+	for o := 0; o < outer; o++ {
+		for _, v := range is {
+			base := (o*d + int(v)) * inner
+			for j := 0; j < inner; j++ {
+				m.Index[p] = int32(base + j)
+				p++
+			}
+		}
+	}
+	return []value{gatherVal(b, x, m)}, nil
+}
+
+// lowerWhere selects from x where the constant condition holds and from y
+// elsewhere. On nodes this is an index map over the concatenation of both
+// operands, so that infinities in the branch not taken do no harm.
+func lowerWhere(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
+	cond, x, y := in[0], in[1], in[2]
+	if cond.c == nil {
+		return nil, errors.New("the condition must be known when the graph is built")
+	}
+	s1, err := autodiff.BroadcastShape(cond.shape(), x.shape())
+	if err != nil {
+		return nil, err
+	}
+	s, err := autodiff.BroadcastShape(s1, y.shape())
+	if err != nil {
+		return nil, err
+	}
+	sc, sx, sy := autodiff.BroadcastStrides(cond.shape(), s), autodiff.BroadcastStrides(x.shape(), s), autodiff.BroadcastStrides(y.shape(), s)
+	nx, ny := autodiff.Size(x.shape()), autodiff.Size(y.shape())
+	m := &autodiff.IndexMap{Name: "Where", In: autodiff.Shape{nx + ny}, Out: s, Index: make([]int32, autodiff.Size(s))}
+	autodiff.ForEachIndex(s, func(i int, idx []int) {
+		ic, ix, iy := 0, 0, 0
+		for d, v := range idx {
+			ic += v * sc[d]
+			ix += v * sx[d]
+			iy += v * sy[d]
+		}
+		if cond.c.int(ic) != 0 {
+			m.Index[i] = int32(ix)
+		} else {
+			m.Index[i] = int32(nx + iy)
+		}
+	})
+	if x.c != nil && y.c != nil {
+		both := x.c.floats()
+		isInt := x.c.isInt && y.c.isInt
+		cat := &constant{shape: []int{nx + ny}, isInt: isInt}
+		if isInt {
+			cat.i = append(append([]int64{}, x.c.i...), y.c.i...)
+		} else {
+			cat.f = append(both, y.c.floats()...)
+		}
+		return constVals(cat.gather(m)), nil
+	}
+	conv := b.float
+	if x.isInt() && y.isInt() {
+		conv = b.node
+	}
+	xn := b.t.Reshape(conv(x), []int{nx})
+	yn := b.t.Reshape(conv(y), []int{ny})
+	return []value{nodeVal(b.t.Gather(b.t.Concat(0, xn, yn), m))}, nil
+}
