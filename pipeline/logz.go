@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strconv"
 	"strings"
-
-	"github.com/spf13/pflag"
 )
 
 // Methods of estimating log Z, the values of LogZOptions.Method.
@@ -20,8 +17,8 @@ const (
 
 // Defaults and limits of a log Z estimate.
 const (
-	defaultGrid1D = 4096 // grid intervals per axis for a 1-D input
-	defaultGrid2D = 512  // grid intervals per axis for a 2-D input
+	DefaultGrid1D = 4096 // grid intervals per axis for a 1-D input
+	DefaultGrid2D = 512  // grid intervals per axis for a 2-D input
 
 	// maxGridPoints caps the number of energy evaluations of a grid.
 	maxGridPoints = 1 << 25
@@ -66,38 +63,6 @@ type LogZOptions struct {
 // DefaultLogZOptions returns the options with the flag defaults.
 func DefaultLogZOptions() LogZOptions {
 	return LogZOptions{Method: LogZAuto, Margin: 0.5, Samples: 100000, Seed: 1, BatchSize: 1024}
-}
-
-// AddFlags defines the options as flags on fs, with their defaults.
-func (o *LogZOptions) AddFlags(fs *pflag.FlagSet) {
-	d := DefaultLogZOptions()
-	fs.StringVar(&o.Method, "method", d.Method, "`METHOD`: auto (grid for 1-D and 2-D inputs, else importance), grid or importance")
-	fs.IntVar(&o.GridSize, "grid-size", d.GridSize, fmt.Sprintf("grid intervals `K` per axis, even; 0 means %d for 1-D and %d for 2-D", defaultGrid1D, defaultGrid2D))
-	o.Bounds = d.Bounds
-	fs.Var((*boundsValue)(&o.Bounds), "bounds", "grid box `LO,HI` for every axis, or LO0,HI0,LO1,HI1 per axis; default: the data's range widened by --margin")
-	fs.Float64Var(&o.Margin, "margin", d.Margin, "widen the data's range by this `FRACTION` of it on each side for the grid box")
-	fs.IntVar(&o.Samples, "samples", d.Samples, "importance samples `N`")
-	fs.Uint64Var(&o.Seed, "seed", d.Seed, "random `SEED` for importance sampling, generator noise and toy data")
-	fs.IntVar(&o.BatchSize, "batch-size", d.BatchSize, "rows per model run; bounds memory use")
-}
-
-// boundsValue is the --bounds flag: comma-separated numbers.
-type boundsValue []float64
-
-func (b *boundsValue) String() string { return formatFloats(*b) }
-func (b *boundsValue) Type() string   { return "LO,HI" }
-
-func (b *boundsValue) Set(s string) error {
-	var v []float64
-	for _, f := range strings.Split(s, ",") {
-		x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil {
-			return fmt.Errorf("%q is not a number", f)
-		}
-		v = append(v, x)
-	}
-	*b = v
-	return nil
 }
 
 // Check reports the first invalid option.
@@ -380,9 +345,9 @@ func (e *estimator) grid() (LogZResult, error) {
 	}
 	k := e.o.GridSize
 	if k == 0 {
-		k = defaultGrid1D
+		k = DefaultGrid1D
 		if e.d == 2 {
-			k = defaultGrid2D
+			k = DefaultGrid2D
 		}
 	}
 	n := k + 1 // nodes per axis

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/train"
@@ -42,20 +40,6 @@ type LogZFileOptions struct {
 // DefaultLogZFileOptions returns the options with the flag defaults.
 func DefaultLogZFileOptions() LogZFileOptions {
 	return LogZFileOptions{Engine: EngineAuto, Estimate: DefaultLogZOptions()}
-}
-
-// AddFlags defines the options as flags on fs, with their defaults: the
-// files and engine first, then the estimate's settings.
-func (o *LogZFileOptions) AddFlags(fs *pflag.FlagSet) {
-	d := DefaultLogZFileOptions()
-	fs.StringVar(&o.Model, "model", d.Model, "ONNX `FILE` of the energy model (required)")
-	fs.StringVar(&o.Data, "data", d.Data, "training data: a row `FILE` (.csv, .npy, .jsonl) or toy:NAME; sets the grid box and fits the importance proposal")
-	fs.IntVar(&o.DataRows, "data-rows", d.DataRows, fmt.Sprintf("read the first `N` rows of --data (0: a whole file, or %d toy points)", DefaultToyRows))
-	fs.StringVar(&o.Generator, "generator", d.Generator, "ONNX `FILE` of a generator x = G(z), z ~ N(0, I), whose samples shape the proposal or box")
-	fs.StringVar(&o.Output, "output", d.Output, "write the model with its log Z to `FILE` instead of rewriting --model")
-	fs.StringVar(&o.Engine, "engine", d.Engine, "`ENGINE` running the models: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go)")
-	fs.StringVar(&o.ORTLib, "ort-lib", d.ORTLib, "ONNX Runtime shared library `PATH` (default $"+ORTLibEnv+", then the install location)")
-	o.Estimate.AddFlags(fs)
 }
 
 // Check reports the first missing or invalid option.

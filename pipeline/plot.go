@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/spf13/pflag"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
@@ -57,7 +56,7 @@ const (
 
 // Limits of the settings.
 const (
-	maxPlotGrid    = 2000 // grid cells per axis of density.png
+	MaxPlotGrid    = 2000 // grid cells per axis of density.png
 	maxPlotSamples = 1 << 20
 	plotBatch      = 1024 // rows per model run
 )
@@ -107,24 +106,6 @@ func DefaultPlotOptions() PlotOptions {
 	return PlotOptions{GridSize: 200, Margin: 0.1, Samples: 2000, Seed: 1}
 }
 
-// AddFlags defines the options as flags on fs, with their defaults.
-func (o *PlotOptions) AddFlags(fs *pflag.FlagSet) {
-	d := DefaultPlotOptions()
-	fs.StringVar(&o.Run, "run", d.Run, fmt.Sprintf("training output `DIR`: its %s, %s and %s unless given, --out DIR, and the training data unless --data", train.EnergyFile, train.GeneratorFile, train.MetricsFile))
-	fs.StringVar(&o.Energy, "energy", d.Energy, "ONNX `FILE` of a 2-D energy model: writes "+DensityFile)
-	fs.StringVar(&o.Generator, "generator", d.Generator, "ONNX `FILE` of a generator x = G(z), z ~ N(0, I): writes "+SamplesFile)
-	fs.StringVar(&o.Metrics, "metrics", d.Metrics, "metrics.csv `FILE` of a training run: writes "+CurvesFile)
-	fs.StringVar(&o.Data, "data", d.Data, "data drawn with the models: a row `FILE` (.csv, .npy, .jsonl) or toy:NAME")
-	fs.IntVar(&o.DataRows, "data-rows", d.DataRows, fmt.Sprintf("read the first `N` rows of --data (0: a whole file, or %d toy points; with --run, as in training)", DefaultToyRows))
-	fs.StringVar(&o.Out, "out", d.Out, "`DIR` to write the pictures to, created if need be (default: --run's)")
-	fs.IntVar(&o.GridSize, "grid-size", d.GridSize, fmt.Sprintf("grid cells `K` per axis of %s (2 to %d)", DensityFile, maxPlotGrid))
-	o.Bounds = d.Bounds
-	fs.Var((*boundsValue)(&o.Bounds), "bounds", "box of "+DensityFile+": `LO,HI` for both axes or LO0,HI0,LO1,HI1; default: the range of the data (else of generator samples) widened by --margin")
-	fs.Float64Var(&o.Margin, "margin", d.Margin, "widen the range of the data by this `FRACTION` of it on each side")
-	fs.IntVar(&o.Samples, "samples", d.Samples, "generator samples `N` to draw; also the most data points drawn")
-	fs.Uint64Var(&o.Seed, "seed", d.Seed, "random `SEED` of the latent draws, of the data points shown and of toy data")
-}
-
 // Check reports the first missing or invalid option.
 func (o *PlotOptions) Check() error {
 	switch {
@@ -136,8 +117,8 @@ func (o *PlotOptions) Check() error {
 		return fmt.Errorf("--data-rows %d: must be at least 0", o.DataRows)
 	case o.DataRows > 0 && o.Data == "" && o.Run == "":
 		return errors.New("--data-rows needs --data or --run")
-	case o.GridSize < 2 || o.GridSize > maxPlotGrid:
-		return fmt.Errorf("--grid-size %d: want 2 to %d", o.GridSize, maxPlotGrid)
+	case o.GridSize < 2 || o.GridSize > MaxPlotGrid:
+		return fmt.Errorf("--grid-size %d: want 2 to %d", o.GridSize, MaxPlotGrid)
 	case !(o.Margin >= 0) || math.IsInf(o.Margin, 0):
 		return fmt.Errorf("--margin %g: want a finite number of at least 0", o.Margin)
 	case o.Samples < 1 || o.Samples > maxPlotSamples:

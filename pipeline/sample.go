@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/spf13/pflag"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
@@ -47,22 +46,6 @@ type SampleOptions struct {
 // DefaultSampleOptions returns the options with the flag defaults.
 func DefaultSampleOptions() SampleOptions {
 	return SampleOptions{StepSize: 0.01, NoiseScale: 1, BatchSize: 1024, Seed: 1, Engine: EngineAuto}
-}
-
-// AddFlags defines the options as flags on fs, with their defaults.
-func (o *SampleOptions) AddFlags(fs *pflag.FlagSet) {
-	d := DefaultSampleOptions()
-	fs.StringVar(&o.Generator, "generator", d.Generator, "ONNX `FILE` of the generator x = G(z), z ~ N(0, I) (required)")
-	fs.IntVarP(&o.N, "n", "n", d.N, "number `N` of samples to draw (required)")
-	fs.StringVar(&o.Output, "output", d.Output, "`FILE` to write, format by extension: .csv, .npy or .jsonl (required)")
-	fs.StringVar(&o.Energy, "energy", d.Energy, "ONNX `FILE` of the energy E(x) whose Langevin dynamics refine the samples")
-	fs.IntVar(&o.LangevinSteps, "langevin-steps", d.LangevinSteps, "Langevin steps `K` on the energy from each generator sample (0: none; needs --energy)")
-	fs.Float64Var(&o.StepSize, "step-size", d.StepSize, "Langevin step size `ETA`, η in x ← x − (η/2) ∇E(x) + s √η ξ")
-	fs.Float64Var(&o.NoiseScale, "noise-scale", d.NoiseScale, "Langevin noise scale `S`, s in the step (1: Langevin dynamics, which samples exp(−E)/Z as η → 0; 0: gradient descent)")
-	fs.IntVar(&o.BatchSize, "batch-size", d.BatchSize, "rows per model run; bounds memory use")
-	fs.Uint64Var(&o.Seed, "seed", d.Seed, "random `SEED`: the same seed draws the same samples")
-	fs.StringVar(&o.Engine, "engine", d.Engine, "`ENGINE` running the generator: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go); Langevin gradients always run on the go engine")
-	fs.StringVar(&o.ORTLib, "ort-lib", d.ORTLib, "ONNX Runtime shared library `PATH` (default $"+ORTLibEnv+", then "+defaultORTLibShown+")")
 }
 
 // Check reports the first missing or invalid option.

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/pipeline/table"
@@ -55,22 +53,10 @@ const (
 	EngineGo   = "go"   // the pure-Go Gorgonia graph
 )
 
-// AddFlags defines the options as flags on fs, with their defaults.
-func (o *ScoreOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Model, "model", "", "ONNX `FILE` of the model to run (required)")
-	fs.StringVar(&o.Input, "input", "", "row `FILE` to score: .csv, .npy or .jsonl (required)")
-	fs.StringVar(&o.Output, "output", "", "`FILE` to write, format by extension: .csv, .npy or .jsonl (required)")
-	fs.StringVar(&o.Engine, "engine", EngineAuto, "scoring `ENGINE`: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go)")
-	fs.IntVar(&o.BatchSize, "batch-size", 1024, "rows per model run; bounds memory use")
-	fs.IntVar(&o.Workers, "workers", 0, "`N` goroutines running the model, each with its own engine (0: one per CPU)")
-	fs.StringVar(&o.Device, "device", "cpu", "`DEVICE` for the ort engine: cpu or cuda (needs a GPU build of ONNX Runtime)")
-	fs.BoolVar(&o.Raw, "raw", false, "write the model's outputs as they are, flattened, instead of energies")
-	fs.BoolVar(&o.SkipBadRows, "skip-bad-rows", false, "write bad input rows to OUTPUT.rejects and go on, instead of failing")
-	fs.StringVar(&o.ORTLib, "ort-lib", "", "ONNX Runtime shared library `PATH` (default $"+ORTLibEnv+", then "+defaultORTLibShown+")")
+// DefaultScoreOptions returns the defaults of `ebmpipe score`.
+func DefaultScoreOptions() ScoreOptions {
+	return ScoreOptions{Engine: EngineAuto, BatchSize: 1024, Device: "cpu"}
 }
-
-// defaultORTLibShown is DefaultORTLib as the flag help shows it.
-const defaultORTLibShown = "${XDG_CACHE_HOME:-~/.cache}/ebmpipe/onnxruntime-" + ORTVersion + "/libonnxruntime.so.1"
 
 // Check reports the first missing or invalid option.
 func (o *ScoreOptions) Check() error {

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/spf13/pflag"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
@@ -35,20 +34,6 @@ type BoundsOptions struct {
 // DefaultBoundsOptions returns the defaults of `ebmpipe bounds`.
 func DefaultBoundsOptions() BoundsOptions {
 	return BoundsOptions{DataRows: 100000, Samples: 10000, BatchSize: 500, Seed: 1}
-}
-
-// AddFlags defines the options as flags on fs, with o's values as
-// defaults.
-func (o *BoundsOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Energy, "energy", o.Energy, "energy model `FILE.onnx` (required)")
-	fs.StringVar(&o.Generator, "generator", o.Generator, "generator model `FILE.onnx` (required)")
-	fs.StringVar(&o.Encoder, "encoder", o.Encoder, "encoder model `FILE.onnx` for the mutual-information bound (optional)")
-	fs.StringVar(&o.Data, "data", o.Data, "data: toy:`NAME` or a .csv/.npy/.jsonl FILE, as the models take it (required)")
-	fs.IntVar(&o.DataRows, "data-rows", o.DataRows, "points drawn from a toy data set, or leading rows read from a file (0: all)")
-	fs.IntVar(&o.Samples, "samples", o.Samples, "data rows and generator samples per estimate")
-	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "rows per graph run")
-	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed of the samples and noise")
-	fs.BoolVar(&o.JSON, "json", o.JSON, "print JSON instead of a table")
 }
 
 // Check reports every missing or invalid option.

@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 
-	"github.com/spf13/pflag"
 	"gorgonia.org/tensor"
 )
 
@@ -114,38 +112,6 @@ func DefaultOptions() Options {
 	}
 }
 
-// AddFlags defines the options as flags on fs, with o's current values as
-// defaults (use DefaultOptions first).
-func (o *Options) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Data, "data", o.Data, "training data: toy:`NAME` (25gaussians, 8gaussians, swissroll, moons, rings, pinwheel, checkerboard, 2spirals) or a .csv/.npy/.jsonl FILE, standardised per feature")
-	fs.IntVar(&o.DataRows, "data-rows", o.DataRows, "points drawn from a toy data set, or leading rows read from a file (0: all)")
-	fs.StringVar(&o.Energy, "energy", o.Energy, "energy network: `FILE.onnx` or mlp:IN-H-...-1[:prelu|silu|softplus|leakyrelu|tanh|elu|relu]")
-	fs.StringVar(&o.Generator, "generator", o.Generator, "generator network: `FILE.onnx` or mlp:LATENT-H-...-OUT[:act]")
-	fs.StringVar(&o.Encoder, "encoder", o.Encoder, "encoder network for --lower mi: `FILE.onnx` or mlp:IN-H-...-2*LATENT[:act]")
-	fs.BoolVar(&o.GeneratorBatchNorm, "generator-batchnorm", o.GeneratorBatchNorm, "add BatchNormalization to an mlp: generator (trained with batch statistics)")
-	fs.BoolVar(&o.SpectralNorm, "spectral-norm", o.SpectralNorm, "divide each weight matrix of the energy but the output layer's by its largest singular value (spectral normalisation); keeps the energy's gradients bounded")
-	fs.StringVar(&o.Lower, "lower", o.Lower, "entropy lower bound: `jacobian`, jacobian-exact or mi")
-	fs.StringVar(&o.Upper, "upper", o.Upper, "KL upper bound: `gp`, gp0, diffusion or none")
-	fs.Var(optFloat{&o.LambdaH}, "lambda-h", "weight λ_H of the entropy term in the generator's loss (default: the bound's)")
-	fs.Var(optFloat{&o.LambdaGP}, "lambda-gp", "weight λ_GP of the upper bound's penalty in the energy's loss (default: the bound's)")
-	fs.BoolVar(&o.LambdaGPDecay, "lambda-gp-decay", o.LambdaGPDecay, "let λ_GP of --upper gp decay as 0.7·(2307+t)^-0.55 over the iterations t, from 0.0099 to 0.0029 at t = 20 000 (the public code's adaptive weight)")
-	fs.Var(optFloat{&o.Tau}, "tau", "hinge τ of the penalty, max(0, λ_GP·GP − τ) (default: the bound's)")
-	fs.IntVar(&o.Steps, "steps", o.Steps, "training iterations (each k energy and m generator updates)")
-	fs.IntVar(&o.EnergySteps, "energy-steps", o.EnergySteps, "energy updates per iteration (k)")
-	fs.IntVar(&o.GeneratorSteps, "generator-steps", o.GeneratorSteps, "generator updates per iteration (m)")
-	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "data rows and latent draws per update")
-	fs.Float64Var(&o.LREnergy, "lr-energy", o.LREnergy, "Adam learning rate of the energy")
-	fs.Float64Var(&o.LRGenerator, "lr-generator", o.LRGenerator, "Adam learning rate of the generator (and encoder)")
-	fs.Float64Var(&o.Beta2, "beta2", o.Beta2, "Adam β2 (β1 is 0; the paper uses 0.9 on toy data, 0.999 on images)")
-	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed: data, initial weights, batches and noise; the same seed gives the same run")
-	fs.StringVar(&o.Precision, "precision", o.Precision, "element type of the training graphs: `float64` or float32 (about twice as fast, but s_min of ill-conditioned Jacobians loses accuracy); parameters and Adam state are float64 either way")
-	fs.IntVar(&o.LogEvery, "log-every", o.LogEvery, "iterations per row of DIR/metrics.csv (averages over the interval)")
-	fs.IntVar(&o.CheckpointEvery, "checkpoint-every", o.CheckpointEvery, "iterations between checkpoints in DIR/checkpoint (0: only at the end)")
-	fs.IntVar(&o.KeepCheckpoints, "keep-checkpoints", o.KeepCheckpoints, "checkpoint files to keep (0: all)")
-	fs.StringVar(&o.Out, "out", o.Out, "output `DIR`: metrics.csv, checkpoint/, energy.onnx, generator.onnx")
-	fs.BoolVar(&o.Resume, "resume", o.Resume, "continue from the latest checkpoint in DIR/checkpoint, exactly as if never stopped")
-}
-
 // Check reports every missing or invalid option, naming the flags.
 func (o *Options) Check() error {
 	var errs []error
@@ -226,27 +192,6 @@ func (o *Options) Check() error {
 	}
 	return errors.Join(errs...)
 }
-
-// optFloat is a flag setting an optional number: unset (nil) until given.
-type optFloat struct{ p **float64 }
-
-func (f optFloat) String() string {
-	if f.p == nil || *f.p == nil {
-		return ""
-	}
-	return strconv.FormatFloat(**f.p, 'g', -1, 64)
-}
-
-func (f optFloat) Set(s string) error {
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return fmt.Errorf("%q is not a number", s)
-	}
-	*f.p = &v
-	return nil
-}
-
-func (optFloat) Type() string { return "float" }
 
 // dtype returns the element type Precision names.
 func (o *Options) dtype() (tensor.Dtype, error) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ebmpipe/ebmpipe/internal/cli"
 	"github.com/ebmpipe/ebmpipe/pipeline"
 	"github.com/ebmpipe/ebmpipe/train"
 )
@@ -28,7 +29,7 @@ the NLL means the generator is not one-to-one, so the change of variables
 overstates its entropy (or log Z is too small).`,
 	setup: func(fs *pflag.FlagSet, out, _ io.Writer) func([]string) error {
 		o := train.DefaultBoundsOptions()
-		o.AddFlags(fs)
+		cli.BoundsFlags(fs, &o)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
 				return err

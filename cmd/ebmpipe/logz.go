@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ebmpipe/ebmpipe/internal/cli"
 	"github.com/ebmpipe/ebmpipe/pipeline"
 )
 
@@ -35,7 +36,7 @@ the mean importance weight. A generator's samples have no density, so they
 only shape the proposal.`,
 	setup: func(fs *pflag.FlagSet, out, errw io.Writer) func([]string) error {
 		o := pipeline.DefaultLogZFileOptions()
-		o.AddFlags(fs)
+		cli.LogZFileFlags(fs, &o)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
 				return err
