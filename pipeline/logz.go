@@ -1,11 +1,14 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 )
 
 // Methods of estimating log Z, the values of LogZOptions.Method.
@@ -65,35 +68,38 @@ func DefaultLogZOptions() LogZOptions {
 	return LogZOptions{Method: LogZAuto, Margin: 0.5, Samples: 100000, Seed: 1, BatchSize: 1024}
 }
 
-// Check reports the first invalid option.
+// Check reports every invalid option.
 func (o *LogZOptions) Check() error {
+	var errs []error
 	switch o.Method {
 	case LogZAuto, LogZGrid, LogZImportance:
 	default:
-		return fmt.Errorf("--method %q: want auto, grid or importance", o.Method)
+		errs = append(errs, fielderr.Errorf("{Method} %q: want auto, grid or importance", o.Method))
 	}
-	switch {
-	case o.GridSize < 0 || o.GridSize%2 != 0 || o.GridSize == 2:
-		return fmt.Errorf("--grid-size %d: want an even number of at least 4 (or 0 for the default)", o.GridSize)
-	case !(o.Margin >= 0) || math.IsInf(o.Margin, 0):
-		return fmt.Errorf("--margin %g: want a finite number of at least 0", o.Margin)
-	case o.Samples < 2:
-		return fmt.Errorf("--samples %d: want at least 2", o.Samples)
-	case o.BatchSize < 1:
-		return fmt.Errorf("--batch-size %d: must be at least 1", o.BatchSize)
+	if o.GridSize < 0 || o.GridSize%2 != 0 || o.GridSize == 2 {
+		errs = append(errs, fielderr.Errorf("{GridSize} %d: want an even number of at least 4 (or 0 for the default)", o.GridSize))
+	}
+	if !(o.Margin >= 0) || math.IsInf(o.Margin, 0) {
+		errs = append(errs, fielderr.Errorf("{Margin} %g: want a finite number of at least 0", o.Margin))
+	}
+	if o.Samples < 2 {
+		errs = append(errs, fielderr.Errorf("{Samples} %d: want at least 2", o.Samples))
+	}
+	if o.BatchSize < 1 {
+		errs = append(errs, fielderr.Errorf("{BatchSize} %d: must be at least 1", o.BatchSize))
 	}
 	if len(o.Bounds) > 0 {
 		if len(o.Bounds)%2 != 0 {
-			return fmt.Errorf("--bounds %s: want pairs LO,HI", formatFloats(o.Bounds))
+			errs = append(errs, fielderr.Errorf("{Bounds} %s: want pairs LO,HI", formatFloats(o.Bounds)))
 		}
-		for i := 0; i < len(o.Bounds); i += 2 {
+		for i := 0; i+1 < len(o.Bounds); i += 2 {
 			lo, hi := o.Bounds[i], o.Bounds[i+1]
 			if math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) || !(lo < hi) {
-				return fmt.Errorf("--bounds %s: pair %g,%g: want finite LO < HI", formatFloats(o.Bounds), lo, hi)
+				errs = append(errs, fielderr.Errorf("{Bounds} %s: pair %g,%g: want finite LO < HI", formatFloats(o.Bounds), lo, hi))
 			}
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // A LogZResult is an estimate of the log normalising constant
@@ -138,7 +144,7 @@ type LogZResult struct {
 // estimate is log mean(w), with sums scaled by the largest weight, and its standard
 // error is the delta-method sd(w) / (mean(w) √N). A poorly fitting
 // proposal shows as a small effective sample size, which adds a note.
-func LogZ(eng Engine, o LogZOptions) (LogZResult, error) {
+func LogZ(ctx context.Context, eng Engine, o LogZOptions) (LogZResult, error) {
 	if err := o.Check(); err != nil {
 		return LogZResult{}, err
 	}
@@ -164,7 +170,7 @@ func LogZ(eng Engine, o LogZOptions) (LogZResult, error) {
 			method = LogZGrid
 		}
 	}
-	e := &estimator{eng: eng, o: o, d: d, rng: rand.New(rand.NewPCG(o.Seed, 0x6c6f677a))} // "logz"
+	e := &estimator{ctx: ctx, eng: eng, o: o, d: d, rng: rand.New(rand.NewPCG(o.Seed, 0x6c6f677a))} // "logz"
 	if method == LogZGrid {
 		return e.grid()
 	}
@@ -192,6 +198,7 @@ func describePorts(ps []Port) string {
 
 // estimator holds the state of one LogZ call.
 type estimator struct {
+	ctx context.Context // stops the estimate between batches
 	eng Engine
 	o   LogZOptions
 	d   int
@@ -224,7 +231,7 @@ func (e *estimator) reference(purpose string) error {
 		e.sources = append(e.sources, refSource{name: fmt.Sprintf("%d generator samples", generatorRows), start: start, end: start + generatorRows})
 	}
 	if len(e.sources) == 0 {
-		return fmt.Errorf("%s needs data or a generator", purpose)
+		return fielderr.Errorf(purpose + " needs data or a generator") // purpose may name fields
 	}
 	return nil
 }
@@ -236,6 +243,9 @@ func (e *estimator) generate(n int) ([]float64, error) {
 	out := make([]float64, 0, n*e.d)
 	z := make([]float64, e.o.BatchSize*dz)
 	for done := 0; done < n; {
+		if err := e.ctx.Err(); err != nil {
+			return nil, err
+		}
 		k := min(e.o.BatchSize, n-done)
 		for i := range z[:k*dz] {
 			z[i] = e.rng.NormFloat64()
@@ -264,6 +274,9 @@ func (e *estimator) generate(n int) ([]float64, error) {
 func (e *estimator) energies(n int, fill func(x []float64, first, k int), use func(first int, en []float64)) error {
 	x := make([]float64, e.o.BatchSize*e.d)
 	for first := 0; first < n; {
+		if err := e.ctx.Err(); err != nil {
+			return err
+		}
 		k := min(e.o.BatchSize, n-first)
 		fill(x[:k*e.d], first, k)
 		res, err := e.eng.Run(x[:k*e.d], k)
@@ -307,9 +320,9 @@ func (e *estimator) gridBounds() ([][2]float64, error) {
 		}
 		return b, nil
 	case len(e.o.Bounds) > 0:
-		return nil, fmt.Errorf("--bounds %s: want one LO,HI pair for every axis or %d pairs, one per axis", formatFloats(e.o.Bounds), e.d)
+		return nil, fielderr.Errorf("{Bounds} %s: want one LO,HI pair for every axis or %d pairs, one per axis", formatFloats(e.o.Bounds), e.d)
 	}
-	if err := e.reference("setting the grid bounds without --bounds"); err != nil {
+	if err := e.reference("setting the grid bounds without {Bounds}"); err != nil {
 		return nil, err
 	}
 	for j := range b {
@@ -319,7 +332,7 @@ func (e *estimator) gridBounds() ([][2]float64, error) {
 		}
 		r := hi - lo
 		if !(r > 0) {
-			return nil, fmt.Errorf("the reference rows (%s) have no spread on axis %d (all %g); give --bounds", e.sourceNames(), j, lo)
+			return nil, fielderr.Errorf("the reference rows (%s) have no spread on axis %d (all %g); give {Bounds}", e.sourceNames(), j, lo)
 		}
 		b[j] = [2]float64{lo - e.o.Margin*r, hi + e.o.Margin*r}
 	}
@@ -337,7 +350,7 @@ func (e *estimator) sourceNames() string {
 // grid integrates exp(−E) on a grid over a 1-D or 2-D box.
 func (e *estimator) grid() (LogZResult, error) {
 	if e.d > 2 {
-		return LogZResult{}, fmt.Errorf("grid integration handles inputs of 1 or 2 values; this model takes %d (use --method importance)", e.d)
+		return LogZResult{}, fielderr.Errorf("grid integration handles inputs of 1 or 2 values; this model takes %d (use {Method} importance)", e.d)
 	}
 	bounds, err := e.gridBounds()
 	if err != nil {
@@ -356,7 +369,7 @@ func (e *estimator) grid() (LogZResult, error) {
 		total = n * n
 	}
 	if k > maxGridPoints || total > maxGridPoints {
-		return LogZResult{}, fmt.Errorf("--grid-size %d: over %d points; use a smaller grid", e.o.GridSize, maxGridPoints)
+		return LogZResult{}, fielderr.Errorf("{GridSize} %d: over %d points; use a smaller grid", e.o.GridSize, maxGridPoints)
 	}
 	h := make([]float64, e.d)
 	for j, b := range bounds {

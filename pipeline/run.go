@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/pipeline/table"
 	"github.com/ebmpipe/ebmpipe/train"
 )
@@ -61,15 +62,16 @@ func DefaultHeldOutOptions() HeldOutOptions {
 	return HeldOutOptions{TestFraction: 0.1}
 }
 
-// Check reports the first invalid option.
+// Check reports every invalid option.
 func (o *HeldOutOptions) Check() error {
-	switch {
-	case o.TestRows < 0:
-		return fmt.Errorf("--test-rows %d: must be at least 0", o.TestRows)
-	case !(o.TestFraction > 0 && o.TestFraction < 1):
-		return fmt.Errorf("--test-fraction %g: want a number between 0 and 1", o.TestFraction)
+	var errs []error
+	if o.TestRows < 0 {
+		errs = append(errs, fielderr.Errorf("{TestRows} %d: must be at least 0", o.TestRows))
 	}
-	return nil
+	if !(o.TestFraction > 0 && o.TestFraction < 1) {
+		errs = append(errs, fielderr.Errorf("{TestFraction} %g: want a number between 0 and 1", o.TestFraction))
+	}
+	return errors.Join(errs...)
 }
 
 // RunOptions are the settings of one run, a section per command. The run
@@ -208,7 +210,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	if !o.Train.Resume {
 		for _, f := range []string{TestFile, TrainSplitFile, TestScoresFile} {
 			if p := filepath.Join(out, f); exists(p) {
-				return nil, fmt.Errorf("--out %s already holds a run (%s); choose another --out", out, p)
+				return nil, fielderr.Errorf("{Out} %s already holds a run (%s); choose another {Out}", out, p)
 			}
 		}
 	}
@@ -222,7 +224,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 		created = append(created, out)
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, fmt.Errorf("--out: %w", err)
+		return nil, fielderr.Errorf("{Out}: %w", err)
 	}
 	h.stage("held-out rows")
 	test, trainPart, err := o.heldOut()
@@ -270,7 +272,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	o.LogZ.Model, o.LogZ.Data, o.LogZ.DataRows = res.Train.Energy, o.Train.Data, o.Train.DataRows
 	o.LogZ.Generator, o.LogZ.Output = "", ""
 	o.LogZ.Notice = h.Notice
-	if res.LogZ, _, err = LogZFile(o.LogZ); err != nil {
+	if res.LogZ, _, err = LogZFile(ctx, o.LogZ); err != nil {
 		return nil, fmt.Errorf("log Z: %w", err)
 	}
 	for _, n := range res.LogZ.Notes {
@@ -281,7 +283,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	h.stage("evaluating the bounds on %d held-out rows", test.Rows)
 	o.Bounds.Energy, o.Bounds.Generator, o.Bounds.Encoder = res.Train.Energy, res.Train.Generator, ""
 	o.Bounds.Data, o.Bounds.DataRows, o.Bounds.JSON = testPath, 0, false
-	if res.Bounds, err = train.EvaluateBounds(o.Bounds); err != nil {
+	if res.Bounds, err = train.EvaluateBounds(ctx, o.Bounds); err != nil {
 		return nil, fmt.Errorf("bounds: %w", err)
 	}
 	res.Lower, res.Upper = bracketBound(res.Bounds.Lower, o.Train.Lower, "lower", note), bracketBound(res.Bounds.Upper, o.Train.Upper, "upper", note)
@@ -291,7 +293,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	so := o.Score
 	so.Model, so.Input, so.Output = res.Train.Energy, testPath, filepath.Join(out, TestScoresFile)
 	so.Raw, so.SkipBadRows, so.Notice, so.Progress = false, false, h.Notice, nil
-	st, err := ScoreContext(ctx, so)
+	st, err := Score(ctx, so)
 	if err != nil {
 		return nil, err
 	}
@@ -308,7 +310,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 		so := o.Score
 		so.Model = res.Train.Energy
 		so.Notice = h.Notice
-		st, err := ScoreContext(ctx, so)
+		st, err := Score(ctx, so)
 		if err != nil {
 			return nil, err
 		}
@@ -332,46 +334,56 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	return res, nil
 }
 
-// Check reports the first invalid option of any section, naming the
+// Check reports every invalid option of every section, naming the
 // section; the options the run sets are not checked.
 func (o *RunOptions) Check() error {
-	if err := o.Run.Check(); err != nil {
-		return fmt.Errorf("%s: %w", SectionRun, err)
+	var errs []error
+	section := func(name string, err error) {
+		if err != nil {
+			errs = append(errs, &sectionError{name, err})
+		}
 	}
-	if err := o.Train.Check(); err != nil {
-		return fmt.Errorf("%s: %s", SectionTrain, strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
+	section(SectionRun, o.Run.Check())
+	section(SectionTrain, o.Train.Check())
 	lz := o.LogZ
 	lz.Model, lz.Data, lz.DataRows = TestFile, "", 0
-	if err := lz.Check(); err != nil {
-		return fmt.Errorf("%s: %w", SectionLogZ, err)
-	}
+	section(SectionLogZ, lz.Check())
 	b := o.Bounds
 	b.Energy, b.Generator, b.Data, b.DataRows = TestFile, TestFile, TestFile, 0
-	if err := b.Check(); err != nil {
-		return fmt.Errorf("%s: %s", SectionBounds, strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
+	section(SectionBounds, b.Check())
 	s := o.Score
-	switch {
-	case s.Input == "" && s.Output != "":
-		return fmt.Errorf("%s: --output needs --input", SectionScore)
-	case s.Input == "":
+	if s.Input == "" && s.Output != "" {
+		errs = append(errs, fielderr.Errorf("%s: {Score.Output} needs {Score.Input}", SectionScore))
+		return errors.Join(errs...)
+	}
+	if s.Input == "" {
 		s.Input, s.Output = TestFile, TestScoresFile
 	}
 	s.Model = TestFile
-	if err := s.Check(); err != nil {
-		return fmt.Errorf("%s: %w", SectionScore, err)
-	}
-	return nil
+	section(SectionScore, s.Check())
+	return errors.Join(errs...)
 }
+
+// A sectionError is the problems with the options of one section of a
+// run, on one line.
+type sectionError struct {
+	section string
+	err     error
+}
+
+func (e *sectionError) Error() string {
+	return e.section + ": " + strings.ReplaceAll(e.err.Error(), "\n", "; ")
+}
+
+func (e *sectionError) Unwrap() error { return e.err }
 
 // heldOut returns the held-out rows, as read, and, when a training file
 // is split, its training part.
 func (o *RunOptions) heldOut() (test, trainPart *train.Dataset, err error) {
 	seed := o.Train.Seed + 1
-	spec, rows, flag := o.Run.Test, o.Run.TestRows, "--test"
+	spec, rows, field := o.Run.Test, o.Run.TestRows, "Run.Test"
 	if spec == "" && strings.HasPrefix(o.Train.Data, "toy:") {
-		spec, flag = o.Train.Data, "--data"
+		spec, field = o.Train.Data, "Train.Data"
 	}
 	if spec != "" {
 		if rows == 0 && strings.HasPrefix(spec, "toy:") {
@@ -379,17 +391,17 @@ func (o *RunOptions) heldOut() (test, trainPart *train.Dataset, err error) {
 		}
 		d, err := train.LoadData(spec, rows, seed)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", flag, err)
+			return nil, nil, fielderr.Errorf("{"+field+"}: %w", err)
 		}
 		return d, nil, nil
 	}
 	all, err := train.LoadData(o.Train.Data, o.Train.DataRows, o.Train.Seed)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--data: %w", err)
+		return nil, nil, fielderr.Errorf("{Data}: %w", err)
 	}
 	trainPart, test = all.Split(o.Run.TestFraction, o.Train.Seed)
 	if test.Rows < 2 || trainPart.Rows < 2 {
-		return nil, nil, fmt.Errorf("--test-fraction %g of the %d rows of %s leaves %d to train on and %d held out; need at least 2 of each",
+		return nil, nil, fielderr.Errorf("{TestFraction} %g of the %d rows of %s leaves %d to train on and %d held out; need at least 2 of each",
 			o.Run.TestFraction, all.Rows, o.Train.Data, trainPart.Rows, test.Rows)
 	}
 	return test, trainPart, nil

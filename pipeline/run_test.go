@@ -179,7 +179,7 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	for _, eng := range engines {
 		p := filepath.Join(dir, eng+".csv")
-		if _, err := Score(ScoreOptions{Model: energy, Input: filepath.Join(out, TestFile), Output: p, Engine: eng, BatchSize: 512, Workers: 2}); err != nil {
+		if _, err := Score(context.Background(), ScoreOptions{Model: energy, Input: filepath.Join(out, TestFile), Output: p, Engine: eng, BatchSize: 512, Workers: 2}); err != nil {
 			t.Fatal(err)
 		}
 		got, cols := readFile(t, p)
@@ -296,15 +296,15 @@ func TestRunErrors(t *testing.T) {
 		files []string // files in the output directory before the run
 		want  string
 	}{
-		{"unwritable-out", func(o *RunOptions) { o.Train.Out = filepath.Join(file, "out") }, nil, "--out: mkdir " + file + ": not a directory"},
-		{"missing-data", func(o *RunOptions) { o.Train.Data = filepath.Join(dir, "nope.csv") }, nil, "--data: open " + filepath.Join(dir, "nope.csv") + ": no such file or directory"},
-		{"unknown-toy", func(o *RunOptions) { o.Train.Data = "toy:blobs" }, nil, `--data: unknown toy data set "blobs"`},
+		{"unwritable-out", func(o *RunOptions) { o.Train.Out = filepath.Join(file, "out") }, nil, "Out: mkdir " + file + ": not a directory"},
+		{"missing-data", func(o *RunOptions) { o.Train.Data = filepath.Join(dir, "nope.csv") }, nil, "Data: open " + filepath.Join(dir, "nope.csv") + ": no such file or directory"},
+		{"unknown-toy", func(o *RunOptions) { o.Train.Data = "toy:blobs" }, nil, `Data: unknown toy data set "blobs"`},
 		{"test-width", func(o *RunOptions) { o.Run.Test = wide }, nil, "the held-out rows " + wide + " have 3 values, the training data toy:8gaussians 2"},
-		{"split-too-small", func(o *RunOptions) { o.Train.Data, o.Train.DataRows = small, 0 }, nil, "--test-fraction 0.1 of the 4 rows of " + small + " leaves 4 to train on and 0 held out; need at least 2 of each"},
-		{"split-bad-network", func(o *RunOptions) { o.Train.Data, o.Train.DataRows, o.Run.TestFraction = wideMany, 0, 0.5 }, nil, "--energy mlp:2-64-64-1:prelu takes rows of 2 values"},
-		{"out-holds-a-run", nil, []string{TestFile}, "already holds a run (" + filepath.Join(dir, "out-holds-a-run", "out", TestFile) + "); choose another --out"},
+		{"split-too-small", func(o *RunOptions) { o.Train.Data, o.Train.DataRows = small, 0 }, nil, "TestFraction 0.1 of the 4 rows of " + small + " leaves 4 to train on and 0 held out; need at least 2 of each"},
+		{"split-bad-network", func(o *RunOptions) { o.Train.Data, o.Train.DataRows, o.Run.TestFraction = wideMany, 0, 0.5 }, nil, "Energy mlp:2-64-64-1:prelu takes rows of 2 values"},
+		{"out-holds-a-run", nil, []string{TestFile}, "already holds a run (" + filepath.Join(dir, "out-holds-a-run", "out", TestFile) + "); choose another Out"},
 		{"out-holds-a-training-run", nil, []string{"checkpoint/latest"}, "already holds a run (" + filepath.Join(dir, "out-holds-a-training-run", "out", "checkpoint") + ")"},
-		{"bad-option", func(o *RunOptions) { o.Train.Steps = 0 }, nil, "train: --steps 0: must be at least 1"},
+		{"bad-option", func(o *RunOptions) { o.Train.Steps = 0 }, nil, "train: Steps 0: must be at least 1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

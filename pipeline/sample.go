@@ -14,6 +14,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
@@ -48,34 +49,42 @@ func DefaultSampleOptions() SampleOptions {
 	return SampleOptions{StepSize: 0.01, NoiseScale: 1, BatchSize: 1024, Seed: 1, Engine: EngineAuto}
 }
 
-// Check reports the first missing or invalid option.
+// Check reports every missing or invalid option.
 func (o *SampleOptions) Check() error {
-	switch {
-	case o.Generator == "":
-		return errors.New("--generator is required")
-	case o.N == 0:
-		return errors.New("-n is required: the number of samples to draw")
-	case o.N < 0:
-		return fmt.Errorf("-n %d: must be at least 1", o.N)
-	case o.Output == "":
-		return errors.New("--output is required")
-	case o.LangevinSteps < 0:
-		return fmt.Errorf("--langevin-steps %d: must be at least 0", o.LangevinSteps)
-	case o.LangevinSteps > 0 && o.Energy == "":
-		return fmt.Errorf("--langevin-steps %d needs --energy, the model whose gradient drives the steps", o.LangevinSteps)
-	case !(o.StepSize > 0) || math.IsInf(o.StepSize, 0):
-		return fmt.Errorf("--step-size %g: want a finite number > 0", o.StepSize)
-	case !(o.NoiseScale >= 0) || math.IsInf(o.NoiseScale, 0):
-		return fmt.Errorf("--noise-scale %g: want a finite number ≥ 0", o.NoiseScale)
-	case o.BatchSize < 1:
-		return fmt.Errorf("--batch-size %d: must be at least 1", o.BatchSize)
+	var errs []error
+	if o.Generator == "" {
+		errs = append(errs, fielderr.Errorf("{Generator} is required"))
+	}
+	if o.N == 0 {
+		errs = append(errs, fielderr.Errorf("{N} is required: the number of samples to draw"))
+	}
+	if o.N < 0 {
+		errs = append(errs, fielderr.Errorf("{N} %d: must be at least 1", o.N))
+	}
+	if o.Output == "" {
+		errs = append(errs, fielderr.Errorf("{Output} is required"))
+	}
+	if o.LangevinSteps < 0 {
+		errs = append(errs, fielderr.Errorf("{LangevinSteps} %d: must be at least 0", o.LangevinSteps))
+	}
+	if o.LangevinSteps > 0 && o.Energy == "" {
+		errs = append(errs, fielderr.Errorf("{LangevinSteps} %d needs {Energy}, the model whose gradient drives the steps", o.LangevinSteps))
+	}
+	if !(o.StepSize > 0) || math.IsInf(o.StepSize, 0) {
+		errs = append(errs, fielderr.Errorf("{StepSize} %g: want a finite number > 0", o.StepSize))
+	}
+	if !(o.NoiseScale >= 0) || math.IsInf(o.NoiseScale, 0) {
+		errs = append(errs, fielderr.Errorf("{NoiseScale} %g: want a finite number ≥ 0", o.NoiseScale))
+	}
+	if o.BatchSize < 1 {
+		errs = append(errs, fielderr.Errorf("{BatchSize} %d: must be at least 1", o.BatchSize))
 	}
 	switch o.Engine {
 	case EngineAuto, EngineORT, EngineGo:
 	default:
-		return fmt.Errorf("--engine %q: want auto, ort or go", o.Engine)
+		errs = append(errs, fielderr.Errorf("{Engine} %q: want auto, ort or go", o.Engine))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // SampleStats describe a sampling run.
@@ -125,7 +134,7 @@ func Sample(ctx context.Context, o SampleOptions) (SampleStats, error) {
 	if err := o.Check(); err != nil {
 		return st, err
 	}
-	gm, err := export.LoadKind(o.Generator, export.KindGenerator, "--generator")
+	gm, err := export.LoadKind(o.Generator, export.KindGenerator, "Generator")
 	if err != nil {
 		return st, err
 	}
@@ -155,7 +164,7 @@ func Sample(ctx context.Context, o SampleOptions) (SampleStats, error) {
 
 	s := &sampler{o: o, gen: gen, width: outs[0].Width, features: features}
 	if o.Energy != "" {
-		em, err := export.LoadKind(o.Energy, export.KindEnergy, "--energy")
+		em, err := export.LoadKind(o.Energy, export.KindEnergy, "Energy")
 		if err != nil {
 			return st, err
 		}
@@ -387,7 +396,7 @@ func (s *sampler) finite(x []float64, first, step int) error {
 
 // diverged is the error for a Langevin chain gone to infinity.
 func (s *sampler) diverged(row, step int, what string) error {
-	return fmt.Errorf("%s: sample %d after %d Langevin steps: %s; the dynamics diverged, try a smaller --step-size than %g",
+	return fielderr.Errorf("%s: sample %d after %d Langevin steps: %s; the dynamics diverged, try a smaller {StepSize} than %g",
 		s.o.Energy, row+1, step, what, s.o.StepSize)
 }
 

@@ -4,9 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"gorgonia.org/tensor"
+
+	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 )
 
 // Options are the settings of a training run. The JSON names are the
@@ -93,8 +97,8 @@ func DefaultOptions() Options {
 		Energy:             "mlp:2-100-100-1:prelu",
 		Generator:          "mlp:2-100-100-2:prelu",
 		GeneratorBatchNorm: false,
-		Lower:              "jacobian",
-		Upper:              "gp",
+		Lower:              bounds.NewJacobianEntropy(false).Name(),
+		Upper:              bounds.NewGradientPenalty(false).Name(),
 		Steps:              10000,
 		EnergySteps:        1,
 		GeneratorSteps:     1,
@@ -112,85 +116,100 @@ func DefaultOptions() Options {
 	}
 }
 
-// Check reports every missing or invalid option, naming the flags.
+// Check reports every missing or invalid option, each a *fielderr.Error
+// naming the option's field.
 func (o *Options) Check() error {
 	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	for _, f := range []struct{ flag, v string }{
-		{"data", o.Data}, {"energy", o.Energy}, {"generator", o.Generator},
-		{"lower", o.Lower}, {"upper", o.Upper}, {"out", o.Out},
+	add := func(format string, args ...any) { errs = append(errs, fielderr.Errorf(format, args...)) }
+	for _, f := range []struct{ field, v string }{
+		{"Data", o.Data}, {"Energy", o.Energy}, {"Generator", o.Generator},
+		{"Lower", o.Lower}, {"Upper", o.Upper}, {"Out", o.Out},
 	} {
 		if strings.TrimSpace(f.v) == "" {
-			add("--%s is required", f.flag)
+			add("{" + f.field + "} is required")
 		}
 	}
 	if _, err := o.dtype(); err != nil {
-		add("--precision: %v", err)
+		add("{Precision}: %v", err)
 	}
-	switch o.Lower {
-	case "", "jacobian", "jacobian-exact":
-		if o.Encoder != "" {
-			add("--encoder %q is only used by --lower mi", o.Encoder)
-		}
-	case "mi":
-		if o.Encoder == "" {
-			add("--lower mi needs --encoder")
-		}
-	default:
-		add("--lower %q: want jacobian, jacobian-exact or mi", o.Lower)
-	}
-	switch o.Upper {
-	case "", "gp", "gp0", "diffusion", "none":
-	default:
-		add("--upper %q: want gp, gp0, diffusion or none", o.Upper)
+	if o.Lower != "" {
+		errs = append(errs, o.checkBounds()...)
 	}
 	positive := []struct {
-		flag string
-		v    int
-	}{{"steps", o.Steps}, {"energy-steps", o.EnergySteps}, {"generator-steps", o.GeneratorSteps},
-		{"batch-size", o.BatchSize}, {"log-every", o.LogEvery}}
+		field string
+		v     int
+	}{{"Steps", o.Steps}, {"EnergySteps", o.EnergySteps}, {"GeneratorSteps", o.GeneratorSteps},
+		{"BatchSize", o.BatchSize}, {"LogEvery", o.LogEvery}}
 	for _, p := range positive {
 		if p.v < 1 {
-			add("--%s %d: must be at least 1", p.flag, p.v)
+			add("{"+p.field+"} %d: must be at least 1", p.v)
 		}
 	}
 	if o.BatchSize == 1 {
-		add("--batch-size 1: need at least 2 rows (batch statistics, means)")
+		add("{BatchSize} 1: need at least 2 rows (batch statistics, means)")
 	}
 	for _, p := range []struct {
-		flag string
-		v    int
-	}{{"data-rows", o.DataRows}, {"checkpoint-every", o.CheckpointEvery}, {"keep-checkpoints", o.KeepCheckpoints}} {
+		field string
+		v     int
+	}{{"DataRows", o.DataRows}, {"CheckpointEvery", o.CheckpointEvery}, {"KeepCheckpoints", o.KeepCheckpoints}} {
 		if p.v < 0 {
-			add("--%s %d: must not be negative", p.flag, p.v)
+			add("{"+p.field+"} %d: must not be negative", p.v)
 		}
 	}
 	if strings.HasPrefix(o.Data, "toy:") && o.DataRows < 1 {
-		add("--data-rows %d: a toy data set needs at least 1 point", o.DataRows)
+		add("{DataRows} %d: a toy data set needs at least 1 point", o.DataRows)
 	}
 	for _, f := range []struct {
-		flag string
-		v    float64
-	}{{"lr-energy", o.LREnergy}, {"lr-generator", o.LRGenerator}} {
+		field string
+		v     float64
+	}{{"LREnergy", o.LREnergy}, {"LRGenerator", o.LRGenerator}} {
 		if !(f.v > 0) || math.IsInf(f.v, 0) {
-			add("--%s %v: must be a positive number", f.flag, f.v)
+			add("{"+f.field+"} %v: must be a positive number", f.v)
 		}
 	}
 	if !(o.Beta2 >= 0 && o.Beta2 < 1) {
-		add("--beta2 %v: must be in [0, 1)", o.Beta2)
+		add("{Beta2} %v: must be in [0, 1)", o.Beta2)
 	}
 	for _, f := range []struct {
-		flag string
-		v    *float64
-	}{{"lambda-h", o.LambdaH}, {"lambda-gp", o.LambdaGP}, {"tau", o.Tau}} {
+		field string
+		v     *float64
+	}{{"LambdaH", o.LambdaH}, {"LambdaGP", o.LambdaGP}, {"Tau", o.Tau}} {
 		if f.v != nil && !(*f.v >= 0 && !math.IsInf(*f.v, 0)) {
-			add("--%s %v: must be a finite non-negative number", f.flag, *f.v)
+			add("{"+f.field+"} %v: must be a finite non-negative number", *f.v)
 		}
 	}
 	if o.LambdaGPDecay && o.LambdaGP != nil {
-		add("--lambda-gp-decay and --lambda-gp %v: choose one", *o.LambdaGP)
+		add("{LambdaGPDecay} and {LambdaGP} %v: choose one", *o.LambdaGP)
 	}
 	return errors.Join(errs...)
+}
+
+// checkBounds reports unknown bound names (those of package bounds are
+// known), and an encoder given to a lower bound that takes none or missing
+// from one that needs it.
+func (o *Options) checkBounds() []error {
+	var errs []error
+	lower, err := bounds.LowerByName(o.Lower)
+	if err != nil {
+		errs = append(errs, fielderr.Errorf("{Lower} %q: want %s", o.Lower, oneOf(bounds.LowerNames())))
+	}
+	if _, mi := lower.(*bounds.MutualInformationEntropy); err == nil && mi && o.Encoder == "" {
+		errs = append(errs, fielderr.Errorf("{Lower} %s needs {Encoder}", o.Lower))
+	} else if err == nil && !mi && o.Encoder != "" {
+		errs = append(errs, fielderr.Errorf("{Encoder} %q is only used by {Lower} %s", o.Encoder, bounds.NewMutualInformationEntropy().Name()))
+	}
+	if o.Upper != "" && !slices.Contains(bounds.UpperNames(), o.Upper) {
+		errs = append(errs, fielderr.Errorf("{Upper} %q: want %s", o.Upper, oneOf(bounds.UpperNames())))
+	}
+	return errs
+}
+
+// oneOf lists names for a message: "a, b or c".
+func oneOf(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // dtype returns the element type Precision names.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 
@@ -34,7 +35,7 @@ overstates its entropy (or log Z is too small).`,
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
-			rep, err := train.EvaluateBounds(o)
+			rep, err := train.EvaluateBounds(context.Background(), o)
 			if err != nil {
 				return err
 			}

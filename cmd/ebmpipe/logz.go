@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -43,7 +44,7 @@ only shape the proposal.`,
 			}
 			notice := func(msg string) { fmt.Fprintf(errw, "ebmpipe logz: %s\n", msg) }
 			o.Notice = notice
-			res, path, err := pipeline.LogZFile(o)
+			res, path, err := pipeline.LogZFile(context.Background(), o)
 			if err != nil {
 				return err
 			}

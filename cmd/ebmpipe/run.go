@@ -141,13 +141,13 @@ func runPipeline(c *cli.RunConfig, sets []string, name string, out, errw io.Writ
 		}
 	}
 	if err := c.Options.Check(); err != nil {
-		return usageError{err}
+		return usageError{cli.WithFlags(err, c.FlagSets()...)}
 	}
 	ctx, stop := cli.Interruptible()
 	defer stop()
 	res, err := pipeline.Run(ctx, c.Options, runHooks(errw, name))
 	if err != nil {
-		return err
+		return cli.WithFlags(err, c.FlagSets()...)
 	}
 	fmt.Fprintln(errw)
 	return res.WriteReport(out)

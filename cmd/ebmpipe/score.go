@@ -46,7 +46,7 @@ falls back to the pure-Go engine, saying so, when the library is missing.`,
 				o.Progress = bar.Update
 				defer bar.Finish()
 			}
-			st, err := pipeline.ScoreContext(ctx, o)
+			st, err := pipeline.Score(ctx, o)
 			if err != nil {
 				return err
 			}

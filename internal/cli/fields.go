@@ -83,3 +83,20 @@ func flagName(field string, sets []*pflag.FlagSet) string {
 func Message(err error, sets ...*pflag.FlagSet) string {
 	return fielderr.Rename(err, func(field string) string { return flagName(field, sets) })
 }
+
+// WithFlags returns err with its text written by Message(err, sets...),
+// or nil if err is nil. It wraps err.
+func WithFlags(err error, sets ...*pflag.FlagSet) error {
+	if err == nil {
+		return nil
+	}
+	return &flagError{Message(err, sets...), err}
+}
+
+type flagError struct {
+	msg string
+	err error
+}
+
+func (e *flagError) Error() string { return e.msg }
+func (e *flagError) Unwrap() error { return e.err }

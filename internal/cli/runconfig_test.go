@@ -157,6 +157,7 @@ func TestRunOptionsCheck(t *testing.T) {
 		{"score-input-only", []string{"score.input=r.csv"}, "score: --output is required"},
 		{"score-engine", []string{"score.engine=gpu"}, `score: --engine "gpu": want auto, ort or go`},
 		{"test-fraction", []string{"run.test-fraction=1"}, "run: --test-fraction 1: want a number between 0 and 1"},
+		{"two-sections", []string{"run.test-rows=-1", "bounds.samples=1", "bounds.batch-size=1"}, "run: --test-rows -1: must be at least 0\nbounds: --samples 1: need at least 2; --batch-size 1: need at least 2"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -173,7 +174,7 @@ func TestRunOptionsCheck(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || err.Error() != c.want {
+			if err == nil || Message(err, rc.FlagSets()...) != c.want {
 				t.Errorf("error %v, want %q", err, c.want)
 			}
 		})
