@@ -42,6 +42,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadJSONL$$' -fuzztime $(FUZZTIME) ./pipeline/table
 	$(GO) test -run '^$$' -fuzz '^FuzzReadNPY$$' -fuzztime $(FUZZTIME) ./pipeline/table
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRunFile$$' -fuzztime $(FUZZTIME) ./pipeline
+	$(GO) test -run '^$$' -fuzz '^FuzzApplyRunFile$$' -fuzztime $(FUZZTIME) ./internal/cli
 
 clean:
 	rm -rf bin out

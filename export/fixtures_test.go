@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sbinet/npyio/npy"
+	"codeberg.org/sbinet/npyio/npy"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ebmpipe/ebmpipe/importers"

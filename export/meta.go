@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
@@ -256,9 +257,10 @@ func SetLogZ(m *onnx.ModelProto, z LogZ) {
 }
 
 // LoadKind loads the ONNX model at path and checks that its ebmpipe.kind
-// metadata, if it has any, is kind (KindEnergy or KindGenerator); flag
-// names the option that gave path, for the error.
-func LoadKind(path, kind, flag string) (*onnx.ModelProto, error) {
+// metadata, if it has any, is kind (KindEnergy or KindGenerator); field
+// names the option field that gave path (such as "Energy"), for the
+// error, a *fielderr.Error.
+func LoadKind(path, kind, field string) (*onnx.ModelProto, error) {
 	m, err := onnx.Load(path)
 	if err != nil {
 		return nil, err
@@ -271,7 +273,7 @@ func LoadKind(path, kind, flag string) (*onnx.ModelProto, error) {
 		if strings.ContainsRune("aeiou", rune(kind[0])) {
 			article = "an"
 		}
-		return nil, fmt.Errorf("%s: %s is %q, but %s takes %s %s model", path, MetaKind, p.GetValue(), flag, article, kind)
+		return nil, fielderr.Errorf("%s: %s is %q, but {"+field+"} takes %s %s model", path, MetaKind, p.GetValue(), article, kind)
 	}
 	return m, nil
 }

@@ -1,14 +1,14 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 
-	"github.com/spf13/pflag"
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 )
 
 // Methods of estimating log Z, the values of LogZOptions.Method.
@@ -20,8 +20,8 @@ const (
 
 // Defaults and limits of a log Z estimate.
 const (
-	defaultGrid1D = 4096 // grid intervals per axis for a 1-D input
-	defaultGrid2D = 512  // grid intervals per axis for a 2-D input
+	DefaultGrid1D = 4096 // grid intervals per axis for a 1-D input
+	DefaultGrid2D = 512  // grid intervals per axis for a 2-D input
 
 	// maxGridPoints caps the number of energy evaluations of a grid.
 	maxGridPoints = 1 << 25
@@ -68,67 +68,38 @@ func DefaultLogZOptions() LogZOptions {
 	return LogZOptions{Method: LogZAuto, Margin: 0.5, Samples: 100000, Seed: 1, BatchSize: 1024}
 }
 
-// AddFlags defines the options as flags on fs, with their defaults.
-func (o *LogZOptions) AddFlags(fs *pflag.FlagSet) {
-	d := DefaultLogZOptions()
-	fs.StringVar(&o.Method, "method", d.Method, "`METHOD`: auto (grid for 1-D and 2-D inputs, else importance), grid or importance")
-	fs.IntVar(&o.GridSize, "grid-size", d.GridSize, fmt.Sprintf("grid intervals `K` per axis, even; 0 means %d for 1-D and %d for 2-D", defaultGrid1D, defaultGrid2D))
-	o.Bounds = d.Bounds
-	fs.Var((*boundsValue)(&o.Bounds), "bounds", "grid box `LO,HI` for every axis, or LO0,HI0,LO1,HI1 per axis; default: the data's range widened by --margin")
-	fs.Float64Var(&o.Margin, "margin", d.Margin, "widen the data's range by this `FRACTION` of it on each side for the grid box")
-	fs.IntVar(&o.Samples, "samples", d.Samples, "importance samples `N`")
-	fs.Uint64Var(&o.Seed, "seed", d.Seed, "random `SEED` for importance sampling, generator noise and toy data")
-	fs.IntVar(&o.BatchSize, "batch-size", d.BatchSize, "rows per model run; bounds memory use")
-}
-
-// boundsValue is the --bounds flag: comma-separated numbers.
-type boundsValue []float64
-
-func (b *boundsValue) String() string { return formatFloats(*b) }
-func (b *boundsValue) Type() string   { return "LO,HI" }
-
-func (b *boundsValue) Set(s string) error {
-	var v []float64
-	for _, f := range strings.Split(s, ",") {
-		x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil {
-			return fmt.Errorf("%q is not a number", f)
-		}
-		v = append(v, x)
-	}
-	*b = v
-	return nil
-}
-
-// Check reports the first invalid option.
+// Check reports every invalid option.
 func (o *LogZOptions) Check() error {
+	var errs []error
 	switch o.Method {
 	case LogZAuto, LogZGrid, LogZImportance:
 	default:
-		return fmt.Errorf("--method %q: want auto, grid or importance", o.Method)
+		errs = append(errs, fielderr.Errorf("{Method} %q: want auto, grid or importance", o.Method))
 	}
-	switch {
-	case o.GridSize < 0 || o.GridSize%2 != 0 || o.GridSize == 2:
-		return fmt.Errorf("--grid-size %d: want an even number of at least 4 (or 0 for the default)", o.GridSize)
-	case !(o.Margin >= 0) || math.IsInf(o.Margin, 0):
-		return fmt.Errorf("--margin %g: want a finite number of at least 0", o.Margin)
-	case o.Samples < 2:
-		return fmt.Errorf("--samples %d: want at least 2", o.Samples)
-	case o.BatchSize < 1:
-		return fmt.Errorf("--batch-size %d: must be at least 1", o.BatchSize)
+	if o.GridSize < 0 || o.GridSize%2 != 0 || o.GridSize == 2 {
+		errs = append(errs, fielderr.Errorf("{GridSize} %d: want an even number of at least 4 (or 0 for the default)", o.GridSize))
+	}
+	if !(o.Margin >= 0) || math.IsInf(o.Margin, 0) {
+		errs = append(errs, fielderr.Errorf("{Margin} %g: want a finite number of at least 0", o.Margin))
+	}
+	if o.Samples < 2 {
+		errs = append(errs, fielderr.Errorf("{Samples} %d: want at least 2", o.Samples))
+	}
+	if o.BatchSize < 1 {
+		errs = append(errs, fielderr.Errorf("{BatchSize} %d: must be at least 1", o.BatchSize))
 	}
 	if len(o.Bounds) > 0 {
 		if len(o.Bounds)%2 != 0 {
-			return fmt.Errorf("--bounds %s: want pairs LO,HI", formatFloats(o.Bounds))
+			errs = append(errs, fielderr.Errorf("{Bounds} %s: want pairs LO,HI", formatFloats(o.Bounds)))
 		}
-		for i := 0; i < len(o.Bounds); i += 2 {
+		for i := 0; i+1 < len(o.Bounds); i += 2 {
 			lo, hi := o.Bounds[i], o.Bounds[i+1]
 			if math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) || !(lo < hi) {
-				return fmt.Errorf("--bounds %s: pair %g,%g: want finite LO < HI", formatFloats(o.Bounds), lo, hi)
+				errs = append(errs, fielderr.Errorf("{Bounds} %s: pair %g,%g: want finite LO < HI", formatFloats(o.Bounds), lo, hi))
 			}
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // A LogZResult is an estimate of the log normalising constant
@@ -173,7 +144,7 @@ type LogZResult struct {
 // estimate is log mean(w), with sums scaled by the largest weight, and its standard
 // error is the delta-method sd(w) / (mean(w) √N). A poorly fitting
 // proposal shows as a small effective sample size, which adds a note.
-func LogZ(eng Engine, o LogZOptions) (LogZResult, error) {
+func LogZ(ctx context.Context, eng Engine, o LogZOptions) (LogZResult, error) {
 	if err := o.Check(); err != nil {
 		return LogZResult{}, err
 	}
@@ -199,7 +170,7 @@ func LogZ(eng Engine, o LogZOptions) (LogZResult, error) {
 			method = LogZGrid
 		}
 	}
-	e := &estimator{eng: eng, o: o, d: d, rng: rand.New(rand.NewPCG(o.Seed, 0x6c6f677a))} // "logz"
+	e := &estimator{ctx: ctx, eng: eng, o: o, d: d, rng: rand.New(rand.NewPCG(o.Seed, 0x6c6f677a))} // "logz"
 	if method == LogZGrid {
 		return e.grid()
 	}
@@ -227,6 +198,7 @@ func describePorts(ps []Port) string {
 
 // estimator holds the state of one LogZ call.
 type estimator struct {
+	ctx context.Context // stops the estimate between batches
 	eng Engine
 	o   LogZOptions
 	d   int
@@ -259,7 +231,7 @@ func (e *estimator) reference(purpose string) error {
 		e.sources = append(e.sources, refSource{name: fmt.Sprintf("%d generator samples", generatorRows), start: start, end: start + generatorRows})
 	}
 	if len(e.sources) == 0 {
-		return fmt.Errorf("%s needs data or a generator", purpose)
+		return fielderr.Errorf(purpose + " needs data or a generator") // purpose may name fields
 	}
 	return nil
 }
@@ -271,6 +243,9 @@ func (e *estimator) generate(n int) ([]float64, error) {
 	out := make([]float64, 0, n*e.d)
 	z := make([]float64, e.o.BatchSize*dz)
 	for done := 0; done < n; {
+		if err := e.ctx.Err(); err != nil {
+			return nil, err
+		}
 		k := min(e.o.BatchSize, n-done)
 		for i := range z[:k*dz] {
 			z[i] = e.rng.NormFloat64()
@@ -299,6 +274,9 @@ func (e *estimator) generate(n int) ([]float64, error) {
 func (e *estimator) energies(n int, fill func(x []float64, first, k int), use func(first int, en []float64)) error {
 	x := make([]float64, e.o.BatchSize*e.d)
 	for first := 0; first < n; {
+		if err := e.ctx.Err(); err != nil {
+			return err
+		}
 		k := min(e.o.BatchSize, n-first)
 		fill(x[:k*e.d], first, k)
 		res, err := e.eng.Run(x[:k*e.d], k)
@@ -342,9 +320,9 @@ func (e *estimator) gridBounds() ([][2]float64, error) {
 		}
 		return b, nil
 	case len(e.o.Bounds) > 0:
-		return nil, fmt.Errorf("--bounds %s: want one LO,HI pair for every axis or %d pairs, one per axis", formatFloats(e.o.Bounds), e.d)
+		return nil, fielderr.Errorf("{Bounds} %s: want one LO,HI pair for every axis or %d pairs, one per axis", formatFloats(e.o.Bounds), e.d)
 	}
-	if err := e.reference("setting the grid bounds without --bounds"); err != nil {
+	if err := e.reference("setting the grid bounds without {Bounds}"); err != nil {
 		return nil, err
 	}
 	for j := range b {
@@ -354,7 +332,7 @@ func (e *estimator) gridBounds() ([][2]float64, error) {
 		}
 		r := hi - lo
 		if !(r > 0) {
-			return nil, fmt.Errorf("the reference rows (%s) have no spread on axis %d (all %g); give --bounds", e.sourceNames(), j, lo)
+			return nil, fielderr.Errorf("the reference rows (%s) have no spread on axis %d (all %g); give {Bounds}", e.sourceNames(), j, lo)
 		}
 		b[j] = [2]float64{lo - e.o.Margin*r, hi + e.o.Margin*r}
 	}
@@ -372,7 +350,7 @@ func (e *estimator) sourceNames() string {
 // grid integrates exp(−E) on a grid over a 1-D or 2-D box.
 func (e *estimator) grid() (LogZResult, error) {
 	if e.d > 2 {
-		return LogZResult{}, fmt.Errorf("grid integration handles inputs of 1 or 2 values; this model takes %d (use --method importance)", e.d)
+		return LogZResult{}, fielderr.Errorf("grid integration handles inputs of 1 or 2 values; this model takes %d (use {Method} importance)", e.d)
 	}
 	bounds, err := e.gridBounds()
 	if err != nil {
@@ -380,9 +358,9 @@ func (e *estimator) grid() (LogZResult, error) {
 	}
 	k := e.o.GridSize
 	if k == 0 {
-		k = defaultGrid1D
+		k = DefaultGrid1D
 		if e.d == 2 {
-			k = defaultGrid2D
+			k = DefaultGrid2D
 		}
 	}
 	n := k + 1 // nodes per axis
@@ -391,7 +369,7 @@ func (e *estimator) grid() (LogZResult, error) {
 		total = n * n
 	}
 	if k > maxGridPoints || total > maxGridPoints {
-		return LogZResult{}, fmt.Errorf("--grid-size %d: over %d points; use a smaller grid", e.o.GridSize, maxGridPoints)
+		return LogZResult{}, fielderr.Errorf("{GridSize} %d: over %d points; use a smaller grid", e.o.GridSize, maxGridPoints)
 	}
 	h := make([]float64, e.d)
 	for j, b := range bounds {

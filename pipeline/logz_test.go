@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -193,7 +194,7 @@ func TestLogZGrid(t *testing.T) {
 			if c.data > 0 {
 				o.Data = c.te.sample(c.data, 1)
 			}
-			res, err := LogZ(newTestEngine(t, c.te.model(), o.BatchSize), o)
+			res, err := LogZ(context.Background(), newTestEngine(t, c.te.model(), o.BatchSize), o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -243,7 +244,7 @@ func TestLogZGridBoundsFromData(t *testing.T) {
 	o.Data = []float64{-1, 2, 3, 4, 1, 2.5}
 	o.Margin = 0.25
 	o.GridSize = 8
-	res, err := LogZ(newTestEngine(t, te.model(), 16), o)
+	res, err := LogZ(context.Background(), newTestEngine(t, te.model(), 16), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +292,7 @@ func TestLogZImportance(t *testing.T) {
 			if c.generator {
 				o.Generator = newTestEngine(t, testGenerator(c.te.mu, c.te.sigma), o.BatchSize)
 			}
-			res, err := LogZ(newTestEngine(t, c.te.model(), o.BatchSize), o)
+			res, err := LogZ(context.Background(), newTestEngine(t, c.te.model(), o.BatchSize), o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -331,7 +332,7 @@ func TestLogZImportanceCalibration(t *testing.T) {
 	for seed := range uint64(runs) {
 		o := DefaultLogZOptions()
 		o.Samples, o.BatchSize, o.Seed, o.Data = 2000, 1000, seed, data
-		res, err := LogZ(eng, o)
+		res, err := LogZ(context.Background(), eng, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -359,7 +360,7 @@ func TestLogZPoorProposal(t *testing.T) {
 	o := DefaultLogZOptions()
 	o.Samples = 5000
 	o.Data = testEnergy{mu: repeatFloat(3, 10), sigma: repeatFloat(4, 10)}.sample(1000, 4)
-	res, err := LogZ(newTestEngine(t, te.model(), o.BatchSize), o)
+	res, err := LogZ(context.Background(), newTestEngine(t, te.model(), o.BatchSize), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +393,7 @@ func TestLogZErrors(t *testing.T) {
 		{"vector-output", testGenerator([]float64{0, 0}, []float64{1, 1}), nil, nil,
 			"this one has 1 output (x of 2 values)"},
 		{"grid-no-data", gauss2.model(), func(o *LogZOptions) {}, nil,
-			"setting the grid bounds without --bounds needs data or a generator"},
+			"setting the grid bounds without Bounds needs data or a generator"},
 		{"importance-no-data", gauss3.model(), func(o *LogZOptions) {}, nil,
 			"importance sampling (to fit its proposal) needs data or a generator"},
 		{"grid-3d", gauss3.model(), func(o *LogZOptions) { o.Method = LogZGrid; o.Bounds = []float64{-1, 1} }, nil,
@@ -404,7 +405,7 @@ func TestLogZErrors(t *testing.T) {
 		{"bounds-odd", gauss2.model(), func(o *LogZOptions) { o.Bounds = []float64{1} }, nil,
 			"want pairs LO,HI"},
 		{"constant-data", gauss2.model(), func(o *LogZOptions) { o.Data = []float64{1, 2, 1, 3} }, nil,
-			"no spread on axis 0 (all 1); give --bounds"},
+			"no spread on axis 0 (all 1); give Bounds"},
 		{"ragged-data", gauss2.model(), func(o *LogZOptions) { o.Data = []float64{1, 2, 3} }, nil,
 			"3 data values do not make rows of 2"},
 		{"one-row", gauss3.model(), func(o *LogZOptions) { o.Data = []float64{1, 2, 3} }, nil,
@@ -413,10 +414,10 @@ func TestLogZErrors(t *testing.T) {
 			"the generator should have one output of 3 values per row"},
 		{"nan-energy", nanModel, func(o *LogZOptions) { o.Bounds = []float64{-1, 1} }, nil,
 			"energy NaN at x = -1,-1"},
-		{"method", gauss2.model(), func(o *LogZOptions) { o.Method = "mcmc" }, nil, `--method "mcmc": want auto, grid or importance`},
-		{"grid-size", gauss2.model(), func(o *LogZOptions) { o.GridSize = 7 }, nil, "--grid-size 7: want an even number"},
-		{"samples", gauss2.model(), func(o *LogZOptions) { o.Samples = 1 }, nil, "--samples 1: want at least 2"},
-		{"margin", gauss2.model(), func(o *LogZOptions) { o.Margin = math.NaN() }, nil, "--margin NaN"},
+		{"method", gauss2.model(), func(o *LogZOptions) { o.Method = "mcmc" }, nil, `Method "mcmc": want auto, grid or importance`},
+		{"grid-size", gauss2.model(), func(o *LogZOptions) { o.GridSize = 7 }, nil, "GridSize 7: want an even number"},
+		{"samples", gauss2.model(), func(o *LogZOptions) { o.Samples = 1 }, nil, "Samples 1: want at least 2"},
+		{"margin", gauss2.model(), func(o *LogZOptions) { o.Margin = math.NaN() }, nil, "Margin NaN"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -430,7 +431,7 @@ func TestLogZErrors(t *testing.T) {
 				o.Data = nil
 				o.Generator = newTestEngine(t, c.gen, o.BatchSize)
 			}
-			_, err := LogZ(newTestEngine(t, c.model, o.BatchSize), o)
+			_, err := LogZ(context.Background(), newTestEngine(t, c.model, o.BatchSize), o)
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 				t.Errorf("error %v, want one containing %q", err, c.wantErr)
 			}

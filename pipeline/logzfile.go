@@ -1,13 +1,13 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/train"
 )
@@ -44,36 +44,24 @@ func DefaultLogZFileOptions() LogZFileOptions {
 	return LogZFileOptions{Engine: EngineAuto, Estimate: DefaultLogZOptions()}
 }
 
-// AddFlags defines the options as flags on fs, with their defaults: the
-// files and engine first, then the estimate's settings.
-func (o *LogZFileOptions) AddFlags(fs *pflag.FlagSet) {
-	d := DefaultLogZFileOptions()
-	fs.StringVar(&o.Model, "model", d.Model, "ONNX `FILE` of the energy model (required)")
-	fs.StringVar(&o.Data, "data", d.Data, "training data: a row `FILE` (.csv, .npy, .jsonl) or toy:NAME; sets the grid box and fits the importance proposal")
-	fs.IntVar(&o.DataRows, "data-rows", d.DataRows, fmt.Sprintf("read the first `N` rows of --data (0: a whole file, or %d toy points)", DefaultToyRows))
-	fs.StringVar(&o.Generator, "generator", d.Generator, "ONNX `FILE` of a generator x = G(z), z ~ N(0, I), whose samples shape the proposal or box")
-	fs.StringVar(&o.Output, "output", d.Output, "write the model with its log Z to `FILE` instead of rewriting --model")
-	fs.StringVar(&o.Engine, "engine", d.Engine, "`ENGINE` running the models: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go)")
-	fs.StringVar(&o.ORTLib, "ort-lib", d.ORTLib, "ONNX Runtime shared library `PATH` (default $"+ORTLibEnv+", then the install location)")
-	o.Estimate.AddFlags(fs)
-}
-
-// Check reports the first missing or invalid option.
+// Check reports every missing or invalid option.
 func (o *LogZFileOptions) Check() error {
-	switch {
-	case o.Model == "":
-		return errors.New("--model is required")
-	case o.DataRows < 0:
-		return fmt.Errorf("--data-rows %d: must be at least 0", o.DataRows)
-	case o.DataRows > 0 && o.Data == "":
-		return errors.New("--data-rows needs --data")
+	var errs []error
+	if o.Model == "" {
+		errs = append(errs, fielderr.Errorf("{Model} is required"))
+	}
+	if o.DataRows < 0 {
+		errs = append(errs, fielderr.Errorf("{DataRows} %d: must be at least 0", o.DataRows))
+	}
+	if o.DataRows > 0 && o.Data == "" {
+		errs = append(errs, fielderr.Errorf("{DataRows} needs {Data}"))
 	}
 	switch o.Engine {
 	case EngineAuto, EngineORT, EngineGo:
 	default:
-		return fmt.Errorf("--engine %q: want auto, ort or go", o.Engine)
+		errs = append(errs, fielderr.Errorf("{Engine} %q: want auto, ort or go", o.Engine))
 	}
-	return o.Estimate.Check()
+	return errors.Join(append(errs, o.Estimate.Check())...)
 }
 
 // LogZFile estimates log Z of the energy model o.Model (see LogZ) and
@@ -81,12 +69,12 @@ func (o *LogZFileOptions) Check() error {
 // (export.SetLogZ): into o.Output if set, else into o.Model, rewritten in
 // place. Either file is written atomically. It returns the estimate and
 // the file written.
-func LogZFile(o LogZFileOptions) (LogZResult, string, error) {
+func LogZFile(ctx context.Context, o LogZFileOptions) (LogZResult, string, error) {
 	var res LogZResult
 	if err := o.Check(); err != nil {
 		return res, "", err
 	}
-	m, err := export.LoadKind(o.Model, export.KindEnergy, "--model")
+	m, err := export.LoadKind(o.Model, export.KindEnergy, "Model")
 	if err != nil {
 		return res, "", err
 	}
@@ -99,7 +87,7 @@ func LogZFile(o LogZFileOptions) (LogZResult, string, error) {
 
 	est := o.Estimate
 	if o.Generator != "" {
-		g, err := export.LoadKind(o.Generator, export.KindGenerator, "--generator")
+		g, err := export.LoadKind(o.Generator, export.KindGenerator, "Generator")
 		if err != nil {
 			return res, "", err
 		}
@@ -117,7 +105,7 @@ func LogZFile(o LogZFileOptions) (LogZResult, string, error) {
 		}
 		d, err := train.LoadData(o.Data, n, est.Seed)
 		if err != nil {
-			return res, "", fmt.Errorf("--data: %w", err)
+			return res, "", fielderr.Errorf("{Data}: %w", err)
 		}
 		if d.Width != width {
 			return res, "", fmt.Errorf("%s: rows of %d values (shape %v), but %s takes %d (shape %v)",
@@ -126,7 +114,7 @@ func LogZFile(o LogZFileOptions) (LogZResult, string, error) {
 		est.Data = d.Data
 	}
 
-	res, err = LogZ(eng, est)
+	res, err = LogZ(ctx, eng, est)
 	if err != nil {
 		return res, "", fmt.Errorf("%s: %w", o.Model, err)
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -17,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/spf13/pflag"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
@@ -28,6 +28,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/train"
 )
 
@@ -57,7 +58,7 @@ const (
 
 // Limits of the settings.
 const (
-	maxPlotGrid    = 2000 // grid cells per axis of density.png
+	MaxPlotGrid    = 2000 // grid cells per axis of density.png
 	maxPlotSamples = 1 << 20
 	plotBatch      = 1024 // rows per model run
 )
@@ -107,57 +108,45 @@ func DefaultPlotOptions() PlotOptions {
 	return PlotOptions{GridSize: 200, Margin: 0.1, Samples: 2000, Seed: 1}
 }
 
-// AddFlags defines the options as flags on fs, with their defaults.
-func (o *PlotOptions) AddFlags(fs *pflag.FlagSet) {
-	d := DefaultPlotOptions()
-	fs.StringVar(&o.Run, "run", d.Run, fmt.Sprintf("training output `DIR`: its %s, %s and %s unless given, --out DIR, and the training data unless --data", train.EnergyFile, train.GeneratorFile, train.MetricsFile))
-	fs.StringVar(&o.Energy, "energy", d.Energy, "ONNX `FILE` of a 2-D energy model: writes "+DensityFile)
-	fs.StringVar(&o.Generator, "generator", d.Generator, "ONNX `FILE` of a generator x = G(z), z ~ N(0, I): writes "+SamplesFile)
-	fs.StringVar(&o.Metrics, "metrics", d.Metrics, "metrics.csv `FILE` of a training run: writes "+CurvesFile)
-	fs.StringVar(&o.Data, "data", d.Data, "data drawn with the models: a row `FILE` (.csv, .npy, .jsonl) or toy:NAME")
-	fs.IntVar(&o.DataRows, "data-rows", d.DataRows, fmt.Sprintf("read the first `N` rows of --data (0: a whole file, or %d toy points; with --run, as in training)", DefaultToyRows))
-	fs.StringVar(&o.Out, "out", d.Out, "`DIR` to write the pictures to, created if need be (default: --run's)")
-	fs.IntVar(&o.GridSize, "grid-size", d.GridSize, fmt.Sprintf("grid cells `K` per axis of %s (2 to %d)", DensityFile, maxPlotGrid))
-	o.Bounds = d.Bounds
-	fs.Var((*boundsValue)(&o.Bounds), "bounds", "box of "+DensityFile+": `LO,HI` for both axes or LO0,HI0,LO1,HI1; default: the range of the data (else of generator samples) widened by --margin")
-	fs.Float64Var(&o.Margin, "margin", d.Margin, "widen the range of the data by this `FRACTION` of it on each side")
-	fs.IntVar(&o.Samples, "samples", d.Samples, "generator samples `N` to draw; also the most data points drawn")
-	fs.Uint64Var(&o.Seed, "seed", d.Seed, "random `SEED` of the latent draws, of the data points shown and of toy data")
-}
-
-// Check reports the first missing or invalid option.
+// Check reports every missing or invalid option.
 func (o *PlotOptions) Check() error {
-	switch {
-	case o.Run == "" && o.Energy == "" && o.Generator == "" && o.Metrics == "":
-		return errors.New("nothing to plot: give --run, --energy, --generator or --metrics")
-	case o.Out == "" && o.Run == "":
-		return errors.New("--out is required (or --run)")
-	case o.DataRows < 0:
-		return fmt.Errorf("--data-rows %d: must be at least 0", o.DataRows)
-	case o.DataRows > 0 && o.Data == "" && o.Run == "":
-		return errors.New("--data-rows needs --data or --run")
-	case o.GridSize < 2 || o.GridSize > maxPlotGrid:
-		return fmt.Errorf("--grid-size %d: want 2 to %d", o.GridSize, maxPlotGrid)
-	case !(o.Margin >= 0) || math.IsInf(o.Margin, 0):
-		return fmt.Errorf("--margin %g: want a finite number of at least 0", o.Margin)
-	case o.Samples < 1 || o.Samples > maxPlotSamples:
-		return fmt.Errorf("--samples %d: want 1 to %d", o.Samples, maxPlotSamples)
+	var errs []error
+	if o.Run == "" && o.Energy == "" && o.Generator == "" && o.Metrics == "" {
+		errs = append(errs, fielderr.Errorf("nothing to plot: give {Run}, {Energy}, {Generator} or {Metrics}"))
+	}
+	if o.Out == "" && o.Run == "" {
+		errs = append(errs, fielderr.Errorf("{Out} is required (or {Run})"))
+	}
+	if o.DataRows < 0 {
+		errs = append(errs, fielderr.Errorf("{DataRows} %d: must be at least 0", o.DataRows))
+	}
+	if o.DataRows > 0 && o.Data == "" && o.Run == "" {
+		errs = append(errs, fielderr.Errorf("{DataRows} needs {Data} or {Run}"))
+	}
+	if o.GridSize < 2 || o.GridSize > MaxPlotGrid {
+		errs = append(errs, fielderr.Errorf("{GridSize} %d: want 2 to %d", o.GridSize, MaxPlotGrid))
+	}
+	if !(o.Margin >= 0) || math.IsInf(o.Margin, 0) {
+		errs = append(errs, fielderr.Errorf("{Margin} %g: want a finite number of at least 0", o.Margin))
+	}
+	if o.Samples < 1 || o.Samples > maxPlotSamples {
+		errs = append(errs, fielderr.Errorf("{Samples} %d: want 1 to %d", o.Samples, maxPlotSamples))
 	}
 	switch len(o.Bounds) {
 	case 0, 2, 4:
 	default:
-		return fmt.Errorf("--bounds %s: want LO,HI or LO0,HI0,LO1,HI1", formatFloats(o.Bounds))
+		errs = append(errs, fielderr.Errorf("{Bounds} %s: want LO,HI or LO0,HI0,LO1,HI1", formatFloats(o.Bounds)))
 	}
-	for i := 0; i < len(o.Bounds); i += 2 {
+	for i := 0; i+1 < len(o.Bounds); i += 2 {
 		lo, hi := o.Bounds[i], o.Bounds[i+1]
 		if math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) || !(lo < hi) {
-			return fmt.Errorf("--bounds %s: pair %g,%g: want finite LO < HI", formatFloats(o.Bounds), lo, hi)
+			errs = append(errs, fielderr.Errorf("{Bounds} %s: pair %g,%g: want finite LO < HI", formatFloats(o.Bounds), lo, hi))
 		}
 	}
 	if d := o.Dataset; d != nil && (d.Width < 1 || len(d.Data) != d.Rows*d.Width || shapeSize(d.RowShape) != d.Width) {
-		return fmt.Errorf("data set of %d rows of shape %v (width %d) holds %d values", d.Rows, d.RowShape, d.Width, len(d.Data))
+		errs = append(errs, fmt.Errorf("data set of %d rows of shape %v (width %d) holds %d values", d.Rows, d.RowShape, d.Width, len(d.Data)))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func shapeSize(shape []int) int {
@@ -317,9 +306,9 @@ func (p *plotRun) resolve() error {
 	spec, rows, seed := o.Data, o.DataRows, o.Seed
 	if o.Run != "" {
 		if st, err := os.Stat(o.Run); err != nil {
-			return fmt.Errorf("--run: %w", err)
+			return fielderr.Errorf("{Run}: %w", err)
 		} else if !st.IsDir() {
-			return fmt.Errorf("--run %s: not a directory", o.Run)
+			return fielderr.Errorf("{Run} %s: not a directory", o.Run)
 		}
 		found := 0
 		for _, f := range []struct {
@@ -339,7 +328,7 @@ func (p *plotRun) resolve() error {
 			}
 		}
 		if found == 0 {
-			return fmt.Errorf("--run %s: holds none of %s, %s and %s; is it the --out of ebmpipe train?", o.Run, train.EnergyFile, train.GeneratorFile, train.MetricsFile)
+			return fielderr.Errorf("{Run} %s: holds none of %s, %s and %s; is it the {Out} of ebmpipe train?", o.Run, train.EnergyFile, train.GeneratorFile, train.MetricsFile)
 		}
 		if o.Out == "" {
 			o.Out = o.Run
@@ -366,7 +355,7 @@ func (p *plotRun) resolve() error {
 		}
 		var err error
 		if d, err = train.LoadData(spec, rows, seed); err != nil {
-			return fmt.Errorf("--data: %w", err)
+			return fielderr.Errorf("{Data}: %w", err)
 		}
 	}
 	if d != nil {
@@ -386,7 +375,7 @@ func runOptions(dir string) (train.Options, error) {
 	}
 	s, ok := ck.Meta["options"]
 	if !ok {
-		return o, fmt.Errorf("%s: the checkpoint does not record the training options; give --data", dir)
+		return o, fielderr.Errorf("%s: the checkpoint does not record the training options; give {Data}", dir)
 	}
 	if err := json.Unmarshal([]byte(s), &o); err != nil {
 		return o, fmt.Errorf("%s: the checkpoint's training options: %w", dir, err)
@@ -397,7 +386,7 @@ func runOptions(dir string) (train.Options, error) {
 // generate draws o.Samples rows from the generator.
 func (p *plotRun) generate() error {
 	path := p.o.Generator
-	m, err := export.LoadKind(path, export.KindGenerator, "--generator")
+	m, err := export.LoadKind(path, export.KindGenerator, "Generator")
 	if err != nil {
 		return err
 	}
@@ -429,7 +418,7 @@ func (p *plotRun) generate() error {
 	if isImage(shape) { // only a grid's worth is shown
 		n = min(n, imageGridCols*imageGridCols)
 	}
-	e := &estimator{eng: g, o: LogZOptions{Generator: g, BatchSize: plotBatch}, d: width, rng: p.rng}
+	e := &estimator{ctx: context.Background(), eng: g, o: LogZOptions{Generator: g, BatchSize: plotBatch}, d: width, rng: p.rng}
 	if p.gen, err = e.generate(n); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -554,7 +543,7 @@ func (p *plotRun) box() ([2][2]float64, error) {
 		ref, what = p.gen, "the generator samples"
 	}
 	if ref == nil {
-		return b, errors.New("no box to draw: give --bounds, data or a generator")
+		return b, fielderr.Errorf("no box to draw: give {Bounds}, data or a generator")
 	}
 	for j := range 2 {
 		lo, hi := math.Inf(1), math.Inf(-1)
@@ -563,7 +552,7 @@ func (p *plotRun) box() ([2][2]float64, error) {
 		}
 		r := hi - lo
 		if !(r > 0) {
-			return b, fmt.Errorf("%s have no spread on axis %d (all %g); give --bounds", what, j, lo)
+			return b, fielderr.Errorf("%s have no spread on axis %d (all %g); give {Bounds}", what, j, lo)
 		}
 		b[j] = [2]float64{lo - p.o.Margin*r, hi + p.o.Margin*r}
 	}
@@ -573,7 +562,7 @@ func (p *plotRun) box() ([2][2]float64, error) {
 // density draws density.png.
 func (p *plotRun) density() (*vgimg.Canvas, error) {
 	path := p.o.Energy
-	m, err := export.LoadKind(path, export.KindEnergy, "--energy")
+	m, err := export.LoadKind(path, export.KindEnergy, "Energy")
 	if err != nil {
 		return nil, err
 	}
@@ -603,7 +592,7 @@ func (p *plotRun) density() (*vgimg.Canvas, error) {
 	k := p.o.GridSize
 	g := &densityGrid{k: k, x0: b[0][0], y0: b[1][0], hx: (b[0][1] - b[0][0]) / float64(k), hy: (b[1][1] - b[1][0]) / float64(k)}
 	g.z = make([]float64, k*k)
-	e := &estimator{eng: eng, o: LogZOptions{BatchSize: plotBatch}, d: 2}
+	e := &estimator{ctx: context.Background(), eng: eng, o: LogZOptions{BatchSize: plotBatch}, d: 2}
 	err = e.energies(k*k, func(x []float64, first, rows int) {
 		for r := range rows {
 			i := first + r

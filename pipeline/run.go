@@ -14,8 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
-
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/pipeline/table"
 	"github.com/ebmpipe/ebmpipe/train"
 )
@@ -38,9 +37,9 @@ const (
 	TrainSplitFile = "train.csv"       // the training rows, when a data file is split
 )
 
-// defaultTestRows is the number of held-out toy points when
+// DefaultTestRows is the number of held-out toy points when
 // HeldOutOptions.TestRows is 0.
-const defaultTestRows = 10000
+const DefaultTestRows = 10000
 
 // HeldOutOptions choose the held-out rows of a run: the flags of ebmpipe
 // run, and the section "run" of a run file. The JSON names are the flag
@@ -63,23 +62,16 @@ func DefaultHeldOutOptions() HeldOutOptions {
 	return HeldOutOptions{TestFraction: 0.1}
 }
 
-// AddFlags defines the options as flags on fs, with their defaults.
-func (o *HeldOutOptions) AddFlags(fs *pflag.FlagSet) {
-	d := DefaultHeldOutOptions()
-	fs.StringVar(&o.Test, "test", d.Test, "held-out rows: a row `FILE` (.csv, .npy, .jsonl) or toy:NAME (default: toy training data drawn again with --seed + 1, or --test-fraction of a training file)")
-	fs.IntVar(&o.TestRows, "test-rows", d.TestRows, fmt.Sprintf("held-out toy points, or leading rows of a --test file (0: %d toy points, or the whole file)", defaultTestRows))
-	fs.Float64Var(&o.TestFraction, "test-fraction", d.TestFraction, "`FRACTION` of the rows of a training file held out, when there is no --test")
-}
-
-// Check reports the first invalid option.
+// Check reports every invalid option.
 func (o *HeldOutOptions) Check() error {
-	switch {
-	case o.TestRows < 0:
-		return fmt.Errorf("--test-rows %d: must be at least 0", o.TestRows)
-	case !(o.TestFraction > 0 && o.TestFraction < 1):
-		return fmt.Errorf("--test-fraction %g: want a number between 0 and 1", o.TestFraction)
+	var errs []error
+	if o.TestRows < 0 {
+		errs = append(errs, fielderr.Errorf("{TestRows} %d: must be at least 0", o.TestRows))
 	}
-	return nil
+	if !(o.TestFraction > 0 && o.TestFraction < 1) {
+		errs = append(errs, fielderr.Errorf("{TestFraction} %g: want a number between 0 and 1", o.TestFraction))
+	}
+	return errors.Join(errs...)
 }
 
 // RunOptions are the settings of one run, a section per command. The run
@@ -92,178 +84,15 @@ type RunOptions struct {
 	Score  ScoreOptions        `json:"score"`
 }
 
-// A runSection defines a section of a run file.
-type runSection struct {
-	name string
-	// addFlags defines the command's flags on fs, bound to o's fields.
-	addFlags func(o *RunOptions, fs *pflag.FlagSet)
-	// byRun are the flags the run sets itself, and why.
-	byRun map[string]string
-	// paths are the flags whose values are paths, taken relative to the
-	// run file's directory.
-	paths []string
-}
-
-var runSections = []runSection{
-	{
-		name:     SectionRun,
-		addFlags: func(o *RunOptions, fs *pflag.FlagSet) { o.Run.AddFlags(fs) },
-		paths:    []string{"test"},
-	},
-	{
-		name:     SectionTrain,
-		addFlags: func(o *RunOptions, fs *pflag.FlagSet) { o.Train.AddFlags(fs) },
-		paths:    []string{"data", "energy", "generator", "encoder", "out"},
-	},
-	{
-		name:     SectionLogZ,
-		addFlags: func(o *RunOptions, fs *pflag.FlagSet) { o.LogZ.AddFlags(fs) },
-		byRun: map[string]string{
-			"model":     "the run estimates log Z of the energy it trains",
-			"data":      "the run takes the training data",
-			"data-rows": "the run takes the training data",
-			"generator": "the run sets the box from the training data",
-			"output":    "the run writes log Z into the energy it trains",
-		},
-		paths: []string{"ort-lib"},
-	},
-	{
-		name:     SectionBounds,
-		addFlags: func(o *RunOptions, fs *pflag.FlagSet) { o.Bounds.AddFlags(fs) },
-		byRun: map[string]string{
-			"energy":    "the run evaluates the models it trains",
-			"generator": "the run evaluates the models it trains",
-			"encoder":   "the run exports no encoder",
-			"data":      "the run takes the held-out rows (run: test, test-rows, test-fraction)",
-			"data-rows": "the run takes the held-out rows (run: test, test-rows, test-fraction)",
-			"json":      "the run prints its own report",
-		},
-	},
-	{
-		name:     SectionScore,
-		addFlags: func(o *RunOptions, fs *pflag.FlagSet) { o.Score.AddFlags(fs) },
-		byRun:    map[string]string{"model": "the run scores with the energy it trains"},
-		paths:    []string{"input", "output", "ort-lib"},
-	},
-}
-
-func findSection(name string) (runSection, bool) {
-	for _, s := range runSections {
-		if s.name == name {
-			return s, true
-		}
+// DefaultRunOptions returns the defaults of every section.
+func DefaultRunOptions() RunOptions {
+	return RunOptions{
+		Run:    DefaultHeldOutOptions(),
+		Train:  train.DefaultOptions(),
+		LogZ:   DefaultLogZFileOptions(),
+		Bounds: train.DefaultBoundsOptions(),
+		Score:  DefaultScoreOptions(),
 	}
-	return runSection{}, false
-}
-
-// sectionNames lists the sections for messages: "run, train, ... or score".
-func sectionNames() string {
-	names := make([]string, len(runSections))
-	for i, s := range runSections {
-		names[i] = s.name
-	}
-	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
-}
-
-// A RunConfig holds RunOptions and, for each section, the flag set that
-// sets them: the flags of the command the section is named after, defined
-// by the same AddFlags, with the same defaults. A run file's options and
-// command-line overrides go through FlagSet.Set, so that they are parsed
-// and checked exactly as the commands' flags.
-type RunConfig struct {
-	Options RunOptions
-	sets    map[string]*pflag.FlagSet
-}
-
-// NewRunConfig returns a RunConfig holding the flag defaults of every
-// command.
-func NewRunConfig() *RunConfig {
-	c := &RunConfig{sets: map[string]*pflag.FlagSet{}}
-	c.Options.Train = train.DefaultOptions()
-	c.Options.Bounds = train.DefaultBoundsOptions()
-	for _, s := range runSections {
-		fs := pflag.NewFlagSet("ebmpipe "+s.name, pflag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		fs.SortFlags = false
-		s.addFlags(&c.Options, fs)
-		c.sets[s.name] = fs
-	}
-	return c
-}
-
-// FlagSet returns the flag set of a section, or nil if there is no such
-// section. The flags of section "run" are those of ebmpipe run: a command
-// can add them to its own flag set, so that they are set from its
-// command line.
-func (c *RunConfig) FlagSet(section string) *pflag.FlagSet { return c.sets[section] }
-
-// Apply sets the options of the run file f. Relative paths are taken from
-// f.Dir. Options already set (such as flags of section "run" given on the
-// command line) are kept. Errors are *RunFileError naming the line.
-func (c *RunConfig) Apply(f *RunFile) error {
-	for _, sec := range f.Sections {
-		s, ok := findSection(sec.Name)
-		if !ok {
-			return f.errorf(sec.Line, "unknown section %q (want %s)", sec.Name, sectionNames())
-		}
-		for _, opt := range sec.Options {
-			if fl := c.sets[s.name].Lookup(opt.Key); fl != nil && fl.Changed {
-				continue
-			}
-			v := opt.Value
-			if slices.Contains(s.paths, opt.Key) {
-				v = resolvePath(f.Dir, v)
-			}
-			if err := c.set(s, opt.Key, v); err != nil {
-				return f.errorf(opt.Line, "%v", err)
-			}
-		}
-	}
-	return nil
-}
-
-// resolvePath takes a relative path value from dir. toy: and mlp: specs are
-// not paths.
-func resolvePath(dir, v string) string {
-	if dir == "" || v == "" || filepath.IsAbs(v) || strings.HasPrefix(v, "toy:") || strings.HasPrefix(v, "mlp:") {
-		return v
-	}
-	return filepath.Join(dir, v)
-}
-
-// Set sets option key of a section to value, as its flag would. Paths
-// are taken as they are.
-func (c *RunConfig) Set(section, key, value string) error {
-	s, ok := findSection(section)
-	if !ok {
-		return fmt.Errorf("unknown section %q (want %s)", section, sectionNames())
-	}
-	return c.set(s, key, value)
-}
-
-// SetOption sets an option given as SECTION.KEY=VALUE, such as
-// "train.steps=100" (the --set flag of ebmpipe run).
-func (c *RunConfig) SetOption(spec string) error {
-	name, value, ok := strings.Cut(spec, "=")
-	section, key, dot := strings.Cut(name, ".")
-	if !ok || !dot || section == "" || key == "" {
-		return fmt.Errorf("%q: want SECTION.OPTION=VALUE, such as train.steps=100", spec)
-	}
-	return c.Set(section, key, value)
-}
-
-func (c *RunConfig) set(s runSection, key, value string) error {
-	fs := c.sets[s.name]
-	if fs.Lookup(key) == nil {
-		return fmt.Errorf("unknown option %q for %s (see ebmpipe %s --help)", key, s.name, s.name)
-	}
-	if why, ok := s.byRun[key]; ok {
-		return fmt.Errorf("%s: %q is set by the run: %s", s.name, key, why)
-	}
-	if err := fs.Set(key, value); err != nil {
-		return fmt.Errorf("%s: %w", s.name, err)
-	}
-	return nil
 }
 
 // RunHooks report on a run as it goes. Any may be nil.
@@ -381,7 +210,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	if !o.Train.Resume {
 		for _, f := range []string{TestFile, TrainSplitFile, TestScoresFile} {
 			if p := filepath.Join(out, f); exists(p) {
-				return nil, fmt.Errorf("--out %s already holds a run (%s); choose another --out", out, p)
+				return nil, fielderr.Errorf("{Out} %s already holds a run (%s); choose another {Out}", out, p)
 			}
 		}
 	}
@@ -395,7 +224,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 		created = append(created, out)
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, fmt.Errorf("--out: %w", err)
+		return nil, fielderr.Errorf("{Out}: %w", err)
 	}
 	h.stage("held-out rows")
 	test, trainPart, err := o.heldOut()
@@ -443,7 +272,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	o.LogZ.Model, o.LogZ.Data, o.LogZ.DataRows = res.Train.Energy, o.Train.Data, o.Train.DataRows
 	o.LogZ.Generator, o.LogZ.Output = "", ""
 	o.LogZ.Notice = h.Notice
-	if res.LogZ, _, err = LogZFile(o.LogZ); err != nil {
+	if res.LogZ, _, err = LogZFile(ctx, o.LogZ); err != nil {
 		return nil, fmt.Errorf("log Z: %w", err)
 	}
 	for _, n := range res.LogZ.Notes {
@@ -454,7 +283,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	h.stage("evaluating the bounds on %d held-out rows", test.Rows)
 	o.Bounds.Energy, o.Bounds.Generator, o.Bounds.Encoder = res.Train.Energy, res.Train.Generator, ""
 	o.Bounds.Data, o.Bounds.DataRows, o.Bounds.JSON = testPath, 0, false
-	if res.Bounds, err = train.EvaluateBounds(o.Bounds); err != nil {
+	if res.Bounds, err = train.EvaluateBounds(ctx, o.Bounds); err != nil {
 		return nil, fmt.Errorf("bounds: %w", err)
 	}
 	res.Lower, res.Upper = bracketBound(res.Bounds.Lower, o.Train.Lower, "lower", note), bracketBound(res.Bounds.Upper, o.Train.Upper, "upper", note)
@@ -464,7 +293,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	so := o.Score
 	so.Model, so.Input, so.Output = res.Train.Energy, testPath, filepath.Join(out, TestScoresFile)
 	so.Raw, so.SkipBadRows, so.Notice, so.Progress = false, false, h.Notice, nil
-	st, err := ScoreContext(ctx, so)
+	st, err := Score(ctx, so)
 	if err != nil {
 		return nil, err
 	}
@@ -481,7 +310,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 		so := o.Score
 		so.Model = res.Train.Energy
 		so.Notice = h.Notice
-		st, err := ScoreContext(ctx, so)
+		st, err := Score(ctx, so)
 		if err != nil {
 			return nil, err
 		}
@@ -505,64 +334,74 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	return res, nil
 }
 
-// Check reports the first invalid option of any section, naming the
+// Check reports every invalid option of every section, naming the
 // section; the options the run sets are not checked.
 func (o *RunOptions) Check() error {
-	if err := o.Run.Check(); err != nil {
-		return fmt.Errorf("%s: %w", SectionRun, err)
+	var errs []error
+	section := func(name string, err error) {
+		if err != nil {
+			errs = append(errs, &sectionError{name, err})
+		}
 	}
-	if err := o.Train.Check(); err != nil {
-		return fmt.Errorf("%s: %s", SectionTrain, strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
+	section(SectionRun, o.Run.Check())
+	section(SectionTrain, o.Train.Check())
 	lz := o.LogZ
 	lz.Model, lz.Data, lz.DataRows = TestFile, "", 0
-	if err := lz.Check(); err != nil {
-		return fmt.Errorf("%s: %w", SectionLogZ, err)
-	}
+	section(SectionLogZ, lz.Check())
 	b := o.Bounds
 	b.Energy, b.Generator, b.Data, b.DataRows = TestFile, TestFile, TestFile, 0
-	if err := b.Check(); err != nil {
-		return fmt.Errorf("%s: %s", SectionBounds, strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
+	section(SectionBounds, b.Check())
 	s := o.Score
-	switch {
-	case s.Input == "" && s.Output != "":
-		return fmt.Errorf("%s: --output needs --input", SectionScore)
-	case s.Input == "":
+	if s.Input == "" && s.Output != "" {
+		errs = append(errs, fielderr.Errorf("%s: {Score.Output} needs {Score.Input}", SectionScore))
+		return errors.Join(errs...)
+	}
+	if s.Input == "" {
 		s.Input, s.Output = TestFile, TestScoresFile
 	}
 	s.Model = TestFile
-	if err := s.Check(); err != nil {
-		return fmt.Errorf("%s: %w", SectionScore, err)
-	}
-	return nil
+	section(SectionScore, s.Check())
+	return errors.Join(errs...)
 }
+
+// A sectionError is the problems with the options of one section of a
+// run, on one line.
+type sectionError struct {
+	section string
+	err     error
+}
+
+func (e *sectionError) Error() string {
+	return e.section + ": " + strings.ReplaceAll(e.err.Error(), "\n", "; ")
+}
+
+func (e *sectionError) Unwrap() error { return e.err }
 
 // heldOut returns the held-out rows, as read, and, when a training file
 // is split, its training part.
 func (o *RunOptions) heldOut() (test, trainPart *train.Dataset, err error) {
 	seed := o.Train.Seed + 1
-	spec, rows, flag := o.Run.Test, o.Run.TestRows, "--test"
+	spec, rows, field := o.Run.Test, o.Run.TestRows, "Run.Test"
 	if spec == "" && strings.HasPrefix(o.Train.Data, "toy:") {
-		spec, flag = o.Train.Data, "--data"
+		spec, field = o.Train.Data, "Train.Data"
 	}
 	if spec != "" {
 		if rows == 0 && strings.HasPrefix(spec, "toy:") {
-			rows = defaultTestRows
+			rows = DefaultTestRows
 		}
 		d, err := train.LoadData(spec, rows, seed)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", flag, err)
+			return nil, nil, fielderr.Errorf("{"+field+"}: %w", err)
 		}
 		return d, nil, nil
 	}
 	all, err := train.LoadData(o.Train.Data, o.Train.DataRows, o.Train.Seed)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--data: %w", err)
+		return nil, nil, fielderr.Errorf("{Data}: %w", err)
 	}
 	trainPart, test = all.Split(o.Run.TestFraction, o.Train.Seed)
 	if test.Rows < 2 || trainPart.Rows < 2 {
-		return nil, nil, fmt.Errorf("--test-fraction %g of the %d rows of %s leaves %d to train on and %d held out; need at least 2 of each",
+		return nil, nil, fielderr.Errorf("{TestFraction} %g of the %d rows of %s leaves %d to train on and %d held out; need at least 2 of each",
 			o.Run.TestFraction, all.Rows, o.Train.Data, trainPart.Rows, test.Rows)
 	}
 	return test, trainPart, nil

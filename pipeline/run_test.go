@@ -16,29 +16,25 @@ import (
 )
 
 // tinyRun returns a run of small networks on toy:8gaussians for a few
-// hundred iterations into dir, with the options set in sets. With seeds 1
+// hundred iterations into dir, changed by the functions set. With seeds 1
 // to 3 it beat the single Gaussian by 1.6 to 2.5 nats per example.
-func tinyRun(t *testing.T, dir string, sets ...string) RunOptions {
-	t.Helper()
-	c := NewRunConfig()
-	for _, s := range append([]string{
-		"train.data=toy:8gaussians",
-		"train.energy=mlp:2-64-64-1:prelu",
-		"train.generator=mlp:2-64-64-2:prelu",
-		"train.precision=float64",
-		"train.steps=300",
-		"train.lr-energy=3e-3",
-		"train.lr-generator=3e-3",
-		"train.log-every=50",
-		"train.out=" + filepath.Join(dir, "out"),
-		"bounds.samples=500",
-		"run.test-rows=2000",
-	}, sets...) {
-		if err := c.SetOption(s); err != nil {
-			t.Fatal(err)
-		}
+func tinyRun(dir string, set ...func(o *RunOptions)) RunOptions {
+	o := DefaultRunOptions()
+	o.Train.Data = "toy:8gaussians"
+	o.Train.Energy = "mlp:2-64-64-1:prelu"
+	o.Train.Generator = "mlp:2-64-64-2:prelu"
+	o.Train.Precision = "float64"
+	o.Train.Steps = 300
+	o.Train.LREnergy = 3e-3
+	o.Train.LRGenerator = 3e-3
+	o.Train.LogEvery = 50
+	o.Train.Out = filepath.Join(dir, "out")
+	o.Bounds.Samples = 500
+	o.Run.TestRows = 2000
+	for _, f := range set {
+		f(&o)
 	}
-	return c.Options
+	return o
 }
 
 // energiesOf runs the energy model at path on rows of two values with the
@@ -107,7 +103,7 @@ func TestRunEndToEnd(t *testing.T) {
 	input := filepath.Join(dir, "rows.csv")
 	writeRows(t, input, []float64{0, 0, 1.414, 0, 0, -1.414, 3, 3}, 2)
 	output := filepath.Join(dir, "scores.jsonl")
-	o := tinyRun(t, dir, "score.input="+input, "score.output="+output)
+	o := tinyRun(dir, func(o *RunOptions) { o.Score.Input, o.Score.Output = input, output })
 	var stages []string
 	res, err := Run(context.Background(), o, RunHooks{Stage: func(msg string) { stages = append(stages, msg) }})
 	if err != nil {
@@ -183,7 +179,7 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	for _, eng := range engines {
 		p := filepath.Join(dir, eng+".csv")
-		if _, err := Score(ScoreOptions{Model: energy, Input: filepath.Join(out, TestFile), Output: p, Engine: eng, BatchSize: 512, Workers: 2}); err != nil {
+		if _, err := Score(context.Background(), ScoreOptions{Model: energy, Input: filepath.Join(out, TestFile), Output: p, Engine: eng, BatchSize: 512, Workers: 2}); err != nil {
 			t.Fatal(err)
 		}
 		got, cols := readFile(t, p)
@@ -247,7 +243,10 @@ func TestRunSplitFile(t *testing.T) {
 	}
 	data := filepath.Join(dir, "moons.csv")
 	writeRows(t, data, rows, 2)
-	o := tinyRun(t, dir, "train.data="+data, "train.data-rows=0", "train.steps=20", "train.log-every=10", "run.test-fraction=0.25", "bounds.samples=100")
+	o := tinyRun(dir, func(o *RunOptions) {
+		o.Train.Data, o.Train.DataRows, o.Train.Steps, o.Train.LogEvery = data, 0, 20, 10
+		o.Run.TestFraction, o.Bounds.Samples = 0.25, 100
+	})
 	res, err := Run(context.Background(), o, RunHooks{})
 	if err != nil {
 		t.Fatal(err)
@@ -293,23 +292,26 @@ func TestRunErrors(t *testing.T) {
 	writeRows(t, small, []float64{1, 2, 3, 4, 5, 6, 7, 8}, 2)
 	cases := []struct {
 		name  string
-		sets  []string
+		set   func(o *RunOptions)
 		files []string // files in the output directory before the run
 		want  string
 	}{
-		{"unwritable-out", []string{"train.out=" + filepath.Join(file, "out")}, nil, "--out: mkdir " + file + ": not a directory"},
-		{"missing-data", []string{"train.data=" + filepath.Join(dir, "nope.csv")}, nil, "--data: open " + filepath.Join(dir, "nope.csv") + ": no such file or directory"},
-		{"unknown-toy", []string{"train.data=toy:blobs"}, nil, `--data: unknown toy data set "blobs"`},
-		{"test-width", []string{"run.test=" + wide}, nil, "the held-out rows " + wide + " have 3 values, the training data toy:8gaussians 2"},
-		{"split-too-small", []string{"train.data=" + small, "train.data-rows=0"}, nil, "--test-fraction 0.1 of the 4 rows of " + small + " leaves 4 to train on and 0 held out; need at least 2 of each"},
-		{"split-bad-network", []string{"train.data=" + wideMany, "train.data-rows=0", "run.test-fraction=0.5"}, nil, "--energy mlp:2-64-64-1:prelu takes rows of 2 values"},
-		{"out-holds-a-run", nil, []string{TestFile}, "already holds a run (" + filepath.Join(dir, "out-holds-a-run", "out", TestFile) + "); choose another --out"},
+		{"unwritable-out", func(o *RunOptions) { o.Train.Out = filepath.Join(file, "out") }, nil, "Out: mkdir " + file + ": not a directory"},
+		{"missing-data", func(o *RunOptions) { o.Train.Data = filepath.Join(dir, "nope.csv") }, nil, "Data: open " + filepath.Join(dir, "nope.csv") + ": no such file or directory"},
+		{"unknown-toy", func(o *RunOptions) { o.Train.Data = "toy:blobs" }, nil, `Data: unknown toy data set "blobs"`},
+		{"test-width", func(o *RunOptions) { o.Run.Test = wide }, nil, "the held-out rows " + wide + " have 3 values, the training data toy:8gaussians 2"},
+		{"split-too-small", func(o *RunOptions) { o.Train.Data, o.Train.DataRows = small, 0 }, nil, "TestFraction 0.1 of the 4 rows of " + small + " leaves 4 to train on and 0 held out; need at least 2 of each"},
+		{"split-bad-network", func(o *RunOptions) { o.Train.Data, o.Train.DataRows, o.Run.TestFraction = wideMany, 0, 0.5 }, nil, "Energy mlp:2-64-64-1:prelu takes rows of 2 values"},
+		{"out-holds-a-run", nil, []string{TestFile}, "already holds a run (" + filepath.Join(dir, "out-holds-a-run", "out", TestFile) + "); choose another Out"},
 		{"out-holds-a-training-run", nil, []string{"checkpoint/latest"}, "already holds a run (" + filepath.Join(dir, "out-holds-a-training-run", "out", "checkpoint") + ")"},
-		{"bad-option", []string{"train.steps=0"}, nil, "train: --steps 0: must be at least 1"},
+		{"bad-option", func(o *RunOptions) { o.Train.Steps = 0 }, nil, "train: Steps 0: must be at least 1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			o := tinyRun(t, filepath.Join(dir, c.name), c.sets...)
+			o := tinyRun(filepath.Join(dir, c.name))
+			if c.set != nil {
+				c.set(&o)
+			}
 			for _, f := range c.files {
 				p := filepath.Join(o.Train.Out, f)
 				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -347,34 +349,17 @@ func ExampleRun() {
 	}
 	defer os.RemoveAll(dir)
 
-	// A run file: one section per command, keys as the flags.
-	text := `train:
-  data: toy:8gaussians
-  energy: mlp:2-32-32-1
-  generator: mlp:2-32-32-2
-  steps: 20
-  log-every: 10
-  out: out
-bounds:
-  samples: 100
-score:
-  engine: go
-run:
-  test-rows: 500
-`
-	path := filepath.Join(dir, "run.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		panic(err)
-	}
-	rf, err := ReadRunFile(path)
-	if err != nil {
-		panic(err)
-	}
-	c := NewRunConfig()
-	if err := c.Apply(rf); err != nil { // out is now dir/out
-		panic(err)
-	}
-	res, err := Run(context.Background(), c.Options, RunHooks{})
+	o := DefaultRunOptions()
+	o.Train.Data = "toy:8gaussians"
+	o.Train.Energy = "mlp:2-32-32-1"
+	o.Train.Generator = "mlp:2-32-32-2"
+	o.Train.Steps = 20
+	o.Train.LogEvery = 10
+	o.Train.Out = filepath.Join(dir, "out")
+	o.Bounds.Samples = 100
+	o.Score.Engine = EngineGo
+	o.Run.TestRows = 500
+	res, err := Run(context.Background(), o, RunHooks{})
 	if err != nil {
 		panic(err)
 	}

@@ -9,11 +9,11 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
+
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
@@ -48,50 +48,42 @@ func DefaultSampleOptions() SampleOptions {
 	return SampleOptions{StepSize: 0.01, NoiseScale: 1, BatchSize: 1024, Seed: 1, Engine: EngineAuto}
 }
 
-// AddFlags defines the options as flags on fs, with their defaults.
-func (o *SampleOptions) AddFlags(fs *pflag.FlagSet) {
-	d := DefaultSampleOptions()
-	fs.StringVar(&o.Generator, "generator", d.Generator, "ONNX `FILE` of the generator x = G(z), z ~ N(0, I) (required)")
-	fs.IntVarP(&o.N, "n", "n", d.N, "number `N` of samples to draw (required)")
-	fs.StringVar(&o.Output, "output", d.Output, "`FILE` to write, format by extension: .csv, .npy or .jsonl (required)")
-	fs.StringVar(&o.Energy, "energy", d.Energy, "ONNX `FILE` of the energy E(x) whose Langevin dynamics refine the samples")
-	fs.IntVar(&o.LangevinSteps, "langevin-steps", d.LangevinSteps, "Langevin steps `K` on the energy from each generator sample (0: none; needs --energy)")
-	fs.Float64Var(&o.StepSize, "step-size", d.StepSize, "Langevin step size `ETA`, η in x ← x − (η/2) ∇E(x) + s √η ξ")
-	fs.Float64Var(&o.NoiseScale, "noise-scale", d.NoiseScale, "Langevin noise scale `S`, s in the step (1: Langevin dynamics, which samples exp(−E)/Z as η → 0; 0: gradient descent)")
-	fs.IntVar(&o.BatchSize, "batch-size", d.BatchSize, "rows per model run; bounds memory use")
-	fs.Uint64Var(&o.Seed, "seed", d.Seed, "random `SEED`: the same seed draws the same samples")
-	fs.StringVar(&o.Engine, "engine", d.Engine, "`ENGINE` running the generator: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go); Langevin gradients always run on the go engine")
-	fs.StringVar(&o.ORTLib, "ort-lib", d.ORTLib, "ONNX Runtime shared library `PATH` (default $"+ORTLibEnv+", then "+defaultORTLibShown+")")
-}
-
-// Check reports the first missing or invalid option.
+// Check reports every missing or invalid option.
 func (o *SampleOptions) Check() error {
-	switch {
-	case o.Generator == "":
-		return errors.New("--generator is required")
-	case o.N == 0:
-		return errors.New("-n is required: the number of samples to draw")
-	case o.N < 0:
-		return fmt.Errorf("-n %d: must be at least 1", o.N)
-	case o.Output == "":
-		return errors.New("--output is required")
-	case o.LangevinSteps < 0:
-		return fmt.Errorf("--langevin-steps %d: must be at least 0", o.LangevinSteps)
-	case o.LangevinSteps > 0 && o.Energy == "":
-		return fmt.Errorf("--langevin-steps %d needs --energy, the model whose gradient drives the steps", o.LangevinSteps)
-	case !(o.StepSize > 0) || math.IsInf(o.StepSize, 0):
-		return fmt.Errorf("--step-size %g: want a finite number > 0", o.StepSize)
-	case !(o.NoiseScale >= 0) || math.IsInf(o.NoiseScale, 0):
-		return fmt.Errorf("--noise-scale %g: want a finite number ≥ 0", o.NoiseScale)
-	case o.BatchSize < 1:
-		return fmt.Errorf("--batch-size %d: must be at least 1", o.BatchSize)
+	var errs []error
+	if o.Generator == "" {
+		errs = append(errs, fielderr.Errorf("{Generator} is required"))
+	}
+	if o.N == 0 {
+		errs = append(errs, fielderr.Errorf("{N} is required: the number of samples to draw"))
+	}
+	if o.N < 0 {
+		errs = append(errs, fielderr.Errorf("{N} %d: must be at least 1", o.N))
+	}
+	if o.Output == "" {
+		errs = append(errs, fielderr.Errorf("{Output} is required"))
+	}
+	if o.LangevinSteps < 0 {
+		errs = append(errs, fielderr.Errorf("{LangevinSteps} %d: must be at least 0", o.LangevinSteps))
+	}
+	if o.LangevinSteps > 0 && o.Energy == "" {
+		errs = append(errs, fielderr.Errorf("{LangevinSteps} %d needs {Energy}, the model whose gradient drives the steps", o.LangevinSteps))
+	}
+	if !(o.StepSize > 0) || math.IsInf(o.StepSize, 0) {
+		errs = append(errs, fielderr.Errorf("{StepSize} %g: want a finite number > 0", o.StepSize))
+	}
+	if !(o.NoiseScale >= 0) || math.IsInf(o.NoiseScale, 0) {
+		errs = append(errs, fielderr.Errorf("{NoiseScale} %g: want a finite number ≥ 0", o.NoiseScale))
+	}
+	if o.BatchSize < 1 {
+		errs = append(errs, fielderr.Errorf("{BatchSize} %d: must be at least 1", o.BatchSize))
 	}
 	switch o.Engine {
 	case EngineAuto, EngineORT, EngineGo:
 	default:
-		return fmt.Errorf("--engine %q: want auto, ort or go", o.Engine)
+		errs = append(errs, fielderr.Errorf("{Engine} %q: want auto, ort or go", o.Engine))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // SampleStats describe a sampling run.
@@ -141,7 +133,7 @@ func Sample(ctx context.Context, o SampleOptions) (SampleStats, error) {
 	if err := o.Check(); err != nil {
 		return st, err
 	}
-	gm, err := export.LoadKind(o.Generator, export.KindGenerator, "--generator")
+	gm, err := export.LoadKind(o.Generator, export.KindGenerator, "Generator")
 	if err != nil {
 		return st, err
 	}
@@ -171,7 +163,7 @@ func Sample(ctx context.Context, o SampleOptions) (SampleStats, error) {
 
 	s := &sampler{o: o, gen: gen, width: outs[0].Width, features: features}
 	if o.Energy != "" {
-		em, err := export.LoadKind(o.Energy, export.KindEnergy, "--energy")
+		em, err := export.LoadKind(o.Energy, export.KindEnergy, "Energy")
 		if err != nil {
 			return st, err
 		}
@@ -403,7 +395,7 @@ func (s *sampler) finite(x []float64, first, step int) error {
 
 // diverged is the error for a Langevin chain gone to infinity.
 func (s *sampler) diverged(row, step int, what string) error {
-	return fmt.Errorf("%s: sample %d after %d Langevin steps: %s; the dynamics diverged, try a smaller --step-size than %g",
+	return fielderr.Errorf("%s: sample %d after %d Langevin steps: %s; the dynamics diverged, try a smaller {StepSize} than %g",
 		s.o.Energy, row+1, step, what, s.o.StepSize)
 }
 

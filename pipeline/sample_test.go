@@ -402,19 +402,19 @@ func TestSampleErrors(t *testing.T) {
 		o    SampleOptions
 		want string // the error, with the test's directory as $TMP
 	}{
-		{"missing-generator", SampleOptions{N: 10}, "--generator is required"},
-		{"missing-n", SampleOptions{Generator: gen}, "-n is required: the number of samples to draw"},
-		{"negative-n", SampleOptions{Generator: gen, N: -3}, "-n -3: must be at least 1"},
-		{"missing-output", SampleOptions{Generator: gen, N: 10, Output: "-"}, "--output is required"},
+		{"missing-generator", SampleOptions{N: 10}, "Generator is required"},
+		{"missing-n", SampleOptions{Generator: gen}, "N is required: the number of samples to draw"},
+		{"negative-n", SampleOptions{Generator: gen, N: -3}, "N -3: must be at least 1"},
+		{"missing-output", SampleOptions{Generator: gen, N: 10, Output: "-"}, "Output is required"},
 		{"steps-without-energy", SampleOptions{Generator: gen, N: 10, LangevinSteps: 100},
-			"--langevin-steps 100 needs --energy, the model whose gradient drives the steps"},
-		{"zero-step-size", SampleOptions{Generator: gen, N: 10, StepSize: -1}, "--step-size -1: want a finite number > 0"},
-		{"negative-noise", SampleOptions{Generator: gen, N: 10, NoiseScale: -0.5}, "--noise-scale -0.5: want a finite number ≥ 0"},
-		{"bad-engine", SampleOptions{Generator: gen, N: 10, Engine: "tpu"}, `--engine "tpu": want auto, ort or go`},
+			"LangevinSteps 100 needs Energy, the model whose gradient drives the steps"},
+		{"zero-step-size", SampleOptions{Generator: gen, N: 10, StepSize: -1}, "StepSize -1: want a finite number > 0"},
+		{"negative-noise", SampleOptions{Generator: gen, N: 10, NoiseScale: -0.5}, "NoiseScale -0.5: want a finite number ≥ 0"},
+		{"bad-engine", SampleOptions{Generator: gen, N: 10, Engine: "tpu"}, `Engine "tpu": want auto, ort or go`},
 		{"energy-as-generator", SampleOptions{Generator: energy, N: 10},
-			`$TMP/energy.onnx: ebmpipe.kind is "energy", but --generator takes a generator model`},
+			`$TMP/energy.onnx: ebmpipe.kind is "energy", but Generator takes a generator model`},
 		{"generator-as-energy", langevin(SampleOptions{Generator: gen, Energy: gen, N: 10}),
-			`$TMP/generator.onnx: ebmpipe.kind is "generator", but --energy takes an energy model`},
+			`$TMP/generator.onnx: ebmpipe.kind is "generator", but Energy takes an energy model`},
 		{"width-mismatch", langevin(SampleOptions{Generator: gen3, Energy: energy, N: 10}),
 			"$TMP/gen3.onnx gives rows of 3 values, but the energy $TMP/energy.onnx takes 2 (shape [2])"},
 		{"two-outputs", langevin(SampleOptions{Generator: gen, Energy: twoOut, N: 10}),
@@ -481,7 +481,7 @@ func TestSampleDiverged(t *testing.T) {
 	msg := strings.ReplaceAll(err.Error(), dir, "$TMP")
 	// a = 1 − η/(2σ²) = −3: |x| grows 3-fold a step from about 1, and the
 	// energy 8x² overflows float64 after about 320 steps, before x does.
-	if !strings.HasPrefix(msg, "$TMP/energy.onnx: sample ") || !strings.Contains(msg, " Langevin steps: energy +Inf; the dynamics diverged, try a smaller --step-size than 0.5") {
+	if !strings.HasPrefix(msg, "$TMP/energy.onnx: sample ") || !strings.Contains(msg, " Langevin steps: energy +Inf; the dynamics diverged, try a smaller StepSize than 0.5") {
 		t.Errorf("error %q", msg)
 	}
 	sampleLeftovers(t, dir, "generator.onnx", "energy.onnx")

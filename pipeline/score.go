@@ -11,9 +11,8 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
@@ -55,52 +54,44 @@ const (
 	EngineGo   = "go"   // the pure-Go Gorgonia graph
 )
 
-// AddFlags defines the options as flags on fs, with their defaults.
-func (o *ScoreOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Model, "model", "", "ONNX `FILE` of the model to run (required)")
-	fs.StringVar(&o.Input, "input", "", "row `FILE` to score: .csv, .npy or .jsonl (required)")
-	fs.StringVar(&o.Output, "output", "", "`FILE` to write, format by extension: .csv, .npy or .jsonl (required)")
-	fs.StringVar(&o.Engine, "engine", EngineAuto, "scoring `ENGINE`: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go)")
-	fs.IntVar(&o.BatchSize, "batch-size", 1024, "rows per model run; bounds memory use")
-	fs.IntVar(&o.Workers, "workers", 0, "`N` goroutines running the model, each with its own engine (0: one per CPU)")
-	fs.StringVar(&o.Device, "device", "cpu", "`DEVICE` for the ort engine: cpu or cuda (needs a GPU build of ONNX Runtime)")
-	fs.BoolVar(&o.Raw, "raw", false, "write the model's outputs as they are, flattened, instead of energies")
-	fs.BoolVar(&o.SkipBadRows, "skip-bad-rows", false, "write bad input rows to OUTPUT.rejects and go on, instead of failing")
-	fs.StringVar(&o.ORTLib, "ort-lib", "", "ONNX Runtime shared library `PATH` (default $"+ORTLibEnv+", then "+defaultORTLibShown+")")
+// DefaultScoreOptions returns the defaults of `ebmpipe score`.
+func DefaultScoreOptions() ScoreOptions {
+	return ScoreOptions{Engine: EngineAuto, BatchSize: 1024, Device: "cpu"}
 }
 
-// defaultORTLibShown is DefaultORTLib as the flag help shows it.
-const defaultORTLibShown = "${XDG_CACHE_HOME:-~/.cache}/ebmpipe/onnxruntime-" + ORTVersion + "/libonnxruntime.so.1"
-
-// Check reports the first missing or invalid option.
+// Check reports every missing or invalid option.
 func (o *ScoreOptions) Check() error {
-	switch {
-	case o.Model == "":
-		return errors.New("--model is required")
-	case o.Input == "":
-		return errors.New("--input is required")
-	case o.Output == "":
-		return errors.New("--output is required")
-	case o.BatchSize < 1:
-		return fmt.Errorf("--batch-size %d: must be at least 1", o.BatchSize)
-	case o.Workers < 0:
-		return fmt.Errorf("--workers %d: must be at least 0", o.Workers)
+	var errs []error
+	if o.Model == "" {
+		errs = append(errs, fielderr.Errorf("{Model} is required"))
+	}
+	if o.Input == "" {
+		errs = append(errs, fielderr.Errorf("{Input} is required"))
+	}
+	if o.Output == "" {
+		errs = append(errs, fielderr.Errorf("{Output} is required"))
+	}
+	if o.BatchSize < 1 {
+		errs = append(errs, fielderr.Errorf("{BatchSize} %d: must be at least 1", o.BatchSize))
+	}
+	if o.Workers < 0 {
+		errs = append(errs, fielderr.Errorf("{Workers} %d: must be at least 0", o.Workers))
 	}
 	switch o.Engine {
 	case EngineAuto, EngineORT, EngineGo:
 	default:
-		return fmt.Errorf("--engine %q: want auto, ort or go", o.Engine)
+		errs = append(errs, fielderr.Errorf("{Engine} %q: want auto, ort or go", o.Engine))
 	}
 	switch o.Device {
 	case "", "cpu":
 	case "cuda":
 		if o.Engine == EngineGo {
-			return errors.New("--device cuda: the go engine runs on the CPU only; use --engine ort")
+			errs = append(errs, fielderr.Errorf("{Device} cuda: the go engine runs on the CPU only; use {Engine} ort"))
 		}
 	default:
-		return fmt.Errorf("--device %q: want cpu or cuda", o.Device)
+		errs = append(errs, fielderr.Errorf("{Device} %q: want cpu or cuda", o.Device))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // readWorkers is the number of goroutines decoding CSV and JSONL input
@@ -119,13 +110,7 @@ type ScoreStats struct {
 	Workers  int    // the engines run side by side
 }
 
-// Score runs a model over every row of o.Input and writes o.Output. It is
-// ScoreContext with a context that is never canceled.
-func Score(o ScoreOptions) (ScoreStats, error) {
-	return ScoreContext(context.Background(), o)
-}
-
-// ScoreContext runs a model over every row of o.Input and writes o.Output.
+// Score runs a model over every row of o.Input and writes o.Output.
 //
 // One goroutine reads batches of o.BatchSize rows, o.Workers goroutines
 // each run their own engine on them, and the calling goroutine writes the
@@ -134,7 +119,7 @@ func Score(o ScoreOptions) (ScoreStats, error) {
 // of o.SkipBadRows, appear only if the whole run succeeds: if ctx is
 // canceled or an error occurs, they are removed and the target paths are
 // left as they were.
-func ScoreContext(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
+func Score(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
 	var st ScoreStats
 	if err := o.Check(); err != nil {
 		return st, err
@@ -151,7 +136,7 @@ func ScoreContext(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
 	}
 	meta := Metadata(m)
 	if !o.Raw && meta[MetaKind] != "" && meta[MetaKind] != "energy" {
-		return st, fmt.Errorf("%s: a %s model has no energies to score; use --raw for its outputs", o.Model, meta[MetaKind])
+		return st, fielderr.Errorf("%s: a %s model has no energies to score; use {Raw} for its outputs", o.Model, meta[MetaKind])
 	}
 	logZ, hasLogZ, err := metaFloat(meta, MetaLogZ)
 	if err != nil {
@@ -237,7 +222,7 @@ func chooseEngine(o ScoreOptions, m *onnx.ModelProto, data []byte, workers int) 
 		case err == nil:
 			name = EngineORT
 		case name == EngineORT || o.Device == "cuda":
-			return nil, "", fmt.Errorf("--engine %s: %w", name, err)
+			return nil, "", fielderr.Errorf("{Engine} %s: %w", name, err)
 		default:
 			if o.Notice != nil {
 				o.Notice(fmt.Sprintf("--engine auto: %v; using the go engine instead", err))
@@ -260,7 +245,7 @@ func chooseEngine(o ScoreOptions, m *onnx.ModelProto, data []byte, workers int) 
 	return func() (Engine, error) { return NewORTEngine(data, o.BatchSize, opt) }, name, nil
 }
 
-// scoreRun is the state of one ScoreContext run once its input, engines
+// scoreRun is the state of one Score run once its input, engines
 // and options are checked.
 type scoreRun struct {
 	o       ScoreOptions
@@ -470,7 +455,7 @@ func scoreRows(dst []float64, outs [][]float64, n int, raw bool, logZ float64, h
 		return dst, nil
 	}
 	if len(outs) != 1 || len(outs[0]) != n {
-		return nil, fmt.Errorf("an energy model has one output with one value per row; this one gives %d outputs (use --raw)", len(outs))
+		return nil, fielderr.Errorf("an energy model has one output with one value per row; this one gives %d outputs (use {Raw})", len(outs))
 	}
 	for _, e := range outs[0] {
 		dst = append(dst, e)

@@ -67,7 +67,7 @@ func BenchmarkScore(b *testing.B) {
 						Engine: engine, BatchSize: 1024, Workers: workers,
 					}
 					for b.Loop() {
-						st, err := ScoreContext(context.Background(), o)
+						st, err := Score(context.Background(), o)
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -96,7 +96,7 @@ func BenchmarkScoreReadWorkers(b *testing.B) {
 			readWorkers = n
 			o := ScoreOptions{Model: benchModel, Input: in, Output: filepath.Join(dir, "out.csv"), Engine: EngineORT, BatchSize: 1024}
 			for b.Loop() {
-				if _, err := ScoreContext(context.Background(), o); err != nil {
+				if _, err := Score(context.Background(), o); err != nil {
 					b.Fatal(err)
 				}
 			}

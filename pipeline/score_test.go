@@ -94,7 +94,7 @@ func TestORTEngineFixture(t *testing.T) {
 		t.Run("batch="+strconv.Itoa(batch), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.npy")
 			o := ScoreOptions{Model: fixtureModel, Input: fixtureInput, Output: out, Engine: EngineORT, BatchSize: batch, Workers: 2, Raw: true}
-			st, err := Score(o)
+			st, err := Score(context.Background(), o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +125,7 @@ func TestScoreEnginesAgree(t *testing.T) {
 	results := map[string][]float64{}
 	for _, engine := range []string{EngineORT, EngineGo} {
 		out := filepath.Join(dir, engine+".npy")
-		st, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: engine, BatchSize: 4093, Workers: 3})
+		st, err := Score(context.Background(), ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: engine, BatchSize: 4093, Workers: 3})
 		if err != nil {
 			t.Fatalf("--engine %s: %v", engine, err)
 		}
@@ -176,7 +176,7 @@ func TestScoreFormats(t *testing.T) {
 						needORT(t)
 					}
 					out := filepath.Join(t.TempDir(), "out."+outFmt)
-					st, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: engine, BatchSize: 4, Workers: 3})
+					st, err := Score(context.Background(), ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: engine, BatchSize: 4, Workers: 3})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -223,7 +223,7 @@ func TestScoreLogDensity(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.csv")
-	if _, err := Score(ScoreOptions{Model: model, Input: fixtureInput, Output: out, Engine: EngineAuto, BatchSize: 5}); err != nil {
+	if _, err := Score(context.Background(), ScoreOptions{Model: model, Input: fixtureInput, Output: out, Engine: EngineAuto, BatchSize: 5}); err != nil {
 		t.Fatal(err)
 	}
 	got, cols := readFile(t, out)
@@ -247,7 +247,7 @@ func TestScoreOrder(t *testing.T) {
 	var first []float64
 	for _, workers := range []int{1, 2, 5} {
 		out := filepath.Join(dir, "out"+strconv.Itoa(workers)+".npy")
-		if _, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: EngineORT, BatchSize: 3, Workers: workers}); err != nil {
+		if _, err := Score(context.Background(), ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: EngineORT, BatchSize: 3, Workers: workers}); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := readFile(t, out)
@@ -272,7 +272,7 @@ func TestScoreSkipBadRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.csv")
-	st, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: EngineORT, BatchSize: 2, Workers: 2, SkipBadRows: true})
+	st, err := Score(context.Background(), ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: EngineORT, BatchSize: 2, Workers: 2, SkipBadRows: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,16 +329,16 @@ func TestScoreErrors(t *testing.T) {
 		{"cuda-unavailable", ScoreOptions{Model: fixtureModel, Input: good, Engine: EngineORT, Device: "cuda"},
 			"--device cuda: the CUDA execution provider is not available with "},
 		{"cuda-go-engine", ScoreOptions{Model: fixtureModel, Input: good, Engine: EngineGo, Device: "cuda"},
-			"--device cuda: the go engine runs on the CPU only; use --engine ort"},
+			"Device cuda: the go engine runs on the CPU only; use Engine ort"},
 		{"bad-engine", ScoreOptions{Model: fixtureModel, Input: good, Engine: "tpu"},
-			`--engine "tpu": want auto, ort or go`},
+			`Engine "tpu": want auto, ort or go`},
 		{"other-library", ScoreOptions{Model: fixtureModel, Input: good, Engine: EngineORT, ORTLib: "/nonexistent/libonnxruntime.so.1"},
-			"--engine ort: ONNX Runtime unavailable: ONNX Runtime is already loaded from "},
+			"Engine ort: ONNX Runtime unavailable: ONNX Runtime is already loaded from "},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.o.Output, c.o.BatchSize = out, 16
-			_, err := Score(c.o)
+			_, err := Score(context.Background(), c.o)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -413,7 +413,7 @@ func TestScoreCanceled(t *testing.T) {
 				cancel()
 			}
 		}}
-	st, err := ScoreContext(ctx, o)
+	st, err := Score(ctx, o)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}

@@ -2,6 +2,7 @@ package train
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -9,12 +10,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 )
 
 // BoundsOptions are the settings of a bounds evaluation (`ebmpipe
@@ -36,36 +36,22 @@ func DefaultBoundsOptions() BoundsOptions {
 	return BoundsOptions{DataRows: 100000, Samples: 10000, BatchSize: 500, Seed: 1}
 }
 
-// AddFlags defines the options as flags on fs, with o's values as
-// defaults.
-func (o *BoundsOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Energy, "energy", o.Energy, "energy model `FILE.onnx` (required)")
-	fs.StringVar(&o.Generator, "generator", o.Generator, "generator model `FILE.onnx` (required)")
-	fs.StringVar(&o.Encoder, "encoder", o.Encoder, "encoder model `FILE.onnx` for the mutual-information bound (optional)")
-	fs.StringVar(&o.Data, "data", o.Data, "data: toy:`NAME` or a .csv/.npy/.jsonl FILE, as the models take it (required)")
-	fs.IntVar(&o.DataRows, "data-rows", o.DataRows, "points drawn from a toy data set, or leading rows read from a file (0: all)")
-	fs.IntVar(&o.Samples, "samples", o.Samples, "data rows and generator samples per estimate")
-	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "rows per graph run")
-	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed of the samples and noise")
-	fs.BoolVar(&o.JSON, "json", o.JSON, "print JSON instead of a table")
-}
-
 // Check reports every missing or invalid option.
 func (o *BoundsOptions) Check() error {
 	var errs []error
-	for _, f := range []struct{ flag, v string }{{"energy", o.Energy}, {"generator", o.Generator}, {"data", o.Data}} {
+	for _, f := range []struct{ field, v string }{{"Energy", o.Energy}, {"Generator", o.Generator}, {"Data", o.Data}} {
 		if f.v == "" {
-			errs = append(errs, fmt.Errorf("--%s is required", f.flag))
+			errs = append(errs, fielderr.Errorf("{"+f.field+"} is required"))
 		}
 	}
 	if o.Samples < 2 {
-		errs = append(errs, fmt.Errorf("--samples %d: need at least 2", o.Samples))
+		errs = append(errs, fielderr.Errorf("{Samples} %d: need at least 2", o.Samples))
 	}
 	if o.BatchSize < 2 {
-		errs = append(errs, fmt.Errorf("--batch-size %d: need at least 2", o.BatchSize))
+		errs = append(errs, fielderr.Errorf("{BatchSize} %d: need at least 2", o.BatchSize))
 	}
 	if o.DataRows < 0 || strings.HasPrefix(o.Data, "toy:") && o.DataRows < 1 {
-		errs = append(errs, fmt.Errorf("--data-rows %d: must be positive for toy data, non-negative for a file", o.DataRows))
+		errs = append(errs, fielderr.Errorf("{DataRows} %d: must be positive for toy data, non-negative for a file", o.DataRows))
 	}
 	return errors.Join(errs...)
 }
@@ -138,19 +124,19 @@ func (rep *BoundsReport) checkBracket(z *export.LogZ) {
 // latent dimension is at most 16) and mi (with an encoder), and the upper
 // bounds gp, gp0 and diffusion. Data are used as read: an exported model
 // applies its own standardisation. The generator runs in inference mode.
-func EvaluateBounds(o BoundsOptions) (*BoundsReport, error) {
+func EvaluateBounds(ctx context.Context, o BoundsOptions) (*BoundsReport, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
 	data, err := LoadData(o.Data, o.DataRows, o.Seed)
 	if err != nil {
-		return nil, fmt.Errorf("--data: %w", err)
+		return nil, fielderr.Errorf("{Data}: %w", err)
 	}
-	e, err := loadNetwork(bounds.Energy, "energy", "energy", o.Energy, o.Seed, false)
+	e, err := loadNetwork(bounds.Energy, "energy", "Energy", o.Energy, o.Seed, false)
 	if err != nil {
 		return nil, err
 	}
-	g, err := loadNetwork(bounds.Generator, "generator", "generator", o.Generator, o.Seed, false)
+	g, err := loadNetwork(bounds.Generator, "generator", "Generator", o.Generator, o.Seed, false)
 	if err != nil {
 		return nil, err
 	}
@@ -161,12 +147,12 @@ func EvaluateBounds(o BoundsOptions) (*BoundsReport, error) {
 	}
 	nets := []*network{e, g}
 	if o.Encoder != "" {
-		r, err := loadNetwork(bounds.Encoder, "encoder", "encoder", o.Encoder, o.Seed, false)
+		r, err := loadNetwork(bounds.Encoder, "encoder", "Encoder", o.Encoder, o.Seed, false)
 		if err != nil {
 			return nil, err
 		}
 		if r.inWidth != D || r.outWid != 2*d {
-			return nil, fmt.Errorf("--encoder %s maps %d values to %d; want %d to %d", o.Encoder, r.inWidth, r.outWid, D, 2*d)
+			return nil, fielderr.Errorf("{Encoder} %s maps %d values to %d; want %d to %d", o.Encoder, r.inWidth, r.outWid, D, 2*d)
 		}
 		nets = append(nets, r)
 	}
@@ -208,7 +194,7 @@ func EvaluateBounds(o BoundsOptions) (*BoundsReport, error) {
 		// Every job sees the same data rows, latent draws and noise.
 		s, err := NewSampler(data, o.Seed)
 		if err != nil {
-			return nil, fmt.Errorf("--data: %w", err)
+			return nil, fielderr.Errorf("{Data}: %w", err)
 		}
 		ev, err := newEvalProgram(nets, lower, upper, o.BatchSize, D, d)
 		if err != nil {
@@ -223,6 +209,10 @@ func EvaluateBounds(o BoundsOptions) (*BoundsReport, error) {
 		var eData, lowTerm, upTerm, eSamp stats
 		for b := range batches {
 			rows := min(o.BatchSize, o.Samples-b*o.BatchSize)
+			if err := ctx.Err(); err != nil {
+				ev.vm.Close()
+				return nil, err
+			}
 			if err := ev.run(s, zr, nr); err != nil {
 				return nil, err
 			}
@@ -249,7 +239,7 @@ func EvaluateBounds(o BoundsOptions) (*BoundsReport, error) {
 	}
 	meta, err := export.ReadMeta(e.model)
 	if err != nil {
-		return nil, fmt.Errorf("--energy %s: %w", o.Energy, err)
+		return nil, fielderr.Errorf("{Energy} %s: %w", o.Energy, err)
 	}
 	rep.checkBracket(meta.LogZ)
 	return rep, nil

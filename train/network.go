@@ -8,6 +8,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
@@ -16,7 +17,7 @@ import (
 type network struct {
 	role    bounds.Role
 	name    string // "energy", "generator", "encoder"
-	flag    string // the option naming it, for messages
+	field   string // the field of the options naming it, for messages
 	spec    string
 	model   *onnx.ModelProto
 	net     *importers.Network
@@ -31,9 +32,10 @@ type network struct {
 	outWid  int   // values in an output row
 }
 
-// loadNetwork reads the network spec of the option flag: an ONNX file or a
-// built-in MLP, initialised from seed, with batch normalisation if bn.
-func loadNetwork(role bounds.Role, name, flag, spec string, seed uint64, bn bool) (*network, error) {
+// loadNetwork reads the network spec of the option field (such as
+// "Energy"): an ONNX file or a built-in MLP, initialised from seed, with
+// batch normalisation if bn. Errors are *fielderr.Error naming field.
+func loadNetwork(role bounds.Role, name, field, spec string, seed uint64, bn bool) (*network, error) {
 	var m *onnx.ModelProto
 	var err error
 	if export.IsMLP(spec) {
@@ -49,25 +51,25 @@ func loadNetwork(role bounds.Role, name, flag, spec string, seed uint64, bn bool
 			Name:      name,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("--%s: %w", flag, err)
+			return nil, fielderr.Errorf("{"+field+"}: %w", err)
 		}
-	} else if m, err = loadKind(role, spec, flag); err != nil {
-		return nil, fmt.Errorf("--%s: %w", flag, err)
+	} else if m, err = loadKind(role, spec, field); err != nil {
+		return nil, fielderr.Errorf("{"+field+"}: %w", err)
 	}
 	net, err := importers.New(m)
 	if err != nil {
-		return nil, fmt.Errorf("--%s %s: %w", flag, spec, err)
+		return nil, fielderr.Errorf("{"+field+"} %s: %w", spec, err)
 	}
-	n := &network{role: role, name: name, flag: flag, spec: spec, model: m, net: net, params: net.Params()}
+	n := &network{role: role, name: name, field: field, spec: spec, model: m, net: net, params: net.Params()}
 	ins, outs := net.Inputs(), net.Outputs()
 	if len(ins) != 1 || len(outs) < 1 {
-		return nil, fmt.Errorf("--%s %s: the model has %s and %s; want one input and one output", flag, spec, plural(len(ins), "input"), plural(len(outs), "output"))
+		return nil, fielderr.Errorf("{"+field+"} %s: the model has %s and %s; want one input and one output", spec, plural(len(ins), "input"), plural(len(outs), "output"))
 	}
 	if n.inRow, err = rowShape(ins[0]); err != nil {
-		return nil, fmt.Errorf("--%s %s: input %w", flag, spec, err)
+		return nil, fielderr.Errorf("{"+field+"} %s: input %w", spec, err)
 	}
 	if n.outRow, err = rowShape(outs[0]); err != nil {
-		return nil, fmt.Errorf("--%s %s: output %w", flag, spec, err)
+		return nil, fielderr.Errorf("{"+field+"} %s: output %w", spec, err)
 	}
 	n.inWidth, n.outWid = prod(n.inRow), prod(n.outRow)
 	for i, p := range n.params {
@@ -77,7 +79,7 @@ func loadNetwork(role bounds.Role, name, flag, spec string, seed uint64, bn bool
 		}
 	}
 	if len(n.train) == 0 {
-		return nil, fmt.Errorf("--%s %s: the model has no trainable parameters", flag, spec)
+		return nil, fielderr.Errorf("{"+field+"} %s: the model has no trainable parameters", spec)
 	}
 	return n, nil
 }
@@ -160,12 +162,12 @@ func (n *network) apply(t *autodiff.Tape, ps *importers.ParamSet, training bool)
 
 // loadKind loads the ONNX file of an energy or a generator, checking the
 // kind an exported model records; an encoder has no kind to check.
-func loadKind(role bounds.Role, path, flag string) (*onnx.ModelProto, error) {
+func loadKind(role bounds.Role, path, field string) (*onnx.ModelProto, error) {
 	switch role {
 	case bounds.Energy:
-		return export.LoadKind(path, export.KindEnergy, "--"+flag)
+		return export.LoadKind(path, export.KindEnergy, field)
 	case bounds.Generator:
-		return export.LoadKind(path, export.KindGenerator, "--"+flag)
+		return export.LoadKind(path, export.KindGenerator, field)
 	}
 	return onnx.Load(path)
 }

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
-	"github.com/spf13/pflag"
+
+	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 )
 
 // Options are the settings of a training run. The JSON names are the
@@ -95,8 +97,8 @@ func DefaultOptions() Options {
 		Energy:             "mlp:2-100-100-1:prelu",
 		Generator:          "mlp:2-100-100-2:prelu",
 		GeneratorBatchNorm: false,
-		Lower:              "jacobian",
-		Upper:              "gp",
+		Lower:              bounds.NewJacobianEntropy(false).Name(),
+		Upper:              bounds.NewGradientPenalty(false).Name(),
 		Steps:              10000,
 		EnergySteps:        1,
 		GeneratorSteps:     1,
@@ -114,139 +116,101 @@ func DefaultOptions() Options {
 	}
 }
 
-// AddFlags defines the options as flags on fs, with o's current values as
-// defaults (use DefaultOptions first).
-func (o *Options) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Data, "data", o.Data, "training data: toy:`NAME` (25gaussians, 8gaussians, swissroll, moons, rings, pinwheel, checkerboard, 2spirals) or a .csv/.npy/.jsonl FILE, standardised per feature")
-	fs.IntVar(&o.DataRows, "data-rows", o.DataRows, "points drawn from a toy data set, or leading rows read from a file (0: all)")
-	fs.StringVar(&o.Energy, "energy", o.Energy, "energy network: `FILE.onnx` or mlp:IN-H-...-1[:prelu|silu|softplus|leakyrelu|tanh|elu|relu]")
-	fs.StringVar(&o.Generator, "generator", o.Generator, "generator network: `FILE.onnx` or mlp:LATENT-H-...-OUT[:act]")
-	fs.StringVar(&o.Encoder, "encoder", o.Encoder, "encoder network for --lower mi: `FILE.onnx` or mlp:IN-H-...-2*LATENT[:act]")
-	fs.BoolVar(&o.GeneratorBatchNorm, "generator-batchnorm", o.GeneratorBatchNorm, "add BatchNormalization to an mlp: generator (trained with batch statistics)")
-	fs.BoolVar(&o.SpectralNorm, "spectral-norm", o.SpectralNorm, "divide each weight matrix of the energy but the output layer's by its largest singular value (spectral normalisation); keeps the energy's gradients bounded")
-	fs.StringVar(&o.Lower, "lower", o.Lower, "entropy lower bound: `jacobian`, jacobian-exact or mi")
-	fs.StringVar(&o.Upper, "upper", o.Upper, "KL upper bound: `gp`, gp0, diffusion or none")
-	fs.Var(optFloat{&o.LambdaH}, "lambda-h", "weight λ_H of the entropy term in the generator's loss (default: the bound's)")
-	fs.Var(optFloat{&o.LambdaGP}, "lambda-gp", "weight λ_GP of the upper bound's penalty in the energy's loss (default: the bound's)")
-	fs.BoolVar(&o.LambdaGPDecay, "lambda-gp-decay", o.LambdaGPDecay, "let λ_GP of --upper gp decay as 0.7·(2307+t)^-0.55 over the iterations t, from 0.0099 to 0.0029 at t = 20 000 (the public code's adaptive weight)")
-	fs.Var(optFloat{&o.Tau}, "tau", "hinge τ of the penalty, max(0, λ_GP·GP − τ) (default: the bound's)")
-	fs.IntVar(&o.Steps, "steps", o.Steps, "training iterations (each k energy and m generator updates)")
-	fs.IntVar(&o.EnergySteps, "energy-steps", o.EnergySteps, "energy updates per iteration (k)")
-	fs.IntVar(&o.GeneratorSteps, "generator-steps", o.GeneratorSteps, "generator updates per iteration (m)")
-	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "data rows and latent draws per update")
-	fs.Float64Var(&o.LREnergy, "lr-energy", o.LREnergy, "Adam learning rate of the energy")
-	fs.Float64Var(&o.LRGenerator, "lr-generator", o.LRGenerator, "Adam learning rate of the generator (and encoder)")
-	fs.Float64Var(&o.Beta2, "beta2", o.Beta2, "Adam β2 (β1 is 0; the paper uses 0.9 on toy data, 0.999 on images)")
-	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed: data, initial weights, batches and noise; the same seed gives the same run")
-	fs.StringVar(&o.Precision, "precision", o.Precision, "element type of the training graphs: `float64` or float32 (about twice as fast, but s_min of ill-conditioned Jacobians loses accuracy); parameters and Adam state are float64 either way")
-	fs.IntVar(&o.LogEvery, "log-every", o.LogEvery, "iterations per row of DIR/metrics.csv (averages over the interval)")
-	fs.IntVar(&o.CheckpointEvery, "checkpoint-every", o.CheckpointEvery, "iterations between checkpoints in DIR/checkpoint (0: only at the end)")
-	fs.IntVar(&o.KeepCheckpoints, "keep-checkpoints", o.KeepCheckpoints, "checkpoint files to keep (0: all)")
-	fs.StringVar(&o.Out, "out", o.Out, "output `DIR`: metrics.csv, checkpoint/, energy.onnx, generator.onnx")
-	fs.BoolVar(&o.Resume, "resume", o.Resume, "continue from the latest checkpoint in DIR/checkpoint, exactly as if never stopped")
-}
-
-// Check reports every missing or invalid option, naming the flags.
+// Check reports every missing or invalid option, each a *fielderr.Error
+// naming the option's field.
 func (o *Options) Check() error {
 	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	for _, f := range []struct{ flag, v string }{
-		{"data", o.Data}, {"energy", o.Energy}, {"generator", o.Generator},
-		{"lower", o.Lower}, {"upper", o.Upper}, {"out", o.Out},
+	add := func(format string, args ...any) { errs = append(errs, fielderr.Errorf(format, args...)) }
+	for _, f := range []struct{ field, v string }{
+		{"Data", o.Data}, {"Energy", o.Energy}, {"Generator", o.Generator},
+		{"Lower", o.Lower}, {"Upper", o.Upper}, {"Out", o.Out},
 	} {
 		if strings.TrimSpace(f.v) == "" {
-			add("--%s is required", f.flag)
+			add("{" + f.field + "} is required")
 		}
 	}
 	if _, err := o.dtype(); err != nil {
-		add("--precision: %v", err)
+		add("{Precision}: %v", err)
 	}
-	switch o.Lower {
-	case "", "jacobian", "jacobian-exact":
-		if o.Encoder != "" {
-			add("--encoder %q is only used by --lower mi", o.Encoder)
-		}
-	case "mi":
-		if o.Encoder == "" {
-			add("--lower mi needs --encoder")
-		}
-	default:
-		add("--lower %q: want jacobian, jacobian-exact or mi", o.Lower)
-	}
-	switch o.Upper {
-	case "", "gp", "gp0", "diffusion", "none":
-	default:
-		add("--upper %q: want gp, gp0, diffusion or none", o.Upper)
+	if o.Lower != "" {
+		errs = append(errs, o.checkBounds()...)
 	}
 	positive := []struct {
-		flag string
-		v    int
-	}{{"steps", o.Steps}, {"energy-steps", o.EnergySteps}, {"generator-steps", o.GeneratorSteps},
-		{"batch-size", o.BatchSize}, {"log-every", o.LogEvery}}
+		field string
+		v     int
+	}{{"Steps", o.Steps}, {"EnergySteps", o.EnergySteps}, {"GeneratorSteps", o.GeneratorSteps},
+		{"BatchSize", o.BatchSize}, {"LogEvery", o.LogEvery}}
 	for _, p := range positive {
 		if p.v < 1 {
-			add("--%s %d: must be at least 1", p.flag, p.v)
+			add("{"+p.field+"} %d: must be at least 1", p.v)
 		}
 	}
 	if o.BatchSize == 1 {
-		add("--batch-size 1: need at least 2 rows (batch statistics, means)")
+		add("{BatchSize} 1: need at least 2 rows (batch statistics, means)")
 	}
 	for _, p := range []struct {
-		flag string
-		v    int
-	}{{"data-rows", o.DataRows}, {"checkpoint-every", o.CheckpointEvery}, {"keep-checkpoints", o.KeepCheckpoints}} {
+		field string
+		v     int
+	}{{"DataRows", o.DataRows}, {"CheckpointEvery", o.CheckpointEvery}, {"KeepCheckpoints", o.KeepCheckpoints}} {
 		if p.v < 0 {
-			add("--%s %d: must not be negative", p.flag, p.v)
+			add("{"+p.field+"} %d: must not be negative", p.v)
 		}
 	}
 	if strings.HasPrefix(o.Data, "toy:") && o.DataRows < 1 {
-		add("--data-rows %d: a toy data set needs at least 1 point", o.DataRows)
+		add("{DataRows} %d: a toy data set needs at least 1 point", o.DataRows)
 	}
 	for _, f := range []struct {
-		flag string
-		v    float64
-	}{{"lr-energy", o.LREnergy}, {"lr-generator", o.LRGenerator}} {
+		field string
+		v     float64
+	}{{"LREnergy", o.LREnergy}, {"LRGenerator", o.LRGenerator}} {
 		if !(f.v > 0) || math.IsInf(f.v, 0) {
-			add("--%s %v: must be a positive number", f.flag, f.v)
+			add("{"+f.field+"} %v: must be a positive number", f.v)
 		}
 	}
 	if !(o.Beta2 >= 0 && o.Beta2 < 1) {
-		add("--beta2 %v: must be in [0, 1)", o.Beta2)
+		add("{Beta2} %v: must be in [0, 1)", o.Beta2)
 	}
 	for _, f := range []struct {
-		flag string
-		v    *float64
-	}{{"lambda-h", o.LambdaH}, {"lambda-gp", o.LambdaGP}, {"tau", o.Tau}} {
+		field string
+		v     *float64
+	}{{"LambdaH", o.LambdaH}, {"LambdaGP", o.LambdaGP}, {"Tau", o.Tau}} {
 		if f.v != nil && !(*f.v >= 0 && !math.IsInf(*f.v, 0)) {
-			add("--%s %v: must be a finite non-negative number", f.flag, *f.v)
+			add("{"+f.field+"} %v: must be a finite non-negative number", *f.v)
 		}
 	}
 	if o.LambdaGPDecay && o.LambdaGP != nil {
-		add("--lambda-gp-decay and --lambda-gp %v: choose one", *o.LambdaGP)
+		add("{LambdaGPDecay} and {LambdaGP} %v: choose one", *o.LambdaGP)
 	}
 	return errors.Join(errs...)
 }
 
-// optFloat is a flag setting an optional number: unset (nil) until given.
-type optFloat struct{ p **float64 }
-
-func (f optFloat) String() string {
-	if f.p == nil || *f.p == nil {
-		return ""
-	}
-	return strconv.FormatFloat(**f.p, 'g', -1, 64)
-}
-
-func (f optFloat) Set(s string) error {
-	v, err := strconv.ParseFloat(s, 64)
+// checkBounds reports unknown bound names (those of package bounds are
+// known), and an encoder given to a lower bound that takes none or missing
+// from one that needs it.
+func (o *Options) checkBounds() []error {
+	var errs []error
+	lower, err := bounds.LowerByName(o.Lower)
 	if err != nil {
-		return fmt.Errorf("%q is not a number", s)
+		errs = append(errs, fielderr.Errorf("{Lower} %q: want %s", o.Lower, oneOf(bounds.LowerNames())))
 	}
-	*f.p = &v
-	return nil
+	if _, mi := lower.(*bounds.MutualInformationEntropy); err == nil && mi && o.Encoder == "" {
+		errs = append(errs, fielderr.Errorf("{Lower} %s needs {Encoder}", o.Lower))
+	} else if err == nil && !mi && o.Encoder != "" {
+		errs = append(errs, fielderr.Errorf("{Encoder} %q is only used by {Lower} %s", o.Encoder, bounds.NewMutualInformationEntropy().Name()))
+	}
+	if o.Upper != "" && !slices.Contains(bounds.UpperNames(), o.Upper) {
+		errs = append(errs, fielderr.Errorf("{Upper} %q: want %s", o.Upper, oneOf(bounds.UpperNames())))
+	}
+	return errs
 }
 
-func (optFloat) Type() string { return "float" }
+// oneOf lists names for a message: "a, b or c".
+func oneOf(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
 
 // dtype returns the element type Precision names.
 func (o *Options) dtype() (autodiff.Dtype, error) {

@@ -126,8 +126,8 @@ func TestResume(t *testing.T) {
 	if err != nil || c.Step != 17 {
 		t.Fatalf("checkpoint after cancelling: step %v, %v", c, err)
 	}
-	if _, err := NewTrainer(o, fakeHooks()); err == nil || !strings.Contains(err.Error(), "--resume") {
-		t.Errorf("a second run into the same --out: %v, want an error suggesting --resume", err)
+	if _, err := NewTrainer(o, fakeHooks()); err == nil || !strings.Contains(err.Error(), "Resume") {
+		t.Errorf("a second run into the same Out: %v, want an error suggesting Resume", err)
 	}
 	o.Resume = true
 	resumed, _ := mustRun(t, o, fakeHooks())
@@ -146,7 +146,7 @@ func TestResume(t *testing.T) {
 
 	// Resuming with other options is refused, naming them.
 	o.LREnergy = 5e-4
-	if _, err := NewTrainer(o, fakeHooks()); err == nil || !strings.Contains(err.Error(), "--lr-energy") {
+	if _, err := NewTrainer(o, fakeHooks()); err == nil || !strings.Contains(err.Error(), "LREnergy") {
 		t.Errorf("resume with another learning rate: %v", err)
 	}
 }
@@ -206,23 +206,23 @@ func TestOptionsCheck(t *testing.T) {
 		want string // "" for valid
 	}{
 		{func(o *Options) {}, ""},
-		{func(o *Options) { o.Data = "" }, "--data is required"},
-		{func(o *Options) { o.Lower = "svd" }, `--lower "svd"`},
-		{func(o *Options) { o.Upper = "kl" }, `--upper "kl"`},
-		{func(o *Options) { o.Lower = "mi" }, "--lower mi needs --encoder"},
-		{func(o *Options) { o.Encoder = "mlp:2-4-4" }, "only used by --lower mi"},
-		{func(o *Options) { o.Steps = 0 }, "--steps 0"},
-		{func(o *Options) { o.BatchSize = 1 }, "--batch-size 1"},
-		{func(o *Options) { o.LREnergy = math.NaN() }, "--lr-energy NaN"},
-		{func(o *Options) { o.LRGenerator = 0 }, "--lr-generator 0"},
-		{func(o *Options) { o.Beta2 = 1 }, "--beta2 1"},
-		{func(o *Options) { o.LambdaGP = &neg }, "--lambda-gp -1"},
-		{func(o *Options) { o.CheckpointEvery = -1 }, "--checkpoint-every -1"},
-		{func(o *Options) { o.DataRows = 0 }, "--data-rows 0"},
+		{func(o *Options) { o.Data = "" }, "Data is required"},
+		{func(o *Options) { o.Lower = "svd" }, `Lower "svd"`},
+		{func(o *Options) { o.Upper = "kl" }, `Upper "kl"`},
+		{func(o *Options) { o.Lower = "mi" }, "Lower mi needs Encoder"},
+		{func(o *Options) { o.Encoder = "mlp:2-4-4" }, "only used by Lower mi"},
+		{func(o *Options) { o.Steps = 0 }, "Steps 0"},
+		{func(o *Options) { o.BatchSize = 1 }, "BatchSize 1"},
+		{func(o *Options) { o.LREnergy = math.NaN() }, "LREnergy NaN"},
+		{func(o *Options) { o.LRGenerator = 0 }, "LRGenerator 0"},
+		{func(o *Options) { o.Beta2 = 1 }, "Beta2 1"},
+		{func(o *Options) { o.LambdaGP = &neg }, "LambdaGP -1"},
+		{func(o *Options) { o.CheckpointEvery = -1 }, "CheckpointEvery -1"},
+		{func(o *Options) { o.DataRows = 0 }, "DataRows 0"},
 		{func(o *Options) { o.Precision = "float64" }, ""},
-		{func(o *Options) { o.Precision = "float16" }, `--precision: "float16": want float32 or float64`},
+		{func(o *Options) { o.Precision = "float16" }, `Precision: "float16": want float32 or float64`},
 		{func(o *Options) { o.LambdaGPDecay = true }, ""},
-		{func(o *Options) { o.LambdaGPDecay, o.LambdaGP = true, new(float64) }, "--lambda-gp-decay and --lambda-gp 0: choose one"},
+		{func(o *Options) { o.LambdaGPDecay, o.LambdaGP = true, new(float64) }, "LambdaGPDecay and LambdaGP 0: choose one"},
 	}
 	for _, c := range cases {
 		o := DefaultOptions()
@@ -243,17 +243,17 @@ func TestBadNetworks(t *testing.T) {
 		edit func(o *Options)
 		want string
 	}{
-		{func(o *Options) { o.Energy = "mlp:3-8-1" }, "--energy mlp:3-8-1 takes rows of 3 values"},
+		{func(o *Options) { o.Energy = "mlp:3-8-1" }, "Energy mlp:3-8-1 takes rows of 3 values"},
 		{func(o *Options) { o.Energy = "mlp:2-8-2" }, "gives 2 values per row"},
-		{func(o *Options) { o.Generator = "mlp:2-8-3" }, "--generator mlp:2-8-3 makes rows of 3 values"},
-		{func(o *Options) { o.Generator = "missing.onnx" }, "--generator: "},
-		{func(o *Options) { o.Energy = "mlp:2-8-1:gelu" }, `--energy: MLP spec "mlp:2-8-1:gelu": unknown activation`},
-		{func(o *Options) { o.Data = "toy:spiral" }, `--data: unknown toy data set "spiral"`},
-		{func(o *Options) { o.Tau = new(float64); o.Upper = "diffusion" }, `--tau: the upper bound "diffusion" has no hinge`},
-		{func(o *Options) { o.LambdaGP = new(float64); o.Upper = "none" }, `--lambda-gp: the upper bound "none"`},
-		{func(o *Options) { o.LambdaGPDecay = true; o.Upper = "gp0" }, `--lambda-gp-decay: the upper bound "gp0" has no decaying λ_GP`},
-		{func(o *Options) { o.LambdaGPDecay = true; o.Upper = "diffusion" }, `--lambda-gp-decay: the upper bound "diffusion"`},
-		{func(o *Options) { o.Lower, o.GeneratorBatchNorm = "jacobian-exact", true }, "--lower jacobian-exact: the generator mlp:2-16-16-2:prelu has BatchNormalization"},
+		{func(o *Options) { o.Generator = "mlp:2-8-3" }, "Generator mlp:2-8-3 makes rows of 3 values"},
+		{func(o *Options) { o.Generator = "missing.onnx" }, "Generator: "},
+		{func(o *Options) { o.Energy = "mlp:2-8-1:gelu" }, `Energy: MLP spec "mlp:2-8-1:gelu": unknown activation`},
+		{func(o *Options) { o.Data = "toy:spiral" }, `Data: unknown toy data set "spiral"`},
+		{func(o *Options) { o.Tau = new(float64); o.Upper = "diffusion" }, `Tau: the upper bound "diffusion" has no hinge`},
+		{func(o *Options) { o.LambdaGP = new(float64); o.Upper = "none" }, `LambdaGP: the upper bound "none"`},
+		{func(o *Options) { o.LambdaGPDecay = true; o.Upper = "gp0" }, `LambdaGPDecay: the upper bound "gp0" has no decaying λ_GP`},
+		{func(o *Options) { o.LambdaGPDecay = true; o.Upper = "diffusion" }, `LambdaGPDecay: the upper bound "diffusion"`},
+		{func(o *Options) { o.Lower, o.GeneratorBatchNorm = "jacobian-exact", true }, "Lower jacobian-exact: the generator mlp:2-16-16-2:prelu has BatchNormalization"},
 	}
 	for _, c := range cases {
 		o := tinyOptions(t)

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 )
 
 // Files a run writes into Options.Out.
@@ -106,13 +108,13 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	tr := &Trainer{o: o, hooks: h, acc: newAccum(), ckptStep: -1}
 	var err error
 	if tr.data, err = LoadData(o.Data, o.DataRows, o.Seed); err != nil {
-		return nil, fmt.Errorf("--data: %w", err)
+		return nil, fielderr.Errorf("{Data}: %w", err)
 	}
 	if !strings.HasPrefix(o.Data, "toy:") {
 		tr.data.Standardize()
 	}
 	if tr.sampler, err = NewSampler(tr.data, o.Seed); err != nil {
-		return nil, fmt.Errorf("--data: %w", err)
+		return nil, fielderr.Errorf("{Data}: %w", err)
 	}
 	tr.zRNG = NewRNG(o.Seed, "z")
 	tr.noise = NewRNG(o.Seed, "noise")
@@ -132,21 +134,21 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	}
 	tr.columns = tr.metricColumns()
 	if fi, err := os.Stat(o.Out); err == nil && !fi.IsDir() {
-		return nil, fmt.Errorf("--out %s: not a directory", o.Out)
+		return nil, fielderr.Errorf("{Out} %s: not a directory", o.Out)
 	}
 	dir := filepath.Join(o.Out, CheckpointDir)
 	if o.Resume {
 		c, err := LoadCheckpoint(dir)
 		if err != nil {
-			return nil, fmt.Errorf("--resume: %w", err)
+			return nil, fielderr.Errorf("{Resume}: %w", err)
 		}
 		if err := tr.restore(c); err != nil {
-			return nil, fmt.Errorf("--resume: %s: %w", dir, err)
+			return nil, fielderr.Errorf("{Resume}: %s: %w", dir, err)
 		}
 	} else if _, err := os.Stat(filepath.Join(dir, latestName)); err == nil {
-		return nil, fmt.Errorf("--out %s already holds a run (%s); use --resume to continue it or choose another --out", o.Out, dir)
+		return nil, fielderr.Errorf("{Out} %s already holds a run (%s); use {Resume} to continue it or choose another {Out}", o.Out, dir)
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("--out: %w", err)
+		return nil, fielderr.Errorf("{Out}: %w", err)
 	}
 	return tr, nil
 }
@@ -154,31 +156,31 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 func (tr *Trainer) loadNetworks() error {
 	o := tr.o
 	var err error
-	if tr.energy, err = loadNetwork(bounds.Energy, "energy", "energy", o.Energy, o.Seed, false); err != nil {
+	if tr.energy, err = loadNetwork(bounds.Energy, "energy", "Energy", o.Energy, o.Seed, false); err != nil {
 		return err
 	}
 	if o.SpectralNorm {
 		tr.energy.sn = snIndices(tr.energy)
 	}
-	if tr.gen, err = loadNetwork(bounds.Generator, "generator", "generator", o.Generator, o.Seed, o.GeneratorBatchNorm); err != nil {
+	if tr.gen, err = loadNetwork(bounds.Generator, "generator", "Generator", o.Generator, o.Seed, o.GeneratorBatchNorm); err != nil {
 		return err
 	}
 	tr.nets = []*network{tr.energy, tr.gen}
 	D, d := tr.data.Width, tr.gen.inWidth
 	switch {
 	case tr.energy.inWidth != D:
-		return fmt.Errorf("--energy %s takes rows of %d values (%v), the data %s has %d", o.Energy, tr.energy.inWidth, tr.energy.inRow, o.Data, D)
+		return fielderr.Errorf("{Energy} %s takes rows of %d values (%v), the data %s has %d", o.Energy, tr.energy.inWidth, tr.energy.inRow, o.Data, D)
 	case tr.energy.outWid != 1:
-		return fmt.Errorf("--energy %s gives %d values per row (%v); an energy gives one", o.Energy, tr.energy.outWid, tr.energy.outRow)
+		return fielderr.Errorf("{Energy} %s gives %d values per row (%v); an energy gives one", o.Energy, tr.energy.outWid, tr.energy.outRow)
 	case tr.gen.outWid != D:
-		return fmt.Errorf("--generator %s makes rows of %d values (%v), the data %s has %d", o.Generator, tr.gen.outWid, tr.gen.outRow, o.Data, D)
+		return fielderr.Errorf("{Generator} %s makes rows of %d values (%v), the data %s has %d", o.Generator, tr.gen.outWid, tr.gen.outRow, o.Data, D)
 	}
 	if o.Encoder != "" {
-		if tr.encoder, err = loadNetwork(bounds.Encoder, "encoder", "encoder", o.Encoder, o.Seed, false); err != nil {
+		if tr.encoder, err = loadNetwork(bounds.Encoder, "encoder", "Encoder", o.Encoder, o.Seed, false); err != nil {
 			return err
 		}
 		if tr.encoder.inWidth != D || tr.encoder.outWid != 2*d {
-			return fmt.Errorf("--encoder %s maps %d values to %d; want the data width %d to twice the latent width, %d",
+			return fielderr.Errorf("{Encoder} %s maps %d values to %d; want the data width %d to twice the latent width, %d",
 				o.Encoder, tr.encoder.inWidth, tr.encoder.outWid, D, 2*d)
 		}
 		tr.nets = append(tr.nets, tr.encoder)
@@ -197,24 +199,24 @@ func (tr *Trainer) loadBounds() error {
 	var err error
 	if tr.lower == nil {
 		if tr.lower, err = bounds.LowerByName(o.Lower); err != nil {
-			return fmt.Errorf("--lower: %w", err)
+			return fielderr.Errorf("{Lower}: %w", err)
 		}
 	}
 	if tr.upper == nil && o.Upper != "none" {
 		if tr.upper, err = bounds.UpperByName(o.Upper); err != nil {
-			return fmt.Errorf("--upper: %w", err)
+			return fielderr.Errorf("{Upper}: %w", err)
 		}
 	}
 	if err := setWeights(tr.lower, tr.upper, o); err != nil {
 		return err
 	}
 	if j, ok := tr.lower.(*bounds.JacobianEntropy); ok && j.Exact && tr.gen.batchNorm() {
-		return fmt.Errorf("--lower jacobian-exact: the generator %s has BatchNormalization, which trains with batch statistics: "+
+		return fielderr.Errorf("{Lower} jacobian-exact: the generator %s has BatchNormalization, which trains with batch statistics: "+
 			"a shift shared by the whole batch leaves its output unchanged, so the Jacobian the exact bound forms (one direction for every sample) is singular; "+
-			"use --lower jacobian (random directions per sample) or a generator without BatchNormalization", o.Generator)
+			"use {Lower} jacobian (random directions per sample) or a generator without BatchNormalization", o.Generator)
 	}
 	if tr.encoder == nil && o.Lower == "mi" && tr.hooks.Lower == nil {
-		return errors.New("--lower mi needs --encoder")
+		return fielderr.Errorf("{Lower} mi needs {Encoder}")
 	}
 	return nil
 }
@@ -231,7 +233,7 @@ func setWeights(lower bounds.Lower, upper bounds.Upper, o Options) error {
 		case *bounds.MutualInformationEntropy:
 			l.Weight = *v
 		default:
-			return fmt.Errorf("--lambda-h: the lower bound %q has no weight λ_H", lower.Name())
+			return fielderr.Errorf("{LambdaH}: the lower bound %q has no weight λ_H", lower.Name())
 		}
 	}
 	name := "none"
@@ -245,20 +247,20 @@ func setWeights(lower bounds.Lower, upper bounds.Upper, o Options) error {
 		case *bounds.Diffusion:
 			u.Lambda = *v
 		default:
-			return fmt.Errorf("--lambda-gp: the upper bound %q has no weight λ_GP", name)
+			return fielderr.Errorf("{LambdaGP}: the upper bound %q has no weight λ_GP", name)
 		}
 	}
 	if o.LambdaGPDecay {
 		u, ok := upper.(*bounds.GradientPenalty)
 		if !ok || u.ZeroCentred {
-			return fmt.Errorf("--lambda-gp-decay: the upper bound %q has no decaying λ_GP (only gp has)", name)
+			return fielderr.Errorf("{LambdaGPDecay}: the upper bound %q has no decaying λ_GP (only gp has)", name)
 		}
 		u.Decay = true
 	}
 	if v := o.Tau; v != nil {
 		u, ok := upper.(*bounds.GradientPenalty)
 		if !ok {
-			return fmt.Errorf("--tau: the upper bound %q has no hinge τ", name)
+			return fielderr.Errorf("{Tau}: the upper bound %q has no hinge τ", name)
 		}
 		u.Tau = *v
 	}
@@ -318,7 +320,7 @@ func Run(ctx context.Context, o Options, h Hooks) (*Result, error) {
 func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 	o := tr.o
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("--out: %w", err)
+		return nil, fielderr.Errorf("{Out}: %w", err)
 	}
 	mf, err := openMetrics(filepath.Join(o.Out, MetricsFile), tr.columns, o.Resume, tr.step)
 	if err != nil {
@@ -488,10 +490,10 @@ func (tr *Trainer) checkpoint(wall float64) error {
 // restore sets the state of the run from c.
 func (tr *Trainer) restore(c *Checkpoint) error {
 	if got, want := c.Meta["options"], tr.o.identity(); got != want {
-		return fmt.Errorf("the checkpoint was made with other options: %s", optionsDiff(got, want))
+		return fielderr.Errorf("the checkpoint was made with other options: " + optionsDiff(got, want))
 	}
 	if c.Step > tr.o.Steps {
-		return fmt.Errorf("the checkpoint is of iteration %d, beyond --steps %d", c.Step, tr.o.Steps)
+		return fielderr.Errorf("the checkpoint is of iteration %d, beyond {Steps} %d", c.Step, tr.o.Steps)
 	}
 	for _, n := range tr.nets {
 		for i, p := range n.params {
@@ -537,12 +539,17 @@ func (tr *Trainer) restore(c *Checkpoint) error {
 }
 
 // optionsDiff names the options whose values differ between two identity
-// JSON objects.
+// JSON objects, as a fielderr.Errorf format naming their fields.
 func optionsDiff(got, want string) string {
 	var g, w map[string]any
 	if json.Unmarshal([]byte(got), &g) != nil || json.Unmarshal([]byte(want), &w) != nil {
 		return "unreadable options in the checkpoint"
 	}
+	fields := map[string]string{} // JSON name → field
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[Options]()) {
+		fields[strings.Split(f.Tag.Get("json"), ",")[0]] = f.Name
+	}
+	escape := strings.NewReplacer("%", "%%").Replace
 	keys := slices.Sorted(maps.Keys(g))
 	for k := range w {
 		if _, ok := g[k]; !ok {
@@ -552,7 +559,7 @@ func optionsDiff(got, want string) string {
 	var diffs []string
 	for _, k := range keys {
 		if !reflect.DeepEqual(g[k], w[k]) {
-			diffs = append(diffs, fmt.Sprintf("--%s %v (checkpoint %v)", k, show(w[k]), show(g[k])))
+			diffs = append(diffs, fmt.Sprintf("{%s} %s (checkpoint %s)", cmp.Or(fields[k], k), escape(show(w[k])), escape(show(g[k]))))
 		}
 	}
 	return strings.Join(diffs, ", ")

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 
 	"github.com/spf13/pflag"
 
+	"github.com/ebmpipe/ebmpipe/internal/cli"
 	"github.com/ebmpipe/ebmpipe/pipeline"
 	"github.com/ebmpipe/ebmpipe/train"
 )
@@ -28,12 +30,12 @@ the NLL means the generator is not one-to-one, so the change of variables
 overstates its entropy (or log Z is too small).`,
 	setup: func(fs *pflag.FlagSet, out, _ io.Writer) func([]string) error {
 		o := train.DefaultBoundsOptions()
-		o.AddFlags(fs)
+		cli.BoundsFlags(fs, &o)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
-			rep, err := train.EvaluateBounds(o)
+			rep, err := train.EvaluateBounds(context.Background(), o)
 			if err != nil {
 				return err
 			}

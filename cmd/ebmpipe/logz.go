@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
 	"github.com/spf13/pflag"
 
+	"github.com/ebmpipe/ebmpipe/internal/cli"
 	"github.com/ebmpipe/ebmpipe/pipeline"
 )
 
@@ -35,14 +37,14 @@ the mean importance weight. A generator's samples have no density, so they
 only shape the proposal.`,
 	setup: func(fs *pflag.FlagSet, out, errw io.Writer) func([]string) error {
 		o := pipeline.DefaultLogZFileOptions()
-		o.AddFlags(fs)
+		cli.LogZFileFlags(fs, &o)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
 			notice := func(msg string) { fmt.Fprintf(errw, "ebmpipe logz: %s\n", msg) }
 			o.Notice = notice
-			res, path, err := pipeline.LogZFile(o)
+			res, path, err := pipeline.LogZFile(context.Background(), o)
 			if err != nil {
 				return err
 			}

@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/ebmpipe/ebmpipe/internal/cli"
 )
 
 // A command is one ebmpipe verb.
@@ -84,7 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if err := do(fs.Args()); err != nil {
 			// One line, even for errors joined with errors.Join.
-			fmt.Fprintf(stderr, "ebmpipe %s: %s\n", c.name, strings.ReplaceAll(err.Error(), "\n", "; "))
+			fmt.Fprintf(stderr, "ebmpipe %s: %s\n", c.name, strings.ReplaceAll(cli.Message(err, fs), "\n", "; "))
 			var ue usageError
 			if errors.As(err, &ue) {
 				return 2

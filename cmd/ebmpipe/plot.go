@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ebmpipe/ebmpipe/internal/cli"
 	"github.com/ebmpipe/ebmpipe/pipeline"
 )
 
@@ -33,7 +34,7 @@ is given. ebmpipe train draws these pictures itself at the end of a run on
 2-D data. The models run on the Go engine. Prints the files written.`,
 	setup: func(fs *pflag.FlagSet, out, errw io.Writer) func([]string) error {
 		o := pipeline.DefaultPlotOptions()
-		o.AddFlags(fs)
+		cli.PlotFlags(fs, &o)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
 				return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ebmpipe/ebmpipe/internal/cli"
 	"github.com/ebmpipe/ebmpipe/pipeline"
 	"github.com/ebmpipe/ebmpipe/train"
 )
@@ -60,7 +61,7 @@ line win over the file's run section; --set overrides any option.
 A bad run file, option or value exits with status 2, naming the line; a
 failed step with status 1.`,
 	setup: func(fs *pflag.FlagSet, out, errw io.Writer) func([]string) error {
-		c := pipeline.NewRunConfig()
+		c := cli.NewRunConfig()
 		fs.AddFlagSet(c.FlagSet(pipeline.SectionRun))
 		var sets []string
 		addSetFlag(fs, &sets)
@@ -107,7 +108,7 @@ and the files written. make demo installs ONNX Runtime and runs it.
 			if err := noArgs(args); err != nil {
 				return err
 			}
-			c := pipeline.NewRunConfig()
+			c := cli.NewRunConfig()
 			rf, err := pipeline.ParseRunFile("demo.yaml", pipeline.DemoRunFile())
 			if err != nil {
 				return err
@@ -133,20 +134,20 @@ func addSetFlag(fs *pflag.FlagSet, sets *[]string) {
 
 // runPipeline applies the --set overrides to c and runs it, reporting
 // progress on errw and the results on out.
-func runPipeline(c *pipeline.RunConfig, sets []string, name string, out, errw io.Writer) error {
+func runPipeline(c *cli.RunConfig, sets []string, name string, out, errw io.Writer) error {
 	for _, s := range sets {
 		if err := c.SetOption(s); err != nil {
 			return usageError{fmt.Errorf("--set %w", err)}
 		}
 	}
 	if err := c.Options.Check(); err != nil {
-		return usageError{err}
+		return usageError{cli.WithFlags(err, c.FlagSets()...)}
 	}
-	ctx, stop := interruptible()
+	ctx, stop := cli.Interruptible()
 	defer stop()
 	res, err := pipeline.Run(ctx, c.Options, runHooks(errw, name))
 	if err != nil {
-		return err
+		return cli.WithFlags(err, c.FlagSets()...)
 	}
 	fmt.Fprintln(errw)
 	return res.WriteReport(out)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ebmpipe/ebmpipe/internal/cli"
 	"github.com/ebmpipe/ebmpipe/pipeline"
 )
 
@@ -33,19 +34,19 @@ is written to a temporary file and moved into place only on success; a run
 stopped by an error, SIGINT or SIGTERM leaves no output.`,
 	setup: func(fs *pflag.FlagSet, _, errw io.Writer) func([]string) error {
 		o := pipeline.DefaultSampleOptions()
-		o.AddFlags(fs)
+		cli.SampleFlags(fs, &o)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
-			ctx, stop := interruptible()
+			ctx, stop := cli.Interruptible()
 			defer stop()
 			o.Notice = func(msg string) { fmt.Fprintf(errw, "ebmpipe sample: %s\n", msg) }
 			// In passes over rows: one for the generator and one per
 			// Langevin step.
-			if bar := newProgress(errw, "sampling", "rows"); bar != nil {
-				o.Progress = bar.update
-				defer bar.finish()
+			if bar := cli.NewProgress(errw, "sampling", "rows"); bar != nil {
+				o.Progress = bar.Update
+				defer bar.Finish()
 			}
 			st, err := pipeline.Sample(ctx, o)
 			if err != nil {

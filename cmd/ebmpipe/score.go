@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ebmpipe/ebmpipe/internal/cli"
 	"github.com/ebmpipe/ebmpipe/pipeline"
 )
 
@@ -29,8 +30,8 @@ from --ort-lib, else $EBMPIPE_ORT_LIB, else the place scripts/install-ort.sh
 (make setup) installs it. --engine auto, the default, does the same but
 falls back to the pure-Go engine, saying so, when the library is missing.`,
 	setup: func(fs *pflag.FlagSet, _, errw io.Writer) func([]string) error {
-		var o pipeline.ScoreOptions
-		o.AddFlags(fs)
+		o := pipeline.DefaultScoreOptions()
+		cli.ScoreFlags(fs, &o)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
 				return err
@@ -38,14 +39,14 @@ falls back to the pure-Go engine, saying so, when the library is missing.`,
 			if sameFile(o.Input, o.Output) {
 				return usageError{fmt.Errorf("--output %s is the --input file; its rows would be replaced by their scores", o.Output)}
 			}
-			ctx, stop := interruptible()
+			ctx, stop := cli.Interruptible()
 			defer stop()
 			o.Notice = func(msg string) { fmt.Fprintf(errw, "ebmpipe score: %s\n", msg) }
-			if bar := newProgress(errw, "scoring", "rows"); bar != nil {
-				o.Progress = bar.update
-				defer bar.finish()
+			if bar := cli.NewProgress(errw, "scoring", "rows"); bar != nil {
+				o.Progress = bar.Update
+				defer bar.Finish()
 			}
-			st, err := pipeline.ScoreContext(ctx, o)
+			st, err := pipeline.Score(ctx, o)
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ebmpipe/ebmpipe/internal/cli"
 	"github.com/ebmpipe/ebmpipe/pipeline"
 	"github.com/ebmpipe/ebmpipe/train"
 )
@@ -28,22 +29,22 @@ exactly), and at the end energy.onnx and generator.onnx. Interrupting
 the run and keeps the last good checkpoint.`,
 	setup: func(fs *pflag.FlagSet, out, errw io.Writer) func([]string) error {
 		o := train.DefaultOptions()
-		o.AddFlags(fs)
+		cli.TrainFlags(fs, &o)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
-			ctx, stop := interruptible()
+			ctx, stop := cli.Interruptible()
 			defer stop()
 			var h train.Hooks
-			if bar := newProgress(errw, "training", "it"); bar != nil {
+			if bar := cli.NewProgress(errw, "training", "it"); bar != nil {
 				h.Progress = func(p train.Progress) {
 					if m := p.Metrics; m != nil {
-						bar.describe(fmt.Sprintf("L_low %.3f  L_up %.3f", m.Get(train.ColLower), m.Get(train.ColUpper)))
+						bar.Describe(fmt.Sprintf("L_low %.3f  L_up %.3f", m.Get(train.ColLower), m.Get(train.ColUpper)))
 					}
-					bar.update(p.Step, p.Steps)
+					bar.Update(p.Step, p.Steps)
 				}
-				defer bar.finish()
+				defer bar.Finish()
 			}
 			tr, err := train.NewTrainer(o, h)
 			if err != nil {

@@ -16,7 +16,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sbinet/npyio/npy"
+	"codeberg.org/sbinet/npyio/npy"
 )
 
 // ReadOptions controls how a Reader treats bad rows, and how many
@@ -932,7 +932,12 @@ func decodeNPYHeader(raw []byte) (hdr npy.Header, err error) {
 	if err != nil {
 		return hdr, err
 	}
-	return r.Header, nil
+	hdr = r.Header
+	// npyio keeps the descr as the header's Python literal, '<f8'.
+	if t := hdr.Descr.Type; len(t) >= 2 && (t[0] == '\'' || t[0] == '"') && t[len(t)-1] == t[0] {
+		hdr.Descr.Type = t[1 : len(t)-1]
+	}
+	return hdr, nil
 }
 
 // headerDict returns the header dictionary text of a raw NPY header, for

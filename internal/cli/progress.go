@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -12,33 +12,33 @@ import (
 	"golang.org/x/term"
 )
 
-// interruptible returns a context cancelled by SIGINT (Ctrl-C) or SIGTERM,
+// Interruptible returns a context cancelled by SIGINT (Ctrl-C) or SIGTERM,
 // which every long command stops on, leaving no partial output.
-func interruptible() (context.Context, context.CancelFunc) {
+func Interruptible() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-// progress draws a progress bar on a terminal. A nil *progress draws
+// Progress draws a progress bar on a terminal. A nil *Progress draws
 // nothing, so redirected stderr gets no bar.
-type progress struct {
+type Progress struct {
 	w          io.Writer
 	desc, unit string
 	bar        *progressbar.ProgressBar
 	total      int
 }
 
-// newProgress returns a bar described by desc, counting unit ("rows",
+// NewProgress returns a bar described by desc, counting unit ("rows",
 // "it"), drawn on w if w is a terminal, else nil.
-func newProgress(w io.Writer, desc, unit string) *progress {
+func NewProgress(w io.Writer, desc, unit string) *Progress {
 	f, ok := w.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil
 	}
-	return &progress{w: w, desc: desc, unit: unit, total: -2}
+	return &Progress{w: w, desc: desc, unit: unit, total: -2}
 }
 
-// update shows done out of total, or a count if total is -1.
-func (p *progress) update(done, total int) {
+// Update shows done out of total, or a count if total is -1.
+func (p *Progress) Update(done, total int) {
 	if p == nil {
 		return
 	}
@@ -59,15 +59,15 @@ func (p *progress) update(done, total int) {
 	p.bar.Set64(int64(done))
 }
 
-// describe replaces the bar's description, such as with the latest bounds.
-func (p *progress) describe(s string) {
+// Describe replaces the bar's description, such as with the latest bounds.
+func (p *Progress) Describe(s string) {
 	if p != nil && p.bar != nil {
 		p.bar.Describe(s)
 	}
 }
 
-// finish clears the bar from the terminal.
-func (p *progress) finish() {
+// Finish clears the bar from the terminal.
+func (p *Progress) Finish() {
 	if p != nil && p.bar != nil {
 		p.bar.Finish()
 		p.bar.Clear()

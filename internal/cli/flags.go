@@ -1,0 +1,216 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/ebmpipe/ebmpipe/train"
+)
+
+// Each XFlags function below defines the flags of an options struct on fs,
+// bound to o's fields, with o's current values as the defaults (start from
+// the library's DefaultX), and records which field each flag sets (see
+// Message).
+
+// TrainFlags defines the flags of ebmpipe train.
+func TrainFlags(fs *pflag.FlagSet, o *train.Options) {
+	fs.StringVar(&o.Data, "data", o.Data, "training data: toy:`NAME` (25gaussians, 8gaussians, swissroll, moons, rings, pinwheel, checkerboard, 2spirals) or a .csv/.npy/.jsonl FILE, standardised per feature")
+	fs.IntVar(&o.DataRows, "data-rows", o.DataRows, "points drawn from a toy data set, or leading rows read from a file (0: all)")
+	fs.StringVar(&o.Energy, "energy", o.Energy, "energy network: `FILE.onnx` or mlp:IN-H-...-1[:prelu|silu|softplus|leakyrelu|tanh|elu|relu]")
+	fs.StringVar(&o.Generator, "generator", o.Generator, "generator network: `FILE.onnx` or mlp:LATENT-H-...-OUT[:act]")
+	fs.StringVar(&o.Encoder, "encoder", o.Encoder, "encoder network for --lower mi: `FILE.onnx` or mlp:IN-H-...-2*LATENT[:act]")
+	fs.BoolVar(&o.GeneratorBatchNorm, "generator-batchnorm", o.GeneratorBatchNorm, "add BatchNormalization to an mlp: generator (trained with batch statistics)")
+	fs.BoolVar(&o.SpectralNorm, "spectral-norm", o.SpectralNorm, "divide each weight matrix of the energy but the output layer's by its largest singular value (spectral normalisation); keeps the energy's gradients bounded")
+	fs.StringVar(&o.Lower, "lower", o.Lower, "entropy lower bound: "+choices(bounds.LowerNames(), o.Lower))
+	fs.StringVar(&o.Upper, "upper", o.Upper, "KL upper bound: "+choices(bounds.UpperNames(), o.Upper))
+	fs.Var(optFloat{&o.LambdaH}, "lambda-h", "weight λ_H of the entropy term in the generator's loss (default: the bound's)")
+	fs.Var(optFloat{&o.LambdaGP}, "lambda-gp", "weight λ_GP of the upper bound's penalty in the energy's loss (default: the bound's)")
+	fs.BoolVar(&o.LambdaGPDecay, "lambda-gp-decay", o.LambdaGPDecay, "let λ_GP of --upper gp decay as 0.7·(2307+t)^-0.55 over the iterations t, from 0.0099 to 0.0029 at t = 20 000 (the public code's adaptive weight)")
+	fs.Var(optFloat{&o.Tau}, "tau", "hinge τ of the penalty, max(0, λ_GP·GP − τ) (default: the bound's)")
+	fs.IntVar(&o.Steps, "steps", o.Steps, "training iterations (each k energy and m generator updates)")
+	fs.IntVar(&o.EnergySteps, "energy-steps", o.EnergySteps, "energy updates per iteration (k)")
+	fs.IntVar(&o.GeneratorSteps, "generator-steps", o.GeneratorSteps, "generator updates per iteration (m)")
+	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "data rows and latent draws per update")
+	fs.Float64Var(&o.LREnergy, "lr-energy", o.LREnergy, "Adam learning rate of the energy")
+	fs.Float64Var(&o.LRGenerator, "lr-generator", o.LRGenerator, "Adam learning rate of the generator (and encoder)")
+	fs.Float64Var(&o.Beta2, "beta2", o.Beta2, "Adam β2 (β1 is 0; the paper uses 0.9 on toy data, 0.999 on images)")
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed: data, initial weights, batches and noise; the same seed gives the same run")
+	fs.StringVar(&o.Precision, "precision", o.Precision, "element type of the training graphs: `float64` or float32 (about twice as fast, but s_min of ill-conditioned Jacobians loses accuracy); parameters and Adam state are float64 either way")
+	fs.IntVar(&o.LogEvery, "log-every", o.LogEvery, "iterations per row of DIR/metrics.csv (averages over the interval)")
+	fs.IntVar(&o.CheckpointEvery, "checkpoint-every", o.CheckpointEvery, "iterations between checkpoints in DIR/checkpoint (0: only at the end)")
+	fs.IntVar(&o.KeepCheckpoints, "keep-checkpoints", o.KeepCheckpoints, "checkpoint files to keep (0: all)")
+	fs.StringVar(&o.Out, "out", o.Out, "output `DIR`: metrics.csv, checkpoint/, energy.onnx, generator.onnx")
+	fs.BoolVar(&o.Resume, "resume", o.Resume, "continue from the latest checkpoint in DIR/checkpoint, exactly as if never stopped")
+	bindFields(fs, o, "")
+}
+
+// choices lists names for a flag's help, "a, b or c", with the default,
+// def, in backquotes: pflag shows it as the value's placeholder.
+func choices(names []string, def string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = n
+		if n == def {
+			quoted[i] = "`" + n + "`"
+		}
+	}
+	if len(quoted) == 1 {
+		return quoted[0]
+	}
+	return strings.Join(quoted[:len(quoted)-1], ", ") + " or " + quoted[len(quoted)-1]
+}
+
+// BoundsFlags defines the flags of ebmpipe bounds.
+func BoundsFlags(fs *pflag.FlagSet, o *train.BoundsOptions) {
+	fs.StringVar(&o.Energy, "energy", o.Energy, "energy model `FILE.onnx` (required)")
+	fs.StringVar(&o.Generator, "generator", o.Generator, "generator model `FILE.onnx` (required)")
+	fs.StringVar(&o.Encoder, "encoder", o.Encoder, "encoder model `FILE.onnx` for the mutual-information bound (optional)")
+	fs.StringVar(&o.Data, "data", o.Data, "data: toy:`NAME` or a .csv/.npy/.jsonl FILE, as the models take it (required)")
+	fs.IntVar(&o.DataRows, "data-rows", o.DataRows, "points drawn from a toy data set, or leading rows read from a file (0: all)")
+	fs.IntVar(&o.Samples, "samples", o.Samples, "data rows and generator samples per estimate")
+	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "rows per graph run")
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed of the samples and noise")
+	fs.BoolVar(&o.JSON, "json", o.JSON, "print JSON instead of a table")
+	bindFields(fs, o, "")
+}
+
+// HeldOutFlags defines the flags of ebmpipe run.
+func HeldOutFlags(fs *pflag.FlagSet, o *pipeline.HeldOutOptions) {
+	fs.StringVar(&o.Test, "test", o.Test, "held-out rows: a row `FILE` (.csv, .npy, .jsonl) or toy:NAME (default: toy training data drawn again with --seed + 1, or --test-fraction of a training file)")
+	fs.IntVar(&o.TestRows, "test-rows", o.TestRows, fmt.Sprintf("held-out toy points, or leading rows of a --test file (0: %d toy points, or the whole file)", pipeline.DefaultTestRows))
+	fs.Float64Var(&o.TestFraction, "test-fraction", o.TestFraction, "`FRACTION` of the rows of a training file held out, when there is no --test")
+	bindFields(fs, o, "")
+}
+
+// defaultORTLibShown is pipeline.DefaultORTLib as the flag help shows it.
+const defaultORTLibShown = "${XDG_CACHE_HOME:-~/.cache}/ebmpipe/onnxruntime-" + pipeline.ORTVersion + "/libonnxruntime.so.1"
+
+// ScoreFlags defines the flags of ebmpipe score.
+func ScoreFlags(fs *pflag.FlagSet, o *pipeline.ScoreOptions) {
+	fs.StringVar(&o.Model, "model", o.Model, "ONNX `FILE` of the model to run (required)")
+	fs.StringVar(&o.Input, "input", o.Input, "row `FILE` to score: .csv, .npy or .jsonl (required)")
+	fs.StringVar(&o.Output, "output", o.Output, "`FILE` to write, format by extension: .csv, .npy or .jsonl (required)")
+	fs.StringVar(&o.Engine, "engine", o.Engine, "scoring `ENGINE`: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go)")
+	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "rows per model run; bounds memory use")
+	fs.IntVar(&o.Workers, "workers", o.Workers, "`N` goroutines running the model, each with its own engine (0: one per CPU)")
+	fs.StringVar(&o.Device, "device", o.Device, "`DEVICE` for the ort engine: cpu or cuda (needs a GPU build of ONNX Runtime)")
+	fs.BoolVar(&o.Raw, "raw", o.Raw, "write the model's outputs as they are, flattened, instead of energies")
+	fs.BoolVar(&o.SkipBadRows, "skip-bad-rows", o.SkipBadRows, "write bad input rows to OUTPUT.rejects and go on, instead of failing")
+	fs.StringVar(&o.ORTLib, "ort-lib", o.ORTLib, "ONNX Runtime shared library `PATH` (default $"+pipeline.ORTLibEnv+", then "+defaultORTLibShown+")")
+	bindFields(fs, o, "")
+}
+
+// SampleFlags defines the flags of ebmpipe sample.
+func SampleFlags(fs *pflag.FlagSet, o *pipeline.SampleOptions) {
+	fs.StringVar(&o.Generator, "generator", o.Generator, "ONNX `FILE` of the generator x = G(z), z ~ N(0, I) (required)")
+	fs.IntVarP(&o.N, "n", "n", o.N, "number `N` of samples to draw (required)")
+	fs.StringVar(&o.Output, "output", o.Output, "`FILE` to write, format by extension: .csv, .npy or .jsonl (required)")
+	fs.StringVar(&o.Energy, "energy", o.Energy, "ONNX `FILE` of the energy E(x) whose Langevin dynamics refine the samples")
+	fs.IntVar(&o.LangevinSteps, "langevin-steps", o.LangevinSteps, "Langevin steps `K` on the energy from each generator sample (0: none; needs --energy)")
+	fs.Float64Var(&o.StepSize, "step-size", o.StepSize, "Langevin step size `ETA`, η in x ← x − (η/2) ∇E(x) + s √η ξ")
+	fs.Float64Var(&o.NoiseScale, "noise-scale", o.NoiseScale, "Langevin noise scale `S`, s in the step (1: Langevin dynamics, which samples exp(−E)/Z as η → 0; 0: gradient descent)")
+	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "rows per model run; bounds memory use")
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random `SEED`: the same seed draws the same samples")
+	fs.StringVar(&o.Engine, "engine", o.Engine, "`ENGINE` running the generator: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go); Langevin gradients always run on the go engine")
+	fs.StringVar(&o.ORTLib, "ort-lib", o.ORTLib, "ONNX Runtime shared library `PATH` (default $"+pipeline.ORTLibEnv+", then "+defaultORTLibShown+")")
+	bindFields(fs, o, "")
+}
+
+// LogZFileFlags defines the flags of ebmpipe logz: the files and engine
+// first, then the estimate's settings (LogZFlags).
+func LogZFileFlags(fs *pflag.FlagSet, o *pipeline.LogZFileOptions) {
+	fs.StringVar(&o.Model, "model", o.Model, "ONNX `FILE` of the energy model (required)")
+	fs.StringVar(&o.Data, "data", o.Data, "training data: a row `FILE` (.csv, .npy, .jsonl) or toy:NAME; sets the grid box and fits the importance proposal")
+	fs.IntVar(&o.DataRows, "data-rows", o.DataRows, fmt.Sprintf("read the first `N` rows of --data (0: a whole file, or %d toy points)", pipeline.DefaultToyRows))
+	fs.StringVar(&o.Generator, "generator", o.Generator, "ONNX `FILE` of a generator x = G(z), z ~ N(0, I), whose samples shape the proposal or box")
+	fs.StringVar(&o.Output, "output", o.Output, "write the model with its log Z to `FILE` instead of rewriting --model")
+	fs.StringVar(&o.Engine, "engine", o.Engine, "`ENGINE` running the models: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go)")
+	fs.StringVar(&o.ORTLib, "ort-lib", o.ORTLib, "ONNX Runtime shared library `PATH` (default $"+pipeline.ORTLibEnv+", then the install location)")
+	bindFields(fs, o, "")
+	LogZFlags(fs, &o.Estimate)
+	bindFields(fs, &o.Estimate, "Estimate.")
+}
+
+// LogZFlags defines the flags of a log Z estimate's own settings.
+func LogZFlags(fs *pflag.FlagSet, o *pipeline.LogZOptions) {
+	fs.StringVar(&o.Method, "method", o.Method, "`METHOD`: auto (grid for 1-D and 2-D inputs, else importance), grid or importance")
+	fs.IntVar(&o.GridSize, "grid-size", o.GridSize, fmt.Sprintf("grid intervals `K` per axis, even; 0 means %d for 1-D and %d for 2-D", pipeline.DefaultGrid1D, pipeline.DefaultGrid2D))
+	fs.Var((*floatsValue)(&o.Bounds), "bounds", "grid box `LO,HI` for every axis, or LO0,HI0,LO1,HI1 per axis; default: the data's range widened by --margin")
+	fs.Float64Var(&o.Margin, "margin", o.Margin, "widen the data's range by this `FRACTION` of it on each side for the grid box")
+	fs.IntVar(&o.Samples, "samples", o.Samples, "importance samples `N`")
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random `SEED` for importance sampling, generator noise and toy data")
+	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "rows per model run; bounds memory use")
+	bindFields(fs, o, "")
+}
+
+// PlotFlags defines the flags of ebmpipe plot.
+func PlotFlags(fs *pflag.FlagSet, o *pipeline.PlotOptions) {
+	fs.StringVar(&o.Run, "run", o.Run, fmt.Sprintf("training output `DIR`: its %s, %s and %s unless given, --out DIR, and the training data unless --data", train.EnergyFile, train.GeneratorFile, train.MetricsFile))
+	fs.StringVar(&o.Energy, "energy", o.Energy, "ONNX `FILE` of a 2-D energy model: writes "+pipeline.DensityFile)
+	fs.StringVar(&o.Generator, "generator", o.Generator, "ONNX `FILE` of a generator x = G(z), z ~ N(0, I): writes "+pipeline.SamplesFile)
+	fs.StringVar(&o.Metrics, "metrics", o.Metrics, "metrics.csv `FILE` of a training run: writes "+pipeline.CurvesFile)
+	fs.StringVar(&o.Data, "data", o.Data, "data drawn with the models: a row `FILE` (.csv, .npy, .jsonl) or toy:NAME")
+	fs.IntVar(&o.DataRows, "data-rows", o.DataRows, fmt.Sprintf("read the first `N` rows of --data (0: a whole file, or %d toy points; with --run, as in training)", pipeline.DefaultToyRows))
+	fs.StringVar(&o.Out, "out", o.Out, "`DIR` to write the pictures to, created if need be (default: --run's)")
+	fs.IntVar(&o.GridSize, "grid-size", o.GridSize, fmt.Sprintf("grid cells `K` per axis of %s (2 to %d)", pipeline.DensityFile, pipeline.MaxPlotGrid))
+	fs.Var((*floatsValue)(&o.Bounds), "bounds", "box of "+pipeline.DensityFile+": `LO,HI` for both axes or LO0,HI0,LO1,HI1; default: the range of the data (else of generator samples) widened by --margin")
+	fs.Float64Var(&o.Margin, "margin", o.Margin, "widen the range of the data by this `FRACTION` of it on each side")
+	fs.IntVar(&o.Samples, "samples", o.Samples, "generator samples `N` to draw; also the most data points drawn")
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random `SEED` of the latent draws, of the data points shown and of toy data")
+	bindFields(fs, o, "")
+}
+
+// optFloat is a flag setting an optional number: unset (nil) until given.
+type optFloat struct{ p **float64 }
+
+func (f optFloat) String() string {
+	if f.p == nil || *f.p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(**f.p, 'g', -1, 64)
+}
+
+func (f optFloat) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a number", s)
+	}
+	*f.p = &v
+	return nil
+}
+
+func (optFloat) Type() string { return "float" }
+
+// target returns the field the flag sets, for bindFields.
+func (f optFloat) target() any { return f.p }
+
+// floatsValue is a flag of comma-separated numbers, such as --bounds.
+type floatsValue []float64
+
+func (b *floatsValue) String() string {
+	parts := make([]string, len(*b))
+	for i, v := range *b {
+		parts[i] = strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (b *floatsValue) Type() string { return "LO,HI" }
+
+func (b *floatsValue) Set(s string) error {
+	var v []float64
+	for _, f := range strings.Split(s, ",") {
+		x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", f)
+		}
+		v = append(v, x)
+	}
+	*b = v
+	return nil
+}
