@@ -39,12 +39,7 @@ fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-if [ -z "${TAGS+set}" ]; then
-	TAGS=
-	for h in /usr/include/cblas.h /usr/include/*/cblas.h; do
-		[ -e "$h" ] && TAGS=openblas
-	done
-fi
+TAGS=${TAGS-$(bench/blas_tags.sh)}
 go build -tags "$TAGS" -o "$dir/ebmpipe" ./cmd/ebmpipe
 go test -tags "$TAGS" -c -o "$dir/train.test" ./train
 
