@@ -43,12 +43,7 @@ PY=/usr/bin/python3
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-if [ -z "${TAGS+set}" ]; then
-	TAGS=
-	for h in /usr/include/cblas.h /usr/include/*/cblas.h; do
-		[ -e "$h" ] && TAGS=openblas
-	done
-fi
+TAGS=${TAGS-$(bench/blas_tags.sh)}
 echo "Go BLAS: ${TAGS:-gonum}" >&2
 go test -tags "$TAGS" -run '^$' -bench 'BenchmarkStep' -benchtime "${ITERS}x" -count "$COUNT" ./train >"$dir/go.txt" || {
 	cat "$dir/go.txt" >&2

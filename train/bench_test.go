@@ -106,3 +106,51 @@ func BenchmarkStepFakeBounds(b *testing.B) {
 		})
 	}
 }
+
+// commandOptions is the `ebmpipe train` run of issue 16's report:
+//
+//	ebmpipe train --data toy:8gaussians --energy mlp:2-128-128-1:silu \
+//	  --generator mlp:2-128-128-2:silu --lower jacobian-exact --upper gp \
+//	  --batch-size 256
+//
+// with every other option at its default (no spectral normalisation,
+// 100 000 data rows, a metrics row every 100 iterations, a checkpoint
+// every 1000 and at the end).
+func commandOptions(b *testing.B) Options {
+	o := DefaultOptions()
+	o.Data = "toy:8gaussians"
+	o.Energy = "mlp:2-128-128-1:silu"
+	o.Generator = "mlp:2-128-128-2:silu"
+	o.Lower, o.Upper = "jacobian-exact", "gp"
+	o.BatchSize = 256
+	o.Out = b.TempDir()
+	return o
+}
+
+// BenchmarkCommand compares, on the configuration of commandOptions, the
+// step BenchmarkStep times (BenchmarkCommand/step) with the whole of
+// Trainer.Run for b.N iterations (BenchmarkCommand/run: its metrics rows,
+// checkpoints and the export at the end included, the graphs' building
+// not), per iteration. bench/train_cmd.sh times the whole process beside
+// them.
+func BenchmarkCommand(b *testing.B) {
+	b.Run("step", func(b *testing.B) {
+		benchmarkStep(b, commandOptions(b), Hooks{})
+	})
+	b.Run("run", func(b *testing.B) {
+		o := commandOptions(b)
+		o.Steps = b.N
+		tr, err := NewTrainer(o, Hooks{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		cpu := cpuTime(b)
+		if _, err := tr.Run(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		cpu = cpuTime(b) - cpu
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
+		b.ReportMetric(cpu.Seconds()*1e3/float64(b.N), "cpu-ms/step")
+	})
+}

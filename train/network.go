@@ -25,6 +25,7 @@ type network struct {
 	values  [][]float64       // current values, in params order
 	train   []int             // indices of the trainable params
 	sn      []int             // indices of the spectrally normalised params
+	snCache map[int]*snEntry  // u vᵀ of the params of sn, by index
 	opt     *Adam
 	inRow   []int // shape of one input row
 	outRow  []int // shape of one output row

@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"slices"
 
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
@@ -96,7 +97,6 @@ type snWeight struct {
 	index int
 	rows  int
 	uv    *autodiff.Node
-	buf   []float64
 }
 
 // spectralNorm returns a copy of ps for Apply in which each weight of
@@ -109,20 +109,49 @@ func spectralNorm(t *autodiff.Tape, n *network, ps *importers.ParamSet) (*import
 		uv := t.Variable(n.name+"/"+p.Name+"#uv", autodiff.Zeros(t.Dtype(), p.Shape...))
 		sigma := t.Sum(t.Mul(w, uv))
 		ps = ps.With(i, t.Div(w, sigma))
-		sw = append(sw, snWeight{index: i, rows: p.Shape[0], uv: uv, buf: make([]float64, prod(p.Shape))})
+		sw = append(sw, snWeight{index: i, rows: p.Shape[0], uv: uv})
 	}
 	return ps, sw
 }
 
-// set computes u vᵀ for the current values of the weight and copies it in.
-func (s *snWeight) set(values [][]float64) error {
-	u, v, _ := spectralVectors(values[s.index], s.rows)
-	for i, ui := range u {
+// set copies u vᵀ of the current value of the weight in n into the uv
+// input.
+func (s *snWeight) set(n *network) error {
+	return autodiff.CopyIn(s.uv, n.snOuter(s.index, s.rows))
+}
+
+// An snEntry is u vᵀ of the spectrally normalised weight w, kept while the
+// weight keeps that value.
+type snEntry struct {
+	w, uv []float64
+}
+
+// snOuter returns u vᵀ of the weight n.values[i] (rows × cols), running
+// the power iteration once for each value the weight takes: both programs
+// set it, and the energy's weights are the same in a generator update as
+// in the next energy update. u and v are a function of the weight alone,
+// so the result does not depend on what was computed before.
+func (n *network) snOuter(i, rows int) []float64 {
+	w := n.values[i]
+	c := n.snCache[i]
+	if c != nil && slices.Equal(c.w, w) {
+		return c.uv
+	}
+	if c == nil {
+		c = &snEntry{w: make([]float64, len(w)), uv: make([]float64, len(w))}
+		if n.snCache == nil {
+			n.snCache = map[int]*snEntry{}
+		}
+		n.snCache[i] = c
+	}
+	u, v, _ := spectralVectors(w, rows)
+	for r, ur := range u {
 		for j, vj := range v {
-			s.buf[i*len(v)+j] = ui * vj
+			c.uv[r*len(v)+j] = ur * vj
 		}
 	}
-	return autodiff.CopyIn(s.uv, s.buf)
+	copy(c.w, w)
+	return c.uv
 }
 
 // snValues returns the values n computes with: the weights of n.sn

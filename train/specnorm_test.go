@@ -81,3 +81,47 @@ func containsInt(s []int, x int) bool {
 	}
 	return false
 }
+
+// TestSNOuterCache checks that u vᵀ follows the weight's value: the same
+// as computed afresh after every change, whether or not it was kept.
+func TestSNOuterCache(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const rows, cols = 6, 4
+	n := &network{values: [][]float64{make([]float64, rows*cols)}}
+	fresh := func() []float64 {
+		u, v, _ := spectralVectors(n.values[0], rows)
+		out := make([]float64, 0, rows*cols)
+		for _, ui := range u {
+			for _, vj := range v {
+				out = append(out, ui*vj)
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name   string
+		change func(w []float64)
+	}{
+		{"first", func(w []float64) {
+			for i := range w {
+				w[i] = r.NormFloat64()
+			}
+		}},
+		{"unchanged", func([]float64) {}},
+		{"one element", func(w []float64) { w[5] += 0.5 }},
+		{"scaled", func(w []float64) {
+			for i := range w {
+				w[i] *= -2
+			}
+		}},
+		{"unchanged again", func([]float64) {}},
+	} {
+		c.change(n.values[0])
+		got, want := n.snOuter(0, rows), fresh()
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s: u vᵀ[%d] = %v, afresh %v", c.name, i, got[i], want[i])
+			}
+		}
+	}
+}

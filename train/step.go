@@ -213,7 +213,7 @@ func (p *program) run(step int, s *Sampler, zr, nr *RNG) error {
 			}
 		}
 		for k := range p.sn[i] {
-			if err := p.sn[i][k].set(n.values); err != nil {
+			if err := p.sn[i][k].set(n); err != nil {
 				return fmt.Errorf("%s: %w", p.what, err)
 			}
 		}

@@ -10,6 +10,8 @@ import "C"
 
 import (
 	"os"
+	"strconv"
+	"strings"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -24,17 +26,39 @@ import (
 // Gonum's. gonum.org/v1/netlib, Gonum's own cgo binding, has not been
 // updated since 2019, so the two calls are bound here.
 //
-// Each product runs on one thread unless OPENBLAS_NUM_THREADS says
-// otherwise: ebmpipe parallelises across goroutines (scoring workers), and
-// OpenBLAS's spinning threads slow down a busy machine.
+// Each product runs on one thread, whatever OPENBLAS_NUM_THREADS (or
+// OMP_NUM_THREADS, GOTO_NUM_THREADS) says: ebmpipe parallelises across
+// goroutines (scoring workers), its products are small (the toy networks'
+// 256×128 by 128×128), and OpenBLAS's threads, which spin and yield
+// between products, fight Go's for the CPUs. Measured on the 2-CPU
+// development machine, a toy training step (issue 16's `ebmpipe train`
+// run) used 26 ms of CPU time with one OpenBLAS thread and 46–70 ms with
+// OPENBLAS_NUM_THREADS=2, most of the difference system time, and the whole
+// command took twice as long; the variable is commonly set for PyTorch or
+// NumPy in the same shell. EBMPIPE_BLAS_THREADS=N (a whole number ≥ 1)
+// gives OpenBLAS N threads; other values are ignored.
+
+// blasThreadsEnv names the environment variable that sets OpenBLAS's
+// threads.
+const blasThreadsEnv = "EBMPIPE_BLAS_THREADS"
 
 func init() {
-	if os.Getenv("OPENBLAS_NUM_THREADS") == "" {
-		C.openblas_set_num_threads(1)
-	}
+	C.openblas_set_num_threads(C.int(blasThreads(os.Getenv(blasThreadsEnv))))
 	blas64.Use(openBLAS{})
 	blas32.Use(openBLAS{})
 }
+
+// blasThreads returns the OpenBLAS threads the value v of
+// EBMPIPE_BLAS_THREADS asks for: 1 unless v is a whole number ≥ 1.
+func blasThreads(v string) int {
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 1 {
+		return n
+	}
+	return 1
+}
+
+// openBLASThreads returns the threads OpenBLAS runs a product on.
+func openBLASThreads() int { return int(C.openblas_get_num_threads()) }
 
 // BLASBackend names the implementation of the matrix products.
 const BLASBackend = "OpenBLAS"

@@ -5,6 +5,9 @@ package autodiff
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -66,4 +69,35 @@ func to32(x []float64) []float32 {
 		y[i] = float32(v)
 	}
 	return y
+}
+
+func TestBLASThreads(t *testing.T) {
+	for _, c := range []struct {
+		v    string
+		want int
+	}{{"", 1}, {"1", 1}, {"3", 3}, {" 2 ", 2}, {"0", 1}, {"-4", 1}, {"two", 1}, {"1.5", 1}} {
+		if got := blasThreads(c.v); got != c.want {
+			t.Errorf("blasThreads(%q) = %d, want %d", c.v, got, c.want)
+		}
+	}
+}
+
+// TestOpenBLASThreads runs the test binary again with OpenBLAS's own
+// thread variables set, and checks that the products still run on the
+// threads EBMPIPE_BLAS_THREADS asks for (one when unset).
+func TestOpenBLASThreads(t *testing.T) {
+	if want := os.Getenv("EBMPIPE_TEST_BLAS_THREADS"); want != "" {
+		if got := strconv.Itoa(openBLASThreads()); got != want {
+			t.Fatalf("OpenBLAS runs on %s threads, want %s", got, want)
+		}
+		return
+	}
+	for _, c := range []struct{ ours, want string }{{"", "1"}, {"2", "2"}} {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestOpenBLASThreads$")
+		cmd.Env = append(os.Environ(), "OPENBLAS_NUM_THREADS=3", "OMP_NUM_THREADS=3", "GOTO_NUM_THREADS=3",
+			blasThreadsEnv+"="+c.ours, "EBMPIPE_TEST_BLAS_THREADS="+c.want)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s=%q: %v\n%s", blasThreadsEnv, c.ours, err, out)
+		}
+	}
 }
