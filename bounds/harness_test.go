@@ -401,62 +401,50 @@ func (m *gaussModel) miEstimator(sigma float64) float64 {
 	return float64(m.D)/2*math.Log(2*math.Pi*math.E*sigma*sigma) + float64(m.d)/2*math.Log(2*math.Pi*math.E) + logr
 }
 
-// gpValue is the expectation of the tangent Fisher bound with constant C:
-// (C/2)(‖AᵀPA − I‖²_F + ‖AᵀP(b − μ)‖²)/s_min(A)².
-func (m *gaussModel) gpValue(lsi float64) float64 {
+// fisherDiv is E_q‖∇log q − ∇log p‖² for D = d: with M = P − Σq⁻¹,
+// tr(M Σq Mᵀ) + ‖P(b − μ)‖².
+func (m *gaussModel) fisherDiv() float64 {
 	p := m.precision()
-	var pa, apa mat.Dense
-	pa.Mul(p, m.A)
-	apa.Mul(m.A.T(), &pa)
-	for i := 0; i < m.d; i++ {
-		apa.Set(i, i, apa.At(i, i)-1)
-	}
-	f := mat.Norm(&apa, 2)
-	off := 0.0
-	for j := 0; j < m.d; j++ {
-		v := 0.0
-		for i := 0; i < m.D; i++ {
-			for k := 0; k < m.D; k++ {
-				v += m.A.At(i, j) * p.At(i, k) * (m.b[k] - m.mu[k])
-			}
-		}
-		off += v * v
-	}
-	s := sminOf(m.A)
-	return lsi / 2 * (f*f + off) / (s * s)
+	sq := m.qCov(0)
+	var si, mm, msm mat.Dense
+	must(si.Inverse(sq))
+	mm.Sub(p, &si)
+	msm.Product(&mm, sq, mm.T())
+	return mat.Trace(&msm) + m.pOffset()
 }
 
-// diffusionValue is the expectation of the diffusion bound's Value.
-func (m *gaussModel) diffusionValue(lsi float64, sigmas []float64) float64 {
+// pOffset is ‖P(b − μ)‖².
+func (m *gaussModel) pOffset() float64 {
 	p := m.precision()
-	var pa mat.Dense
-	pa.Mul(p, m.A)
-	fa := mat.Norm(&pa, 2)
-	pb := 0.0
-	for i := 0; i < m.D; i++ {
-		v := 0.0
-		for k := 0; k < m.D; k++ {
-			v += p.At(i, k) * (m.b[k] - m.mu[k])
-		}
-		pb += v * v
+	dv := make([]float64, m.D)
+	for i := range dv {
+		dv[i] = m.b[i] - m.mu[i]
 	}
-	s := sminOf(m.A)
-	K := float64(len(sigmas))
-	total := 0.0
-	for _, sg := range sigmas {
-		// ‖I/σ − σP‖²_F
-		f := 0.0
-		for i := 0; i < m.D; i++ {
-			for j := 0; j < m.D; j++ {
-				v := -sg * p.At(i, j)
-				if i == j {
-					v += 1 / sg
-				}
-				f += v * v
-			}
-		}
-		dsm := fa*fa + pb + f
-		total += (lsi/2*dsm + sg*sg/2*float64(m.d)/(s*s) - sg*sg/2*mat.Trace(p)) / K
-	}
-	return total
+	var pd mat.VecDense
+	pd.MulVec(p, mat.NewVecDense(m.D, dv))
+	return mat.Dot(&pd, &pd)
+}
+
+// gpValue is the gp bound with constant C for D = d: (C/2) E_q‖∇log q − ∇log p‖².
+func (m *gaussModel) gpValue(lsi float64) float64 { return lsi / 2 * m.fisherDiv() }
+
+// fisherInfo is J(q) = tr Σq⁻¹ for D = d.
+func (m *gaussModel) fisherInfo() float64 {
+	var si mat.Dense
+	must(si.Inverse(m.qCov(0)))
+	return mat.Trace(&si)
+}
+
+// diffusionValue is the expectation of the diffusion bound's Value U_σ
+// (up to the plug-in of J(q)): with J = tr Σq⁻¹ and r = 1 + σ²J/D,
+// (C/2)[J/r + tr(PΣ_σP) + ‖P(b − μ)‖² − 2 tr P] + (D/2) log r − (σ²/2) tr P.
+func (m *gaussModel) diffusionValue(lsi, sigma float64) float64 {
+	p := m.precision()
+	D := float64(m.D)
+	j := m.fisherInfo()
+	r := 1 + sigma*sigma*j/D
+	var psp mat.Dense
+	psp.Product(p, m.qCov(sigma), p)
+	a := mat.Trace(&psp) + m.pOffset() - 2*mat.Trace(p)
+	return lsi/2*(j/r+a) + D/2*math.Log(r) - sigma*sigma/2*mat.Trace(p)
 }

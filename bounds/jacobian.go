@@ -106,6 +106,7 @@ func (j *JacobianEntropy) entropy(n Nets, b Batch) (Estimate, error) {
 type jacTerms struct {
 	h     *G.Node // (m): ½ log det JᵀJ, or d · log s_min
 	smin  *G.Node // (m): s_min(J), a constant to every derivative
+	jac   *G.Node // (m, D, d): J, formed only with Exact
 	noise []*G.Node
 }
 
@@ -177,7 +178,7 @@ func (j *JacobianEntropy) terms(n Nets, x, z *G.Node) (jacTerms, error) {
 		}
 		c := t.SmallestEigvec(jtj, nil) // (m, d, 1), unit length
 		s2 := t.MatMul(c, t.MatMul(t.StopGradient(jtj), c, false, false), true, false)
-		return jacTerms{h: h, smin: t.Sqrt(t.Reshape(s2, tensor.Shape{o.m}))}, t.Err()
+		return jacTerms{h: h, smin: t.Sqrt(t.Reshape(s2, tensor.Shape{o.m})), jac: J}, t.Err()
 	}
 	if j.Iterations < 1 {
 		return jacTerms{}, errors.New("no Rayleigh–Ritz iterations")
