@@ -5,6 +5,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/ebmpipe/ebmpipe/importers"
 )
 
 // Diffusion is the noise-level upper bound on KL(q ‖ p_θ). Its loss is
@@ -110,30 +112,38 @@ func (df *Diffusion) kl(n Nets, b Batch) (Estimate, error) {
 		return Estimate{}, err
 	}
 	est := Estimate{Loss: t.Scale(wdsm, df.Lambda), Trains: []Role{Energy}, Noise: []*G.Node{eps}}
-	// J(q) = E‖∇_x log q(G(z))‖², per row.
-	var fisher, smin *G.Node
+	e0, err := n.energy(x)
+	if err != nil {
+		return Estimate{}, err
+	}
+	gradZ := t.InputGradient(t.Sum(e0), b.Z)
+	// Per row: gp_i (for I(q ‖ p)) and j_i (for J(q) = E‖∇_x log q(G(z))‖²).
+	var gpRow, fisher, smin *G.Node
 	var jnoise []*G.Node
 	if useExact(n, df.SurrogateValue) {
 		es, err := newExactScore(n, x, b.Z, jacTerms{})
 		if err != nil {
 			return Estimate{}, err
 		}
-		fisher, smin = es.xNorm2(es.g), es.jt.smin
-		est.Condition = lsiCondition(df.LSI)
+		gpRow, fisher, smin = es.xNorm2(t.Add(gradZ, es.g)), es.xNorm2(es.g), es.jt.smin
+		est.Condition = lsiCondition(df.LSI) + "; twice differentiable"
 	} else {
 		jt, err := df.Jacobian.terms(n, x, b.Z)
 		if err != nil {
 			return Estimate{}, err
 		}
-		fisher, smin, jnoise = t.Div(rowSumSq(t, jt.scoreZ(t, b.Z)), t.Square(jt.smin)), jt.smin, jt.noise
+		s2 := t.Square(jt.smin)
+		gz := jt.scoreZ(t, b.Z)
+		gpRow, fisher = t.Div(rowSumSq(t, t.Add(gradZ, gz)), s2), t.Div(rowSumSq(t, gz), s2)
+		smin, jnoise = jt.smin, jt.noise
 		est.Surrogate, est.Condition = true, surrogateCondition(n, df.Jacobian)
 	}
-	samples, vnoise, err := df.value(n, x, fisher)
+	samples, vnoise, err := df.value(n, x, gpRow, fisher)
 	if err != nil {
 		return Estimate{}, err
 	}
 	est.Samples, est.Value = samples, t.Mean(samples)
-	est.Noise = append(append(est.Noise, vnoise), jnoise...)
+	est.Noise = append(append(est.Noise, vnoise...), jnoise...)
 	est.Extra = map[string]*G.Node{"dsm": wdsm, "fisher_info": t.Mean(fisher), "s_min": t.Mean(smin)}
 	return finish(t, est)
 }
@@ -169,40 +179,67 @@ func (df *Diffusion) loss(n Nets, x *G.Node) (wdsm, eps *G.Node, err error) {
 	return t.Mean(perRow), eps, t.Err()
 }
 
-// value returns the m per-row terms of U_σ at σ = σ_1 and their noise
-// input ε (m, D), given the per-row terms j_i of J(q) (m):
+// exactLaplacianDims is the largest D for which ΔE is computed exactly
+// (D Hessian-vector products); beyond, Hutchinson's estimate vᵀ∇²E v.
+const exactLaplacianDims = 16
+
+// value returns the m per-row terms of U_σ at σ = σ_1 and its noise
+// inputs, given the per-row terms gp_i of the Fisher divergence
+// I(q ‖ p) and j_i of J(q) (each (m)):
 //
-//	a_i = ½(‖∇E(x_i + σε_i)‖² + ‖∇E(x_i − σε_i)‖²) − (1/σ)⟨∇E(x_i + σε_i) − ∇E(x_i − σε_i), ε_i⟩
-//	e_i = E(x_i) − ½(E(x_i + σε_i) + E(x_i − σε_i))
-//	f(J) = (C/2) J/(1 + σ²J/D) + (D/2) log(1 + σ²J/D)
-//	U_i = f(Ĵ) + f′(Ĵ)(j_i − Ĵ) + (C/2) a_i + e_i,   Ĵ = mean_i j_i
-func (df *Diffusion) value(n Nets, x, fisher *G.Node) (samples, eps *G.Node, err error) {
+//	f(y)  = ‖∇E(y)‖² − 2ΔE(y)
+//	δf_i  = ½(f(x_i + σε_i) + f(x_i − σε_i)) − f(x_i)
+//	e_i   = E(x_i) − ½(E(x_i + σε_i) + E(x_i − σε_i))
+//	g(J)  = (C/2)(J/r − J) + (D/2) log r,  r = 1 + σ²J/D
+//	U_i   = (C/2)(gp_i + δf_i) + e_i + g(Ĵ) + g′(Ĵ)(j_i − Ĵ),  Ĵ = mean_i j_i
+func (df *Diffusion) value(n Nets, x, gpRow, fisher *G.Node) (samples *G.Node, noises []*G.Node, err error) {
 	t := n.Tape
 	m, D := x.Shape()[0], float64(n.DataDim)
 	s, c := df.Sigmas[0], df.LSI
-	eps = noise(t, "diffusion_value_eps", m, n.DataDim)
+	eps := noise(t, "diffusion_value_eps", m, n.DataDim)
+	noises = []*G.Node{eps}
+	var probe *G.Node
+	if n.DataDim > exactLaplacianDims {
+		probe = noise(t, "diffusion_probe", m, n.DataDim)
+		noises = append(noises, probe)
+	}
 	se := t.Scale(eps, s)
-	xp, xm := t.Add(x, se), t.Sub(x, se)
-	e0, err := n.energy(x)
-	if err != nil {
-		return nil, nil, err
+	var es, fs [3]*G.Node // at x, x + σε, x − σε
+	for k, y := range []*G.Node{x, t.Add(x, se), t.Sub(x, se)} {
+		if es[k], err = n.energy(y); err != nil {
+			return nil, nil, err
+		}
+		grad := t.InputGradient(t.Sum(es[k]), y)
+		fs[k] = t.Sub(rowSumSq(t, grad), t.Scale(laplacian(t, grad, y, probe), 2))
 	}
-	ep, err := n.energy(xp)
-	if err != nil {
-		return nil, nil, err
-	}
-	em, err := n.energy(xm)
-	if err != nil {
-		return nil, nil, err
-	}
-	gp, gm := t.InputGradient(t.Sum(ep), xp), t.InputGradient(t.Sum(em), xm)
-	cross := t.SumAxes(t.Mul(t.Sub(gp, gm), eps), []int{1}, false)
-	a := t.Sub(t.Scale(t.Add(rowSumSq(t, gp), rowSumSq(t, gm)), 0.5), t.Scale(cross, 1/s))
-	ediff := t.Sub(e0, t.Scale(t.Add(ep, em), 0.5))
+	df1 := t.Sub(t.Scale(t.Add(fs[1], fs[2]), 0.5), fs[0])
+	ediff := t.Sub(es[0], t.Scale(t.Add(es[1], es[2]), 0.5))
 	jh := t.Mean(fisher)
 	r := t.Affine(jh, s*s/D, 1) // 1 + σ²Ĵ/D
-	f := t.Add(t.Scale(t.Div(jh, r), c/2), t.Scale(t.Log(r), D/2))
-	fp := t.Add(t.Scale(t.Pow(r, -2), c/2), t.Scale(t.Pow(r, -1), s*s/2))
-	lin := t.Add(t.Mul(fp, t.Sub(fisher, jh)), f)
-	return t.Add(lin, t.Add(t.Scale(a, c/2), ediff)), eps, t.Err()
+	g := t.Add(t.Scale(t.Sub(t.Div(jh, r), jh), c/2), t.Scale(t.Log(r), D/2))
+	gp := t.Add(t.Scale(t.Affine(t.Pow(r, -2), 1, -1), c/2), t.Scale(t.Pow(r, -1), s*s/2))
+	lin := t.Add(t.Mul(gp, t.Sub(fisher, jh)), g)
+	return t.Add(lin, t.Add(t.Scale(t.Add(gpRow, df1), c/2), ediff)), noises, t.Err()
+}
+
+// laplacian returns ΔE per row (rows) from grad = ∇E(y) (rows, D): exactly
+// by D Hessian-vector products, or, with a probe v (rows, D),
+// Hutchinson's vᵀ∇²E v. Rows must not interact (no batch statistics).
+func laplacian(t *importers.Tape, grad, y, probe *G.Node) *G.Node {
+	if probe != nil {
+		hv := t.VJP([]*G.Node{grad}, []*G.Node{probe}, []*G.Node{y})[0]
+		return t.SumAxes(t.Mul(hv, probe), []int{1}, false)
+	}
+	rows, D := y.Shape()[0], y.Shape()[1]
+	var sum *G.Node
+	for k := 0; k < D; k++ {
+		e := onehot(t, rows, D, k)
+		hk := t.SumAxes(t.Mul(t.VJP([]*G.Node{grad}, []*G.Node{e}, []*G.Node{y})[0], e), []int{1}, false)
+		if sum == nil {
+			sum = hk
+		} else {
+			sum = t.Add(sum, hk)
+		}
+	}
+	return sum
 }

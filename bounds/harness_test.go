@@ -448,3 +448,72 @@ func (m *gaussModel) diffusionValue(lsi, sigma float64) float64 {
 	a := mat.Trace(&psp) + m.pOffset() - 2*mat.Trace(p)
 	return lsi/2*(j/r+a) + D/2*math.Log(r) - sigma*sigma/2*mat.Trace(p)
 }
+
+// chi2LogZ is the χ² bound ½ log E_q[w²] on log Z for D = d, w = e^{−E}/q,
+// and whether it is finite (2P − Σq⁻¹ positive definite): with
+// M = 2P − Σq⁻¹, h = 2Pμ − Σq⁻¹b, c = −μᵀPμ + ½bᵀΣq⁻¹b,
+// log E_q[w²] = D log 2π + ½ log det Σq − ½ log det M + ½ hᵀM⁻¹h + c.
+func (m *gaussModel) chi2LogZ() (float64, bool) {
+	p := m.precision()
+	sq := m.qCov(0)
+	var si, mm mat.Dense
+	must(si.Inverse(sq))
+	mm.Scale(2, p)
+	mm.Sub(&mm, &si)
+	var eig mat.EigenSym
+	if !eig.Factorize(mat.NewSymDense(m.D, mm.RawMatrix().Data), false) || slicesMin(eig.Values(nil)) <= 0 {
+		return math.Inf(1), false
+	}
+	mu, b := mat.NewVecDense(m.D, m.mu), mat.NewVecDense(m.D, m.b)
+	var pmu, sib, h, mih mat.VecDense
+	pmu.MulVec(p, mu)
+	sib.MulVec(&si, b)
+	h.AddScaledVec(&sib, -2, &pmu)
+	h.ScaleVec(-1, &h) // 2Pμ − Σq⁻¹b
+	var mi mat.Dense
+	must(mi.Inverse(&mm))
+	mih.MulVec(&mi, &h)
+	c := -mat.Dot(mu, &pmu) + 0.5*mat.Dot(b, &sib)
+	logW2 := float64(m.D)*math.Log(2*math.Pi) + 0.5*logDet(sq) - 0.5*logDet(&mm) + 0.5*mat.Dot(&h, &mih) + c
+	return 0.5 * logW2, true
+}
+
+func slicesMin(xs []float64) float64 {
+	v := math.Inf(1)
+	for _, x := range xs {
+		v = math.Min(v, x)
+	}
+	return v
+}
+
+// cholSigma returns the Cholesky factor L of Σp = P⁻¹ (LLᵀ = Σp).
+func (m *gaussModel) cholSigma() *mat.Dense {
+	var sp mat.Dense
+	must(sp.Inverse(m.precision()))
+	var ch mat.Cholesky
+	if !ch.Factorize(mat.NewSymDense(m.D, sp.RawMatrix().Data)) {
+		panic("Σp not positive definite")
+	}
+	var l mat.TriDense
+	ch.LTo(&l)
+	return mat.DenseCopyOf(&l)
+}
+
+// setGenerator makes q = N(μ + eps·L v, (scale·L(I + eps R))(…)ᵀ), with
+// L the Cholesky factor of Σp and R, v random: q → p as eps → 0 and
+// scale → 1 (D = d).
+func (m *gaussModel) setGenerator(seed uint64, scale, eps float64) {
+	r := newRand(seed)
+	l := m.cholSigma()
+	ir := mat.NewDense(m.D, m.D, randVec(r, m.D*m.D, eps))
+	for i := 0; i < m.D; i++ {
+		ir.Set(i, i, ir.At(i, i)+1)
+	}
+	m.A.Mul(l, ir)
+	m.A.Scale(scale, m.A)
+	var lv mat.VecDense
+	lv.MulVec(l, mat.NewVecDense(m.D, randVec(r, m.D, eps)))
+	for i := range m.b {
+		m.b[i] = m.mu[i] + lv.AtVec(i)
+	}
+}
