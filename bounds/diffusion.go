@@ -18,22 +18,13 @@ import (
 //
 // (the public code's weighting; DSM_k keeps the constant D/σ_k² − J(q_σ),
 // so it is no bound itself). Value is the bound U_σ at the smallest level
-// σ = σ_1, from
-//
-//	KL(q ‖ p) = KL(q_σ ‖ p) + [H(q_σ) − H(q)] + E_q[E] − E_{q_σ}[E],
-//
-// with the log-Sobolev inequality KL(q_σ ‖ p) ≤ (C/2) I(q_σ ‖ p), the
-// Fisher divergence written without the DSM constant,
-//
-//	I(q_σ ‖ p) = J(q_σ) + E‖∇E(x̃)‖² − (2/σ) E⟨∇E(x̃), ε⟩,
-//
-// (E[−ε/σ | x̃] = ∇log q_σ(x̃); for a twice-differentiable E the last
-// term is −2 E ΔE(x̃) by Stein's lemma, but the form used needs no
-// Laplacian and holds for piecewise-linear energies), Stam's inequality
-// J(q_σ) ≤ (1/J(q) + σ²/D)⁻¹ for the Fisher information J, and de Bruijn's
-// identity with Stam at every t ≤ σ², H(q_σ) − H(q) ≤ (D/2) log(1 +
-// σ²J(q)/D). See the package doc for the estimator. The slack grows
-// like σ² (a tangent of Stam's inequality), hence the smallest level.
+// σ = σ_1, from KL(q ‖ p) = KL(q_σ ‖ p) + [H(q_σ) − H(q)] + E_q[E] −
+// E_{q_σ}[E], the log-Sobolev inequality of p_θ (constant C) for
+// KL(q_σ ‖ p), integration by parts for the Fisher divergence
+// I(q_σ ‖ p) = J(q_σ) + E‖∇E‖² − 2E ΔE, Stam's inequality
+// J(q_σ) ≤ (1/J(q) + σ²/D)⁻¹ and de Bruijn's identity; the package doc
+// gives the estimator, which is the gp value plus terms of order σ². It
+// needs a twice-differentiable energy.
 type Diffusion struct {
 	// Sigmas are the noise levels σ_1 < … < σ_K.
 	Sigmas []float64
