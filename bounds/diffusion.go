@@ -117,7 +117,7 @@ func (df *Diffusion) kl(n Nets, b Batch) (Estimate, error) {
 			return Estimate{}, err
 		}
 		gpRow, fisher, smin = es.xNorm2(t.Add(gradZ, es.g)), es.xNorm2(es.g), es.jt.smin
-		est.Condition = lsiCondition(df.LSI) + "; twice differentiable"
+		est.Condition = lsiCondition(df.LSI, "a twice-differentiable")
 	} else {
 		jt, err := df.Jacobian.terms(n, x, b.Z)
 		if err != nil {

@@ -92,14 +92,23 @@ func (j *JacobianEntropy) entropy(n Nets, b Batch) (Estimate, error) {
 	samples := t.Affine(jt.h, 1, d/2*log2πe)
 	value := t.Mean(samples)
 	return finish(t, Estimate{
-		Value:   value,
-		Samples: samples,
-		Loss:    t.Scale(value, -j.Weight),
-		Trains:  []Role{Generator},
-		Noise:   jt.noise,
-		Extra:   map[string]*G.Node{"s_min": t.Mean(jt.smin)},
-		X:       x,
+		Value:     value,
+		Samples:   samples,
+		Loss:      t.Scale(value, -j.Weight),
+		Trains:    []Role{Generator},
+		Noise:     jt.noise,
+		Extra:     map[string]*G.Node{"s_min": t.Mean(jt.smin)},
+		X:         x,
+		Condition: j.condition(),
 	})
+}
+
+// condition says what the bound rests on.
+func (j *JacobianEntropy) condition() string {
+	if j.Exact {
+		return "needs an injective generator"
+	}
+	return "needs an injective generator, and a converged Rayleigh–Ritz s_min (Ritz values bound s_min from above)"
 }
 
 // jacTerms are the per-sample Jacobian quantities of a batch.

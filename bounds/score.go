@@ -58,11 +58,12 @@ func (s exactScore) xNorm2(u *G.Node) *G.Node {
 // score: D = d and the caller did not ask for the surrogate.
 func useExact(n Nets, surrogate bool) bool { return n.DataDim == n.LatentDim && !surrogate }
 
-// lsiCondition labels a Fisher-type value with its log-Sobolev constant.
-func lsiCondition(c float64) string {
+// lsiCondition labels a Fisher-type value with its log-Sobolev constant
+// and the smoothness it needs of the energy.
+func lsiCondition(c float64, energy string) string {
 	return fmt.Sprintf("conditional on the log-Sobolev constant C = %g of p_θ (unknown for a learned energy, "+
 		"astronomically large for well-separated modes), on a smooth generator that is a bijection onto R^D, "+
-		"and on a smooth energy", c)
+		"and on %s energy", c, energy)
 }
 
 // surrogateCondition says why a Fisher-type value that uses the
