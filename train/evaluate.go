@@ -30,11 +30,14 @@ type BoundsOptions struct {
 	BatchSize int    `json:"batch-size"`
 	Seed      uint64 `json:"seed"`
 	JSON      bool   `json:"json"`
+	// LSIConstant is the log-Sobolev constant C of the energy's law that
+	// the gp and diffusion values assume.
+	LSIConstant float64 `json:"lsi-constant"`
 }
 
 // DefaultBoundsOptions returns the defaults of `ebmpipe bounds`.
 func DefaultBoundsOptions() BoundsOptions {
-	return BoundsOptions{DataRows: 100000, Samples: 10000, BatchSize: 500, Seed: 1}
+	return BoundsOptions{DataRows: 100000, Samples: 10000, BatchSize: 500, Seed: 1, LSIConstant: 1}
 }
 
 // AddFlags defines the options as flags on fs, with o's values as
@@ -49,6 +52,7 @@ func (o *BoundsOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "rows per graph run")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed of the samples and noise")
 	fs.BoolVar(&o.JSON, "json", o.JSON, "print JSON instead of a table")
+	fs.Float64Var(&o.LSIConstant, "lsi-constant", o.LSIConstant, "log-Sobolev constant C of the energy's law: the gp and diffusion values are bounds only if C is at least the true one")
 }
 
 // Check reports every missing or invalid option.
@@ -65,6 +69,9 @@ func (o *BoundsOptions) Check() error {
 	if o.BatchSize < 2 {
 		errs = append(errs, fmt.Errorf("--batch-size %d: need at least 2", o.BatchSize))
 	}
+	if !(o.LSIConstant > 0) || math.IsInf(o.LSIConstant, 0) {
+		errs = append(errs, fmt.Errorf("--lsi-constant %v: must be a positive number", o.LSIConstant))
+	}
 	if o.DataRows < 0 || strings.HasPrefix(o.Data, "toy:") && o.DataRows < 1 {
 		errs = append(errs, fmt.Errorf("--data-rows %d: must be positive for toy data, non-negative for a file", o.DataRows))
 	}
@@ -75,6 +82,10 @@ func (o *BoundsOptions) Check() error {
 type BoundValue struct {
 	Value  float64 `json:"value"`
 	StdErr float64 `json:"stderr"`
+	// Certified reports a bound that needs no unknown constant; Condition
+	// names what it rests on (such as the log-Sobolev constant C).
+	Certified bool   `json:"certified"`
+	Condition string `json:"condition,omitempty"`
 }
 
 // BoundsReport holds every bound evaluated on a model pair, on the NLL
@@ -90,6 +101,12 @@ type BoundsReport struct {
 	EnergyModelMean float64               `json:"energy_model_mean"`
 	Ref             string                `json:"reference_entropy"`
 	Samples         int                   `json:"samples"`
+	LSIConstant     float64               `json:"lsi_constant"`
+	// Certified is the bracket that needs no unknown constant
+	// (bounds.Certified); NotBounds names the values that are no bounds
+	// on this pair (such as gp for D > d), with the reason.
+	Certified *CertifiedBracket `json:"certified_bracket"`
+	NotBounds map[string]string `json:"not_bounds,omitempty"`
 
 	// NLL is mean E(data) + log Z when the energy model carries a log Z
 	// estimate (from ebmpipe logz), nil otherwise; its standard error
@@ -109,7 +126,7 @@ func (rep *BoundsReport) checkBracket(z *export.LogZ) {
 	if z == nil {
 		return
 	}
-	rep.NLL = &BoundValue{rep.EnergyDataMean + z.Value, math.Hypot(rep.energyDataSE, z.StdErr)}
+	rep.NLL = &BoundValue{Value: rep.EnergyDataMean + z.Value, StdErr: math.Hypot(rep.energyDataSE, z.StdErr)}
 	// off warns that bound name of side is on the wrong side (where) of
 	// the NLL, if wrong.
 	off := func(name, side, where string, b BoundValue, wrong bool, cause string) {
@@ -127,10 +144,21 @@ func (rep *BoundsReport) checkBracket(z *export.LogZ) {
 		}
 		off(name, "lower", "above", b, b.Value-rep.NLL.Value > 3*math.Hypot(b.StdErr, rep.NLL.StdErr), cause)
 	}
+	if c := rep.Certified; c != nil {
+		for _, s := range []struct {
+			name, side, where string
+			v             BracketSide
+			sign          float64
+		}{{"iw", "lower", "above", c.Lower, 1}, {"chi2", "upper", "below", c.Upper, -1}} {
+			b := BoundValue{Value: s.v.Value, StdErr: s.v.StdErr}
+			off("certified "+s.name, s.side, s.where, b, s.v.Certified && s.sign*(b.Value-rep.NLL.Value) > 3*math.Hypot(b.StdErr, rep.NLL.StdErr),
+				"the generator is not a bijection onto R^D, or the model's log Z is off")
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(rep.Upper)) {
 		b := rep.Upper[name]
 		off(name, "upper", "below", b, rep.NLL.Value-b.Value > 3*math.Hypot(b.StdErr, rep.NLL.StdErr),
-			"the bound's log-Sobolev constant, taken as 1, is too small for this energy, or log Z is too large")
+			fmt.Sprintf("the bound's log-Sobolev constant, taken as %g, is too small for this energy, or log Z is too large", rep.LSIConstant))
 	}
 }
 
@@ -171,7 +199,8 @@ func EvaluateBounds(o BoundsOptions) (*BoundsReport, error) {
 		}
 		nets = append(nets, r)
 	}
-	rep := &BoundsReport{Lower: map[string]BoundValue{}, Upper: map[string]BoundValue{}, Ref: "jacobian", Samples: o.Samples}
+	rep := &BoundsReport{Lower: map[string]BoundValue{}, Upper: map[string]BoundValue{}, Ref: "jacobian", Samples: o.Samples,
+		LSIConstant: o.LSIConstant, NotBounds: map[string]string{}}
 	lowers := []string{"jacobian"}
 	if d <= 16 {
 		lowers = append(lowers, "jacobian-exact")
@@ -205,6 +234,7 @@ func EvaluateBounds(o BoundsOptions) (*BoundsReport, error) {
 			if upper, err = bounds.UpperByName(j.upper); err != nil {
 				return nil, err
 			}
+			setLSI(upper, o.LSIConstant)
 		}
 		// Every job sees the same data rows, latent draws and noise.
 		s, err := NewSampler(data, o.Seed)
@@ -216,7 +246,10 @@ func EvaluateBounds(o BoundsOptions) (*BoundsReport, error) {
 			return nil, fmt.Errorf("bound %s: %w", j.lower+j.upper, err)
 		}
 		if upper != nil && ev.uN == nil {
-			// A surrogate (gp0) bounds nothing: not reported.
+			// A surrogate (gp0, or gp with D ≠ d) bounds nothing: not reported.
+			if j.upper != "gp0" {
+				rep.NotBounds[j.upper] = ev.uCond
+			}
 			ev.vm.Close()
 			continue
 		}
@@ -242,12 +275,17 @@ func EvaluateBounds(o BoundsOptions) (*BoundsReport, error) {
 			rep.energyDataSE = math.Sqrt(eData.sem2())
 		}
 		if upper == nil {
-			rep.Lower[j.lower] = BoundValue{eData.mean() + lowTerm.mean(), math.Sqrt(eData.sem2() + lowTerm.sem2())}
+			rep.Lower[j.lower] = BoundValue{Value: eData.mean() + lowTerm.mean(), StdErr: math.Sqrt(eData.sem2() + lowTerm.sem2()),
+				Certified: j.lower != "jacobian" && D == d, Condition: ev.lCond}
 		} else {
-			rep.Upper[j.upper] = BoundValue{eData.mean() + upTerm.mean(), math.Sqrt(eData.sem2() + upTerm.sem2())}
+			rep.Upper[j.upper] = BoundValue{Value: eData.mean() + upTerm.mean(), StdErr: math.Sqrt(eData.sem2() + upTerm.sem2()), Condition: ev.uCond}
 		}
 		ev.vm.Close()
 	}
+	if rep.Certified, err = evaluateCertified(nets[:2], data, o); err != nil {
+		return nil, err
+	}
+	rep.markFolds()
 	meta, err := export.ReadMeta(e.model)
 	if err != nil {
 		return nil, fmt.Errorf("--energy %s: %w", o.Energy, err)
@@ -290,6 +328,9 @@ type evalProgram struct {
 	noise                  []*G.Node
 	eDataN, eSampN, hN, uN *G.Node
 	eData, eSamp, h, u     []float64
+	jacN                   *G.Node   // the lower bound's Jacobian, if it forms one
+	jac                    []float64 // its values
+	lCond, uCond           string    // the bounds' conditions
 	dataBuf, zBuf          []float64
 }
 
@@ -328,7 +369,7 @@ func newEvalProgram(nets []*network, lower bounds.Lower, upper bounds.Upper, bat
 	if err != nil {
 		return nil, fmt.Errorf("lower bound %s: %w", lower.Name(), err)
 	}
-	p.hN, p.noise = perExample(t, le, batch), le.Noise
+	p.hN, p.noise, p.jacN, p.lCond = perExample(t, le, batch), le.Noise, le.Jacobian, le.Condition
 	if le.X != nil && le.X != x {
 		// E_q[E] on the samples the lower bound is about (mi: noisy).
 		if p.eSampN, err = bn.Energy(le.X); err != nil {
@@ -340,7 +381,7 @@ func newEvalProgram(nets []*network, lower bounds.Lower, upper bounds.Upper, bat
 		if err != nil {
 			return nil, fmt.Errorf("upper bound %s: %w", upper.Name(), err)
 		}
-		p.noise = append(p.noise, ue.Noise...)
+		p.noise, p.uCond = append(p.noise, ue.Noise...), ue.Condition
 		if !ue.Surrogate { // gp0's value bounds nothing
 			p.uN = perExample(t, ue, batch)
 		}
@@ -404,6 +445,11 @@ func (p *evalProgram) run(s *Sampler, zr, nr *RNG) error {
 	}
 	if p.uN != nil {
 		if p.u, err = importers.CopyOut(p.u, p.uN); err != nil {
+			return err
+		}
+	}
+	if p.jacN != nil {
+		if p.jac, err = importers.CopyOut(p.jac, p.jacN); err != nil {
 			return err
 		}
 	}
