@@ -41,7 +41,7 @@ type CertifiedBracket struct {
 	TailK *float64 `json:"tail_k,omitempty"`
 	// Folds reports that det J of the generator changed sign over the
 	// draws: it is not one-to-one.
-	Folds bool `json:"folds,omitempty"`
+	Folds bool   `json:"folds,omitempty"`
 	folds string // the reason, for the other bounds
 }
 

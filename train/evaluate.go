@@ -147,8 +147,8 @@ func (rep *BoundsReport) checkBracket(z *export.LogZ) {
 	if c := rep.Certified; c != nil {
 		for _, s := range []struct {
 			name, side, where string
-			v             BracketSide
-			sign          float64
+			v                 BracketSide
+			sign              float64
 		}{{"iw", "lower", "above", c.Lower, 1}, {"chi2", "upper", "below", c.Upper, -1}} {
 			b := BoundValue{Value: s.v.Value, StdErr: s.v.StdErr}
 			off("certified "+s.name, s.side, s.where, b, s.v.Certified && s.sign*(b.Value-rep.NLL.Value) > 3*math.Hypot(b.StdErr, rep.NLL.StdErr),
