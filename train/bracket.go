@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/onnx"
@@ -186,4 +187,50 @@ func evaluateCertified(nets []*network, data *Dataset, o BoundsOptions) (*Certif
 		return nil, err
 	}
 	return measureBracket(&c, ev, s, NewRNG(o.Seed, "z"), NewRNG(o.Seed, "noise"), o.Samples, o.BatchSize, d)
+}
+
+// bracketMonitor measures the certified bracket during training.
+type bracketMonitor struct {
+	c          bounds.Certified
+	ev         *evalProgram
+	data       *Dataset
+	seed       uint64
+	samples, d int
+	batch      int
+}
+
+func newBracketMonitor(nets []*network, data *Dataset, o Options) (*bracketMonitor, error) {
+	D, d := data.Width, nets[1].inWidth
+	if D != d {
+		return nil, fmt.Errorf("--bracket-every: the certified bracket needs as many latent as data dimensions (the generator maps %d to %d)", d, D)
+	}
+	bm := &bracketMonitor{c: bounds.DefaultCertified(), data: data, seed: o.Seed, samples: o.BracketSamples, d: d, batch: min(o.BracketSamples, 500)}
+	bm.c.OutputOp = nets[1].outputOp()
+	var err error
+	if bm.ev, err = newEvalProgram(nets, &bm.c, nil, bm.batch, D, d); err != nil {
+		return nil, fmt.Errorf("--bracket-every: %w", err)
+	}
+	return bm, nil
+}
+
+// log measures the bracket with the networks' current parameters (the
+// generator in inference mode) on draws fixed by the seed and step, and
+// adds its certified limits to acc.
+func (bm *bracketMonitor) log(acc *accum, step int) error {
+	s, err := NewSampler(bm.data, bm.seed+uint64(step))
+	if err != nil {
+		return err
+	}
+	tag := strconv.Itoa(step)
+	br, err := measureBracket(&bm.c, bm.ev, s, NewRNG(bm.seed, "bracket-z"+tag), NewRNG(bm.seed, "bracket-noise"+tag), bm.samples, bm.batch, bm.d)
+	if err != nil {
+		return fmt.Errorf("certified bracket at iteration %d: %w", step, err)
+	}
+	if br.Lower.Certified {
+		acc.add(ColBracketLower, br.Lower.Limit)
+	}
+	if br.Upper.Certified {
+		acc.add(ColBracketUpper, br.Upper.Limit)
+	}
+	return nil
 }

@@ -55,6 +55,14 @@ type Options struct {
 	// LambdaGPDecay replaces a constant λ_GP of the gp bound by the public
 	// code's decaying one, bounds.DecayedLambda(t) at iteration t.
 	LambdaGPDecay bool `json:"lambda-gp-decay,omitempty"`
+	// LSIConstant is the log-Sobolev constant C of the energy's law that
+	// the values (not the losses) of gp and diffusion assume; nil keeps 1.
+	LSIConstant *float64 `json:"lsi-constant,omitempty"`
+	// BracketEvery is the number of iterations between measurements of
+	// the certified bracket (bounds.Certified) logged to metrics.csv, on
+	// BracketSamples generator samples and data rows (0: never).
+	BracketEvery   int `json:"bracket-every,omitempty"`
+	BracketSamples int `json:"bracket-samples,omitempty"`
 
 	Steps          int     `json:"steps"`           // outer iterations
 	EnergySteps    int     `json:"energy-steps"`    // energy updates per iteration (k)
@@ -110,6 +118,7 @@ func DefaultOptions() Options {
 		LogEvery:           100,
 		CheckpointEvery:    1000,
 		KeepCheckpoints:    3,
+		BracketSamples:     2000,
 		Out:                "run",
 	}
 }
@@ -130,6 +139,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Var(optFloat{&o.LambdaGP}, "lambda-gp", "weight λ_GP of the upper bound's penalty in the energy's loss (default: the bound's)")
 	fs.BoolVar(&o.LambdaGPDecay, "lambda-gp-decay", o.LambdaGPDecay, "let λ_GP of --upper gp decay as 0.7·(2307+t)^-0.55 over the iterations t, from 0.0099 to 0.0029 at t = 20 000 (the public code's adaptive weight)")
 	fs.Var(optFloat{&o.Tau}, "tau", "hinge τ of the penalty, max(0, λ_GP·GP − τ) (default: the bound's)")
+	fs.Var(optFloat{&o.LSIConstant}, "lsi-constant", "log-Sobolev constant C that the logged gp and diffusion values assume (default 1; they are bounds only if C is at least the energy's true constant)")
+	fs.IntVar(&o.BracketEvery, "bracket-every", o.BracketEvery, "iterations between measurements of the certified bracket (iw lower ≤ NLL ≤ χ² upper, 95% limits) logged to metrics.csv as bracket_lower, bracket_upper (0: never; needs latent and data dimensions equal)")
+	fs.IntVar(&o.BracketSamples, "bracket-samples", o.BracketSamples, "generator samples and data rows per certified bracket measurement")
 	fs.IntVar(&o.Steps, "steps", o.Steps, "training iterations (each k energy and m generator updates)")
 	fs.IntVar(&o.EnergySteps, "energy-steps", o.EnergySteps, "energy updates per iteration (k)")
 	fs.IntVar(&o.GeneratorSteps, "generator-steps", o.GeneratorSteps, "generator updates per iteration (m)")
@@ -220,6 +232,15 @@ func (o *Options) Check() error {
 		if f.v != nil && !(*f.v >= 0 && !math.IsInf(*f.v, 0)) {
 			add("--%s %v: must be a finite non-negative number", f.flag, *f.v)
 		}
+	}
+	if v := o.LSIConstant; v != nil && !(*v > 0 && !math.IsInf(*v, 0)) {
+		add("--lsi-constant %v: must be a positive number", *v)
+	}
+	if o.BracketEvery < 0 {
+		add("--bracket-every %d: must not be negative", o.BracketEvery)
+	}
+	if o.BracketEvery > 0 && o.BracketSamples < 16 {
+		add("--bracket-samples %d: need at least 16", o.BracketSamples)
 	}
 	if o.LambdaGPDecay && o.LambdaGP != nil {
 		add("--lambda-gp-decay and --lambda-gp %v: choose one", *o.LambdaGP)
