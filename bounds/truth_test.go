@@ -48,9 +48,11 @@ func gaussCase(seed uint64, D, d int, prep func(m *gaussModel)) func() (*importe
 			prep(m)
 		}
 		rg := newRig(m, truthSamples, truthSamples)
-		tr := truthValues{nll: func(float64) float64 { return m.nll() }, kl: m.kl(0), lsi: m.lsi(), lsiTrue: true,
+		// For D > d, q has no density on R^D: KL(q ‖ p) is infinite.
+		tr := truthValues{nll: func(float64) float64 { return m.nll() }, kl: math.Inf(1), lsi: m.lsi(), lsiTrue: true,
 			gp: math.NaN(), diff: math.NaN(), chi2: math.NaN()}
 		if D == d {
+			tr.kl = m.kl(0)
 			tr.gp, tr.diff = m.gpValue(m.lsi()), m.diffusionValue(m.lsi(), bounds.DefaultSigmas[0])
 			tr.chi2, _ = m.chi2LogZ()
 			tr.chi2 += m.quadExp(m.muD, m.dataCov()) // on the NLL scale
