@@ -62,9 +62,19 @@ type Estimate struct {
 	// the mutual-information bound. L_low needs E_q[E] at these points.
 	X *autodiff.Node
 	// Surrogate reports that Value is a monitoring quantity, not a bound
-	// (the zero-centred gradient penalty): L_low + Value is then no upper
-	// bound on the NLL.
+	// (the zero-centred gradient penalty, or an upper bound whose score
+	// had to be approximated): L_low + Value is then no upper bound on the
+	// NLL. Condition says why.
 	Surrogate bool
+	// Condition states what Value's being a bound rests on that the
+	// estimate cannot check, such as "conditional on the log-Sobolev
+	// constant C = 1 of p_θ", or, with Surrogate, why it is no bound;
+	// empty when nothing beyond the bound's documented assumptions.
+	Condition string
+	// Jacobian, set by estimates that form it (Certified), holds the
+	// generator's Jacobian per latent row, shaped (m, D, d), so that
+	// callers can check the sign of its determinant (FoldCheck).
+	Jacobian *autodiff.Node
 }
 
 // A Lower bound estimates the entropy H(q) of the generator from below, so

@@ -277,7 +277,7 @@ func TestUpperBoundsAnalytic(t *testing.T) {
 			df.LSI = m.lsi()
 			df.Jacobian = bounds.JacobianEntropy{Exact: true}
 			return df
-		}, func(m *gaussModel) float64 { return m.diffusionValue(m.lsi(), bounds.DefaultSigmas) }},
+		}, func(m *gaussModel) float64 { return m.diffusionValue(m.lsi(), bounds.DefaultSigmas[0]) }},
 	}
 	for _, dims := range [][2]int{{2, 2}, {8, 8}} {
 		for ci, c := range cases {

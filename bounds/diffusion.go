@@ -6,24 +6,22 @@ import (
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 )
 
-// Diffusion is the multi-noise-level upper bound on KL(q ‖ p_θ) built from
+// Diffusion is the noise-level upper bound on KL(q ‖ p_θ). Its loss is
 // denoising score matching at noised generator samples
 // x̃_k = G(z) + σ_k ε_k, k = 1…K:
 //
 //	DSM_k = E_{z,ε} ‖−∇_x E_θ(x̃_k) + (x̃_k − G(z))/σ_k²‖²
-//	U_k   = (C/2) · DSM_k + (σ_k²/2) · E_z[‖∇_z log q(G(z))‖² / s_min²] + E_z[E_θ(G(z)) − E_θ(x̃_k)]
-//	Value = (1/K) Σ_k U_k
 //	Loss  = λ · Σ_k w_k · DSM_k,  w_k = ½ (σ_k² − σ_{k−1}²), σ_0 = 0
 //
-// Each U_k bounds KL(q ‖ p_θ): KL(q‖p) = KL(q_σ‖p) + [H(q_σ) − H(q)] +
-// E_q[E] − E_{q_σ}[E] for the noised law q_σ; the log-Sobolev inequality
-// of p_θ (constant C) and DSM ≥ Fisher divergence give KL(q_σ‖p) ≤
-// (C/2) DSM; de Bruijn's identity and the decrease of Fisher information
-// under convolution give H(q_σ) − H(q) ≤ (σ²/2) J(q), and J(q) =
-// E‖J⁻ᵀ∇_z log q(G(z))‖² ≤ E[‖∇_z log q(G(z))‖²/s_min²] when D = d. The
-// Jacobian field sets how ∇_z log q = −z − ∇_z h and s_min are computed.
-// Loss weights the levels by the steps of the de Bruijn integral
-// ½∫ I(q_t‖p_t) dt, t = σ², with the same energy at every level.
+// (the public code's weighting; DSM_k keeps the constant D/σ_k² − J(q_σ),
+// so it is no bound itself). Value is the bound U_σ at the smallest level
+// σ = σ_1, from KL(q ‖ p) = KL(q_σ ‖ p) + [H(q_σ) − H(q)] + E_q[E] −
+// E_{q_σ}[E], the log-Sobolev inequality of p_θ (constant C) for
+// KL(q_σ ‖ p), integration by parts for the Fisher divergence
+// I(q_σ ‖ p) = J(q_σ) + E‖∇E‖² − 2E ΔE, Stam's inequality
+// J(q_σ) ≤ (1/J(q) + σ²/D)⁻¹ and de Bruijn's identity; the package doc
+// gives the estimator, which is the gp value plus terms of order σ². It
+// needs a twice-differentiable energy.
 type Diffusion struct {
 	// Sigmas are the noise levels σ_1 < … < σ_K.
 	Sigmas []float64
@@ -31,16 +29,20 @@ type Diffusion struct {
 	Lambda float64
 	// LSI is the log-Sobolev constant C of p_θ used in Value.
 	LSI float64
-	// Jacobian sets how ∇_z log q(G(z)) and s_min are computed for the
-	// entropy term of Value (its Weight is unused).
+	// Jacobian sets how the generator score and s_min of a surrogate
+	// Value are computed (D ≠ d, or SurrogateValue; its Weight is
+	// unused).
 	Jacobian JacobianEntropy
+	// SurrogateValue makes Value use the Jacobian field's score divided by
+	// s_min² for J(q) even when D = d (then Value is marked Surrogate).
+	SurrogateValue bool
 }
 
 // DefaultSigmas are the default noise levels: 4 levels from 0.01 to 0.1.
 var DefaultSigmas = []float64{0.01, 0.04, 0.07, 0.1}
 
-// NewDiffusion returns the bound with DefaultSigmas, λ = 1, C = 1 and
-// s_min by DefaultIterations Rayleigh–Ritz iterations.
+// NewDiffusion returns the bound with DefaultSigmas, λ = 1, C = 1 and, for
+// a surrogate Value, s_min by DefaultIterations Rayleigh–Ritz iterations.
 func NewDiffusion() *Diffusion {
 	return &Diffusion{Sigmas: append([]float64(nil), DefaultSigmas...), Lambda: 1, LSI: 1, Jacobian: *NewJacobianEntropy(false)}
 }
@@ -49,10 +51,12 @@ func NewDiffusion() *Diffusion {
 func (*Diffusion) Name() string { return "diffusion" }
 
 // KL builds the bound on the rows of b.Z (m, d). Noise holds ε for all
-// levels, shaped (K·m, D) (rows k·m … k·m+m−1 for level k+1), then, unless
+// levels of the loss, shaped (K·m, D) (rows k·m … k·m+m−1 for level k+1),
+// then the noise of Value (m, D), then, for a surrogate Value without
 // Jacobian.Exact, the Rayleigh–Ritz starting vectors (m, d). Samples holds
 // the m per-row terms of Value. Loss trains the energy. Extra["dsm"] is
-// Σ_k w_k DSM_k and Extra["s_min"] the mean s_min.
+// Σ_k w_k DSM_k, Extra["fisher_info"] the estimate of J(q) and
+// Extra["s_min"] the mean s_min.
 func (df *Diffusion) KL(n Nets, b Batch) (Estimate, error) {
 	e, err := df.kl(n, b)
 	if err != nil {
@@ -61,26 +65,29 @@ func (df *Diffusion) KL(n Nets, b Batch) (Estimate, error) {
 	return e, nil
 }
 
-func (df *Diffusion) kl(n Nets, b Batch) (Estimate, error) {
-	K := len(df.Sigmas)
-	if K == 0 {
-		return Estimate{}, fmt.Errorf("no noise levels")
+func (df *Diffusion) check(n Nets) error {
+	if len(df.Sigmas) == 0 {
+		return fmt.Errorf("no noise levels")
 	}
 	for i, s := range df.Sigmas {
 		if !(s > 0) || (i > 0 && !(s > df.Sigmas[i-1])) {
-			return Estimate{}, fmt.Errorf("noise levels %v: want positive and increasing", df.Sigmas)
+			return fmt.Errorf("noise levels %v: want positive and increasing", df.Sigmas)
 		}
 	}
 	if df.Lambda < 0 {
-		return Estimate{}, fmt.Errorf("λ = %g: want ≥ 0", df.Lambda)
+		return fmt.Errorf("λ = %g: want ≥ 0", df.Lambda)
 	}
 	if !(df.LSI > 0) {
-		return Estimate{}, fmt.Errorf("log-Sobolev constant %g: want > 0", df.LSI)
+		return fmt.Errorf("log-Sobolev constant %g: want > 0", df.LSI)
 	}
 	if err := df.Jacobian.validate(); err != nil {
-		return Estimate{}, err
+		return err
 	}
-	if err := n.check(Energy, Generator); err != nil {
+	return n.check(Energy, Generator)
+}
+
+func (df *Diffusion) kl(n Nets, b Batch) (Estimate, error) {
+	if err := df.check(n); err != nil {
 		return Estimate{}, err
 	}
 	x, err := n.generate(b.Z)
@@ -88,61 +95,139 @@ func (df *Diffusion) kl(n Nets, b Batch) (Estimate, error) {
 		return Estimate{}, err
 	}
 	t := n.Tape
+	wdsm, eps, err := df.loss(n, x)
+	if err != nil {
+		return Estimate{}, err
+	}
+	est := Estimate{Loss: t.Scale(wdsm, df.Lambda), Trains: []Role{Energy}, Noise: []*autodiff.Node{eps}}
+	e0, err := n.energy(x)
+	if err != nil {
+		return Estimate{}, err
+	}
+	gradZ := t.InputGradient(t.Sum(e0), b.Z)
+	// Per row: gp_i (for I(q ‖ p)) and j_i (for J(q) = E‖∇_x log q(G(z))‖²).
+	var gpRow, fisher, smin *autodiff.Node
+	var jnoise []*autodiff.Node
+	if useExact(n, df.SurrogateValue) {
+		es, err := newExactScore(n, x, b.Z, jacTerms{})
+		if err != nil {
+			return Estimate{}, err
+		}
+		gpRow, fisher, smin = es.xNorm2(t.Add(gradZ, es.g)), es.xNorm2(es.g), es.jt.smin
+		est.Condition = lsiCondition(df.LSI, "a twice-differentiable")
+	} else {
+		jt, err := df.Jacobian.terms(n, x, b.Z)
+		if err != nil {
+			return Estimate{}, err
+		}
+		s2 := t.Square(jt.smin)
+		gz := jt.scoreZ(t, b.Z)
+		gpRow, fisher = t.Div(rowSumSq(t, t.Add(gradZ, gz)), s2), t.Div(rowSumSq(t, gz), s2)
+		smin, jnoise = jt.smin, jt.noise
+		est.Surrogate, est.Condition = true, surrogateCondition(n, df.Jacobian)
+	}
+	samples, vnoise, err := df.value(n, x, gpRow, fisher)
+	if err != nil {
+		return Estimate{}, err
+	}
+	est.Samples, est.Value = samples, t.Mean(samples)
+	est.Noise = append(append(est.Noise, vnoise...), jnoise...)
+	est.Extra = map[string]*autodiff.Node{"dsm": wdsm, "fisher_info": t.Mean(fisher), "s_min": t.Mean(smin)}
+	return finish(t, est)
+}
+
+// loss returns Σ_k w_k DSM_k and the noise input ε (K·m, D).
+func (df *Diffusion) loss(n Nets, x *autodiff.Node) (wdsm, eps *autodiff.Node, err error) {
+	t := n.Tape
+	K := len(df.Sigmas)
 	m, D := x.Shape()[0], n.DataDim
-	eps := noise(t, "diffusion_eps", K*m, D)
+	eps = noise(t, "diffusion_eps", K*m, D)
 	reps := make([]*autodiff.Node, K)
 	sig := make([]float64, K*m)
 	inv := make([]float64, K*m)
+	w := make([]float64, K)
+	prev := 0.0
 	for k, s := range df.Sigmas {
 		reps[k] = x
 		for i := 0; i < m; i++ {
 			sig[k*m+i], inv[k*m+i] = s, 1/s
 		}
+		w[k] = (s*s - prev) / 2
+		prev = s * s
 	}
 	xt := t.Add(t.Concat(0, reps...), t.Mul(eps, t.Const(sig, K*m, 1)))
 	et, err := n.energy(xt)
 	if err != nil {
-		return Estimate{}, err
+		return nil, nil, err
 	}
-	// −∇E(x̃) + (x̃ − G(z))/σ² = −∇E(x̃) + ε/σ. In Value, the term ‖ε‖²/σ²
-	// of its square is replaced by its mean D/σ² (a control variate).
-	invs := t.Const(inv, K*m, 1)
-	res := t.Sub(t.Mul(eps, invs), t.InputGradient(t.Sum(et), xt))
-	sq := rowSumSq(t, res)
-	cv := t.Mul(t.Affine(rowSumSq(t, eps), -1, float64(D)), t.Reshape(t.Square(invs), []int{K * m}))
-	dsm := t.Reshape(sq, []int{K, m})
-	dsmCV := t.Reshape(t.Add(sq, t.StopGradient(cv)), []int{K, m})
-	e0, err := n.energy(x)
-	if err != nil {
-		return Estimate{}, err
+	// −∇E(x̃) + (x̃ − G(z))/σ² = −∇E(x̃) + ε/σ.
+	res := t.Sub(t.Mul(eps, t.Const(inv, K*m, 1)), t.InputGradient(t.Sum(et), xt))
+	dsm := t.Reshape(rowSumSq(t, res), []int{K, m})
+	perRow := t.Reshape(t.MatMul(t.Const(w, 1, K), dsm, false, false), []int{m})
+	return t.Mean(perRow), eps, t.Err()
+}
+
+// exactLaplacianDims is the largest D for which ΔE is computed exactly
+// (D Hessian-vector products); beyond, Hutchinson's estimate vᵀ∇²E v.
+const exactLaplacianDims = 16
+
+// value returns the m per-row terms of U_σ at σ = σ_1 and its noise
+// inputs, given the per-row terms gp_i of the Fisher divergence
+// I(q ‖ p) and j_i of J(q) (each (m)):
+//
+//	f(y)  = ‖∇E(y)‖² − 2ΔE(y)
+//	δf_i  = ½(f(x_i + σε_i) + f(x_i − σε_i)) − f(x_i)
+//	e_i   = E(x_i) − ½(E(x_i + σε_i) + E(x_i − σε_i))
+//	g(J)  = (C/2)(J/r − J) + (D/2) log r,  r = 1 + σ²J/D
+//	U_i   = (C/2)(gp_i + δf_i) + e_i + g(Ĵ) + g′(Ĵ)(j_i − Ĵ),  Ĵ = mean_i j_i
+func (df *Diffusion) value(n Nets, x, gpRow, fisher *autodiff.Node) (samples *autodiff.Node, noises []*autodiff.Node, err error) {
+	t := n.Tape
+	m, D := x.Shape()[0], float64(n.DataDim)
+	s, c := df.Sigmas[0], df.LSI
+	eps := noise(t, "diffusion_value_eps", m, n.DataDim)
+	noises = []*autodiff.Node{eps}
+	var probe *autodiff.Node
+	if n.DataDim > exactLaplacianDims {
+		probe = noise(t, "diffusion_probe", m, n.DataDim)
+		noises = append(noises, probe)
 	}
-	jt, err := df.Jacobian.terms(n, x, b.Z)
-	if err != nil {
-		return Estimate{}, err
+	se := t.Scale(eps, s)
+	var es, fs [3]*autodiff.Node // at x, x + σε, x − σε
+	for k, y := range []*autodiff.Node{x, t.Add(x, se), t.Sub(x, se)} {
+		if es[k], err = n.energy(y); err != nil {
+			return nil, nil, err
+		}
+		grad := t.InputGradient(t.Sum(es[k]), y)
+		fs[k] = t.Sub(rowSumSq(t, grad), t.Scale(laplacian(t, grad, y, probe), 2))
 	}
-	fisher := t.Div(rowSumSq(t, jt.scoreZ(t, b.Z)), t.Square(jt.smin)) // (m)
-	mean := make([]float64, K)
-	w := make([]float64, K)
-	s2bar, prev := 0.0, 0.0
-	for k, s := range df.Sigmas {
-		mean[k] = 1 / float64(K)
-		w[k] = (s*s - prev) / 2
-		prev = s * s
-		s2bar += s * s / float64(K)
+	df1 := t.Sub(t.Scale(t.Add(fs[1], fs[2]), 0.5), fs[0])
+	ediff := t.Sub(es[0], t.Scale(t.Add(es[1], es[2]), 0.5))
+	jh := t.Mean(fisher)
+	r := t.Affine(jh, s*s/D, 1) // 1 + σ²Ĵ/D
+	g := t.Add(t.Scale(t.Sub(t.Div(jh, r), jh), c/2), t.Scale(t.Log(r), D/2))
+	gp := t.Add(t.Scale(t.Affine(t.Pow(r, -2), 1, -1), c/2), t.Scale(t.Pow(r, -1), s*s/2))
+	lin := t.Add(t.Mul(gp, t.Sub(fisher, jh)), g)
+	return t.Add(lin, t.Add(t.Scale(t.Add(gpRow, df1), c/2), ediff)), noises, t.Err()
+}
+
+// laplacian returns ΔE per row (rows) from grad = ∇E(y) (rows, D): exactly
+// by D Hessian-vector products, or, with a probe v (rows, D),
+// Hutchinson's vᵀ∇²E v. Rows must not interact (no batch statistics).
+func laplacian(t *autodiff.Tape, grad, y, probe *autodiff.Node) *autodiff.Node {
+	if probe != nil {
+		hv := t.VJP([]*autodiff.Node{grad}, []*autodiff.Node{probe}, []*autodiff.Node{y})[0]
+		return t.SumAxes(t.Mul(hv, probe), []int{1}, false)
 	}
-	perLevel := func(x *autodiff.Node, wts []float64) *autodiff.Node { // Σ_k wts_k x_k,i (m)
-		return t.Reshape(t.MatMul(t.Const(wts, 1, K), x, false, false), []int{m})
+	rows, D := y.Shape()[0], y.Shape()[1]
+	var sum *autodiff.Node
+	for k := 0; k < D; k++ {
+		e := onehot(t, rows, D, k)
+		hk := t.SumAxes(t.Mul(t.VJP([]*autodiff.Node{grad}, []*autodiff.Node{e}, []*autodiff.Node{y})[0], e), []int{1}, false)
+		if sum == nil {
+			sum = hk
+		} else {
+			sum = t.Add(sum, hk)
+		}
 	}
-	samples := t.Add(
-		t.Add(t.Scale(perLevel(dsmCV, mean), df.LSI/2), t.Scale(fisher, s2bar/2)),
-		t.Sub(e0, perLevel(t.Reshape(et, []int{K, m}), mean)))
-	wdsm := t.Mean(perLevel(dsm, w))
-	return finish(t, Estimate{
-		Value:   t.Mean(samples),
-		Samples: samples,
-		Loss:    t.Scale(wdsm, df.Lambda),
-		Trains:  []Role{Energy},
-		Noise:   append([]*autodiff.Node{eps}, jt.noise...),
-		Extra:   map[string]*autodiff.Node{"dsm": wdsm, "s_min": t.Mean(jt.smin)},
-	})
+	return sum
 }

@@ -14,18 +14,20 @@ import (
 // nothing.
 //
 // With u(z) = Jᵀ(∇_x log q − ∇_x log p_θ)(G(z)) = ∇_z E_θ(G(z)) + ∇_z log q(G(z)),
-// where ∇_z log q(G(z)) = −z − ∇_z h(z) and h is the Jacobian term of the
-// Jacobian field (½ log det JᵀJ or d · log s_min):
+// where ∇_z log q(G(z)) = −z − ∇_z h:
 //
-//	GP    = ½ E_z ‖u(z)‖²                         (= ½ E_{z,v}[(u·v)²], v ~ N(0, I_d))
-//	Value = (C/2) · E_z[‖u(z)‖² / s_min(J(z))²]   ≥ (C/2) · E_q‖∇log q − ∇log p_θ‖² ≥ KL(q ‖ p_θ)
+//	GP    = ½ E_z ‖u_s(z)‖²                      (= ½ E_{z,v}[(u_s·v)²], v ~ N(0, I_d))
+//	Value = (C/2) · E_z ‖J(z)⁻ᵀ u(z)‖²          = (C/2) · E_q‖∇log q − ∇log p_θ‖² ≥ KL(q ‖ p_θ)
 //	Loss  = max(0, λ_GP · GP − τ)
 //
-// C is the log-Sobolev constant of p_θ (λ_max(Σ) for a Gaussian). The
-// inequalities need D = d, an invertible J and the exact h (Exact
-// Jacobian); for D > d, q has no density on R^D and Value is the
-// tangent-space Fisher term only. ∇_z log q is held constant, so the
-// loss's derivative in θ is a double backprop through ∇_z E_θ(G(z)).
+// The loss's u_s takes h from the Jacobian field (the public code's
+// penalty: d · log s_min unless Exact), held constant. Value takes the
+// exact h = log |det J| and solves with J (a d×d solve per row) when D = d
+// and SurrogateValue is unset; it is then the log-Sobolev bound, with C
+// the log-Sobolev constant of p_θ (λ_max(Σ) for a Gaussian), and
+// Estimate.Condition says so. Otherwise (D ≠ d, or SurrogateValue) Value is
+// (C/2) · E_z[‖u_s‖²/s_min²], a monitoring quantity marked Surrogate.
+// The loss's derivative in θ is a double backprop through ∇_z E_θ(G(z)).
 type GradientPenalty struct {
 	// ZeroCentred selects the baseline λ · E_data‖∇_x E_θ‖².
 	ZeroCentred bool
@@ -40,9 +42,14 @@ type GradientPenalty struct {
 	Decay bool
 	// LSI is the log-Sobolev constant C of p_θ used in Value.
 	LSI float64
-	// Jacobian sets how −log q(G(z)) and s_min are computed (its Weight is
-	// unused).
+	// Jacobian sets how the loss's −log q(G(z)) and s_min are computed
+	// (its Weight is unused).
 	Jacobian JacobianEntropy
+	// SurrogateValue makes Value use the Jacobian field's score and s_min
+	// even when D = d (then Value is marked Surrogate): for generators
+	// whose per-sample Jacobian cannot be formed, such as batch
+	// normalisation with batch statistics.
+	SurrogateValue bool
 }
 
 // Defaults of the public toy code, and our choice for the baseline's λ.
@@ -77,7 +84,7 @@ func (gp *GradientPenalty) Name() string {
 }
 
 // KL builds the penalty. For "gp": Samples holds the m per-row terms
-// (C/2)‖u‖²/s_min² of Value (b.Z is (m, d)); Noise holds the Jacobian
+// of Value (b.Z is (m, d)); Noise holds the Jacobian
 // term's starting vectors (m, d) unless Jacobian.Exact; Extra["gp"] is GP
 // and Extra["s_min"] the mean s_min. For "gp0": Samples holds
 // ‖∇_x E_θ(x)‖² for the n data rows (b.Data is (n, D)), Value their mean,
@@ -131,18 +138,27 @@ func (gp *GradientPenalty) tangent(n Nets, b Batch) (Estimate, error) {
 		return Estimate{}, err
 	}
 	t := n.Tape
-	u := t.Add(t.InputGradient(t.Sum(e), b.Z), jt.scoreZ(t, b.Z))
-	sq := rowSumSq(t, u)
+	gradZ := t.InputGradient(t.Sum(e), b.Z)
+	sq := rowSumSq(t, t.Add(gradZ, jt.scoreZ(t, b.Z)))
 	pen := t.Scale(t.Mean(sq), 0.5)
-	samples := t.Scale(t.Div(sq, t.Square(jt.smin)), gp.LSI/2)
 	est := Estimate{
-		Value:   t.Mean(samples),
-		Samples: samples,
-		Loss:    t.Relu(t.Affine(pen, gp.Lambda, -gp.Tau)),
-		Trains:  []Role{Energy},
-		Noise:   jt.noise,
-		Extra:   map[string]*autodiff.Node{"gp": pen, "s_min": t.Mean(jt.smin)},
+		Loss:   t.Relu(t.Affine(pen, gp.Lambda, -gp.Tau)),
+		Trains: []Role{Energy},
+		Noise:  jt.noise,
+		Extra:  map[string]*autodiff.Node{"gp": pen, "s_min": t.Mean(jt.smin)},
 	}
+	if useExact(n, gp.SurrogateValue) {
+		es, err := newExactScore(n, x, b.Z, jt)
+		if err != nil {
+			return Estimate{}, err
+		}
+		est.Samples = t.Scale(es.xNorm2(t.Add(gradZ, es.g)), gp.LSI/2)
+		est.Condition = lsiCondition(gp.LSI, "a differentiable")
+	} else {
+		est.Samples = t.Scale(t.Div(sq, t.Square(jt.smin)), gp.LSI/2)
+		est.Surrogate, est.Condition = true, surrogateCondition(n, gp.Jacobian)
+	}
+	est.Value = t.Mean(est.Samples)
 	if gp.Decay {
 		est.Weight, est.WeightAt = t.Input(fmt.Sprintf("bounds.lambda_gp#%d", noiseSeq.Add(1))), DecayedLambda
 		est.Loss = t.Relu(t.Affine(t.Mul(est.Weight, pen), 1, -gp.Tau))

@@ -397,62 +397,119 @@ func (m *gaussModel) miEstimator(sigma float64) float64 {
 	return float64(m.D)/2*math.Log(2*math.Pi*math.E*sigma*sigma) + float64(m.d)/2*math.Log(2*math.Pi*math.E) + logr
 }
 
-// gpValue is the expectation of the tangent Fisher bound with constant C:
-// (C/2)(‖AᵀPA − I‖²_F + ‖AᵀP(b − μ)‖²)/s_min(A)².
-func (m *gaussModel) gpValue(lsi float64) float64 {
+// fisherDiv is E_q‖∇log q − ∇log p‖² for D = d: with M = P − Σq⁻¹,
+// tr(M Σq Mᵀ) + ‖P(b − μ)‖².
+func (m *gaussModel) fisherDiv() float64 {
 	p := m.precision()
-	var pa, apa mat.Dense
-	pa.Mul(p, m.A)
-	apa.Mul(m.A.T(), &pa)
-	for i := 0; i < m.d; i++ {
-		apa.Set(i, i, apa.At(i, i)-1)
-	}
-	f := mat.Norm(&apa, 2)
-	off := 0.0
-	for j := 0; j < m.d; j++ {
-		v := 0.0
-		for i := 0; i < m.D; i++ {
-			for k := 0; k < m.D; k++ {
-				v += m.A.At(i, j) * p.At(i, k) * (m.b[k] - m.mu[k])
-			}
-		}
-		off += v * v
-	}
-	s := sminOf(m.A)
-	return lsi / 2 * (f*f + off) / (s * s)
+	sq := m.qCov(0)
+	var si, mm, msm mat.Dense
+	must(si.Inverse(sq))
+	mm.Sub(p, &si)
+	msm.Product(&mm, sq, mm.T())
+	return mat.Trace(&msm) + m.pOffset()
 }
 
-// diffusionValue is the expectation of the diffusion bound's Value.
-func (m *gaussModel) diffusionValue(lsi float64, sigmas []float64) float64 {
+// pOffset is ‖P(b − μ)‖².
+func (m *gaussModel) pOffset() float64 {
 	p := m.precision()
-	var pa mat.Dense
-	pa.Mul(p, m.A)
-	fa := mat.Norm(&pa, 2)
-	pb := 0.0
+	dv := make([]float64, m.D)
+	for i := range dv {
+		dv[i] = m.b[i] - m.mu[i]
+	}
+	var pd mat.VecDense
+	pd.MulVec(p, mat.NewVecDense(m.D, dv))
+	return mat.Dot(&pd, &pd)
+}
+
+// gpValue is the gp bound with constant C for D = d: (C/2) E_q‖∇log q − ∇log p‖².
+func (m *gaussModel) gpValue(lsi float64) float64 { return lsi / 2 * m.fisherDiv() }
+
+// fisherInfo is J(q) = tr Σq⁻¹ for D = d.
+func (m *gaussModel) fisherInfo() float64 {
+	var si mat.Dense
+	must(si.Inverse(m.qCov(0)))
+	return mat.Trace(&si)
+}
+
+// diffusionValue is the expectation of the diffusion bound's Value U_σ
+// (up to the plug-in of J(q)): with J = tr Σq⁻¹ and r = 1 + σ²J/D,
+// (C/2)[J/r + tr(PΣ_σP) + ‖P(b − μ)‖² − 2 tr P] + (D/2) log r − (σ²/2) tr P.
+func (m *gaussModel) diffusionValue(lsi, sigma float64) float64 {
+	p := m.precision()
+	D := float64(m.D)
+	j := m.fisherInfo()
+	r := 1 + sigma*sigma*j/D
+	var psp mat.Dense
+	psp.Product(p, m.qCov(sigma), p)
+	a := mat.Trace(&psp) + m.pOffset() - 2*mat.Trace(p)
+	return lsi/2*(j/r+a) + D/2*math.Log(r) - sigma*sigma/2*mat.Trace(p)
+}
+
+// chi2LogZ is the χ² bound ½ log E_q[w²] on log Z for D = d, w = e^{−E}/q,
+// and whether it is finite (2P − Σq⁻¹ positive definite): with
+// M = 2P − Σq⁻¹, h = 2Pμ − Σq⁻¹b, c = −μᵀPμ + ½bᵀΣq⁻¹b,
+// log E_q[w²] = D log 2π + ½ log det Σq − ½ log det M + ½ hᵀM⁻¹h + c.
+func (m *gaussModel) chi2LogZ() (float64, bool) {
+	p := m.precision()
+	sq := m.qCov(0)
+	var si, mm mat.Dense
+	must(si.Inverse(sq))
+	mm.Scale(2, p)
+	mm.Sub(&mm, &si)
+	var eig mat.EigenSym
+	if !eig.Factorize(mat.NewSymDense(m.D, mm.RawMatrix().Data), false) || slicesMin(eig.Values(nil)) <= 0 {
+		return math.Inf(1), false
+	}
+	mu, b := mat.NewVecDense(m.D, m.mu), mat.NewVecDense(m.D, m.b)
+	var pmu, sib, h, mih mat.VecDense
+	pmu.MulVec(p, mu)
+	sib.MulVec(&si, b)
+	h.AddScaledVec(&sib, -2, &pmu)
+	h.ScaleVec(-1, &h) // 2Pμ − Σq⁻¹b
+	var mi mat.Dense
+	must(mi.Inverse(&mm))
+	mih.MulVec(&mi, &h)
+	c := -mat.Dot(mu, &pmu) + 0.5*mat.Dot(b, &sib)
+	logW2 := float64(m.D)*math.Log(2*math.Pi) + 0.5*logDet(sq) - 0.5*logDet(&mm) + 0.5*mat.Dot(&h, &mih) + c
+	return 0.5 * logW2, true
+}
+
+func slicesMin(xs []float64) float64 {
+	v := math.Inf(1)
+	for _, x := range xs {
+		v = math.Min(v, x)
+	}
+	return v
+}
+
+// cholSigma returns the Cholesky factor L of Σp = P⁻¹ (LLᵀ = Σp).
+func (m *gaussModel) cholSigma() *mat.Dense {
+	var sp mat.Dense
+	must(sp.Inverse(m.precision()))
+	var ch mat.Cholesky
+	if !ch.Factorize(mat.NewSymDense(m.D, sp.RawMatrix().Data)) {
+		panic("Σp not positive definite")
+	}
+	var l mat.TriDense
+	ch.LTo(&l)
+	return mat.DenseCopyOf(&l)
+}
+
+// setGenerator makes q = N(μ + eps·L v, (scale·L(I + eps R))(…)ᵀ), with
+// L the Cholesky factor of Σp and R, v random: q → p as eps → 0 and
+// scale → 1 (D = d).
+func (m *gaussModel) setGenerator(seed uint64, scale, eps float64) {
+	r := newRand(seed)
+	l := m.cholSigma()
+	ir := mat.NewDense(m.D, m.D, randVec(r, m.D*m.D, eps))
 	for i := 0; i < m.D; i++ {
-		v := 0.0
-		for k := 0; k < m.D; k++ {
-			v += p.At(i, k) * (m.b[k] - m.mu[k])
-		}
-		pb += v * v
+		ir.Set(i, i, ir.At(i, i)+1)
 	}
-	s := sminOf(m.A)
-	K := float64(len(sigmas))
-	total := 0.0
-	for _, sg := range sigmas {
-		// ‖I/σ − σP‖²_F
-		f := 0.0
-		for i := 0; i < m.D; i++ {
-			for j := 0; j < m.D; j++ {
-				v := -sg * p.At(i, j)
-				if i == j {
-					v += 1 / sg
-				}
-				f += v * v
-			}
-		}
-		dsm := fa*fa + pb + f
-		total += (lsi/2*dsm + sg*sg/2*float64(m.d)/(s*s) - sg*sg/2*mat.Trace(p)) / K
+	m.A.Mul(l, ir)
+	m.A.Scale(scale, m.A)
+	var lv mat.VecDense
+	lv.MulVec(l, mat.NewVecDense(m.D, randVec(r, m.D, eps)))
+	for i := range m.b {
+		m.b[i] = m.mu[i] + lv.AtVec(i)
 	}
-	return total
 }

@@ -89,20 +89,30 @@ func (j *JacobianEntropy) entropy(n Nets, b Batch) (Estimate, error) {
 	samples := t.Affine(jt.h, 1, d/2*log2πe)
 	value := t.Mean(samples)
 	return finish(t, Estimate{
-		Value:   value,
-		Samples: samples,
-		Loss:    t.Scale(value, -j.Weight),
-		Trains:  []Role{Generator},
-		Noise:   jt.noise,
-		Extra:   map[string]*autodiff.Node{"s_min": t.Mean(jt.smin)},
-		X:       x,
+		Value:     value,
+		Samples:   samples,
+		Loss:      t.Scale(value, -j.Weight),
+		Trains:    []Role{Generator},
+		Noise:     jt.noise,
+		Extra:     map[string]*autodiff.Node{"s_min": t.Mean(jt.smin)},
+		X:         x,
+		Condition: j.condition(),
 	})
+}
+
+// condition says what the bound rests on.
+func (j *JacobianEntropy) condition() string {
+	if j.Exact {
+		return "needs an injective generator"
+	}
+	return "needs an injective generator, and a converged Rayleigh–Ritz s_min (Ritz values bound s_min from above)"
 }
 
 // jacTerms are the per-sample Jacobian quantities of a batch.
 type jacTerms struct {
 	h     *autodiff.Node // (m): ½ log det JᵀJ, or d · log s_min
 	smin  *autodiff.Node // (m): s_min(J), a constant to every derivative
+	jac   *autodiff.Node // (m, D, d): J, formed only with Exact
 	noise []*autodiff.Node
 }
 
@@ -174,7 +184,7 @@ func (j *JacobianEntropy) terms(n Nets, x, z *autodiff.Node) (jacTerms, error) {
 		}
 		c := t.SmallestEigvec(jtj, nil) // (m, d, 1), unit length
 		s2 := t.MatMul(c, t.MatMul(t.StopGradient(jtj), c, false, false), true, false)
-		return jacTerms{h: h, smin: t.Sqrt(t.Reshape(s2, []int{o.m}))}, t.Err()
+		return jacTerms{h: h, smin: t.Sqrt(t.Reshape(s2, []int{o.m})), jac: J}, t.Err()
 	}
 	if j.Iterations < 1 {
 		return jacTerms{}, errors.New("no Rayleigh–Ritz iterations")

@@ -87,13 +87,14 @@ func (mi *MutualInformationEntropy) entropy(n Nets, b Batch) (Estimate, error) {
 	samples := t.Affine(logr, 1, c)
 	value := t.Mean(samples)
 	return finish(t, Estimate{
-		Value:   value,
-		Samples: samples,
-		Loss:    t.Scale(value, -mi.Weight),
-		Trains:  []Role{Generator, Encoder},
-		Noise:   []*autodiff.Node{eps},
-		Extra:   map[string]*autodiff.Node{"log_r": t.Mean(logr)},
-		X:       x,
+		Value:     value,
+		Samples:   samples,
+		Loss:      t.Scale(value, -mi.Weight),
+		Trains:    []Role{Generator, Encoder},
+		Noise:     []*autodiff.Node{eps},
+		Extra:     map[string]*autodiff.Node{"log_r": t.Mean(logr)},
+		X:         x,
+		Condition: fmt.Sprintf("a bound on the entropy of the noisy generator G(z) + %gε", mi.Sigma),
 	})
 }
 

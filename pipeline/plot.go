@@ -166,7 +166,7 @@ var curvePanels = []struct {
 	title   string
 	columns []string
 }{
-	{"bounds on the NLL, nats per example", []string{train.ColLower, train.ColUpper}},
+	{"bounds on the NLL, nats per example", []string{train.ColLower, train.ColUpper, train.ColBracketLower, train.ColBracketUpper}},
 	{"training losses", []string{train.ColLossEnergy, train.ColLossGenerator}},
 }
 

@@ -336,7 +336,7 @@ func TestPlotErrors(t *testing.T) {
 		{"generator as energy", PlotOptions{Energy: taggedGen, Out: out, Bounds: []float64{0, 1}}, `is "generator", but Energy takes an energy model`},
 		{"bad metrics", PlotOptions{Metrics: bad, Out: out}, `bad.csv:3: column "lower_bound": "abc" is not a number`},
 		{"empty metrics", PlotOptions{Metrics: empty, Out: out}, "empty file"},
-		{"no curves", PlotOptions{Metrics: noCurves, Out: out}, "no values in the columns lower_bound, upper_bound, loss_energy, loss_generator"},
+		{"no curves", PlotOptions{Metrics: noCurves, Out: out}, "no values in the columns lower_bound, upper_bound, bracket_lower, bracket_upper, loss_energy, loss_generator"},
 		{"no steps", PlotOptions{Metrics: noSteps, Out: out}, `no column "step"`},
 		{"unwritable", PlotOptions{Metrics: metrics, Out: filepath.Join(file, "sub")}, "not a directory"},
 	} {

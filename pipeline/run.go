@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -286,7 +287,8 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	if res.Bounds, err = train.EvaluateBounds(ctx, o.Bounds); err != nil {
 		return nil, fmt.Errorf("bounds: %w", err)
 	}
-	res.Lower, res.Upper = bracketBound(res.Bounds.Lower, o.Train.Lower, "lower", note), bracketBound(res.Bounds.Upper, o.Train.Upper, "upper", note)
+	res.Lower = bracketBound(res.Bounds.Lower, nil, o.Train.Lower, "lower", note)
+	res.Upper = bracketBound(res.Bounds.Upper, res.Bounds.NotBounds, o.Train.Upper, "upper", note)
 
 	// 5. Test log-likelihood.
 	h.stage("scoring the held-out rows")
@@ -449,12 +451,14 @@ func rawRows(d *train.Dataset) []float64 {
 }
 
 // bracketBound returns the bound name of m, or NaN with a note if it was
-// not evaluated.
-func bracketBound(m map[string]train.BoundValue, name, side string, note func(string)) train.BoundValue {
+// not evaluated or is no bound (notBounds gives the reason).
+func bracketBound(m map[string]train.BoundValue, notBounds map[string]string, name, side string, note func(string)) train.BoundValue {
 	if v, ok := m[name]; ok {
 		return v
 	}
-	if name != "none" {
+	if why, ok := notBounds[name]; ok {
+		note(fmt.Sprintf("the %s bound %s is no bound on the exported models: %s", side, name, why))
+	} else if name != "none" {
 		note(fmt.Sprintf("the %s bound %s cannot be evaluated on the exported models (evaluated: %s)", side, name, strings.Join(slices.Sorted(maps.Keys(m)), ", ")))
 	}
 	return train.BoundValue{Value: math.NaN(), StdErr: math.NaN()}
@@ -507,20 +511,24 @@ func gaussianLogLik(x []float64, test *train.Dataset) LogLik {
 	return newLogLik(v)
 }
 
-// WriteBoundsTable writes a bounds report as a table: one bound a line,
-// lower bounds then upper bounds, with their standard errors, then the
-// mean energies.
+// WriteBoundsTable writes a bounds report as a table: the certified
+// bracket first, then one bound a line, lower bounds then upper bounds,
+// with their standard errors and conditions, then the mean energies.
 func WriteBoundsTable(w io.Writer, rep *train.BoundsReport) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-8s %-16s %12s %10s\n", "side", "bound", "NLL bound", "stderr")
+	writeCertified(&b, rep.Certified)
+	fmt.Fprintf(&b, "\n%-8s %-16s %12s %10s  %s\n", "side", "bound", "NLL bound", "stderr", "condition")
 	for _, side := range []struct {
 		name string
 		m    map[string]train.BoundValue
 	}{{"lower", rep.Lower}, {"upper", rep.Upper}} {
 		for _, k := range slices.Sorted(maps.Keys(side.m)) {
 			v := side.m[k]
-			fmt.Fprintf(&b, "%-8s %-16s %12.4f %10.4f\n", side.name, k, v.Value, v.StdErr)
+			fmt.Fprintf(&b, "%-8s %-16s %12.4f %10.4f  %s\n", side.name, k, v.Value, v.StdErr, cmp.Or(v.Condition, "-"))
 		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(rep.NotBounds)) {
+		fmt.Fprintf(&b, "%-8s %-16s %12s %10s  %s\n", "upper", k, "-", "-", rep.NotBounds[k])
 	}
 	fmt.Fprintf(&b, "\nmean energy: data %.4f, model samples %.4f (%d samples; upper bounds over %s)\n",
 		rep.EnergyDataMean, rep.EnergyModelMean, rep.Samples, rep.Ref)
@@ -532,6 +540,36 @@ func WriteBoundsTable(w io.Writer, rep *train.BoundsReport) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeCertified writes the certified bracket: its ends with their
+// confidence limits, and its width.
+func writeCertified(b *strings.Builder, c *train.CertifiedBracket) {
+	if c == nil {
+		return
+	}
+	end := func(s train.BracketSide) string {
+		if !s.Available {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.4f ± %.4f (limit %.4f)", s.Value, s.StdErr, s.Limit)
+	}
+	fmt.Fprintf(b, "certified bracket (no unknown constant): iw-lower %s ≤ NLL ≤ chi2-upper %s\n", end(c.Lower), end(c.Upper))
+	if c.Width != nil {
+		fmt.Fprintf(b, "  width between the 95%% limits: %.4f nats", *c.Width)
+		if c.TailK != nil {
+			fmt.Fprintf(b, " (K = %d, Pareto k̂ of w² %.2f)", c.K, *c.TailK)
+		}
+		fmt.Fprintln(b)
+	}
+	for _, s := range []struct {
+		name string
+		v    train.BracketSide
+	}{{"lower", c.Lower}, {"upper", c.Upper}} {
+		if !s.v.Certified {
+			fmt.Fprintf(b, "  %s: not certified: %s\n", s.name, s.v.Condition)
+		}
+	}
 }
 
 // WriteReport writes what a run found, for people: the training, log Z,

@@ -12,9 +12,10 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/export"
-	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
+
+	"github.com/ebmpipe/ebmpipe/importers"
 )
 
 // BoundsOptions are the settings of a bounds evaluation (`ebmpipe
@@ -29,11 +30,14 @@ type BoundsOptions struct {
 	BatchSize int    `json:"batch-size"`
 	Seed      uint64 `json:"seed"`
 	JSON      bool   `json:"json"`
+	// LSIConstant is the log-Sobolev constant C of the energy's law that
+	// the gp and diffusion values assume.
+	LSIConstant float64 `json:"lsi-constant"`
 }
 
 // DefaultBoundsOptions returns the defaults of `ebmpipe bounds`.
 func DefaultBoundsOptions() BoundsOptions {
-	return BoundsOptions{DataRows: 100000, Samples: 10000, BatchSize: 500, Seed: 1}
+	return BoundsOptions{DataRows: 100000, Samples: 10000, BatchSize: 500, Seed: 1, LSIConstant: 1}
 }
 
 // Check reports every missing or invalid option.
@@ -50,6 +54,9 @@ func (o *BoundsOptions) Check() error {
 	if o.BatchSize < 2 {
 		errs = append(errs, fielderr.Errorf("{BatchSize} %d: need at least 2", o.BatchSize))
 	}
+	if !(o.LSIConstant > 0) || math.IsInf(o.LSIConstant, 0) {
+		errs = append(errs, fielderr.Errorf("{LSIConstant} %v: must be a positive number", o.LSIConstant))
+	}
 	if o.DataRows < 0 || strings.HasPrefix(o.Data, "toy:") && o.DataRows < 1 {
 		errs = append(errs, fielderr.Errorf("{DataRows} %d: must be positive for toy data, non-negative for a file", o.DataRows))
 	}
@@ -60,6 +67,10 @@ func (o *BoundsOptions) Check() error {
 type BoundValue struct {
 	Value  float64 `json:"value"`
 	StdErr float64 `json:"stderr"`
+	// Certified reports a bound that needs no unknown constant; Condition
+	// names what it rests on (such as the log-Sobolev constant C).
+	Certified bool   `json:"certified"`
+	Condition string `json:"condition,omitempty"`
 }
 
 // BoundsReport holds every bound evaluated on a model pair, on the NLL
@@ -75,6 +86,12 @@ type BoundsReport struct {
 	EnergyModelMean float64               `json:"energy_model_mean"`
 	Ref             string                `json:"reference_entropy"`
 	Samples         int                   `json:"samples"`
+	LSIConstant     float64               `json:"lsi_constant"`
+	// Certified is the bracket that needs no unknown constant
+	// (bounds.Certified); NotBounds names the values that are no bounds
+	// on this pair (such as gp for D > d), with the reason.
+	Certified *CertifiedBracket `json:"certified_bracket"`
+	NotBounds map[string]string `json:"not_bounds,omitempty"`
 
 	// NLL is mean E(data) + log Z when the energy model carries a log Z
 	// estimate (from ebmpipe logz), nil otherwise; its standard error
@@ -94,7 +111,7 @@ func (rep *BoundsReport) checkBracket(z *export.LogZ) {
 	if z == nil {
 		return
 	}
-	rep.NLL = &BoundValue{rep.EnergyDataMean + z.Value, math.Hypot(rep.energyDataSE, z.StdErr)}
+	rep.NLL = &BoundValue{Value: rep.EnergyDataMean + z.Value, StdErr: math.Hypot(rep.energyDataSE, z.StdErr)}
 	// off warns that bound name of side is on the wrong side (where) of
 	// the NLL, if wrong.
 	off := func(name, side, where string, b BoundValue, wrong bool, cause string) {
@@ -112,10 +129,21 @@ func (rep *BoundsReport) checkBracket(z *export.LogZ) {
 		}
 		off(name, "lower", "above", b, b.Value-rep.NLL.Value > 3*math.Hypot(b.StdErr, rep.NLL.StdErr), cause)
 	}
+	if c := rep.Certified; c != nil {
+		for _, s := range []struct {
+			name, side, where string
+			v                 BracketSide
+			sign              float64
+		}{{"iw", "lower", "above", c.Lower, 1}, {"chi2", "upper", "below", c.Upper, -1}} {
+			b := BoundValue{Value: s.v.Value, StdErr: s.v.StdErr}
+			off("certified "+s.name, s.side, s.where, b, s.v.Certified && s.sign*(b.Value-rep.NLL.Value) > 3*math.Hypot(b.StdErr, rep.NLL.StdErr),
+				"the generator is not a bijection onto R^D, or the model's log Z is off")
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(rep.Upper)) {
 		b := rep.Upper[name]
 		off(name, "upper", "below", b, rep.NLL.Value-b.Value > 3*math.Hypot(b.StdErr, rep.NLL.StdErr),
-			"the bound's log-Sobolev constant, taken as 1, is too small for this energy, or log Z is too large")
+			fmt.Sprintf("the bound's log-Sobolev constant, taken as %g, is too small for this energy, or log Z is too large", rep.LSIConstant))
 	}
 }
 
@@ -156,7 +184,8 @@ func EvaluateBounds(ctx context.Context, o BoundsOptions) (*BoundsReport, error)
 		}
 		nets = append(nets, r)
 	}
-	rep := &BoundsReport{Lower: map[string]BoundValue{}, Upper: map[string]BoundValue{}, Ref: "jacobian", Samples: o.Samples}
+	rep := &BoundsReport{Lower: map[string]BoundValue{}, Upper: map[string]BoundValue{}, Ref: "jacobian", Samples: o.Samples,
+		LSIConstant: o.LSIConstant, NotBounds: map[string]string{}}
 	lowers := []string{"jacobian"}
 	if d <= 16 {
 		lowers = append(lowers, "jacobian-exact")
@@ -190,6 +219,7 @@ func EvaluateBounds(ctx context.Context, o BoundsOptions) (*BoundsReport, error)
 			if upper, err = bounds.UpperByName(j.upper); err != nil {
 				return nil, err
 			}
+			setLSI(upper, o.LSIConstant)
 		}
 		// Every job sees the same data rows, latent draws and noise.
 		s, err := NewSampler(data, o.Seed)
@@ -201,7 +231,10 @@ func EvaluateBounds(ctx context.Context, o BoundsOptions) (*BoundsReport, error)
 			return nil, fmt.Errorf("bound %s: %w", j.lower+j.upper, err)
 		}
 		if upper != nil && ev.uN == nil {
-			// A surrogate (gp0) bounds nothing: not reported.
+			// A surrogate (gp0, or gp with D ≠ d) bounds nothing: not reported.
+			if j.upper != "gp0" {
+				rep.NotBounds[j.upper] = ev.uCond
+			}
 			ev.vm.Close()
 			continue
 		}
@@ -231,12 +264,17 @@ func EvaluateBounds(ctx context.Context, o BoundsOptions) (*BoundsReport, error)
 			rep.energyDataSE = math.Sqrt(eData.sem2())
 		}
 		if upper == nil {
-			rep.Lower[j.lower] = BoundValue{eData.mean() + lowTerm.mean(), math.Sqrt(eData.sem2() + lowTerm.sem2())}
+			rep.Lower[j.lower] = BoundValue{Value: eData.mean() + lowTerm.mean(), StdErr: math.Sqrt(eData.sem2() + lowTerm.sem2()),
+				Certified: j.lower != "jacobian" && D == d, Condition: ev.lCond}
 		} else {
-			rep.Upper[j.upper] = BoundValue{eData.mean() + upTerm.mean(), math.Sqrt(eData.sem2() + upTerm.sem2())}
+			rep.Upper[j.upper] = BoundValue{Value: eData.mean() + upTerm.mean(), StdErr: math.Sqrt(eData.sem2() + upTerm.sem2()), Condition: ev.uCond}
 		}
 		ev.vm.Close()
 	}
+	if rep.Certified, err = evaluateCertified(nets[:2], data, o); err != nil {
+		return nil, err
+	}
+	rep.markFolds()
 	meta, err := export.ReadMeta(e.model)
 	if err != nil {
 		return nil, fielderr.Errorf("{Energy} %s: %w", o.Energy, err)
@@ -279,6 +317,9 @@ type evalProgram struct {
 	noise                  []*autodiff.Node
 	eDataN, eSampN, hN, uN *autodiff.Node
 	eData, eSamp, h, u     []float64
+	jacN                   *autodiff.Node // the lower bound's Jacobian, if it forms one
+	jac                    []float64      // its values
+	lCond, uCond           string         // the bounds' conditions
 	dataBuf, zBuf          []float64
 }
 
@@ -316,7 +357,7 @@ func newEvalProgram(nets []*network, lower bounds.Lower, upper bounds.Upper, bat
 	if err != nil {
 		return nil, fmt.Errorf("lower bound %s: %w", lower.Name(), err)
 	}
-	p.hN, p.noise = perExample(t, le, batch), le.Noise
+	p.hN, p.noise, p.jacN, p.lCond = perExample(t, le, batch), le.Noise, le.Jacobian, le.Condition
 	if le.X != nil && le.X != x {
 		// E_q[E] on the samples the lower bound is about (mi: noisy).
 		if p.eSampN, err = bn.Energy(le.X); err != nil {
@@ -328,7 +369,7 @@ func newEvalProgram(nets []*network, lower bounds.Lower, upper bounds.Upper, bat
 		if err != nil {
 			return nil, fmt.Errorf("upper bound %s: %w", upper.Name(), err)
 		}
-		p.noise = append(p.noise, ue.Noise...)
+		p.noise, p.uCond = append(p.noise, ue.Noise...), ue.Condition
 		if !ue.Surrogate { // gp0's value bounds nothing
 			p.uN = perExample(t, ue, batch)
 		}
@@ -392,6 +433,11 @@ func (p *evalProgram) run(s *Sampler, zr, nr *RNG) error {
 	}
 	if p.uN != nil {
 		if p.u, err = autodiff.CopyOut(p.u, p.uN); err != nil {
+			return err
+		}
+	}
+	if p.jacN != nil {
+		if p.jac, err = autodiff.CopyOut(p.jac, p.jacN); err != nil {
 			return err
 		}
 	}

@@ -26,6 +26,8 @@ const (
 	ColSMin          = "s_min"          // smallest singular value of the generator's Jacobian, if estimated
 	ColEnergyData    = "energy_data"    // mean energy of the data batch
 	ColEnergySamples = "energy_samples" // mean energy of the generator's samples
+	ColBracketLower  = "bracket_lower"  // 95 % lower limit of the certified bracket (with --bracket-every; empty unless certified)
+	ColBracketUpper  = "bracket_upper"  // 95 % upper limit of the certified bracket
 	ColWall          = "wall_seconds"   // seconds of training so far, across resumes
 )
 

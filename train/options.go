@@ -57,6 +57,14 @@ type Options struct {
 	// LambdaGPDecay replaces a constant λ_GP of the gp bound by the public
 	// code's decaying one, bounds.DecayedLambda(t) at iteration t.
 	LambdaGPDecay bool `json:"lambda-gp-decay,omitempty"`
+	// LSIConstant is the log-Sobolev constant C of the energy's law that
+	// the values (not the losses) of gp and diffusion assume; nil keeps 1.
+	LSIConstant *float64 `json:"lsi-constant,omitempty"`
+	// BracketEvery is the number of iterations between measurements of
+	// the certified bracket (bounds.Certified) logged to metrics.csv, on
+	// BracketSamples generator samples and data rows (0: never).
+	BracketEvery   int `json:"bracket-every,omitempty"`
+	BracketSamples int `json:"bracket-samples,omitempty"`
 
 	Steps          int     `json:"steps"`           // outer iterations
 	EnergySteps    int     `json:"energy-steps"`    // energy updates per iteration (k)
@@ -112,6 +120,7 @@ func DefaultOptions() Options {
 		LogEvery:           100,
 		CheckpointEvery:    1000,
 		KeepCheckpoints:    3,
+		BracketSamples:     2000,
 		Out:                "run",
 	}
 }
@@ -177,6 +186,15 @@ func (o *Options) Check() error {
 		if f.v != nil && !(*f.v >= 0 && !math.IsInf(*f.v, 0)) {
 			add("{"+f.field+"} %v: must be a finite non-negative number", *f.v)
 		}
+	}
+	if v := o.LSIConstant; v != nil && !(*v > 0 && !math.IsInf(*v, 0)) {
+		add("{LSIConstant} %v: must be a positive number", *v)
+	}
+	if o.BracketEvery < 0 {
+		add("{BracketEvery} %d: must not be negative", o.BracketEvery)
+	}
+	if o.BracketEvery > 0 && o.BracketSamples < 16 {
+		add("{BracketSamples} %d: need at least 16", o.BracketSamples)
 	}
 	if o.LambdaGPDecay && o.LambdaGP != nil {
 		add("{LambdaGPDecay} and {LambdaGP} %v: choose one", *o.LambdaGP)

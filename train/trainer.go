@@ -89,6 +89,7 @@ type Trainer struct {
 	upper   bounds.Upper
 	eProg   *program
 	gProg   *program
+	bracket *bracketMonitor // nil without Options.BracketEvery
 
 	step     int
 	acc      *accum
@@ -131,6 +132,11 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	}
 	if tr.gProg, err = buildProgram(false, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
 		return nil, err
+	}
+	if o.BracketEvery > 0 {
+		if tr.bracket, err = newBracketMonitor(tr.nets[:2], tr.data, o); err != nil {
+			return nil, err
+		}
 	}
 	tr.columns = tr.metricColumns()
 	if fi, err := os.Stat(o.Out); err == nil && !fi.IsDir() {
@@ -210,6 +216,18 @@ func (tr *Trainer) loadBounds() error {
 	if err := setWeights(tr.lower, tr.upper, o); err != nil {
 		return err
 	}
+	if o.LSIConstant != nil {
+		setLSI(tr.upper, *o.LSIConstant)
+	}
+	if tr.gen.batchNorm() {
+		// Batch statistics couple the rows: no per-row Jacobian to form.
+		switch u := tr.upper.(type) {
+		case *bounds.GradientPenalty:
+			u.SurrogateValue = true
+		case *bounds.Diffusion:
+			u.SurrogateValue = true
+		}
+	}
 	if j, ok := tr.lower.(*bounds.JacobianEntropy); ok && j.Exact && tr.gen.batchNorm() {
 		return fielderr.Errorf("{Lower} jacobian-exact: the generator %s has BatchNormalization, which trains with batch statistics: "+
 			"a shift shared by the whole batch leaves its output unchanged, so the Jacobian the exact bound forms (one direction for every sample) is singular; "+
@@ -280,6 +298,9 @@ func (tr *Trainer) metricColumns() []string {
 		}
 	}
 	slices.Sort(extra)
+	if tr.bracket != nil {
+		cols = append(cols, ColBracketLower, ColBracketUpper)
+	}
 	return append(cols, extra...)
 }
 
@@ -357,6 +378,11 @@ func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 			return nil, err
 		}
 		tr.step++
+		if tr.bracket != nil && tr.step%o.BracketEvery == 0 {
+			if err := tr.bracket.log(tr.acc, tr.step); err != nil {
+				return nil, err
+			}
+		}
 		wall := tr.wall + time.Since(start).Seconds()
 		if tr.step%o.LogEvery == 0 || tr.step == o.Steps {
 			tr.last = tr.row()

@@ -16,12 +16,23 @@ var boundsCommand = command{
 	name: "bounds",
 	summary: `Evaluate every applicable bound on an energy and generator pair.
 
-Prints the lower bounds (jacobian, jacobian-exact, and mi with --encoder)
-and the upper bounds (gp, gp0, diffusion) of the negative log-likelihood of
-the data, in nats per example with their theoretical constants, side by side
-with Monte-Carlo standard errors. An upper bound adds its KL bound to the
-reference lower bound (jacobian-exact when the latent and data dimensions
-agree). Data are read as the models take them.
+Prints first the certified bracket, which needs no unknown constant:
+importance-weighted lower ≤ NLL ≤ χ² upper, with 95% confidence limits and
+the width between them. It needs a generator that is a bijection onto the
+data space (latent and data dimensions equal, no fold, no squashing last
+operator) and says "n/a" with the reason otherwise; the χ² end is marked
+unreliable when the Pareto k̂ of the squared weights exceeds 0.7.
+
+Then the paper's bounds with their conditions, in nats per example with
+Monte-Carlo standard errors: the lower bounds (jacobian, jacobian-exact, and
+mi with --encoder) and the upper bounds gp and diffusion, which add a KL bound
+to the reference lower bound (jacobian-exact when the latent and data
+dimensions agree). gp and diffusion are bounds only conditional on the
+log-Sobolev constant C of the energy's law (--lsi-constant, default 1), which
+is unknown for a learned energy and huge for well-separated modes; they are
+blind to how much mass each mode carries. Values that are no bounds on the
+pair (gp with more data than latent dimensions) are listed with the reason.
+Data are read as the models take them.
 
 When the energy model carries a log Z estimate (from ebmpipe logz), it also
 prints the NLL, mean energy + log Z, and warns about every bound on the wrong

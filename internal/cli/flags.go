@@ -32,6 +32,9 @@ func TrainFlags(fs *pflag.FlagSet, o *train.Options) {
 	fs.Var(optFloat{&o.LambdaGP}, "lambda-gp", "weight λ_GP of the upper bound's penalty in the energy's loss (default: the bound's)")
 	fs.BoolVar(&o.LambdaGPDecay, "lambda-gp-decay", o.LambdaGPDecay, "let λ_GP of --upper gp decay as 0.7·(2307+t)^-0.55 over the iterations t, from 0.0099 to 0.0029 at t = 20 000 (the public code's adaptive weight)")
 	fs.Var(optFloat{&o.Tau}, "tau", "hinge τ of the penalty, max(0, λ_GP·GP − τ) (default: the bound's)")
+	fs.Var(optFloat{&o.LSIConstant}, "lsi-constant", "log-Sobolev constant C that the logged gp and diffusion values assume (default 1; they are bounds only if C is at least the energy's true constant)")
+	fs.IntVar(&o.BracketEvery, "bracket-every", o.BracketEvery, "iterations between measurements of the certified bracket (iw lower ≤ NLL ≤ χ² upper, 95% limits) logged to metrics.csv as bracket_lower, bracket_upper (0: never; needs latent and data dimensions equal)")
+	fs.IntVar(&o.BracketSamples, "bracket-samples", o.BracketSamples, "generator samples and data rows per certified bracket measurement")
 	fs.IntVar(&o.Steps, "steps", o.Steps, "training iterations (each k energy and m generator updates)")
 	fs.IntVar(&o.EnergySteps, "energy-steps", o.EnergySteps, "energy updates per iteration (k)")
 	fs.IntVar(&o.GeneratorSteps, "generator-steps", o.GeneratorSteps, "generator updates per iteration (m)")
@@ -76,6 +79,7 @@ func BoundsFlags(fs *pflag.FlagSet, o *train.BoundsOptions) {
 	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "rows per graph run")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed of the samples and noise")
 	fs.BoolVar(&o.JSON, "json", o.JSON, "print JSON instead of a table")
+	fs.Float64Var(&o.LSIConstant, "lsi-constant", o.LSIConstant, "log-Sobolev constant C of the energy's law: the gp and diffusion values are bounds only if C is at least the true one")
 	bindFields(fs, o, "")
 }
 

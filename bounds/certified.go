@@ -1,0 +1,310 @@
+package bounds
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// Certified is the bracket on the NLL that needs no unknown constant. For
+// a generator that is a bijection G: R^d → R^D with D = d, the density of
+// its samples is exact, q(G(z)) = N(z; 0, I)/|det J(z)|, and so are the
+// importance weights w = e^{−E(x)}/q(x) of p_θ against q. Then
+//
+//	lower: log Z ≥ E[log (1/K) Σ_{k≤K} w_k]   (importance-weighted; needs G injective)
+//	upper: log Z ≤ ½ log E_q[w²]              (χ², CUBO; needs G onto R^D)
+//
+// and NLL = E_data[E] + log Z lies between E_data[E] plus each. The lower
+// gap shrinks with K (K = 1 is the jacobian-exact bound, gap KL(q ‖ p_θ));
+// the upper gap is ½ log(1 + χ²(p_θ ‖ q)), infinite when p_θ's tails are
+// wider than q's by a factor √2.
+//
+// Certified is a Lower whose per-row terms are −log q(x_i), so that the
+// per-row terms of L_low are the log-weights log w_i = −E(x_i) − log q(x_i);
+// Bracket turns them, with the data's mean energy, into the bracket with
+// confidence limits.
+type Certified struct {
+	// K is the number of importance samples per group of the lower bound;
+	// 0 takes ⌊√n⌋ of the n weights given to Bracket.
+	K int
+	// Level is the one-sided confidence level of each limit, in (½, 1).
+	Level float64
+	// MaxTail is the largest Pareto k̂ of the squared weights at which the
+	// χ² bound counts as reliable (PSIS's threshold 0.7).
+	MaxTail float64
+	// OutputOp is the type of the generator's last operator (an ONNX op
+	// type), if known: a squashing one (Tanh, Sigmoid, …) bounds the
+	// generator's range, and the χ² bound is then not available.
+	OutputOp string
+}
+
+// Defaults of Certified.
+const (
+	DefaultLevel   = 0.95
+	DefaultMaxTail = 0.7
+)
+
+// DefaultCertified returns the bracket with K = ⌊√n⌋, 95 % one-sided
+// limits and the PSIS reliability threshold.
+func DefaultCertified() Certified { return Certified{Level: DefaultLevel, MaxTail: DefaultMaxTail} }
+
+// Check reports every invalid field.
+func (c *Certified) Check() error {
+	var errs []error
+	if c.K < 0 {
+		errs = append(errs, fmt.Errorf("K = %d importance samples per group: want ≥ 0 (0: automatic)", c.K))
+	}
+	if !(c.Level > 0.5 && c.Level < 1) {
+		errs = append(errs, fmt.Errorf("Level = %g: want a confidence level in (0.5, 1)", c.Level))
+	}
+	if !(c.MaxTail > 0 && c.MaxTail < 1) {
+		errs = append(errs, fmt.Errorf("MaxTail = %g: want a Pareto shape in (0, 1)", c.MaxTail))
+	}
+	return errors.Join(errs...)
+}
+
+// Name returns "certified".
+func (*Certified) Name() string { return "certified" }
+
+// An UnavailableError reports that a bound does not apply to a model
+// pair, and why.
+type UnavailableError struct{ Reason string }
+
+func (e *UnavailableError) Error() string { return "not available: " + e.Reason }
+
+// Entropy builds the exact per-row entropy terms of the samples x = G(z)
+// of b.Z (m, d): Samples holds −log q(x_i) = ½‖z_i‖² + (d/2) log 2π +
+// log |det J(z_i)|, Value their mean (an unbiased estimate of H(q)), Loss
+// −Value (trains the generator), X the samples and Jacobian J (m, d, d),
+// whose determinant signs FoldCheck counts. For D ≠ d it returns an
+// *UnavailableError.
+func (c *Certified) Entropy(n Nets, b Batch) (Estimate, error) {
+	e, err := c.entropy(n, b)
+	if err != nil {
+		return Estimate{}, fmt.Errorf("%s bracket: %w", c.Name(), err)
+	}
+	return e, nil
+}
+
+func (c *Certified) entropy(n Nets, b Batch) (Estimate, error) {
+	if err := c.Check(); err != nil {
+		return Estimate{}, err
+	}
+	if err := n.check(Generator); err != nil {
+		return Estimate{}, err
+	}
+	if n.DataDim != n.LatentDim {
+		return Estimate{}, &UnavailableError{fmt.Sprintf("the generator maps d = %d latent dimensions to D = %d: its law has no density on R^D", n.LatentDim, n.DataDim)}
+	}
+	x, err := n.generate(b.Z)
+	if err != nil {
+		return Estimate{}, err
+	}
+	jt, err := (&JacobianEntropy{Exact: true}).terms(n, x, b.Z)
+	if err != nil {
+		return Estimate{}, err
+	}
+	t := n.Tape
+	d := float64(n.LatentDim)
+	samples := t.Add(jt.h, t.Affine(rowSumSq(t, b.Z), 0.5, d/2*math.Log(2*math.Pi)))
+	value := t.Mean(samples)
+	return finish(t, Estimate{
+		Value:     value,
+		Samples:   samples,
+		Loss:      t.Scale(value, -1),
+		Trains:    []Role{Generator},
+		X:         x,
+		Jacobian:  jt.jac,
+		Condition: "the lower end needs an injective generator, the upper end one onto R^D",
+	})
+}
+
+// A FoldCheck counts the signs of det J(z) over latent draws: a
+// continuously differentiable injective map has no sign change, so one
+// proves that the generator folds.
+type FoldCheck struct{ Positive, Negative, Singular int }
+
+// Add counts the determinants of the d×d matrices in jac (rows × d × d,
+// row-major, as Estimate.Jacobian holds them).
+func (f *FoldCheck) Add(jac []float64, d int) {
+	var lu mat.LU
+	for off := 0; off+d*d <= len(jac); off += d * d {
+		lu.Factorize(mat.NewDense(d, d, jac[off:off+d*d]))
+		switch _, sign := lu.LogDet(); {
+		case sign > 0:
+			f.Positive++
+		case sign < 0:
+			f.Negative++
+		default:
+			f.Singular++
+		}
+	}
+}
+
+// Folds reports whether det J took both signs.
+func (f FoldCheck) Folds() bool { return f.Positive > 0 && f.Negative > 0 }
+
+// MeanSE is a Monte-Carlo mean and its standard error.
+type MeanSE struct{ Value, StdErr float64 }
+
+// A Side is one end of the bracket, on the NLL scale (nats per example).
+type Side struct {
+	// Value is the estimate and StdErr its standard error (including the
+	// data's mean energy); NaN when the bound is not available.
+	Value, StdErr float64
+	// Limit is the one-sided confidence limit: Value − z·StdErr for the
+	// lower end, Value + z·StdErr for the upper one.
+	Limit float64
+	// Certified reports that Value is a bound with a trustworthy error:
+	// available, and for the χ² end a light enough tail.
+	Certified bool
+	// Reason says why the end is not certified; empty when it is.
+	Reason string
+}
+
+// A Bracket is the certified bracket Lower ≤ NLL ≤ Upper.
+type Bracket struct {
+	Lower, Upper Side
+	// K is the number of importance samples per group of the lower end,
+	// Samples the number of weights.
+	K, Samples int
+	// TailK is the Pareto k̂ of the squared weights w², the summands of
+	// the χ² bound; TailKWeights that of the weights w.
+	TailK, TailKWeights float64
+}
+
+// Width returns Upper.Limit − Lower.Limit, or NaN unless both ends are
+// certified.
+func (b Bracket) Width() float64 {
+	if !b.Lower.Certified || !b.Upper.Certified {
+		return math.NaN()
+	}
+	return b.Upper.Limit - b.Lower.Limit
+}
+
+// squashing lists the operator types whose output is bounded.
+var squashing = []string{"Tanh", "Sigmoid", "HardSigmoid", "Softsign", "Clip", "Sin", "Cos", "Erf"}
+
+// Bracket computes the bracket from the data's mean energy and the
+// log-weights log w_i = −E(x_i) − log q(x_i) of the generator samples
+// (the per-row L_low terms of Entropy), with the fold check of their
+// Jacobians.
+func (c *Certified) Bracket(energyData MeanSE, logW []float64, folds FoldCheck) (Bracket, error) {
+	if err := c.Check(); err != nil {
+		return Bracket{}, fmt.Errorf("%s bracket: %w", c.Name(), err)
+	}
+	n := len(logW)
+	if n < 4 {
+		return Bracket{}, fmt.Errorf("%s bracket: %d weights: want at least 4", c.Name(), n)
+	}
+	for i, l := range logW {
+		if math.IsNaN(l) || math.IsInf(l, 1) {
+			return Bracket{}, fmt.Errorf("%s bracket: log-weight %d is %g", c.Name(), i, l)
+		}
+	}
+	k := c.K
+	if k == 0 {
+		k = max(1, int(math.Sqrt(float64(n))))
+	}
+	br := Bracket{K: k, Samples: n, TailKWeights: ParetoK(logW)}
+	sq := make([]float64, n)
+	for i, l := range logW {
+		sq[i] = 2 * l
+	}
+	br.TailK = ParetoK(sq)
+	z := distuv.UnitNormal.Quantile(c.Level)
+	var fold string
+	if folds.Folds() {
+		fold = fmt.Sprintf("the generator folds: det J is positive at %d and negative at %d of the latent draws, so it is not one-to-one and N(z)/|det J| is not its density",
+			folds.Positive, folds.Negative)
+	}
+	br.Lower = c.lower(energyData, logW, k, z, fold)
+	br.Upper = c.upper(energyData, logW, br.TailK, z, fold)
+	return br, nil
+}
+
+// unavailable is a side with no value.
+func unavailable(reason string) Side {
+	return Side{Value: math.NaN(), StdErr: math.NaN(), Limit: math.NaN(), Reason: reason}
+}
+
+// lower is E_data[E] + mean_g log (1/K) Σ_{k∈g} w_k over ⌊n/K⌋ groups.
+func (c *Certified) lower(ed MeanSE, logW []float64, k int, z float64, fold string) Side {
+	if fold != "" {
+		return unavailable(fold)
+	}
+	groups := len(logW) / k
+	if groups < 2 {
+		return unavailable(fmt.Sprintf("%d weights make fewer than 2 groups of K = %d", len(logW), k))
+	}
+	ls := make([]float64, groups)
+	for g := range ls {
+		ls[g] = logMeanExp(logW[g*k : (g+1)*k])
+	}
+	m, se := meanStdErr(ls)
+	s := Side{Value: ed.Value + m, StdErr: math.Hypot(ed.StdErr, se), Certified: true}
+	s.Limit = s.Value - z*s.StdErr
+	return s
+}
+
+// upper is E_data[E] + ½ log mean_i w_i², its standard error by the delta
+// method.
+func (c *Certified) upper(ed MeanSE, logW []float64, tail, z float64, fold string) Side {
+	if fold != "" {
+		return unavailable(fold)
+	}
+	if op := c.OutputOp; slices.ContainsFunc(squashing, func(s string) bool { return strings.EqualFold(s, op) }) {
+		return unavailable(fmt.Sprintf("the generator's output comes from %s, which bounds its range: q covers only part of R^D, and the mass of p_θ outside it is missed", op))
+	}
+	if tail >= 1 {
+		return unavailable(fmt.Sprintf("E_q[w²] looks infinite (Pareto k̂ of w² = %.2f ≥ 1): p_θ's tails are too wide for q", tail))
+	}
+	top := slices.Max(logW)
+	w2 := make([]float64, len(logW))
+	for i, l := range logW {
+		w2[i] = math.Exp(2 * (l - top))
+	}
+	m, se := meanStdErr(w2)
+	s := Side{Value: ed.Value + top + 0.5*math.Log(m), Certified: true}
+	s.StdErr = math.Hypot(ed.StdErr, 0.5*se/m)
+	s.Limit = s.Value + z*s.StdErr
+	if !(tail <= c.MaxTail) && !math.IsInf(tail, -1) {
+		s.Certified = false
+		s.Reason = fmt.Sprintf("unreliable: Pareto k̂ of w² = %.2f > %.2f, too heavy a tail for the Monte-Carlo mean and its error", tail, c.MaxTail)
+	}
+	return s
+}
+
+// logMeanExp returns log (1/n) Σ e^{x_i}.
+func logMeanExp(xs []float64) float64 {
+	top := slices.Max(xs)
+	if math.IsInf(top, -1) {
+		return top
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += math.Exp(x - top)
+	}
+	return top + math.Log(s/float64(len(xs)))
+}
+
+// meanStdErr returns the mean of xs and its standard error.
+func meanStdErr(xs []float64) (mean, se float64) {
+	for _, x := range xs {
+		mean += x
+	}
+	n := float64(len(xs))
+	mean /= n
+	v := 0.0
+	for _, x := range xs {
+		v += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(v / (n - 1) / n)
+}
+
+var _ Lower = (*Certified)(nil)

@@ -1,0 +1,89 @@
+package bounds_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/ebmpipe/ebmpipe/bounds"
+
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
+)
+
+// TestParetoK fits the tail of generalised Pareto samples of known shape.
+func TestParetoK(t *testing.T) {
+	r := newRand(12)
+	for _, k := range []float64{0.1, 0.4, 0.7, 1.2} {
+		logY := make([]float64, 20000)
+		for i := range logY {
+			u := r.Float64()
+			logY[i] = math.Log((math.Pow(u, -k) - 1) / k) // GPD(k, σ = 1)
+		}
+		if got := bounds.ParetoK(logY); math.Abs(got-k) > 0.1 {
+			t.Errorf("shape %g: k̂ = %.3f", k, got)
+		}
+	}
+	flat := make([]float64, 1000)
+	if got := bounds.ParetoK(flat); !math.IsInf(got, -1) {
+		t.Errorf("constant values: k̂ = %g, want −Inf", got)
+	}
+	if got := bounds.ParetoK(flat[:20]); !math.IsNaN(got) {
+		t.Errorf("20 values: k̂ = %g, want NaN", got)
+	}
+}
+
+// TestBananaQuadrature checks the banana's closed forms of log Z and
+// KL(q ‖ p) against quadrature on a fine grid.
+func TestBananaQuadrature(t *testing.T) {
+	for _, bn := range []banana{{1, 1, 0}, {1.3, 1, 0}, {1, 1.1, 0}, {0.8, 0.95, -0.1}} {
+		logZ, kl := bn.quadrature(0.02)
+		if math.Abs(logZ-bn.logZ()) > 1e-6 || math.Abs(kl-bn.kl()) > 1e-6 {
+			t.Errorf("%+v: quadrature log Z %.8f, KL %.8f; closed forms %.8f, %.8f", bn, logZ, kl, bn.logZ(), bn.kl())
+		}
+	}
+}
+
+// TestBracketUnavailable checks the reasons the certified bracket gives
+// when a generator folds or squashes its output, and its option checks.
+func TestBracketUnavailable(t *testing.T) {
+	// G(z) = (z₁³ − 2z₁, z₂) folds: det J = 3z₁² − 2 changes sign.
+	rg := newFnRig(2, 2, 500, 500)
+	bn := banana{1, 1, 0}
+	bn.build(rg)
+	tp := rg.t
+	rg.nets.Generator = func(z *autodiff.Node) (*autodiff.Node, error) {
+		z1, z2 := col(tp, z, 0), col(tp, z, 1)
+		return tp.Concat(1, tp.Sub(tp.Pow(z1, 3), tp.Scale(z1, 2)), z2), tp.Err()
+	}
+	r := measure(t, tp, rg.nets, rg.data, rg.z, 1, bounds.DefaultCertified(), rg.fill(3, bananaSample))
+	for _, s := range []bounds.Side{r.bracket.Lower, r.bracket.Upper} {
+		if s.Certified || !math.IsNaN(s.Value) || !strings.Contains(s.Reason, "folds") {
+			t.Errorf("folding generator: side %+v, want not available because it folds", s)
+		}
+	}
+	if !math.IsNaN(r.bracket.Width()) {
+		t.Errorf("folding generator: width %g, want NaN", r.bracket.Width())
+	}
+
+	logW := make([]float64, 400)
+	for i := range logW {
+		logW[i] = 0.1 * math.Sin(float64(i))
+	}
+	c := bounds.DefaultCertified()
+	c.OutputOp = "Tanh"
+	br, err := c.Bracket(bounds.MeanSE{Value: 1}, logW, bounds.FoldCheck{Positive: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !br.Lower.Certified || br.Upper.Certified || !strings.Contains(br.Upper.Reason, "Tanh") {
+		t.Errorf("Tanh output: lower %+v, upper %+v; want the lower only", br.Lower, br.Upper)
+	}
+	for _, bad := range []bounds.Certified{{K: -1, Level: 0.95, MaxTail: 0.7}, {Level: 0.3, MaxTail: 0.7}, {Level: 0.95, MaxTail: 1.5}} {
+		if _, err := bad.Bracket(bounds.MeanSE{}, logW, bounds.FoldCheck{}); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+	if _, err := c.Bracket(bounds.MeanSE{}, []float64{0, math.NaN(), 0, 0}, bounds.FoldCheck{}); err == nil {
+		t.Error("a NaN log-weight: no error")
+	}
+}
