@@ -16,7 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/train"
 )
 
@@ -584,7 +584,7 @@ func writeDataset(path string, d *train.Dataset) error {
 			cols[j] = "x" + strconv.Itoa(j)
 		}
 	}
-	w, err := table.CreateWriter(path, cols)
+	w, err := rows.CreateWriter(path, cols)
 	if err != nil {
 		return err
 	}
@@ -624,7 +624,7 @@ func bracketBound(m map[string]train.BoundValue, name, side string, note func(st
 // meanLogDensity returns the mean of the log_density column of a score
 // file.
 func meanLogDensity(path string) (LogLik, error) {
-	r, err := table.OpenReader(path, table.ReadOptions{})
+	r, err := rows.OpenReader(path, rows.ReadOptions{})
 	if err != nil {
 		return LogLik{}, err
 	}

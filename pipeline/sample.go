@@ -15,8 +15,8 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/onnx"
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
 
 // SampleOptions are the settings of a sampling run. The JSON names are the
@@ -218,7 +218,7 @@ type sampler struct {
 	width    int       // values per sample; 0 until known
 	features []string
 
-	w       *table.Writer
+	w       *rows.Writer
 	columns []string
 	rows    int     // samples written
 	before  float64 // sum of the energies of the generator's samples
@@ -257,7 +257,7 @@ func (s *sampler) create() error {
 			cols[j] = "x" + strconv.Itoa(j)
 		}
 	}
-	w, err := table.CreateWriter(s.o.Output, cols)
+	w, err := rows.CreateWriter(s.o.Output, cols)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/onnx"
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
 
 // Metadata keys ebmpipe reads from a model's metadata_props; package export
@@ -184,13 +184,13 @@ func ScoreContext(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
 	in := engines[0].Input()
 
 	var rejects *rejectFile
-	ropt := table.ReadOptions{SkipBadRows: o.SkipBadRows, Workers: readWorkers}
+	ropt := rows.ReadOptions{SkipBadRows: o.SkipBadRows, Workers: readWorkers}
 	if o.SkipBadRows {
 		rejects = &rejectFile{path: o.Output + ".rejects"}
 		defer rejects.abort()
 		ropt.Reject = rejects.add
 	}
-	r, err := table.OpenReader(o.Input, ropt)
+	r, err := rows.OpenReader(o.Input, ropt)
 	if err != nil {
 		return st, err
 	}
@@ -264,7 +264,7 @@ func chooseEngine(o ScoreOptions, m *onnx.ModelProto, data []byte, workers int) 
 // and options are checked.
 type scoreRun struct {
 	o       ScoreOptions
-	r       *table.Reader
+	r       *rows.Reader
 	engines []Engine
 	width   int // values per input row
 	logZ    float64
@@ -287,7 +287,7 @@ type scoreBatch struct {
 
 // run reads, scores and writes every row, and returns the uncommitted
 // Writer of the output: on error it may return a Writer to abort.
-func (s *scoreRun) run(ctx context.Context) (*table.Writer, error) {
+func (s *scoreRun) run(ctx context.Context) (*rows.Writer, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	batch := s.o.BatchSize
 	inFlight := 2*len(s.engines) + 1
@@ -314,7 +314,7 @@ func (s *scoreRun) run(ctx context.Context) (*table.Writer, error) {
 		close(done)
 	}()
 
-	var w *table.Writer
+	var w *rows.Writer
 	pending := map[int]*scoreBatch{}
 	next := 0
 	for {
@@ -430,13 +430,13 @@ func (s *scoreRun) scoreBatch(e Engine, b *scoreBatch) error {
 // flattened outputs with --raw, else energy and, with log Z, log_density.
 // widths are the values per row of each output, from a first run, or nil
 // for an empty input.
-func createScoreWriter(o ScoreOptions, ports []Port, widths []int, hasLogZ bool) (*table.Writer, error) {
+func createScoreWriter(o ScoreOptions, ports []Port, widths []int, hasLogZ bool) (*rows.Writer, error) {
 	if !o.Raw {
 		cols := []string{"energy"}
 		if hasLogZ {
 			cols = append(cols, "log_density")
 		}
-		return table.CreateWriter(o.Output, cols)
+		return rows.CreateWriter(o.Output, cols)
 	}
 	var cols []string
 	for k, p := range ports {
@@ -455,7 +455,7 @@ func createScoreWriter(o ScoreOptions, ports []Port, widths []int, hasLogZ bool)
 	if len(cols) == 0 {
 		return nil, fmt.Errorf("%s: cannot tell the output width of an empty input", o.Input)
 	}
-	return table.CreateWriter(o.Output, cols)
+	return rows.CreateWriter(o.Output, cols)
 }
 
 // scoreRows appends the output rows for n scored rows to dst.
@@ -507,18 +507,18 @@ func metaFloat(meta map[string]string, key string) (float64, bool, error) {
 // streaming them to a temporary file renamed on commit.
 type rejectFile struct {
 	path string
-	w    *table.Writer
+	w    *rows.Writer
 	n    int
 	err  error
 }
 
-func (f *rejectFile) add(b table.BadRow) {
+func (f *rejectFile) add(b rows.BadRow) {
 	f.n++
 	if f.err != nil {
 		return
 	}
 	if f.w == nil {
-		f.w, f.err = table.CreateTextWriter(f.path)
+		f.w, f.err = rows.CreateTextWriter(f.path)
 		if f.err != nil {
 			return
 		}

@@ -11,8 +11,8 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/onnx"
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
 
 // benchModel is the model the scoring benchmarks run: a 2-32-32-1 SiLU MLP
@@ -24,19 +24,19 @@ const benchRows = 200_000
 
 // writeBenchInput writes rows standard normal 2-D points, seeded, to a new
 // file called name (.csv or .npy) in dir and returns its path.
-func writeBenchInput(tb testing.TB, dir, name string, rows int) string {
+func writeBenchInput(tb testing.TB, dir, name string, n int) string {
 	tb.Helper()
 	path := filepath.Join(dir, name)
-	w, err := table.CreateWriter(path, []string{"x0", "x1"})
+	w, err := rows.CreateWriter(path, []string{"x0", "x1"})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer w.Abort()
 	rng := rand.New(rand.NewPCG(1, 2))
 	buf := make([]float64, 0, 2*4096)
-	for i := 0; i < rows; i += 4096 {
+	for i := 0; i < n; i += 4096 {
 		buf = buf[:0]
-		for range min(4096, rows-i) {
+		for range min(4096, n-i) {
 			buf = append(buf, rng.NormFloat64(), rng.NormFloat64())
 		}
 		if err := w.Write(buf); err != nil {

@@ -14,8 +14,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/onnx"
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
 
 // fixtureModel is the energy the scoring tests run: a 2-32-32-1 SiLU MLP
@@ -38,7 +38,7 @@ func needORT(t testing.TB) {
 // readFile reads every row of path, and its column names.
 func readFile(t testing.TB, path string) ([]float64, []string) {
 	t.Helper()
-	r, err := table.OpenReader(path, table.ReadOptions{})
+	r, err := rows.OpenReader(path, rows.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,18 +60,18 @@ func readFile(t testing.TB, path string) ([]float64, []string) {
 
 // writeRows writes rows of width values to path, with columns x0, x1, ...
 // if the format names them.
-func writeRows(t testing.TB, path string, rows []float64, width int) {
+func writeRows(t testing.TB, path string, x []float64, width int) {
 	t.Helper()
 	cols := make([]string, width)
 	for i := range cols {
 		cols[i] = "x" + strconv.Itoa(i)
 	}
-	w, err := table.CreateWriter(path, cols)
+	w, err := rows.CreateWriter(path, cols)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Abort()
-	if err := w.Write(rows); err != nil {
+	if err := w.Write(x); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Commit(); err != nil {

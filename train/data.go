@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 )
 
 // A Dataset holds rows of features in memory, row after row.
@@ -36,7 +36,7 @@ type Dataset struct {
 
 // LoadData loads a data set. spec is "toy:NAME", for n points of the toy data
 // set NAME drawn with seed (see Toy), or the path of a row file (.csv, .jsonl
-// or .npy, read with table.OpenReader; see package table for the
+// or .npy, read with rows.OpenReader; see package rows for the
 // formats). A file is read whole if n ≤ 0, and only its first n rows if
 // n > 0; seed is not used for files.
 func LoadData(spec string, n int, seed uint64) (*Dataset, error) {
@@ -53,7 +53,7 @@ func LoadData(spec string, n int, seed uint64) (*Dataset, error) {
 // readData reads the first n rows of the row file at path, or all of them if
 // n ≤ 0.
 func readData(path string, n int) (d *Dataset, err error) {
-	r, err := table.OpenReader(path, table.ReadOptions{})
+	r, err := rows.OpenReader(path, rows.ReadOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -10,24 +10,24 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 )
 
 // writeRows writes rows of width values to path with pipeline's Writer.
-func writeRows(t *testing.T, path string, columns []string, width int, rows []float64) {
+func writeRows(t *testing.T, path string, columns []string, width int, x []float64) {
 	t.Helper()
-	var w *table.Writer
+	var w *rows.Writer
 	var err error
 	if columns != nil {
-		w, err = table.CreateWriter(path, columns)
+		w, err = rows.CreateWriter(path, columns)
 	} else {
-		w, err = table.CreateUnnamedWriter(path, width)
+		w, err = rows.CreateUnnamedWriter(path, width)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Abort()
-	if err := w.Write(rows); err != nil {
+	if err := w.Write(x); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Commit(); err != nil {

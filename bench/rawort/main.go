@@ -18,8 +18,8 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/pipeline"
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
 
 func main() {
@@ -43,7 +43,7 @@ func main() {
 	}
 
 	// Read every row into tensors of batch rows; the last may be smaller.
-	r, err := table.OpenReader(*input, table.ReadOptions{})
+	r, err := rows.OpenReader(*input, rows.ReadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}

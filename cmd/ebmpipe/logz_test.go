@@ -13,8 +13,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/onnx"
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
 
 // gaussModel returns the energy E(x) = ½ Σ ((x_j − mu_j)/sigma_j)², whose
@@ -104,16 +104,16 @@ func gaussLogZ(sigma []float64) float64 {
 
 // writeGaussRows writes rows of width values drawn from N(mu, diag(sigma²)) to
 // path, whose extension picks the format.
-func writeGaussRows(t *testing.T, path string, mu, sigma []float64, rows int, seed uint64) {
+func writeGaussRows(t *testing.T, path string, mu, sigma []float64, n int, seed uint64) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 7))
-	w, err := table.CreateUnnamedWriter(path, len(mu))
+	w, err := rows.CreateUnnamedWriter(path, len(mu))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Abort()
 	row := make([]float64, len(mu))
-	for range rows {
+	for range n {
 		for j := range row {
 			row[j] = mu[j] + sigma[j]*r.NormFloat64()
 		}
@@ -263,7 +263,7 @@ func checkScore(t *testing.T, path string, mu, sigma []float64, logZ float64) {
 	if code, _, stderr := runCLI("score", "--model", path, "--input", in, "--output", out, "--engine", "go"); code != 0 {
 		t.Fatalf("score: exit %d: %s", code, stderr)
 	}
-	r, err := table.OpenReader(out, table.ReadOptions{})
+	r, err := rows.OpenReader(out, rows.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

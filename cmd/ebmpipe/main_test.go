@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -48,7 +48,7 @@ func loadManifest(t *testing.T) []fixture {
 
 func readAll(t *testing.T, path string) ([]float64, int) {
 	t.Helper()
-	r, err := table.OpenReader(path, table.ReadOptions{})
+	r, err := rows.OpenReader(path, rows.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

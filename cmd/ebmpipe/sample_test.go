@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/ebmpipe/ebmpipe/export"
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 )
 
 // TestSampleCommand runs `ebmpipe sample` in-process: generator samples
@@ -39,7 +39,7 @@ func TestSampleCommand(t *testing.T) {
 		if width != 2 || len(x) != 600 {
 			t.Fatalf("%d values of width %d, want 300 rows of 2", len(x), width)
 		}
-		r, err := table.OpenReader(out, table.ReadOptions{})
+		r, err := rows.OpenReader(out, rows.ReadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package table_test
+package rows_test
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 )
 
 func ExampleOpenReader() {
@@ -19,9 +19,9 @@ func ExampleOpenReader() {
 	//	2,4e-3
 	//
 	//	-7,8
-	r, err := table.OpenReader("testdata/points.csv", table.ReadOptions{
+	r, err := rows.OpenReader("testdata/points.csv", rows.ReadOptions{
 		SkipBadRows: true,
-		Reject: func(b table.BadRow) {
+		Reject: func(b rows.BadRow) {
 			fmt.Println("skipped:", b.Err)
 		},
 	})
@@ -61,7 +61,7 @@ func ExampleCreateWriter() {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "scores.jsonl")
 
-	w, err := table.CreateWriter(path, []string{"energy", "log_density"})
+	w, err := rows.CreateWriter(path, []string{"energy", "log_density"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -87,9 +87,9 @@ func ExampleCreateWriter() {
 // returns the same rows, and Reject gets the same bad rows, in the same
 // order, as without them.
 func ExampleReadOptions_workers() {
-	r, err := table.OpenReader("testdata/points.csv", table.ReadOptions{
+	r, err := rows.OpenReader("testdata/points.csv", rows.ReadOptions{
 		SkipBadRows: true,
-		Reject: func(b table.BadRow) {
+		Reject: func(b rows.BadRow) {
 			fmt.Println("skipped:", b.Err)
 		},
 		Workers: 4,

@@ -1,5 +1,5 @@
-// Package table reads and writes row files: rows of numeric features in
-// CSV, JSONL or NPY files, as ebmpipe trains on and scores them.
+// Package rows is the codec of row files: rows of numeric features in
+// CSV, JSONL or NPY files, as ebmpipe trains on them or scores them.
 //
 // A row file holds rows of numeric features. Its format is chosen by the
 // file extension, in any letter case:
@@ -27,4 +27,4 @@
 // A Writer
 // streams rows to a temporary file next to its target and moves it into
 // place only on Commit, so the target never holds a partial file.
-package table
+package rows

@@ -1,4 +1,4 @@
-package table
+package rows
 
 import (
 	"bufio"
@@ -22,7 +22,7 @@ import (
 // Rows go to a temporary file in the target's directory, which Commit
 // moves into place; the target path is not touched before. Use it as
 //
-//	w, err := table.CreateWriter(path, columns)
+//	w, err := rows.CreateWriter(path, columns)
 //	if err != nil {
 //		return err
 //	}
