@@ -6,6 +6,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ebmpipe/ebmpipe/internal/rows"
 )
@@ -112,4 +113,21 @@ func ExampleReadOptions_workers() {
 	// Output:
 	// skipped: testdata/points.csv:3: column 2: "abc" is not a number
 	// 3 rows: [0.5 -1.2 2 0.004 -7 8]
+}
+
+func ExampleNewReader() {
+	src := strings.NewReader("[1, 2]\n{\"x\": 3}\n[4, 5]\n")
+	r, err := rows.NewReader(src, "stdin.jsonl", rows.ReadOptions{SkipBadRows: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	buf := make([]float64, 8*r.Width())
+	n, err := r.Read(buf)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n, "rows:", buf[:n*r.Width()])
+	// Output:
+	// 2 rows: [1 2 4 5]
 }
