@@ -4,7 +4,6 @@ go 1.26.0
 
 require (
 	github.com/chewxy/hm v1.0.0
-	github.com/google/renameio/v2 v2.0.2
 	github.com/owulveryck/onnx-go v0.5.0
 	github.com/sbinet/npyio v0.6.0
 	github.com/schollz/progressbar/v3 v3.18.0

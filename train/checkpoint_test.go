@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
 )
 
 // testCheckpoint returns a checkpoint with awkward values: signed zeros,
@@ -218,21 +220,29 @@ func TestLoadCheckpointMissing(t *testing.T) {
 // TestCheckpointCrash checks that a save interrupted at any point leaves the
 // previous checkpoint as the latest one, loadable.
 func TestCheckpointCrash(t *testing.T) {
-	defer func() { renameFile = os.Rename }()
+	defer func() { writeFile = writeFileAtomic }()
 	crash := errors.New("simulated crash")
 	for _, failOn := range []string{"step-000200.ckpt", "latest"} {
 		dir := t.TempDir()
 		if err := SaveCheckpoint(dir, testCheckpoint(100)); err != nil {
 			t.Fatal(err)
 		}
-		renameFile = func(from, to string) error {
-			if filepath.Base(to) == failOn {
+		// The crash comes after the file is written in full, before it is
+		// moved into place.
+		writeFile = func(path string, data []byte) error {
+			if filepath.Base(path) == failOn {
+				f, err := atomicfile.Create(path)
+				if err != nil {
+					return err
+				}
+				f.Write(data)
+				f.Abort()
 				return crash
 			}
-			return os.Rename(from, to)
+			return writeFileAtomic(path, data)
 		}
 		err := SaveCheckpoint(dir, testCheckpoint(200))
-		renameFile = os.Rename
+		writeFile = writeFileAtomic
 		if !errors.Is(err, crash) {
 			t.Fatalf("failing the rename of %s: error %v", failOn, err)
 		}
@@ -241,7 +251,7 @@ func TestCheckpointCrash(t *testing.T) {
 			t.Errorf("failing the rename of %s: loaded %v, %v; want step 100", failOn, c, err)
 		}
 		for _, name := range dirNames(t, dir) {
-			if strings.Contains(name, ".tmp-") {
+			if strings.HasSuffix(name, ".tmp") {
 				t.Errorf("failing the rename of %s: left %s", failOn, name)
 			}
 		}
@@ -254,7 +264,7 @@ func TestCheckpointCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	good, _ := os.ReadFile(filepath.Join(dir, "step-000100.ckpt"))
-	if err := os.WriteFile(filepath.Join(dir, ".step-000200.ckpt.tmp-123"), good[:40], 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, ".step-000200.ckpt.123.tmp"), good[:40], 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if c, err := LoadCheckpoint(dir); err != nil || c.Step != 100 {

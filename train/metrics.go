@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,7 +135,7 @@ func openMetrics(path string, columns []string, resume bool, step int) (*metrics
 		}
 	}
 	data := append([]byte(header+"\n"), keep...)
-	if err := writeFileAtomic(filepath.Dir(path), filepath.Base(path), data); err != nil {
+	if err := writeFileAtomic(path, data); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)

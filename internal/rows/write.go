@@ -6,11 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -47,7 +44,7 @@ type Writer struct {
 	path    string
 	format  format
 	width   int
-	tmp     *os.File
+	tmp     *atomicfile.File
 	bw      *bufio.Writer
 	keys    [][]byte // JSONL: the `"name": ` prefix of each value, nil if unnamed
 	buf     []byte
@@ -109,17 +106,9 @@ func createFormat(path string, ft format, columns []string, width int) (*Writer,
 	if err := checkColumns(ft, columns); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	if err := atomicfile.CheckTarget(path); err != nil {
-		return nil, fmt.Errorf("%s: cannot create: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	tmp, err := atomicfile.Create(path)
 	if err != nil {
-		// Name the target, not the temporary file.
-		return nil, fmt.Errorf("%s: cannot create: %w", path, atomicfile.Cause(err))
+		return nil, fmt.Errorf("%s: cannot create: %w", path, err)
 	}
 	w := &Writer{
 		path:   path,
@@ -278,27 +267,7 @@ func (w *Writer) commit() error {
 			return err
 		}
 	}
-	// os.CreateTemp makes the file private (0600); a data file is made
-	// readable by all, as os.Create would under the usual umask.
-	if err := w.tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := w.tmp.Sync(); err != nil {
-		return err
-	}
-	if err := w.tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(w.tmp.Name(), w.path); err != nil {
-		return err
-	}
-	// Make the rename durable. This is best effort: some file systems
-	// cannot sync a directory, and the file is in place already.
-	if d, err := os.Open(filepath.Dir(w.path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return w.tmp.Commit()
 }
 
 // Abort discards what was written and removes the temporary file. It does
@@ -308,8 +277,7 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.done = true
-	w.tmp.Close()
-	if err := os.Remove(w.tmp.Name()); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := w.tmp.Abort(); err != nil {
 		return fmt.Errorf("%s: %w", w.path, err)
 	}
 	return nil
