@@ -9,7 +9,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/onnx"
-	"github.com/ebmpipe/ebmpipe/train"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // DefaultToyRows is the number of points drawn from a toy data set for
@@ -115,7 +115,7 @@ func LogZFile(o LogZFileOptions) (LogZResult, string, error) {
 		if n == 0 && strings.HasPrefix(o.Data, "toy:") {
 			n = DefaultToyRows
 		}
-		d, err := train.LoadData(o.Data, n, est.Seed)
+		d, err := data.LoadData(o.Data, n, est.Seed)
 		if err != nil {
 			return res, "", fmt.Errorf("--data: %w", err)
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
 	"github.com/ebmpipe/ebmpipe/train"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // Pictures Plot writes into PlotOptions.Out.
@@ -94,7 +95,7 @@ type PlotOptions struct {
 	// Dataset, if not nil, holds the data already loaded, such as a
 	// trainer's, and is used instead of Data. Standardised rows (Shift
 	// set) are mapped back to the raw features the exported models take.
-	Dataset *train.Dataset `json:"-"`
+	Dataset *data.Dataset `json:"-"`
 
 	// Notice, if not nil, is told of pictures skipped because their
 	// inputs cannot be drawn, such as density.png for an energy of more
@@ -276,7 +277,7 @@ func Plot(o PlotOptions) ([]string, error) {
 // directory is dir into dir, with the rows d it trained on (nil: read as
 // the run did), and returns the files written. It is Plot with the
 // default options, Run dir and Dataset d.
-func PlotTrained(dir string, d *train.Dataset, notice func(string)) ([]string, error) {
+func PlotTrained(dir string, d *data.Dataset, notice func(string)) ([]string, error) {
 	o := DefaultPlotOptions()
 	o.Run, o.Dataset, o.Notice = dir, d, notice
 	return Plot(o)
@@ -365,7 +366,7 @@ func (p *plotRun) resolve() error {
 			rows = DefaultToyRows
 		}
 		var err error
-		if d, err = train.LoadData(spec, rows, seed); err != nil {
+		if d, err = data.LoadData(spec, rows, seed); err != nil {
 			return fmt.Errorf("--data: %w", err)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/train"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 const torchFixtures = "../testdata/torch"
@@ -105,9 +106,9 @@ func writeMetrics(t *testing.T, dir string) string {
 }
 
 // dataset holds rows x of the given shape.
-func dataset(x []float64, shape ...int) *train.Dataset {
+func dataset(x []float64, shape ...int) *data.Dataset {
 	w := shapeSize(shape)
-	return &train.Dataset{Rows: len(x) / w, Width: w, RowShape: shape, Data: x, Source: "test"}
+	return &data.Dataset{Rows: len(x) / w, Width: w, RowShape: shape, Data: x, Source: "test"}
 }
 
 // TestPlot draws every picture from known models and checks that each
@@ -323,7 +324,7 @@ func TestPlotErrors(t *testing.T) {
 		{"grid size", PlotOptions{Energy: energy, Out: out, GridSize: 1}, "--grid-size 1"},
 		{"bounds", PlotOptions{Energy: energy, Out: out, Bounds: []float64{1, 0}}, "want finite LO < HI"},
 		{"bounds count", PlotOptions{Energy: energy, Out: out, Bounds: []float64{1, 2, 3}}, "want LO,HI or LO0,HI0,LO1,HI1"},
-		{"data set", PlotOptions{Energy: energy, Out: out, Dataset: &train.Dataset{Rows: 2, Width: 2, RowShape: []int{2}, Data: []float64{1, 2, 3}}}, "holds 3 values"},
+		{"data set", PlotOptions{Energy: energy, Out: out, Dataset: &data.Dataset{Rows: 2, Width: 2, RowShape: []int{2}, Data: []float64{1, 2, 3}}}, "holds 3 values"},
 		{"data rows", PlotOptions{Energy: energy, Out: out, DataRows: 5}, "--data-rows needs --data or --run"},
 		{"bad toy", PlotOptions{Energy: energy, Out: out, Data: "toy:nope"}, "--data: "},
 		{"missing run", PlotOptions{Run: filepath.Join(dir, "nope")}, "--run: "},
@@ -463,7 +464,7 @@ func TestPlotRun(t *testing.T) {
 		if err := p.resolve(); err != nil {
 			t.Fatal(err)
 		}
-		toy, err := train.LoadData("toy:25gaussians", 500, 3)
+		toy, err := data.LoadData("toy:25gaussians", 500, 3)
 		if err != nil {
 			t.Fatal(err)
 		}

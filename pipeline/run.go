@@ -18,6 +18,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/train"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // Sections of a run file, each named after the ebmpipe command whose flags
@@ -540,7 +541,7 @@ func (o *RunOptions) Check() error {
 
 // heldOut returns the held-out rows, as read, and, when a training file
 // is split, its training part.
-func (o *RunOptions) heldOut() (test, trainPart *train.Dataset, err error) {
+func (o *RunOptions) heldOut() (test, trainPart *data.Dataset, err error) {
 	seed := o.Train.Seed + 1
 	spec, rows, flag := o.Run.Test, o.Run.TestRows, "--test"
 	if spec == "" && strings.HasPrefix(o.Train.Data, "toy:") {
@@ -550,13 +551,13 @@ func (o *RunOptions) heldOut() (test, trainPart *train.Dataset, err error) {
 		if rows == 0 && strings.HasPrefix(spec, "toy:") {
 			rows = defaultTestRows
 		}
-		d, err := train.LoadData(spec, rows, seed)
+		d, err := data.LoadData(spec, rows, seed)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", flag, err)
 		}
 		return d, nil, nil
 	}
-	all, err := train.LoadData(o.Train.Data, o.Train.DataRows, o.Train.Seed)
+	all, err := data.LoadData(o.Train.Data, o.Train.DataRows, o.Train.Seed)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--data: %w", err)
 	}
@@ -576,7 +577,7 @@ func exists(path string) bool {
 
 // writeDataset writes d's rows as read to a CSV file, with d's column names
 // or x0, x1, ...
-func writeDataset(path string, d *train.Dataset) error {
+func writeDataset(path string, d *data.Dataset) error {
 	cols := d.Columns
 	if len(cols) != d.Width {
 		cols = make([]string, d.Width)
@@ -597,7 +598,7 @@ func writeDataset(path string, d *train.Dataset) error {
 
 // rawRows returns d's rows with any standardisation undone: the rows as
 // read, as the exported models take them.
-func rawRows(d *train.Dataset) []float64 {
+func rawRows(d *data.Dataset) []float64 {
 	if d.Shift == nil {
 		return d.Data
 	}
@@ -656,7 +657,7 @@ func meanLogDensity(path string) (LogLik, error) {
 
 // gaussianLogLik returns the log-likelihood of test's rows under a single
 // Gaussian fitted to the training rows x (as read).
-func gaussianLogLik(x []float64, test *train.Dataset) LogLik {
+func gaussianLogLik(x []float64, test *data.Dataset) LogLik {
 	d := test.Width
 	g := fitGaussian(x, d, 0, len(x)/d).widened(1, 1)
 	z := make([]float64, d)

@@ -13,6 +13,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/train"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // tinyRun returns a run of small networks on toy:8gaussians for a few
@@ -168,7 +169,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if len(testRows) != 2*2000 || !slices.Equal(cols, []string{"x0", "x1"}) {
 		t.Fatalf("%s: %d values, columns %q; want 2000 rows x0, x1", TestFile, len(testRows), cols)
 	}
-	trainSet, err := train.LoadData(o.Train.Data, o.Train.DataRows, o.Train.Seed)
+	trainSet, err := data.LoadData(o.Train.Data, o.Train.DataRows, o.Train.Seed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +239,7 @@ func TestRunSplitFile(t *testing.T) {
 		t.Skip("trains")
 	}
 	dir := t.TempDir()
-	rows, err := train.Toy("moons", 400, 3)
+	rows, err := data.Toy("moons", 400, 3)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // batchNormStats estimates the running statistics of the
@@ -18,7 +19,7 @@ import (
 // name, the average over the batches of each layer's batch mean and
 // unbiased batch variance per channel — what PyTorch's running averages
 // tend to. It returns nil if n has no BatchNormalization.
-func batchNormStats(n *network, batch, batches int, r *RNG) (map[string][]float64, error) {
+func batchNormStats(n *network, batch, batches int, r *data.RNG) (map[string][]float64, error) {
 	m := proto.Clone(n.model).(*onnx.ModelProto)
 	g := m.GetGraph()
 	var bns []*onnx.NodeProto

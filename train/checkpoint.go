@@ -28,7 +28,7 @@ type Tensor struct {
 
 // A Checkpoint is what a training run saves to resume later: the step
 // reached, the parameters of its networks, the states of its optimizers and
-// of its random streams (from RNG.MarshalBinary, Sampler.MarshalBinary) and
+// of its random streams (from data.RNG.MarshalBinary, data.Sampler.MarshalBinary) and
 // free-form metadata, each by name.
 type Checkpoint struct {
 	Step       int

@@ -12,12 +12,13 @@ import (
 	"testing"
 
 	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // testCheckpoint returns a checkpoint with awkward values: signed zeros,
 // infinities, NaN payloads, subnormals, an empty tensor and a scalar.
 func testCheckpoint(step int) *Checkpoint {
-	r := NewRNG(uint64(step), "test")
+	r := data.NewRNG(uint64(step), "test")
 	rng, _ := r.MarshalBinary()
 	return &Checkpoint{
 		Step: step,
@@ -282,19 +283,19 @@ func TestCheckpointCrash(t *testing.T) {
 // optimizer mid-run and checks that the restored ones go on as the
 // originals do.
 func TestCheckpointResume(t *testing.T) {
-	d, err := LoadData("toy:rings", 37, 1)
+	d, err := data.LoadData("toy:rings", 37, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	z := NewRNG(2, "z")
-	s, err := NewSampler(d, 3)
+	z := data.NewRNG(2, "z")
+	s, err := data.NewSampler(d, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opt := NewAdam(0.1)
 	params := [][]float64{{0.5, -0.5}}
 	batch := make([]float64, 2*10)
-	step := func(z *RNG, s *Sampler, opt *Adam, params [][]float64) []float64 {
+	step := func(z *data.RNG, s *data.Sampler, opt *Adam, params [][]float64) []float64 {
 		s.Next(batch)
 		g := []float64{z.NormFloat64() + batch[0], z.Float64() * batch[1]}
 		opt.Step(params, [][]float64{g})
@@ -321,8 +322,8 @@ func TestCheckpointResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	z2 := NewRNG(99, "other")
-	s2, _ := NewSampler(d, 99)
+	z2 := data.NewRNG(99, "other")
+	s2, _ := data.NewSampler(d, 99)
 	opt2 := &Adam{}
 	params2 := [][]float64{c.Params["p"].Data}
 	if err := z2.UnmarshalBinary(c.RNG["z"]); err != nil {

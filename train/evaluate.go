@@ -16,6 +16,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // BoundsOptions are the settings of a bounds evaluation (`ebmpipe
@@ -143,7 +144,7 @@ func EvaluateBounds(o BoundsOptions) (*BoundsReport, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	data, err := LoadData(o.Data, o.DataRows, o.Seed)
+	ds, err := data.LoadData(o.Data, o.DataRows, o.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("--data: %w", err)
 	}
@@ -155,7 +156,7 @@ func EvaluateBounds(o BoundsOptions) (*BoundsReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	D, d := data.Width, g.inWidth
+	D, d := ds.Width, g.inWidth
 	if e.inWidth != D || e.outWid != 1 || g.outWid != D {
 		return nil, fmt.Errorf("the energy maps %d values to %d and the generator %d to %d; the data %s has %d per row",
 			e.inWidth, e.outWid, g.inWidth, g.outWid, o.Data, D)
@@ -207,7 +208,7 @@ func EvaluateBounds(o BoundsOptions) (*BoundsReport, error) {
 			}
 		}
 		// Every job sees the same data rows, latent draws and noise.
-		s, err := NewSampler(data, o.Seed)
+		s, err := data.NewSampler(ds, o.Seed)
 		if err != nil {
 			return nil, fmt.Errorf("--data: %w", err)
 		}
@@ -220,7 +221,7 @@ func EvaluateBounds(o BoundsOptions) (*BoundsReport, error) {
 			ev.vm.Close()
 			continue
 		}
-		zr, nr := NewRNG(o.Seed, "z"), NewRNG(o.Seed, "noise")
+		zr, nr := data.NewRNG(o.Seed, "z"), data.NewRNG(o.Seed, "noise")
 		var eData, lowTerm, upTerm, eSamp stats
 		for b := range batches {
 			rows := min(o.BatchSize, o.Samples-b*o.BatchSize)
@@ -361,7 +362,7 @@ func perExample(t *importers.Tape, e bounds.Estimate, batch int) *G.Node {
 	return t.Add(t.Full(0, batch), e.Value)
 }
 
-func (p *evalProgram) run(s *Sampler, zr, nr *RNG) error {
+func (p *evalProgram) run(s *data.Sampler, zr, nr *data.RNG) error {
 	for i, n := range p.nets {
 		for k, v := range n.values {
 			if err := p.sets[i].SetData(k, v); err != nil {

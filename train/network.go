@@ -10,6 +10,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // A network is one of the trained networks: its model, its parameter
@@ -43,7 +44,7 @@ func loadNetwork(role bounds.Role, name, flag, spec string, seed uint64, bn bool
 			in = "z"
 		}
 		m, err = export.MLP(spec, export.MLPOptions{
-			Seed:      NewRNG(seed, "init/"+name).Uint64(),
+			Seed:      data.NewRNG(seed, "init/"+name).Uint64(),
 			BatchNorm: bn,
 			Input:     in,
 			Output:    name,

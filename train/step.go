@@ -10,6 +10,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // A program is the compiled graph of one kind of update (energy or
@@ -216,7 +217,7 @@ func (e *NonFiniteError) Error() string {
 // latent draws from zr, noise from nr. It fills p.gradBuf, p.lossVal and p.values. It returns a
 // *NonFiniteError (without checkpoint) if the loss or a gradient is not
 // finite.
-func (p *program) run(step int, s *Sampler, zr, nr *RNG) error {
+func (p *program) run(step int, s *data.Sampler, zr, nr *data.RNG) error {
 	for i, n := range p.nets {
 		for k, v := range n.values {
 			if err := p.sets[i].SetData(k, v); err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // tinyOptions is a small, fast run on 25gaussians with the fake bounds.
@@ -326,7 +327,7 @@ func TestBatchNormGenerator(t *testing.T) {
 	o := tinyOptions(t)
 	o.GeneratorBatchNorm, o.Steps = true, 10
 	tr, _ := mustRun(t, o, fakeHooks())
-	stats, err := batchNormStats(tr.gen, 64, 4, NewRNG(1, "test"))
+	stats, err := batchNormStats(tr.gen, 64, 4, data.NewRNG(1, "test"))
 	if err != nil {
 		t.Fatal(err)
 	}

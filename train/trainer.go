@@ -18,6 +18,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // Files a run writes into Options.Out.
@@ -75,10 +76,10 @@ type Result struct {
 type Trainer struct {
 	o       Options
 	hooks   Hooks
-	data    *Dataset
-	sampler *Sampler
-	zRNG    *RNG
-	noise   *RNG
+	data    *data.Dataset
+	sampler *data.Sampler
+	zRNG    *data.RNG
+	noise   *data.RNG
 	nets    []*network
 	energy  *network
 	gen     *network
@@ -105,17 +106,17 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	}
 	tr := &Trainer{o: o, hooks: h, acc: newAccum(), ckptStep: -1}
 	var err error
-	if tr.data, err = LoadData(o.Data, o.DataRows, o.Seed); err != nil {
+	if tr.data, err = data.LoadData(o.Data, o.DataRows, o.Seed); err != nil {
 		return nil, fmt.Errorf("--data: %w", err)
 	}
 	if !strings.HasPrefix(o.Data, "toy:") {
 		tr.data.Standardize()
 	}
-	if tr.sampler, err = NewSampler(tr.data, o.Seed); err != nil {
+	if tr.sampler, err = data.NewSampler(tr.data, o.Seed); err != nil {
 		return nil, fmt.Errorf("--data: %w", err)
 	}
-	tr.zRNG = NewRNG(o.Seed, "z")
-	tr.noise = NewRNG(o.Seed, "noise")
+	tr.zRNG = data.NewRNG(o.Seed, "z")
+	tr.noise = data.NewRNG(o.Seed, "noise")
 	if err := tr.loadNetworks(); err != nil {
 		return nil, err
 	}
@@ -285,7 +286,7 @@ func (tr *Trainer) metricColumns() []string {
 func (tr *Trainer) Step() int { return tr.step }
 
 // Data returns the training data, standardised as the networks see it.
-func (tr *Trainer) Data() *Dataset { return tr.data }
+func (tr *Trainer) Data() *data.Dataset { return tr.data }
 
 // Params returns a copy of the current parameters, named "energy/NAME",
 // "generator/NAME" and "encoder/NAME".
@@ -578,7 +579,7 @@ func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
 		return "", "", fmt.Errorf("exporting the energy: %w", err)
 	}
 	params := tr.gen.paramMap()
-	stats, err := batchNormStats(tr.gen, tr.o.BatchSize, 50, NewRNG(tr.o.Seed, "export/bn"))
+	stats, err := batchNormStats(tr.gen, tr.o.BatchSize, 50, data.NewRNG(tr.o.Seed, "export/bn"))
 	if err != nil {
 		return "", "", fmt.Errorf("exporting the generator: %w", err)
 	}
