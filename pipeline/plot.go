@@ -2,13 +2,11 @@ package pipeline
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
-	"io"
 	"io/fs"
 	"math"
 	"math/rand/v2"
@@ -30,6 +28,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
 	"github.com/ebmpipe/ebmpipe/train"
 	"github.com/ebmpipe/ebmpipe/train/data"
+	"github.com/ebmpipe/ebmpipe/train/metrics"
 )
 
 // Pictures Plot writes into PlotOptions.Out.
@@ -178,8 +177,8 @@ var curvePanels = []struct {
 	title   string
 	columns []string
 }{
-	{"bounds on the NLL, nats per example", []string{train.ColLower, train.ColUpper}},
-	{"training losses", []string{train.ColLossEnergy, train.ColLossGenerator}},
+	{"bounds on the NLL, nats per example", []string{metrics.ColLower, metrics.ColUpper}},
+	{"training losses", []string{metrics.ColLossEnergy, metrics.ColLossGenerator}},
 }
 
 // errSkip marks a picture whose inputs cannot be drawn.
@@ -862,75 +861,15 @@ func tileImages(x []float64, shape []int, n int, lo, hi float64) *image.NRGBA {
 
 // ---- curves.png ----
 
-// metricsTable is a metrics file read whole: its header and columns of
-// values, NaN where a cell is empty or not a number.
-type metricsTable struct {
-	names []string
-	cols  [][]float64
-}
-
-// readMetrics reads a CSV file of numbers with a header line.
-func readMetrics(path string) (*metricsTable, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file; want a header line and rows", path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	t := &metricsTable{names: header, cols: make([][]float64, len(header))}
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if len(rec) != len(header) {
-			return nil, fmt.Errorf("%s:%d: %d cells, but the header names %d columns", path, line, len(rec), len(header))
-		}
-		for j, cell := range rec {
-			v := math.NaN()
-			if s := strings.TrimSpace(cell); s != "" {
-				if v, err = strconv.ParseFloat(s, 64); err != nil {
-					return nil, fmt.Errorf("%s:%d: column %q: %q is not a number", path, line, header[j], cell)
-				}
-			}
-			t.cols[j] = append(t.cols[j], v)
-		}
-	}
-	if len(t.cols) == 0 || len(t.cols[0]) == 0 {
-		return nil, fmt.Errorf("%s: no rows", path)
-	}
-	return t, nil
-}
-
-func (t *metricsTable) column(name string) []float64 {
-	for j, n := range t.names {
-		if n == name {
-			return t.cols[j]
-		}
-	}
-	return nil
-}
-
 // curves draws curves.png.
 func (p *plotRun) curves() (*vgimg.Canvas, error) {
-	t, err := readMetrics(p.o.Metrics)
+	t, err := metrics.Read(p.o.Metrics)
 	if err != nil {
 		return nil, err
 	}
-	steps := t.column(train.ColStep)
+	steps := t.Column(metrics.ColStep)
 	if steps == nil {
-		return nil, fmt.Errorf("%s: no column %q", p.o.Metrics, train.ColStep)
+		return nil, fmt.Errorf("%s: no column %q", p.o.Metrics, metrics.ColStep)
 	}
 	var plots []*plot.Plot
 	var names []string
@@ -962,14 +901,14 @@ func (p *plotRun) curves() (*vgimg.Canvas, error) {
 
 // curvePanel draws columns of t over steps. ok is false if none of the
 // columns has a value.
-func curvePanel(title string, columns []string, steps []float64, t *metricsTable) (pl *plot.Plot, ok bool, err error) {
-	pl = titled(title, train.ColStep, "")
+func curvePanel(title string, columns []string, steps []float64, t *metrics.Table) (pl *plot.Plot, ok bool, err error) {
+	pl = titled(title, metrics.ColStep, "")
 	pl.Legend.Top = true
 	pl.Legend.TextStyle.Font.Size = vg.Points(11)
 	pl.Add(plotter.NewGrid())
 	var all []plotter.XYs
 	for i, name := range columns {
-		col := t.column(name)
+		col := t.Column(name)
 		var pts plotter.XYs
 		for r, v := range col {
 			if !math.IsNaN(v) && !math.IsInf(v, 0) && !math.IsNaN(steps[r]) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/train/data"
+	"github.com/ebmpipe/ebmpipe/train/metrics"
 )
 
 // tinyOptions is a small, fast run on 25gaussians with the fake bounds.
@@ -78,7 +79,7 @@ func TestSameSeedSameRun(t *testing.T) {
 		t.Errorf("%d metrics rows, want %d", rows, o1.Steps/o1.LogEvery)
 	}
 	header := m1[:strings.IndexByte(m1, '\n')]
-	for _, c := range []string{ColStep, ColLossEnergy, ColLossGenerator, ColLower, ColUpper, ColEntropy, ColKL, ColSMin, ColEnergyData, ColEnergySamples, "grad_norm"} {
+	for _, c := range []string{metrics.ColStep, metrics.ColLossEnergy, metrics.ColLossGenerator, metrics.ColLower, metrics.ColUpper, metrics.ColEntropy, metrics.ColKL, metrics.ColSMin, metrics.ColEnergyData, metrics.ColEnergySamples, "grad_norm"} {
 		if !slices.Contains(strings.Split(header, ","), c) {
 			t.Errorf("metrics header %q lacks %q", header, c)
 		}
@@ -91,7 +92,7 @@ func TestSameSeedSameRun(t *testing.T) {
 			t.Errorf("last metrics: %s is NaN", c)
 		}
 	}
-	if lo, up := res.Metrics.Get(ColLower), res.Metrics.Get(ColUpper); !(up >= lo) {
+	if lo, up := res.Metrics.Get(metrics.ColLower), res.Metrics.Get(metrics.ColUpper); !(up >= lo) {
 		t.Errorf("upper bound %v below lower bound %v", up, lo)
 	}
 	for _, f := range []string{EnergyFile, GeneratorFile} {
@@ -282,12 +283,12 @@ func TestBoundCombinations(t *testing.T) {
 				_, res := mustRun(t, o, Hooks{})
 				for i, c := range res.Metrics.Names {
 					v := res.Metrics.Values[i]
-					if math.IsNaN(v) && !(c == ColUpper || c == ColKL || c == ColSMin) || math.IsInf(v, 0) {
+					if math.IsNaN(v) && !(c == metrics.ColUpper || c == metrics.ColKL || c == metrics.ColSMin) || math.IsInf(v, 0) {
 						t.Errorf("%s = %v", c, v)
 					}
 				}
 				if upper != "none" {
-					if lo, up := res.Metrics.Get(ColLower), res.Metrics.Get(ColUpper); !(up >= lo) {
+					if lo, up := res.Metrics.Get(metrics.ColLower), res.Metrics.Get(metrics.ColUpper); !(up >= lo) {
 						t.Errorf("upper bound %v below lower bound %v", up, lo)
 					}
 				}

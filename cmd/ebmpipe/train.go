@@ -10,6 +10,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/pipeline"
 	"github.com/ebmpipe/ebmpipe/train"
+	"github.com/ebmpipe/ebmpipe/train/metrics"
 )
 
 var trainCommand = command{
@@ -39,7 +40,7 @@ the run and keeps the last good checkpoint.`,
 			if bar := newProgress(errw, "training", "it"); bar != nil {
 				h.Progress = func(p train.Progress) {
 					if m := p.Metrics; m != nil {
-						bar.describe(fmt.Sprintf("L_low %.3f  L_up %.3f", m.Get(train.ColLower), m.Get(train.ColUpper)))
+						bar.describe(fmt.Sprintf("L_low %.3f  L_up %.3f", m.Get(metrics.ColLower), m.Get(metrics.ColUpper)))
 					}
 					bar.update(p.Step, p.Steps)
 				}
@@ -64,10 +65,10 @@ the run and keeps the last good checkpoint.`,
 			m := res.Metrics
 			if res.Trained == 0 {
 				fmt.Fprintf(errw, "nothing to train: the checkpoint is at iteration %d of %d; models exported again; lower bound %.4g, upper bound %.4g nats/example (last logged)\n",
-					res.Steps, o.Steps, m.Get(train.ColLower), m.Get(train.ColUpper))
+					res.Steps, o.Steps, m.Get(metrics.ColLower), m.Get(metrics.ColUpper))
 			} else {
 				fmt.Fprintf(errw, "trained %d iterations (%.1f/s); lower bound %.4g, upper bound %.4g nats/example\n",
-					res.Steps, res.StepsPerSecond, m.Get(train.ColLower), m.Get(train.ColUpper))
+					res.Steps, res.StepsPerSecond, m.Get(metrics.ColLower), m.Get(metrics.ColUpper))
 			}
 			fmt.Fprintf(out, "%s\n%s\n", res.Energy, res.Generator)
 			if d := tr.Data(); d.Width == 2 {
