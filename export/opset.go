@@ -195,7 +195,7 @@ func (c *converter) node(n *onnx.NodeProto) error {
 		}
 	case "Concat":
 		if from < 4 && !onnx.HasAttr(n, "axis") {
-			n.Attribute = append(n.Attribute, newIntAttr("axis", 1))
+			n.Attribute = append(n.Attribute, onnx.NewAttrInt("axis", 1))
 		}
 	case "Cast":
 		if a := onnx.Attr(n, "to"); a != nil && a.S != nil {
@@ -204,7 +204,7 @@ func (c *converter) node(n *onnx.NodeProto) error {
 				return fmt.Errorf("unknown type %q in attribute to", a.GetS())
 			}
 			dropAttrs(n, "to")
-			n.Attribute = append(n.Attribute, newIntAttr("to", int64(v)))
+			n.Attribute = append(n.Attribute, onnx.NewAttrInt("to", int64(v)))
 		}
 	case "Pad":
 		if from < 11 {
@@ -278,14 +278,9 @@ func (c *converter) softmax(n *onnx.NodeProto) {
 	c.out = append(c.out,
 		&onnx.NodeProto{Name: name("/shape"), OpType: proto.String("Shape"), Input: []string{x}, Output: []string{shape}},
 		&onnx.NodeProto{Name: name("/flatten"), OpType: proto.String("Flatten"), Input: []string{x}, Output: []string{flat},
-			Attribute: []*onnx.AttributeProto{newIntAttr("axis", onnx.AttrInt(n, "axis", 1))}},
+			Attribute: []*onnx.AttributeProto{onnx.NewAttrInt("axis", onnx.AttrInt(n, "axis", 1))}},
 		&onnx.NodeProto{Name: n.Name, OpType: n.OpType, Input: []string{flat}, Output: []string{soft},
-			Attribute: []*onnx.AttributeProto{newIntAttr("axis", 1)}},
+			Attribute: []*onnx.AttributeProto{onnx.NewAttrInt("axis", 1)}},
 		&onnx.NodeProto{Name: name("/reshape"), OpType: proto.String("Reshape"), Input: []string{soft, shape}, Output: []string{y}},
 	)
-}
-
-// intsAttr returns an INT attribute.
-func newIntAttr(name string, v int64) *onnx.AttributeProto {
-	return &onnx.AttributeProto{Name: proto.String(name), Type: onnx.AttributeProto_INT.Enum(), I: proto.Int64(v)}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/onnx/mlp"
 )
 
 // saveSampleModel writes m, tagged with kind if not empty, to dir/name and
@@ -70,7 +71,7 @@ func sampleLeftovers(t *testing.T, dir string, keep ...string) {
 // the generator's metadata.
 func TestSampleGenerator(t *testing.T) {
 	dir := t.TempDir()
-	mlp, err := export.MLP("mlp:2-3", export.MLPOptions{})
+	base, err := mlp.New("mlp:2-3", mlp.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func TestSampleGenerator(t *testing.T) {
 		0.25, 0,
 	}
 	b := []float64{3, -1, 0.5}
-	gm, err := export.Model(mlp, map[string][]float64{"fc0.weight": a, "fc0.bias": b},
+	gm, err := export.Model(base, map[string][]float64{"fc0.weight": a, "fc0.bias": b},
 		export.Meta{Kind: export.KindGenerator, Features: []string{"u", "v", "w"}})
 	if err != nil {
 		t.Fatal(err)

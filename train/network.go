@@ -10,6 +10,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/onnx/mlp"
 	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
@@ -38,12 +39,12 @@ type network struct {
 func loadNetwork(role bounds.Role, name, flag, spec string, seed uint64, bn bool) (*network, error) {
 	var m *onnx.ModelProto
 	var err error
-	if export.IsMLP(spec) {
+	if mlp.IsSpec(spec) {
 		in := "x"
 		if role == bounds.Generator {
 			in = "z"
 		}
-		m, err = export.MLP(spec, export.MLPOptions{
+		m, err = mlp.New(spec, mlp.Options{
 			Seed:      data.NewRNG(seed, "init/"+name).Uint64(),
 			BatchNorm: bn,
 			Input:     in,
