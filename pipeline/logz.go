@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/engine"
+
 	"github.com/spf13/pflag"
 )
 
@@ -60,7 +62,7 @@ type LogZOptions struct {
 	// like Data; the two are combined when both are given. A generator's
 	// samples have no density that can be computed, so they only shape the
 	// proposal and are not themselves importance samples.
-	Generator Engine `json:"-"`
+	Generator engine.Engine `json:"-"`
 }
 
 // DefaultLogZOptions returns the options with the flag defaults.
@@ -173,7 +175,7 @@ type LogZResult struct {
 // estimate is log mean(w), with sums scaled by the largest weight, and its standard
 // error is the delta-method sd(w) / (mean(w) √N). A poorly fitting
 // proposal shows as a small effective sample size, which adds a note.
-func LogZ(eng Engine, o LogZOptions) (LogZResult, error) {
+func LogZ(eng engine.Engine, o LogZOptions) (LogZResult, error) {
 	if err := o.Check(); err != nil {
 		return LogZResult{}, err
 	}
@@ -182,14 +184,14 @@ func LogZ(eng Engine, o LogZOptions) (LogZResult, error) {
 		return LogZResult{}, fmt.Errorf("the model's input rows have %d values", d)
 	}
 	if outs := eng.Outputs(); len(outs) != 1 || outs[0].Width > 1 {
-		return LogZResult{}, fmt.Errorf("an energy model has one output with one energy per row; this one has %s", describePorts(outs))
+		return LogZResult{}, fmt.Errorf("an energy model has one output with one energy per row; this one has %s", engine.DescribePorts(outs))
 	}
 	if len(o.Data)%d != 0 {
 		return LogZResult{}, fmt.Errorf("%d data values do not make rows of %d, the model's input width", len(o.Data), d)
 	}
 	if o.Generator != nil {
 		if outs := o.Generator.Outputs(); len(outs) != 1 || (outs[0].Width != 0 && outs[0].Width != d) {
-			return LogZResult{}, fmt.Errorf("the generator should have one output of %d values per row, as the energy's input; it has %s", d, describePorts(outs))
+			return LogZResult{}, fmt.Errorf("the generator should have one output of %d values per row, as the energy's input; it has %s", d, engine.DescribePorts(outs))
 		}
 	}
 	method := o.Method
@@ -206,28 +208,9 @@ func LogZ(eng Engine, o LogZOptions) (LogZResult, error) {
 	return e.importance()
 }
 
-// describePorts lists ports for messages, such as `2 outputs (energy, aux)`.
-func describePorts(ps []Port) string {
-	names := make([]string, len(ps))
-	for i, p := range ps {
-		names[i] = p.Name
-		if p.Width > 1 {
-			names[i] += fmt.Sprintf(" of %d values", p.Width)
-		}
-	}
-	s := fmt.Sprintf("%d outputs", len(ps))
-	if len(ps) == 1 {
-		s = "1 output"
-	}
-	if len(ps) > 0 {
-		s += " (" + strings.Join(names, ", ") + ")"
-	}
-	return s
-}
-
 // estimator holds the state of one LogZ call.
 type estimator struct {
-	eng Engine
+	eng engine.Engine
 	o   LogZOptions
 	d   int
 	rng *rand.Rand

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/engine"
+
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ebmpipe/ebmpipe/onnx"
@@ -128,9 +130,9 @@ func testGenerator(mu, sigma []float64) *onnx.ModelProto {
 	}
 }
 
-func newTestEngine(t *testing.T, m *onnx.ModelProto, batch int) Engine {
+func newTestEngine(t *testing.T, m *onnx.ModelProto, batch int) engine.Engine {
 	t.Helper()
-	eng, err := NewGoEngine(m, batch)
+	eng, err := engine.NewGoEngine(m, batch)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/engine"
+
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/export"
@@ -41,7 +43,7 @@ type LogZFileOptions struct {
 
 // DefaultLogZFileOptions returns the options with the flag defaults.
 func DefaultLogZFileOptions() LogZFileOptions {
-	return LogZFileOptions{Engine: EngineAuto, Estimate: DefaultLogZOptions()}
+	return LogZFileOptions{Engine: engine.EngineAuto, Estimate: DefaultLogZOptions()}
 }
 
 // AddFlags defines the options as flags on fs, with their defaults: the
@@ -54,7 +56,7 @@ func (o *LogZFileOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Generator, "generator", d.Generator, "ONNX `FILE` of a generator x = G(z), z ~ N(0, I), whose samples shape the proposal or box")
 	fs.StringVar(&o.Output, "output", d.Output, "write the model with its log Z to `FILE` instead of rewriting --model")
 	fs.StringVar(&o.Engine, "engine", d.Engine, "`ENGINE` running the models: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go)")
-	fs.StringVar(&o.ORTLib, "ort-lib", d.ORTLib, "ONNX Runtime shared library `PATH` (default $"+ORTLibEnv+", then the install location)")
+	fs.StringVar(&o.ORTLib, "ort-lib", d.ORTLib, "ONNX Runtime shared library `PATH` (default $"+engine.ORTLibEnv+", then the install location)")
 	o.Estimate.AddFlags(fs)
 }
 
@@ -69,7 +71,7 @@ func (o *LogZFileOptions) Check() error {
 		return errors.New("--data-rows needs --data")
 	}
 	switch o.Engine {
-	case EngineAuto, EngineORT, EngineGo:
+	case engine.EngineAuto, engine.EngineORT, engine.EngineGo:
 	default:
 		return fmt.Errorf("--engine %q: want auto, ort or go", o.Engine)
 	}
@@ -144,12 +146,12 @@ func LogZFile(o LogZFileOptions) (LogZResult, string, error) {
 // newEngine returns the engine o.Engine asks for, running m on up to
 // o.Estimate.BatchSize rows; auto falls back to the Go engine, telling
 // o.Notice why.
-func (o *LogZFileOptions) newEngine(m *onnx.ModelProto) (Engine, error) {
+func (o *LogZFileOptions) newEngine(m *onnx.ModelProto) (engine.Engine, error) {
 	data, err := onnx.Encode(m)
 	if err != nil {
 		return nil, err
 	}
-	newEngine, _, err := chooseEngine(ScoreOptions{Engine: o.Engine, ORTLib: o.ORTLib, BatchSize: o.Estimate.BatchSize, Notice: o.Notice}, m, data, 1)
+	newEngine, _, err := engine.Choose(engine.Choice{Engine: o.Engine, ORTLib: o.ORTLib, BatchSize: o.Estimate.BatchSize, Notice: o.Notice}, m, data, 1)
 	if err != nil {
 		return nil, err
 	}

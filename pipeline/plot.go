@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/engine"
+
 	"github.com/spf13/pflag"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
@@ -401,14 +403,14 @@ func (p *plotRun) generate() error {
 	if err != nil {
 		return err
 	}
-	g, err := NewGoEngine(m, plotBatch)
+	g, err := engine.NewGoEngine(m, plotBatch)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	defer g.Close()
 	outs := g.Outputs()
 	if len(outs) != 1 {
-		return fmt.Errorf("%s: a generator has one output, x = G(z); this one has %s", path, describePorts(outs))
+		return fmt.Errorf("%s: a generator has one output, x = G(z); this one has %s", path, engine.DescribePorts(outs))
 	}
 	shape, width := outs[0].Shape, outs[0].Width
 	if width == 0 { // not declared: run one row to find it
@@ -581,7 +583,7 @@ func (p *plotRun) density() (*vgimg.Canvas, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	eng, err := NewGoEngine(m, plotBatch)
+	eng, err := engine.NewGoEngine(m, plotBatch)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -591,7 +593,7 @@ func (p *plotRun) density() (*vgimg.Canvas, error) {
 		return nil, errSkip{fmt.Sprintf("%s takes rows of %d values (shape %v); a density picture needs 2", path, in.Width, in.Shape)}
 	}
 	if outs := eng.Outputs(); len(outs) != 1 || outs[0].Width > 1 {
-		return nil, fmt.Errorf("%s: an energy model has one output with one energy per row; this one has %s", path, describePorts(outs))
+		return nil, fmt.Errorf("%s: an energy model has one output with one energy per row; this one has %s", path, engine.DescribePorts(outs))
 	}
 	if p.data != nil && p.dataWidth != 2 {
 		return nil, fmt.Errorf("%s takes rows of 2 values, but the data rows have shape %v", path, p.dataShape)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/engine"
+
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/train"
@@ -51,7 +53,7 @@ func energiesOf(t *testing.T, path string, x []float64) []float64 {
 		t.Fatal(err)
 	}
 	const batch = 4096
-	eng, err := NewGoEngine(m, batch)
+	eng, err := engine.NewGoEngine(m, batch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,8 +179,8 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Error("the held-out rows are the training rows")
 	}
 	want := energiesOf(t, energy, testRows)
-	engines := []string{EngineGo, EngineORT}
-	if err := InitORT(""); err != nil {
+	engines := []string{engine.EngineGo, engine.EngineORT}
+	if err := engine.InitORT(""); err != nil {
 		t.Logf("no ONNX Runtime, Go engine only: %v", err)
 		engines = engines[:1]
 	}

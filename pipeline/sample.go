@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/engine"
+
 	"github.com/spf13/pflag"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -46,7 +48,7 @@ type SampleOptions struct {
 
 // DefaultSampleOptions returns the options with the flag defaults.
 func DefaultSampleOptions() SampleOptions {
-	return SampleOptions{StepSize: 0.01, NoiseScale: 1, BatchSize: 1024, Seed: 1, Engine: EngineAuto}
+	return SampleOptions{StepSize: 0.01, NoiseScale: 1, BatchSize: 1024, Seed: 1, Engine: engine.EngineAuto}
 }
 
 // AddFlags defines the options as flags on fs, with their defaults.
@@ -62,7 +64,7 @@ func (o *SampleOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.BatchSize, "batch-size", d.BatchSize, "rows per model run; bounds memory use")
 	fs.Uint64Var(&o.Seed, "seed", d.Seed, "random `SEED`: the same seed draws the same samples")
 	fs.StringVar(&o.Engine, "engine", d.Engine, "`ENGINE` running the generator: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go); Langevin gradients always run on the go engine")
-	fs.StringVar(&o.ORTLib, "ort-lib", d.ORTLib, "ONNX Runtime shared library `PATH` (default $"+ORTLibEnv+", then "+defaultORTLibShown+")")
+	fs.StringVar(&o.ORTLib, "ort-lib", d.ORTLib, "ONNX Runtime shared library `PATH` (default $"+engine.ORTLibEnv+", then "+defaultORTLibShown+")")
 }
 
 // Check reports the first missing or invalid option.
@@ -88,7 +90,7 @@ func (o *SampleOptions) Check() error {
 		return fmt.Errorf("--batch-size %d: must be at least 1", o.BatchSize)
 	}
 	switch o.Engine {
-	case EngineAuto, EngineORT, EngineGo:
+	case engine.EngineAuto, engine.EngineORT, engine.EngineGo:
 	default:
 		return fmt.Errorf("--engine %q: want auto, ort or go", o.Engine)
 	}
@@ -155,7 +157,7 @@ func Sample(ctx context.Context, o SampleOptions) (SampleStats, error) {
 		return st, fmt.Errorf("onnx: load: %w", err)
 	}
 	batch := min(o.BatchSize, o.N)
-	newEngine, name, err := chooseEngine(ScoreOptions{Engine: o.Engine, ORTLib: o.ORTLib, BatchSize: batch, Notice: o.Notice}, gm, data, 1)
+	newEngine, name, err := engine.Choose(engine.Choice{Engine: o.Engine, ORTLib: o.ORTLib, BatchSize: batch, Notice: o.Notice}, gm, data, 1)
 	if err != nil {
 		return st, err
 	}
@@ -167,7 +169,7 @@ func Sample(ctx context.Context, o SampleOptions) (SampleStats, error) {
 	defer gen.Close()
 	outs := gen.Outputs()
 	if len(outs) != 1 {
-		return st, fmt.Errorf("%s: a generator has one output, x = G(z); this one has %s", o.Generator, describePorts(outs))
+		return st, fmt.Errorf("%s: a generator has one output, x = G(z); this one has %s", o.Generator, engine.DescribePorts(outs))
 	}
 
 	s := &sampler{o: o, gen: gen, width: outs[0].Width, features: features}
@@ -213,7 +215,7 @@ func sampleFeatures(m *onnx.ModelProto) ([]string, error) {
 // sampler is the state of one Sample run once its models are loaded.
 type sampler struct {
 	o        SampleOptions
-	gen      Engine
+	gen      engine.Engine
 	lv       *langevin // nil without an energy
 	width    int       // values per sample; 0 until known
 	features []string
@@ -424,7 +426,7 @@ func (s *sampler) canceled(ctx context.Context) error {
 // keeps them.
 type langevin struct {
 	net   *importers.Network
-	in    Port
+	in    engine.Port
 	progs map[int]*gradProg
 }
 
@@ -449,20 +451,20 @@ func newLangevin(m *onnx.ModelProto) (*langevin, error) {
 	if ins[0].Elem == onnx.TensorProto_INT64 {
 		return nil, fmt.Errorf("input %q is int64; Langevin dynamics needs a floating-point input", ins[0].Name)
 	}
-	in, err := rowPort(ins[0])
+	in, err := engine.RowPort(ins[0])
 	if err != nil {
 		return nil, err
 	}
 	outs := net.Outputs()
 	if len(outs) != 1 {
-		ps := make([]Port, len(outs))
+		ps := make([]engine.Port, len(outs))
 		for i, p := range outs {
-			ps[i] = Port{Name: p.Name}
-			if q, err := rowPort(p); err == nil {
+			ps[i] = engine.Port{Name: p.Name}
+			if q, err := engine.RowPort(p); err == nil {
 				ps[i] = q
 			}
 		}
-		return nil, fmt.Errorf("an energy model has one output with one energy per row; this one has %s", describePorts(ps))
+		return nil, fmt.Errorf("an energy model has one output with one energy per row; this one has %s", engine.DescribePorts(ps))
 	}
 	return &langevin{net: net, in: in, progs: map[int]*gradProg{}}, nil
 }

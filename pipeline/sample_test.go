@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/engine"
+
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ebmpipe/ebmpipe/export"
@@ -89,7 +91,7 @@ func TestSampleGenerator(t *testing.T) {
 	gen := saveSampleModel(t, dir, "generator.onnx", gm, "")
 	const n = 20000
 	out := filepath.Join(dir, "samples.csv")
-	st, err := Sample(context.Background(), SampleOptions{Generator: gen, N: n, Output: out, Engine: EngineGo, BatchSize: 999, Seed: 7, StepSize: 1, NoiseScale: 1})
+	st, err := Sample(context.Background(), SampleOptions{Generator: gen, N: n, Output: out, Engine: engine.EngineGo, BatchSize: 999, Seed: 7, StepSize: 1, NoiseScale: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +99,7 @@ func TestSampleGenerator(t *testing.T) {
 	if want := []string{"u", "v", "w"}; !slices.Equal(cols, want) || !slices.Equal(st.Columns, want) {
 		t.Errorf("columns %q (stats %q), want %q", cols, st.Columns, want)
 	}
-	if st.Rows != n || len(x) != 3*n || st.Engine != EngineGo {
+	if st.Rows != n || len(x) != 3*n || st.Engine != engine.EngineGo {
 		t.Fatalf("stats %+v, %d values; want %d rows of 3 on the go engine", st, len(x), n)
 	}
 	if !math.IsNaN(st.EnergyBefore) || !math.IsNaN(st.EnergyAfter) {
@@ -169,7 +171,7 @@ func TestSampleLangevin(t *testing.T) {
 	dir := t.TempDir()
 	gen := saveSampleModel(t, dir, "generator.onnx", testGenerator(m0, s0), export.KindGenerator)
 	energy := saveSampleModel(t, dir, "energy.onnx", testEnergy{mu: mu, sigma: sigma}.model(), export.KindEnergy)
-	base := SampleOptions{Generator: gen, N: n, Engine: EngineGo, BatchSize: 1000, Seed: 3, StepSize: 0.01, NoiseScale: 1}
+	base := SampleOptions{Generator: gen, N: n, Engine: engine.EngineGo, BatchSize: 1000, Seed: 3, StepSize: 0.01, NoiseScale: 1}
 
 	// The generator's samples alone, for the energy before the steps.
 	o := base
@@ -249,7 +251,7 @@ func TestSampleStep(t *testing.T) {
 	const n, eta = 3000, 0.04
 	dir := t.TempDir()
 	gen := saveSampleModel(t, dir, "generator.onnx", testGenerator([]float64{0, 0, 0}, []float64{2, 2, 2}), "")
-	o := SampleOptions{Generator: gen, N: n, Engine: EngineGo, BatchSize: 512, Seed: 11, StepSize: eta, NoiseScale: 1, Output: filepath.Join(dir, "x0.npy")}
+	o := SampleOptions{Generator: gen, N: n, Engine: engine.EngineGo, BatchSize: 512, Seed: 11, StepSize: eta, NoiseScale: 1, Output: filepath.Join(dir, "x0.npy")}
 	if _, err := Sample(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +303,7 @@ func TestSampleReproducible(t *testing.T) {
 	run := func(name string, n, batch int, seed uint64) []byte {
 		t.Helper()
 		o := SampleOptions{Generator: gen, Energy: energy, LangevinSteps: 5, StepSize: 0.1, NoiseScale: 1,
-			N: n, BatchSize: batch, Seed: seed, Engine: EngineGo, Output: filepath.Join(dir, name)}
+			N: n, BatchSize: batch, Seed: seed, Engine: engine.EngineGo, Output: filepath.Join(dir, name)}
 		if _, err := Sample(context.Background(), o); err != nil {
 			t.Fatal(err)
 		}
@@ -336,7 +338,7 @@ func TestSampleFormats(t *testing.T) {
 	var first []float64
 	for _, ext := range []string{".csv", ".jsonl", ".npy"} {
 		out := filepath.Join(dir, "x"+ext)
-		if _, err := Sample(context.Background(), SampleOptions{Generator: gen, N: 37, Output: out, Engine: EngineGo, BatchSize: 10, Seed: 2, StepSize: 1, NoiseScale: 1}); err != nil {
+		if _, err := Sample(context.Background(), SampleOptions{Generator: gen, N: 37, Output: out, Engine: engine.EngineGo, BatchSize: 10, Seed: 2, StepSize: 1, NoiseScale: 1}); err != nil {
 			t.Fatalf("%s: %v", ext, err)
 		}
 		x, cols := readFile(t, out)
@@ -365,20 +367,20 @@ func TestSampleEnginesAgree(t *testing.T) {
 	dir := t.TempDir()
 	gen := saveSampleModel(t, dir, "generator.onnx", testGenerator([]float64{1, 2}, []float64{0.5, 3}), export.KindGenerator)
 	got := map[string][]float64{}
-	for _, engine := range []string{EngineORT, EngineGo} {
-		out := filepath.Join(dir, engine+".npy")
-		st, err := Sample(context.Background(), SampleOptions{Generator: gen, N: 1000, Output: out, Engine: engine, BatchSize: 300, Seed: 4, StepSize: 1, NoiseScale: 1})
+	for _, eng := range []string{engine.EngineORT, engine.EngineGo} {
+		out := filepath.Join(dir, eng+".npy")
+		st, err := Sample(context.Background(), SampleOptions{Generator: gen, N: 1000, Output: out, Engine: eng, BatchSize: 300, Seed: 4, StepSize: 1, NoiseScale: 1})
 		if err != nil {
-			t.Fatalf("--engine %s: %v", engine, err)
+			t.Fatalf("--engine %s: %v", eng, err)
 		}
-		if st.Engine != engine {
-			t.Errorf("ran on %s, want %s", st.Engine, engine)
+		if st.Engine != eng {
+			t.Errorf("ran on %s, want %s", st.Engine, eng)
 		}
-		got[engine], _ = readFile(t, out)
+		got[eng], _ = readFile(t, out)
 	}
-	for i, v := range got[EngineGo] {
-		if !closeTo(got[EngineORT][i], v, 1e-6) {
-			t.Fatalf("value %d: ort %.9g, go %.9g", i, got[EngineORT][i], v)
+	for i, v := range got[engine.EngineGo] {
+		if !closeTo(got[engine.EngineORT][i], v, 1e-6) {
+			t.Fatalf("value %d: ort %.9g, go %.9g", i, got[engine.EngineORT][i], v)
 		}
 	}
 }
@@ -437,7 +439,7 @@ func TestSampleErrors(t *testing.T) {
 				o.Output = ""
 			}
 			if o.Engine == "" {
-				o.Engine = EngineGo
+				o.Engine = engine.EngineGo
 			}
 			if o.BatchSize == 0 {
 				o.BatchSize = 4
@@ -474,7 +476,7 @@ func TestSampleDiverged(t *testing.T) {
 	gen := saveSampleModel(t, dir, "generator.onnx", testGenerator([]float64{0}, []float64{1}), "")
 	energy := saveSampleModel(t, dir, "energy.onnx", testEnergy{mu: []float64{0}, sigma: []float64{0.25}}.model(), "")
 	o := SampleOptions{Generator: gen, Energy: energy, N: 3, LangevinSteps: 1000, StepSize: 0.5, NoiseScale: 0,
-		BatchSize: 3, Seed: 1, Engine: EngineGo, Output: filepath.Join(dir, "out.csv")}
+		BatchSize: 3, Seed: 1, Engine: engine.EngineGo, Output: filepath.Join(dir, "out.csv")}
 	_, err := Sample(context.Background(), o)
 	if err == nil {
 		t.Fatal("no error")
@@ -496,7 +498,7 @@ func TestSampleCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
 	o := SampleOptions{Generator: gen, Energy: energy, N: 100, LangevinSteps: 10, StepSize: 0.1, NoiseScale: 1,
-		BatchSize: 40, Seed: 1, Engine: EngineGo, Output: filepath.Join(dir, "out.npy"),
+		BatchSize: 40, Seed: 1, Engine: engine.EngineGo, Output: filepath.Join(dir, "out.npy"),
 		Progress: func(done, total int) {
 			if total != 100*11 {
 				t.Errorf("Progress total %d, want 1100", total)
@@ -540,7 +542,7 @@ func ExampleSample() {
 	}
 
 	o := DefaultSampleOptions()
-	o.Generator, o.Energy, o.Engine = gen, energy, EngineGo
+	o.Generator, o.Energy, o.Engine = gen, energy, engine.EngineGo
 	o.N, o.Output = 1000, filepath.Join(dir, "samples.csv")
 	o.LangevinSteps, o.StepSize = 500, 0.01
 	st, err := Sample(context.Background(), o)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/engine"
+
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/export"
@@ -48,29 +50,22 @@ type ScoreOptions struct {
 	Notice func(msg string) `json:"-"`
 }
 
-// Engine names for ScoreOptions.Engine.
-const (
-	EngineAuto = "auto" // ONNX Runtime if its library loads, else Go
-	EngineORT  = "ort"  // ONNX Runtime
-	EngineGo   = "go"   // the pure-Go Gorgonia graph
-)
-
 // AddFlags defines the options as flags on fs, with their defaults.
 func (o *ScoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Model, "model", "", "ONNX `FILE` of the model to run (required)")
 	fs.StringVar(&o.Input, "input", "", "row `FILE` to score: .csv, .npy or .jsonl (required)")
 	fs.StringVar(&o.Output, "output", "", "`FILE` to write, format by extension: .csv, .npy or .jsonl (required)")
-	fs.StringVar(&o.Engine, "engine", EngineAuto, "scoring `ENGINE`: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go)")
+	fs.StringVar(&o.Engine, "engine", engine.EngineAuto, "scoring `ENGINE`: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go)")
 	fs.IntVar(&o.BatchSize, "batch-size", 1024, "rows per model run; bounds memory use")
 	fs.IntVar(&o.Workers, "workers", 0, "`N` goroutines running the model, each with its own engine (0: one per CPU)")
 	fs.StringVar(&o.Device, "device", "cpu", "`DEVICE` for the ort engine: cpu or cuda (needs a GPU build of ONNX Runtime)")
 	fs.BoolVar(&o.Raw, "raw", false, "write the model's outputs as they are, flattened, instead of energies")
 	fs.BoolVar(&o.SkipBadRows, "skip-bad-rows", false, "write bad input rows to OUTPUT.rejects and go on, instead of failing")
-	fs.StringVar(&o.ORTLib, "ort-lib", "", "ONNX Runtime shared library `PATH` (default $"+ORTLibEnv+", then "+defaultORTLibShown+")")
+	fs.StringVar(&o.ORTLib, "ort-lib", "", "ONNX Runtime shared library `PATH` (default $"+engine.ORTLibEnv+", then "+defaultORTLibShown+")")
 }
 
 // defaultORTLibShown is DefaultORTLib as the flag help shows it.
-const defaultORTLibShown = "${XDG_CACHE_HOME:-~/.cache}/ebmpipe/onnxruntime-" + ORTVersion + "/libonnxruntime.so.1"
+const defaultORTLibShown = "${XDG_CACHE_HOME:-~/.cache}/ebmpipe/onnxruntime-" + engine.ORTVersion + "/libonnxruntime.so.1"
 
 // Check reports the first missing or invalid option.
 func (o *ScoreOptions) Check() error {
@@ -87,14 +82,14 @@ func (o *ScoreOptions) Check() error {
 		return fmt.Errorf("--workers %d: must be at least 0", o.Workers)
 	}
 	switch o.Engine {
-	case EngineAuto, EngineORT, EngineGo:
+	case engine.EngineAuto, engine.EngineORT, engine.EngineGo:
 	default:
 		return fmt.Errorf("--engine %q: want auto, ort or go", o.Engine)
 	}
 	switch o.Device {
 	case "", "cpu":
 	case "cuda":
-		if o.Engine == EngineGo {
+		if o.Engine == engine.EngineGo {
 			return errors.New("--device cuda: the go engine runs on the CPU only; use --engine ort")
 		}
 	default:
@@ -163,12 +158,12 @@ func ScoreContext(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
 		workers = runtime.NumCPU()
 	}
 	st.Workers = workers
-	var newEngine func() (Engine, error)
-	newEngine, st.Engine, err = chooseEngine(o, m, data, workers)
+	var newEngine func() (engine.Engine, error)
+	newEngine, st.Engine, err = engine.Choose(engine.Choice{Engine: o.Engine, BatchSize: o.BatchSize, Device: o.Device, ORTLib: o.ORTLib, Notice: o.Notice}, m, data, workers)
 	if err != nil {
 		return st, err
 	}
-	engines := make([]Engine, workers)
+	engines := make([]engine.Engine, workers)
 	defer func() {
 		for _, e := range engines {
 			if e != nil {
@@ -226,46 +221,12 @@ func ScoreContext(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
 	return st, w.Commit()
 }
 
-// chooseEngine returns a constructor of the engines o asks for, and the
-// engine's name. With EngineAuto it picks ONNX Runtime if the library
-// loads, else the Go engine, telling o.Notice why.
-func chooseEngine(o ScoreOptions, m *onnx.ModelProto, data []byte, workers int) (func() (Engine, error), string, error) {
-	name := o.Engine
-	if name == EngineAuto || name == EngineORT {
-		err := InitORT(o.ORTLib)
-		switch {
-		case err == nil:
-			name = EngineORT
-		case name == EngineORT || o.Device == "cuda":
-			return nil, "", fmt.Errorf("--engine %s: %w", name, err)
-		default:
-			if o.Notice != nil {
-				o.Notice(fmt.Sprintf("--engine auto: %v; using the go engine instead", err))
-			}
-			name = EngineGo
-		}
-	}
-	if name == EngineGo {
-		return func() (Engine, error) { return NewGoEngine(m, o.BatchSize) }, name, nil
-	}
-	opt := ORTOptions{Lib: o.ORTLib, Device: o.Device}
-	if err := CheckORTDevice(opt); err != nil {
-		return nil, "", err
-	}
-	if workers > 1 {
-		// Side-by-side sessions, one thread each, rather than threads
-		// competing for the cores.
-		opt.Threads = 1
-	}
-	return func() (Engine, error) { return NewORTEngine(data, o.BatchSize, opt) }, name, nil
-}
-
 // scoreRun is the state of one ScoreContext run once its input, engines
 // and options are checked.
 type scoreRun struct {
 	o       ScoreOptions
 	r       *rows.Reader
-	engines []Engine
+	engines []engine.Engine
 	width   int // values per input row
 	logZ    float64
 	hasLogZ bool
@@ -397,7 +358,7 @@ func (s *scoreRun) read(ctx context.Context, free <-chan *scoreBatch, work chan<
 }
 
 // score runs e on the batches from work and sends them on to done.
-func (s *scoreRun) score(ctx context.Context, e Engine, work <-chan *scoreBatch, done chan<- *scoreBatch) {
+func (s *scoreRun) score(ctx context.Context, e engine.Engine, work <-chan *scoreBatch, done chan<- *scoreBatch) {
 	for b := range work {
 		if b.err == nil {
 			b.err = s.scoreBatch(e, b)
@@ -411,7 +372,7 @@ func (s *scoreRun) score(ctx context.Context, e Engine, work <-chan *scoreBatch,
 }
 
 // scoreBatch runs e on the rows of b and fills in b.out and b.widths.
-func (s *scoreRun) scoreBatch(e Engine, b *scoreBatch) error {
+func (s *scoreRun) scoreBatch(e engine.Engine, b *scoreBatch) error {
 	outs, err := e.Run(b.x[:b.n*s.width], b.n)
 	if err != nil {
 		return fmt.Errorf("%s: rows %d to %d: %w", s.o.Input, b.first+1, b.first+b.n, err)
@@ -430,7 +391,7 @@ func (s *scoreRun) scoreBatch(e Engine, b *scoreBatch) error {
 // flattened outputs with --raw, else energy and, with log Z, log_density.
 // widths are the values per row of each output, from a first run, or nil
 // for an empty input.
-func createScoreWriter(o ScoreOptions, ports []Port, widths []int, hasLogZ bool) (*rows.Writer, error) {
+func createScoreWriter(o ScoreOptions, ports []engine.Port, widths []int, hasLogZ bool) (*rows.Writer, error) {
 	if !o.Raw {
 		cols := []string{"energy"}
 		if hasLogZ {

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/engine"
+
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/ebmpipe/ebmpipe/internal/rows"
@@ -54,17 +56,17 @@ func BenchmarkScore(b *testing.B) {
 	dir := b.TempDir()
 	for _, format := range []string{"csv", "npy"} {
 		in := writeBenchInput(b, dir, "in."+format, benchRows)
-		for _, engine := range []string{EngineORT, EngineGo} {
+		for _, eng := range []string{engine.EngineORT, engine.EngineGo} {
 			for _, workers := range []int{1, 2} {
-				b.Run(fmt.Sprintf("%s/%s/workers=%d", format, engine, workers), func(b *testing.B) {
-					if engine == EngineORT {
-						if err := InitORT(""); err != nil {
+				b.Run(fmt.Sprintf("%s/%s/workers=%d", format, eng, workers), func(b *testing.B) {
+					if eng == engine.EngineORT {
+						if err := engine.InitORT(""); err != nil {
 							b.Skip(err)
 						}
 					}
 					o := ScoreOptions{
 						Model: benchModel, Input: in, Output: filepath.Join(dir, "out."+format),
-						Engine: engine, BatchSize: 1024, Workers: workers,
+						Engine: eng, BatchSize: 1024, Workers: workers,
 					}
 					for b.Loop() {
 						st, err := ScoreContext(context.Background(), o)
@@ -85,7 +87,7 @@ func BenchmarkScore(b *testing.B) {
 // BenchmarkScoreReadWorkers scores a CSV file with the rows decoded on one
 // goroutine and on readWorkers, side by side.
 func BenchmarkScoreReadWorkers(b *testing.B) {
-	if err := InitORT(""); err != nil {
+	if err := engine.InitORT(""); err != nil {
 		b.Skip(err)
 	}
 	dir := b.TempDir()
@@ -94,7 +96,7 @@ func BenchmarkScoreReadWorkers(b *testing.B) {
 	for _, n := range []int{1, min(runtime.NumCPU(), 4)} {
 		b.Run(fmt.Sprintf("read=%d", n), func(b *testing.B) {
 			readWorkers = n
-			o := ScoreOptions{Model: benchModel, Input: in, Output: filepath.Join(dir, "out.csv"), Engine: EngineORT, BatchSize: 1024}
+			o := ScoreOptions{Model: benchModel, Input: in, Output: filepath.Join(dir, "out.csv"), Engine: engine.EngineORT, BatchSize: 1024}
 			for b.Loop() {
 				if _, err := ScoreContext(context.Background(), o); err != nil {
 					b.Fatal(err)
@@ -111,7 +113,7 @@ func BenchmarkScoreReadWorkers(b *testing.B) {
 // DynamicAdvancedSession (tensors passed to each run), which the ort engine
 // uses so that a smaller last batch needs no second session.
 func BenchmarkORTSession(b *testing.B) {
-	if err := InitORT(""); err != nil {
+	if err := engine.InitORT(""); err != nil {
 		b.Skip(err)
 	}
 	data, err := os.ReadFile(benchModel)
@@ -171,17 +173,17 @@ func BenchmarkEngine(b *testing.B) {
 		b.Fatal(err)
 	}
 	const batch = 1024
-	for _, engine := range []string{EngineORT, EngineGo} {
-		b.Run(engine, func(b *testing.B) {
-			var e Engine
+	for _, eng := range []string{engine.EngineORT, engine.EngineGo} {
+		b.Run(eng, func(b *testing.B) {
+			var e engine.Engine
 			var err error
-			if engine == EngineORT {
-				if err := InitORT(""); err != nil {
+			if eng == engine.EngineORT {
+				if err := engine.InitORT(""); err != nil {
 					b.Skip(err)
 				}
-				e, err = NewORTEngine(m.data, batch, ORTOptions{})
+				e, err = engine.NewORTEngine(m.data, batch, engine.ORTOptions{})
 			} else {
-				e, err = NewGoEngine(m.proto, batch)
+				e, err = engine.NewGoEngine(m.proto, batch)
 			}
 			if err != nil {
 				b.Fatal(err)

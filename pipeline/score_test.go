@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/engine"
+
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ebmpipe/ebmpipe/internal/rows"
@@ -30,7 +32,7 @@ const (
 // (make setup installs it).
 func needORT(t testing.TB) {
 	t.Helper()
-	if err := InitORT(""); err != nil {
+	if err := engine.InitORT(""); err != nil {
 		t.Skipf("no ONNX Runtime (%v)", err)
 	}
 }
@@ -93,12 +95,12 @@ func TestORTEngineFixture(t *testing.T) {
 	for _, batch := range []int{3, 7, 64} {
 		t.Run("batch="+strconv.Itoa(batch), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.npy")
-			o := ScoreOptions{Model: fixtureModel, Input: fixtureInput, Output: out, Engine: EngineORT, BatchSize: batch, Workers: 2, Raw: true}
+			o := ScoreOptions{Model: fixtureModel, Input: fixtureInput, Output: out, Engine: engine.EngineORT, BatchSize: batch, Workers: 2, Raw: true}
 			st, err := Score(o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.Engine != EngineORT || st.Rows != len(want) {
+			if st.Engine != engine.EngineORT || st.Rows != len(want) {
 				t.Fatalf("stats %+v, want engine ort and %d rows", st, len(want))
 			}
 			got, _ := readFile(t, out)
@@ -123,19 +125,19 @@ func TestScoreEnginesAgree(t *testing.T) {
 	dir := t.TempDir()
 	in := writeBenchInput(t, dir, "in.csv", rows)
 	results := map[string][]float64{}
-	for _, engine := range []string{EngineORT, EngineGo} {
-		out := filepath.Join(dir, engine+".npy")
-		st, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: engine, BatchSize: 4093, Workers: 3})
+	for _, eng := range []string{engine.EngineORT, engine.EngineGo} {
+		out := filepath.Join(dir, eng+".npy")
+		st, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: eng, BatchSize: 4093, Workers: 3})
 		if err != nil {
-			t.Fatalf("--engine %s: %v", engine, err)
+			t.Fatalf("--engine %s: %v", eng, err)
 		}
-		if st.Rows != rows || st.Engine != engine {
-			t.Fatalf("--engine %s: stats %+v, want %d rows", engine, st, rows)
+		if st.Rows != rows || st.Engine != eng {
+			t.Fatalf("--engine %s: stats %+v, want %d rows", eng, st, rows)
 		}
-		results[engine], _ = readFile(t, out)
+		results[eng], _ = readFile(t, out)
 	}
 	x, _ := readFile(t, in)
-	ortE, goE := results[EngineORT], results[EngineGo]
+	ortE, goE := results[engine.EngineORT], results[engine.EngineGo]
 	if len(ortE) != rows || len(goE) != rows {
 		t.Fatalf("got %d (ort) and %d (go) energies, want %d", len(ortE), len(goE), rows)
 	}
@@ -166,17 +168,17 @@ func TestScoreFormats(t *testing.T) {
 		xs = append(xs, x...)
 		energies = append(energies, want...)
 	}
-	for _, engine := range []string{EngineORT, EngineGo} {
+	for _, eng := range []string{engine.EngineORT, engine.EngineGo} {
 		for _, inFmt := range []string{"csv", "npy", "jsonl"} {
 			in := filepath.Join(dir, "in."+inFmt)
 			writeRows(t, in, xs, 2)
 			for _, outFmt := range []string{"csv", "npy", "jsonl"} {
-				t.Run(engine+"/"+inFmt+"-to-"+outFmt, func(t *testing.T) {
-					if engine == EngineORT {
+				t.Run(eng+"/"+inFmt+"-to-"+outFmt, func(t *testing.T) {
+					if eng == engine.EngineORT {
 						needORT(t)
 					}
 					out := filepath.Join(t.TempDir(), "out."+outFmt)
-					st, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: engine, BatchSize: 4, Workers: 3})
+					st, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: eng, BatchSize: 4, Workers: 3})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -223,7 +225,7 @@ func TestScoreLogDensity(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.csv")
-	if _, err := Score(ScoreOptions{Model: model, Input: fixtureInput, Output: out, Engine: EngineAuto, BatchSize: 5}); err != nil {
+	if _, err := Score(ScoreOptions{Model: model, Input: fixtureInput, Output: out, Engine: engine.EngineAuto, BatchSize: 5}); err != nil {
 		t.Fatal(err)
 	}
 	got, cols := readFile(t, out)
@@ -247,7 +249,7 @@ func TestScoreOrder(t *testing.T) {
 	var first []float64
 	for _, workers := range []int{1, 2, 5} {
 		out := filepath.Join(dir, "out"+strconv.Itoa(workers)+".npy")
-		if _, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: EngineORT, BatchSize: 3, Workers: workers}); err != nil {
+		if _, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: engine.EngineORT, BatchSize: 3, Workers: workers}); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := readFile(t, out)
@@ -272,7 +274,7 @@ func TestScoreSkipBadRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.csv")
-	st, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: EngineORT, BatchSize: 2, Workers: 2, SkipBadRows: true})
+	st, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: engine.EngineORT, BatchSize: 2, Workers: 2, SkipBadRows: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,21 +320,21 @@ func TestScoreErrors(t *testing.T) {
 		o    ScoreOptions
 		want string // the error, with the test's directory as $TMP
 	}{
-		{"wrong-feature-count", ScoreOptions{Model: fixtureModel, Input: wide, Engine: EngineORT},
+		{"wrong-feature-count", ScoreOptions{Model: fixtureModel, Input: wide, Engine: engine.EngineORT},
 			"$TMP/wide.csv: rows of 3 values (shape [3]), but " + fixtureModel + " wants 2 (shape [2])"},
-		{"wrong-feature-count-go", ScoreOptions{Model: fixtureModel, Input: wide, Engine: EngineGo},
+		{"wrong-feature-count-go", ScoreOptions{Model: fixtureModel, Input: wide, Engine: engine.EngineGo},
 			"$TMP/wide.csv: rows of 3 values (shape [3]), but " + fixtureModel + " wants 2 (shape [2])"},
-		{"bad-cell", ScoreOptions{Model: fixtureModel, Input: badCell, Engine: EngineORT},
+		{"bad-cell", ScoreOptions{Model: fixtureModel, Input: badCell, Engine: engine.EngineORT},
 			`$TMP/bad.csv:3: column 2: "abc" is not a number`},
-		{"int64-input", ScoreOptions{Model: int64Model, Input: good, Engine: EngineORT},
+		{"int64-input", ScoreOptions{Model: int64Model, Input: good, Engine: engine.EngineORT},
 			`$TMP/int64.onnx: input "x" has element type int64; the ort engine takes float32 inputs only`},
-		{"cuda-unavailable", ScoreOptions{Model: fixtureModel, Input: good, Engine: EngineORT, Device: "cuda"},
+		{"cuda-unavailable", ScoreOptions{Model: fixtureModel, Input: good, Engine: engine.EngineORT, Device: "cuda"},
 			"--device cuda: the CUDA execution provider is not available with "},
-		{"cuda-go-engine", ScoreOptions{Model: fixtureModel, Input: good, Engine: EngineGo, Device: "cuda"},
+		{"cuda-go-engine", ScoreOptions{Model: fixtureModel, Input: good, Engine: engine.EngineGo, Device: "cuda"},
 			"--device cuda: the go engine runs on the CPU only; use --engine ort"},
 		{"bad-engine", ScoreOptions{Model: fixtureModel, Input: good, Engine: "tpu"},
 			`--engine "tpu": want auto, ort or go`},
-		{"other-library", ScoreOptions{Model: fixtureModel, Input: good, Engine: EngineORT, ORTLib: "/nonexistent/libonnxruntime.so.1"},
+		{"other-library", ScoreOptions{Model: fixtureModel, Input: good, Engine: engine.EngineORT, ORTLib: "/nonexistent/libonnxruntime.so.1"},
 			"--engine ort: ONNX Runtime unavailable: ONNX Runtime is already loaded from "},
 	}
 	for _, c := range cases {
@@ -364,38 +366,6 @@ func TestScoreErrors(t *testing.T) {
 	}
 }
 
-// TestInitORTMissing checks the error for a library that is not there,
-// which tells how to install it. (InitORT itself loads one library per
-// process; the command-line tests run the binary for the whole path.)
-func TestInitORTMissing(t *testing.T) {
-	err := initORT("/nonexistent/libonnxruntime.so.1", "--ort-lib")
-	want := "ONNX Runtime unavailable: library /nonexistent/libonnxruntime.so.1 (from --ort-lib) not found; " +
-		"install it with `make setup` or scripts/install-ort.sh, or name it with --ort-lib or $EBMPIPE_ORT_LIB"
-	if err == nil || err.Error() != want || !errors.Is(err, ErrORTUnavailable) {
-		t.Errorf("error\n%v\nwant\n%s", err, want)
-	}
-}
-
-// TestResolveORTLib checks the order in which the library is looked for.
-func TestResolveORTLib(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", "/cache")
-	cases := []struct {
-		flag, env  string
-		want, from string
-	}{
-		{"/a/lib.so", "/b/lib.so", "/a/lib.so", "--ort-lib"},
-		{"", "/b/lib.so", "/b/lib.so", "$EBMPIPE_ORT_LIB"},
-		{"", "", "/cache/ebmpipe/onnxruntime-" + ORTVersion + "/libonnxruntime.so.1", "the default location"},
-	}
-	for _, c := range cases {
-		t.Setenv(ORTLibEnv, c.env)
-		got, from := ResolveORTLib(c.flag)
-		if got != c.want || from != c.from {
-			t.Errorf("flag %q, env %q: got %s from %s, want %s from %s", c.flag, c.env, got, from, c.want, c.from)
-		}
-	}
-}
-
 // TestScoreCanceled checks that a canceled run writes nothing.
 func TestScoreCanceled(t *testing.T) {
 	needORT(t)
@@ -404,7 +374,7 @@ func TestScoreCanceled(t *testing.T) {
 	out := filepath.Join(dir, "out.csv")
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
-	o := ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: EngineORT, BatchSize: 100, Workers: 2,
+	o := ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: engine.EngineORT, BatchSize: 100, Workers: 2,
 		Progress: func(rows, total int) {
 			if total != 20_000 {
 				t.Errorf("Progress total %d, want 20000", total)

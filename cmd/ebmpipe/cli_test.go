@@ -23,6 +23,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/onnx/mlp"
 	"github.com/ebmpipe/ebmpipe/train"
 )
 
@@ -312,7 +313,7 @@ func writeCLIFixtures(t *testing.T, dir string) {
 		}
 	}
 	mlp := func(spec, kind string) *onnx.ModelProto {
-		m, err := export.MLP(spec, export.MLPOptions{Seed: 1})
+		m, err := mlp.New(spec, mlp.Options{Seed: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

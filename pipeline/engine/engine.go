@@ -1,7 +1,8 @@
-package pipeline
+package engine
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/onnx"
@@ -48,7 +49,7 @@ func NewGoEngine(m *onnx.ModelProto, batch int) (Engine, error) {
 	if len(ins) != 1 {
 		return nil, fmt.Errorf("the model has %d inputs; ebmpipe runs models of exactly one input", len(ins))
 	}
-	in, err := rowPort(ins[0])
+	in, err := RowPort(ins[0])
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +62,7 @@ func NewGoEngine(m *onnx.ModelProto, batch int) (Engine, error) {
 		// Output shapes are known only after a run for dynamic dims;
 		// the width is then found from the data.
 		q := Port{Name: p.Name}
-		if r, err := rowPort(p); err == nil {
+		if r, err := RowPort(p); err == nil {
 			q = r
 		}
 		e.outs = append(e.outs, q)
@@ -69,9 +70,9 @@ func NewGoEngine(m *onnx.ModelProto, batch int) (Engine, error) {
 	return e, nil
 }
 
-// rowPort turns a model port with a leading batch axis into the Port of one
+// RowPort turns a model port with a leading batch axis into the Port of one
 // row. Every dimension after the first must be fixed.
-func rowPort(p importers.Port) (Port, error) {
+func RowPort(p importers.Port) (Port, error) {
 	if len(p.Dims) < 1 {
 		return Port{}, fmt.Errorf("%s %q: rank unknown or 0; want a leading batch axis", "port", p.Name)
 	}
@@ -92,4 +93,23 @@ func (e *goEngine) Close() error    { return nil }
 
 func (e *goEngine) Run(x []float64, rows int) ([][]float64, error) {
 	return e.ev.Run(x, rows)
+}
+
+// DescribePorts lists ports for messages, such as `2 outputs (energy, aux)`.
+func DescribePorts(ps []Port) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+		if p.Width > 1 {
+			names[i] += fmt.Sprintf(" of %d values", p.Width)
+		}
+	}
+	s := fmt.Sprintf("%d outputs", len(ps))
+	if len(ps) == 1 {
+		s = "1 output"
+	}
+	if len(ps) > 0 {
+		s += " (" + strings.Join(names, ", ") + ")"
+	}
+	return s
 }
