@@ -202,9 +202,6 @@ func Sample(ctx context.Context, o SampleOptions) (SampleStats, error) {
 // sampleFeatures returns the feature names in a generator's metadata, or
 // nil.
 func sampleFeatures(m *onnx.ModelProto) ([]string, error) {
-	if _, ok := Metadata(m)[export.MetaFeatures]; !ok {
-		return nil, nil
-	}
 	meta, err := export.ReadMeta(m)
 	if err != nil {
 		return nil, err

@@ -28,7 +28,7 @@ func saveSampleModel(t testing.TB, dir, name string, m *onnx.ModelProto, kind st
 	t.Helper()
 	if kind != "" {
 		m = proto.Clone(m).(*onnx.ModelProto)
-		m.MetadataProps = append(m.MetadataProps, &onnx.StringStringEntryProto{Key: proto.String(MetaKind), Value: proto.String(kind)})
+		m.MetadataProps = append(m.MetadataProps, &onnx.StringStringEntryProto{Key: proto.String(export.MetaKind), Value: proto.String(kind)})
 	}
 	path := filepath.Join(dir, name)
 	if err := onnx.Save(path, m); err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -18,13 +17,6 @@ import (
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/onnx"
-)
-
-// Metadata keys ebmpipe reads from a model's metadata_props; package export
-// defines them and their format.
-const (
-	MetaKind = export.MetaKind // "energy" or "generator"
-	MetaLogZ = export.MetaLogZ // log normalising constant of an energy model
 )
 
 // ScoreOptions are the settings of one scoring run. The JSON names are the
@@ -144,13 +136,16 @@ func ScoreContext(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
 	if err != nil {
 		return st, fmt.Errorf("onnx: load: %w", err)
 	}
-	meta := Metadata(m)
-	if !o.Raw && meta[MetaKind] != "" && meta[MetaKind] != "energy" {
-		return st, fmt.Errorf("%s: a %s model has no energies to score; use --raw for its outputs", o.Model, meta[MetaKind])
-	}
-	logZ, hasLogZ, err := metaFloat(meta, MetaLogZ)
+	meta, err := export.ReadMeta(m)
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", o.Model, err)
+	}
+	if !o.Raw && meta.Kind != "" && meta.Kind != export.KindEnergy {
+		return st, fmt.Errorf("%s: a %s model has no energies to score; use --raw for its outputs", o.Model, meta.Kind)
+	}
+	logZ, hasLogZ := 0.0, meta.LogZ != nil
+	if hasLogZ {
+		logZ = meta.LogZ.Value
 	}
 
 	workers := o.Workers
@@ -440,28 +435,6 @@ func scoreRows(dst []float64, outs [][]float64, n int, raw bool, logZ float64, h
 		}
 	}
 	return dst, nil
-}
-
-// Metadata returns a model's metadata_props as a map.
-func Metadata(m *onnx.ModelProto) map[string]string {
-	meta := make(map[string]string, len(m.GetMetadataProps()))
-	for _, p := range m.GetMetadataProps() {
-		meta[p.GetKey()] = p.GetValue()
-	}
-	return meta
-}
-
-// metaFloat reads a finite number from the metadata.
-func metaFloat(meta map[string]string, key string) (float64, bool, error) {
-	s, ok := meta[key]
-	if !ok {
-		return 0, false, nil
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, false, fmt.Errorf("metadata %s = %q: not a finite number", key, s)
-	}
-	return v, true, nil
 }
 
 // rejectFile collects bad rows into PATH (the output's name + ".rejects"),

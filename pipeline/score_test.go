@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/pipeline/engine"
 
 	"google.golang.org/protobuf/proto"
@@ -217,8 +218,8 @@ func TestScoreLogDensity(t *testing.T) {
 	}
 	const logZ = 1.25
 	m.MetadataProps = append(m.MetadataProps,
-		&onnx.StringStringEntryProto{Key: proto.String(MetaKind), Value: proto.String("energy")},
-		&onnx.StringStringEntryProto{Key: proto.String(MetaLogZ), Value: proto.String(strconv.FormatFloat(logZ, 'g', -1, 64))})
+		&onnx.StringStringEntryProto{Key: proto.String(export.MetaKind), Value: proto.String("energy")},
+		&onnx.StringStringEntryProto{Key: proto.String(export.MetaLogZ), Value: proto.String(strconv.FormatFloat(logZ, 'g', -1, 64))})
 	dir := t.TempDir()
 	model := filepath.Join(dir, "energy.onnx")
 	if err := onnx.Save(model, m); err != nil {
