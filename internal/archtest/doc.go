@@ -1,0 +1,2 @@
+// Package archtest checks the module's package layout.
+package archtest
