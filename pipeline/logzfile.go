@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	"github.com/ebmpipe/ebmpipe/pipeline/engine"
 
 	"github.com/spf13/pflag"
@@ -56,7 +57,7 @@ func (o *LogZFileOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Generator, "generator", d.Generator, "ONNX `FILE` of a generator x = G(z), z ~ N(0, I), whose samples shape the proposal or box")
 	fs.StringVar(&o.Output, "output", d.Output, "write the model with its log Z to `FILE` instead of rewriting --model")
 	fs.StringVar(&o.Engine, "engine", d.Engine, "`ENGINE` running the models: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go)")
-	fs.StringVar(&o.ORTLib, "ort-lib", d.ORTLib, "ONNX Runtime shared library `PATH` (default $"+engine.ORTLibEnv+", then the install location)")
+	fs.StringVar(&o.ORTLib, "ort-lib", d.ORTLib, "ONNX Runtime shared library `PATH` (default $"+ortlib.LibEnv+", then the install location)")
 	o.Estimate.AddFlags(fs)
 }
 

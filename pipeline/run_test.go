@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
+
+	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	"github.com/ebmpipe/ebmpipe/pipeline/engine"
 
 	"github.com/ebmpipe/ebmpipe/export"
@@ -108,7 +111,7 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	dir := t.TempDir()
 	input := filepath.Join(dir, "rows.csv")
-	writeRows(t, input, []float64{0, 0, 1.414, 0, 0, -1.414, 3, 3}, 2)
+	testutil.WriteRows(t, input, []float64{0, 0, 1.414, 0, 0, -1.414, 3, 3}, 2)
 	output := filepath.Join(dir, "scores.jsonl")
 	o := tinyRun(t, dir, "score.input="+input, "score.output="+output)
 	var stages []string
@@ -167,7 +170,7 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 
 	// The held-out rows, scored by the run and again by each engine.
-	testRows, cols := readFile(t, filepath.Join(out, TestFile))
+	testRows, cols := testutil.ReadRows(t, filepath.Join(out, TestFile))
 	if len(testRows) != 2*2000 || !slices.Equal(cols, []string{"x0", "x1"}) {
 		t.Fatalf("%s: %d values, columns %q; want 2000 rows x0, x1", TestFile, len(testRows), cols)
 	}
@@ -180,7 +183,7 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	want := energiesOf(t, energy, testRows)
 	engines := []string{engine.EngineGo, engine.EngineORT}
-	if err := engine.InitORT(""); err != nil {
+	if err := ortlib.Init(""); err != nil {
 		t.Logf("no ONNX Runtime, Go engine only: %v", err)
 		engines = engines[:1]
 	}
@@ -189,19 +192,19 @@ func TestRunEndToEnd(t *testing.T) {
 		if _, err := Score(ScoreOptions{Model: energy, Input: filepath.Join(out, TestFile), Output: p, Engine: eng, BatchSize: 512, Workers: 2}); err != nil {
 			t.Fatal(err)
 		}
-		got, cols := readFile(t, p)
+		got, cols := testutil.ReadRows(t, p)
 		if !slices.Equal(cols, []string{"energy", "log_density"}) {
 			t.Fatalf("%s engine: columns %q", eng, cols)
 		}
 		sum := 0.0
 		for i, e := range want {
 			ge, gl := got[2*i], got[2*i+1]
-			if !closeTo(ge, e, 1e-4) || !closeTo(gl, -e-res.LogZ.Value, 1e-4) {
+			if !testutil.CloseTo(ge, e, 1e-4) || !testutil.CloseTo(gl, -e-res.LogZ.Value, 1e-4) {
 				t.Fatalf("%s engine, row %d: energy %g, log density %g; want %g, %g", eng, i, ge, gl, e, -e-res.LogZ.Value)
 			}
 			sum += gl
 		}
-		if mean := sum / float64(len(want)); !closeTo(mean, res.Test.Mean, 1e-4) {
+		if mean := sum / float64(len(want)); !testutil.CloseTo(mean, res.Test.Mean, 1e-4) {
 			t.Errorf("%s engine: mean log density %.6f, the run's test log-likelihood %.6f", eng, mean, res.Test.Mean)
 		}
 	}
@@ -209,7 +212,7 @@ func TestRunEndToEnd(t *testing.T) {
 	// The baseline, computed here from the formulas, and the model
 	// beating it.
 	g := gaussian2LogLik(trainSet.Data, testRows)
-	if !closeTo(res.Gaussian.Mean, g, 1e-5) {
+	if !testutil.CloseTo(res.Gaussian.Mean, g, 1e-5) {
 		t.Errorf("Gaussian log-likelihood %.6f, want %.6f", res.Gaussian.Mean, g)
 	}
 	if margin := res.Test.Mean - g; !(margin > 0.2 && margin > 5*res.Test.StdErr) {
@@ -249,14 +252,14 @@ func TestRunSplitFile(t *testing.T) {
 		rows[i] = 10 + 3*rows[i]
 	}
 	data := filepath.Join(dir, "moons.csv")
-	writeRows(t, data, rows, 2)
+	testutil.WriteRows(t, data, rows, 2)
 	o := tinyRun(t, dir, "train.data="+data, "train.data-rows=0", "train.steps=20", "train.log-every=10", "run.test-fraction=0.25", "bounds.samples=100")
 	res, err := Run(context.Background(), o, RunHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	trainPart, _ := readFile(t, filepath.Join(o.Train.Out, TrainSplitFile))
-	testPart, _ := readFile(t, filepath.Join(o.Train.Out, TestFile))
+	trainPart, _ := testutil.ReadRows(t, filepath.Join(o.Train.Out, TrainSplitFile))
+	testPart, _ := testutil.ReadRows(t, filepath.Join(o.Train.Out, TestFile))
 	if len(trainPart) != 2*300 || len(testPart) != 2*100 {
 		t.Fatalf("split %d + %d rows, want 300 + 100", len(trainPart)/2, len(testPart)/2)
 	}
@@ -272,7 +275,7 @@ func TestRunSplitFile(t *testing.T) {
 	if res.Options.Train.Data != filepath.Join(o.Train.Out, TrainSplitFile) {
 		t.Errorf("trained on %s", res.Options.Train.Data)
 	}
-	if want := gaussian2LogLik(trainPart, testPart); !closeTo(res.Gaussian.Mean, want, 1e-5) {
+	if want := gaussian2LogLik(trainPart, testPart); !testutil.CloseTo(res.Gaussian.Mean, want, 1e-5) {
 		t.Errorf("Gaussian log-likelihood %.6f, want %.6f", res.Gaussian.Mean, want)
 	}
 	if res.Test.Rows != 100 || math.IsNaN(res.Test.Mean) {
@@ -289,11 +292,11 @@ func TestRunErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	wide := filepath.Join(dir, "wide.csv")
-	writeRows(t, wide, []float64{1, 2, 3, 4, 5, 6}, 3)
+	testutil.WriteRows(t, wide, []float64{1, 2, 3, 4, 5, 6}, 3)
 	wideMany := filepath.Join(dir, "wide-many.csv")
-	writeRows(t, wideMany, []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}, 3)
+	testutil.WriteRows(t, wideMany, []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}, 3)
 	small := filepath.Join(dir, "small.csv")
-	writeRows(t, small, []float64{1, 2, 3, 4, 5, 6, 7, 8}, 2)
+	testutil.WriteRows(t, small, []float64{1, 2, 3, 4, 5, 6, 7, 8}, 2)
 	cases := []struct {
 		name  string
 		sets  []string

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
@@ -64,7 +65,7 @@ func (o *SampleOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.BatchSize, "batch-size", d.BatchSize, "rows per model run; bounds memory use")
 	fs.Uint64Var(&o.Seed, "seed", d.Seed, "random `SEED`: the same seed draws the same samples")
 	fs.StringVar(&o.Engine, "engine", d.Engine, "`ENGINE` running the generator: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go); Langevin gradients always run on the go engine")
-	fs.StringVar(&o.ORTLib, "ort-lib", d.ORTLib, "ONNX Runtime shared library `PATH` (default $"+engine.ORTLibEnv+", then "+defaultORTLibShown+")")
+	fs.StringVar(&o.ORTLib, "ort-lib", d.ORTLib, "ONNX Runtime shared library `PATH` (default $"+ortlib.LibEnv+", then "+defaultORTLibShown+")")
 }
 
 // Check reports the first missing or invalid option.

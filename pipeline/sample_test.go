@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
+
 	"github.com/ebmpipe/ebmpipe/pipeline/engine"
 
 	"google.golang.org/protobuf/proto"
@@ -95,7 +97,7 @@ func TestSampleGenerator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, cols := readFile(t, out)
+	x, cols := testutil.ReadRows(t, out)
 	if want := []string{"u", "v", "w"}; !slices.Equal(cols, want) || !slices.Equal(st.Columns, want) {
 		t.Errorf("columns %q (stats %q), want %q", cols, st.Columns, want)
 	}
@@ -179,7 +181,7 @@ func TestSampleLangevin(t *testing.T) {
 	if _, err := Sample(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
-	x0, _ := readFile(t, o.Output)
+	x0, _ := testutil.ReadRows(t, o.Output)
 	before := 0.0
 	for r := range n {
 		before += quadEnergy(x0[2*r:2*r+2], mu, sigma) / n
@@ -194,7 +196,7 @@ func TestSampleLangevin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			x, _ := readFile(t, o.Output)
+			x, _ := testutil.ReadRows(t, o.Output)
 			if len(x) != 2*n || st.Rows != n {
 				t.Fatalf("%d values, stats %+v; want %d rows of 2", len(x), st, n)
 			}
@@ -203,7 +205,7 @@ func TestSampleLangevin(t *testing.T) {
 			for r := range n {
 				after += quadEnergy(x[2*r:2*r+2], mu, sigma) / n
 			}
-			if !closeTo(st.EnergyBefore, before, 1e-9) || !closeTo(st.EnergyAfter, after, 1e-9) {
+			if !testutil.CloseTo(st.EnergyBefore, before, 1e-9) || !testutil.CloseTo(st.EnergyAfter, after, 1e-9) {
 				t.Errorf("mean energies %g → %g, want %g → %g", st.EnergyBefore, st.EnergyAfter, before, after)
 			}
 			for j := range 2 {
@@ -255,7 +257,7 @@ func TestSampleStep(t *testing.T) {
 	if _, err := Sample(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
-	x0, _ := readFile(t, o.Output)
+	x0, _ := testutil.ReadRows(t, o.Output)
 	for name, grad := range grads {
 		for _, noise := range []float64{0, 0.5} {
 			t.Run(fmt.Sprintf("%s/noise-%g", name, noise), func(t *testing.T) {
@@ -266,13 +268,13 @@ func TestSampleStep(t *testing.T) {
 				if _, err := Sample(context.Background(), o); err != nil {
 					t.Fatal(err)
 				}
-				x1, _ := readFile(t, o.Output)
+				x1, _ := testutil.ReadRows(t, o.Output)
 				var xi []float64 // x₁ − (x₀ − (η/2)∇E(x₀)), over s√η
 				for i := range x1 {
 					j := i % 3
 					want := x0[i] - eta/2*grad(x0[i], mu[j], sigma[j])
 					if noise == 0 {
-						if !closeTo(x1[i], want, 1e-12) {
+						if !testutil.CloseTo(x1[i], want, 1e-12) {
 							t.Fatalf("sample %d, value %d: x₁ = %.15g, want %.15g", i/3+1, j, x1[i], want)
 						}
 						continue
@@ -341,7 +343,7 @@ func TestSampleFormats(t *testing.T) {
 		if _, err := Sample(context.Background(), SampleOptions{Generator: gen, N: 37, Output: out, Engine: engine.EngineGo, BatchSize: 10, Seed: 2, StepSize: 1, NoiseScale: 1}); err != nil {
 			t.Fatalf("%s: %v", ext, err)
 		}
-		x, cols := readFile(t, out)
+		x, cols := testutil.ReadRows(t, out)
 		wantCols := []string{"x0", "x1"}
 		if ext == ".npy" {
 			wantCols = nil
@@ -363,7 +365,7 @@ func TestSampleFormats(t *testing.T) {
 // TestSampleEnginesAgree draws the same samples with ONNX Runtime (float32)
 // and the Go engine (float64).
 func TestSampleEnginesAgree(t *testing.T) {
-	needORT(t)
+	testutil.NeedORT(t)
 	dir := t.TempDir()
 	gen := saveSampleModel(t, dir, "generator.onnx", testGenerator([]float64{1, 2}, []float64{0.5, 3}), export.KindGenerator)
 	got := map[string][]float64{}
@@ -376,10 +378,10 @@ func TestSampleEnginesAgree(t *testing.T) {
 		if st.Engine != eng {
 			t.Errorf("ran on %s, want %s", st.Engine, eng)
 		}
-		got[eng], _ = readFile(t, out)
+		got[eng], _ = testutil.ReadRows(t, out)
 	}
 	for i, v := range got[engine.EngineGo] {
-		if !closeTo(got[engine.EngineORT][i], v, 1e-6) {
+		if !testutil.CloseTo(got[engine.EngineORT][i], v, 1e-6) {
 			t.Fatalf("value %d: ort %.9g, go %.9g", i, got[engine.EngineORT][i], v)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
@@ -53,11 +54,11 @@ func (o *ScoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Device, "device", "cpu", "`DEVICE` for the ort engine: cpu or cuda (needs a GPU build of ONNX Runtime)")
 	fs.BoolVar(&o.Raw, "raw", false, "write the model's outputs as they are, flattened, instead of energies")
 	fs.BoolVar(&o.SkipBadRows, "skip-bad-rows", false, "write bad input rows to OUTPUT.rejects and go on, instead of failing")
-	fs.StringVar(&o.ORTLib, "ort-lib", "", "ONNX Runtime shared library `PATH` (default $"+engine.ORTLibEnv+", then "+defaultORTLibShown+")")
+	fs.StringVar(&o.ORTLib, "ort-lib", "", "ONNX Runtime shared library `PATH` (default $"+ortlib.LibEnv+", then "+defaultORTLibShown+")")
 }
 
-// defaultORTLibShown is DefaultORTLib as the flag help shows it.
-const defaultORTLibShown = "${XDG_CACHE_HOME:-~/.cache}/ebmpipe/onnxruntime-" + engine.ORTVersion + "/libonnxruntime.so.1"
+// defaultORTLibShown is ortlib.DefaultLib as the flag help shows it.
+const defaultORTLibShown = "${XDG_CACHE_HOME:-~/.cache}/ebmpipe/onnxruntime-" + ortlib.Version + "/libonnxruntime.so.1"
 
 // Check reports the first missing or invalid option.
 func (o *ScoreOptions) Check() error {

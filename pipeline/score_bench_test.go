@@ -13,6 +13,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
@@ -60,7 +61,7 @@ func BenchmarkScore(b *testing.B) {
 			for _, workers := range []int{1, 2} {
 				b.Run(fmt.Sprintf("%s/%s/workers=%d", format, eng, workers), func(b *testing.B) {
 					if eng == engine.EngineORT {
-						if err := engine.InitORT(""); err != nil {
+						if err := ortlib.Init(""); err != nil {
 							b.Skip(err)
 						}
 					}
@@ -87,7 +88,7 @@ func BenchmarkScore(b *testing.B) {
 // BenchmarkScoreReadWorkers scores a CSV file with the rows decoded on one
 // goroutine and on readWorkers, side by side.
 func BenchmarkScoreReadWorkers(b *testing.B) {
-	if err := engine.InitORT(""); err != nil {
+	if err := ortlib.Init(""); err != nil {
 		b.Skip(err)
 	}
 	dir := b.TempDir()
@@ -113,7 +114,7 @@ func BenchmarkScoreReadWorkers(b *testing.B) {
 // DynamicAdvancedSession (tensors passed to each run), which the ort engine
 // uses so that a smaller last batch needs no second session.
 func BenchmarkORTSession(b *testing.B) {
-	if err := engine.InitORT(""); err != nil {
+	if err := ortlib.Init(""); err != nil {
 		b.Skip(err)
 	}
 	data, err := os.ReadFile(benchModel)
@@ -178,7 +179,7 @@ func BenchmarkEngine(b *testing.B) {
 			var e engine.Engine
 			var err error
 			if eng == engine.EngineORT {
-				if err := engine.InitORT(""); err != nil {
+				if err := ortlib.Init(""); err != nil {
 					b.Skip(err)
 				}
 				e, err = engine.NewORTEngine(m.data, batch, engine.ORTOptions{})

@@ -3,8 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,12 +10,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
+
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/pipeline/engine"
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
@@ -29,70 +28,12 @@ const (
 	fixtureOutput = "../testdata/torch/energy_silu.output.npy"
 )
 
-// needORT skips the test if the ONNX Runtime library cannot be loaded
-// (make setup installs it).
-func needORT(t testing.TB) {
-	t.Helper()
-	if err := engine.InitORT(""); err != nil {
-		t.Skipf("no ONNX Runtime (%v)", err)
-	}
-}
-
-// readFile reads every row of path, and its column names.
-func readFile(t testing.TB, path string) ([]float64, []string) {
-	t.Helper()
-	r, err := rows.OpenReader(path, rows.ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var all []float64
-	buf := make([]float64, 512*r.Width())
-	for {
-		n, err := r.Read(buf)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, buf[:n*r.Width()]...)
-	}
-	return all, r.Columns()
-}
-
-// writeRows writes rows of width values to path, with columns x0, x1, ...
-// if the format names them.
-func writeRows(t testing.TB, path string, x []float64, width int) {
-	t.Helper()
-	cols := make([]string, width)
-	for i := range cols {
-		cols[i] = "x" + strconv.Itoa(i)
-	}
-	w, err := rows.CreateWriter(path, cols)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Abort()
-	if err := w.Write(x); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Commit(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// closeTo reports whether got is within tol of want, relative to 1+|want|.
-func closeTo(got, want, tol float64) bool {
-	return math.Abs(got-want) <= tol*(1+math.Abs(want))
-}
-
 // TestORTEngineFixture checks the ort engine against PyTorch's outputs for
 // the fixture, with a batch larger than the input and one that leaves a
 // smaller last batch.
 func TestORTEngineFixture(t *testing.T) {
-	needORT(t)
-	want, _ := readFile(t, fixtureOutput)
+	testutil.NeedORT(t)
+	want, _ := testutil.ReadRows(t, fixtureOutput)
 	for _, batch := range []int{3, 7, 64} {
 		t.Run("batch="+strconv.Itoa(batch), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.npy")
@@ -104,9 +45,9 @@ func TestORTEngineFixture(t *testing.T) {
 			if st.Engine != engine.EngineORT || st.Rows != len(want) {
 				t.Fatalf("stats %+v, want engine ort and %d rows", st, len(want))
 			}
-			got, _ := readFile(t, out)
+			got, _ := testutil.ReadRows(t, out)
 			for i := range want {
-				if !closeTo(got[i], want[i], 1e-5) {
+				if !testutil.CloseTo(got[i], want[i], 1e-5) {
 					t.Errorf("row %d: got %.7g, PyTorch %.7g", i, got[i], want[i])
 				}
 			}
@@ -118,7 +59,7 @@ func TestORTEngineFixture(t *testing.T) {
 // several workers and a batch size that leaves a smaller last batch, and
 // checks that they agree row by row.
 func TestScoreEnginesAgree(t *testing.T) {
-	needORT(t)
+	testutil.NeedORT(t)
 	if testing.Short() {
 		t.Skip("100,000 rows through the go engine take seconds")
 	}
@@ -135,9 +76,9 @@ func TestScoreEnginesAgree(t *testing.T) {
 		if st.Rows != rows || st.Engine != eng {
 			t.Fatalf("--engine %s: stats %+v, want %d rows", eng, st, rows)
 		}
-		results[eng], _ = readFile(t, out)
+		results[eng], _ = testutil.ReadRows(t, out)
 	}
-	x, _ := readFile(t, in)
+	x, _ := testutil.ReadRows(t, in)
 	ortE, goE := results[engine.EngineORT], results[engine.EngineGo]
 	if len(ortE) != rows || len(goE) != rows {
 		t.Fatalf("got %d (ort) and %d (go) energies, want %d", len(ortE), len(goE), rows)
@@ -145,7 +86,7 @@ func TestScoreEnginesAgree(t *testing.T) {
 	bad := 0
 	for i := range rows {
 		// float32 against float64 arithmetic.
-		if !closeTo(ortE[i], goE[i], 1e-5) {
+		if !testutil.CloseTo(ortE[i], goE[i], 1e-5) {
 			if bad++; bad <= 5 {
 				t.Errorf("row %d (%g, %g): ort %.9g, go %.9g", i, x[2*i], x[2*i+1], ortE[i], goE[i])
 			}
@@ -160,8 +101,8 @@ func TestScoreEnginesAgree(t *testing.T) {
 // format, with each engine, and checks values and column names.
 func TestScoreFormats(t *testing.T) {
 	dir := t.TempDir()
-	x, _ := readFile(t, fixtureInput)
-	want, _ := readFile(t, fixtureOutput)
+	x, _ := testutil.ReadRows(t, fixtureInput)
+	want, _ := testutil.ReadRows(t, fixtureOutput)
 	// Repeat the fixture so that 3 workers with batches of 4 each get some.
 	const reps = 9
 	var xs, energies []float64
@@ -172,11 +113,11 @@ func TestScoreFormats(t *testing.T) {
 	for _, eng := range []string{engine.EngineORT, engine.EngineGo} {
 		for _, inFmt := range []string{"csv", "npy", "jsonl"} {
 			in := filepath.Join(dir, "in."+inFmt)
-			writeRows(t, in, xs, 2)
+			testutil.WriteRows(t, in, xs, 2)
 			for _, outFmt := range []string{"csv", "npy", "jsonl"} {
 				t.Run(eng+"/"+inFmt+"-to-"+outFmt, func(t *testing.T) {
 					if eng == engine.EngineORT {
-						needORT(t)
+						testutil.NeedORT(t)
 					}
 					out := filepath.Join(t.TempDir(), "out."+outFmt)
 					st, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: eng, BatchSize: 4, Workers: 3})
@@ -186,7 +127,7 @@ func TestScoreFormats(t *testing.T) {
 					if st.Rows != len(energies) {
 						t.Errorf("scored %d rows, want %d", st.Rows, len(energies))
 					}
-					got, cols := readFile(t, out)
+					got, cols := testutil.ReadRows(t, out)
 					wantCols := []string{"energy"}
 					if outFmt == "npy" {
 						wantCols = nil
@@ -198,7 +139,7 @@ func TestScoreFormats(t *testing.T) {
 						t.Fatalf("got %d energies, want %d", len(got), len(energies))
 					}
 					for i := range got {
-						if !closeTo(got[i], energies[i], 1e-5) {
+						if !testutil.CloseTo(got[i], energies[i], 1e-5) {
 							t.Errorf("row %d: got %.7g, PyTorch %.7g", i, got[i], energies[i])
 						}
 					}
@@ -211,7 +152,7 @@ func TestScoreFormats(t *testing.T) {
 // TestScoreLogDensity checks the log_density column of a model carrying
 // ebmpipe.log_z.
 func TestScoreLogDensity(t *testing.T) {
-	needORT(t)
+	testutil.NeedORT(t)
 	m, err := onnx.Load(fixtureModel)
 	if err != nil {
 		t.Fatal(err)
@@ -229,13 +170,13 @@ func TestScoreLogDensity(t *testing.T) {
 	if _, err := Score(ScoreOptions{Model: model, Input: fixtureInput, Output: out, Engine: engine.EngineAuto, BatchSize: 5}); err != nil {
 		t.Fatal(err)
 	}
-	got, cols := readFile(t, out)
+	got, cols := testutil.ReadRows(t, out)
 	if want := []string{"energy", "log_density"}; !reflect.DeepEqual(cols, want) {
 		t.Fatalf("columns %q, want %q", cols, want)
 	}
-	want, _ := readFile(t, fixtureOutput)
+	want, _ := testutil.ReadRows(t, fixtureOutput)
 	for i, e := range want {
-		if !closeTo(got[2*i], e, 1e-5) || got[2*i+1] != -got[2*i]-logZ {
+		if !testutil.CloseTo(got[2*i], e, 1e-5) || got[2*i+1] != -got[2*i]-logZ {
 			t.Errorf("row %d: got energy %g, log_density %g; want %g, %g", i, got[2*i], got[2*i+1], e, -e-logZ)
 		}
 	}
@@ -244,7 +185,7 @@ func TestScoreLogDensity(t *testing.T) {
 // TestScoreOrder checks that rows come out in input order whatever the
 // number of workers, with batches much smaller than the input.
 func TestScoreOrder(t *testing.T) {
-	needORT(t)
+	testutil.NeedORT(t)
 	dir := t.TempDir()
 	in := writeBenchInput(t, dir, "in.npy", 5000)
 	var first []float64
@@ -253,7 +194,7 @@ func TestScoreOrder(t *testing.T) {
 		if _, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: engine.EngineORT, BatchSize: 3, Workers: workers}); err != nil {
 			t.Fatal(err)
 		}
-		got, _ := readFile(t, out)
+		got, _ := testutil.ReadRows(t, out)
 		if first == nil {
 			first = got
 			continue
@@ -267,7 +208,7 @@ func TestScoreOrder(t *testing.T) {
 // TestScoreSkipBadRows checks that bad rows go to OUTPUT.rejects, in file
 // order, and good rows are scored.
 func TestScoreSkipBadRows(t *testing.T) {
-	needORT(t)
+	testutil.NeedORT(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.csv")
 	text := "x0,x1\n0.5,1\nabc,2\n-1,2\n\n3,4,5\n0,0\n"
@@ -290,7 +231,7 @@ func TestScoreSkipBadRows(t *testing.T) {
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "3\tabc,2\t") || !strings.HasPrefix(lines[1], "6\t3,4,5\t") {
 		t.Errorf("rejects file:\n%s", rejects)
 	}
-	got, _ := readFile(t, out)
+	got, _ := testutil.ReadRows(t, out)
 	if len(got) != 3 {
 		t.Errorf("got %d energies, want 3", len(got))
 	}
@@ -299,7 +240,7 @@ func TestScoreSkipBadRows(t *testing.T) {
 // TestScoreErrors checks the one-line error of each failing run, and that
 // it leaves no output behind.
 func TestScoreErrors(t *testing.T) {
-	needORT(t)
+	testutil.NeedORT(t)
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)
@@ -369,7 +310,7 @@ func TestScoreErrors(t *testing.T) {
 
 // TestScoreCanceled checks that a canceled run writes nothing.
 func TestScoreCanceled(t *testing.T) {
-	needORT(t)
+	testutil.NeedORT(t)
 	dir := t.TempDir()
 	in := writeBenchInput(t, dir, "in.npy", 20_000)
 	out := filepath.Join(dir, "out.csv")

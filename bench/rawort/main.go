@@ -18,8 +18,8 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	"github.com/ebmpipe/ebmpipe/internal/rows"
-	"github.com/ebmpipe/ebmpipe/pipeline/engine"
 )
 
 func main() {
@@ -31,7 +31,7 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("rawort: ")
-	if err := engine.InitORT(*lib); err != nil {
+	if err := ortlib.Init(*lib); err != nil {
 		log.Fatal(err)
 	}
 	ins, outs, err := ort.GetInputOutputInfo(*model)

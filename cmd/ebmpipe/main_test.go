@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"math"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ebmpipe/ebmpipe/internal/rows"
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -23,27 +23,6 @@ func runCLI(args ...string) (int, string, string) {
 	var out, errw bytes.Buffer
 	code := run(args, &out, &errw)
 	return code, out.String(), errw.String()
-}
-
-type fixture struct {
-	Name   string `json:"name"`
-	Model  string `json:"model"`
-	Input  string `json:"input"`
-	Output string `json:"output"`
-	Train  bool   `json:"training"`
-}
-
-func loadManifest(t *testing.T) []fixture {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtures, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fs []fixture
-	if err := json.Unmarshal(b, &fs); err != nil {
-		t.Fatal(err)
-	}
-	return fs
 }
 
 func readAll(t *testing.T, path string) ([]float64, int) {
@@ -72,7 +51,7 @@ func TestScoreFixtures(t *testing.T) { checkScoreFixtures(t, "go") }
 // checkScoreFixtures scores every PyTorch fixture with engine and compares
 // with PyTorch's outputs.
 func checkScoreFixtures(t *testing.T, engine string) {
-	for _, f := range loadManifest(t) {
+	for _, f := range testutil.Fixtures(t, fixtures) {
 		t.Run(f.Name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.npy")
 			// Batch size 7 holds the whole fixture batch, which matters for

@@ -23,6 +23,7 @@ const module = "github.com/ebmpipe/ebmpipe"
 var levels = map[string]int{
 	"internal/atomicfile": 0,
 	"internal/rows":       0,
+	"internal/ortlib":     0,
 	"internal/testutil":   0,
 	"internal/graphtest":  0,
 	"internal/archtest":   0,

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 
+	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
@@ -18,7 +19,7 @@ type Choice struct {
 	Engine    string // EngineAuto, EngineORT or EngineGo
 	BatchSize int    // rows per run
 	Device    string // for ONNX Runtime: "", "cpu" or "cuda"
-	ORTLib    string // the ONNX Runtime library, as for ResolveORTLib
+	ORTLib    string // the ONNX Runtime library, as for ortlib.ResolveLib
 	// Notice, if not nil, is told of choices made on the user's behalf,
 	// such as falling back to the Go engine.
 	Notice func(msg string)
@@ -31,7 +32,7 @@ type Choice struct {
 func Choose(o Choice, m *onnx.ModelProto, data []byte, workers int) (func() (Engine, error), string, error) {
 	name := o.Engine
 	if name == EngineAuto || name == EngineORT {
-		err := InitORT(o.ORTLib)
+		err := ortlib.Init(o.ORTLib)
 		switch {
 		case err == nil:
 			name = EngineORT

@@ -3,125 +3,16 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 
+	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	ort "github.com/yalue/onnxruntime_go"
 )
-
-// ORTVersion is the ONNX Runtime release that github.com/yalue/onnxruntime_go
-// v1.27.0 is built against, and that scripts/install-ort.sh installs.
-const ORTVersion = "1.24.3"
-
-// ORTLibEnv is the environment variable naming the ONNX Runtime shared
-// library, consulted when no --ort-lib flag is given.
-const ORTLibEnv = "EBMPIPE_ORT_LIB"
-
-// ErrORTUnavailable is wrapped by the errors that tell the ONNX Runtime
-// library cannot be found or loaded, as opposed to errors in a model.
-var ErrORTUnavailable = errors.New("ONNX Runtime unavailable")
-
-// DefaultORTLib returns where scripts/install-ort.sh puts the library:
-// ${XDG_CACHE_HOME:-$HOME/.cache}/ebmpipe/onnxruntime-VERSION/libonnxruntime.so.1.
-func DefaultORTLib() string {
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return ""
-		}
-		cache = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(cache, "ebmpipe", "onnxruntime-"+ORTVersion, "libonnxruntime.so.1")
-}
-
-// ResolveORTLib returns the ONNX Runtime library to load and where that
-// choice came from: flag (the --ort-lib value) if not empty, else the
-// EBMPIPE_ORT_LIB environment variable, else DefaultORTLib.
-func ResolveORTLib(flag string) (path, source string) {
-	if flag != "" {
-		return flag, "--ort-lib"
-	}
-	if env := os.Getenv(ORTLibEnv); env != "" {
-		return env, "$" + ORTLibEnv
-	}
-	return DefaultORTLib(), "the default location"
-}
-
-// ort holds the process-wide ONNX Runtime environment. ONNX Runtime has one
-// environment per process, and the library can be loaded only once, so the
-// first InitORT decides which library is used.
-var ortEnv struct {
-	once sync.Once
-	lib  string // the library loaded, or tried
-	err  error
-}
-
-// InitORT loads the ONNX Runtime shared library and creates the
-// process-wide ONNX Runtime environment, once. lib is the --ort-lib flag
-// value, resolved by ResolveORTLib. A later call asking for another
-// library fails; one asking for the same library returns the first result.
-// The errors for a missing or unloadable library wrap ErrORTUnavailable and
-// tell how to install it.
-func InitORT(lib string) error {
-	path, source := ResolveORTLib(lib)
-	ortEnv.once.Do(func() {
-		ortEnv.lib = path
-		ortEnv.err = initORT(path, source)
-	})
-	if ortEnv.lib != path {
-		return fmt.Errorf("%w: ONNX Runtime is already loaded from %s; cannot load %s (from %s) in the same process",
-			ErrORTUnavailable, ortEnv.lib, path, source)
-	}
-	return ortEnv.err
-}
-
-const ortInstallHint = "install it with `make setup` or scripts/install-ort.sh, or name it with --ort-lib or $" + ORTLibEnv
-
-func initORT(path, source string) error {
-	if path == "" {
-		return fmt.Errorf("%w: no library path (no home directory for the default location); %s", ErrORTUnavailable, ortInstallHint)
-	}
-	if _, err := os.Stat(path); err != nil {
-		why := "not found"
-		if !errors.Is(err, os.ErrNotExist) {
-			why = err.Error()
-		}
-		return fmt.Errorf("%w: library %s (from %s) %s; %s", ErrORTUnavailable, path, source, why, ortInstallHint)
-	}
-	ort.SetSharedLibraryPath(path)
-	if err := ort.InitializeEnvironment(ort.WithLogLevelFatal()); err != nil {
-		return fmt.Errorf("%w: cannot load %s (from %s; ebmpipe needs ONNX Runtime %s): %s; %s",
-			ErrORTUnavailable, path, source, ORTVersion[:strings.LastIndexByte(ORTVersion, '.')]+".x", oneLine(cause(err)), ortInstallHint)
-	}
-	return nil
-}
-
-// oneLine returns the message of err on one line: ONNX Runtime's messages
-// can span several.
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
-}
-
-// cause returns the innermost error that err wraps, ONNX Runtime's own
-// message, without onnxruntime_go's prefixes such as "Error running
-// network".
-func cause(err error) error {
-	for {
-		c := errors.Unwrap(err)
-		if c == nil {
-			return err
-		}
-		err = c
-	}
-}
 
 // ORTOptions are the settings of an ONNX Runtime engine.
 type ORTOptions struct {
 	// Lib is the shared library, as the --ort-lib flag gives it: empty
-	// means $EBMPIPE_ORT_LIB, then DefaultORTLib.
+	// means $EBMPIPE_ORT_LIB, then ortlib.DefaultLib.
 	Lib string
 	// Device is "cpu" (or empty) or "cuda". "cuda" appends ONNX Runtime's
 	// CUDA execution provider, which needs a GPU build of the library.
@@ -162,12 +53,12 @@ func NewORTEngine(data []byte, batch int, opt ORTOptions) (Engine, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("batch size %d: must be at least 1", batch)
 	}
-	if err := InitORT(opt.Lib); err != nil {
+	if err := ortlib.Init(opt.Lib); err != nil {
 		return nil, err
 	}
 	ins, outs, err := ort.GetInputOutputInfoWithONNXData(data)
 	if err != nil {
-		return nil, fmt.Errorf("ONNX Runtime: %s", oneLine(cause(err)))
+		return nil, fmt.Errorf("ONNX Runtime: %s", ortlib.OneLine(ortlib.Cause(err)))
 	}
 	if len(ins) != 1 {
 		return nil, fmt.Errorf("the model has %d inputs; ebmpipe runs models of exactly one input", len(ins))
@@ -201,15 +92,15 @@ func NewORTEngine(data []byte, batch int, opt ORTOptions) (Engine, error) {
 
 	so, err := ort.NewSessionOptions()
 	if err != nil {
-		return nil, fmt.Errorf("ONNX Runtime session options: %s", oneLine(err))
+		return nil, fmt.Errorf("ONNX Runtime session options: %s", ortlib.OneLine(err))
 	}
 	defer so.Destroy()
 	if opt.Threads > 0 {
 		if err := so.SetIntraOpNumThreads(opt.Threads); err != nil {
-			return nil, fmt.Errorf("ONNX Runtime: %d threads: %s", opt.Threads, oneLine(err))
+			return nil, fmt.Errorf("ONNX Runtime: %d threads: %s", opt.Threads, ortlib.OneLine(err))
 		}
 		if err := so.SetInterOpNumThreads(1); err != nil {
-			return nil, fmt.Errorf("ONNX Runtime: inter-op threads: %s", oneLine(err))
+			return nil, fmt.Errorf("ONNX Runtime: inter-op threads: %s", ortlib.OneLine(err))
 		}
 	}
 	if err := setDevice(so, opt); err != nil {
@@ -217,7 +108,7 @@ func NewORTEngine(data []byte, batch int, opt ORTOptions) (Engine, error) {
 	}
 	e.sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, []string{e.in.Name}, names, so)
 	if err != nil {
-		return nil, fmt.Errorf("ONNX Runtime: %s", oneLine(cause(err)))
+		return nil, fmt.Errorf("ONNX Runtime: %s", ortlib.OneLine(ortlib.Cause(err)))
 	}
 	if e.full, err = e.newTensors(e.batch); err != nil {
 		e.Close()
@@ -227,12 +118,12 @@ func NewORTEngine(data []byte, batch int, opt ORTOptions) (Engine, error) {
 	return e, nil
 }
 
-// CheckORTDevice reports whether ONNX Runtime, loaded by InitORT, can run
+// CheckORTDevice reports whether ONNX Runtime, loaded by ortlib.Init, can run
 // sessions on opt.Device, without making one.
 func CheckORTDevice(opt ORTOptions) error {
 	so, err := ort.NewSessionOptions()
 	if err != nil {
-		return fmt.Errorf("ONNX Runtime session options: %s", oneLine(err))
+		return fmt.Errorf("ONNX Runtime session options: %s", ortlib.OneLine(err))
 	}
 	defer so.Destroy()
 	return setDevice(so, opt)
@@ -247,9 +138,9 @@ func setDevice(so *ort.SessionOptions, opt ORTOptions) error {
 		// A GPU build of the library finds its CUDA provider library
 		// (libonnxruntime_providers_cuda.so) next to itself.
 		if err := appendCUDA(so); err != nil {
-			lib, _ := ResolveORTLib(opt.Lib)
+			lib, _ := ortlib.ResolveLib(opt.Lib)
 			return fmt.Errorf("--device cuda: the CUDA execution provider is not available with %s (%s); it needs the GPU build of ONNX Runtime %s, CUDA and a GPU",
-				lib, err, ORTVersion)
+				lib, err, ortlib.Version)
 		}
 		return nil
 	}
@@ -260,11 +151,11 @@ func setDevice(so *ort.SessionOptions, opt ORTOptions) error {
 func appendCUDA(so *ort.SessionOptions) error {
 	co, err := ort.NewCUDAProviderOptions()
 	if err != nil {
-		return errors.New(oneLine(err))
+		return errors.New(ortlib.OneLine(err))
 	}
 	defer co.Destroy()
 	if err := so.AppendExecutionProviderCUDA(co); err != nil {
-		return errors.New(oneLine(err))
+		return errors.New(ortlib.OneLine(err))
 	}
 	return nil
 }
@@ -314,7 +205,7 @@ func (e *ortEngine) newTensors(rows int) (*ortTensors, error) {
 	shape := append(ort.Shape{int64(rows)}, toInt64s(e.in.Shape)...)
 	var err error
 	if t.x, err = ort.NewEmptyTensor[float32](shape); err != nil {
-		return nil, fmt.Errorf("ONNX Runtime: input tensor of shape %v: %s", shape, oneLine(err))
+		return nil, fmt.Errorf("ONNX Runtime: input tensor of shape %v: %s", shape, ortlib.OneLine(err))
 	}
 	t.in = []ort.Value{t.x}
 	t.outs = make([]ort.Value, len(e.outs))
@@ -327,7 +218,7 @@ func (e *ortEngine) newTensors(rows int) (*ortTensors, error) {
 		y, err := ort.NewEmptyTensor[float32](shape)
 		if err != nil {
 			t.destroy()
-			return nil, fmt.Errorf("ONNX Runtime: output tensor of shape %v: %s", shape, oneLine(err))
+			return nil, fmt.Errorf("ONNX Runtime: output tensor of shape %v: %s", shape, ortlib.OneLine(err))
 		}
 		t.outs[k], t.fixed[k] = y, true
 	}
@@ -395,7 +286,7 @@ func (e *ortEngine) Run(x []float64, rows int) ([][]float64, error) {
 	}
 	clear(xs[len(x):]) // padding of a fixed batch
 	if err := e.sess.Run(t.in, t.outs); err != nil {
-		return nil, fmt.Errorf("ONNX Runtime: %s", oneLine(cause(err)))
+		return nil, fmt.Errorf("ONNX Runtime: %s", ortlib.OneLine(ortlib.Cause(err)))
 	}
 	for k, v := range t.outs {
 		y, ok := v.(*ort.Tensor[float32])

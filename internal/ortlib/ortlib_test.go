@@ -1,4 +1,4 @@
-package engine
+package ortlib
 
 import (
 	"errors"
@@ -6,13 +6,13 @@ import (
 )
 
 // TestInitORTMissing checks the error for a library that is not there,
-// which tells how to install it. (InitORT itself loads one library per
+// which tells how to install it. (Init itself loads one library per
 // process; the command-line tests run the binary for the whole path.)
 func TestInitORTMissing(t *testing.T) {
-	err := initORT("/nonexistent/libonnxruntime.so.1", "--ort-lib")
+	err := initLib("/nonexistent/libonnxruntime.so.1", "--ort-lib")
 	want := "ONNX Runtime unavailable: library /nonexistent/libonnxruntime.so.1 (from --ort-lib) not found; " +
 		"install it with `make setup` or scripts/install-ort.sh, or name it with --ort-lib or $EBMPIPE_ORT_LIB"
-	if err == nil || err.Error() != want || !errors.Is(err, ErrORTUnavailable) {
+	if err == nil || err.Error() != want || !errors.Is(err, ErrUnavailable) {
 		t.Errorf("error\n%v\nwant\n%s", err, want)
 	}
 }
@@ -26,11 +26,11 @@ func TestResolveORTLib(t *testing.T) {
 	}{
 		{"/a/lib.so", "/b/lib.so", "/a/lib.so", "--ort-lib"},
 		{"", "/b/lib.so", "/b/lib.so", "$EBMPIPE_ORT_LIB"},
-		{"", "", "/cache/ebmpipe/onnxruntime-" + ORTVersion + "/libonnxruntime.so.1", "the default location"},
+		{"", "", "/cache/ebmpipe/onnxruntime-" + Version + "/libonnxruntime.so.1", "the default location"},
 	}
 	for _, c := range cases {
-		t.Setenv(ORTLibEnv, c.env)
-		got, from := ResolveORTLib(c.flag)
+		t.Setenv(LibEnv, c.env)
+		got, from := ResolveLib(c.flag)
 		if got != c.want || from != c.from {
 			t.Errorf("flag %q, env %q: got %s from %s, want %s from %s", c.flag, c.env, got, from, c.want, c.from)
 		}
