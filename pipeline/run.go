@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/score"
+
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/internal/rows"
@@ -28,7 +30,7 @@ const (
 	SectionTrain  = "train"  // train.Options
 	SectionLogZ   = "logz"   // LogZFileOptions
 	SectionBounds = "bounds" // train.BoundsOptions
-	SectionScore  = "score"  // ScoreOptions
+	SectionScore  = "score"  // score.Options
 )
 
 // Files a run writes into its output directory (train's --out), besides
@@ -90,7 +92,7 @@ type RunOptions struct {
 	Train  train.Options       `json:"train"`
 	LogZ   LogZFileOptions     `json:"logz"`
 	Bounds train.BoundsOptions `json:"bounds"`
-	Score  ScoreOptions        `json:"score"`
+	Score  score.Options       `json:"score"`
 }
 
 // A runSection defines a section of a run file.
@@ -329,7 +331,7 @@ type RunResult struct {
 	// Engine is the engine that scored the held-out rows: ort or go.
 	Engine string
 	// Scored counts the rows of the score section's file, if any.
-	Scored *ScoreStats
+	Scored *score.Stats
 	// Files are the files and directories written, the output directory
 	// first.
 	Files []string
@@ -465,7 +467,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	so := o.Score
 	so.Model, so.Input, so.Output = res.Train.Energy, testPath, filepath.Join(out, TestScoresFile)
 	so.Raw, so.SkipBadRows, so.Notice, so.Progress = false, false, h.Notice, nil
-	st, err := ScoreContext(ctx, so)
+	st, err := score.ScoreContext(ctx, so)
 	if err != nil {
 		return nil, err
 	}
@@ -482,7 +484,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 		so := o.Score
 		so.Model = res.Train.Energy
 		so.Notice = h.Notice
-		st, err := ScoreContext(ctx, so)
+		st, err := score.ScoreContext(ctx, so)
 		if err != nil {
 			return nil, err
 		}

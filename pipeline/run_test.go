@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/score"
+
 	"github.com/ebmpipe/ebmpipe/internal/testutil"
 
 	"github.com/ebmpipe/ebmpipe/internal/ortlib"
@@ -189,7 +191,7 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	for _, eng := range engines {
 		p := filepath.Join(dir, eng+".csv")
-		if _, err := Score(ScoreOptions{Model: energy, Input: filepath.Join(out, TestFile), Output: p, Engine: eng, BatchSize: 512, Workers: 2}); err != nil {
+		if _, err := score.Score(score.Options{Model: energy, Input: filepath.Join(out, TestFile), Output: p, Engine: eng, BatchSize: 512, Workers: 2}); err != nil {
 			t.Fatal(err)
 		}
 		got, cols := testutil.ReadRows(t, p)

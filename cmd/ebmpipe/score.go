@@ -5,9 +5,8 @@ import (
 	"io"
 	"os"
 
+	scoring "github.com/ebmpipe/ebmpipe/pipeline/score"
 	"github.com/spf13/pflag"
-
-	"github.com/ebmpipe/ebmpipe/pipeline"
 )
 
 var scoreCommand = command{
@@ -29,7 +28,7 @@ from --ort-lib, else $EBMPIPE_ORT_LIB, else the place scripts/install-ort.sh
 (make setup) installs it. --engine auto, the default, does the same but
 falls back to the pure-Go engine, saying so, when the library is missing.`,
 	setup: func(fs *pflag.FlagSet, _, errw io.Writer) func([]string) error {
-		var o pipeline.ScoreOptions
+		var o scoring.Options
 		o.AddFlags(fs)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
@@ -45,7 +44,7 @@ falls back to the pure-Go engine, saying so, when the library is missing.`,
 				o.Progress = bar.update
 				defer bar.finish()
 			}
-			st, err := pipeline.ScoreContext(ctx, o)
+			st, err := scoring.ScoreContext(ctx, o)
 			if err != nil {
 				return err
 			}

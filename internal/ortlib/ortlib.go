@@ -37,6 +37,9 @@ func DefaultLib() string {
 	return filepath.Join(cache, "ebmpipe", "onnxruntime-"+Version, "libonnxruntime.so.1")
 }
 
+// DefaultLibShown is DefaultLib as help texts show it.
+const DefaultLibShown = "${XDG_CACHE_HOME:-~/.cache}/ebmpipe/onnxruntime-" + Version + "/libonnxruntime.so.1"
+
 // ResolveLib returns the ONNX Runtime library to load and where that
 // choice came from: flag (the --ort-lib value) if not empty, else the
 // EBMPIPE_ORT_LIB environment variable, else DefaultLib.

@@ -1,4 +1,4 @@
-package pipeline
+package score
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 
 // benchModel is the model the scoring benchmarks run: a 2-32-32-1 SiLU MLP
 // exported from PyTorch.
-const benchModel = "../testdata/torch/energy_silu.onnx"
+const benchModel = "../../testdata/torch/energy_silu.onnx"
 
 // benchRows is the number of rows of the benchmark input files.
 const benchRows = 200_000
@@ -65,7 +65,7 @@ func BenchmarkScore(b *testing.B) {
 							b.Skip(err)
 						}
 					}
-					o := ScoreOptions{
+					o := Options{
 						Model: benchModel, Input: in, Output: filepath.Join(dir, "out."+format),
 						Engine: eng, BatchSize: 1024, Workers: workers,
 					}
@@ -97,7 +97,7 @@ func BenchmarkScoreReadWorkers(b *testing.B) {
 	for _, n := range []int{1, min(runtime.NumCPU(), 4)} {
 		b.Run(fmt.Sprintf("read=%d", n), func(b *testing.B) {
 			readWorkers = n
-			o := ScoreOptions{Model: benchModel, Input: in, Output: filepath.Join(dir, "out.csv"), Engine: engine.EngineORT, BatchSize: 1024}
+			o := Options{Model: benchModel, Input: in, Output: filepath.Join(dir, "out.csv"), Engine: engine.EngineORT, BatchSize: 1024}
 			for b.Loop() {
 				if _, err := ScoreContext(context.Background(), o); err != nil {
 					b.Fatal(err)

@@ -1,4 +1,4 @@
-package pipeline
+package score
 
 import (
 	"context"
@@ -20,9 +20,9 @@ import (
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
-// ScoreOptions are the settings of one scoring run. The JSON names are the
+// Options are the settings of one scoring run. The JSON names are the
 // command-line flag names.
-type ScoreOptions struct {
+type Options struct {
 	Model       string `json:"model"`
 	Input       string `json:"input"`
 	Output      string `json:"output"`
@@ -44,7 +44,7 @@ type ScoreOptions struct {
 }
 
 // AddFlags defines the options as flags on fs, with their defaults.
-func (o *ScoreOptions) AddFlags(fs *pflag.FlagSet) {
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Model, "model", "", "ONNX `FILE` of the model to run (required)")
 	fs.StringVar(&o.Input, "input", "", "row `FILE` to score: .csv, .npy or .jsonl (required)")
 	fs.StringVar(&o.Output, "output", "", "`FILE` to write, format by extension: .csv, .npy or .jsonl (required)")
@@ -54,14 +54,12 @@ func (o *ScoreOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Device, "device", "cpu", "`DEVICE` for the ort engine: cpu or cuda (needs a GPU build of ONNX Runtime)")
 	fs.BoolVar(&o.Raw, "raw", false, "write the model's outputs as they are, flattened, instead of energies")
 	fs.BoolVar(&o.SkipBadRows, "skip-bad-rows", false, "write bad input rows to OUTPUT.rejects and go on, instead of failing")
-	fs.StringVar(&o.ORTLib, "ort-lib", "", "ONNX Runtime shared library `PATH` (default $"+ortlib.LibEnv+", then "+defaultORTLibShown+")")
+	fs.StringVar(&o.ORTLib, "ort-lib", "", "ONNX Runtime shared library `PATH` (default $"+ortlib.LibEnv+", then "+ortlib.DefaultLibShown+")")
 }
 
-// defaultORTLibShown is ortlib.DefaultLib as the flag help shows it.
-const defaultORTLibShown = "${XDG_CACHE_HOME:-~/.cache}/ebmpipe/onnxruntime-" + ortlib.Version + "/libonnxruntime.so.1"
 
 // Check reports the first missing or invalid option.
-func (o *ScoreOptions) Check() error {
+func (o *Options) Check() error {
 	switch {
 	case o.Model == "":
 		return errors.New("--model is required")
@@ -99,8 +97,8 @@ func (o *ScoreOptions) Check() error {
 // engines. Benchmarks change it.
 var readWorkers = min(runtime.NumCPU(), 4)
 
-// ScoreStats counts the rows of a scoring run.
-type ScoreStats struct {
+// Stats counts the rows of a scoring run.
+type Stats struct {
 	Rows     int    // rows scored
 	Rejected int    // bad rows written to the rejects file
 	Engine   string // the engine used: "ort" or "go"
@@ -109,7 +107,7 @@ type ScoreStats struct {
 
 // Score runs a model over every row of o.Input and writes o.Output. It is
 // ScoreContext with a context that is never canceled.
-func Score(o ScoreOptions) (ScoreStats, error) {
+func Score(o Options) (Stats, error) {
 	return ScoreContext(context.Background(), o)
 }
 
@@ -122,8 +120,8 @@ func Score(o ScoreOptions) (ScoreStats, error) {
 // of o.SkipBadRows, appear only if the whole run succeeds: if ctx is
 // canceled or an error occurs, they are removed and the target paths are
 // left as they were.
-func ScoreContext(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
-	var st ScoreStats
+func ScoreContext(ctx context.Context, o Options) (Stats, error) {
+	var st Stats
 	if err := o.Check(); err != nil {
 		return st, err
 	}
@@ -220,7 +218,7 @@ func ScoreContext(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
 // scoreRun is the state of one ScoreContext run once its input, engines
 // and options are checked.
 type scoreRun struct {
-	o       ScoreOptions
+	o       Options
 	r       *rows.Reader
 	engines []engine.Engine
 	width   int // values per input row
@@ -387,7 +385,7 @@ func (s *scoreRun) scoreBatch(e engine.Engine, b *scoreBatch) error {
 // flattened outputs with --raw, else energy and, with log Z, log_density.
 // widths are the values per row of each output, from a first run, or nil
 // for an empty input.
-func createScoreWriter(o ScoreOptions, ports []engine.Port, widths []int, hasLogZ bool) (*rows.Writer, error) {
+func createScoreWriter(o Options, ports []engine.Port, widths []int, hasLogZ bool) (*rows.Writer, error) {
 	if !o.Raw {
 		cols := []string{"energy"}
 		if hasLogZ {

@@ -1,4 +1,4 @@
-package pipeline
+package score
 
 import (
 	"context"
@@ -23,9 +23,9 @@ import (
 // fixtureModel is the energy the scoring tests run: a 2-32-32-1 SiLU MLP
 // exported from PyTorch, with its inputs and PyTorch's outputs.
 const (
-	fixtureModel  = "../testdata/torch/energy_silu.onnx"
-	fixtureInput  = "../testdata/torch/energy_silu.input.npy"
-	fixtureOutput = "../testdata/torch/energy_silu.output.npy"
+	fixtureModel  = "../../testdata/torch/energy_silu.onnx"
+	fixtureInput  = "../../testdata/torch/energy_silu.input.npy"
+	fixtureOutput = "../../testdata/torch/energy_silu.output.npy"
 )
 
 // TestORTEngineFixture checks the ort engine against PyTorch's outputs for
@@ -37,7 +37,7 @@ func TestORTEngineFixture(t *testing.T) {
 	for _, batch := range []int{3, 7, 64} {
 		t.Run("batch="+strconv.Itoa(batch), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.npy")
-			o := ScoreOptions{Model: fixtureModel, Input: fixtureInput, Output: out, Engine: engine.EngineORT, BatchSize: batch, Workers: 2, Raw: true}
+			o := Options{Model: fixtureModel, Input: fixtureInput, Output: out, Engine: engine.EngineORT, BatchSize: batch, Workers: 2, Raw: true}
 			st, err := Score(o)
 			if err != nil {
 				t.Fatal(err)
@@ -69,7 +69,7 @@ func TestScoreEnginesAgree(t *testing.T) {
 	results := map[string][]float64{}
 	for _, eng := range []string{engine.EngineORT, engine.EngineGo} {
 		out := filepath.Join(dir, eng+".npy")
-		st, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: eng, BatchSize: 4093, Workers: 3})
+		st, err := Score(Options{Model: fixtureModel, Input: in, Output: out, Engine: eng, BatchSize: 4093, Workers: 3})
 		if err != nil {
 			t.Fatalf("--engine %s: %v", eng, err)
 		}
@@ -120,7 +120,7 @@ func TestScoreFormats(t *testing.T) {
 						testutil.NeedORT(t)
 					}
 					out := filepath.Join(t.TempDir(), "out."+outFmt)
-					st, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: eng, BatchSize: 4, Workers: 3})
+					st, err := Score(Options{Model: fixtureModel, Input: in, Output: out, Engine: eng, BatchSize: 4, Workers: 3})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -167,7 +167,7 @@ func TestScoreLogDensity(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.csv")
-	if _, err := Score(ScoreOptions{Model: model, Input: fixtureInput, Output: out, Engine: engine.EngineAuto, BatchSize: 5}); err != nil {
+	if _, err := Score(Options{Model: model, Input: fixtureInput, Output: out, Engine: engine.EngineAuto, BatchSize: 5}); err != nil {
 		t.Fatal(err)
 	}
 	got, cols := testutil.ReadRows(t, out)
@@ -191,7 +191,7 @@ func TestScoreOrder(t *testing.T) {
 	var first []float64
 	for _, workers := range []int{1, 2, 5} {
 		out := filepath.Join(dir, "out"+strconv.Itoa(workers)+".npy")
-		if _, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: engine.EngineORT, BatchSize: 3, Workers: workers}); err != nil {
+		if _, err := Score(Options{Model: fixtureModel, Input: in, Output: out, Engine: engine.EngineORT, BatchSize: 3, Workers: workers}); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := testutil.ReadRows(t, out)
@@ -216,7 +216,7 @@ func TestScoreSkipBadRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.csv")
-	st, err := Score(ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: engine.EngineORT, BatchSize: 2, Workers: 2, SkipBadRows: true})
+	st, err := Score(Options{Model: fixtureModel, Input: in, Output: out, Engine: engine.EngineORT, BatchSize: 2, Workers: 2, SkipBadRows: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,24 +259,24 @@ func TestScoreErrors(t *testing.T) {
 	out := filepath.Join(dir, "out.csv")
 	cases := []struct {
 		name string
-		o    ScoreOptions
+		o    Options
 		want string // the error, with the test's directory as $TMP
 	}{
-		{"wrong-feature-count", ScoreOptions{Model: fixtureModel, Input: wide, Engine: engine.EngineORT},
+		{"wrong-feature-count", Options{Model: fixtureModel, Input: wide, Engine: engine.EngineORT},
 			"$TMP/wide.csv: rows of 3 values (shape [3]), but " + fixtureModel + " wants 2 (shape [2])"},
-		{"wrong-feature-count-go", ScoreOptions{Model: fixtureModel, Input: wide, Engine: engine.EngineGo},
+		{"wrong-feature-count-go", Options{Model: fixtureModel, Input: wide, Engine: engine.EngineGo},
 			"$TMP/wide.csv: rows of 3 values (shape [3]), but " + fixtureModel + " wants 2 (shape [2])"},
-		{"bad-cell", ScoreOptions{Model: fixtureModel, Input: badCell, Engine: engine.EngineORT},
+		{"bad-cell", Options{Model: fixtureModel, Input: badCell, Engine: engine.EngineORT},
 			`$TMP/bad.csv:3: column 2: "abc" is not a number`},
-		{"int64-input", ScoreOptions{Model: int64Model, Input: good, Engine: engine.EngineORT},
+		{"int64-input", Options{Model: int64Model, Input: good, Engine: engine.EngineORT},
 			`$TMP/int64.onnx: input "x" has element type int64; the ort engine takes float32 inputs only`},
-		{"cuda-unavailable", ScoreOptions{Model: fixtureModel, Input: good, Engine: engine.EngineORT, Device: "cuda"},
+		{"cuda-unavailable", Options{Model: fixtureModel, Input: good, Engine: engine.EngineORT, Device: "cuda"},
 			"--device cuda: the CUDA execution provider is not available with "},
-		{"cuda-go-engine", ScoreOptions{Model: fixtureModel, Input: good, Engine: engine.EngineGo, Device: "cuda"},
+		{"cuda-go-engine", Options{Model: fixtureModel, Input: good, Engine: engine.EngineGo, Device: "cuda"},
 			"--device cuda: the go engine runs on the CPU only; use --engine ort"},
-		{"bad-engine", ScoreOptions{Model: fixtureModel, Input: good, Engine: "tpu"},
+		{"bad-engine", Options{Model: fixtureModel, Input: good, Engine: "tpu"},
 			`--engine "tpu": want auto, ort or go`},
-		{"other-library", ScoreOptions{Model: fixtureModel, Input: good, Engine: engine.EngineORT, ORTLib: "/nonexistent/libonnxruntime.so.1"},
+		{"other-library", Options{Model: fixtureModel, Input: good, Engine: engine.EngineORT, ORTLib: "/nonexistent/libonnxruntime.so.1"},
 			"--engine ort: ONNX Runtime unavailable: ONNX Runtime is already loaded from "},
 	}
 	for _, c := range cases {
@@ -316,7 +316,7 @@ func TestScoreCanceled(t *testing.T) {
 	out := filepath.Join(dir, "out.csv")
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
-	o := ScoreOptions{Model: fixtureModel, Input: in, Output: out, Engine: engine.EngineORT, BatchSize: 100, Workers: 2,
+	o := Options{Model: fixtureModel, Input: in, Output: out, Engine: engine.EngineORT, BatchSize: 100, Workers: 2,
 		Progress: func(rows, total int) {
 			if total != 20_000 {
 				t.Errorf("Progress total %d, want 20000", total)
