@@ -57,7 +57,6 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ORTLib, "ort-lib", "", "ONNX Runtime shared library `PATH` (default $"+ortlib.LibEnv+", then "+ortlib.DefaultLibShown+")")
 }
 
-
 // Check reports the first missing or invalid option.
 func (o *Options) Check() error {
 	switch {
