@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/logz"
+
 	"github.com/ebmpipe/ebmpipe/pipeline/engine"
 
 	"github.com/spf13/pflag"
@@ -79,7 +81,7 @@ type PlotOptions struct {
 	Metrics   string `json:"metrics"`   // metrics.csv for curves.png
 	// Data is "toy:NAME" or a row file (.csv, .npy, .jsonl) of the rows
 	// the models were trained on, as they take them; DataRows is the
-	// number of toy points drawn or leading rows read (0: DefaultToyRows
+	// number of toy points drawn or leading rows read (0: logz.DefaultToyRows
 	// toy points or the whole file; with Run, as in training). The rows
 	// are drawn over the density and beside the samples, and set the box
 	// of density.png unless Bounds is given.
@@ -117,11 +119,11 @@ func (o *PlotOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Generator, "generator", d.Generator, "ONNX `FILE` of a generator x = G(z), z ~ N(0, I): writes "+SamplesFile)
 	fs.StringVar(&o.Metrics, "metrics", d.Metrics, "metrics.csv `FILE` of a training run: writes "+CurvesFile)
 	fs.StringVar(&o.Data, "data", d.Data, "data drawn with the models: a row `FILE` (.csv, .npy, .jsonl) or toy:NAME")
-	fs.IntVar(&o.DataRows, "data-rows", d.DataRows, fmt.Sprintf("read the first `N` rows of --data (0: a whole file, or %d toy points; with --run, as in training)", DefaultToyRows))
+	fs.IntVar(&o.DataRows, "data-rows", d.DataRows, fmt.Sprintf("read the first `N` rows of --data (0: a whole file, or %d toy points; with --run, as in training)", logz.DefaultToyRows))
 	fs.StringVar(&o.Out, "out", d.Out, "`DIR` to write the pictures to, created if need be (default: --run's)")
 	fs.IntVar(&o.GridSize, "grid-size", d.GridSize, fmt.Sprintf("grid cells `K` per axis of %s (2 to %d)", DensityFile, maxPlotGrid))
 	o.Bounds = d.Bounds
-	fs.Var((*boundsValue)(&o.Bounds), "bounds", "box of "+DensityFile+": `LO,HI` for both axes or LO0,HI0,LO1,HI1; default: the range of the data (else of generator samples) widened by --margin")
+	fs.Var((*logz.BoundsValue)(&o.Bounds), "bounds", "box of "+DensityFile+": `LO,HI` for both axes or LO0,HI0,LO1,HI1; default: the range of the data (else of generator samples) widened by --margin")
 	fs.Float64Var(&o.Margin, "margin", d.Margin, "widen the range of the data by this `FRACTION` of it on each side")
 	fs.IntVar(&o.Samples, "samples", d.Samples, "generator samples `N` to draw; also the most data points drawn")
 	fs.Uint64Var(&o.Seed, "seed", d.Seed, "random `SEED` of the latent draws, of the data points shown and of toy data")
@@ -148,12 +150,12 @@ func (o *PlotOptions) Check() error {
 	switch len(o.Bounds) {
 	case 0, 2, 4:
 	default:
-		return fmt.Errorf("--bounds %s: want LO,HI or LO0,HI0,LO1,HI1", formatFloats(o.Bounds))
+		return fmt.Errorf("--bounds %s: want LO,HI or LO0,HI0,LO1,HI1", logz.FormatFloats(o.Bounds))
 	}
 	for i := 0; i < len(o.Bounds); i += 2 {
 		lo, hi := o.Bounds[i], o.Bounds[i+1]
 		if math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) || !(lo < hi) {
-			return fmt.Errorf("--bounds %s: pair %g,%g: want finite LO < HI", formatFloats(o.Bounds), lo, hi)
+			return fmt.Errorf("--bounds %s: pair %g,%g: want finite LO < HI", logz.FormatFloats(o.Bounds), lo, hi)
 		}
 	}
 	if d := o.Dataset; d != nil && (d.Width < 1 || len(d.Data) != d.Rows*d.Width || shapeSize(d.RowShape) != d.Width) {
@@ -364,7 +366,7 @@ func (p *plotRun) resolve() error {
 	d := o.Dataset
 	if d == nil && spec != "" {
 		if rows == 0 && strings.HasPrefix(spec, "toy:") {
-			rows = DefaultToyRows
+			rows = logz.DefaultToyRows
 		}
 		var err error
 		if d, err = data.LoadData(spec, rows, seed); err != nil {
@@ -431,8 +433,7 @@ func (p *plotRun) generate() error {
 	if isImage(shape) { // only a grid's worth is shown
 		n = min(n, imageGridCols*imageGridCols)
 	}
-	e := &estimator{eng: g, o: LogZOptions{Generator: g, BatchSize: plotBatch}, d: width, rng: p.rng}
-	if p.gen, err = e.generate(n); err != nil {
+	if p.gen, err = logz.Generate(g, n, width, plotBatch, p.rng); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	p.genShape = shape
@@ -605,8 +606,7 @@ func (p *plotRun) density() (*vgimg.Canvas, error) {
 	k := p.o.GridSize
 	g := &densityGrid{k: k, x0: b[0][0], y0: b[1][0], hx: (b[0][1] - b[0][0]) / float64(k), hy: (b[1][1] - b[1][0]) / float64(k)}
 	g.z = make([]float64, k*k)
-	e := &estimator{eng: eng, o: LogZOptions{BatchSize: plotBatch}, d: 2}
-	err = e.energies(k*k, func(x []float64, first, rows int) {
+	err = logz.Energies(eng, k*k, 2, plotBatch, func(x []float64, first, rows int) {
 		for r := range rows {
 			i := first + r
 			x[2*r], x[2*r+1] = g.X(i/k), g.Y(i%k)
@@ -619,13 +619,13 @@ func (p *plotRun) density() (*vgimg.Canvas, error) {
 	if meta.LogZ != nil {
 		logZ = meta.LogZ.Value
 	} else {
-		var acc lse
+		var acc logz.LogSumExp
 		for _, v := range g.z {
-			acc.add(-v)
+			acc.Add(-v)
 		}
-		logZ, source = acc.value()+math.Log(g.hx*g.hy), "computed on this grid"
+		logZ, source = acc.Value()+math.Log(g.hx*g.hy), "computed on this grid"
 		if math.IsInf(logZ, -1) {
-			return nil, fmt.Errorf("%s: exp(−E) underflows to 0 everywhere on the box %s", path, formatBox(b[:]))
+			return nil, fmt.Errorf("%s: exp(−E) underflows to 0 everywhere on the box %s", path, logz.FormatBox(b[:]))
 		}
 	}
 	pmax := 0.0
@@ -634,7 +634,7 @@ func (p *plotRun) density() (*vgimg.Canvas, error) {
 		pmax = max(pmax, g.z[i])
 	}
 	if !(pmax > 0) || math.IsInf(pmax, 0) {
-		return nil, fmt.Errorf("%s: the density is %g at most on the box %s with log Z = %g", path, pmax, formatBox(b[:]), logZ)
+		return nil, fmt.Errorf("%s: the density is %g at most on the box %s with log Z = %g", path, pmax, logz.FormatBox(b[:]), logZ)
 	}
 
 	cmap := moreland.ExtendedBlackBody()

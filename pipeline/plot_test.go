@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/internal/testmodel"
+
 	"gonum.org/v1/plot/plotter"
 	"google.golang.org/protobuf/proto"
 
@@ -116,12 +118,12 @@ func dataset(x []float64, shape ...int) *data.Dataset {
 func TestPlot(t *testing.T) {
 	dir := t.TempDir()
 	mu, sigma := []float64{0.75, -0.5}, []float64{0.5, 0.25}
-	energy := saveModel(t, dir, "energy.onnx", testEnergy{mu: mu, sigma: sigma}.model())
-	gen2 := saveModel(t, dir, "gen2.onnx", testGenerator(mu, sigma))
-	gen3 := saveModel(t, dir, "gen3.onnx", testGenerator([]float64{0, 1, 2}, []float64{1, 1, 1}))
+	energy := saveModel(t, dir, "energy.onnx", testmodel.Energy{Mu: mu, Sigma: sigma}.Model())
+	gen2 := saveModel(t, dir, "gen2.onnx", testmodel.Generator(mu, sigma))
+	gen3 := saveModel(t, dir, "gen3.onnx", testmodel.Generator([]float64{0, 1, 2}, []float64{1, 1, 1}))
 	dcgan := filepath.Join(torchFixtures, "generator_dcgan.onnx")
 	metrics := writeMetrics(t, dir)
-	data := testEnergy{mu: mu, sigma: sigma}.sample(5000, 7)
+	data := testmodel.Energy{Mu: mu, Sigma: sigma}.Sample(5000, 7)
 
 	// The image grid of the 3×16×16 DCGAN fixture: 16-pixel images scaled
 	// 3 times, 8 to a side with gaps, one grid for samples and one for data.
@@ -211,9 +213,9 @@ func TestPlotDensityMode(t *testing.T) {
 		{[]float64{-1.5, 2}, []float64{0.3, 0.6}, []float64{-3, 1, -1, 4}},
 	} {
 		dir := t.TempDir()
-		te := testEnergy{mu: c.mu, sigma: c.sigma}
+		te := testmodel.Energy{Mu: c.mu, Sigma: c.sigma}
 		o := DefaultPlotOptions()
-		o.Energy = saveModel(t, dir, "energy.onnx", te.model())
+		o.Energy = saveModel(t, dir, "energy.onnx", te.Model())
 		o.Bounds, o.Out, o.GridSize = c.bounds, dir, 80
 		p := &plotRun{o: o}
 		canvas, err := p.density()
@@ -255,8 +257,8 @@ func TestPlotDensityMode(t *testing.T) {
 // grid's, close to the analytic value when the box holds the mass, or the
 // model's metadata.
 func TestPlotLogZ(t *testing.T) {
-	te := testEnergy{mu: []float64{0.5, -0.25}, sigma: []float64{0.5, 0.75}}
-	withMeta := te.model()
+	te := testmodel.Energy{Mu: []float64{0.5, -0.25}, Sigma: []float64{0.5, 0.75}}
+	withMeta := te.Model()
 	export.SetLogZ(withMeta, export.LogZ{Value: 3.25, StdErr: 0.01, Method: "test"})
 	dir := t.TempDir()
 	for _, c := range []struct {
@@ -264,7 +266,7 @@ func TestPlotLogZ(t *testing.T) {
 		m           *onnx.ModelProto
 		want, tol   float64
 	}{
-		{"grid", "computed on this grid", te.model(), te.logZ(), 1e-3},
+		{"grid", "computed on this grid", te.Model(), te.LogZ(), 1e-3},
 		{"metadata", "the model's ebmpipe.log_z", withMeta, 3.25, 0},
 	} {
 		o := DefaultPlotOptions()
@@ -287,10 +289,10 @@ func TestPlotLogZ(t *testing.T) {
 
 func TestPlotErrors(t *testing.T) {
 	dir := t.TempDir()
-	energy := saveModel(t, dir, "energy.onnx", testEnergy{mu: []float64{0, 0}, sigma: []float64{1, 1}}.model())
-	wide := saveModel(t, dir, "wide.onnx", testEnergy{mu: []float64{0, 0, 0}, sigma: []float64{1, 1, 1}}.model())
-	gen2 := saveModel(t, dir, "gen2.onnx", testGenerator([]float64{0, 0}, []float64{1, 1}))
-	tagged := testGenerator([]float64{0, 0}, []float64{1, 1})
+	energy := saveModel(t, dir, "energy.onnx", testmodel.Energy{Mu: []float64{0, 0}, Sigma: []float64{1, 1}}.Model())
+	wide := saveModel(t, dir, "wide.onnx", testmodel.Energy{Mu: []float64{0, 0, 0}, Sigma: []float64{1, 1, 1}}.Model())
+	gen2 := saveModel(t, dir, "gen2.onnx", testmodel.Generator([]float64{0, 0}, []float64{1, 1}))
+	tagged := testmodel.Generator([]float64{0, 0}, []float64{1, 1})
 	tagged.MetadataProps = append(tagged.MetadataProps, &onnx.StringStringEntryProto{Key: proto.String(export.MetaKind), Value: proto.String(export.KindGenerator)})
 	taggedGen := saveModel(t, dir, "tagged.onnx", tagged)
 	metrics := writeMetrics(t, dir)
@@ -367,7 +369,7 @@ func TestPlotErrors(t *testing.T) {
 func TestPlotSkip(t *testing.T) {
 	dir := t.TempDir()
 	o := DefaultPlotOptions()
-	o.Energy = saveModel(t, dir, "wide.onnx", testEnergy{mu: []float64{0, 0, 0}, sigma: []float64{1, 1, 1}}.model())
+	o.Energy = saveModel(t, dir, "wide.onnx", testmodel.Energy{Mu: []float64{0, 0, 0}, Sigma: []float64{1, 1, 1}}.Model())
 	o.Metrics = writeMetrics(t, dir)
 	o.Out = filepath.Join(dir, "out")
 	var notes []string
@@ -440,8 +442,8 @@ func TestPlotRun(t *testing.T) {
 	mu, sigma := []float64{0, 0}, []float64{1, 1}
 	newRun := func(t *testing.T, checkpoint bool) string {
 		dir := t.TempDir()
-		saveModel(t, dir, train.EnergyFile, testEnergy{mu: mu, sigma: sigma}.model())
-		saveModel(t, dir, train.GeneratorFile, testGenerator(mu, sigma))
+		saveModel(t, dir, train.EnergyFile, testmodel.Energy{Mu: mu, Sigma: sigma}.Model())
+		saveModel(t, dir, train.GeneratorFile, testmodel.Generator(mu, sigma))
 		writeMetrics(t, dir)
 		if checkpoint {
 			opts := `{"data":"toy:25gaussians","data-rows":500,"seed":3}`

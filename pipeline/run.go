@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/logz"
+
 	"github.com/ebmpipe/ebmpipe/pipeline/score"
 
 	"github.com/spf13/pflag"
@@ -28,7 +30,7 @@ import (
 const (
 	SectionRun    = "run"    // HeldOutOptions, flags of ebmpipe run
 	SectionTrain  = "train"  // train.Options
-	SectionLogZ   = "logz"   // LogZFileOptions
+	SectionLogZ   = "logz"   // logz.FileOptions
 	SectionBounds = "bounds" // train.BoundsOptions
 	SectionScore  = "score"  // score.Options
 )
@@ -90,7 +92,7 @@ func (o *HeldOutOptions) Check() error {
 type RunOptions struct {
 	Run    HeldOutOptions      `json:"run"`
 	Train  train.Options       `json:"train"`
-	LogZ   LogZFileOptions     `json:"logz"`
+	LogZ   logz.FileOptions    `json:"logz"`
 	Bounds train.BoundsOptions `json:"bounds"`
 	Score  score.Options       `json:"score"`
 }
@@ -314,7 +316,7 @@ type RunResult struct {
 	// Options are the options as run, with those the run sets.
 	Options RunOptions
 	Train   *train.Result
-	LogZ    LogZResult
+	LogZ    logz.Result
 	Bounds  *train.BoundsReport
 	// Lower and Upper are the training bounds (Options.Train.Lower and
 	// Upper) evaluated on the held-out rows: the bracket
@@ -352,7 +354,7 @@ type RunResult struct {
 //     training cannot start, the files it wrote are removed.
 //  2. Training (train.Run): OUT/metrics.csv, OUT/checkpoint/,
 //     OUT/energy.onnx and OUT/generator.onnx, where OUT is Train.Out.
-//  3. log Z of the energy (LogZFile with Model OUT/energy.onnx and the
+//  3. log Z of the energy (logz.EstimateFile with Model OUT/energy.onnx and the
 //     training data), written into its metadata in place.
 //  4. The bounds (train.EvaluateBounds) of the models on the held-out
 //     rows; Lower and Upper of the result are the training pair.
@@ -446,7 +448,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	o.LogZ.Model, o.LogZ.Data, o.LogZ.DataRows = res.Train.Energy, o.Train.Data, o.Train.DataRows
 	o.LogZ.Generator, o.LogZ.Output = "", ""
 	o.LogZ.Notice = h.Notice
-	if res.LogZ, _, err = LogZFile(o.LogZ); err != nil {
+	if res.LogZ, _, err = logz.EstimateFile(o.LogZ); err != nil {
 		return nil, fmt.Errorf("log Z: %w", err)
 	}
 	for _, n := range res.LogZ.Notes {
@@ -661,12 +663,11 @@ func meanLogDensity(path string) (LogLik, error) {
 // Gaussian fitted to the training rows x (as read).
 func gaussianLogLik(x []float64, test *data.Dataset) LogLik {
 	d := test.Width
-	g := fitGaussian(x, d, 0, len(x)/d).widened(1, 1)
-	z := make([]float64, d)
+	g := logz.FitGaussian(x, d)
 	rows := rawRows(test)
 	v := make([]float64, test.Rows)
 	for i := range v {
-		v[i] = g.logPDF(rows[i*d:(i+1)*d], z)
+		v[i] = g.LogProb(rows[i*d : (i+1)*d])
 	}
 	return newLogLik(v)
 }

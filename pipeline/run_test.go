@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/logz"
+
 	"github.com/ebmpipe/ebmpipe/pipeline/score"
 
 	"github.com/ebmpipe/ebmpipe/internal/testutil"
@@ -162,11 +164,11 @@ func TestRunEndToEnd(t *testing.T) {
 			grid = append(grid, lo+(float64(i)+0.5)*h, lo+(float64(j)+0.5)*h)
 		}
 	}
-	var acc lse
+	var acc logz.LogSumExp
 	for _, e := range energiesOf(t, energy, grid) {
-		acc.add(-e)
+		acc.Add(-e)
 	}
-	logZ := acc.value() + 2*math.Log(h)
+	logZ := acc.Value() + 2*math.Log(h)
 	if d := math.Abs(logZ - res.LogZ.Value); d > 0.02 {
 		t.Errorf("log Z %.5f, but a %d×%d midpoint sum gives %.5f", res.LogZ.Value, k, k, logZ)
 	}

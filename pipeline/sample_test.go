@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/internal/testmodel"
+
 	"github.com/ebmpipe/ebmpipe/internal/testutil"
 
 	"github.com/ebmpipe/ebmpipe/pipeline/engine"
@@ -171,8 +173,8 @@ func TestSampleLangevin(t *testing.T) {
 	}
 	const n = 2000
 	dir := t.TempDir()
-	gen := saveSampleModel(t, dir, "generator.onnx", testGenerator(m0, s0), export.KindGenerator)
-	energy := saveSampleModel(t, dir, "energy.onnx", testEnergy{mu: mu, sigma: sigma}.model(), export.KindEnergy)
+	gen := saveSampleModel(t, dir, "generator.onnx", testmodel.Generator(m0, s0), export.KindGenerator)
+	energy := saveSampleModel(t, dir, "energy.onnx", testmodel.Energy{Mu: mu, Sigma: sigma}.Model(), export.KindEnergy)
 	base := SampleOptions{Generator: gen, N: n, Engine: engine.EngineGo, BatchSize: 1000, Seed: 3, StepSize: 0.01, NoiseScale: 1}
 
 	// The generator's samples alone, for the energy before the steps.
@@ -252,7 +254,7 @@ func TestSampleStep(t *testing.T) {
 	}
 	const n, eta = 3000, 0.04
 	dir := t.TempDir()
-	gen := saveSampleModel(t, dir, "generator.onnx", testGenerator([]float64{0, 0, 0}, []float64{2, 2, 2}), "")
+	gen := saveSampleModel(t, dir, "generator.onnx", testmodel.Generator([]float64{0, 0, 0}, []float64{2, 2, 2}), "")
 	o := SampleOptions{Generator: gen, N: n, Engine: engine.EngineGo, BatchSize: 512, Seed: 11, StepSize: eta, NoiseScale: 1, Output: filepath.Join(dir, "x0.npy")}
 	if _, err := Sample(context.Background(), o); err != nil {
 		t.Fatal(err)
@@ -261,9 +263,9 @@ func TestSampleStep(t *testing.T) {
 	for name, grad := range grads {
 		for _, noise := range []float64{0, 0.5} {
 			t.Run(fmt.Sprintf("%s/noise-%g", name, noise), func(t *testing.T) {
-				te := testEnergy{mu: mu, sigma: sigma, laplace: name == "laplace"}
+				te := testmodel.Energy{Mu: mu, Sigma: sigma, Laplace: name == "laplace"}
 				o := o
-				o.Energy = saveSampleModel(t, t.TempDir(), "energy.onnx", te.model(), "")
+				o.Energy = saveSampleModel(t, t.TempDir(), "energy.onnx", te.Model(), "")
 				o.LangevinSteps, o.NoiseScale, o.Output = 1, noise, filepath.Join(t.TempDir(), "x1.npy")
 				if _, err := Sample(context.Background(), o); err != nil {
 					t.Fatal(err)
@@ -300,8 +302,8 @@ func TestSampleStep(t *testing.T) {
 func TestSampleReproducible(t *testing.T) {
 	dir := t.TempDir()
 	mu, sigma := []float64{1, -1}, []float64{0.5, 1}
-	gen := saveSampleModel(t, dir, "generator.onnx", testGenerator([]float64{0, 0}, []float64{1, 1}), export.KindGenerator)
-	energy := saveSampleModel(t, dir, "energy.onnx", testEnergy{mu: mu, sigma: sigma}.model(), export.KindEnergy)
+	gen := saveSampleModel(t, dir, "generator.onnx", testmodel.Generator([]float64{0, 0}, []float64{1, 1}), export.KindGenerator)
+	energy := saveSampleModel(t, dir, "energy.onnx", testmodel.Energy{Mu: mu, Sigma: sigma}.Model(), export.KindEnergy)
 	run := func(name string, n, batch int, seed uint64) []byte {
 		t.Helper()
 		o := SampleOptions{Generator: gen, Energy: energy, LangevinSteps: 5, StepSize: 0.1, NoiseScale: 1,
@@ -336,7 +338,7 @@ func TestSampleReproducible(t *testing.T) {
 // read back as the same values; CSV and JSONL name the columns.
 func TestSampleFormats(t *testing.T) {
 	dir := t.TempDir()
-	gen := saveSampleModel(t, dir, "generator.onnx", testGenerator([]float64{1, 2}, []float64{0.5, 3}), export.KindGenerator)
+	gen := saveSampleModel(t, dir, "generator.onnx", testmodel.Generator([]float64{1, 2}, []float64{0.5, 3}), export.KindGenerator)
 	var first []float64
 	for _, ext := range []string{".csv", ".jsonl", ".npy"} {
 		out := filepath.Join(dir, "x"+ext)
@@ -367,7 +369,7 @@ func TestSampleFormats(t *testing.T) {
 func TestSampleEnginesAgree(t *testing.T) {
 	testutil.NeedORT(t)
 	dir := t.TempDir()
-	gen := saveSampleModel(t, dir, "generator.onnx", testGenerator([]float64{1, 2}, []float64{0.5, 3}), export.KindGenerator)
+	gen := saveSampleModel(t, dir, "generator.onnx", testmodel.Generator([]float64{1, 2}, []float64{0.5, 3}), export.KindGenerator)
 	got := map[string][]float64{}
 	for _, eng := range []string{engine.EngineORT, engine.EngineGo} {
 		out := filepath.Join(dir, eng+".npy")
@@ -392,10 +394,10 @@ func TestSampleEnginesAgree(t *testing.T) {
 func TestSampleErrors(t *testing.T) {
 	dir := t.TempDir()
 	mu, sigma := []float64{0, 0}, []float64{1, 1}
-	gen := saveSampleModel(t, dir, "generator.onnx", testGenerator(mu, sigma), export.KindGenerator)
-	gen3 := saveSampleModel(t, dir, "gen3.onnx", testGenerator([]float64{0, 0, 0}, []float64{1, 1, 1}), "")
-	energy := saveSampleModel(t, dir, "energy.onnx", testEnergy{mu: mu, sigma: sigma}.model(), export.KindEnergy)
-	twoOut := saveSampleModel(t, dir, "two-outputs.onnx", testEnergy{mu: mu, sigma: sigma, extraOut: true}.model(), "")
+	gen := saveSampleModel(t, dir, "generator.onnx", testmodel.Generator(mu, sigma), export.KindGenerator)
+	gen3 := saveSampleModel(t, dir, "gen3.onnx", testmodel.Generator([]float64{0, 0, 0}, []float64{1, 1, 1}), "")
+	energy := saveSampleModel(t, dir, "energy.onnx", testmodel.Energy{Mu: mu, Sigma: sigma}.Model(), export.KindEnergy)
+	twoOut := saveSampleModel(t, dir, "two-outputs.onnx", testmodel.Energy{Mu: mu, Sigma: sigma, ExtraOut: true}.Model(), "")
 	out := filepath.Join(dir, "out.csv")
 	keep := []string{"generator.onnx", "gen3.onnx", "energy.onnx", "two-outputs.onnx"}
 	langevin := func(o SampleOptions) SampleOptions {
@@ -475,8 +477,8 @@ func TestSampleErrors(t *testing.T) {
 // TestSampleDiverged checks the message of a chain that runs away.
 func TestSampleDiverged(t *testing.T) {
 	dir := t.TempDir()
-	gen := saveSampleModel(t, dir, "generator.onnx", testGenerator([]float64{0}, []float64{1}), "")
-	energy := saveSampleModel(t, dir, "energy.onnx", testEnergy{mu: []float64{0}, sigma: []float64{0.25}}.model(), "")
+	gen := saveSampleModel(t, dir, "generator.onnx", testmodel.Generator([]float64{0}, []float64{1}), "")
+	energy := saveSampleModel(t, dir, "energy.onnx", testmodel.Energy{Mu: []float64{0}, Sigma: []float64{0.25}}.Model(), "")
 	o := SampleOptions{Generator: gen, Energy: energy, N: 3, LangevinSteps: 1000, StepSize: 0.5, NoiseScale: 0,
 		BatchSize: 3, Seed: 1, Engine: engine.EngineGo, Output: filepath.Join(dir, "out.csv")}
 	_, err := Sample(context.Background(), o)
@@ -495,8 +497,8 @@ func TestSampleDiverged(t *testing.T) {
 // TestSampleCanceled checks that a canceled run writes nothing.
 func TestSampleCanceled(t *testing.T) {
 	dir := t.TempDir()
-	gen := saveSampleModel(t, dir, "generator.onnx", testGenerator([]float64{0}, []float64{1}), "")
-	energy := saveSampleModel(t, dir, "energy.onnx", testEnergy{mu: []float64{0}, sigma: []float64{1}}.model(), "")
+	gen := saveSampleModel(t, dir, "generator.onnx", testmodel.Generator([]float64{0}, []float64{1}), "")
+	energy := saveSampleModel(t, dir, "energy.onnx", testmodel.Energy{Mu: []float64{0}, Sigma: []float64{1}}.Model(), "")
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
 	o := SampleOptions{Generator: gen, Energy: energy, N: 100, LangevinSteps: 10, StepSize: 0.1, NoiseScale: 1,
@@ -536,10 +538,10 @@ func ExampleSample() {
 	// E(x) = ½ ((x − 3)/0.5)², which is N(3, 0.25).
 	gen := filepath.Join(dir, "generator.onnx")
 	energy := filepath.Join(dir, "energy.onnx")
-	if err := onnx.Save(gen, testGenerator([]float64{0}, []float64{1})); err != nil {
+	if err := onnx.Save(gen, testmodel.Generator([]float64{0}, []float64{1})); err != nil {
 		log.Fatal(err)
 	}
-	if err := onnx.Save(energy, testEnergy{mu: []float64{3}, sigma: []float64{0.5}}.model()); err != nil {
+	if err := onnx.Save(energy, testmodel.Energy{Mu: []float64{3}, Sigma: []float64{0.5}}.Model()); err != nil {
 		log.Fatal(err)
 	}
 

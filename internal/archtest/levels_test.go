@@ -28,8 +28,9 @@ var levels = map[string]int{
 	"internal/graphtest":  0,
 	"internal/archtest":   0,
 
-	"onnx":     1,
-	"onnx/mlp": 1,
+	"onnx":               1,
+	"onnx/mlp":           1,
+	"internal/testmodel": 1,
 
 	"importers/autodiff": 2,
 

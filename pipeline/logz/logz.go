@@ -1,4 +1,4 @@
-package pipeline
+package logz
 
 import (
 	"errors"
@@ -13,11 +13,11 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Methods of estimating log Z, the values of LogZOptions.Method.
+// Methods of estimating log Z, the values of Options.Method.
 const (
-	LogZAuto       = "auto"       // grid for 1-D and 2-D inputs, else importance
-	LogZGrid       = "grid"       // numerical integration on a grid
-	LogZImportance = "importance" // importance sampling from a fitted Gaussian mixture
+	Auto       = "auto"       // grid for 1-D and 2-D inputs, else importance
+	Grid       = "grid"       // numerical integration on a grid
+	Importance = "importance" // importance sampling from a fitted Gaussian mixture
 )
 
 // Defaults and limits of a log Z estimate.
@@ -41,9 +41,9 @@ const (
 	truncationNote = 1e-4
 )
 
-// LogZOptions are the settings of a log Z estimate. The JSON names are the
+// Options are the settings of a log Z estimate. The JSON names are the
 // command-line flag names; Data and Generator are set by the caller.
-type LogZOptions struct {
+type Options struct {
 	Method    string    `json:"method"`
 	GridSize  int       `json:"grid-size"`
 	Bounds    []float64 `json:"bounds"`
@@ -65,31 +65,31 @@ type LogZOptions struct {
 	Generator engine.Engine `json:"-"`
 }
 
-// DefaultLogZOptions returns the options with the flag defaults.
-func DefaultLogZOptions() LogZOptions {
-	return LogZOptions{Method: LogZAuto, Margin: 0.5, Samples: 100000, Seed: 1, BatchSize: 1024}
+// DefaultOptions returns the options with the flag defaults.
+func DefaultOptions() Options {
+	return Options{Method: Auto, Margin: 0.5, Samples: 100000, Seed: 1, BatchSize: 1024}
 }
 
 // AddFlags defines the options as flags on fs, with their defaults.
-func (o *LogZOptions) AddFlags(fs *pflag.FlagSet) {
-	d := DefaultLogZOptions()
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	d := DefaultOptions()
 	fs.StringVar(&o.Method, "method", d.Method, "`METHOD`: auto (grid for 1-D and 2-D inputs, else importance), grid or importance")
 	fs.IntVar(&o.GridSize, "grid-size", d.GridSize, fmt.Sprintf("grid intervals `K` per axis, even; 0 means %d for 1-D and %d for 2-D", defaultGrid1D, defaultGrid2D))
 	o.Bounds = d.Bounds
-	fs.Var((*boundsValue)(&o.Bounds), "bounds", "grid box `LO,HI` for every axis, or LO0,HI0,LO1,HI1 per axis; default: the data's range widened by --margin")
+	fs.Var((*BoundsValue)(&o.Bounds), "bounds", "grid box `LO,HI` for every axis, or LO0,HI0,LO1,HI1 per axis; default: the data's range widened by --margin")
 	fs.Float64Var(&o.Margin, "margin", d.Margin, "widen the data's range by this `FRACTION` of it on each side for the grid box")
 	fs.IntVar(&o.Samples, "samples", d.Samples, "importance samples `N`")
 	fs.Uint64Var(&o.Seed, "seed", d.Seed, "random `SEED` for importance sampling, generator noise and toy data")
 	fs.IntVar(&o.BatchSize, "batch-size", d.BatchSize, "rows per model run; bounds memory use")
 }
 
-// boundsValue is the --bounds flag: comma-separated numbers.
-type boundsValue []float64
+// BoundsValue is the --bounds flag: comma-separated numbers.
+type BoundsValue []float64
 
-func (b *boundsValue) String() string { return formatFloats(*b) }
-func (b *boundsValue) Type() string   { return "LO,HI" }
+func (b *BoundsValue) String() string { return FormatFloats(*b) }
+func (b *BoundsValue) Type() string   { return "LO,HI" }
 
-func (b *boundsValue) Set(s string) error {
+func (b *BoundsValue) Set(s string) error {
 	var v []float64
 	for _, f := range strings.Split(s, ",") {
 		x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
@@ -103,9 +103,9 @@ func (b *boundsValue) Set(s string) error {
 }
 
 // Check reports the first invalid option.
-func (o *LogZOptions) Check() error {
+func (o *Options) Check() error {
 	switch o.Method {
-	case LogZAuto, LogZGrid, LogZImportance:
+	case Auto, Grid, Importance:
 	default:
 		return fmt.Errorf("--method %q: want auto, grid or importance", o.Method)
 	}
@@ -121,24 +121,24 @@ func (o *LogZOptions) Check() error {
 	}
 	if len(o.Bounds) > 0 {
 		if len(o.Bounds)%2 != 0 {
-			return fmt.Errorf("--bounds %s: want pairs LO,HI", formatFloats(o.Bounds))
+			return fmt.Errorf("--bounds %s: want pairs LO,HI", FormatFloats(o.Bounds))
 		}
 		for i := 0; i < len(o.Bounds); i += 2 {
 			lo, hi := o.Bounds[i], o.Bounds[i+1]
 			if math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) || !(lo < hi) {
-				return fmt.Errorf("--bounds %s: pair %g,%g: want finite LO < HI", formatFloats(o.Bounds), lo, hi)
+				return fmt.Errorf("--bounds %s: pair %g,%g: want finite LO < HI", FormatFloats(o.Bounds), lo, hi)
 			}
 		}
 	}
 	return nil
 }
 
-// A LogZResult is an estimate of the log normalising constant
+// A Result is an estimate of the log normalising constant
 // log Z = log ∫ exp(−E(x)) dx of an energy model.
-type LogZResult struct {
+type Result struct {
 	Value  float64 // the estimate of log Z
 	StdErr float64 // its standard error (importance) or numerical error estimate (grid)
-	Method string  // LogZGrid or LogZImportance
+	Method string  // Grid or Importance
 	Evals  int     // energy evaluations
 
 	// Grid integration.
@@ -155,7 +155,7 @@ type LogZResult struct {
 	Notes []string
 }
 
-// LogZ estimates the log normalising constant of the energy model run by
+// Estimate estimates the log normalising constant of the energy model run by
 // eng, which must have one output with one energy per row.
 //
 // Grid integration (inputs of 1 or 2 values) applies the trapezoid rule
@@ -175,34 +175,34 @@ type LogZResult struct {
 // estimate is log mean(w), with sums scaled by the largest weight, and its standard
 // error is the delta-method sd(w) / (mean(w) √N). A poorly fitting
 // proposal shows as a small effective sample size, which adds a note.
-func LogZ(eng engine.Engine, o LogZOptions) (LogZResult, error) {
+func Estimate(eng engine.Engine, o Options) (Result, error) {
 	if err := o.Check(); err != nil {
-		return LogZResult{}, err
+		return Result{}, err
 	}
 	d := eng.Input().Width
 	if d < 1 {
-		return LogZResult{}, fmt.Errorf("the model's input rows have %d values", d)
+		return Result{}, fmt.Errorf("the model's input rows have %d values", d)
 	}
 	if outs := eng.Outputs(); len(outs) != 1 || outs[0].Width > 1 {
-		return LogZResult{}, fmt.Errorf("an energy model has one output with one energy per row; this one has %s", engine.DescribePorts(outs))
+		return Result{}, fmt.Errorf("an energy model has one output with one energy per row; this one has %s", engine.DescribePorts(outs))
 	}
 	if len(o.Data)%d != 0 {
-		return LogZResult{}, fmt.Errorf("%d data values do not make rows of %d, the model's input width", len(o.Data), d)
+		return Result{}, fmt.Errorf("%d data values do not make rows of %d, the model's input width", len(o.Data), d)
 	}
 	if o.Generator != nil {
 		if outs := o.Generator.Outputs(); len(outs) != 1 || (outs[0].Width != 0 && outs[0].Width != d) {
-			return LogZResult{}, fmt.Errorf("the generator should have one output of %d values per row, as the energy's input; it has %s", d, engine.DescribePorts(outs))
+			return Result{}, fmt.Errorf("the generator should have one output of %d values per row, as the energy's input; it has %s", d, engine.DescribePorts(outs))
 		}
 	}
 	method := o.Method
-	if method == LogZAuto {
-		method = LogZImportance
+	if method == Auto {
+		method = Importance
 		if d <= 2 {
-			method = LogZGrid
+			method = Grid
 		}
 	}
 	e := &estimator{eng: eng, o: o, d: d, rng: rand.New(rand.NewPCG(o.Seed, 0x6c6f677a))} // "logz"
-	if method == LogZGrid {
+	if method == Grid {
 		return e.grid()
 	}
 	return e.importance()
@@ -211,7 +211,7 @@ func LogZ(eng engine.Engine, o LogZOptions) (LogZResult, error) {
 // estimator holds the state of one LogZ call.
 type estimator struct {
 	eng engine.Engine
-	o   LogZOptions
+	o   Options
 	d   int
 	rng *rand.Rand
 
@@ -276,6 +276,23 @@ func (e *estimator) generate(n int) ([]float64, error) {
 	return out, nil
 }
 
+// Generate draws n samples G(z), z ~ N(0, I), from the generator g, whose
+// outputs are rows of width values, batch rows per run, with z drawn from
+// rng.
+func Generate(g engine.Engine, n, width, batch int, rng *rand.Rand) ([]float64, error) {
+	e := &estimator{eng: g, o: Options{Generator: g, BatchSize: batch}, d: width, rng: rng}
+	return e.generate(n)
+}
+
+// Energies evaluates the energy model eng on n rows of width values,
+// batch rows per run. fill writes rows first to first+k−1 into x; use
+// receives their energies, valid only during the call. NaN and −Inf
+// energies are errors; +Inf is zero density.
+func Energies(eng engine.Engine, n, width, batch int, fill func(x []float64, first, k int), use func(first int, en []float64)) error {
+	e := &estimator{eng: eng, o: Options{BatchSize: batch}, d: width}
+	return e.energies(n, fill, use)
+}
+
 // energies evaluates the energy of n rows in batches. fill writes rows
 // first to first+k−1 into x; use receives their energies, valid only
 // during the call. NaN and −Inf energies are errors; +Inf is zero density.
@@ -293,7 +310,7 @@ func (e *estimator) energies(n int, fill func(x []float64, first, k int), use fu
 		}
 		for i, v := range res[0] {
 			if math.IsNaN(v) || math.IsInf(v, -1) {
-				return fmt.Errorf("energy %g at x = %s", v, formatFloats(x[i*e.d:(i+1)*e.d]))
+				return fmt.Errorf("energy %g at x = %s", v, FormatFloats(x[i*e.d:(i+1)*e.d]))
 			}
 		}
 		use(first, res[0])
@@ -325,7 +342,7 @@ func (e *estimator) gridBounds() ([][2]float64, error) {
 		}
 		return b, nil
 	case len(e.o.Bounds) > 0:
-		return nil, fmt.Errorf("--bounds %s: want one LO,HI pair for every axis or %d pairs, one per axis", formatFloats(e.o.Bounds), e.d)
+		return nil, fmt.Errorf("--bounds %s: want one LO,HI pair for every axis or %d pairs, one per axis", FormatFloats(e.o.Bounds), e.d)
 	}
 	if err := e.reference("setting the grid bounds without --bounds"); err != nil {
 		return nil, err
@@ -353,13 +370,13 @@ func (e *estimator) sourceNames() string {
 }
 
 // grid integrates exp(−E) on a grid over a 1-D or 2-D box.
-func (e *estimator) grid() (LogZResult, error) {
+func (e *estimator) grid() (Result, error) {
 	if e.d > 2 {
-		return LogZResult{}, fmt.Errorf("grid integration handles inputs of 1 or 2 values; this model takes %d (use --method importance)", e.d)
+		return Result{}, fmt.Errorf("grid integration handles inputs of 1 or 2 values; this model takes %d (use --method importance)", e.d)
 	}
 	bounds, err := e.gridBounds()
 	if err != nil {
-		return LogZResult{}, err
+		return Result{}, err
 	}
 	k := e.o.GridSize
 	if k == 0 {
@@ -374,7 +391,7 @@ func (e *estimator) grid() (LogZResult, error) {
 		total = n * n
 	}
 	if k > maxGridPoints || total > maxGridPoints {
-		return LogZResult{}, fmt.Errorf("--grid-size %d: over %d points; use a smaller grid", e.o.GridSize, maxGridPoints)
+		return Result{}, fmt.Errorf("--grid-size %d: over %d points; use a smaller grid", e.o.GridSize, maxGridPoints)
 	}
 	h := make([]float64, e.d)
 	for j, b := range bounds {
@@ -398,7 +415,7 @@ func (e *estimator) grid() (LogZResult, error) {
 		}
 	}, func(first int, v []float64) { copy(en[first:], v) })
 	if err != nil {
-		return LogZResult{}, err
+		return Result{}, err
 	}
 
 	// The trapezoid rule with step `step` (1 for the full grid, 2 for the
@@ -414,30 +431,30 @@ func (e *estimator) grid() (LogZResult, error) {
 		logVol += math.Log(hj)
 	}
 	trapezoid := func(step int) float64 {
-		var acc lse
+		var acc LogSumExp
 		if e.d == 1 {
 			for i := 0; i < n; i += step {
-				acc.add(-en[i] + logW(i, step))
+				acc.Add(-en[i] + logW(i, step))
 			}
 		} else {
 			for i := 0; i < n; i += step {
 				for j := 0; j < n; j += step {
-					acc.add(-en[i*n+j] + logW(i, step) + logW(j, step))
+					acc.Add(-en[i*n+j] + logW(i, step) + logW(j, step))
 				}
 			}
 		}
-		return acc.value() + logVol
+		return acc.Value() + logVol
 	}
 	fine, coarse := trapezoid(1), trapezoid(2)
 	if math.IsInf(fine, -1) {
-		return LogZResult{}, errors.New("exp(−E) underflows to 0 on the whole grid: the energy is over 700 everywhere in the box")
+		return Result{}, errors.New("exp(−E) underflows to 0 on the whole grid: the energy is over 700 everywhere in the box")
 	}
 	if math.IsInf(fine, 1) {
-		return LogZResult{}, errors.New("exp(−E) overflows on the grid")
+		return Result{}, errors.New("exp(−E) overflows on the grid")
 	}
-	res := LogZResult{
+	res := Result{
 		Value:      fine,
-		Method:     LogZGrid,
+		Method:     Grid,
 		Evals:      total,
 		Bounds:     bounds,
 		GridSize:   k,
@@ -449,7 +466,7 @@ func (e *estimator) grid() (LogZResult, error) {
 	// s = (E₀ − E₁)/h continued outward holds exp(−E₀)/s per unit of face.
 	// A slope under 1/width (flat or rising density) counts as 1/width: as
 	// if the density went on for another box width, and the result says so.
-	var tail lse
+	var tail LogSumExp
 	rising := false
 	face := func(a, i0, i1 int) { // axis a, face index i0, inward neighbour i1
 		s := 1 / (bounds[a][1] - bounds[a][0])
@@ -480,17 +497,17 @@ func (e *estimator) grid() (LogZResult, error) {
 				}
 				slope = s
 			}
-			tail.add(lw - math.Log(slope))
+			tail.Add(lw - math.Log(slope))
 		}
 	}
 	for a := range e.d {
 		face(a, 0, 1)
 		face(a, k, k-1)
 	}
-	res.Truncation = math.Exp(tail.value() - fine)
+	res.Truncation = math.Exp(tail.Value() - fine)
 	res.StdErr = res.Richardson + math.Log1p(res.Truncation)
 	if res.Truncation > truncationNote {
-		res.Notes = append(res.Notes, fmt.Sprintf("the mass outside the box %s is an estimated %.2g of that inside; widen it with --bounds or --margin", formatBox(bounds), res.Truncation))
+		res.Notes = append(res.Notes, fmt.Sprintf("the mass outside the box %s is an estimated %.2g of that inside; widen it with --bounds or --margin", FormatBox(bounds), res.Truncation))
 	}
 	if rising {
 		res.Notes = append(res.Notes, "the density does not fall off at the edge of the box: the energy may not be normalisable, or the box is too small")
@@ -501,8 +518,8 @@ func (e *estimator) grid() (LogZResult, error) {
 	return res, nil
 }
 
-// formatBox writes a box as [lo,hi]×[lo,hi].
-func formatBox(b [][2]float64) string {
+// FormatBox writes a box as [lo,hi]×[lo,hi].
+func FormatBox(b [][2]float64) string {
 	parts := make([]string, len(b))
 	for i, p := range b {
 		parts[i] = fmt.Sprintf("[%.4g,%.4g]", p[0], p[1])
@@ -510,8 +527,8 @@ func formatBox(b [][2]float64) string {
 	return strings.Join(parts, "×")
 }
 
-// formatFloats writes values comma-separated.
-func formatFloats(x []float64) string {
+// FormatFloats writes values comma-separated.
+func FormatFloats(x []float64) string {
 	parts := make([]string, len(x))
 	for i, v := range x {
 		parts[i] = fmt.Sprintf("%.6g", v)
@@ -519,13 +536,14 @@ func formatFloats(x []float64) string {
 	return strings.Join(parts, ",")
 }
 
-// lse accumulates log Σ exp(v) without overflow.
-type lse struct {
+// LogSumExp accumulates log Σ exp(v) without overflow.
+type LogSumExp struct {
 	max, sum float64 // sum of exp(v − max); max = −Inf when empty
 	n        int
 }
 
-func (a *lse) add(v float64) {
+// Add adds v to the sum.
+func (a *LogSumExp) Add(v float64) {
 	if math.IsInf(v, -1) {
 		return
 	}
@@ -541,7 +559,8 @@ func (a *lse) add(v float64) {
 	a.n++
 }
 
-func (a *lse) value() float64 {
+// Value returns log Σ exp(v) over the values added, −Inf if none.
+func (a *LogSumExp) Value() float64 {
 	if a.n == 0 {
 		return math.Inf(-1)
 	}
@@ -573,173 +592,23 @@ func (a *weightSum) add(lw float64) {
 	a.s2 += v * v
 }
 
-// A gaussian is a multivariate normal N(mean, scale²·LLᵀ), with L lower
-// triangular (or diagonal, when diag is set, stored on L's diagonal).
-type gaussian struct {
-	mean   []float64
-	l      []float64 // d×d row-major lower triangle, or d diagonal entries
-	diag   bool
-	scale  float64
-	logW   float64 // log mixture weight
-	logDet float64 // log |det(scale·L)|
-}
-
-// fitGaussian fits a normal distribution to rows [start,end) of x (width d),
-// with a full covariance if there are enough rows and d ≤ maxFullCovDim, else
-// a diagonal one. A small ridge keeps the covariance positive definite.
-func fitGaussian(x []float64, d, start, end int) gaussian {
-	n := end - start
-	g := gaussian{mean: make([]float64, d), scale: 1}
-	for i := start; i < end; i++ {
-		for j := range d {
-			g.mean[j] += x[i*d+j]
-		}
-	}
-	for j := range g.mean {
-		g.mean[j] /= float64(n)
-	}
-	div := float64(max(n-1, 1))
-	variance := make([]float64, d)
-	for i := start; i < end; i++ {
-		for j := range d {
-			c := x[i*d+j] - g.mean[j]
-			variance[j] += c * c / div
-		}
-	}
-	ridge := 0.0
-	for _, v := range variance {
-		ridge += v
-	}
-	ridge = 1e-6*ridge/float64(d) + 1e-12
-	if d <= maxFullCovDim && n > 2*d {
-		cov := make([]float64, d*d)
-		c := make([]float64, d)
-		for i := start; i < end; i++ {
-			for j := range d {
-				c[j] = x[i*d+j] - g.mean[j]
-			}
-			for a := range d {
-				for b := 0; b <= a; b++ {
-					cov[a*d+b] += c[a] * c[b] / div
-				}
-			}
-		}
-		for a := range d {
-			cov[a*d+a] += ridge
-		}
-		if cholesky(cov, d) {
-			g.l = cov
-			return g
-		}
-	}
-	g.diag = true
-	g.l = make([]float64, d)
-	for j, v := range variance {
-		g.l[j] = math.Sqrt(v + ridge)
-	}
-	return g
-}
-
-// cholesky overwrites the lower triangle of the symmetric d×d matrix a with
-// its Cholesky factor L (a = LLᵀ), zeroing the upper triangle. It reports
-// false if a is not numerically positive definite.
-func cholesky(a []float64, d int) bool {
-	for j := range d {
-		s := a[j*d+j]
-		for k := range j {
-			s -= a[j*d+k] * a[j*d+k]
-		}
-		if !(s > 0) {
-			return false
-		}
-		ljj := math.Sqrt(s)
-		a[j*d+j] = ljj
-		for i := j + 1; i < d; i++ {
-			s := a[i*d+j]
-			for k := range j {
-				s -= a[i*d+k] * a[j*d+k]
-			}
-			a[i*d+j] = s / ljj
-		}
-		for k := j + 1; k < d; k++ {
-			a[j*d+k] = 0
-		}
-	}
-	return true
-}
-
-// widened returns g with its spread multiplied by s and mixture weight w.
-func (g gaussian) widened(s, w float64) gaussian {
-	g.scale = s
-	g.logW = math.Log(w)
-	d := len(g.mean)
-	g.logDet = float64(d) * math.Log(s)
-	for j := range d {
-		if g.diag {
-			g.logDet += math.Log(g.l[j])
-		} else {
-			g.logDet += math.Log(g.l[j*d+j])
-		}
-	}
-	return g
-}
-
-// sample writes a draw into x, using z as scratch for d standard normals.
-func (g *gaussian) sample(r *rand.Rand, x, z []float64) {
-	d := len(g.mean)
-	for j := range z {
-		z[j] = r.NormFloat64()
-	}
-	for i := range d {
-		v := 0.0
-		if g.diag {
-			v = g.l[i] * z[i]
-		} else {
-			for k := 0; k <= i; k++ {
-				v += g.l[i*d+k] * z[k]
-			}
-		}
-		x[i] = g.mean[i] + g.scale*v
-	}
-}
-
-// logPDF returns log N(x) + log weight, using z as scratch.
-func (g *gaussian) logPDF(x, z []float64) float64 {
-	d := len(g.mean)
-	q := 0.0
-	for i := range d {
-		v := (x[i] - g.mean[i]) / g.scale
-		if g.diag {
-			v /= g.l[i]
-		} else {
-			for k := range i {
-				v -= g.l[i*d+k] * z[k]
-			}
-			v /= g.l[i*d+i]
-		}
-		z[i] = v
-		q += v * v
-	}
-	return g.logW - 0.5*q - g.logDet - 0.5*float64(d)*math.Log(2*math.Pi)
-}
-
 // importance estimates log Z by importance sampling from a Gaussian mixture
 // fitted to the reference rows.
-func (e *estimator) importance() (LogZResult, error) {
+func (e *estimator) importance() (Result, error) {
 	if err := e.reference("importance sampling (to fit its proposal)"); err != nil {
-		return LogZResult{}, err
+		return Result{}, err
 	}
-	var comps []gaussian
+	var comps []Gaussian
 	var desc []string
 	for _, s := range e.sources {
 		if s.end-s.start < 2 {
-			return LogZResult{}, fmt.Errorf("cannot fit the importance proposal to %s; need at least 2", s.name)
+			return Result{}, fmt.Errorf("cannot fit the importance proposal to %s; need at least 2", s.name)
 		}
 		g := fitGaussian(e.ref, e.d, s.start, s.end)
 		w := 1 / float64(len(e.sources))
 		comps = append(comps, g.widened(1.2, 0.8*w), g.widened(2, 0.2*w))
 		cov := "full"
-		if g.diag {
+		if g.chol == nil {
 			cov = "diagonal"
 		}
 		desc = append(desc, fmt.Sprintf("Gaussian (%s covariance ×1.2², ×2²) fitted to %s", cov, s.name))
@@ -764,11 +633,11 @@ func (e *estimator) importance() (LogZResult, error) {
 				c++
 			}
 			comps[c].sample(e.rng, row, z)
-			var m lse
+			var m LogSumExp
 			for i := range comps {
-				m.add(comps[i].logPDF(row, z))
+				m.Add(comps[i].logPDF(row, z))
 			}
-			logQ[r] = m.value()
+			logQ[r] = m.Value()
 		}
 	}, func(_ int, en []float64) {
 		for r, v := range en {
@@ -776,18 +645,18 @@ func (e *estimator) importance() (LogZResult, error) {
 		}
 	})
 	if err != nil {
-		return LogZResult{}, err
+		return Result{}, err
 	}
 	if w.s1 == 0 {
-		return LogZResult{}, errors.New("exp(−E) underflows to 0 at every importance sample: the proposal misses the model's mass")
+		return Result{}, errors.New("exp(−E) underflows to 0 at every importance sample: the proposal misses the model's mass")
 	}
 	fn := float64(n)
 	mean := w.s1 / fn
 	variance := max(0, (w.s2-fn*mean*mean)/(fn-1))
-	res := LogZResult{
+	res := Result{
 		Value:    w.max + math.Log(mean),
 		StdErr:   math.Sqrt(variance/fn) / mean,
-		Method:   LogZImportance,
+		Method:   Importance,
 		Evals:    n,
 		ESS:      w.s1 * w.s1 / w.s2,
 		Proposal: strings.Join(desc, "; ") + fmt.Sprintf("; %d components", len(comps)),

@@ -1,4 +1,4 @@
-package pipeline
+package logz
 
 import (
 	"errors"
@@ -16,14 +16,14 @@ import (
 )
 
 // DefaultToyRows is the number of points drawn from a toy data set for
-// reference data (LogZFileOptions.Data, plots) when no row count is given.
+// reference data (FileOptions.Data, plots) when no row count is given.
 const DefaultToyRows = 10000
 
-// LogZFileOptions are the settings of `ebmpipe logz`: the model file whose
+// FileOptions are the settings of `ebmpipe logz`: the model file whose
 // log Z is estimated and written to its metadata, the reference data and
 // generator, the engine, and the estimate's own settings. The JSON names
 // are the flag names.
-type LogZFileOptions struct {
+type FileOptions struct {
 	Model     string `json:"model"`
 	Data      string `json:"data"`
 	DataRows  int    `json:"data-rows"`
@@ -34,23 +34,23 @@ type LogZFileOptions struct {
 
 	// Estimate holds the settings of the estimate itself (flags method,
 	// grid-size, bounds, margin, samples, seed, batch-size). Its Data and
-	// Generator are filled in by LogZFile from the fields above.
-	Estimate LogZOptions `json:"estimate"`
+	// Generator are filled in by EstimateFile from the fields above.
+	Estimate Options `json:"estimate"`
 
 	// Notice, if not nil, is told of choices made on the user's behalf,
 	// such as falling back to the Go engine.
 	Notice func(msg string) `json:"-"`
 }
 
-// DefaultLogZFileOptions returns the options with the flag defaults.
-func DefaultLogZFileOptions() LogZFileOptions {
-	return LogZFileOptions{Engine: engine.EngineAuto, Estimate: DefaultLogZOptions()}
+// DefaultFileOptions returns the options with the flag defaults.
+func DefaultFileOptions() FileOptions {
+	return FileOptions{Engine: engine.EngineAuto, Estimate: DefaultOptions()}
 }
 
 // AddFlags defines the options as flags on fs, with their defaults: the
 // files and engine first, then the estimate's settings.
-func (o *LogZFileOptions) AddFlags(fs *pflag.FlagSet) {
-	d := DefaultLogZFileOptions()
+func (o *FileOptions) AddFlags(fs *pflag.FlagSet) {
+	d := DefaultFileOptions()
 	fs.StringVar(&o.Model, "model", d.Model, "ONNX `FILE` of the energy model (required)")
 	fs.StringVar(&o.Data, "data", d.Data, "training data: a row `FILE` (.csv, .npy, .jsonl) or toy:NAME; sets the grid box and fits the importance proposal")
 	fs.IntVar(&o.DataRows, "data-rows", d.DataRows, fmt.Sprintf("read the first `N` rows of --data (0: a whole file, or %d toy points)", DefaultToyRows))
@@ -62,7 +62,7 @@ func (o *LogZFileOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 // Check reports the first missing or invalid option.
-func (o *LogZFileOptions) Check() error {
+func (o *FileOptions) Check() error {
 	switch {
 	case o.Model == "":
 		return errors.New("--model is required")
@@ -79,13 +79,13 @@ func (o *LogZFileOptions) Check() error {
 	return o.Estimate.Check()
 }
 
-// LogZFile estimates log Z of the energy model o.Model (see LogZ) and
+// EstimateFile estimates log Z of the energy model o.Model (see LogZ) and
 // writes the estimate, its error and the method into the model's metadata
 // (export.SetLogZ): into o.Output if set, else into o.Model, rewritten in
 // place. Either file is written atomically. It returns the estimate and
 // the file written.
-func LogZFile(o LogZFileOptions) (LogZResult, string, error) {
-	var res LogZResult
+func EstimateFile(o FileOptions) (Result, string, error) {
+	var res Result
 	if err := o.Check(); err != nil {
 		return res, "", err
 	}
@@ -129,7 +129,7 @@ func LogZFile(o LogZFileOptions) (LogZResult, string, error) {
 		est.Data = d.Data
 	}
 
-	res, err = LogZ(eng, est)
+	res, err = Estimate(eng, est)
 	if err != nil {
 		return res, "", fmt.Errorf("%s: %w", o.Model, err)
 	}
@@ -147,7 +147,7 @@ func LogZFile(o LogZFileOptions) (LogZResult, string, error) {
 // newEngine returns the engine o.Engine asks for, running m on up to
 // o.Estimate.BatchSize rows; auto falls back to the Go engine, telling
 // o.Notice why.
-func (o *LogZFileOptions) newEngine(m *onnx.ModelProto) (engine.Engine, error) {
+func (o *FileOptions) newEngine(m *onnx.ModelProto) (engine.Engine, error) {
 	data, err := onnx.Encode(m)
 	if err != nil {
 		return nil, err
@@ -161,10 +161,10 @@ func (o *LogZFileOptions) newEngine(m *onnx.ModelProto) (engine.Engine, error) {
 
 // String formats an estimate on one line, such as
 // "log Z = 1.8378771 ± 1e-08 (grid, 513×513 points on [-4.8,4.8]×[-5,5])".
-func (r LogZResult) String() string {
+func (r Result) String() string {
 	s := fmt.Sprintf("log Z = %.8g ± %.2g (%s", r.Value, r.StdErr, r.Method)
 	switch r.Method {
-	case LogZGrid:
+	case Grid:
 		pts := fmt.Sprint(r.GridSize + 1)
 		box := make([]string, len(r.Bounds))
 		for i, b := range r.Bounds {
@@ -174,7 +174,7 @@ func (r LogZResult) String() string {
 			pts += "×" + pts
 		}
 		s += fmt.Sprintf(", %s points on %s", pts, strings.Join(box, "×"))
-	case LogZImportance:
+	case Importance:
 		s += fmt.Sprintf(", %d samples, effective sample size %.0f", r.Evals, r.ESS)
 	}
 	return s + ")"
