@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/sample"
 	"github.com/spf13/pflag"
-
-	"github.com/ebmpipe/ebmpipe/pipeline"
 )
 
 var sampleCommand = command{
@@ -32,7 +31,7 @@ from a stream of its own, so --seed decides the samples whatever
 is written to a temporary file and moved into place only on success; a run
 stopped by an error, SIGINT or SIGTERM leaves no output.`,
 	setup: func(fs *pflag.FlagSet, _, errw io.Writer) func([]string) error {
-		o := pipeline.DefaultSampleOptions()
+		o := sample.DefaultOptions()
 		o.AddFlags(fs)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
@@ -47,7 +46,7 @@ stopped by an error, SIGINT or SIGTERM leaves no output.`,
 				o.Progress = bar.update
 				defer bar.finish()
 			}
-			st, err := pipeline.Sample(ctx, o)
+			st, err := sample.Sample(ctx, o)
 			if err != nil {
 				return err
 			}

@@ -1,4 +1,4 @@
-package pipeline
+package sample
 
 import (
 	"bytes"
@@ -95,7 +95,7 @@ func TestSampleGenerator(t *testing.T) {
 	gen := saveSampleModel(t, dir, "generator.onnx", gm, "")
 	const n = 20000
 	out := filepath.Join(dir, "samples.csv")
-	st, err := Sample(context.Background(), SampleOptions{Generator: gen, N: n, Output: out, Engine: engine.EngineGo, BatchSize: 999, Seed: 7, StepSize: 1, NoiseScale: 1})
+	st, err := Sample(context.Background(), Options{Generator: gen, N: n, Output: out, Engine: engine.EngineGo, BatchSize: 999, Seed: 7, StepSize: 1, NoiseScale: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestSampleLangevin(t *testing.T) {
 	dir := t.TempDir()
 	gen := saveSampleModel(t, dir, "generator.onnx", testmodel.Generator(m0, s0), export.KindGenerator)
 	energy := saveSampleModel(t, dir, "energy.onnx", testmodel.Energy{Mu: mu, Sigma: sigma}.Model(), export.KindEnergy)
-	base := SampleOptions{Generator: gen, N: n, Engine: engine.EngineGo, BatchSize: 1000, Seed: 3, StepSize: 0.01, NoiseScale: 1}
+	base := Options{Generator: gen, N: n, Engine: engine.EngineGo, BatchSize: 1000, Seed: 3, StepSize: 0.01, NoiseScale: 1}
 
 	// The generator's samples alone, for the energy before the steps.
 	o := base
@@ -255,7 +255,7 @@ func TestSampleStep(t *testing.T) {
 	const n, eta = 3000, 0.04
 	dir := t.TempDir()
 	gen := saveSampleModel(t, dir, "generator.onnx", testmodel.Generator([]float64{0, 0, 0}, []float64{2, 2, 2}), "")
-	o := SampleOptions{Generator: gen, N: n, Engine: engine.EngineGo, BatchSize: 512, Seed: 11, StepSize: eta, NoiseScale: 1, Output: filepath.Join(dir, "x0.npy")}
+	o := Options{Generator: gen, N: n, Engine: engine.EngineGo, BatchSize: 512, Seed: 11, StepSize: eta, NoiseScale: 1, Output: filepath.Join(dir, "x0.npy")}
 	if _, err := Sample(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func TestSampleReproducible(t *testing.T) {
 	energy := saveSampleModel(t, dir, "energy.onnx", testmodel.Energy{Mu: mu, Sigma: sigma}.Model(), export.KindEnergy)
 	run := func(name string, n, batch int, seed uint64) []byte {
 		t.Helper()
-		o := SampleOptions{Generator: gen, Energy: energy, LangevinSteps: 5, StepSize: 0.1, NoiseScale: 1,
+		o := Options{Generator: gen, Energy: energy, LangevinSteps: 5, StepSize: 0.1, NoiseScale: 1,
 			N: n, BatchSize: batch, Seed: seed, Engine: engine.EngineGo, Output: filepath.Join(dir, name)}
 		if _, err := Sample(context.Background(), o); err != nil {
 			t.Fatal(err)
@@ -342,7 +342,7 @@ func TestSampleFormats(t *testing.T) {
 	var first []float64
 	for _, ext := range []string{".csv", ".jsonl", ".npy"} {
 		out := filepath.Join(dir, "x"+ext)
-		if _, err := Sample(context.Background(), SampleOptions{Generator: gen, N: 37, Output: out, Engine: engine.EngineGo, BatchSize: 10, Seed: 2, StepSize: 1, NoiseScale: 1}); err != nil {
+		if _, err := Sample(context.Background(), Options{Generator: gen, N: 37, Output: out, Engine: engine.EngineGo, BatchSize: 10, Seed: 2, StepSize: 1, NoiseScale: 1}); err != nil {
 			t.Fatalf("%s: %v", ext, err)
 		}
 		x, cols := testutil.ReadRows(t, out)
@@ -373,7 +373,7 @@ func TestSampleEnginesAgree(t *testing.T) {
 	got := map[string][]float64{}
 	for _, eng := range []string{engine.EngineORT, engine.EngineGo} {
 		out := filepath.Join(dir, eng+".npy")
-		st, err := Sample(context.Background(), SampleOptions{Generator: gen, N: 1000, Output: out, Engine: eng, BatchSize: 300, Seed: 4, StepSize: 1, NoiseScale: 1})
+		st, err := Sample(context.Background(), Options{Generator: gen, N: 1000, Output: out, Engine: eng, BatchSize: 300, Seed: 4, StepSize: 1, NoiseScale: 1})
 		if err != nil {
 			t.Fatalf("--engine %s: %v", eng, err)
 		}
@@ -400,37 +400,37 @@ func TestSampleErrors(t *testing.T) {
 	twoOut := saveSampleModel(t, dir, "two-outputs.onnx", testmodel.Energy{Mu: mu, Sigma: sigma, ExtraOut: true}.Model(), "")
 	out := filepath.Join(dir, "out.csv")
 	keep := []string{"generator.onnx", "gen3.onnx", "energy.onnx", "two-outputs.onnx"}
-	langevin := func(o SampleOptions) SampleOptions {
+	langevin := func(o Options) Options {
 		o.LangevinSteps, o.StepSize = 10, 0.01
 		return o
 	}
 	cases := []struct {
 		name string
-		o    SampleOptions
+		o    Options
 		want string // the error, with the test's directory as $TMP
 	}{
-		{"missing-generator", SampleOptions{N: 10}, "--generator is required"},
-		{"missing-n", SampleOptions{Generator: gen}, "-n is required: the number of samples to draw"},
-		{"negative-n", SampleOptions{Generator: gen, N: -3}, "-n -3: must be at least 1"},
-		{"missing-output", SampleOptions{Generator: gen, N: 10, Output: "-"}, "--output is required"},
-		{"steps-without-energy", SampleOptions{Generator: gen, N: 10, LangevinSteps: 100},
+		{"missing-generator", Options{N: 10}, "--generator is required"},
+		{"missing-n", Options{Generator: gen}, "-n is required: the number of samples to draw"},
+		{"negative-n", Options{Generator: gen, N: -3}, "-n -3: must be at least 1"},
+		{"missing-output", Options{Generator: gen, N: 10, Output: "-"}, "--output is required"},
+		{"steps-without-energy", Options{Generator: gen, N: 10, LangevinSteps: 100},
 			"--langevin-steps 100 needs --energy, the model whose gradient drives the steps"},
-		{"zero-step-size", SampleOptions{Generator: gen, N: 10, StepSize: -1}, "--step-size -1: want a finite number > 0"},
-		{"negative-noise", SampleOptions{Generator: gen, N: 10, NoiseScale: -0.5}, "--noise-scale -0.5: want a finite number ≥ 0"},
-		{"bad-engine", SampleOptions{Generator: gen, N: 10, Engine: "tpu"}, `--engine "tpu": want auto, ort or go`},
-		{"energy-as-generator", SampleOptions{Generator: energy, N: 10},
+		{"zero-step-size", Options{Generator: gen, N: 10, StepSize: -1}, "--step-size -1: want a finite number > 0"},
+		{"negative-noise", Options{Generator: gen, N: 10, NoiseScale: -0.5}, "--noise-scale -0.5: want a finite number ≥ 0"},
+		{"bad-engine", Options{Generator: gen, N: 10, Engine: "tpu"}, `--engine "tpu": want auto, ort or go`},
+		{"energy-as-generator", Options{Generator: energy, N: 10},
 			`$TMP/energy.onnx: ebmpipe.kind is "energy", but --generator takes a generator model`},
-		{"generator-as-energy", langevin(SampleOptions{Generator: gen, Energy: gen, N: 10}),
+		{"generator-as-energy", langevin(Options{Generator: gen, Energy: gen, N: 10}),
 			`$TMP/generator.onnx: ebmpipe.kind is "generator", but --energy takes an energy model`},
-		{"width-mismatch", langevin(SampleOptions{Generator: gen3, Energy: energy, N: 10}),
+		{"width-mismatch", langevin(Options{Generator: gen3, Energy: energy, N: 10}),
 			"$TMP/gen3.onnx gives rows of 3 values, but the energy $TMP/energy.onnx takes 2 (shape [2])"},
-		{"two-outputs", langevin(SampleOptions{Generator: gen, Energy: twoOut, N: 10}),
+		{"two-outputs", langevin(Options{Generator: gen, Energy: twoOut, N: 10}),
 			"$TMP/two-outputs.onnx: an energy model has one output with one energy per row; this one has 2 outputs (energy, s of 2 values)"},
-		{"missing-generator-file", SampleOptions{Generator: filepath.Join(dir, "nope.onnx"), N: 10},
+		{"missing-generator-file", Options{Generator: filepath.Join(dir, "nope.onnx"), N: 10},
 			"onnx: load: open $TMP/nope.onnx: no such file or directory"},
-		{"unwritable-output", SampleOptions{Generator: gen, N: 10, Output: filepath.Join(dir, "missing", "out.csv")},
+		{"unwritable-output", Options{Generator: gen, N: 10, Output: filepath.Join(dir, "missing", "out.csv")},
 			"$TMP/missing/out.csv: cannot create: no such file or directory"},
-		{"bad-extension", SampleOptions{Generator: gen, N: 10, Output: filepath.Join(dir, "out.xlsx")},
+		{"bad-extension", Options{Generator: gen, N: 10, Output: filepath.Join(dir, "out.xlsx")},
 			`$TMP/out.xlsx: unsupported file extension ".xlsx" (supported: .csv, .jsonl, .npy)`},
 	}
 	for _, c := range cases {
@@ -479,7 +479,7 @@ func TestSampleDiverged(t *testing.T) {
 	dir := t.TempDir()
 	gen := saveSampleModel(t, dir, "generator.onnx", testmodel.Generator([]float64{0}, []float64{1}), "")
 	energy := saveSampleModel(t, dir, "energy.onnx", testmodel.Energy{Mu: []float64{0}, Sigma: []float64{0.25}}.Model(), "")
-	o := SampleOptions{Generator: gen, Energy: energy, N: 3, LangevinSteps: 1000, StepSize: 0.5, NoiseScale: 0,
+	o := Options{Generator: gen, Energy: energy, N: 3, LangevinSteps: 1000, StepSize: 0.5, NoiseScale: 0,
 		BatchSize: 3, Seed: 1, Engine: engine.EngineGo, Output: filepath.Join(dir, "out.csv")}
 	_, err := Sample(context.Background(), o)
 	if err == nil {
@@ -501,7 +501,7 @@ func TestSampleCanceled(t *testing.T) {
 	energy := saveSampleModel(t, dir, "energy.onnx", testmodel.Energy{Mu: []float64{0}, Sigma: []float64{1}}.Model(), "")
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
-	o := SampleOptions{Generator: gen, Energy: energy, N: 100, LangevinSteps: 10, StepSize: 0.1, NoiseScale: 1,
+	o := Options{Generator: gen, Energy: energy, N: 100, LangevinSteps: 10, StepSize: 0.1, NoiseScale: 1,
 		BatchSize: 40, Seed: 1, Engine: engine.EngineGo, Output: filepath.Join(dir, "out.npy"),
 		Progress: func(done, total int) {
 			if total != 100*11 {
@@ -545,7 +545,7 @@ func ExampleSample() {
 		log.Fatal(err)
 	}
 
-	o := DefaultSampleOptions()
+	o := DefaultOptions()
 	o.Generator, o.Energy, o.Engine = gen, energy, engine.EngineGo
 	o.N, o.Output = 1000, filepath.Join(dir, "samples.csv")
 	o.LangevinSteps, o.StepSize = 500, 0.01

@@ -1,4 +1,4 @@
-package pipeline
+package sample
 
 import (
 	"context"
@@ -22,9 +22,9 @@ import (
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
-// SampleOptions are the settings of a sampling run. The JSON names are the
+// Options are the settings of a sampling run. The JSON names are the
 // command-line flag names.
-type SampleOptions struct {
+type Options struct {
 	Generator     string  `json:"generator"`
 	N             int     `json:"n"`
 	Output        string  `json:"output"`
@@ -47,14 +47,14 @@ type SampleOptions struct {
 	Notice func(msg string) `json:"-"`
 }
 
-// DefaultSampleOptions returns the options with the flag defaults.
-func DefaultSampleOptions() SampleOptions {
-	return SampleOptions{StepSize: 0.01, NoiseScale: 1, BatchSize: 1024, Seed: 1, Engine: engine.EngineAuto}
+// DefaultOptions returns the options with the flag defaults.
+func DefaultOptions() Options {
+	return Options{StepSize: 0.01, NoiseScale: 1, BatchSize: 1024, Seed: 1, Engine: engine.EngineAuto}
 }
 
 // AddFlags defines the options as flags on fs, with their defaults.
-func (o *SampleOptions) AddFlags(fs *pflag.FlagSet) {
-	d := DefaultSampleOptions()
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	d := DefaultOptions()
 	fs.StringVar(&o.Generator, "generator", d.Generator, "ONNX `FILE` of the generator x = G(z), z ~ N(0, I) (required)")
 	fs.IntVarP(&o.N, "n", "n", d.N, "number `N` of samples to draw (required)")
 	fs.StringVar(&o.Output, "output", d.Output, "`FILE` to write, format by extension: .csv, .npy or .jsonl (required)")
@@ -69,7 +69,7 @@ func (o *SampleOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 // Check reports the first missing or invalid option.
-func (o *SampleOptions) Check() error {
+func (o *Options) Check() error {
 	switch {
 	case o.Generator == "":
 		return errors.New("--generator is required")
@@ -98,8 +98,8 @@ func (o *SampleOptions) Check() error {
 	return nil
 }
 
-// SampleStats describe a sampling run.
-type SampleStats struct {
+// Stats describe a sampling run.
+type Stats struct {
 	Rows    int      // samples written
 	Columns []string // the output's column names
 	Engine  string   // the engine that ran the generator: "ort" or "go"
@@ -140,8 +140,8 @@ type SampleStats struct {
 // names one per value, else x0, x1, …. The output is written to a
 // temporary file and moved into place only when every sample is written:
 // if ctx is canceled, or on any error, o.Output is left as it was.
-func Sample(ctx context.Context, o SampleOptions) (SampleStats, error) {
-	st := SampleStats{EnergyBefore: math.NaN(), EnergyAfter: math.NaN()}
+func Sample(ctx context.Context, o Options) (Stats, error) {
+	st := Stats{EnergyBefore: math.NaN(), EnergyAfter: math.NaN()}
 	if err := o.Check(); err != nil {
 		return st, err
 	}
@@ -212,7 +212,7 @@ func sampleFeatures(m *onnx.ModelProto) ([]string, error) {
 
 // sampler is the state of one Sample run once its models are loaded.
 type sampler struct {
-	o        SampleOptions
+	o        Options
 	gen      engine.Engine
 	lv       *langevin // nil without an energy
 	width    int       // values per sample; 0 until known
