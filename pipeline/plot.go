@@ -374,7 +374,7 @@ func (p *plotRun) resolve() error {
 		}
 	}
 	if d != nil {
-		p.data, p.dataShape, p.dataWidth, p.dataRows = rawRows(d), d.RowShape, d.Width, d.Rows
+		p.data, p.dataShape, p.dataWidth, p.dataRows = d.Raw(), d.RowShape, d.Width, d.Rows
 	}
 	return nil
 }

@@ -441,7 +441,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	}
 	res.Files = append(res.Files, res.Train.Energy, res.Train.Generator,
 		filepath.Join(out, train.MetricsFile), filepath.Join(out, train.CheckpointDir)+string(filepath.Separator))
-	trainRows := rawRows(tr.Data())
+	trainRows := tr.Data().Raw()
 
 	// 3. log Z.
 	h.stage("estimating log Z")
@@ -593,25 +593,11 @@ func writeDataset(path string, d *data.Dataset) error {
 	if err != nil {
 		return err
 	}
-	if err := w.Write(rawRows(d)); err != nil {
+	if err := w.Write(d.Raw()); err != nil {
 		w.Abort()
 		return err
 	}
 	return w.Commit()
-}
-
-// rawRows returns d's rows with any standardisation undone: the rows as
-// read, as the exported models take them.
-func rawRows(d *data.Dataset) []float64 {
-	if d.Shift == nil {
-		return d.Data
-	}
-	x := make([]float64, len(d.Data))
-	for i, v := range d.Data {
-		j := i % d.Width
-		x[i] = v*d.Scale[j] + d.Shift[j]
-	}
-	return x
 }
 
 // bracketBound returns the bound name of m, or NaN with a note if it was
@@ -664,7 +650,7 @@ func meanLogDensity(path string) (LogLik, error) {
 func gaussianLogLik(x []float64, test *data.Dataset) LogLik {
 	d := test.Width
 	g := logz.FitGaussian(x, d)
-	rows := rawRows(test)
+	rows := test.Raw()
 	v := make([]float64, test.Rows)
 	for i := range v {
 		v[i] = g.LogProb(rows[i*d : (i+1)*d])

@@ -191,3 +191,17 @@ func (d *Dataset) subset(rows int) *Dataset {
 		Notes:    slices.Clone(d.Notes),
 	}
 }
+
+// Raw returns d's rows with any standardisation undone: the rows as
+// read, as the exported models take them.
+func (d *Dataset) Raw() []float64 {
+	if d.Shift == nil {
+		return d.Data
+	}
+	x := make([]float64, len(d.Data))
+	for i, v := range d.Data {
+		j := i % d.Width
+		x[i] = v*d.Scale[j] + d.Shift[j]
+	}
+	return x
+}
