@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/plot"
+
 	"github.com/ebmpipe/ebmpipe/pipeline/logz"
 
 	"github.com/ebmpipe/ebmpipe/pipeline/score"
@@ -499,7 +501,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 
 	// 7. Pictures.
 	h.stage("drawing pictures")
-	files, err := PlotTrained(out, tr.Data(), note)
+	files, err := plot.Trained(out, tr.Data(), note)
 	res.Files = append(res.Files, files...)
 	if err != nil {
 		note(fmt.Sprintf("pictures: %v", err))

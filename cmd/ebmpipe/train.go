@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/ebmpipe/ebmpipe/pipeline/plot"
 	"github.com/ebmpipe/ebmpipe/train"
 	"github.com/ebmpipe/ebmpipe/train/metrics"
 )
@@ -73,7 +73,7 @@ the run and keeps the last good checkpoint.`,
 			fmt.Fprintf(out, "%s\n%s\n", res.Energy, res.Generator)
 			if d := tr.Data(); d.Width == 2 {
 				notice := func(msg string) { fmt.Fprintf(errw, "ebmpipe train: %s\n", msg) }
-				files, err := pipeline.PlotTrained(o.Out, d, notice)
+				files, err := plot.Trained(o.Out, d, notice)
 				for _, f := range files {
 					fmt.Fprintln(out, f)
 				}

@@ -1,4 +1,4 @@
-package pipeline
+package plot
 
 import (
 	"fmt"
@@ -23,7 +23,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
-const torchFixtures = "../testdata/torch"
+const torchFixtures = "../../testdata/torch"
 
 // saveModel writes m into dir as name and returns its path.
 func saveModel(t *testing.T, dir, name string, m *onnx.ModelProto) string {
@@ -136,30 +136,30 @@ func TestPlot(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name string
-		o    PlotOptions
+		o    Options
 		want []picture
 	}{
-		{"density with data", PlotOptions{Energy: energy, Dataset: dataset(data, 2)},
+		{"density with data", Options{Energy: energy, Dataset: dataset(data, 2)},
 			[]picture{{DensityFile, densityWidth, densityHeight}}},
-		{"density with generator box", PlotOptions{Energy: energy, Generator: gen2},
+		{"density with generator box", Options{Energy: energy, Generator: gen2},
 			[]picture{{DensityFile, densityWidth, densityHeight}, {SamplesFile, scatterWidth, scatterHeight}}},
-		{"density with bounds", PlotOptions{Energy: energy, Bounds: []float64{-3, 3}},
+		{"density with bounds", Options{Energy: energy, Bounds: []float64{-3, 3}},
 			[]picture{{DensityFile, densityWidth, densityHeight}}},
-		{"scatter", PlotOptions{Generator: gen2, Dataset: dataset(data, 2)},
+		{"scatter", Options{Generator: gen2, Dataset: dataset(data, 2)},
 			[]picture{{SamplesFile, scatterWidth, scatterHeight}}},
-		{"scatter of wide rows", PlotOptions{Generator: gen3},
+		{"scatter of wide rows", Options{Generator: gen3},
 			[]picture{{SamplesFile, scatterWidth, scatterHeight}}},
-		{"image grid", PlotOptions{Generator: dcgan, Dataset: dataset(imageRows(100, 3, 16, 16), 3, 16, 16)},
+		{"image grid", Options{Generator: dcgan, Dataset: dataset(imageRows(100, 3, 16, 16), 3, 16, 16)},
 			[]picture{{SamplesFile, gridW, gridH}}},
-		{"curves", PlotOptions{Metrics: metrics},
+		{"curves", Options{Metrics: metrics},
 			[]picture{{CurvesFile, curvesWidth, 2 * curvePanelH}}},
-		{"toy data", PlotOptions{Energy: energy, Data: "toy:8gaussians", DataRows: 300},
+		{"toy data", Options{Energy: energy, Data: "toy:8gaussians", DataRows: 300},
 			[]picture{{DensityFile, densityWidth, densityHeight}}},
-		{"all", PlotOptions{Energy: energy, Generator: gen2, Metrics: metrics, Dataset: dataset(data, 2)},
+		{"all", Options{Energy: energy, Generator: gen2, Metrics: metrics, Dataset: dataset(data, 2)},
 			[]picture{{DensityFile, densityWidth, densityHeight}, {SamplesFile, scatterWidth, scatterHeight}, {CurvesFile, curvesWidth, 2 * curvePanelH}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			o := DefaultPlotOptions()
+			o := DefaultOptions()
 			o.Energy, o.Generator, o.Metrics = c.o.Energy, c.o.Generator, c.o.Metrics
 			o.Data, o.DataRows, o.Dataset, o.Bounds = c.o.Data, c.o.DataRows, c.o.Dataset, c.o.Bounds
 			o.GridSize, o.Samples = 60, 500
@@ -214,7 +214,7 @@ func TestPlotDensityMode(t *testing.T) {
 	} {
 		dir := t.TempDir()
 		te := testmodel.Energy{Mu: c.mu, Sigma: c.sigma}
-		o := DefaultPlotOptions()
+		o := DefaultOptions()
 		o.Energy = saveModel(t, dir, "energy.onnx", te.Model())
 		o.Bounds, o.Out, o.GridSize = c.bounds, dir, 80
 		p := &plotRun{o: o}
@@ -269,7 +269,7 @@ func TestPlotLogZ(t *testing.T) {
 		{"grid", "computed on this grid", te.Model(), te.LogZ(), 1e-3},
 		{"metadata", "the model's ebmpipe.log_z", withMeta, 3.25, 0},
 	} {
-		o := DefaultPlotOptions()
+		o := DefaultOptions()
 		o.Energy = saveModel(t, dir, c.name+".onnx", c.m)
 		o.Bounds, o.Out, o.GridSize = []float64{-5, 5}, dir, 200
 		p := &plotRun{o: o}
@@ -318,33 +318,33 @@ func TestPlotErrors(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	for _, c := range []struct {
 		name string
-		o    PlotOptions
+		o    Options
 		want string
 	}{
-		{"nothing", PlotOptions{Out: out}, "nothing to plot"},
-		{"no out", PlotOptions{Energy: energy}, "--out is required"},
-		{"grid size", PlotOptions{Energy: energy, Out: out, GridSize: 1}, "--grid-size 1"},
-		{"bounds", PlotOptions{Energy: energy, Out: out, Bounds: []float64{1, 0}}, "want finite LO < HI"},
-		{"bounds count", PlotOptions{Energy: energy, Out: out, Bounds: []float64{1, 2, 3}}, "want LO,HI or LO0,HI0,LO1,HI1"},
-		{"data set", PlotOptions{Energy: energy, Out: out, Dataset: &data.Dataset{Rows: 2, Width: 2, RowShape: []int{2}, Data: []float64{1, 2, 3}}}, "holds 3 values"},
-		{"data rows", PlotOptions{Energy: energy, Out: out, DataRows: 5}, "--data-rows needs --data or --run"},
-		{"bad toy", PlotOptions{Energy: energy, Out: out, Data: "toy:nope"}, "--data: "},
-		{"missing run", PlotOptions{Run: filepath.Join(dir, "nope")}, "--run: "},
-		{"run of nothing", PlotOptions{Run: dir + "/empty-run"}, "holds none of energy.onnx, generator.onnx and metrics.csv"},
-		{"missing energy", PlotOptions{Energy: filepath.Join(dir, "nope.onnx"), Out: out}, "nope.onnx"},
-		{"wide energy", PlotOptions{Energy: wide, Out: out, Bounds: []float64{0, 1}}, "density.png skipped: " + wide + " takes rows of 3 values"},
-		{"no box", PlotOptions{Energy: energy, Out: out}, "no box to draw"},
-		{"data for another width", PlotOptions{Energy: energy, Out: out, Dataset: dataset(make([]float64, 6), 3)}, "the data rows have shape [3]"},
-		{"generator for other data", PlotOptions{Generator: gen2, Out: out, Dataset: dataset(make([]float64, 6), 3)}, "gives rows of shape [2], but the data rows have shape [3]"},
-		{"generator as energy", PlotOptions{Energy: taggedGen, Out: out, Bounds: []float64{0, 1}}, `is "generator", but --energy takes an energy model`},
-		{"bad metrics", PlotOptions{Metrics: bad, Out: out}, `bad.csv:3: column "lower_bound": "abc" is not a number`},
-		{"empty metrics", PlotOptions{Metrics: empty, Out: out}, "empty file"},
-		{"no curves", PlotOptions{Metrics: noCurves, Out: out}, "no values in the columns lower_bound, upper_bound, loss_energy, loss_generator"},
-		{"no steps", PlotOptions{Metrics: noSteps, Out: out}, `no column "step"`},
-		{"unwritable", PlotOptions{Metrics: metrics, Out: filepath.Join(file, "sub")}, "not a directory"},
+		{"nothing", Options{Out: out}, "nothing to plot"},
+		{"no out", Options{Energy: energy}, "--out is required"},
+		{"grid size", Options{Energy: energy, Out: out, GridSize: 1}, "--grid-size 1"},
+		{"bounds", Options{Energy: energy, Out: out, Bounds: []float64{1, 0}}, "want finite LO < HI"},
+		{"bounds count", Options{Energy: energy, Out: out, Bounds: []float64{1, 2, 3}}, "want LO,HI or LO0,HI0,LO1,HI1"},
+		{"data set", Options{Energy: energy, Out: out, Dataset: &data.Dataset{Rows: 2, Width: 2, RowShape: []int{2}, Data: []float64{1, 2, 3}}}, "holds 3 values"},
+		{"data rows", Options{Energy: energy, Out: out, DataRows: 5}, "--data-rows needs --data or --run"},
+		{"bad toy", Options{Energy: energy, Out: out, Data: "toy:nope"}, "--data: "},
+		{"missing run", Options{Run: filepath.Join(dir, "nope")}, "--run: "},
+		{"run of nothing", Options{Run: dir + "/empty-run"}, "holds none of energy.onnx, generator.onnx and metrics.csv"},
+		{"missing energy", Options{Energy: filepath.Join(dir, "nope.onnx"), Out: out}, "nope.onnx"},
+		{"wide energy", Options{Energy: wide, Out: out, Bounds: []float64{0, 1}}, "density.png skipped: " + wide + " takes rows of 3 values"},
+		{"no box", Options{Energy: energy, Out: out}, "no box to draw"},
+		{"data for another width", Options{Energy: energy, Out: out, Dataset: dataset(make([]float64, 6), 3)}, "the data rows have shape [3]"},
+		{"generator for other data", Options{Generator: gen2, Out: out, Dataset: dataset(make([]float64, 6), 3)}, "gives rows of shape [2], but the data rows have shape [3]"},
+		{"generator as energy", Options{Energy: taggedGen, Out: out, Bounds: []float64{0, 1}}, `is "generator", but --energy takes an energy model`},
+		{"bad metrics", Options{Metrics: bad, Out: out}, `bad.csv:3: column "lower_bound": "abc" is not a number`},
+		{"empty metrics", Options{Metrics: empty, Out: out}, "empty file"},
+		{"no curves", Options{Metrics: noCurves, Out: out}, "no values in the columns lower_bound, upper_bound, loss_energy, loss_generator"},
+		{"no steps", Options{Metrics: noSteps, Out: out}, `no column "step"`},
+		{"unwritable", Options{Metrics: metrics, Out: filepath.Join(file, "sub")}, "not a directory"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			o := DefaultPlotOptions()
+			o := DefaultOptions()
 			o.Run, o.Energy, o.Generator, o.Metrics, o.Out = c.o.Run, c.o.Energy, c.o.Generator, c.o.Metrics, c.o.Out
 			o.Data, o.DataRows, o.Dataset, o.Bounds = c.o.Data, c.o.DataRows, c.o.Dataset, c.o.Bounds
 			if c.o.GridSize != 0 {
@@ -368,7 +368,7 @@ func TestPlotErrors(t *testing.T) {
 // notice when others are written.
 func TestPlotSkip(t *testing.T) {
 	dir := t.TempDir()
-	o := DefaultPlotOptions()
+	o := DefaultOptions()
 	o.Energy = saveModel(t, dir, "wide.onnx", testmodel.Energy{Mu: []float64{0, 0, 0}, Sigma: []float64{1, 1, 1}}.Model())
 	o.Metrics = writeMetrics(t, dir)
 	o.Out = filepath.Join(dir, "out")
@@ -460,7 +460,7 @@ func TestPlotRun(t *testing.T) {
 
 	t.Run("checkpoint", func(t *testing.T) {
 		dir := newRun(t, true)
-		o := DefaultPlotOptions()
+		o := DefaultOptions()
 		o.Run, o.GridSize = dir, 40
 		p := &plotRun{o: o}
 		if err := p.resolve(); err != nil {
@@ -485,7 +485,7 @@ func TestPlotRun(t *testing.T) {
 		dir := newRun(t, false)
 		out := filepath.Join(t.TempDir(), "pictures")
 		var notes []string
-		o := DefaultPlotOptions()
+		o := DefaultOptions()
 		o.Run, o.Out, o.GridSize = dir, out, 40
 		o.Notice = func(msg string) { notes = append(notes, msg) }
 		files, err := Plot(o)
@@ -506,7 +506,7 @@ func TestPlotRun(t *testing.T) {
 		raw := []float64{1, 10, 3, 30, 5, 20}
 		d := dataset(slices.Clone(raw), 2)
 		d.Standardize()
-		o := DefaultPlotOptions()
+		o := DefaultOptions()
 		o.Run, o.Dataset = dir, d
 		p := &plotRun{o: o}
 		if err := p.resolve(); err != nil {
@@ -517,7 +517,7 @@ func TestPlotRun(t *testing.T) {
 				t.Fatalf("data %v, want the raw rows %v", p.data, raw)
 			}
 		}
-		files, err := PlotTrained(dir, d, nil)
+		files, err := Trained(dir, d, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -545,9 +545,9 @@ func ExamplePlot() {
 		log.Fatal(err)
 	}
 
-	o := DefaultPlotOptions()
+	o := DefaultOptions()
 	o.Metrics = metrics
-	o.Generator = "../testdata/torch/generator_dcgan.onnx" // 16 → 3×16×16
+	o.Generator = "../../testdata/torch/generator_dcgan.onnx" // 16 → 3×16×16
 	o.Out = filepath.Join(dir, "pictures")
 	files, err := Plot(o)
 	if err != nil {
