@@ -2,10 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ebmpipe/ebmpipe/pipeline/evaluate"
 
 	"github.com/ebmpipe/ebmpipe/pipeline/plot"
 
@@ -291,28 +291,6 @@ func (h RunHooks) stage(format string, args ...any) {
 	}
 }
 
-// A LogLik is a mean log-likelihood over rows, in nats per example.
-type LogLik struct {
-	Mean   float64
-	StdErr float64 // standard error of the mean
-	Rows   int
-}
-
-// newLogLik returns the mean and standard error of v.
-func newLogLik(v []float64) LogLik {
-	n := float64(len(v))
-	mean := 0.0
-	for _, x := range v {
-		mean += x
-	}
-	mean /= n
-	ss := 0.0
-	for _, x := range v {
-		ss += (x - mean) * (x - mean)
-	}
-	return LogLik{Mean: mean, StdErr: math.Sqrt(ss / (n - 1) / n), Rows: len(v)}
-}
-
 // RunResult sums up a run.
 type RunResult struct {
 	// Options are the options as run, with those the run sets.
@@ -328,10 +306,10 @@ type RunResult struct {
 	Lower, Upper train.BoundValue
 	// Test is the model's held-out log-likelihood, the mean of
 	// log p(x) = −E(x) − log Z over the held-out rows.
-	Test LogLik
+	Test evaluate.LogLik
 	// Gaussian is the held-out log-likelihood of a single Gaussian (full
 	// covariance) fitted to the training rows, a baseline.
-	Gaussian LogLik
+	Gaussian evaluate.LogLik
 	// Engine is the engine that scored the held-out rows: ort or go.
 	Engine string
 	// Scored counts the rows of the score section's file, if any.
@@ -381,60 +359,11 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	res := &RunResult{Files: []string{out}}
 	note := func(msg string) { res.Notes = append(res.Notes, msg) }
 
-	// 1. Held-out rows, and the training part of a split file. Nothing
-	// is written over a run, and nothing is left behind if training
-	// cannot start.
-	testPath := filepath.Join(out, TestFile)
-	if !o.Train.Resume {
-		for _, f := range []string{TestFile, TrainSplitFile, TestScoresFile} {
-			if p := filepath.Join(out, f); exists(p) {
-				return nil, fmt.Errorf("--out %s already holds a run (%s); choose another --out", out, p)
-			}
-		}
-	}
-	var created []string // removed if training cannot start
-	cleanup := func() {
-		for _, p := range slices.Backward(created) {
-			os.Remove(p)
-		}
-	}
-	if !exists(out) {
-		created = append(created, out)
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, fmt.Errorf("--out: %w", err)
-	}
-	h.stage("held-out rows")
-	test, trainPart, err := o.heldOut()
+	// 1. Held-out rows, and the training part of a split file; 2. training.
+	test, tr, err := o.prepare(h, res)
 	if err != nil {
-		cleanup()
 		return nil, err
 	}
-	if trainPart != nil {
-		path := filepath.Join(out, TrainSplitFile)
-		if err := writeDataset(path, trainPart); err != nil {
-			cleanup()
-			return nil, err
-		}
-		created = append(created, path)
-		res.Files = append(res.Files, path)
-		o.Train.Data, o.Train.DataRows = path, 0
-	}
-
-	// 2. Training.
-	h.stage("training %d iterations on %s (lower bound %s, upper bound %s)", o.Train.Steps, o.Train.Data, o.Train.Lower, o.Train.Upper)
-	tr, err := train.NewTrainer(o.Train, train.Hooks{Progress: h.Progress})
-	if err == nil && tr.Data().Width != test.Width {
-		err = fmt.Errorf("the held-out rows %s have %d values, the training data %s %d", test.Source, test.Width, o.Train.Data, tr.Data().Width)
-	}
-	if err == nil {
-		err = writeDataset(testPath, test)
-	}
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	res.Files = append(res.Files, testPath)
 	for _, n := range tr.Data().Notes {
 		note(n)
 	}
@@ -457,30 +386,10 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 		note("log Z: " + n)
 	}
 
-	// 4. Bounds on the held-out rows.
-	h.stage("evaluating the bounds on %d held-out rows", test.Rows)
-	o.Bounds.Energy, o.Bounds.Generator, o.Bounds.Encoder = res.Train.Energy, res.Train.Generator, ""
-	o.Bounds.Data, o.Bounds.DataRows, o.Bounds.JSON = testPath, 0, false
-	if res.Bounds, err = train.EvaluateBounds(o.Bounds); err != nil {
-		return nil, fmt.Errorf("bounds: %w", err)
-	}
-	res.Lower, res.Upper = bracketBound(res.Bounds.Lower, o.Train.Lower, "lower", note), bracketBound(res.Bounds.Upper, o.Train.Upper, "upper", note)
-
-	// 5. Test log-likelihood.
-	h.stage("scoring the held-out rows")
-	so := o.Score
-	so.Model, so.Input, so.Output = res.Train.Energy, testPath, filepath.Join(out, TestScoresFile)
-	so.Raw, so.SkipBadRows, so.Notice, so.Progress = false, false, h.Notice, nil
-	st, err := score.ScoreContext(ctx, so)
-	if err != nil {
+	// 4. Bounds on the held-out rows; 5. test log-likelihood.
+	if err := o.evaluate(ctx, h, res, test, trainRows, note); err != nil {
 		return nil, err
 	}
-	res.Engine = st.Engine
-	res.Files = append(res.Files, so.Output)
-	if res.Test, err = meanLogDensity(so.Output); err != nil {
-		return nil, err
-	}
-	res.Gaussian = gaussianLogLik(trainRows, test)
 
 	// 6. The score section's file.
 	if o.Score.Input != "" {
@@ -510,6 +419,103 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	res.Options = o
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// prepare does the first steps of Run: it reads or draws the held-out rows,
+// writes them (and the training part of a split file, which o then trains
+// on), and makes the trainer. If it fails, it removes what it wrote.
+func (o *RunOptions) prepare(h RunHooks, res *RunResult) (test *data.Dataset, tr *train.Trainer, err error) {
+	out := o.Train.Out
+	testPath := filepath.Join(out, TestFile)
+
+	// 1. Held-out rows, and the training part of a split file. Nothing
+	// is written over a run, and nothing is left behind if training
+	// cannot start.
+	if !o.Train.Resume {
+		for _, f := range []string{TestFile, TrainSplitFile, TestScoresFile} {
+			if p := filepath.Join(out, f); exists(p) {
+				return nil, nil, fmt.Errorf("--out %s already holds a run (%s); choose another --out", out, p)
+			}
+		}
+	}
+	var created []string // removed if training cannot start
+	cleanup := func() {
+		for _, p := range slices.Backward(created) {
+			os.Remove(p)
+		}
+	}
+	if !exists(out) {
+		created = append(created, out)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("--out: %w", err)
+	}
+	h.stage("held-out rows")
+	test, trainPart, err := o.heldOut()
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	if trainPart != nil {
+		path := filepath.Join(out, TrainSplitFile)
+		if err := writeDataset(path, trainPart); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		created = append(created, path)
+		res.Files = append(res.Files, path)
+		o.Train.Data, o.Train.DataRows = path, 0
+	}
+
+	// 2. Training.
+	h.stage("training %d iterations on %s (lower bound %s, upper bound %s)", o.Train.Steps, o.Train.Data, o.Train.Lower, o.Train.Upper)
+	tr, err = train.NewTrainer(o.Train, train.Hooks{Progress: h.Progress})
+	if err == nil && tr.Data().Width != test.Width {
+		err = fmt.Errorf("the held-out rows %s have %d values, the training data %s %d", test.Source, test.Width, o.Train.Data, tr.Data().Width)
+	}
+	if err == nil {
+		err = writeDataset(testPath, test)
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	res.Files = append(res.Files, testPath)
+	return test, tr, nil
+}
+
+// evaluate does steps 4 and 5 of Run: the bounds of the trained models on
+// the held-out rows test, and their test log-likelihood, with that of a
+// Gaussian fitted to the training rows trainRows.
+func (o *RunOptions) evaluate(ctx context.Context, h RunHooks, res *RunResult, test *data.Dataset, trainRows []float64, note func(string)) error {
+	out := o.Train.Out
+	testPath := filepath.Join(out, TestFile)
+	var err error
+	// 4. Bounds on the held-out rows.
+	h.stage("evaluating the bounds on %d held-out rows", test.Rows)
+	o.Bounds.Energy, o.Bounds.Generator, o.Bounds.Encoder = res.Train.Energy, res.Train.Generator, ""
+	o.Bounds.Data, o.Bounds.DataRows, o.Bounds.JSON = testPath, 0, false
+	if res.Bounds, err = train.EvaluateBounds(o.Bounds); err != nil {
+		return fmt.Errorf("bounds: %w", err)
+	}
+	res.Lower, res.Upper = evaluate.BracketBound(res.Bounds.Lower, o.Train.Lower, "lower", note), evaluate.BracketBound(res.Bounds.Upper, o.Train.Upper, "upper", note)
+
+	// 5. Test log-likelihood.
+	h.stage("scoring the held-out rows")
+	so := o.Score
+	so.Model, so.Input, so.Output = res.Train.Energy, testPath, filepath.Join(out, TestScoresFile)
+	so.Raw, so.SkipBadRows, so.Notice, so.Progress = false, false, h.Notice, nil
+	st, err := score.ScoreContext(ctx, so)
+	if err != nil {
+		return err
+	}
+	res.Engine = st.Engine
+	res.Files = append(res.Files, so.Output)
+	if res.Test, err = evaluate.MeanLogDensity(so.Output); err != nil {
+		return err
+	}
+	res.Gaussian = evaluate.GaussianLogLik(trainRows, test)
+	return nil
 }
 
 // Check reports the first invalid option of any section, naming the
@@ -602,91 +608,6 @@ func writeDataset(path string, d *data.Dataset) error {
 	return w.Commit()
 }
 
-// bracketBound returns the bound name of m, or NaN with a note if it was
-// not evaluated.
-func bracketBound(m map[string]train.BoundValue, name, side string, note func(string)) train.BoundValue {
-	if v, ok := m[name]; ok {
-		return v
-	}
-	if name != "none" {
-		note(fmt.Sprintf("the %s bound %s cannot be evaluated on the exported models (evaluated: %s)", side, name, strings.Join(slices.Sorted(maps.Keys(m)), ", ")))
-	}
-	return train.BoundValue{Value: math.NaN(), StdErr: math.NaN()}
-}
-
-// meanLogDensity returns the mean of the log_density column of a score
-// file.
-func meanLogDensity(path string) (LogLik, error) {
-	r, err := rows.OpenReader(path, rows.ReadOptions{})
-	if err != nil {
-		return LogLik{}, err
-	}
-	defer r.Close()
-	col := slices.Index(r.Columns(), "log_density")
-	if col < 0 {
-		return LogLik{}, fmt.Errorf("%s: no log_density column (columns %q)", path, r.Columns())
-	}
-	w := r.Width()
-	var v []float64
-	buf := make([]float64, 1024*w)
-	for {
-		n, err := r.Read(buf)
-		for i := range n {
-			v = append(v, buf[i*w+col])
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return LogLik{}, err
-		}
-	}
-	if len(v) < 2 {
-		return LogLik{}, fmt.Errorf("%s: %d rows; need at least 2", path, len(v))
-	}
-	return newLogLik(v), nil
-}
-
-// gaussianLogLik returns the log-likelihood of test's rows under a single
-// Gaussian fitted to the training rows x (as read).
-func gaussianLogLik(x []float64, test *data.Dataset) LogLik {
-	d := test.Width
-	g := logz.FitGaussian(x, d)
-	rows := test.Raw()
-	v := make([]float64, test.Rows)
-	for i := range v {
-		v[i] = g.LogProb(rows[i*d : (i+1)*d])
-	}
-	return newLogLik(v)
-}
-
-// WriteBoundsTable writes a bounds report as a table: one bound a line,
-// lower bounds then upper bounds, with their standard errors, then the
-// mean energies.
-func WriteBoundsTable(w io.Writer, rep *train.BoundsReport) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%-8s %-16s %12s %10s\n", "side", "bound", "NLL bound", "stderr")
-	for _, side := range []struct {
-		name string
-		m    map[string]train.BoundValue
-	}{{"lower", rep.Lower}, {"upper", rep.Upper}} {
-		for _, k := range slices.Sorted(maps.Keys(side.m)) {
-			v := side.m[k]
-			fmt.Fprintf(&b, "%-8s %-16s %12.4f %10.4f\n", side.name, k, v.Value, v.StdErr)
-		}
-	}
-	fmt.Fprintf(&b, "\nmean energy: data %.4f, model samples %.4f (%d samples; upper bounds over %s)\n",
-		rep.EnergyDataMean, rep.EnergyModelMean, rep.Samples, rep.Ref)
-	if rep.NLL != nil {
-		fmt.Fprintf(&b, "NLL from the model's log Z: %.4f ± %.4f\n", rep.NLL.Value, rep.NLL.StdErr)
-	}
-	for _, w := range rep.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", w)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
 // WriteReport writes what a run found, for people: the training, log Z,
 // the bounds, the bracket L_low ≤ NLL ≤ L_up on the held-out rows, the
 // test log-likelihood beside the Gaussian baseline, and the files
@@ -700,7 +621,7 @@ func (r *RunResult) WriteReport(w io.Writer) error {
 	fmt.Fprintf(&b, "\nbounds on the %d held-out rows, nats per example:\n", r.Test.Rows)
 	tbl := *r.Bounds
 	tbl.NLL = nil // the bracket below has the NLL of every held-out row
-	if err := WriteBoundsTable(&b, &tbl); err != nil {
+	if err := evaluate.WriteBoundsTable(&b, &tbl); err != nil {
 		return err
 	}
 	fmt.Fprintf(&b, "\nbracket (%s, %s): L_low %s ≤ NLL %.4f ≤ L_up %s nats per example\n",
