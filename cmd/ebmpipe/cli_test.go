@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
+
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ebmpipe/ebmpipe/export"
@@ -798,7 +800,7 @@ run:
 	if r.code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", r.code, r.stderr)
 	}
-	got, width := readAll(t, filepath.Join(out, "run", "test_scores.csv"))
+	got, width := testutil.ReadRowsWidth(t, filepath.Join(out, "run", "test_scores.csv"))
 	if width == 0 || len(got)/width != 30 {
 		t.Errorf("test_scores.csv holds %d values of width %d, want 30 rows", len(got), width)
 	}

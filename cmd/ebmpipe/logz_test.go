@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
+
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ebmpipe/ebmpipe/export"
@@ -271,8 +273,8 @@ func checkScore(t *testing.T, path string, mu, sigma []float64, logZ float64) {
 	if cols := r.Columns(); !slices.Equal(cols, []string{"energy", "log_density"}) {
 		t.Fatalf("score columns %q, want energy, log_density", cols)
 	}
-	x, _ := readAll(t, in)
-	got, _ := readAll(t, out)
+	x, _ := testutil.ReadRowsWidth(t, in)
+	got, _ := testutil.ReadRowsWidth(t, out)
 	d := len(mu)
 	for i := range 5 {
 		e := 0.0

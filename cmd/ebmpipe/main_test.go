@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/internal/testutil"
 )
 
@@ -23,25 +22,6 @@ func runCLI(args ...string) (int, string, string) {
 	var out, errw bytes.Buffer
 	code := run(args, &out, &errw)
 	return code, out.String(), errw.String()
-}
-
-func readAll(t *testing.T, path string) ([]float64, int) {
-	t.Helper()
-	r, err := rows.OpenReader(path, rows.ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var all []float64
-	buf := make([]float64, 64*r.Width())
-	for {
-		n, err := r.Read(buf)
-		all = append(all, buf[:n*r.Width()]...)
-		if err != nil {
-			break
-		}
-	}
-	return all, r.Width()
 }
 
 // TestScoreFixtures checks that `ebmpipe score --engine go --raw` reproduces
@@ -61,8 +41,8 @@ func checkScoreFixtures(t *testing.T, engine string) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			got, _ := readAll(t, out)
-			want, _ := readAll(t, filepath.Join(fixtures, f.Output))
+			got, _ := testutil.ReadRowsWidth(t, out)
+			want, _ := testutil.ReadRowsWidth(t, filepath.Join(fixtures, f.Output))
 			if len(got) != len(want) {
 				t.Fatalf("got %d values, want %d", len(got), len(want))
 			}

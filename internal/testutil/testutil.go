@@ -60,6 +60,19 @@ func Fixtures(t testing.TB, dir string) []Fixture {
 // ReadRows reads every row of the row file path, and its column names.
 func ReadRows(t testing.TB, path string) ([]float64, []string) {
 	t.Helper()
+	x, cols, _ := readRows(t, path)
+	return x, cols
+}
+
+// ReadRowsWidth reads every row of the row file path, and the row width.
+func ReadRowsWidth(t testing.TB, path string) ([]float64, int) {
+	t.Helper()
+	x, _, width := readRows(t, path)
+	return x, width
+}
+
+func readRows(t testing.TB, path string) ([]float64, []string, int) {
+	t.Helper()
 	r, err := rows.OpenReader(path, rows.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +90,7 @@ func ReadRows(t testing.TB, path string) ([]float64, []string) {
 		}
 		all = append(all, buf[:n*r.Width()]...)
 	}
-	return all, r.Columns()
+	return all, r.Columns(), r.Width()
 }
 
 // WriteRows writes x, rows of width values, to the row file path, with
