@@ -69,7 +69,7 @@ func convertOpset(g *onnx.GraphProto, from int64) error {
 			continue
 		}
 		if err := c.node(n); err != nil {
-			return fmt.Errorf("%s: %w", nodeLabel(i, n), err)
+			return fmt.Errorf("%s: %w", onnx.NodeLabel(i, n), err)
 		}
 	}
 	g.Node = c.out

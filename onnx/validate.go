@@ -111,9 +111,9 @@ func (s *scope) has(name string) bool {
 	return false
 }
 
-// nodeLabel names a node for error messages: by name, or by index when it
+// NodeLabel names a node for error messages: by name, or by index when it
 // has none.
-func nodeLabel(i int, n *NodeProto) string {
+func NodeLabel(i int, n *NodeProto) string {
 	if n.GetName() != "" {
 		return fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType())
 	}
@@ -180,7 +180,7 @@ func (c *checker) graph(g *GraphProto, where string, outer *scope, main bool) {
 	}
 
 	for i, n := range g.GetNode() {
-		node := where + ": " + nodeLabel(i, n)
+		node := where + ": " + NodeLabel(i, n)
 		if n.GetOpType() == "" {
 			c.addf("%s: op_type is empty", node)
 		}

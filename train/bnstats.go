@@ -74,7 +74,7 @@ func batchNormStats(n *network, batch, batches int, r *data.RNG) (map[string][]f
 			}
 			s := x.Shape()
 			c := s[1]
-			inner := prod(s[2:])
+			inner := onnx.ShapeSize(s[2:])
 			count := s[0] * inner
 			mean, vr := make([]float64, c), make([]float64, c)
 			for i := range s[0] {

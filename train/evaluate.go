@@ -16,6 +16,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
@@ -356,7 +357,7 @@ func newEvalProgram(nets []*network, lower bounds.Lower, upper bounds.Upper, bat
 // perExample returns the estimate's per-example terms as a (batch) node:
 // Samples if it has one value per example, else Value broadcast.
 func perExample(t *importers.Tape, e bounds.Estimate, batch int) *G.Node {
-	if e.Samples != nil && prod(e.Samples.Shape()) == batch {
+	if e.Samples != nil && onnx.ShapeSize(e.Samples.Shape()) == batch {
 		return t.Reshape(e.Samples, []int{batch})
 	}
 	return t.Add(t.Full(0, batch), e.Value)
@@ -381,7 +382,7 @@ func (p *evalProgram) run(s *data.Sampler, zr, nr *data.RNG) error {
 		return err
 	}
 	for _, nz := range p.noise {
-		buf := make([]float64, prod(nz.Shape()))
+		buf := make([]float64, onnx.ShapeSize(nz.Shape()))
 		for i := range buf {
 			buf[i] = nr.NormFloat64()
 		}

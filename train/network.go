@@ -72,7 +72,7 @@ func loadNetwork(role bounds.Role, name, flag, spec string, seed uint64, bn bool
 	if n.outRow, err = rowShape(outs[0]); err != nil {
 		return nil, fmt.Errorf("--%s %s: output %w", flag, spec, err)
 	}
-	n.inWidth, n.outWid = prod(n.inRow), prod(n.outRow)
+	n.inWidth, n.outWid = onnx.ShapeSize(n.inRow), onnx.ShapeSize(n.outRow)
 	for i, p := range n.params {
 		n.values = append(n.values, slices.Clone(p.Data))
 		if p.Trainable {
@@ -90,22 +90,11 @@ func rowShape(p importers.Port) ([]int, error) {
 	if len(p.Dims) < 2 {
 		return nil, fmt.Errorf("%q has dims %v; want (batch, features...)", p.Name, p.Dims)
 	}
-	row := make([]int, len(p.Dims)-1)
-	for k, d := range p.Dims[1:] {
-		if d.Value <= 0 {
-			return nil, fmt.Errorf("%q: dimension %d (%s) is not fixed", p.Name, k+1, d)
-		}
-		row[k] = int(d.Value)
+	row, err := onnx.RowShape(p.Dims)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w", p.Name, err)
 	}
 	return row, nil
-}
-
-func prod(s []int) int {
-	n := 1
-	for _, d := range s {
-		n *= d
-	}
-	return n
 }
 
 // trainValues returns the slices of the trainable values, for Adam.

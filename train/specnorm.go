@@ -6,6 +6,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
 // Spectral normalisation (Miyato et al., 2018), which the paper's public
@@ -28,7 +29,7 @@ func snIndices(n *network) []int {
 	var out []int
 	for _, i := range n.train {
 		s := n.params[i].Shape
-		if len(s) < 2 || prod(s) == 0 {
+		if len(s) < 2 || onnx.ShapeSize(s) == 0 {
 			continue
 		}
 		vector := false
@@ -110,7 +111,7 @@ func spectralNorm(t *importers.Tape, n *network, ps *importers.ParamSet) (*impor
 		uv := t.Variable(n.name+"/"+p.Name+"#uv", zeros(t.Dtype(), p.Shape...))
 		sigma := t.Sum(t.Mul(w, uv))
 		ps = ps.With(i, t.Div(w, sigma))
-		sw = append(sw, snWeight{index: i, rows: p.Shape[0], uv: uv, buf: make([]float64, prod(p.Shape))})
+		sw = append(sw, snWeight{index: i, rows: p.Shape[0], uv: uv, buf: make([]float64, onnx.ShapeSize(p.Shape))})
 	}
 	return ps, sw
 }

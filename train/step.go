@@ -10,6 +10,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
@@ -67,9 +68,9 @@ func newNets(t *importers.Tape, nets []*network, dataDim, latentDim int) (bounds
 // zeros returns a zero tensor of element type dt (Float32 or Float64).
 func zeros(dt tensor.Dtype, shape ...int) *tensor.Dense {
 	if dt == tensor.Float32 {
-		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float32, prod(shape))))
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float32, onnx.ShapeSize(shape))))
 	}
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float64, prod(shape))))
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(make([]float64, onnx.ShapeSize(shape))))
 }
 
 // buildProgram builds the energy step (energy true: loss mean E(data) −
@@ -184,7 +185,7 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 		if nz == nil {
 			return nil, fmt.Errorf("%s: %s: nil noise input", p.what, name)
 		}
-		p.noiseBuf = append(p.noiseBuf, make([]float64, prod(nz.Shape())))
+		p.noiseBuf = append(p.noiseBuf, make([]float64, onnx.ShapeSize(nz.Shape())))
 	}
 	p.values = make(map[string]float64, len(p.scalars))
 	p.vm = G.NewTapeMachine(p.g)

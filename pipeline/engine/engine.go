@@ -76,14 +76,11 @@ func RowPort(p importers.Port) (Port, error) {
 	if len(p.Dims) < 1 {
 		return Port{}, fmt.Errorf("%s %q: rank unknown or 0; want a leading batch axis", "port", p.Name)
 	}
-	q := Port{Name: p.Name, Width: 1}
-	for _, d := range p.Dims[1:] {
-		if d.Param != "" || d.Value <= 0 {
-			return Port{}, fmt.Errorf("%q has shape %v: only the first (batch) axis may be dynamic", p.Name, p.Dims)
-		}
-		q.Shape = append(q.Shape, int(d.Value))
-		q.Width *= int(d.Value)
+	shape, err := onnx.RowShape(p.Dims)
+	if err != nil {
+		return Port{}, fmt.Errorf("%q has shape %v: only the first (batch) axis may be dynamic", p.Name, p.Dims)
 	}
+	q := Port{Name: p.Name, Shape: shape, Width: onnx.ShapeSize(shape)}
 	return q, nil
 }
 

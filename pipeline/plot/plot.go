@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/pipeline/logz"
 
 	"github.com/ebmpipe/ebmpipe/pipeline/engine"
@@ -154,21 +155,10 @@ func (o *Options) Check() error {
 			return fmt.Errorf("--bounds %s: pair %g,%g: want finite LO < HI", logz.FormatFloats(o.Bounds), lo, hi)
 		}
 	}
-	if d := o.Dataset; d != nil && (d.Width < 1 || len(d.Data) != d.Rows*d.Width || shapeSize(d.RowShape) != d.Width) {
+	if d := o.Dataset; d != nil && (d.Width < 1 || len(d.Data) != d.Rows*d.Width || len(d.RowShape) == 0 || onnx.ShapeSize(d.RowShape) != d.Width) {
 		return fmt.Errorf("data set of %d rows of shape %v (width %d) holds %d values", d.Rows, d.RowShape, d.Width, len(d.Data))
 	}
 	return nil
-}
-
-func shapeSize(shape []int) int {
-	if len(shape) == 0 {
-		return 0
-	}
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return n
 }
 
 // curvePanels are the panels of curves.png, top to bottom: each draws

@@ -109,7 +109,7 @@ func writeMetrics(t *testing.T, dir string) string {
 
 // dataset holds rows x of the given shape.
 func dataset(x []float64, shape ...int) *data.Dataset {
-	w := shapeSize(shape)
+	w := onnx.ShapeSize(shape)
 	return &data.Dataset{Rows: len(x) / w, Width: w, RowShape: shape, Data: x, Source: "test"}
 }
 

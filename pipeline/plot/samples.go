@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 
+	"github.com/ebmpipe/ebmpipe/onnx"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -16,7 +17,7 @@ import (
 // samples draws samples.png.
 func (p *plotRun) samples() (*vgimg.Canvas, error) {
 	shape := p.genShape
-	width := shapeSize(shape)
+	width := onnx.ShapeSize(shape)
 	switch {
 	case isImage(shape):
 		return p.imageGrids()
@@ -88,7 +89,7 @@ func isImage(shape []int) bool {
 // samples, and one of data rows beside it.
 func (p *plotRun) imageGrids() (*vgimg.Canvas, error) {
 	shape := p.genShape
-	width := shapeSize(shape)
+	width := onnx.ShapeSize(shape)
 	lo, hi := pixelRange(p.gen)
 	if p.data != nil {
 		lo, hi = pixelRange(p.data)
