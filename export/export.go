@@ -359,10 +359,7 @@ func normalise(g *onnx.GraphProto, meta Meta) error {
 		}
 		return fmt.Errorf("metadata: normalisation: %w", err)
 	}
-	width := 1
-	for _, d := range shape {
-		width *= d
-	}
+	width := onnx.ShapeSize(shape)
 	for _, f := range []struct {
 		what string
 		n    int
@@ -375,6 +372,60 @@ func normalise(g *onnx.GraphProto, meta Meta) error {
 		return nil
 	}
 
+	if err := checkNormNames(g); err != nil {
+		return err
+	}
+	if err := checkFloat32(meta.Shift, meta.Scale); err != nil {
+		return err
+	}
+
+	nb := &normNodes{shape: shape}
+	name := data.GetName()
+	if meta.Kind == KindEnergy {
+		cur := name
+		if len(meta.Shift) > 0 {
+			nb.constant(normInPrefix+"shift", valShift, meta.Shift)
+			nb.add(normInPrefix+"sub", "Sub", []string{cur, valShift}, valCentred)
+			cur = valCentred
+		}
+		if len(meta.Scale) > 0 {
+			nb.constant(normInPrefix+"scale", valScale, meta.Scale)
+			nb.add(normInPrefix+"div", "Div", []string{cur, valScale}, valNormalised)
+			cur = valNormalised
+		}
+		renameValue(g.Node, name, cur, false)
+		g.Node = append(nb.nodes, g.Node...)
+		return nil
+	}
+	produced := false
+	for _, n := range g.Node {
+		produced = produced || slices.Contains(n.Output, name)
+	}
+	if !produced {
+		return fmt.Errorf("normalisation: output %q is not computed by a node", name)
+	}
+	renameValue(g.Node, name, valGenerated, true)
+	cur := valGenerated
+	if len(meta.Scale) > 0 {
+		nb.constant(normOutPrefix+"scale", valScale, meta.Scale)
+		next := valScaled
+		if len(meta.Shift) == 0 {
+			next = name
+		}
+		nb.add(normOutPrefix+"mul", "Mul", []string{cur, valScale}, next)
+		cur = next
+	}
+	if len(meta.Shift) > 0 {
+		nb.constant(normOutPrefix+"shift", valShift, meta.Shift)
+		nb.add(normOutPrefix+"add", "Add", []string{cur, valShift}, name)
+	}
+	g.Node = append(g.Node, nb.nodes...)
+	return nil
+}
+
+// checkNormNames fails if g already uses a name of the normalisation's
+// values.
+func checkNormNames(g *onnx.GraphProto) error {
 	used := map[string]bool{}
 	for _, t := range g.Initializer {
 		used[t.GetName()] = true
@@ -393,65 +444,40 @@ func normalise(g *onnx.GraphProto, meta Meta) error {
 		}
 	}
 
-	var nodes []*onnx.NodeProto
-	add := func(name, op string, in []string, out string, attrs ...*onnx.AttributeProto) {
-		nodes = append(nodes, &onnx.NodeProto{Name: proto.String(name), OpType: proto.String(op), Input: in, Output: []string{out}, Attribute: attrs})
-	}
-	constant := func(node, name string, v []float64) {
-		f, _ := toFloat32Data(v) // cannot fail: checked finite by Meta.check and in range below
-		add(node, "Constant", nil, name, &onnx.AttributeProto{
-			Name: proto.String("value"), Type: onnx.AttributeProto_TENSOR.Enum(),
-			T: onnx.NewTensorFloat32(name, shape, f),
-		})
-	}
-	for _, v := range [][]float64{meta.Shift, meta.Scale} {
+	return nil
+}
+
+// checkFloat32 fails if a normalisation value overflows float32.
+func checkFloat32(vs ...[]float64) error {
+	for _, v := range vs {
 		for i, x := range v {
 			if math.IsInf(float64(float32(x)), 0) {
 				return fmt.Errorf("metadata: normalisation value %d (%v) overflows float32", i, x)
 			}
 		}
 	}
-	name := data.GetName()
-	if meta.Kind == KindEnergy {
-		cur := name
-		if len(meta.Shift) > 0 {
-			constant(normInPrefix+"shift", valShift, meta.Shift)
-			add(normInPrefix+"sub", "Sub", []string{cur, valShift}, valCentred)
-			cur = valCentred
-		}
-		if len(meta.Scale) > 0 {
-			constant(normInPrefix+"scale", valScale, meta.Scale)
-			add(normInPrefix+"div", "Div", []string{cur, valScale}, valNormalised)
-			cur = valNormalised
-		}
-		renameValue(g.Node, name, cur, false)
-		g.Node = append(nodes, g.Node...)
-		return nil
-	}
-	produced := false
-	for _, n := range g.Node {
-		produced = produced || slices.Contains(n.Output, name)
-	}
-	if !produced {
-		return fmt.Errorf("normalisation: output %q is not computed by a node", name)
-	}
-	renameValue(g.Node, name, valGenerated, true)
-	cur := valGenerated
-	if len(meta.Scale) > 0 {
-		constant(normOutPrefix+"scale", valScale, meta.Scale)
-		next := valScaled
-		if len(meta.Shift) == 0 {
-			next = name
-		}
-		add(normOutPrefix+"mul", "Mul", []string{cur, valScale}, next)
-		cur = next
-	}
-	if len(meta.Shift) > 0 {
-		constant(normOutPrefix+"shift", valShift, meta.Shift)
-		add(normOutPrefix+"add", "Add", []string{cur, valShift}, name)
-	}
-	g.Node = append(g.Node, nodes...)
 	return nil
+}
+
+// normNodes collects the nodes of a normalisation, whose constants have
+// the given row shape.
+type normNodes struct {
+	shape []int
+	nodes []*onnx.NodeProto
+}
+
+func (b *normNodes) add(name, op string, in []string, out string, attrs ...*onnx.AttributeProto) {
+	b.nodes = append(b.nodes, &onnx.NodeProto{Name: proto.String(name), OpType: proto.String(op), Input: in, Output: []string{out}, Attribute: attrs})
+}
+
+// constant adds a Constant node called node of the float32 values v,
+// which checkFloat32 has checked, as the value name.
+func (b *normNodes) constant(node, name string, v []float64) {
+	f, _ := toFloat32Data(v) // cannot fail: checked finite by Meta.check and in range by checkFloat32
+	b.add(node, "Constant", nil, name, &onnx.AttributeProto{
+		Name: proto.String("value"), Type: onnx.AttributeProto_TENSOR.Enum(),
+		T: onnx.NewTensorFloat32(name, b.shape, f),
+	})
 }
 
 // LogDetScale returns Σ log|scale_i|, the log Jacobian of the map from raw
