@@ -208,18 +208,9 @@ func (c *converter) node(n *onnx.NodeProto) error {
 		}
 	case "Pad":
 		if from < 11 {
-			pads := onnx.Attr(n, "pads")
-			if pads == nil {
-				pads = onnx.Attr(n, "paddings")
+			if err := c.pad(n); err != nil {
+				return err
 			}
-			if pads == nil {
-				return fmt.Errorf("no pads attribute")
-			}
-			setInput(n, 1, c.addInts(valueBase(n)+".pads", pads.GetInts()))
-			if v := onnx.AttrFloat(n, "value", 0); v != 0 {
-				setInput(n, 2, c.addScalar(valueBase(n)+".value", v))
-			}
-			dropAttrs(n, "pads", "paddings", "value")
 		}
 	case "Slice":
 		if from < 10 {
@@ -229,13 +220,7 @@ func (c *converter) node(n *onnx.NodeProto) error {
 		}
 	case "Clip":
 		if from < 11 {
-			for k, attr := range []string{"min", "max"} {
-				if a := onnx.Attr(n, attr); a != nil {
-					setInput(n, k+1, c.addScalar(valueBase(n)+"."+attr, a.GetF()))
-				}
-			}
-			dropAttrs(n, "min", "max")
-			trimInputs(n)
+			c.clip(n)
 		}
 	case "Dropout":
 		if err := c.onlyFirstOutput(n); err != nil {
@@ -260,6 +245,36 @@ func (c *converter) node(n *onnx.NodeProto) error {
 	}
 	c.out = append(c.out, n)
 	return nil
+}
+
+// pad turns the pads (or paddings) and value attributes of a Pad before
+// opset 11 into inputs.
+func (c *converter) pad(n *onnx.NodeProto) error {
+	pads := onnx.Attr(n, "pads")
+	if pads == nil {
+		pads = onnx.Attr(n, "paddings")
+	}
+	if pads == nil {
+		return fmt.Errorf("no pads attribute")
+	}
+	setInput(n, 1, c.addInts(valueBase(n)+".pads", pads.GetInts()))
+	if v := onnx.AttrFloat(n, "value", 0); v != 0 {
+		setInput(n, 2, c.addScalar(valueBase(n)+".value", v))
+	}
+	dropAttrs(n, "pads", "paddings", "value")
+	return nil
+}
+
+// clip turns the min and max attributes of a Clip before opset 11 into
+// inputs.
+func (c *converter) clip(n *onnx.NodeProto) {
+	for k, attr := range []string{"min", "max"} {
+		if a := onnx.Attr(n, attr); a != nil {
+			setInput(n, k+1, c.addScalar(valueBase(n)+"."+attr, a.GetF()))
+		}
+	}
+	dropAttrs(n, "min", "max")
+	trimInputs(n)
 }
 
 // softmax rewrites a Softmax or LogSoftmax of an opset before 13, which
