@@ -196,25 +196,7 @@ func (c *checker) graph(g *GraphProto, where string, outer *scope, main bool) {
 				c.addf("%s: input %q is not defined by a graph input, initializer or earlier node", node, in)
 			}
 		}
-		for j, a := range n.GetAttribute() {
-			if a.GetName() == "" {
-				c.addf("%s: attribute #%d has no name", node, j)
-			}
-			for _, t := range append([]*TensorProto{a.GetT()}, a.GetTensors()...) {
-				if t == nil || t.GetDataLocation() == TensorProto_EXTERNAL {
-					continue
-				}
-				if _, _, err := checkTensor(t); err != nil {
-					c.addf("%s: attribute %q: %v", node, a.GetName(), err)
-				}
-			}
-			if sub := a.GetG(); sub != nil {
-				c.graph(sub, fmt.Sprintf("%s: attribute %q: graph %q", node, a.GetName(), sub.GetName()), s, false)
-			}
-			for k, sub := range a.GetGraphs() {
-				c.graph(sub, fmt.Sprintf("%s: attribute %q: graph #%d %q", node, a.GetName(), k, sub.GetName()), s, false)
-			}
-		}
+		c.attributes(n, node, s)
 		for _, out := range n.GetOutput() {
 			if out == "" {
 				continue // an omitted optional output
@@ -234,6 +216,30 @@ func (c *checker) graph(g *GraphProto, where string, outer *scope, main bool) {
 	}
 	for _, v := range g.GetValueInfo() {
 		c.valueInfo(v, where, "value_info", false)
+	}
+}
+
+// attributes checks the attributes of the node n, described in messages
+// as node; their subgraphs see the values of s.
+func (c *checker) attributes(n *NodeProto, node string, s *scope) {
+	for j, a := range n.GetAttribute() {
+		if a.GetName() == "" {
+			c.addf("%s: attribute #%d has no name", node, j)
+		}
+		for _, t := range append([]*TensorProto{a.GetT()}, a.GetTensors()...) {
+			if t == nil || t.GetDataLocation() == TensorProto_EXTERNAL {
+				continue
+			}
+			if _, _, err := checkTensor(t); err != nil {
+				c.addf("%s: attribute %q: %v", node, a.GetName(), err)
+			}
+		}
+		if sub := a.GetG(); sub != nil {
+			c.graph(sub, fmt.Sprintf("%s: attribute %q: graph %q", node, a.GetName(), sub.GetName()), s, false)
+		}
+		for k, sub := range a.GetGraphs() {
+			c.graph(sub, fmt.Sprintf("%s: attribute %q: graph #%d %q", node, a.GetName(), k, sub.GetName()), s, false)
+		}
 	}
 }
 
