@@ -186,7 +186,7 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Error("the held-out rows are the training rows")
 	}
 	want := energiesOf(t, energy, testRows)
-	engines := []string{engine.EngineGo, engine.EngineORT}
+	engines := []string{engine.Go, engine.ORT}
 	if err := ortlib.Init(""); err != nil {
 		t.Logf("no ONNX Runtime, Go engine only: %v", err)
 		engines = engines[:1]

@@ -9,14 +9,14 @@ import (
 
 // Engine names, for Choice.Engine.
 const (
-	EngineAuto = "auto" // ONNX Runtime if its library loads, else Go
-	EngineORT  = "ort"  // ONNX Runtime
-	EngineGo   = "go"   // the pure-Go Gorgonia graph
+	Auto = "auto" // ONNX Runtime if its library loads, else Go
+	ORT  = "ort"  // ONNX Runtime
+	Go   = "go"   // the pure-Go Gorgonia graph
 )
 
 // A Choice names the engine to run a model on and its settings.
 type Choice struct {
-	Engine    string // EngineAuto, EngineORT or EngineGo
+	Engine    string // Auto, ORT or Go
 	BatchSize int    // rows per run
 	Device    string // for ONNX Runtime: "", "cpu" or "cuda"
 	ORTLib    string // the ONNX Runtime library, as for ortlib.ResolveLib
@@ -27,25 +27,25 @@ type Choice struct {
 
 // Choose returns a constructor of the engines o asks for, for the model m
 // whose encoding is data, run by workers goroutines, and the engine's name.
-// With EngineAuto it picks ONNX Runtime if the library loads, else the Go
+// With Auto it picks ONNX Runtime if the library loads, else the Go
 // engine, telling o.Notice why.
 func Choose(o Choice, m *onnx.ModelProto, data []byte, workers int) (func() (Engine, error), string, error) {
 	name := o.Engine
-	if name == EngineAuto || name == EngineORT {
+	if name == Auto || name == ORT {
 		err := ortlib.Init(o.ORTLib)
 		switch {
 		case err == nil:
-			name = EngineORT
-		case name == EngineORT || o.Device == "cuda":
+			name = ORT
+		case name == ORT || o.Device == "cuda":
 			return nil, "", fmt.Errorf("--engine %s: %w", name, err)
 		default:
 			if o.Notice != nil {
 				o.Notice(fmt.Sprintf("--engine auto: %v; using the go engine instead", err))
 			}
-			name = EngineGo
+			name = Go
 		}
 	}
-	if name == EngineGo {
+	if name == Go {
 		return func() (Engine, error) { return NewGoEngine(m, o.BatchSize) }, name, nil
 	}
 	opt := ORTOptions{Lib: o.ORTLib, Device: o.Device}

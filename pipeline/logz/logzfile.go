@@ -44,7 +44,7 @@ type FileOptions struct {
 
 // DefaultFileOptions returns the options with the flag defaults.
 func DefaultFileOptions() FileOptions {
-	return FileOptions{Engine: engine.EngineAuto, Estimate: DefaultOptions()}
+	return FileOptions{Engine: engine.Auto, Estimate: DefaultOptions()}
 }
 
 // AddFlags defines the options as flags on fs, with their defaults: the
@@ -72,7 +72,7 @@ func (o *FileOptions) Check() error {
 		return errors.New("--data-rows needs --data")
 	}
 	switch o.Engine {
-	case engine.EngineAuto, engine.EngineORT, engine.EngineGo:
+	case engine.Auto, engine.ORT, engine.Go:
 	default:
 		return fmt.Errorf("--engine %q: want auto, ort or go", o.Engine)
 	}

@@ -49,7 +49,7 @@ type Options struct {
 
 // DefaultOptions returns the options with the flag defaults.
 func DefaultOptions() Options {
-	return Options{StepSize: 0.01, NoiseScale: 1, BatchSize: 1024, Seed: 1, Engine: engine.EngineAuto}
+	return Options{StepSize: 0.01, NoiseScale: 1, BatchSize: 1024, Seed: 1, Engine: engine.Auto}
 }
 
 // AddFlags defines the options as flags on fs, with their defaults.
@@ -91,7 +91,7 @@ func (o *Options) Check() error {
 		return fmt.Errorf("--batch-size %d: must be at least 1", o.BatchSize)
 	}
 	switch o.Engine {
-	case engine.EngineAuto, engine.EngineORT, engine.EngineGo:
+	case engine.Auto, engine.ORT, engine.Go:
 	default:
 		return fmt.Errorf("--engine %q: want auto, ort or go", o.Engine)
 	}

@@ -95,7 +95,7 @@ func TestSampleGenerator(t *testing.T) {
 	gen := saveSampleModel(t, dir, "generator.onnx", gm, "")
 	const n = 20000
 	out := filepath.Join(dir, "samples.csv")
-	st, err := Sample(context.Background(), Options{Generator: gen, N: n, Output: out, Engine: engine.EngineGo, BatchSize: 999, Seed: 7, StepSize: 1, NoiseScale: 1})
+	st, err := Sample(context.Background(), Options{Generator: gen, N: n, Output: out, Engine: engine.Go, BatchSize: 999, Seed: 7, StepSize: 1, NoiseScale: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestSampleGenerator(t *testing.T) {
 	if want := []string{"u", "v", "w"}; !slices.Equal(cols, want) || !slices.Equal(st.Columns, want) {
 		t.Errorf("columns %q (stats %q), want %q", cols, st.Columns, want)
 	}
-	if st.Rows != n || len(x) != 3*n || st.Engine != engine.EngineGo {
+	if st.Rows != n || len(x) != 3*n || st.Engine != engine.Go {
 		t.Fatalf("stats %+v, %d values; want %d rows of 3 on the go engine", st, len(x), n)
 	}
 	if !math.IsNaN(st.EnergyBefore) || !math.IsNaN(st.EnergyAfter) {
@@ -175,7 +175,7 @@ func TestSampleLangevin(t *testing.T) {
 	dir := t.TempDir()
 	gen := saveSampleModel(t, dir, "generator.onnx", testmodel.Generator(m0, s0), export.KindGenerator)
 	energy := saveSampleModel(t, dir, "energy.onnx", testmodel.Energy{Mu: mu, Sigma: sigma}.Model(), export.KindEnergy)
-	base := Options{Generator: gen, N: n, Engine: engine.EngineGo, BatchSize: 1000, Seed: 3, StepSize: 0.01, NoiseScale: 1}
+	base := Options{Generator: gen, N: n, Engine: engine.Go, BatchSize: 1000, Seed: 3, StepSize: 0.01, NoiseScale: 1}
 
 	// The generator's samples alone, for the energy before the steps.
 	o := base
@@ -255,7 +255,7 @@ func TestSampleStep(t *testing.T) {
 	const n, eta = 3000, 0.04
 	dir := t.TempDir()
 	gen := saveSampleModel(t, dir, "generator.onnx", testmodel.Generator([]float64{0, 0, 0}, []float64{2, 2, 2}), "")
-	o := Options{Generator: gen, N: n, Engine: engine.EngineGo, BatchSize: 512, Seed: 11, StepSize: eta, NoiseScale: 1, Output: filepath.Join(dir, "x0.npy")}
+	o := Options{Generator: gen, N: n, Engine: engine.Go, BatchSize: 512, Seed: 11, StepSize: eta, NoiseScale: 1, Output: filepath.Join(dir, "x0.npy")}
 	if _, err := Sample(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func TestSampleReproducible(t *testing.T) {
 	run := func(name string, n, batch int, seed uint64) []byte {
 		t.Helper()
 		o := Options{Generator: gen, Energy: energy, LangevinSteps: 5, StepSize: 0.1, NoiseScale: 1,
-			N: n, BatchSize: batch, Seed: seed, Engine: engine.EngineGo, Output: filepath.Join(dir, name)}
+			N: n, BatchSize: batch, Seed: seed, Engine: engine.Go, Output: filepath.Join(dir, name)}
 		if _, err := Sample(context.Background(), o); err != nil {
 			t.Fatal(err)
 		}
@@ -342,7 +342,7 @@ func TestSampleFormats(t *testing.T) {
 	var first []float64
 	for _, ext := range []string{".csv", ".jsonl", ".npy"} {
 		out := filepath.Join(dir, "x"+ext)
-		if _, err := Sample(context.Background(), Options{Generator: gen, N: 37, Output: out, Engine: engine.EngineGo, BatchSize: 10, Seed: 2, StepSize: 1, NoiseScale: 1}); err != nil {
+		if _, err := Sample(context.Background(), Options{Generator: gen, N: 37, Output: out, Engine: engine.Go, BatchSize: 10, Seed: 2, StepSize: 1, NoiseScale: 1}); err != nil {
 			t.Fatalf("%s: %v", ext, err)
 		}
 		x, cols := testutil.ReadRows(t, out)
@@ -371,7 +371,7 @@ func TestSampleEnginesAgree(t *testing.T) {
 	dir := t.TempDir()
 	gen := saveSampleModel(t, dir, "generator.onnx", testmodel.Generator([]float64{1, 2}, []float64{0.5, 3}), export.KindGenerator)
 	got := map[string][]float64{}
-	for _, eng := range []string{engine.EngineORT, engine.EngineGo} {
+	for _, eng := range []string{engine.ORT, engine.Go} {
 		out := filepath.Join(dir, eng+".npy")
 		st, err := Sample(context.Background(), Options{Generator: gen, N: 1000, Output: out, Engine: eng, BatchSize: 300, Seed: 4, StepSize: 1, NoiseScale: 1})
 		if err != nil {
@@ -382,9 +382,9 @@ func TestSampleEnginesAgree(t *testing.T) {
 		}
 		got[eng], _ = testutil.ReadRows(t, out)
 	}
-	for i, v := range got[engine.EngineGo] {
-		if !testutil.CloseTo(got[engine.EngineORT][i], v, 1e-6) {
-			t.Fatalf("value %d: ort %.9g, go %.9g", i, got[engine.EngineORT][i], v)
+	for i, v := range got[engine.Go] {
+		if !testutil.CloseTo(got[engine.ORT][i], v, 1e-6) {
+			t.Fatalf("value %d: ort %.9g, go %.9g", i, got[engine.ORT][i], v)
 		}
 	}
 }
@@ -443,7 +443,7 @@ func TestSampleErrors(t *testing.T) {
 				o.Output = ""
 			}
 			if o.Engine == "" {
-				o.Engine = engine.EngineGo
+				o.Engine = engine.Go
 			}
 			if o.BatchSize == 0 {
 				o.BatchSize = 4
@@ -480,7 +480,7 @@ func TestSampleDiverged(t *testing.T) {
 	gen := saveSampleModel(t, dir, "generator.onnx", testmodel.Generator([]float64{0}, []float64{1}), "")
 	energy := saveSampleModel(t, dir, "energy.onnx", testmodel.Energy{Mu: []float64{0}, Sigma: []float64{0.25}}.Model(), "")
 	o := Options{Generator: gen, Energy: energy, N: 3, LangevinSteps: 1000, StepSize: 0.5, NoiseScale: 0,
-		BatchSize: 3, Seed: 1, Engine: engine.EngineGo, Output: filepath.Join(dir, "out.csv")}
+		BatchSize: 3, Seed: 1, Engine: engine.Go, Output: filepath.Join(dir, "out.csv")}
 	_, err := Sample(context.Background(), o)
 	if err == nil {
 		t.Fatal("no error")
@@ -502,7 +502,7 @@ func TestSampleCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
 	o := Options{Generator: gen, Energy: energy, N: 100, LangevinSteps: 10, StepSize: 0.1, NoiseScale: 1,
-		BatchSize: 40, Seed: 1, Engine: engine.EngineGo, Output: filepath.Join(dir, "out.npy"),
+		BatchSize: 40, Seed: 1, Engine: engine.Go, Output: filepath.Join(dir, "out.npy"),
 		Progress: func(done, total int) {
 			if total != 100*11 {
 				t.Errorf("Progress total %d, want 1100", total)
@@ -546,7 +546,7 @@ func ExampleSample() {
 	}
 
 	o := DefaultOptions()
-	o.Generator, o.Energy, o.Engine = gen, energy, engine.EngineGo
+	o.Generator, o.Energy, o.Engine = gen, energy, engine.Go
 	o.N, o.Output = 1000, filepath.Join(dir, "samples.csv")
 	o.LangevinSteps, o.StepSize = 500, 0.01
 	st, err := Sample(context.Background(), o)

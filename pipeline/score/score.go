@@ -48,7 +48,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Model, "model", "", "ONNX `FILE` of the model to run (required)")
 	fs.StringVar(&o.Input, "input", "", "row `FILE` to score: .csv, .npy or .jsonl (required)")
 	fs.StringVar(&o.Output, "output", "", "`FILE` to write, format by extension: .csv, .npy or .jsonl (required)")
-	fs.StringVar(&o.Engine, "engine", engine.EngineAuto, "scoring `ENGINE`: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go)")
+	fs.StringVar(&o.Engine, "engine", engine.Auto, "scoring `ENGINE`: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go)")
 	fs.IntVar(&o.BatchSize, "batch-size", 1024, "rows per model run; bounds memory use")
 	fs.IntVar(&o.Workers, "workers", 0, "`N` goroutines running the model, each with its own engine (0: one per CPU)")
 	fs.StringVar(&o.Device, "device", "cpu", "`DEVICE` for the ort engine: cpu or cuda (needs a GPU build of ONNX Runtime)")
@@ -72,14 +72,14 @@ func (o *Options) Check() error {
 		return fmt.Errorf("--workers %d: must be at least 0", o.Workers)
 	}
 	switch o.Engine {
-	case engine.EngineAuto, engine.EngineORT, engine.EngineGo:
+	case engine.Auto, engine.ORT, engine.Go:
 	default:
 		return fmt.Errorf("--engine %q: want auto, ort or go", o.Engine)
 	}
 	switch o.Device {
 	case "", "cpu":
 	case "cuda":
-		if o.Engine == engine.EngineGo {
+		if o.Engine == engine.Go {
 			return errors.New("--device cuda: the go engine runs on the CPU only; use --engine ort")
 		}
 	default:

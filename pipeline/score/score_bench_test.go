@@ -57,10 +57,10 @@ func BenchmarkScore(b *testing.B) {
 	dir := b.TempDir()
 	for _, format := range []string{"csv", "npy"} {
 		in := writeBenchInput(b, dir, "in."+format, benchRows)
-		for _, eng := range []string{engine.EngineORT, engine.EngineGo} {
+		for _, eng := range []string{engine.ORT, engine.Go} {
 			for _, workers := range []int{1, 2} {
 				b.Run(fmt.Sprintf("%s/%s/workers=%d", format, eng, workers), func(b *testing.B) {
-					if eng == engine.EngineORT {
+					if eng == engine.ORT {
 						if err := ortlib.Init(""); err != nil {
 							b.Skip(err)
 						}
@@ -97,7 +97,7 @@ func BenchmarkScoreReadWorkers(b *testing.B) {
 	for _, n := range []int{1, min(runtime.NumCPU(), 4)} {
 		b.Run(fmt.Sprintf("read=%d", n), func(b *testing.B) {
 			readWorkers = n
-			o := Options{Model: benchModel, Input: in, Output: filepath.Join(dir, "out.csv"), Engine: engine.EngineORT, BatchSize: 1024}
+			o := Options{Model: benchModel, Input: in, Output: filepath.Join(dir, "out.csv"), Engine: engine.ORT, BatchSize: 1024}
 			for b.Loop() {
 				if _, err := ScoreContext(context.Background(), o); err != nil {
 					b.Fatal(err)
@@ -174,11 +174,11 @@ func BenchmarkEngine(b *testing.B) {
 		b.Fatal(err)
 	}
 	const batch = 1024
-	for _, eng := range []string{engine.EngineORT, engine.EngineGo} {
+	for _, eng := range []string{engine.ORT, engine.Go} {
 		b.Run(eng, func(b *testing.B) {
 			var e engine.Engine
 			var err error
-			if eng == engine.EngineORT {
+			if eng == engine.ORT {
 				if err := ortlib.Init(""); err != nil {
 					b.Skip(err)
 				}

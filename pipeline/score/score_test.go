@@ -37,12 +37,12 @@ func TestORTEngineFixture(t *testing.T) {
 	for _, batch := range []int{3, 7, 64} {
 		t.Run("batch="+strconv.Itoa(batch), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.npy")
-			o := Options{Model: fixtureModel, Input: fixtureInput, Output: out, Engine: engine.EngineORT, BatchSize: batch, Workers: 2, Raw: true}
+			o := Options{Model: fixtureModel, Input: fixtureInput, Output: out, Engine: engine.ORT, BatchSize: batch, Workers: 2, Raw: true}
 			st, err := Score(o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.Engine != engine.EngineORT || st.Rows != len(want) {
+			if st.Engine != engine.ORT || st.Rows != len(want) {
 				t.Fatalf("stats %+v, want engine ort and %d rows", st, len(want))
 			}
 			got, _ := testutil.ReadRows(t, out)
@@ -67,7 +67,7 @@ func TestScoreEnginesAgree(t *testing.T) {
 	dir := t.TempDir()
 	in := writeBenchInput(t, dir, "in.csv", rows)
 	results := map[string][]float64{}
-	for _, eng := range []string{engine.EngineORT, engine.EngineGo} {
+	for _, eng := range []string{engine.ORT, engine.Go} {
 		out := filepath.Join(dir, eng+".npy")
 		st, err := Score(Options{Model: fixtureModel, Input: in, Output: out, Engine: eng, BatchSize: 4093, Workers: 3})
 		if err != nil {
@@ -79,7 +79,7 @@ func TestScoreEnginesAgree(t *testing.T) {
 		results[eng], _ = testutil.ReadRows(t, out)
 	}
 	x, _ := testutil.ReadRows(t, in)
-	ortE, goE := results[engine.EngineORT], results[engine.EngineGo]
+	ortE, goE := results[engine.ORT], results[engine.Go]
 	if len(ortE) != rows || len(goE) != rows {
 		t.Fatalf("got %d (ort) and %d (go) energies, want %d", len(ortE), len(goE), rows)
 	}
@@ -110,13 +110,13 @@ func TestScoreFormats(t *testing.T) {
 		xs = append(xs, x...)
 		energies = append(energies, want...)
 	}
-	for _, eng := range []string{engine.EngineORT, engine.EngineGo} {
+	for _, eng := range []string{engine.ORT, engine.Go} {
 		for _, inFmt := range []string{"csv", "npy", "jsonl"} {
 			in := filepath.Join(dir, "in."+inFmt)
 			testutil.WriteRows(t, in, xs, 2)
 			for _, outFmt := range []string{"csv", "npy", "jsonl"} {
 				t.Run(eng+"/"+inFmt+"-to-"+outFmt, func(t *testing.T) {
-					if eng == engine.EngineORT {
+					if eng == engine.ORT {
 						testutil.NeedORT(t)
 					}
 					out := filepath.Join(t.TempDir(), "out."+outFmt)
@@ -167,7 +167,7 @@ func TestScoreLogDensity(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.csv")
-	if _, err := Score(Options{Model: model, Input: fixtureInput, Output: out, Engine: engine.EngineAuto, BatchSize: 5}); err != nil {
+	if _, err := Score(Options{Model: model, Input: fixtureInput, Output: out, Engine: engine.Auto, BatchSize: 5}); err != nil {
 		t.Fatal(err)
 	}
 	got, cols := testutil.ReadRows(t, out)
@@ -191,7 +191,7 @@ func TestScoreOrder(t *testing.T) {
 	var first []float64
 	for _, workers := range []int{1, 2, 5} {
 		out := filepath.Join(dir, "out"+strconv.Itoa(workers)+".npy")
-		if _, err := Score(Options{Model: fixtureModel, Input: in, Output: out, Engine: engine.EngineORT, BatchSize: 3, Workers: workers}); err != nil {
+		if _, err := Score(Options{Model: fixtureModel, Input: in, Output: out, Engine: engine.ORT, BatchSize: 3, Workers: workers}); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := testutil.ReadRows(t, out)
@@ -216,7 +216,7 @@ func TestScoreSkipBadRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.csv")
-	st, err := Score(Options{Model: fixtureModel, Input: in, Output: out, Engine: engine.EngineORT, BatchSize: 2, Workers: 2, SkipBadRows: true})
+	st, err := Score(Options{Model: fixtureModel, Input: in, Output: out, Engine: engine.ORT, BatchSize: 2, Workers: 2, SkipBadRows: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,21 +262,21 @@ func TestScoreErrors(t *testing.T) {
 		o    Options
 		want string // the error, with the test's directory as $TMP
 	}{
-		{"wrong-feature-count", Options{Model: fixtureModel, Input: wide, Engine: engine.EngineORT},
+		{"wrong-feature-count", Options{Model: fixtureModel, Input: wide, Engine: engine.ORT},
 			"$TMP/wide.csv: rows of 3 values (shape [3]), but " + fixtureModel + " wants 2 (shape [2])"},
-		{"wrong-feature-count-go", Options{Model: fixtureModel, Input: wide, Engine: engine.EngineGo},
+		{"wrong-feature-count-go", Options{Model: fixtureModel, Input: wide, Engine: engine.Go},
 			"$TMP/wide.csv: rows of 3 values (shape [3]), but " + fixtureModel + " wants 2 (shape [2])"},
-		{"bad-cell", Options{Model: fixtureModel, Input: badCell, Engine: engine.EngineORT},
+		{"bad-cell", Options{Model: fixtureModel, Input: badCell, Engine: engine.ORT},
 			`$TMP/bad.csv:3: column 2: "abc" is not a number`},
-		{"int64-input", Options{Model: int64Model, Input: good, Engine: engine.EngineORT},
+		{"int64-input", Options{Model: int64Model, Input: good, Engine: engine.ORT},
 			`$TMP/int64.onnx: input "x" has element type int64; the ort engine takes float32 inputs only`},
-		{"cuda-unavailable", Options{Model: fixtureModel, Input: good, Engine: engine.EngineORT, Device: "cuda"},
+		{"cuda-unavailable", Options{Model: fixtureModel, Input: good, Engine: engine.ORT, Device: "cuda"},
 			"--device cuda: the CUDA execution provider is not available with "},
-		{"cuda-go-engine", Options{Model: fixtureModel, Input: good, Engine: engine.EngineGo, Device: "cuda"},
+		{"cuda-go-engine", Options{Model: fixtureModel, Input: good, Engine: engine.Go, Device: "cuda"},
 			"--device cuda: the go engine runs on the CPU only; use --engine ort"},
 		{"bad-engine", Options{Model: fixtureModel, Input: good, Engine: "tpu"},
 			`--engine "tpu": want auto, ort or go`},
-		{"other-library", Options{Model: fixtureModel, Input: good, Engine: engine.EngineORT, ORTLib: "/nonexistent/libonnxruntime.so.1"},
+		{"other-library", Options{Model: fixtureModel, Input: good, Engine: engine.ORT, ORTLib: "/nonexistent/libonnxruntime.so.1"},
 			"--engine ort: ONNX Runtime unavailable: ONNX Runtime is already loaded from "},
 	}
 	for _, c := range cases {
@@ -316,7 +316,7 @@ func TestScoreCanceled(t *testing.T) {
 	out := filepath.Join(dir, "out.csv")
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
-	o := Options{Model: fixtureModel, Input: in, Output: out, Engine: engine.EngineORT, BatchSize: 100, Workers: 2,
+	o := Options{Model: fixtureModel, Input: in, Output: out, Engine: engine.ORT, BatchSize: 100, Workers: 2,
 		Progress: func(rows, total int) {
 			if total != 20_000 {
 				t.Errorf("Progress total %d, want 20000", total)
