@@ -135,19 +135,8 @@ func build(m *onnx.ModelProto, params map[string][]float64, meta Meta) (*onnx.Mo
 // listed there, as IR versions before 4 require: in an exported model they
 // are constants, not inputs a runtime may override.
 func dropInitializerInputs(g *onnx.GraphProto) {
-	inits := map[string]bool{}
-	for _, t := range g.Initializer {
-		inits[t.GetName()] = true
-	}
+	inits := onnx.InitializerNames(g)
 	g.Input = slices.DeleteFunc(g.Input, func(v *onnx.ValueInfoProto) bool { return inits[v.GetName()] })
-}
-
-func isFloat(dt onnx.DataType) bool {
-	switch dt {
-	case onnx.TensorProto_FLOAT, onnx.TensorProto_DOUBLE, onnx.TensorProto_FLOAT16, onnx.TensorProto_BFLOAT16:
-		return true
-	}
-	return false
 }
 
 // toFloat32Data converts values to float32, rejecting what float32 cannot
@@ -190,7 +179,7 @@ func setParams(g *onnx.GraphProto, params map[string][]float64) error {
 			return fmt.Errorf("parameter %q: the model has no initializer of that name", name)
 		}
 		t := g.Initializer[i]
-		if dt := onnx.DataType(t.GetDataType()); !isFloat(dt) {
+		if dt := onnx.DataType(t.GetDataType()); !onnx.IsFloat(dt) {
 			return fmt.Errorf("parameter %q: initializer holds %v, not floating-point values", name, dt)
 		}
 		shape := intShape(t.Dims)
@@ -216,7 +205,7 @@ func setParams(g *onnx.GraphProto, params map[string][]float64) error {
 // floating-point tensor of another type.
 func tensorToFloat32(t *onnx.TensorProto) (*onnx.TensorProto, error) {
 	dt := onnx.DataType(t.GetDataType())
-	if dt == onnx.TensorProto_FLOAT || !isFloat(dt) {
+	if dt == onnx.TensorProto_FLOAT || !onnx.IsFloat(dt) {
 		return t, nil
 	}
 	data, shape, err := onnx.TensorFloat64(t)
@@ -248,20 +237,20 @@ func toFloat32(g *onnx.GraphProto) error {
 			if a.T != nil {
 				nt, err := tensorToFloat32(a.T)
 				if err != nil {
-					return fmt.Errorf("%s: attribute %q: %w", nodeLabel(i, n), a.GetName(), err)
+					return fmt.Errorf("%s: attribute %q: %w", onnx.NodeLabel(i, n), a.GetName(), err)
 				}
 				a.T = nt
 			}
 		}
 		if n.GetOpType() == "Cast" {
-			if a := onnx.Attr(n, "to"); a != nil && isFloat(onnx.DataType(a.GetI())) {
+			if a := onnx.Attr(n, "to"); a != nil && onnx.IsFloat(onnx.DataType(a.GetI())) {
 				a.I = proto.Int64(int64(onnx.TensorProto_FLOAT))
 			}
 		}
 	}
 	for _, v := range append(slices.Clone(g.Input), g.Output...) {
 		tt := v.GetType().GetTensorType()
-		if tt != nil && isFloat(onnx.DataType(tt.GetElemType())) {
+		if tt != nil && onnx.IsFloat(onnx.DataType(tt.GetElemType())) {
 			tt.ElemType = proto.Int32(int32(onnx.TensorProto_FLOAT))
 		}
 	}
@@ -278,26 +267,6 @@ func setBatchDim(g *onnx.GraphProto) {
 		}
 		sh.Dim[0] = &onnx.TensorShapeProto_Dimension{Value: &onnx.TensorShapeProto_Dimension_DimParam{DimParam: BatchDim}}
 	}
-}
-
-// rowShape returns the dimensions of v after the batch axis, which must
-// all be fixed.
-func rowShape(v *onnx.ValueInfoProto) ([]int, error) {
-	dims, _, err := onnx.ValueInfoShape(v)
-	if err != nil {
-		return nil, err
-	}
-	if len(dims) == 0 {
-		return nil, fmt.Errorf("value %q has no batch axis", v.GetName())
-	}
-	shape := make([]int, len(dims)-1)
-	for k, d := range dims[1:] {
-		if d.Value <= 0 {
-			return nil, fmt.Errorf("value %q: dimension %d (%s) is not fixed", v.GetName(), k+1, d)
-		}
-		shape[k] = int(d.Value)
-	}
-	return shape, nil
 }
 
 // renameValue replaces the value name from by to in every node input, and
@@ -380,7 +349,7 @@ func normalise(g *onnx.GraphProto, meta Meta) error {
 		return fmt.Errorf("metadata: a %s model with %d inputs and %d outputs cannot take a normalisation (want one %s)",
 			meta.Kind, len(g.Input), len(g.Output), map[string]string{KindEnergy: "input", KindGenerator: "output"}[meta.Kind])
 	}
-	shape, err := rowShape(data)
+	shape, err := valueRowShape(data)
 	if err == nil && data.GetType().GetTensorType().GetElemType() != int32(onnx.TensorProto_FLOAT) {
 		err = fmt.Errorf("value %q does not hold floating-point numbers", data.GetName())
 	}
@@ -390,10 +359,7 @@ func normalise(g *onnx.GraphProto, meta Meta) error {
 		}
 		return fmt.Errorf("metadata: normalisation: %w", err)
 	}
-	width := 1
-	for _, d := range shape {
-		width *= d
-	}
+	width := onnx.ShapeSize(shape)
 	for _, f := range []struct {
 		what string
 		n    int
@@ -406,6 +372,60 @@ func normalise(g *onnx.GraphProto, meta Meta) error {
 		return nil
 	}
 
+	if err := checkNormNames(g); err != nil {
+		return err
+	}
+	if err := checkFloat32(meta.Shift, meta.Scale); err != nil {
+		return err
+	}
+
+	nb := &normNodes{shape: shape}
+	name := data.GetName()
+	if meta.Kind == KindEnergy {
+		cur := name
+		if len(meta.Shift) > 0 {
+			nb.constant(normInPrefix+"shift", valShift, meta.Shift)
+			nb.add(normInPrefix+"sub", "Sub", []string{cur, valShift}, valCentred)
+			cur = valCentred
+		}
+		if len(meta.Scale) > 0 {
+			nb.constant(normInPrefix+"scale", valScale, meta.Scale)
+			nb.add(normInPrefix+"div", "Div", []string{cur, valScale}, valNormalised)
+			cur = valNormalised
+		}
+		renameValue(g.Node, name, cur, false)
+		g.Node = append(nb.nodes, g.Node...)
+		return nil
+	}
+	produced := false
+	for _, n := range g.Node {
+		produced = produced || slices.Contains(n.Output, name)
+	}
+	if !produced {
+		return fmt.Errorf("normalisation: output %q is not computed by a node", name)
+	}
+	renameValue(g.Node, name, valGenerated, true)
+	cur := valGenerated
+	if len(meta.Scale) > 0 {
+		nb.constant(normOutPrefix+"scale", valScale, meta.Scale)
+		next := valScaled
+		if len(meta.Shift) == 0 {
+			next = name
+		}
+		nb.add(normOutPrefix+"mul", "Mul", []string{cur, valScale}, next)
+		cur = next
+	}
+	if len(meta.Shift) > 0 {
+		nb.constant(normOutPrefix+"shift", valShift, meta.Shift)
+		nb.add(normOutPrefix+"add", "Add", []string{cur, valShift}, name)
+	}
+	g.Node = append(g.Node, nb.nodes...)
+	return nil
+}
+
+// checkNormNames fails if g already uses a name of the normalisation's
+// values.
+func checkNormNames(g *onnx.GraphProto) error {
 	used := map[string]bool{}
 	for _, t := range g.Initializer {
 		used[t.GetName()] = true
@@ -424,65 +444,40 @@ func normalise(g *onnx.GraphProto, meta Meta) error {
 		}
 	}
 
-	var nodes []*onnx.NodeProto
-	add := func(name, op string, in []string, out string, attrs ...*onnx.AttributeProto) {
-		nodes = append(nodes, &onnx.NodeProto{Name: proto.String(name), OpType: proto.String(op), Input: in, Output: []string{out}, Attribute: attrs})
-	}
-	constant := func(node, name string, v []float64) {
-		f, _ := toFloat32Data(v) // cannot fail: checked finite by Meta.check and in range below
-		add(node, "Constant", nil, name, &onnx.AttributeProto{
-			Name: proto.String("value"), Type: onnx.AttributeProto_TENSOR.Enum(),
-			T: onnx.NewTensorFloat32(name, shape, f),
-		})
-	}
-	for _, v := range [][]float64{meta.Shift, meta.Scale} {
+	return nil
+}
+
+// checkFloat32 fails if a normalisation value overflows float32.
+func checkFloat32(vs ...[]float64) error {
+	for _, v := range vs {
 		for i, x := range v {
 			if math.IsInf(float64(float32(x)), 0) {
 				return fmt.Errorf("metadata: normalisation value %d (%v) overflows float32", i, x)
 			}
 		}
 	}
-	name := data.GetName()
-	if meta.Kind == KindEnergy {
-		cur := name
-		if len(meta.Shift) > 0 {
-			constant(normInPrefix+"shift", valShift, meta.Shift)
-			add(normInPrefix+"sub", "Sub", []string{cur, valShift}, valCentred)
-			cur = valCentred
-		}
-		if len(meta.Scale) > 0 {
-			constant(normInPrefix+"scale", valScale, meta.Scale)
-			add(normInPrefix+"div", "Div", []string{cur, valScale}, valNormalised)
-			cur = valNormalised
-		}
-		renameValue(g.Node, name, cur, false)
-		g.Node = append(nodes, g.Node...)
-		return nil
-	}
-	produced := false
-	for _, n := range g.Node {
-		produced = produced || slices.Contains(n.Output, name)
-	}
-	if !produced {
-		return fmt.Errorf("normalisation: output %q is not computed by a node", name)
-	}
-	renameValue(g.Node, name, valGenerated, true)
-	cur := valGenerated
-	if len(meta.Scale) > 0 {
-		constant(normOutPrefix+"scale", valScale, meta.Scale)
-		next := valScaled
-		if len(meta.Shift) == 0 {
-			next = name
-		}
-		add(normOutPrefix+"mul", "Mul", []string{cur, valScale}, next)
-		cur = next
-	}
-	if len(meta.Shift) > 0 {
-		constant(normOutPrefix+"shift", valShift, meta.Shift)
-		add(normOutPrefix+"add", "Add", []string{cur, valShift}, name)
-	}
-	g.Node = append(g.Node, nodes...)
 	return nil
+}
+
+// normNodes collects the nodes of a normalisation, whose constants have
+// the given row shape.
+type normNodes struct {
+	shape []int
+	nodes []*onnx.NodeProto
+}
+
+func (b *normNodes) add(name, op string, in []string, out string, attrs ...*onnx.AttributeProto) {
+	b.nodes = append(b.nodes, &onnx.NodeProto{Name: proto.String(name), OpType: proto.String(op), Input: in, Output: []string{out}, Attribute: attrs})
+}
+
+// constant adds a Constant node called node of the float32 values v,
+// which checkFloat32 has checked, as the value name.
+func (b *normNodes) constant(node, name string, v []float64) {
+	f, _ := toFloat32Data(v) // cannot fail: checked finite by Meta.check and in range by checkFloat32
+	b.add(node, "Constant", nil, name, &onnx.AttributeProto{
+		Name: proto.String("value"), Type: onnx.AttributeProto_TENSOR.Enum(),
+		T: onnx.NewTensorFloat32(name, b.shape, f),
+	})
 }
 
 // LogDetScale returns Σ log|scale_i|, the log Jacobian of the map from raw
@@ -497,11 +492,16 @@ func LogDetScale(scale []float64) float64 {
 	return s
 }
 
-// nodeLabel names a node in errors: `node "NAME" (Op)`, or by its index
-// when it has no name.
-func nodeLabel(i int, n *onnx.NodeProto) string {
-	if n.GetName() != "" {
-		return fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType())
+// valueRowShape returns the dimensions of v after the batch axis, which
+// must all be fixed.
+func valueRowShape(v *onnx.ValueInfoProto) ([]int, error) {
+	dims, _, err := onnx.ValueInfoShape(v)
+	if err != nil {
+		return nil, err
 	}
-	return fmt.Sprintf("node #%d (%s)", i, n.GetOpType())
+	shape, err := onnx.RowShape(dims)
+	if err != nil {
+		return nil, fmt.Errorf("value %q: %w", v.GetName(), err)
+	}
+	return shape, nil
 }

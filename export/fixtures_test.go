@@ -1,7 +1,6 @@
 package export_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
@@ -21,16 +21,7 @@ const torchDir = "../testdata/torch"
 // A torchFixture is one entry of testdata/torch/manifest.json with its
 // files loaded.
 type torchFixture struct {
-	Name       string   `json:"name"`
-	Opset      int64    `json:"opset"`
-	ModelFile  string   `json:"model"`
-	InputFile  string   `json:"input"`
-	OutputFile string   `json:"output"`
-	InputName  string   `json:"input_name"`
-	OutputName string   `json:"output_name"`
-	Ops        []string `json:"ops"`
-	Kind       string   `json:"kind"`
-	Training   bool     `json:"training"`
+	testutil.Fixture
 
 	model  *onnx.ModelProto
 	x      []float64 // the input batch, row-major
@@ -42,25 +33,19 @@ type torchFixture struct {
 // torchFixtures loads every fixture of the manifest.
 func torchFixtures(t *testing.T) []*torchFixture {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(torchDir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var fs []*torchFixture
-	if err := json.Unmarshal(data, &fs); err != nil {
-		t.Fatalf("manifest.json: %v", err)
+	for _, f := range testutil.Fixtures(t, torchDir) {
+		fs = append(fs, &torchFixture{Fixture: f})
 	}
-	if len(fs) == 0 {
-		t.Fatal("manifest.json lists no fixtures")
-	}
+	var err error
 	for _, f := range fs {
-		if f.model, err = onnx.Load(filepath.Join(torchDir, f.ModelFile)); err != nil {
+		if f.model, err = onnx.Load(filepath.Join(torchDir, f.Model)); err != nil {
 			t.Fatal(err)
 		}
-		if f.x, f.xShape, err = readNPY(filepath.Join(torchDir, f.InputFile)); err != nil {
+		if f.x, f.xShape, err = readNPY(filepath.Join(torchDir, f.Input)); err != nil {
 			t.Fatal(err)
 		}
-		if f.y, _, err = readNPY(filepath.Join(torchDir, f.OutputFile)); err != nil {
+		if f.y, _, err = readNPY(filepath.Join(torchDir, f.Output)); err != nil {
 			t.Fatal(err)
 		}
 		f.rows = f.xShape[0]

@@ -8,57 +8,19 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/onnx/mlp"
 )
-
-func TestParseMLP(t *testing.T) {
-	cases := []struct {
-		spec  string
-		sizes []int
-		act   string
-		err   string
-	}{
-		{spec: "mlp:2-100-100-1", sizes: []int{2, 100, 100, 1}, act: "prelu"},
-		{spec: "mlp:2-2:silu", sizes: []int{2, 2}, act: "silu"},
-		{spec: "mlp:3-8-2:TANH", sizes: []int{3, 8, 2}, act: "tanh"},
-		{spec: "mlp:2", err: "at least an input and an output"},
-		{spec: "mlp:2-0-1", err: `width "0"`},
-		{spec: "mlp:2-x-1", err: `width "x"`},
-		{spec: "mlp:2--1", err: `width ""`},
-		{spec: "mlp:2-4-1:swish", err: `unknown activation "swish"`},
-		{spec: "net.onnx", err: "want mlp:"},
-	}
-	for _, c := range cases {
-		s, err := export.ParseMLP(c.spec)
-		if c.err != "" {
-			if err == nil || !strings.Contains(err.Error(), c.err) {
-				t.Errorf("ParseMLP(%q) error %v, want one containing %q", c.spec, err, c.err)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("ParseMLP(%q): %v", c.spec, err)
-			continue
-		}
-		if !slices.Equal(s.Sizes, c.sizes) || s.Activation != c.act {
-			t.Errorf("ParseMLP(%q) = %v %q, want %v %q", c.spec, s.Sizes, s.Activation, c.sizes, c.act)
-		}
-		if again, err := export.ParseMLP(s.String()); err != nil || !slices.Equal(again.Sizes, s.Sizes) || again.Activation != s.Activation {
-			t.Errorf("ParseMLP(%q) does not read back String() = %q", c.spec, s.String())
-		}
-	}
-}
 
 // TestMLPImports builds every activation with and without batch
 // normalisation and checks that the model validates, imports, has the
 // expected parameters and runs forward.
 func TestMLPImports(t *testing.T) {
-	for _, act := range export.MLPActivations {
+	for _, act := range mlp.Activations {
 		for _, bn := range []bool{false, true} {
 			spec := "mlp:2-5-4-3:" + act
-			m, err := export.MLP(spec, export.MLPOptions{Seed: 1, BatchNorm: bn})
+			m, err := mlp.New(spec, mlp.Options{Seed: 1, BatchNorm: bn})
 			if err != nil {
 				t.Fatalf("%s bn=%v: %v", spec, bn, err)
 			}
@@ -127,7 +89,7 @@ func TestMLPImports(t *testing.T) {
 // TestMLPForward checks a one-hidden-layer tanh MLP against the formula
 // computed from its initializers.
 func TestMLPForward(t *testing.T) {
-	m, err := export.MLP("mlp:2-3-1:tanh", export.MLPOptions{Seed: 5})
+	m, err := mlp.New("mlp:2-3-1:tanh", mlp.Options{Seed: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +126,7 @@ func TestMLPForward(t *testing.T) {
 // seed alone decides the weights, and the options.
 func TestMLPInit(t *testing.T) {
 	build := func(seed uint64) *onnx.ModelProto {
-		m, err := export.MLP("mlp:4-50-1", export.MLPOptions{Seed: seed, Input: "z", Output: "energy", Name: "E"})
+		m, err := mlp.New("mlp:4-50-1", mlp.Options{Seed: seed, Input: "z", Output: "energy", Name: "E"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +162,7 @@ func TestMLPInit(t *testing.T) {
 			t.Errorf("%s: values in [%g, %g] do not spread over ±%g", init.GetName(), lo, hi, bound)
 		}
 	}
-	if _, err := export.MLP("mlp:2-2", export.MLPOptions{Input: "x", Output: "x"}); err == nil {
+	if _, err := mlp.New("mlp:2-2", mlp.Options{Input: "x", Output: "x"}); err == nil {
 		t.Error("input and output of one name accepted")
 	}
 }

@@ -69,7 +69,7 @@ func convertOpset(g *onnx.GraphProto, from int64) error {
 			continue
 		}
 		if err := c.node(n); err != nil {
-			return fmt.Errorf("%s: %w", nodeLabel(i, n), err)
+			return fmt.Errorf("%s: %w", onnx.NodeLabel(i, n), err)
 		}
 	}
 	g.Node = c.out
@@ -195,7 +195,7 @@ func (c *converter) node(n *onnx.NodeProto) error {
 		}
 	case "Concat":
 		if from < 4 && !onnx.HasAttr(n, "axis") {
-			n.Attribute = append(n.Attribute, newIntAttr("axis", 1))
+			n.Attribute = append(n.Attribute, onnx.NewAttrInt("axis", 1))
 		}
 	case "Cast":
 		if a := onnx.Attr(n, "to"); a != nil && a.S != nil {
@@ -204,22 +204,13 @@ func (c *converter) node(n *onnx.NodeProto) error {
 				return fmt.Errorf("unknown type %q in attribute to", a.GetS())
 			}
 			dropAttrs(n, "to")
-			n.Attribute = append(n.Attribute, newIntAttr("to", int64(v)))
+			n.Attribute = append(n.Attribute, onnx.NewAttrInt("to", int64(v)))
 		}
 	case "Pad":
 		if from < 11 {
-			pads := onnx.Attr(n, "pads")
-			if pads == nil {
-				pads = onnx.Attr(n, "paddings")
+			if err := c.pad(n); err != nil {
+				return err
 			}
-			if pads == nil {
-				return fmt.Errorf("no pads attribute")
-			}
-			setInput(n, 1, c.addInts(valueBase(n)+".pads", pads.GetInts()))
-			if v := onnx.AttrFloat(n, "value", 0); v != 0 {
-				setInput(n, 2, c.addScalar(valueBase(n)+".value", v))
-			}
-			dropAttrs(n, "pads", "paddings", "value")
 		}
 	case "Slice":
 		if from < 10 {
@@ -229,13 +220,7 @@ func (c *converter) node(n *onnx.NodeProto) error {
 		}
 	case "Clip":
 		if from < 11 {
-			for k, attr := range []string{"min", "max"} {
-				if a := onnx.Attr(n, attr); a != nil {
-					setInput(n, k+1, c.addScalar(valueBase(n)+"."+attr, a.GetF()))
-				}
-			}
-			dropAttrs(n, "min", "max")
-			trimInputs(n)
+			c.clip(n)
 		}
 	case "Dropout":
 		if err := c.onlyFirstOutput(n); err != nil {
@@ -262,6 +247,36 @@ func (c *converter) node(n *onnx.NodeProto) error {
 	return nil
 }
 
+// pad turns the pads (or paddings) and value attributes of a Pad before
+// opset 11 into inputs.
+func (c *converter) pad(n *onnx.NodeProto) error {
+	pads := onnx.Attr(n, "pads")
+	if pads == nil {
+		pads = onnx.Attr(n, "paddings")
+	}
+	if pads == nil {
+		return fmt.Errorf("no pads attribute")
+	}
+	setInput(n, 1, c.addInts(valueBase(n)+".pads", pads.GetInts()))
+	if v := onnx.AttrFloat(n, "value", 0); v != 0 {
+		setInput(n, 2, c.addScalar(valueBase(n)+".value", v))
+	}
+	dropAttrs(n, "pads", "paddings", "value")
+	return nil
+}
+
+// clip turns the min and max attributes of a Clip before opset 11 into
+// inputs.
+func (c *converter) clip(n *onnx.NodeProto) {
+	for k, attr := range []string{"min", "max"} {
+		if a := onnx.Attr(n, attr); a != nil {
+			setInput(n, k+1, c.addScalar(valueBase(n)+"."+attr, a.GetF()))
+		}
+	}
+	dropAttrs(n, "min", "max")
+	trimInputs(n)
+}
+
 // softmax rewrites a Softmax or LogSoftmax of an opset before 13, which
 // normalises the input coerced to a matrix at axis (default 1), as
 // Reshape(Softmax(Flatten(x, axis), axis=1), Shape(x)).
@@ -278,14 +293,9 @@ func (c *converter) softmax(n *onnx.NodeProto) {
 	c.out = append(c.out,
 		&onnx.NodeProto{Name: name("/shape"), OpType: proto.String("Shape"), Input: []string{x}, Output: []string{shape}},
 		&onnx.NodeProto{Name: name("/flatten"), OpType: proto.String("Flatten"), Input: []string{x}, Output: []string{flat},
-			Attribute: []*onnx.AttributeProto{newIntAttr("axis", onnx.AttrInt(n, "axis", 1))}},
+			Attribute: []*onnx.AttributeProto{onnx.NewAttrInt("axis", onnx.AttrInt(n, "axis", 1))}},
 		&onnx.NodeProto{Name: n.Name, OpType: n.OpType, Input: []string{flat}, Output: []string{soft},
-			Attribute: []*onnx.AttributeProto{newIntAttr("axis", 1)}},
+			Attribute: []*onnx.AttributeProto{onnx.NewAttrInt("axis", 1)}},
 		&onnx.NodeProto{Name: name("/reshape"), OpType: proto.String("Reshape"), Input: []string{soft, shape}, Output: []string{y}},
 	)
-}
-
-// intsAttr returns an INT attribute.
-func newIntAttr(name string, v int64) *onnx.AttributeProto {
-	return &onnx.AttributeProto{Name: proto.String(name), Type: onnx.AttributeProto_INT.Enum(), I: proto.Int64(v)}
 }

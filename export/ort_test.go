@@ -1,66 +1,19 @@
 package export_test
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
-
-// ortVersion is the ONNX Runtime release scripts/install-ort.sh installs.
-const ortVersion = "1.24.3"
-
-var (
-	ortOnce sync.Once
-	ortSkip string // why ORT tests skip, if they do
-	ortErr  error
-)
-
-// ortLibPath is where the ONNX Runtime shared library is: $EBMPIPE_ORT_LIB,
-// or where scripts/install-ort.sh puts it.
-func ortLibPath() string {
-	if p := os.Getenv("EBMPIPE_ORT_LIB"); p != "" {
-		return p
-	}
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, _ := os.UserHomeDir()
-		cache = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(cache, "ebmpipe", "onnxruntime-"+ortVersion, "libonnxruntime.so.1")
-}
-
-// needORT initialises ONNX Runtime's process-wide environment once, and
-// skips t if the library is not installed.
-func needORT(t *testing.T) {
-	t.Helper()
-	ortOnce.Do(func() {
-		lib := ortLibPath()
-		if _, err := os.Stat(lib); err != nil {
-			ortSkip = fmt.Sprintf("ONNX Runtime not installed: %v (run scripts/install-ort.sh or set EBMPIPE_ORT_LIB)", err)
-			return
-		}
-		ort.SetSharedLibraryPath(lib)
-		ortErr = ort.InitializeEnvironment()
-	})
-	if ortSkip != "" {
-		t.Skip(ortSkip)
-	}
-	if ortErr != nil {
-		t.Fatalf("ONNX Runtime: %v", ortErr)
-	}
-}
 
 // ortForward runs the model m in ONNX Runtime on x, of the given shape,
 // fed to its only input, and returns its only output as float64 values.
 func ortForward(t *testing.T, m *onnx.ModelProto, x []float64, shape []int) []float64 {
 	t.Helper()
-	needORT(t)
+	testutil.NeedORT(t)
 	data, err := onnx.Encode(m)
 	if err != nil {
 		t.Fatal(err)

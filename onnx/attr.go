@@ -82,3 +82,13 @@ func AttrTensor(n *NodeProto, name string) *TensorProto {
 	}
 	return nil
 }
+
+// NewAttrInt returns an INT attribute called name of value v.
+func NewAttrInt(name string, v int64) *AttributeProto {
+	return &AttributeProto{Name: ptr(name), Type: AttributeProto_INT.Enum(), I: ptr(v)}
+}
+
+// NewAttrFloat returns a FLOAT attribute called name of value v.
+func NewAttrFloat(name string, v float32) *AttributeProto {
+	return &AttributeProto{Name: ptr(name), Type: AttributeProto_FLOAT.Enum(), F: ptr(v)}
+}

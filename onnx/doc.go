@@ -1,4 +1,5 @@
-// Package onnx reads, writes and checks ONNX models.
+// Package onnx is the ONNX model format: decoding, encoding, validation,
+// tensors, attributes, the summaries that inspect prints.
 //
 // The protobuf types (ModelProto, GraphProto, NodeProto, TensorProto, ...)
 // are generated from onnx.proto, which declares the messages of the ONNX IR

@@ -172,7 +172,7 @@ func (in *inliner) nodes(nodes []*NodeProto, stack []*FunctionProto) ([]*NodePro
 			out = append(out, n)
 			continue
 		}
-		body, err := in.call(nodeLabel(i, n), n, f, stack)
+		body, err := in.call(NodeLabel(i, n), n, f, stack)
 		if err != nil {
 			return nil, err
 		}

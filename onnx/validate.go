@@ -113,9 +113,9 @@ func (s *scope) has(name string) bool {
 	return false
 }
 
-// nodeLabel names a node for error messages: by name, or by index when it
+// NodeLabel names a node for error messages: by name, or by index when it
 // has none.
-func nodeLabel(i int, n *NodeProto) string {
+func NodeLabel(i int, n *NodeProto) string {
 	if n.GetName() != "" {
 		return fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType())
 	}
@@ -183,7 +183,7 @@ func (c *checker) graph(g *GraphProto, where string, outer *scope, main bool) {
 	inCycle := c.cycles(g, where)
 
 	for i, n := range g.GetNode() {
-		node := where + ": " + nodeLabel(i, n)
+		node := where + ": " + NodeLabel(i, n)
 		if n.GetOpType() == "" {
 			c.addf("%s: op_type is empty", node)
 		}
@@ -201,25 +201,7 @@ func (c *checker) graph(g *GraphProto, where string, outer *scope, main bool) {
 				c.addf("%s: input %q is not defined by a graph input, initializer or earlier node", node, in)
 			}
 		}
-		for j, a := range n.GetAttribute() {
-			if a.GetName() == "" {
-				c.addf("%s: attribute #%d has no name", node, j)
-			}
-			for _, t := range append([]*TensorProto{a.GetT()}, a.GetTensors()...) {
-				if t == nil || t.GetDataLocation() == TensorProto_EXTERNAL {
-					continue
-				}
-				if _, _, err := checkTensor(t); err != nil {
-					c.addf("%s: attribute %q: %v", node, a.GetName(), err)
-				}
-			}
-			if sub := a.GetG(); sub != nil {
-				c.graph(sub, fmt.Sprintf("%s: attribute %q: graph %q", node, a.GetName(), sub.GetName()), s, false)
-			}
-			for k, sub := range a.GetGraphs() {
-				c.graph(sub, fmt.Sprintf("%s: attribute %q: graph #%d %q", node, a.GetName(), k, sub.GetName()), s, false)
-			}
-		}
+		c.attributes(n, node, s)
 		for _, out := range n.GetOutput() {
 			if out == "" {
 				continue // an omitted optional output
@@ -239,6 +221,30 @@ func (c *checker) graph(g *GraphProto, where string, outer *scope, main bool) {
 	}
 	for i, v := range g.GetValueInfo() {
 		c.valueInfo(v, where, fmt.Sprintf("value_info #%d", i), false)
+	}
+}
+
+// attributes checks the attributes of the node n, described in messages
+// as node; their subgraphs see the values of s.
+func (c *checker) attributes(n *NodeProto, node string, s *scope) {
+	for j, a := range n.GetAttribute() {
+		if a.GetName() == "" {
+			c.addf("%s: attribute #%d has no name", node, j)
+		}
+		for _, t := range append([]*TensorProto{a.GetT()}, a.GetTensors()...) {
+			if t == nil || t.GetDataLocation() == TensorProto_EXTERNAL {
+				continue
+			}
+			if _, _, err := checkTensor(t); err != nil {
+				c.addf("%s: attribute %q: %v", node, a.GetName(), err)
+			}
+		}
+		if sub := a.GetG(); sub != nil {
+			c.graph(sub, fmt.Sprintf("%s: attribute %q: graph %q", node, a.GetName(), sub.GetName()), s, false)
+		}
+		for k, sub := range a.GetGraphs() {
+			c.graph(sub, fmt.Sprintf("%s: attribute %q: graph #%d %q", node, a.GetName(), k, sub.GetName()), s, false)
+		}
 	}
 }
 
@@ -346,9 +352,9 @@ func (c *checker) cycles(g *GraphProto, where string) map[string]bool {
 // value from path[0]); it adds the values to flows.
 func (c *checker) addCycle(where string, nodes []*NodeProto, path []int, via []string, flows map[string]bool) {
 	var b strings.Builder
-	b.WriteString(nodeLabel(path[0], nodes[path[0]]))
+	b.WriteString(NodeLabel(path[0], nodes[path[0]]))
 	for k := len(path) - 1; k >= 0; k-- {
-		fmt.Fprintf(&b, " -> %q -> %s", via[k], nodeLabel(path[k], nodes[path[k]]))
+		fmt.Fprintf(&b, " -> %q -> %s", via[k], NodeLabel(path[k], nodes[path[k]]))
 		flows[via[k]] = true
 	}
 	c.addf("%s: nodes form a cycle: %s", where, b.String())

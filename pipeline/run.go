@@ -1,12 +1,9 @@
 package pipeline
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,8 +13,18 @@ import (
 	"time"
 
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
+	"github.com/ebmpipe/ebmpipe/pipeline/evaluate"
+
+	"github.com/ebmpipe/ebmpipe/pipeline/plot"
+
+	"github.com/ebmpipe/ebmpipe/pipeline/logz"
+
+	"github.com/ebmpipe/ebmpipe/pipeline/score"
+
+	"errors"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/train"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // Sections of a run file, each named after the ebmpipe command whose flags
@@ -25,9 +32,9 @@ import (
 const (
 	SectionRun    = "run"    // HeldOutOptions, flags of ebmpipe run
 	SectionTrain  = "train"  // train.Options
-	SectionLogZ   = "logz"   // LogZFileOptions
+	SectionLogZ   = "logz"   // logz.FileOptions
 	SectionBounds = "bounds" // train.BoundsOptions
-	SectionScore  = "score"  // ScoreOptions
+	SectionScore  = "score"  // score.Options
 )
 
 // Files a run writes into its output directory (train's --out), besides
@@ -80,9 +87,9 @@ func (o *HeldOutOptions) Check() error {
 type RunOptions struct {
 	Run    HeldOutOptions      `json:"run"`
 	Train  train.Options       `json:"train"`
-	LogZ   LogZFileOptions     `json:"logz"`
+	LogZ   logz.FileOptions    `json:"logz"`
 	Bounds train.BoundsOptions `json:"bounds"`
-	Score  ScoreOptions        `json:"score"`
+	Score  score.Options       `json:"score"`
 }
 
 // DefaultRunOptions returns the defaults of every section.
@@ -90,9 +97,9 @@ func DefaultRunOptions() RunOptions {
 	return RunOptions{
 		Run:    DefaultHeldOutOptions(),
 		Train:  train.DefaultOptions(),
-		LogZ:   DefaultLogZFileOptions(),
+		LogZ:   logz.DefaultFileOptions(),
 		Bounds: train.DefaultBoundsOptions(),
-		Score:  DefaultScoreOptions(),
+		Score:  score.DefaultOptions(),
 	}
 }
 
@@ -114,34 +121,12 @@ func (h RunHooks) stage(format string, args ...any) {
 	}
 }
 
-// A LogLik is a mean log-likelihood over rows, in nats per example.
-type LogLik struct {
-	Mean   float64
-	StdErr float64 // standard error of the mean
-	Rows   int
-}
-
-// newLogLik returns the mean and standard error of v.
-func newLogLik(v []float64) LogLik {
-	n := float64(len(v))
-	mean := 0.0
-	for _, x := range v {
-		mean += x
-	}
-	mean /= n
-	ss := 0.0
-	for _, x := range v {
-		ss += (x - mean) * (x - mean)
-	}
-	return LogLik{Mean: mean, StdErr: math.Sqrt(ss / (n - 1) / n), Rows: len(v)}
-}
-
 // RunResult sums up a run.
 type RunResult struct {
 	// Options are the options as run, with those the run sets.
 	Options RunOptions
 	Train   *train.Result
-	LogZ    LogZResult
+	LogZ    logz.Result
 	Bounds  *train.BoundsReport
 	// Lower and Upper are the training bounds (Options.Train.Lower and
 	// Upper) evaluated on the held-out rows: the bracket
@@ -151,14 +136,14 @@ type RunResult struct {
 	Lower, Upper train.BoundValue
 	// Test is the model's held-out log-likelihood, the mean of
 	// log p(x) = −E(x) − log Z over the held-out rows.
-	Test LogLik
+	Test evaluate.LogLik
 	// Gaussian is the held-out log-likelihood of a single Gaussian (full
 	// covariance) fitted to the training rows, a baseline.
-	Gaussian LogLik
+	Gaussian evaluate.LogLik
 	// Engine is the engine that scored the held-out rows: ort or go.
 	Engine string
 	// Scored counts the rows of the score section's file, if any.
-	Scored *ScoreStats
+	Scored *score.Stats
 	// Files are the files and directories written, the output directory
 	// first.
 	Files []string
@@ -179,7 +164,7 @@ type RunResult struct {
 //     training cannot start, the files it wrote are removed.
 //  2. Training (train.Run): OUT/metrics.csv, OUT/checkpoint/,
 //     OUT/energy.onnx and OUT/generator.onnx, where OUT is Train.Out.
-//  3. log Z of the energy (LogZFile with Model OUT/energy.onnx and the
+//  3. log Z of the energy (logz.EstimateFile with Model OUT/energy.onnx and the
 //     training data), written into its metadata in place.
 //  4. The bounds (train.EvaluateBounds) of the models on the held-out
 //     rows; Lower and Upper of the result are the training pair.
@@ -204,14 +189,82 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	res := &RunResult{Files: []string{out}}
 	note := func(msg string) { res.Notes = append(res.Notes, msg) }
 
+	// 1. Held-out rows, and the training part of a split file; 2. training.
+	test, tr, err := o.prepare(h, res)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range tr.Data().Notes {
+		note(n)
+	}
+	if res.Train, err = tr.Run(ctx); err != nil {
+		return nil, err
+	}
+	res.Files = append(res.Files, res.Train.Energy, res.Train.Generator,
+		filepath.Join(out, train.MetricsFile), filepath.Join(out, train.CheckpointDir)+string(filepath.Separator))
+	trainRows := tr.Data().Raw()
+
+	// 3. log Z.
+	h.stage("estimating log Z")
+	o.LogZ.Model, o.LogZ.Data, o.LogZ.DataRows = res.Train.Energy, o.Train.Data, o.Train.DataRows
+	o.LogZ.Generator, o.LogZ.Output = "", ""
+	o.LogZ.Notice = h.Notice
+	if res.LogZ, _, err = logz.EstimateFile(ctx, o.LogZ); err != nil {
+		return nil, fmt.Errorf("log Z: %w", err)
+	}
+	for _, n := range res.LogZ.Notes {
+		note("log Z: " + n)
+	}
+
+	// 4. Bounds on the held-out rows; 5. test log-likelihood.
+	if err := o.evaluate(ctx, h, res, test, trainRows, note); err != nil {
+		return nil, err
+	}
+
+	// 6. The score section's file.
+	if o.Score.Input != "" {
+		h.stage("scoring %s", o.Score.Input)
+		so := o.Score
+		so.Model = res.Train.Energy
+		so.Notice = h.Notice
+		st, err := score.Score(ctx, so)
+		if err != nil {
+			return nil, err
+		}
+		res.Scored = &st
+		res.Files = append(res.Files, so.Output)
+		if so.SkipBadRows {
+			res.Files = append(res.Files, so.Output+".rejects")
+		}
+	}
+
+	// 7. Pictures.
+	h.stage("drawing pictures")
+	files, err := plot.Trained(out, tr.Data(), note)
+	res.Files = append(res.Files, files...)
+	if err != nil {
+		note(fmt.Sprintf("pictures: %v", err))
+	}
+
+	res.Options = o
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// prepare does the first steps of Run: it reads or draws the held-out rows,
+// writes them (and the training part of a split file, which o then trains
+// on), and makes the trainer. If it fails, it removes what it wrote.
+func (o *RunOptions) prepare(h RunHooks, res *RunResult) (test *data.Dataset, tr *train.Trainer, err error) {
+	out := o.Train.Out
+	testPath := filepath.Join(out, TestFile)
+
 	// 1. Held-out rows, and the training part of a split file. Nothing
 	// is written over a run, and nothing is left behind if training
 	// cannot start.
-	testPath := filepath.Join(out, TestFile)
 	if !o.Train.Resume {
 		for _, f := range []string{TestFile, TrainSplitFile, TestScoresFile} {
 			if p := filepath.Join(out, f); exists(p) {
-				return nil, fielderr.Errorf("{Out} %s already holds a run (%s); choose another {Out}", out, p)
+				return nil, nil, fielderr.Errorf("{Out} %s already holds a run (%s); choose another {Out}", out, p)
 			}
 		}
 	}
@@ -225,19 +278,19 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 		created = append(created, out)
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, fielderr.Errorf("{Out}: %w", err)
+		return nil, nil, fielderr.Errorf("{Out}: %w", err)
 	}
 	h.stage("held-out rows")
 	test, trainPart, err := o.heldOut()
 	if err != nil {
 		cleanup()
-		return nil, err
+		return nil, nil, err
 	}
 	if trainPart != nil {
 		path := filepath.Join(out, TrainSplitFile)
 		if err := writeDataset(path, trainPart); err != nil {
 			cleanup()
-			return nil, err
+			return nil, nil, err
 		}
 		created = append(created, path)
 		res.Files = append(res.Files, path)
@@ -246,7 +299,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 
 	// 2. Training.
 	h.stage("training %d iterations on %s (lower bound %s, upper bound %s)", o.Train.Steps, o.Train.Data, o.Train.Lower, o.Train.Upper)
-	tr, err := train.NewTrainer(o.Train, train.Hooks{Progress: h.Progress})
+	tr, err = train.NewTrainer(o.Train, train.Hooks{Progress: h.Progress})
 	if err == nil && tr.Data().Width != test.Width {
 		err = fmt.Errorf("the held-out rows %s have %d values, the training data %s %d", test.Source, test.Width, o.Train.Data, tr.Data().Width)
 	}
@@ -255,85 +308,45 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	}
 	if err != nil {
 		cleanup()
-		return nil, err
+		return nil, nil, err
 	}
 	res.Files = append(res.Files, testPath)
-	for _, n := range tr.Data().Notes {
-		note(n)
-	}
-	if res.Train, err = tr.Run(ctx); err != nil {
-		return nil, err
-	}
-	res.Files = append(res.Files, res.Train.Energy, res.Train.Generator,
-		filepath.Join(out, train.MetricsFile), filepath.Join(out, train.CheckpointDir)+string(filepath.Separator))
-	trainRows := rawRows(tr.Data())
+	return test, tr, nil
+}
 
-	// 3. log Z.
-	h.stage("estimating log Z")
-	o.LogZ.Model, o.LogZ.Data, o.LogZ.DataRows = res.Train.Energy, o.Train.Data, o.Train.DataRows
-	o.LogZ.Generator, o.LogZ.Output = "", ""
-	o.LogZ.Notice = h.Notice
-	if res.LogZ, _, err = LogZFile(ctx, o.LogZ); err != nil {
-		return nil, fmt.Errorf("log Z: %w", err)
-	}
-	for _, n := range res.LogZ.Notes {
-		note("log Z: " + n)
-	}
-
+// evaluate does steps 4 and 5 of Run: the bounds of the trained models on
+// the held-out rows test, and their test log-likelihood, with that of a
+// Gaussian fitted to the training rows trainRows.
+func (o *RunOptions) evaluate(ctx context.Context, h RunHooks, res *RunResult, test *data.Dataset, trainRows []float64, note func(string)) error {
+	out := o.Train.Out
+	testPath := filepath.Join(out, TestFile)
+	var err error
 	// 4. Bounds on the held-out rows.
 	h.stage("evaluating the bounds on %d held-out rows", test.Rows)
 	o.Bounds.Energy, o.Bounds.Generator, o.Bounds.Encoder = res.Train.Energy, res.Train.Generator, ""
 	o.Bounds.Data, o.Bounds.DataRows, o.Bounds.JSON = testPath, 0, false
 	if res.Bounds, err = train.EvaluateBounds(ctx, o.Bounds); err != nil {
-		return nil, fmt.Errorf("bounds: %w", err)
+		return fmt.Errorf("bounds: %w", err)
 	}
-	res.Lower = bracketBound(res.Bounds.Lower, nil, o.Train.Lower, "lower", note)
-	res.Upper = bracketBound(res.Bounds.Upper, res.Bounds.NotBounds, o.Train.Upper, "upper", note)
+	res.Lower = evaluate.BracketBound(res.Bounds.Lower, nil, o.Train.Lower, "lower", note)
+	res.Upper = evaluate.BracketBound(res.Bounds.Upper, res.Bounds.NotBounds, o.Train.Upper, "upper", note)
 
 	// 5. Test log-likelihood.
 	h.stage("scoring the held-out rows")
 	so := o.Score
 	so.Model, so.Input, so.Output = res.Train.Energy, testPath, filepath.Join(out, TestScoresFile)
 	so.Raw, so.SkipBadRows, so.Notice, so.Progress = false, false, h.Notice, nil
-	st, err := Score(ctx, so)
+	st, err := score.Score(ctx, so)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	res.Engine = st.Engine
 	res.Files = append(res.Files, so.Output)
-	if res.Test, err = meanLogDensity(so.Output); err != nil {
-		return nil, err
+	if res.Test, err = evaluate.MeanLogDensity(so.Output); err != nil {
+		return err
 	}
-	res.Gaussian = gaussianLogLik(trainRows, test)
-
-	// 6. The score section's file.
-	if o.Score.Input != "" {
-		h.stage("scoring %s", o.Score.Input)
-		so := o.Score
-		so.Model = res.Train.Energy
-		so.Notice = h.Notice
-		st, err := Score(ctx, so)
-		if err != nil {
-			return nil, err
-		}
-		res.Scored = &st
-		res.Files = append(res.Files, so.Output)
-		if so.SkipBadRows {
-			res.Files = append(res.Files, so.Output+".rejects")
-		}
-	}
-
-	// 7. Pictures.
-	h.stage("drawing pictures")
-	files, err := PlotTrained(out, tr.Data(), note)
-	res.Files = append(res.Files, files...)
-	if err != nil {
-		note(fmt.Sprintf("pictures: %v", err))
-	}
-
-	res.Options = o
-	res.Duration = time.Since(start)
-	return res, nil
+	res.Gaussian = evaluate.GaussianLogLik(trainRows, test)
+	return nil
 }
 
 // Check reports every invalid option of every section, naming the
@@ -381,7 +394,7 @@ func (e *sectionError) Unwrap() error { return e.err }
 
 // heldOut returns the held-out rows, as read, and, when a training file
 // is split, its training part.
-func (o *RunOptions) heldOut() (test, trainPart *train.Dataset, err error) {
+func (o *RunOptions) heldOut() (test, trainPart *data.Dataset, err error) {
 	seed := o.Train.Seed + 1
 	spec, rows, field := o.Run.Test, o.Run.TestRows, "Run.Test"
 	if spec == "" && strings.HasPrefix(o.Train.Data, "toy:") {
@@ -391,13 +404,13 @@ func (o *RunOptions) heldOut() (test, trainPart *train.Dataset, err error) {
 		if rows == 0 && strings.HasPrefix(spec, "toy:") {
 			rows = DefaultTestRows
 		}
-		d, err := train.LoadData(spec, rows, seed)
+		d, err := data.LoadData(spec, rows, seed)
 		if err != nil {
 			return nil, nil, fielderr.Errorf("{"+field+"}: %w", err)
 		}
 		return d, nil, nil
 	}
-	all, err := train.LoadData(o.Train.Data, o.Train.DataRows, o.Train.Seed)
+	all, err := data.LoadData(o.Train.Data, o.Train.DataRows, o.Train.Seed)
 	if err != nil {
 		return nil, nil, fielderr.Errorf("{Data}: %w", err)
 	}
@@ -417,7 +430,7 @@ func exists(path string) bool {
 
 // writeDataset writes d's rows as read to a CSV file, with d's column names
 // or x0, x1, ...
-func writeDataset(path string, d *train.Dataset) error {
+func writeDataset(path string, d *data.Dataset) error {
 	cols := d.Columns
 	if len(cols) != d.Width {
 		cols = make([]string, d.Width)
@@ -425,151 +438,15 @@ func writeDataset(path string, d *train.Dataset) error {
 			cols[j] = "x" + strconv.Itoa(j)
 		}
 	}
-	w, err := table.CreateWriter(path, cols)
+	w, err := rows.CreateWriter(path, cols)
 	if err != nil {
 		return err
 	}
-	if err := w.Write(rawRows(d)); err != nil {
+	if err := w.Write(d.Raw()); err != nil {
 		w.Abort()
 		return err
 	}
 	return w.Commit()
-}
-
-// rawRows returns d's rows with any standardisation undone: the rows as
-// read, as the exported models take them.
-func rawRows(d *train.Dataset) []float64 {
-	if d.Shift == nil {
-		return d.Data
-	}
-	x := make([]float64, len(d.Data))
-	for i, v := range d.Data {
-		j := i % d.Width
-		x[i] = v*d.Scale[j] + d.Shift[j]
-	}
-	return x
-}
-
-// bracketBound returns the bound name of m, or NaN with a note if it was
-// not evaluated or is no bound (notBounds gives the reason).
-func bracketBound(m map[string]train.BoundValue, notBounds map[string]string, name, side string, note func(string)) train.BoundValue {
-	if v, ok := m[name]; ok {
-		return v
-	}
-	if why, ok := notBounds[name]; ok {
-		note(fmt.Sprintf("the %s bound %s is no bound on the exported models: %s", side, name, why))
-	} else if name != "none" {
-		note(fmt.Sprintf("the %s bound %s cannot be evaluated on the exported models (evaluated: %s)", side, name, strings.Join(slices.Sorted(maps.Keys(m)), ", ")))
-	}
-	return train.BoundValue{Value: math.NaN(), StdErr: math.NaN()}
-}
-
-// meanLogDensity returns the mean of the log_density column of a score
-// file.
-func meanLogDensity(path string) (LogLik, error) {
-	r, err := table.OpenReader(path, table.ReadOptions{})
-	if err != nil {
-		return LogLik{}, err
-	}
-	defer r.Close()
-	col := slices.Index(r.Columns(), "log_density")
-	if col < 0 {
-		return LogLik{}, fmt.Errorf("%s: no log_density column (columns %q)", path, r.Columns())
-	}
-	w := r.Width()
-	var v []float64
-	buf := make([]float64, 1024*w)
-	for {
-		n, err := r.Read(buf)
-		for i := range n {
-			v = append(v, buf[i*w+col])
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return LogLik{}, err
-		}
-	}
-	if len(v) < 2 {
-		return LogLik{}, fmt.Errorf("%s: %d rows; need at least 2", path, len(v))
-	}
-	return newLogLik(v), nil
-}
-
-// gaussianLogLik returns the log-likelihood of test's rows under a single
-// Gaussian fitted to the training rows x (as read).
-func gaussianLogLik(x []float64, test *train.Dataset) LogLik {
-	d := test.Width
-	g := fitGaussian(x, d, 0, len(x)/d).widened(1, 1)
-	z := make([]float64, d)
-	rows := rawRows(test)
-	v := make([]float64, test.Rows)
-	for i := range v {
-		v[i] = g.logPDF(rows[i*d:(i+1)*d], z)
-	}
-	return newLogLik(v)
-}
-
-// WriteBoundsTable writes a bounds report as a table: the certified
-// bracket first, then one bound a line, lower bounds then upper bounds,
-// with their standard errors and conditions, then the mean energies.
-func WriteBoundsTable(w io.Writer, rep *train.BoundsReport) error {
-	var b strings.Builder
-	writeCertified(&b, rep.Certified)
-	fmt.Fprintf(&b, "\n%-8s %-16s %12s %10s  %s\n", "side", "bound", "NLL bound", "stderr", "condition")
-	for _, side := range []struct {
-		name string
-		m    map[string]train.BoundValue
-	}{{"lower", rep.Lower}, {"upper", rep.Upper}} {
-		for _, k := range slices.Sorted(maps.Keys(side.m)) {
-			v := side.m[k]
-			fmt.Fprintf(&b, "%-8s %-16s %12.4f %10.4f  %s\n", side.name, k, v.Value, v.StdErr, cmp.Or(v.Condition, "-"))
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(rep.NotBounds)) {
-		fmt.Fprintf(&b, "%-8s %-16s %12s %10s  %s\n", "upper", k, "-", "-", rep.NotBounds[k])
-	}
-	fmt.Fprintf(&b, "\nmean energy: data %.4f, model samples %.4f (%d samples; upper bounds over %s)\n",
-		rep.EnergyDataMean, rep.EnergyModelMean, rep.Samples, rep.Ref)
-	if rep.NLL != nil {
-		fmt.Fprintf(&b, "NLL from the model's log Z: %.4f ± %.4f\n", rep.NLL.Value, rep.NLL.StdErr)
-	}
-	for _, w := range rep.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", w)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// writeCertified writes the certified bracket: its ends with their
-// confidence limits, and its width.
-func writeCertified(b *strings.Builder, c *train.CertifiedBracket) {
-	if c == nil {
-		return
-	}
-	end := func(s train.BracketSide) string {
-		if !s.Available {
-			return "n/a"
-		}
-		return fmt.Sprintf("%.4f ± %.4f (limit %.4f)", s.Value, s.StdErr, s.Limit)
-	}
-	fmt.Fprintf(b, "certified bracket (no unknown constant): iw-lower %s ≤ NLL ≤ chi2-upper %s\n", end(c.Lower), end(c.Upper))
-	if c.Width != nil {
-		fmt.Fprintf(b, "  width between the 95%% limits: %.4f nats", *c.Width)
-		if c.TailK != nil {
-			fmt.Fprintf(b, " (K = %d, Pareto k̂ of w² %.2f)", c.K, *c.TailK)
-		}
-		fmt.Fprintln(b)
-	}
-	for _, s := range []struct {
-		name string
-		v    train.BracketSide
-	}{{"lower", c.Lower}, {"upper", c.Upper}} {
-		if !s.v.Certified {
-			fmt.Fprintf(b, "  %s: not certified: %s\n", s.name, s.v.Condition)
-		}
-	}
 }
 
 // WriteReport writes what a run found, for people: the training, log Z,
@@ -585,7 +462,7 @@ func (r *RunResult) WriteReport(w io.Writer) error {
 	fmt.Fprintf(&b, "\nbounds on the %d held-out rows, nats per example:\n", r.Test.Rows)
 	tbl := *r.Bounds
 	tbl.NLL = nil // the bracket below has the NLL of every held-out row
-	if err := WriteBoundsTable(&b, &tbl); err != nil {
+	if err := evaluate.WriteBoundsTable(&b, &tbl); err != nil {
 		return err
 	}
 	fmt.Fprintf(&b, "\nbracket (%s, %s): L_low %s ≤ NLL %.4f ≤ L_up %s nats per example\n",

@@ -10,9 +10,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/logz"
+
+	"github.com/ebmpipe/ebmpipe/pipeline/score"
+
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
+
+	"github.com/ebmpipe/ebmpipe/internal/ortlib"
+	"github.com/ebmpipe/ebmpipe/pipeline/engine"
+
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/train"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // tinyRun returns a run of small networks on toy:8gaussians for a few
@@ -46,7 +56,7 @@ func energiesOf(t *testing.T, path string, x []float64) []float64 {
 		t.Fatal(err)
 	}
 	const batch = 4096
-	eng, err := NewGoEngine(m, batch)
+	eng, err := engine.NewGoEngine(m, batch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +111,7 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	dir := t.TempDir()
 	input := filepath.Join(dir, "rows.csv")
-	writeRows(t, input, []float64{0, 0, 1.414, 0, 0, -1.414, 3, 3}, 2)
+	testutil.WriteRows(t, input, []float64{0, 0, 1.414, 0, 0, -1.414, 3, 3}, 2)
 	output := filepath.Join(dir, "scores.jsonl")
 	o := tinyRun(dir, func(o *RunOptions) { o.Score.Input, o.Score.Output = input, output })
 	var stages []string
@@ -150,21 +160,21 @@ func TestRunEndToEnd(t *testing.T) {
 			grid = append(grid, lo+(float64(i)+0.5)*h, lo+(float64(j)+0.5)*h)
 		}
 	}
-	var acc lse
+	var acc logz.LogSumExp
 	for _, e := range energiesOf(t, energy, grid) {
-		acc.add(-e)
+		acc.Add(-e)
 	}
-	logZ := acc.value() + 2*math.Log(h)
+	logZ := acc.Value() + 2*math.Log(h)
 	if d := math.Abs(logZ - res.LogZ.Value); d > 0.02 {
 		t.Errorf("log Z %.5f, but a %d×%d midpoint sum gives %.5f", res.LogZ.Value, k, k, logZ)
 	}
 
 	// The held-out rows, scored by the run and again by each engine.
-	testRows, cols := readFile(t, filepath.Join(out, TestFile))
+	testRows, cols := testutil.ReadRows(t, filepath.Join(out, TestFile))
 	if len(testRows) != 2*2000 || !slices.Equal(cols, []string{"x0", "x1"}) {
 		t.Fatalf("%s: %d values, columns %q; want 2000 rows x0, x1", TestFile, len(testRows), cols)
 	}
-	trainSet, err := train.LoadData(o.Train.Data, o.Train.DataRows, o.Train.Seed)
+	trainSet, err := data.LoadData(o.Train.Data, o.Train.DataRows, o.Train.Seed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,29 +182,29 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Error("the held-out rows are the training rows")
 	}
 	want := energiesOf(t, energy, testRows)
-	engines := []string{EngineGo, EngineORT}
-	if err := InitORT(""); err != nil {
+	engines := []string{engine.Go, engine.ORT}
+	if err := ortlib.Init(""); err != nil {
 		t.Logf("no ONNX Runtime, Go engine only: %v", err)
 		engines = engines[:1]
 	}
 	for _, eng := range engines {
 		p := filepath.Join(dir, eng+".csv")
-		if _, err := Score(context.Background(), ScoreOptions{Model: energy, Input: filepath.Join(out, TestFile), Output: p, Engine: eng, BatchSize: 512, Workers: 2}); err != nil {
+		if _, err := score.Score(context.Background(), score.Options{Model: energy, Input: filepath.Join(out, TestFile), Output: p, Engine: eng, BatchSize: 512, Workers: 2}); err != nil {
 			t.Fatal(err)
 		}
-		got, cols := readFile(t, p)
+		got, cols := testutil.ReadRows(t, p)
 		if !slices.Equal(cols, []string{"energy", "log_density"}) {
 			t.Fatalf("%s engine: columns %q", eng, cols)
 		}
 		sum := 0.0
 		for i, e := range want {
 			ge, gl := got[2*i], got[2*i+1]
-			if !closeTo(ge, e, 1e-4) || !closeTo(gl, -e-res.LogZ.Value, 1e-4) {
+			if !testutil.CloseTo(ge, e, 1e-4) || !testutil.CloseTo(gl, -e-res.LogZ.Value, 1e-4) {
 				t.Fatalf("%s engine, row %d: energy %g, log density %g; want %g, %g", eng, i, ge, gl, e, -e-res.LogZ.Value)
 			}
 			sum += gl
 		}
-		if mean := sum / float64(len(want)); !closeTo(mean, res.Test.Mean, 1e-4) {
+		if mean := sum / float64(len(want)); !testutil.CloseTo(mean, res.Test.Mean, 1e-4) {
 			t.Errorf("%s engine: mean log density %.6f, the run's test log-likelihood %.6f", eng, mean, res.Test.Mean)
 		}
 	}
@@ -202,7 +212,7 @@ func TestRunEndToEnd(t *testing.T) {
 	// The baseline, computed here from the formulas, and the model
 	// beating it.
 	g := gaussian2LogLik(trainSet.Data, testRows)
-	if !closeTo(res.Gaussian.Mean, g, 1e-5) {
+	if !testutil.CloseTo(res.Gaussian.Mean, g, 1e-5) {
 		t.Errorf("Gaussian log-likelihood %.6f, want %.6f", res.Gaussian.Mean, g)
 	}
 	if margin := res.Test.Mean - g; !(margin > 0.2 && margin > 5*res.Test.StdErr) {
@@ -234,7 +244,7 @@ func TestRunSplitFile(t *testing.T) {
 		t.Skip("trains")
 	}
 	dir := t.TempDir()
-	rows, err := train.Toy("moons", 400, 3)
+	rows, err := data.Toy("moons", 400, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +252,7 @@ func TestRunSplitFile(t *testing.T) {
 		rows[i] = 10 + 3*rows[i]
 	}
 	data := filepath.Join(dir, "moons.csv")
-	writeRows(t, data, rows, 2)
+	testutil.WriteRows(t, data, rows, 2)
 	o := tinyRun(dir, func(o *RunOptions) {
 		o.Train.Data, o.Train.DataRows, o.Train.Steps, o.Train.LogEvery = data, 0, 20, 10
 		o.Run.TestFraction, o.Bounds.Samples = 0.25, 100
@@ -251,8 +261,8 @@ func TestRunSplitFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	trainPart, _ := readFile(t, filepath.Join(o.Train.Out, TrainSplitFile))
-	testPart, _ := readFile(t, filepath.Join(o.Train.Out, TestFile))
+	trainPart, _ := testutil.ReadRows(t, filepath.Join(o.Train.Out, TrainSplitFile))
+	testPart, _ := testutil.ReadRows(t, filepath.Join(o.Train.Out, TestFile))
 	if len(trainPart) != 2*300 || len(testPart) != 2*100 {
 		t.Fatalf("split %d + %d rows, want 300 + 100", len(trainPart)/2, len(testPart)/2)
 	}
@@ -268,7 +278,7 @@ func TestRunSplitFile(t *testing.T) {
 	if res.Options.Train.Data != filepath.Join(o.Train.Out, TrainSplitFile) {
 		t.Errorf("trained on %s", res.Options.Train.Data)
 	}
-	if want := gaussian2LogLik(trainPart, testPart); !closeTo(res.Gaussian.Mean, want, 1e-5) {
+	if want := gaussian2LogLik(trainPart, testPart); !testutil.CloseTo(res.Gaussian.Mean, want, 1e-5) {
 		t.Errorf("Gaussian log-likelihood %.6f, want %.6f", res.Gaussian.Mean, want)
 	}
 	if res.Test.Rows != 100 || math.IsNaN(res.Test.Mean) {
@@ -285,11 +295,11 @@ func TestRunErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	wide := filepath.Join(dir, "wide.csv")
-	writeRows(t, wide, []float64{1, 2, 3, 4, 5, 6}, 3)
+	testutil.WriteRows(t, wide, []float64{1, 2, 3, 4, 5, 6}, 3)
 	wideMany := filepath.Join(dir, "wide-many.csv")
-	writeRows(t, wideMany, []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}, 3)
+	testutil.WriteRows(t, wideMany, []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}, 3)
 	small := filepath.Join(dir, "small.csv")
-	writeRows(t, small, []float64{1, 2, 3, 4, 5, 6, 7, 8}, 2)
+	testutil.WriteRows(t, small, []float64{1, 2, 3, 4, 5, 6, 7, 8}, 2)
 	cases := []struct {
 		name  string
 		set   func(o *RunOptions)
@@ -357,7 +367,7 @@ func ExampleRun() {
 	o.Train.LogEvery = 10
 	o.Train.Out = filepath.Join(dir, "out")
 	o.Bounds.Samples = 100
-	o.Score.Engine = EngineGo
+	o.Score.Engine = engine.Go
 	o.Run.TestRows = 500
 	res, err := Run(context.Background(), o, RunHooks{})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // batchNormStats estimates the running statistics of the
@@ -17,7 +18,7 @@ import (
 // name, the average over the batches of each layer's batch mean and
 // unbiased batch variance per channel — what PyTorch's running averages
 // tend to. It returns nil if n has no BatchNormalization.
-func batchNormStats(n *network, batch, batches int, r *RNG) (map[string][]float64, error) {
+func batchNormStats(n *network, batch, batches int, r *data.RNG) (map[string][]float64, error) {
 	m := proto.Clone(n.model).(*onnx.ModelProto)
 	g := m.GetGraph()
 	var bns []*onnx.NodeProto
@@ -71,7 +72,7 @@ func batchNormStats(n *network, batch, batches int, r *RNG) (map[string][]float6
 			}
 			s := x.Shape()
 			c := s[1]
-			inner := prod(s[2:])
+			inner := onnx.ShapeSize(s[2:])
 			count := s[0] * inner
 			mean, vr := make([]float64, c), make([]float64, c)
 			for i := range s[0] {

@@ -10,6 +10,8 @@ import (
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/train/data"
+	"github.com/ebmpipe/ebmpipe/train/metrics"
 )
 
 // A BracketSide is one end of the certified bracket on the NLL, in nats
@@ -123,7 +125,7 @@ func setLSI(upper bounds.Upper, c float64) {
 // bounds.Certified lower bound) over samples rows in batches, from the
 // data of s, and returns the bracket. A singular generator Jacobian makes
 // the bracket unavailable, not an error.
-func measureBracket(c *bounds.Certified, ev *evalProgram, s *Sampler, zr, nr *RNG, samples, batch, d int) (*CertifiedBracket, error) {
+func measureBracket(c *bounds.Certified, ev *evalProgram, s *data.Sampler, zr, nr *data.RNG, samples, batch, d int) (*CertifiedBracket, error) {
 	var eData stats
 	logW := make([]float64, 0, samples)
 	var folds bounds.FoldCheck
@@ -170,8 +172,8 @@ func (rep *BoundsReport) markFolds() {
 
 // evaluateCertified measures the certified bracket of the pair nets
 // (energy, generator, …) on o.Samples rows of data.
-func evaluateCertified(nets []*network, data *Dataset, o BoundsOptions) (*CertifiedBracket, error) {
-	D, d := data.Width, nets[1].inWidth
+func evaluateCertified(nets []*network, ds *data.Dataset, o BoundsOptions) (*CertifiedBracket, error) {
+	D, d := ds.Width, nets[1].inWidth
 	c := bounds.DefaultCertified()
 	c.OutputOp = nets[1].outputOp()
 	ev, err := newEvalProgram(nets, &c, nil, o.BatchSize, D, d)
@@ -183,29 +185,29 @@ func evaluateCertified(nets []*network, data *Dataset, o BoundsOptions) (*Certif
 		return nil, fmt.Errorf("certified bracket: %w", err)
 	}
 	defer ev.vm.Close()
-	s, err := NewSampler(data, o.Seed)
+	s, err := data.NewSampler(ds, o.Seed)
 	if err != nil {
 		return nil, err
 	}
-	return measureBracket(&c, ev, s, NewRNG(o.Seed, "z"), NewRNG(o.Seed, "noise"), o.Samples, o.BatchSize, d)
+	return measureBracket(&c, ev, s, data.NewRNG(o.Seed, "z"), data.NewRNG(o.Seed, "noise"), o.Samples, o.BatchSize, d)
 }
 
 // bracketMonitor measures the certified bracket during training.
 type bracketMonitor struct {
 	c          bounds.Certified
 	ev         *evalProgram
-	data       *Dataset
+	ds         *data.Dataset
 	seed       uint64
 	samples, d int
 	batch      int
 }
 
-func newBracketMonitor(nets []*network, data *Dataset, o Options) (*bracketMonitor, error) {
-	D, d := data.Width, nets[1].inWidth
+func newBracketMonitor(nets []*network, ds *data.Dataset, o Options) (*bracketMonitor, error) {
+	D, d := ds.Width, nets[1].inWidth
 	if D != d {
 		return nil, fielderr.Errorf("{BracketEvery}: the certified bracket needs as many latent as data dimensions (the generator maps %d to %d)", d, D)
 	}
-	bm := &bracketMonitor{c: bounds.DefaultCertified(), data: data, seed: o.Seed, samples: o.BracketSamples, d: d, batch: min(o.BracketSamples, 500)}
+	bm := &bracketMonitor{c: bounds.DefaultCertified(), ds: ds, seed: o.Seed, samples: o.BracketSamples, d: d, batch: min(o.BracketSamples, 500)}
 	bm.c.OutputOp = nets[1].outputOp()
 	var err error
 	if bm.ev, err = newEvalProgram(nets, &bm.c, nil, bm.batch, D, d); err != nil {
@@ -217,21 +219,21 @@ func newBracketMonitor(nets []*network, data *Dataset, o Options) (*bracketMonit
 // log measures the bracket with the networks' current parameters (the
 // generator in inference mode) on draws fixed by the seed and step, and
 // adds its certified limits to acc.
-func (bm *bracketMonitor) log(acc *accum, step int) error {
-	s, err := NewSampler(bm.data, bm.seed+uint64(step))
+func (bm *bracketMonitor) log(acc *metrics.Accum, step int) error {
+	s, err := data.NewSampler(bm.ds, bm.seed+uint64(step))
 	if err != nil {
 		return err
 	}
 	tag := strconv.Itoa(step)
-	br, err := measureBracket(&bm.c, bm.ev, s, NewRNG(bm.seed, "bracket-z"+tag), NewRNG(bm.seed, "bracket-noise"+tag), bm.samples, bm.batch, bm.d)
+	br, err := measureBracket(&bm.c, bm.ev, s, data.NewRNG(bm.seed, "bracket-z"+tag), data.NewRNG(bm.seed, "bracket-noise"+tag), bm.samples, bm.batch, bm.d)
 	if err != nil {
 		return fmt.Errorf("certified bracket at iteration %d: %w", step, err)
 	}
 	if br.Lower.Certified {
-		acc.add(ColBracketLower, br.Lower.Limit)
+		acc.Add(metrics.ColBracketLower, br.Lower.Limit)
 	}
 	if br.Upper.Certified {
-		acc.add(ColBracketUpper, br.Upper.Limit)
+		acc.Add(metrics.ColBracketUpper, br.Upper.Limit)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"github.com/ebmpipe/ebmpipe/train/metrics"
 	"math"
 	"os"
 	"path/filepath"
@@ -25,8 +26,8 @@ func TestBracketEvery(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	header := strings.Split(lines[0], ",")
-	lo := slices.Index(header, ColBracketLower)
-	if lo < 0 || slices.Index(header, ColBracketUpper) < 0 {
+	lo := slices.Index(header, metrics.ColBracketLower)
+	if lo < 0 || slices.Index(header, metrics.ColBracketUpper) < 0 {
 		t.Fatalf("metrics.csv header %q lacks the bracket columns", lines[0])
 	}
 	for _, line := range lines[1:] {

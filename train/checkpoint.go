@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
 )
 
 // A Tensor is a named parameter's values, flattened in row-major order, and
@@ -26,7 +28,7 @@ type Tensor struct {
 
 // A Checkpoint is what a training run saves to resume later: the step
 // reached, the parameters of its networks, the states of its optimizers and
-// of its random streams (from RNG.MarshalBinary, Sampler.MarshalBinary) and
+// of its random streams (from data.RNG.MarshalBinary, data.Sampler.MarshalBinary) and
 // free-form metadata, each by name.
 type Checkpoint struct {
 	Step       int
@@ -86,8 +88,8 @@ type wireBlob struct {
 	Data []byte
 }
 
-// renameFile is os.Rename, replaced by tests to simulate a crash.
-var renameFile = os.Rename
+// writeFile is writeFileAtomic, replaced by tests to simulate a crash.
+var writeFile = writeFileAtomic
 
 // SaveCheckpoint saves c in the directory dir, which it creates if need be,
 // as dir/step-NNNNNN.ckpt (NNNNNN being c.Step, 000500 for 500), and makes
@@ -110,10 +112,10 @@ func SaveCheckpoint(dir string, c *Checkpoint) error {
 	binary.LittleEndian.PutUint32(header[8:], ckptVersion)
 	binary.LittleEndian.PutUint64(header[12:], uint64(len(payload)))
 	binary.LittleEndian.PutUint32(header[20:], crc32.Checksum(payload, castagnoli))
-	if err := writeFileAtomic(dir, name, append(header, payload...)); err != nil {
+	if err := writeFile(filepath.Join(dir, name), append(header, payload...)); err != nil {
 		return fmt.Errorf("saving checkpoint: %w", err)
 	}
-	if err := writeFileAtomic(dir, latestName, []byte(name+"\n")); err != nil {
+	if err := writeFile(filepath.Join(dir, latestName), []byte(name+"\n")); err != nil {
 		return fmt.Errorf("saving checkpoint %s: %w", filepath.Join(dir, name), err)
 	}
 	return nil
@@ -335,45 +337,12 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// writeFileAtomic writes data to dir/name through a temporary file in dir,
-// synced before it is renamed into place, and then syncs dir, so that
-// dir/name holds either its old contents or data, whatever happens.
-func writeFileAtomic(dir, name string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return err
+// writeFileAtomic writes data to path with atomicfile.WriteFile, so that
+// path holds either its old contents or data, whatever happens, and names
+// path in its error.
+func writeFileAtomic(path string, data []byte) error {
+	if err := atomicfile.WriteFile(path, data); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = renameFile(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }

@@ -10,12 +10,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // testCheckpoint returns a checkpoint with awkward values: signed zeros,
 // infinities, NaN payloads, subnormals, an empty tensor and a scalar.
 func testCheckpoint(step int) *Checkpoint {
-	r := NewRNG(uint64(step), "test")
+	r := data.NewRNG(uint64(step), "test")
 	rng, _ := r.MarshalBinary()
 	return &Checkpoint{
 		Step: step,
@@ -218,21 +221,29 @@ func TestLoadCheckpointMissing(t *testing.T) {
 // TestCheckpointCrash checks that a save interrupted at any point leaves the
 // previous checkpoint as the latest one, loadable.
 func TestCheckpointCrash(t *testing.T) {
-	defer func() { renameFile = os.Rename }()
+	defer func() { writeFile = writeFileAtomic }()
 	crash := errors.New("simulated crash")
 	for _, failOn := range []string{"step-000200.ckpt", "latest"} {
 		dir := t.TempDir()
 		if err := SaveCheckpoint(dir, testCheckpoint(100)); err != nil {
 			t.Fatal(err)
 		}
-		renameFile = func(from, to string) error {
-			if filepath.Base(to) == failOn {
+		// The crash comes after the file is written in full, before it is
+		// moved into place.
+		writeFile = func(path string, data []byte) error {
+			if filepath.Base(path) == failOn {
+				f, err := atomicfile.Create(path)
+				if err != nil {
+					return err
+				}
+				f.Write(data)
+				f.Abort()
 				return crash
 			}
-			return os.Rename(from, to)
+			return writeFileAtomic(path, data)
 		}
 		err := SaveCheckpoint(dir, testCheckpoint(200))
-		renameFile = os.Rename
+		writeFile = writeFileAtomic
 		if !errors.Is(err, crash) {
 			t.Fatalf("failing the rename of %s: error %v", failOn, err)
 		}
@@ -241,7 +252,7 @@ func TestCheckpointCrash(t *testing.T) {
 			t.Errorf("failing the rename of %s: loaded %v, %v; want step 100", failOn, c, err)
 		}
 		for _, name := range dirNames(t, dir) {
-			if strings.Contains(name, ".tmp-") {
+			if strings.HasSuffix(name, ".tmp") {
 				t.Errorf("failing the rename of %s: left %s", failOn, name)
 			}
 		}
@@ -254,7 +265,7 @@ func TestCheckpointCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	good, _ := os.ReadFile(filepath.Join(dir, "step-000100.ckpt"))
-	if err := os.WriteFile(filepath.Join(dir, ".step-000200.ckpt.tmp-123"), good[:40], 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, ".step-000200.ckpt.123.tmp"), good[:40], 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if c, err := LoadCheckpoint(dir); err != nil || c.Step != 100 {
@@ -272,19 +283,19 @@ func TestCheckpointCrash(t *testing.T) {
 // optimizer mid-run and checks that the restored ones go on as the
 // originals do.
 func TestCheckpointResume(t *testing.T) {
-	d, err := LoadData("toy:rings", 37, 1)
+	d, err := data.LoadData("toy:rings", 37, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	z := NewRNG(2, "z")
-	s, err := NewSampler(d, 3)
+	z := data.NewRNG(2, "z")
+	s, err := data.NewSampler(d, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opt := NewAdam(0.1)
 	params := [][]float64{{0.5, -0.5}}
 	batch := make([]float64, 2*10)
-	step := func(z *RNG, s *Sampler, opt *Adam, params [][]float64) []float64 {
+	step := func(z *data.RNG, s *data.Sampler, opt *Adam, params [][]float64) []float64 {
 		s.Next(batch)
 		g := []float64{z.NormFloat64() + batch[0], z.Float64() * batch[1]}
 		opt.Step(params, [][]float64{g})
@@ -311,8 +322,8 @@ func TestCheckpointResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	z2 := NewRNG(99, "other")
-	s2, _ := NewSampler(d, 99)
+	z2 := data.NewRNG(99, "other")
+	s2, _ := data.NewSampler(d, 99)
 	opt2 := &Adam{}
 	params2 := [][]float64{c.Params["p"].Data}
 	if err := z2.UnmarshalBinary(c.RNG["z"]); err != nil {

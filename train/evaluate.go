@@ -16,6 +16,8 @@ import (
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // BoundsOptions are the settings of a bounds evaluation (`ebmpipe
@@ -156,7 +158,7 @@ func EvaluateBounds(ctx context.Context, o BoundsOptions) (*BoundsReport, error)
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	data, err := LoadData(o.Data, o.DataRows, o.Seed)
+	ds, err := data.LoadData(o.Data, o.DataRows, o.Seed)
 	if err != nil {
 		return nil, fielderr.Errorf("{Data}: %w", err)
 	}
@@ -168,9 +170,9 @@ func EvaluateBounds(ctx context.Context, o BoundsOptions) (*BoundsReport, error)
 	if err != nil {
 		return nil, err
 	}
-	D, d := data.Width, g.inWidth
+	D, d := ds.Width, g.inWidth
 	if e.inWidth != D || e.outWid != 1 || g.outWid != D {
-		return nil, fmt.Errorf("the energy maps %d values to %d and the generator %d to %d; the data %s has %d per row",
+		return nil, fmt.Errorf("the energy maps %d values to %d and the generator %d to %d; the ds %s has %d per row",
 			e.inWidth, e.outWid, g.inWidth, g.outWid, o.Data, D)
 	}
 	nets := []*network{e, g}
@@ -221,8 +223,8 @@ func EvaluateBounds(ctx context.Context, o BoundsOptions) (*BoundsReport, error)
 			}
 			setLSI(upper, o.LSIConstant)
 		}
-		// Every job sees the same data rows, latent draws and noise.
-		s, err := NewSampler(data, o.Seed)
+		// Every job sees the same ds rows, latent draws and noise.
+		s, err := data.NewSampler(ds, o.Seed)
 		if err != nil {
 			return nil, fielderr.Errorf("{Data}: %w", err)
 		}
@@ -238,7 +240,7 @@ func EvaluateBounds(ctx context.Context, o BoundsOptions) (*BoundsReport, error)
 			ev.vm.Close()
 			continue
 		}
-		zr, nr := NewRNG(o.Seed, "z"), NewRNG(o.Seed, "noise")
+		zr, nr := data.NewRNG(o.Seed, "z"), data.NewRNG(o.Seed, "noise")
 		var eData, lowTerm, upTerm, eSamp stats
 		for b := range batches {
 			rows := min(o.BatchSize, o.Samples-b*o.BatchSize)
@@ -271,7 +273,7 @@ func EvaluateBounds(ctx context.Context, o BoundsOptions) (*BoundsReport, error)
 		}
 		ev.vm.Close()
 	}
-	if rep.Certified, err = evaluateCertified(nets[:2], data, o); err != nil {
+	if rep.Certified, err = evaluateCertified(nets[:2], ds, o); err != nil {
 		return nil, err
 	}
 	rep.markFolds()
@@ -384,13 +386,13 @@ func newEvalProgram(nets []*network, lower bounds.Lower, upper bounds.Upper, bat
 // perExample returns the estimate's per-example terms as a (batch) node:
 // Samples if it has one value per example, else Value broadcast.
 func perExample(t *autodiff.Tape, e bounds.Estimate, batch int) *autodiff.Node {
-	if e.Samples != nil && prod(e.Samples.Shape()) == batch {
+	if e.Samples != nil && onnx.ShapeSize(e.Samples.Shape()) == batch {
 		return t.Reshape(e.Samples, []int{batch})
 	}
 	return t.Add(t.Full(0, batch), e.Value)
 }
 
-func (p *evalProgram) run(s *Sampler, zr, nr *RNG) error {
+func (p *evalProgram) run(s *data.Sampler, zr, nr *data.RNG) error {
 	for i, n := range p.nets {
 		for k, v := range n.values {
 			if err := p.sets[i].SetData(k, v); err != nil {
@@ -409,7 +411,7 @@ func (p *evalProgram) run(s *Sampler, zr, nr *RNG) error {
 		return err
 	}
 	for _, nz := range p.noise {
-		buf := make([]float64, prod(nz.Shape()))
+		buf := make([]float64, onnx.ShapeSize(nz.Shape()))
 		for i := range buf {
 			buf[i] = nr.NormFloat64()
 		}

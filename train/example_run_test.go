@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/ebmpipe/ebmpipe/train"
+	"github.com/ebmpipe/ebmpipe/train/metrics"
 )
 
 func ExampleRun() {
@@ -26,7 +27,7 @@ func ExampleRun() {
 	}
 	m := res.Metrics
 	fmt.Println("iterations:", res.Steps)
-	fmt.Println("bracket ordered:", m.Get(train.ColLower) <= m.Get(train.ColUpper))
+	fmt.Println("bracket ordered:", m.Get(metrics.ColLower) <= m.Get(metrics.ColUpper))
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		fmt.Println(e.Name())

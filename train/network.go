@@ -10,6 +10,8 @@ import (
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/onnx/mlp"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // A network is one of the trained networks: its model, its parameter
@@ -39,13 +41,13 @@ type network struct {
 func loadNetwork(role bounds.Role, name, field, spec string, seed uint64, bn bool) (*network, error) {
 	var m *onnx.ModelProto
 	var err error
-	if export.IsMLP(spec) {
+	if mlp.IsSpec(spec) {
 		in := "x"
 		if role == bounds.Generator {
 			in = "z"
 		}
-		m, err = export.MLP(spec, export.MLPOptions{
-			Seed:      NewRNG(seed, "init/"+name).Uint64(),
+		m, err = mlp.New(spec, mlp.Options{
+			Seed:      data.NewRNG(seed, "init/"+name).Uint64(),
 			BatchNorm: bn,
 			Input:     in,
 			Output:    name,
@@ -72,7 +74,7 @@ func loadNetwork(role bounds.Role, name, field, spec string, seed uint64, bn boo
 	if n.outRow, err = rowShape(outs[0]); err != nil {
 		return nil, fielderr.Errorf("{"+field+"} %s: output %w", spec, err)
 	}
-	n.inWidth, n.outWid = prod(n.inRow), prod(n.outRow)
+	n.inWidth, n.outWid = onnx.ShapeSize(n.inRow), onnx.ShapeSize(n.outRow)
 	for i, p := range n.params {
 		n.values = append(n.values, slices.Clone(p.Data))
 		if p.Trainable {
@@ -90,22 +92,11 @@ func rowShape(p importers.Port) ([]int, error) {
 	if len(p.Dims) < 2 {
 		return nil, fmt.Errorf("%q has dims %v; want (batch, features...)", p.Name, p.Dims)
 	}
-	row := make([]int, len(p.Dims)-1)
-	for k, d := range p.Dims[1:] {
-		if d.Value <= 0 {
-			return nil, fmt.Errorf("%q: dimension %d (%s) is not fixed", p.Name, k+1, d)
-		}
-		row[k] = int(d.Value)
+	row, err := onnx.RowShape(p.Dims)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w", p.Name, err)
 	}
 	return row, nil
-}
-
-func prod(s []int) int {
-	n := 1
-	for _, d := range s {
-		n *= d
-	}
-	return n
 }
 
 // trainValues returns the slices of the trainable values, for Adam.

@@ -25,7 +25,7 @@ type Options struct {
 	DataRows int `json:"data-rows"`
 
 	// Energy, Generator and Encoder are ONNX files or built-in MLPs
-	// ("mlp:2-100-100-1[:act]", see export.ParseMLP). The encoder is used
+	// ("mlp:2-100-100-1[:act]", see mlp.Parse). The encoder is used
 	// by the mutual-information lower bound only.
 	Energy    string `json:"energy"`
 	Generator string `json:"generator"`

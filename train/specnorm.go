@@ -6,6 +6,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
+	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
 // Spectral normalisation (Miyato et al., 2018), which the paper's public
@@ -28,7 +29,7 @@ func snIndices(n *network) []int {
 	var out []int
 	for _, i := range n.train {
 		s := n.params[i].Shape
-		if len(s) < 2 || prod(s) == 0 {
+		if len(s) < 2 || onnx.ShapeSize(s) == 0 {
 			continue
 		}
 		vector := false

@@ -8,6 +8,8 @@ import (
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
+	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // A program is the compiled graph of one kind of update (energy or
@@ -172,7 +174,7 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 		if nz == nil {
 			return nil, fmt.Errorf("%s: %s: nil noise input", p.what, name)
 		}
-		p.noiseBuf = append(p.noiseBuf, make([]float64, prod(nz.Shape())))
+		p.noiseBuf = append(p.noiseBuf, make([]float64, onnx.ShapeSize(nz.Shape())))
 	}
 	p.values = make(map[string]float64, len(p.scalars))
 	p.vm = autodiff.NewMachine(t)
@@ -205,7 +207,7 @@ func (e *NonFiniteError) Error() string {
 // latent draws from zr, noise from nr. It fills p.gradBuf, p.lossVal and p.values. It returns a
 // *NonFiniteError (without checkpoint) if the loss or a gradient is not
 // finite.
-func (p *program) run(step int, s *Sampler, zr, nr *RNG) error {
+func (p *program) run(step int, s *data.Sampler, zr, nr *data.RNG) error {
 	for i, n := range p.nets {
 		for k, v := range n.values {
 			if err := p.sets[i].SetData(k, v); err != nil {

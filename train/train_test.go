@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/train/data"
+	"github.com/ebmpipe/ebmpipe/train/metrics"
 )
 
 // tinyOptions is a small, fast run on 25gaussians with the fake bounds.
@@ -77,7 +79,7 @@ func TestSameSeedSameRun(t *testing.T) {
 		t.Errorf("%d metrics rows, want %d", rows, o1.Steps/o1.LogEvery)
 	}
 	header := m1[:strings.IndexByte(m1, '\n')]
-	for _, c := range []string{ColStep, ColLossEnergy, ColLossGenerator, ColLower, ColUpper, ColEntropy, ColKL, ColSMin, ColEnergyData, ColEnergySamples, "grad_norm"} {
+	for _, c := range []string{metrics.ColStep, metrics.ColLossEnergy, metrics.ColLossGenerator, metrics.ColLower, metrics.ColUpper, metrics.ColEntropy, metrics.ColKL, metrics.ColSMin, metrics.ColEnergyData, metrics.ColEnergySamples, "grad_norm"} {
 		if !slices.Contains(strings.Split(header, ","), c) {
 			t.Errorf("metrics header %q lacks %q", header, c)
 		}
@@ -90,7 +92,7 @@ func TestSameSeedSameRun(t *testing.T) {
 			t.Errorf("last metrics: %s is NaN", c)
 		}
 	}
-	if lo, up := res.Metrics.Get(ColLower), res.Metrics.Get(ColUpper); !(up >= lo) {
+	if lo, up := res.Metrics.Get(metrics.ColLower), res.Metrics.Get(metrics.ColUpper); !(up >= lo) {
 		t.Errorf("upper bound %v below lower bound %v", up, lo)
 	}
 	for _, f := range []string{EnergyFile, GeneratorFile} {
@@ -281,12 +283,12 @@ func TestBoundCombinations(t *testing.T) {
 				_, res := mustRun(t, o, Hooks{})
 				for i, c := range res.Metrics.Names {
 					v := res.Metrics.Values[i]
-					if math.IsNaN(v) && !(c == ColUpper || c == ColKL || c == ColSMin) || math.IsInf(v, 0) {
+					if math.IsNaN(v) && !(c == metrics.ColUpper || c == metrics.ColKL || c == metrics.ColSMin) || math.IsInf(v, 0) {
 						t.Errorf("%s = %v", c, v)
 					}
 				}
 				if upper != "none" {
-					if lo, up := res.Metrics.Get(ColLower), res.Metrics.Get(ColUpper); !(up >= lo) {
+					if lo, up := res.Metrics.Get(metrics.ColLower), res.Metrics.Get(metrics.ColUpper); !(up >= lo) {
 						t.Errorf("upper bound %v below lower bound %v", up, lo)
 					}
 				}
@@ -326,7 +328,7 @@ func TestBatchNormGenerator(t *testing.T) {
 	o := tinyOptions(t)
 	o.GeneratorBatchNorm, o.Steps = true, 10
 	tr, _ := mustRun(t, o, fakeHooks())
-	stats, err := batchNormStats(tr.gen, 64, 4, NewRNG(1, "test"))
+	stats, err := batchNormStats(tr.gen, 64, 4, data.NewRNG(1, "test"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,8 @@ import (
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
+	"github.com/ebmpipe/ebmpipe/train/data"
+	"github.com/ebmpipe/ebmpipe/train/metrics"
 )
 
 // Files a run writes into Options.Out.
@@ -44,17 +46,17 @@ type Hooks struct {
 type Progress struct {
 	Step, Steps int
 	// Metrics is the latest row of metrics.csv, nil before the first.
-	Metrics *Metrics
+	Metrics *metrics.Row
 }
 
 // Result sums up a finished run.
 type Result struct {
-	Steps          int      // iterations done in total
-	Trained        int      // iterations done by this Run (0 when resuming a finished run)
-	Metrics        *Metrics // the last row of metrics.csv
-	StepsPerSecond float64  // iterations per second of this session
-	Energy         string   // path of the exported energy model
-	Generator      string   // path of the exported generator
+	Steps          int          // iterations done in total
+	Trained        int          // iterations done by this Run (0 when resuming a finished run)
+	Metrics        *metrics.Row // the last row of metrics.csv
+	StepsPerSecond float64      // iterations per second of this session
+	Energy         string       // path of the exported energy model
+	Generator      string       // path of the exported generator
 }
 
 // A Trainer runs the minimax training of an energy and a generator: every
@@ -77,10 +79,10 @@ type Result struct {
 type Trainer struct {
 	o       Options
 	hooks   Hooks
-	data    *Dataset
-	sampler *Sampler
-	zRNG    *RNG
-	noise   *RNG
+	data    *data.Dataset
+	sampler *data.Sampler
+	zRNG    *data.RNG
+	noise   *data.RNG
 	nets    []*network
 	energy  *network
 	gen     *network
@@ -92,10 +94,10 @@ type Trainer struct {
 	bracket *bracketMonitor // nil without Options.BracketEvery
 
 	step     int
-	acc      *accum
+	acc      *metrics.Accum
 	wall     float64 // seconds of training before this session
 	columns  []string
-	last     *Metrics
+	last     *metrics.Row
 	ckptStep int // step of the last checkpoint written or loaded, −1 if none
 }
 
@@ -106,19 +108,19 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	tr := &Trainer{o: o, hooks: h, acc: newAccum(), ckptStep: -1}
+	tr := &Trainer{o: o, hooks: h, acc: metrics.NewAccum(), ckptStep: -1}
 	var err error
-	if tr.data, err = LoadData(o.Data, o.DataRows, o.Seed); err != nil {
+	if tr.data, err = data.LoadData(o.Data, o.DataRows, o.Seed); err != nil {
 		return nil, fielderr.Errorf("{Data}: %w", err)
 	}
 	if !strings.HasPrefix(o.Data, "toy:") {
 		tr.data.Standardize()
 	}
-	if tr.sampler, err = NewSampler(tr.data, o.Seed); err != nil {
+	if tr.sampler, err = data.NewSampler(tr.data, o.Seed); err != nil {
 		return nil, fielderr.Errorf("{Data}: %w", err)
 	}
-	tr.zRNG = NewRNG(o.Seed, "z")
-	tr.noise = NewRNG(o.Seed, "noise")
+	tr.zRNG = data.NewRNG(o.Seed, "z")
+	tr.noise = data.NewRNG(o.Seed, "noise")
 	if err := tr.loadNetworks(); err != nil {
 		return nil, err
 	}
@@ -288,7 +290,7 @@ func setWeights(lower bounds.Lower, upper bounds.Upper, o Options) error {
 // metricColumns lists the columns of metrics.csv between step and
 // wall_seconds.
 func (tr *Trainer) metricColumns() []string {
-	cols := []string{ColLossEnergy, ColLossGenerator, ColLower, ColUpper, ColEntropy, ColKL, ColSMin, ColEnergyData, ColEnergySamples}
+	cols := []string{metrics.ColLossEnergy, metrics.ColLossGenerator, metrics.ColLower, metrics.ColUpper, metrics.ColEntropy, metrics.ColKL, metrics.ColSMin, metrics.ColEnergyData, metrics.ColEnergySamples}
 	var extra []string
 	for _, p := range []*program{tr.eProg, tr.gProg} {
 		for k := range p.scalars {
@@ -299,7 +301,7 @@ func (tr *Trainer) metricColumns() []string {
 	}
 	slices.Sort(extra)
 	if tr.bracket != nil {
-		cols = append(cols, ColBracketLower, ColBracketUpper)
+		cols = append(cols, metrics.ColBracketLower, metrics.ColBracketUpper)
 	}
 	return append(cols, extra...)
 }
@@ -308,7 +310,7 @@ func (tr *Trainer) metricColumns() []string {
 func (tr *Trainer) Step() int { return tr.step }
 
 // Data returns the training data, standardised as the networks see it.
-func (tr *Trainer) Data() *Dataset { return tr.data }
+func (tr *Trainer) Data() *data.Dataset { return tr.data }
 
 // Params returns a copy of the current parameters, named "energy/NAME",
 // "generator/NAME" and "encoder/NAME".
@@ -343,17 +345,17 @@ func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, fielderr.Errorf("{Out}: %w", err)
 	}
-	mf, err := openMetrics(filepath.Join(o.Out, MetricsFile), tr.columns, o.Resume, tr.step)
+	mf, err := metrics.Open(filepath.Join(o.Out, MetricsFile), tr.columns, o.Resume, tr.step)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		if cerr := mf.close(); err == nil && cerr != nil {
+		if cerr := mf.Close(); err == nil && cerr != nil {
 			err = cerr
 		}
 	}()
 	if tr.last == nil {
-		tr.last = mf.last // a resumed run's last logged row
+		tr.last = mf.Last() // a resumed run's last logged row
 	}
 	start := time.Now()
 	first := tr.step
@@ -386,8 +388,8 @@ func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 		wall := tr.wall + time.Since(start).Seconds()
 		if tr.step%o.LogEvery == 0 || tr.step == o.Steps {
 			tr.last = tr.row()
-			tr.acc = newAccum()
-			if err := mf.write(tr.last, wall); err != nil {
+			tr.acc = metrics.NewAccum()
+			if err := mf.Write(tr.last, wall); err != nil {
 				return nil, err
 			}
 		}
@@ -418,9 +420,9 @@ func (tr *Trainer) iterate() error {
 			return err
 		}
 		p.update()
-		tr.acc.add(ColLossEnergy, p.lossVal)
+		tr.acc.Add(metrics.ColLossEnergy, p.lossVal)
 		if v, ok := p.values["kl_bound"]; ok {
-			tr.acc.add(ColKL, v)
+			tr.acc.Add(metrics.ColKL, v)
 		}
 		tr.addExtras(p)
 	}
@@ -430,12 +432,12 @@ func (tr *Trainer) iterate() error {
 			return err
 		}
 		p.update()
-		tr.acc.add(ColLossGenerator, p.lossVal)
+		tr.acc.Add(metrics.ColLossGenerator, p.lossVal)
 		ed, es, h := p.values["energy_data"], p.values["energy_samples"], p.values["entropy"]
-		tr.acc.add(ColEnergyData, ed)
-		tr.acc.add(ColEnergySamples, es)
-		tr.acc.add(ColEntropy, h)
-		tr.acc.add(ColLower, ed-es+h)
+		tr.acc.Add(metrics.ColEnergyData, ed)
+		tr.acc.Add(metrics.ColEnergySamples, es)
+		tr.acc.Add(metrics.ColEntropy, h)
+		tr.acc.Add(metrics.ColLower, ed-es+h)
 		tr.addExtras(p)
 	}
 	return nil
@@ -447,22 +449,22 @@ func (tr *Trainer) addExtras(p *program) {
 		case "energy_data", "energy_samples", "entropy", "kl_bound":
 			continue
 		}
-		tr.acc.add(k, v)
+		tr.acc.Add(k, v)
 	}
 }
 
 // row makes the metrics row of the interval just ended.
-func (tr *Trainer) row() *Metrics {
-	m := &Metrics{Step: tr.step, Names: tr.columns}
+func (tr *Trainer) row() *metrics.Row {
+	m := &metrics.Row{Step: tr.step, Names: tr.columns}
 	for _, c := range tr.columns {
 		var v float64
-		if c == ColUpper {
+		if c == metrics.ColUpper {
 			v = math.NaN()
 			if tr.upper != nil {
-				v = tr.acc.mean(ColLower) + tr.acc.mean(ColKL)
+				v = tr.acc.Mean(metrics.ColLower) + tr.acc.Mean(metrics.ColKL)
 			}
 		} else {
-			v = tr.acc.mean(c)
+			v = tr.acc.Mean(c)
 		}
 		m.Values = append(m.Values, v)
 	}
@@ -486,7 +488,7 @@ func (tr *Trainer) checkpoint(wall float64) error {
 		RNG:        map[string][]byte{},
 		Meta: map[string]string{
 			"options":      tr.o.identity(),
-			"metrics":      tr.acc.marshal(),
+			"metrics":      tr.acc.Marshal(),
 			"wall_seconds": strconv.FormatFloat(wall, 'g', -1, 64),
 		},
 	}
@@ -552,7 +554,7 @@ func (tr *Trainer) restore(c *Checkpoint) error {
 			return fmt.Errorf("random state %q: %w", name, err)
 		}
 	}
-	acc, err := unmarshalAccum(c.Meta["metrics"])
+	acc, err := metrics.UnmarshalAccum(c.Meta["metrics"])
 	if err != nil {
 		return fmt.Errorf("metrics state: %w", err)
 	}
@@ -611,7 +613,7 @@ func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
 		return "", "", fmt.Errorf("exporting the energy: %w", err)
 	}
 	params := tr.gen.paramMap()
-	stats, err := batchNormStats(tr.gen, tr.o.BatchSize, 50, NewRNG(tr.o.Seed, "export/bn"))
+	stats, err := batchNormStats(tr.gen, tr.o.BatchSize, 50, data.NewRNG(tr.o.Seed, "export/bn"))
 	if err != nil {
 		return "", "", fmt.Errorf("exporting the generator: %w", err)
 	}

@@ -18,8 +18,8 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/ebmpipe/ebmpipe/pipeline"
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
+	"github.com/ebmpipe/ebmpipe/internal/ortlib"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 )
 
 func main() {
@@ -31,7 +31,7 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("rawort: ")
-	if err := pipeline.InitORT(*lib); err != nil {
+	if err := ortlib.Init(*lib); err != nil {
 		log.Fatal(err)
 	}
 	ins, outs, err := ort.GetInputOutputInfo(*model)
@@ -43,7 +43,7 @@ func main() {
 	}
 
 	// Read every row into tensors of batch rows; the last may be smaller.
-	r, err := table.OpenReader(*input, table.ReadOptions{})
+	r, err := rows.OpenReader(*input, rows.ReadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}

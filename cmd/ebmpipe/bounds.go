@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/internal/cli"
-	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/ebmpipe/ebmpipe/pipeline/evaluate"
 	"github.com/ebmpipe/ebmpipe/train"
 )
 
@@ -55,7 +55,7 @@ overstates its entropy (or log Z is too small).`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(rep)
 			}
-			return pipeline.WriteBoundsTable(out, rep)
+			return evaluate.WriteBoundsTable(out, rep)
 		}
 	},
 }

@@ -19,10 +19,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
+
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/onnx/mlp"
 	"github.com/ebmpipe/ebmpipe/train"
 )
 
@@ -312,7 +315,7 @@ func writeCLIFixtures(t *testing.T, dir string) {
 		}
 	}
 	mlp := func(spec, kind string) *onnx.ModelProto {
-		m, err := export.MLP(spec, export.MLPOptions{Seed: 1})
+		m, err := mlp.New(spec, mlp.Options{Seed: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -797,7 +800,7 @@ run:
 	if r.code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", r.code, r.stderr)
 	}
-	got, width := readAll(t, filepath.Join(out, "run", "test_scores.csv"))
+	got, width := testutil.ReadRowsWidth(t, filepath.Join(out, "run", "test_scores.csv"))
 	if width == 0 || len(got)/width != 30 {
 		t.Errorf("test_scores.csv holds %d values of width %d, want 30 rows", len(got), width)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -41,18 +40,7 @@ func inspect(w io.Writer, path string) error {
 	fmt.Fprintf(w, "producer: %s %s\n", m.GetProducerName(), m.GetProducerVersion())
 	fmt.Fprintf(w, "opset:    %d (ir_version %d)\n", onnx.OpsetVersion(m, ""), m.GetIrVersion())
 
-	inits := make(map[string]bool)
-	params := 0
-	for _, t := range g.GetInitializer() {
-		inits[t.GetName()] = true
-		if isFloat(onnx.DataType(t.GetDataType())) {
-			n := 1
-			for _, d := range t.GetDims() {
-				n *= int(d)
-			}
-			params += n
-		}
-	}
+	inits := onnx.InitializerNames(g)
 	section := func(title string, vs []*onnx.ValueInfoProto) error {
 		fmt.Fprintf(w, "%s:\n", title)
 		for _, v := range vs {
@@ -78,20 +66,12 @@ func inspect(w io.Writer, path string) error {
 		return err
 	}
 
-	hist := make(map[string]int)
-	for _, n := range g.GetNode() {
-		hist[n.GetOpType()]++
+	sum := onnx.Summarize(m)
+	fmt.Fprintf(w, "ops:      %d nodes\n", sum.Nodes)
+	for _, c := range sum.Ops {
+		fmt.Fprintf(w, "  %-22s %d\n", c.Op, c.Nodes)
 	}
-	ops := make([]string, 0, len(hist))
-	for op := range hist {
-		ops = append(ops, op)
-	}
-	sort.Strings(ops)
-	fmt.Fprintf(w, "ops:      %d nodes\n", len(g.GetNode()))
-	for _, op := range ops {
-		fmt.Fprintf(w, "  %-22s %d\n", op, hist[op])
-	}
-	fmt.Fprintf(w, "parameters: %d in %d initializers\n", params, len(g.GetInitializer()))
+	fmt.Fprintf(w, "parameters: %d in %d initializers\n", sum.Parameters, sum.Initializers)
 	if md := m.GetMetadataProps(); len(md) > 0 {
 		fmt.Fprintln(w, "metadata:")
 		for _, p := range md {
@@ -107,12 +87,4 @@ func inspect(w io.Writer, path string) error {
 		fmt.Fprintln(w, "trainable: yes (every op imports with exact first and second derivatives)")
 	}
 	return nil
-}
-
-func isFloat(t onnx.DataType) bool {
-	switch t {
-	case onnx.TensorProto_FLOAT, onnx.TensorProto_DOUBLE, onnx.TensorProto_FLOAT16, onnx.TensorProto_BFLOAT16:
-		return true
-	}
-	return false
 }

@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/spf13/pflag"
+	"github.com/ebmpipe/ebmpipe/pipeline/logz"
 
 	"github.com/ebmpipe/ebmpipe/internal/cli"
-	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/spf13/pflag"
 )
 
 // toyRows is the number of points drawn for --data toy:NAME by default.
-const toyRows = pipeline.DefaultToyRows
+const toyRows = logz.DefaultToyRows
 
 var logzCommand = command{
 	name: "logz",
@@ -36,7 +36,7 @@ widened for safety, and reports the delta-method standard error of the log of
 the mean importance weight. A generator's samples have no density, so they
 only shape the proposal.`,
 	setup: func(fs *pflag.FlagSet, out, errw io.Writer) func([]string) error {
-		o := pipeline.DefaultLogZFileOptions()
+		o := logz.DefaultFileOptions()
 		cli.LogZFileFlags(fs, &o)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
@@ -44,7 +44,7 @@ only shape the proposal.`,
 			}
 			notice := func(msg string) { fmt.Fprintf(errw, "ebmpipe logz: %s\n", msg) }
 			o.Notice = notice
-			res, path, err := pipeline.LogZFile(context.Background(), o)
+			res, path, err := logz.EstimateFile(context.Background(), o)
 			if err != nil {
 				return err
 			}

@@ -10,11 +10,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/internal/testmodel"
+
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
+
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/onnx"
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
 )
 
 // gaussModel returns the energy E(x) = ½ Σ ((x_j − mu_j)/sigma_j)², whose
@@ -22,68 +26,14 @@ import (
 // extra, the model has a second output and so is not an energy model.
 // sigma must be powers of 2 so that float32 holds 1/sigma exactly.
 func gaussModel(mu, sigma []float64, kind string, extra bool) *onnx.ModelProto {
-	d := len(mu)
-	batch := onnx.Dim{Param: "batch"}
-	f32 := func(x []float64, inv bool) []float32 {
-		out := make([]float32, len(x))
-		for i, v := range x {
-			if inv {
-				v = 1 / v
-			}
-			out[i] = float32(v)
-		}
-		return out
-	}
-	node := func(op string, in []string, out string) *onnx.NodeProto {
-		return &onnx.NodeProto{Name: proto.String(out), OpType: proto.String(op), Input: in, Output: []string{out}}
-	}
-	m := &onnx.ModelProto{
-		IrVersion:   proto.Int64(8),
-		OpsetImport: []*onnx.OperatorSetIdProto{{Version: proto.Int64(13)}},
-		Graph: &onnx.GraphProto{
-			Name:  proto.String("energy"),
-			Input: []*onnx.ValueInfoProto{onnx.NewValueInfo("x", onnx.TensorProto_FLOAT, batch, onnx.Dim{Value: int64(d)})},
-			Initializer: []*onnx.TensorProto{
-				onnx.NewTensorFloat32("mu", []int{d}, f32(mu, false)),
-				onnx.NewTensorFloat32("inv", []int{d}, f32(sigma, true)),
-				onnx.NewTensorFloat32("half", nil, []float32{0.5}),
-				onnx.NewTensorInt64("axes", []int{1}, []int64{1}),
-			},
-			Node: []*onnx.NodeProto{
-				node("Sub", []string{"x", "mu"}, "c"),
-				node("Mul", []string{"c", "inv"}, "s"),
-				node("Mul", []string{"s", "s"}, "q"),
-				node("ReduceSum", []string{"q", "axes"}, "r"),
-				node("Mul", []string{"r", "half"}, "energy"),
-			},
-			Output: []*onnx.ValueInfoProto{onnx.NewValueInfo("energy", onnx.TensorProto_FLOAT, batch, onnx.Dim{Value: 1})},
-		},
-	}
-	if extra {
-		m.Graph.Output = append(m.Graph.Output, onnx.NewValueInfo("s", onnx.TensorProto_FLOAT, batch, onnx.Dim{Value: int64(d)}))
-	}
+	m := testmodel.Energy{Mu: mu, Sigma: sigma, ExtraOut: extra}.Model()
 	setKind(m, kind)
 	return m
 }
 
 // generatorModel returns x = mu + sigma ⊙ z, tagged with kind.
 func generatorModel(mu, sigma []float64, kind string) *onnx.ModelProto {
-	m := gaussModel(mu, sigma, "", false)
-	g := m.Graph
-	g.Name = proto.String("generator")
-	g.Input = []*onnx.ValueInfoProto{onnx.NewValueInfo("z", onnx.TensorProto_FLOAT, onnx.Dim{Param: "batch"}, onnx.Dim{Value: int64(len(mu))})}
-	g.Initializer[1] = onnx.NewTensorFloat32("inv", []int{len(sigma)}, func() []float32 {
-		out := make([]float32, len(sigma))
-		for i, v := range sigma {
-			out[i] = float32(v)
-		}
-		return out
-	}())
-	g.Node = []*onnx.NodeProto{
-		{Name: proto.String("mul"), OpType: proto.String("Mul"), Input: []string{"z", "inv"}, Output: []string{"a"}},
-		{Name: proto.String("add"), OpType: proto.String("Add"), Input: []string{"a", "mu"}, Output: []string{"x"}},
-	}
-	g.Output = []*onnx.ValueInfoProto{onnx.NewValueInfo("x", onnx.TensorProto_FLOAT, onnx.Dim{Param: "batch"}, onnx.Dim{Value: int64(len(mu))})}
+	m := testmodel.Generator(mu, sigma)
 	setKind(m, kind)
 	return m
 }
@@ -95,25 +45,21 @@ func setKind(m *onnx.ModelProto, kind string) {
 }
 
 func gaussLogZ(sigma []float64) float64 {
-	z := 0.0
-	for _, s := range sigma {
-		z += math.Log(math.Sqrt(2*math.Pi) * s)
-	}
-	return z
+	return testmodel.Energy{Sigma: sigma}.LogZ()
 }
 
 // writeGaussRows writes rows of width values drawn from N(mu, diag(sigma²)) to
 // path, whose extension picks the format.
-func writeGaussRows(t *testing.T, path string, mu, sigma []float64, rows int, seed uint64) {
+func writeGaussRows(t *testing.T, path string, mu, sigma []float64, n int, seed uint64) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 7))
-	w, err := table.CreateUnnamedWriter(path, len(mu))
+	w, err := rows.CreateUnnamedWriter(path, len(mu))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Abort()
 	row := make([]float64, len(mu))
-	for range rows {
+	for range n {
 		for j := range row {
 			row[j] = mu[j] + sigma[j]*r.NormFloat64()
 		}
@@ -263,7 +209,7 @@ func checkScore(t *testing.T, path string, mu, sigma []float64, logZ float64) {
 	if code, _, stderr := runCLI("score", "--model", path, "--input", in, "--output", out, "--engine", "go"); code != 0 {
 		t.Fatalf("score: exit %d: %s", code, stderr)
 	}
-	r, err := table.OpenReader(out, table.ReadOptions{})
+	r, err := rows.OpenReader(out, rows.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,8 +217,8 @@ func checkScore(t *testing.T, path string, mu, sigma []float64, logZ float64) {
 	if cols := r.Columns(); !slices.Equal(cols, []string{"energy", "log_density"}) {
 		t.Fatalf("score columns %q, want energy, log_density", cols)
 	}
-	x, _ := readAll(t, in)
-	got, _ := readAll(t, out)
+	x, _ := testutil.ReadRowsWidth(t, in)
+	got, _ := testutil.ReadRowsWidth(t, out)
 	d := len(mu)
 	for i := range 5 {
 		e := 0.0

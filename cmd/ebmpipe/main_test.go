@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"math"
 	"os"
@@ -10,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -25,46 +24,6 @@ func runCLI(args ...string) (int, string, string) {
 	return code, out.String(), errw.String()
 }
 
-type fixture struct {
-	Name   string `json:"name"`
-	Model  string `json:"model"`
-	Input  string `json:"input"`
-	Output string `json:"output"`
-	Train  bool   `json:"training"`
-}
-
-func loadManifest(t *testing.T) []fixture {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtures, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fs []fixture
-	if err := json.Unmarshal(b, &fs); err != nil {
-		t.Fatal(err)
-	}
-	return fs
-}
-
-func readAll(t *testing.T, path string) ([]float64, int) {
-	t.Helper()
-	r, err := table.OpenReader(path, table.ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var all []float64
-	buf := make([]float64, 64*r.Width())
-	for {
-		n, err := r.Read(buf)
-		all = append(all, buf[:n*r.Width()]...)
-		if err != nil {
-			break
-		}
-	}
-	return all, r.Width()
-}
-
 // TestScoreFixtures checks that `ebmpipe score --engine go --raw` reproduces
 // PyTorch's outputs on every fixture exported from PyTorch.
 func TestScoreFixtures(t *testing.T) { checkScoreFixtures(t, "go") }
@@ -72,7 +31,7 @@ func TestScoreFixtures(t *testing.T) { checkScoreFixtures(t, "go") }
 // checkScoreFixtures scores every PyTorch fixture with engine and compares
 // with PyTorch's outputs.
 func checkScoreFixtures(t *testing.T, engine string) {
-	for _, f := range loadManifest(t) {
+	for _, f := range testutil.Fixtures(t, fixtures) {
 		t.Run(f.Name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.npy")
 			// Batch size 7 holds the whole fixture batch, which matters for
@@ -82,8 +41,8 @@ func checkScoreFixtures(t *testing.T, engine string) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			got, _ := readAll(t, out)
-			want, _ := readAll(t, filepath.Join(fixtures, f.Output))
+			got, _ := testutil.ReadRowsWidth(t, out)
+			want, _ := testutil.ReadRowsWidth(t, filepath.Join(fixtures, f.Output))
 			if len(got) != len(want) {
 				t.Fatalf("got %d values, want %d", len(got), len(want))
 			}

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/plot"
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/internal/cli"
-	"github.com/ebmpipe/ebmpipe/pipeline"
 )
 
 var plotCommand = command{
@@ -33,14 +33,14 @@ draws the run's training data, as recorded in its checkpoint, unless --data
 is given. ebmpipe train draws these pictures itself at the end of a run on
 2-D data. The models run on the Go engine. Prints the files written.`,
 	setup: func(fs *pflag.FlagSet, out, errw io.Writer) func([]string) error {
-		o := pipeline.DefaultPlotOptions()
+		o := plot.DefaultOptions()
 		cli.PlotFlags(fs, &o)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
 			o.Notice = func(msg string) { fmt.Fprintf(errw, "ebmpipe plot: %s\n", msg) }
-			files, err := pipeline.Plot(o)
+			files, err := plot.Plot(o)
 			for _, f := range files {
 				fmt.Fprintln(out, f)
 			}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/ebmpipe/ebmpipe/pipeline/plot"
 	"github.com/ebmpipe/ebmpipe/train"
 )
 
@@ -74,13 +74,13 @@ func TestPlotCommand(t *testing.T) {
 	if code != 0 || stderr != "" {
 		t.Fatalf("plot --run: exit %d: %s", code, stderr)
 	}
-	checkPNGs(t, lines(stdout), pics, pipeline.DensityFile, pipeline.SamplesFile, pipeline.CurvesFile)
+	checkPNGs(t, lines(stdout), pics, plot.DensityFile, plot.SamplesFile, plot.CurvesFile)
 
 	code, stdout, stderr = runCLI("plot", "--metrics", filepath.Join(dir, train.MetricsFile), "--out", pics)
 	if code != 0 {
 		t.Fatalf("plot --metrics: exit %d: %s", code, stderr)
 	}
-	checkPNGs(t, lines(stdout), pics, pipeline.CurvesFile)
+	checkPNGs(t, lines(stdout), pics, plot.CurvesFile)
 }
 
 // TestTrainPlots checks that a training run on 2-D data ends by drawing
@@ -95,7 +95,7 @@ func TestTrainPlots(t *testing.T) {
 	if len(out) != 5 {
 		t.Fatalf("train printed %q, want the two models and three pictures", out)
 	}
-	checkPNGs(t, out[2:], dir, pipeline.DensityFile, pipeline.SamplesFile, pipeline.CurvesFile)
+	checkPNGs(t, out[2:], dir, plot.DensityFile, plot.SamplesFile, plot.CurvesFile)
 }
 
 func TestPlotCommandErrors(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/internal/cli"
 	"github.com/ebmpipe/ebmpipe/pipeline"
 	"github.com/ebmpipe/ebmpipe/train"
+	"github.com/ebmpipe/ebmpipe/train/metrics"
 )
 
 var runCommand = command{
@@ -177,7 +178,7 @@ func runHooks(w io.Writer, name string) pipeline.RunHooks {
 			}
 			line := fmt.Sprintf("iteration %d/%d", p.Step, p.Steps)
 			if m := p.Metrics; m != nil {
-				line += fmt.Sprintf("  L_low %.4f  L_up %.4f", m.Get(train.ColLower), m.Get(train.ColUpper))
+				line += fmt.Sprintf("  L_low %.4f  L_up %.4f", m.Get(metrics.ColLower), m.Get(metrics.ColUpper))
 			}
 			if secs := time.Since(start).Seconds(); secs > 0 && p.Step > first {
 				rate := float64(p.Step-first) / secs

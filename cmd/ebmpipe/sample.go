@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ebmpipe/ebmpipe/pipeline/sample"
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/internal/cli"
-	"github.com/ebmpipe/ebmpipe/pipeline"
 )
 
 var sampleCommand = command{
@@ -33,7 +33,7 @@ from a stream of its own, so --seed decides the samples whatever
 is written to a temporary file and moved into place only on success; a run
 stopped by an error, SIGINT or SIGTERM leaves no output.`,
 	setup: func(fs *pflag.FlagSet, _, errw io.Writer) func([]string) error {
-		o := pipeline.DefaultSampleOptions()
+		o := sample.DefaultOptions()
 		cli.SampleFlags(fs, &o)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
@@ -48,7 +48,7 @@ stopped by an error, SIGINT or SIGTERM leaves no output.`,
 				o.Progress = bar.Update
 				defer bar.Finish()
 			}
-			st, err := pipeline.Sample(ctx, o)
+			st, err := sample.Sample(ctx, o)
 			if err != nil {
 				return err
 			}

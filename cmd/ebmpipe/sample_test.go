@@ -12,8 +12,10 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
+
 	"github.com/ebmpipe/ebmpipe/export"
-	"github.com/ebmpipe/ebmpipe/pipeline/table"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 )
 
 // TestSampleCommand runs `ebmpipe sample` in-process: generator samples
@@ -35,11 +37,11 @@ func TestSampleCommand(t *testing.T) {
 		if want := "wrote 300 samples to " + out + "\n"; stderr != want || stdout != "" {
 			t.Errorf("stdout %q, stderr %q; want nothing and %q", stdout, stderr, want)
 		}
-		x, width := readAll(t, out)
+		x, width := testutil.ReadRowsWidth(t, out)
 		if width != 2 || len(x) != 600 {
 			t.Fatalf("%d values of width %d, want 300 rows of 2", len(x), width)
 		}
-		r, err := table.OpenReader(out, table.ReadOptions{})
+		r, err := rows.OpenReader(out, rows.ReadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +73,7 @@ func TestSampleCommand(t *testing.T) {
 		if math.Abs(before-72) > 3 || math.Abs(after-1.01) > 0.15 {
 			t.Errorf("mean energy %g → %g, want about 72 → 1", before, after)
 		}
-		x, width := readAll(t, out)
+		x, width := testutil.ReadRowsWidth(t, out)
 		if width != 2 || len(x) != 2000 {
 			t.Fatalf("%d values of width %d, want 1000 rows of 2", len(x), width)
 		}

@@ -5,10 +5,10 @@ import (
 	"io"
 	"os"
 
+	scoring "github.com/ebmpipe/ebmpipe/pipeline/score"
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/internal/cli"
-	"github.com/ebmpipe/ebmpipe/pipeline"
 )
 
 var scoreCommand = command{
@@ -30,7 +30,7 @@ from --ort-lib, else $EBMPIPE_ORT_LIB, else the place scripts/install-ort.sh
 (make setup) installs it. --engine auto, the default, does the same but
 falls back to the pure-Go engine, saying so, when the library is missing.`,
 	setup: func(fs *pflag.FlagSet, _, errw io.Writer) func([]string) error {
-		o := pipeline.DefaultScoreOptions()
+		o := scoring.DefaultOptions()
 		cli.ScoreFlags(fs, &o)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
@@ -46,7 +46,7 @@ falls back to the pure-Go engine, saying so, when the library is missing.`,
 				o.Progress = bar.Update
 				defer bar.Finish()
 			}
-			st, err := pipeline.Score(ctx, o)
+			st, err := scoring.Score(ctx, o)
 			if err != nil {
 				return err
 			}

@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
+
+	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 )
 
 // TestHelperProcess is not a test: it runs ebmpipe with the arguments
@@ -44,18 +46,10 @@ func child(t *testing.T, env []string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// needORT skips the test if the ONNX Runtime library cannot be loaded.
-func needORT(t *testing.T) {
-	t.Helper()
-	if err := pipeline.InitORT(""); err != nil {
-		t.Skipf("no ONNX Runtime (%v)", err)
-	}
-}
-
 // TestScoreFixturesORT checks that `ebmpipe score --engine ort --raw`
 // reproduces PyTorch's outputs on every fixture exported from PyTorch.
 func TestScoreFixturesORT(t *testing.T) {
-	needORT(t)
+	testutil.NeedORT(t)
 	checkScoreFixtures(t, "ort")
 }
 
@@ -85,7 +79,7 @@ func TestScoreORTLibrary(t *testing.T) {
 			"ebmpipe score: --engine ort: ONNX Runtime unavailable: library $TMP/nowhere/libonnxruntime.so.1 (from $EBMPIPE_ORT_LIB) not found; " +
 				"install it with `make setup` or scripts/install-ort.sh, or name it with --ort-lib or $EBMPIPE_ORT_LIB\n"},
 		{"ort-default", []string{"XDG_CACHE_HOME=" + dir, "EBMPIPE_ORT_LIB="}, []string{"--engine", "ort"}, 1,
-			"ebmpipe score: --engine ort: ONNX Runtime unavailable: library $TMP/ebmpipe/onnxruntime-" + pipeline.ORTVersion + "/libonnxruntime.so.1 (from the default location) not found; " +
+			"ebmpipe score: --engine ort: ONNX Runtime unavailable: library $TMP/ebmpipe/onnxruntime-" + ortlib.Version + "/libonnxruntime.so.1 (from the default location) not found; " +
 				"install it with `make setup` or scripts/install-ort.sh, or name it with --ort-lib or $EBMPIPE_ORT_LIB\n"},
 		{"auto-fallback", []string{"EBMPIPE_ORT_LIB=" + missing}, nil, 0,
 			"ebmpipe score: --engine auto: ONNX Runtime unavailable: library $TMP/nowhere/libonnxruntime.so.1 (from $EBMPIPE_ORT_LIB) not found; " +

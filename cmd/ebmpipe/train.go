@@ -9,8 +9,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/internal/cli"
-	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/ebmpipe/ebmpipe/pipeline/plot"
 	"github.com/ebmpipe/ebmpipe/train"
+	"github.com/ebmpipe/ebmpipe/train/metrics"
 )
 
 var trainCommand = command{
@@ -40,7 +41,7 @@ the run and keeps the last good checkpoint.`,
 			if bar := cli.NewProgress(errw, "training", "it"); bar != nil {
 				h.Progress = func(p train.Progress) {
 					if m := p.Metrics; m != nil {
-						bar.Describe(fmt.Sprintf("L_low %.3f  L_up %.3f", m.Get(train.ColLower), m.Get(train.ColUpper)))
+						bar.Describe(fmt.Sprintf("L_low %.3f  L_up %.3f", m.Get(metrics.ColLower), m.Get(metrics.ColUpper)))
 					}
 					bar.Update(p.Step, p.Steps)
 				}
@@ -65,15 +66,15 @@ the run and keeps the last good checkpoint.`,
 			m := res.Metrics
 			if res.Trained == 0 {
 				fmt.Fprintf(errw, "nothing to train: the checkpoint is at iteration %d of %d; models exported again; lower bound %.4g, upper bound %.4g nats/example (last logged)\n",
-					res.Steps, o.Steps, m.Get(train.ColLower), m.Get(train.ColUpper))
+					res.Steps, o.Steps, m.Get(metrics.ColLower), m.Get(metrics.ColUpper))
 			} else {
 				fmt.Fprintf(errw, "trained %d iterations (%.1f/s); lower bound %.4g, upper bound %.4g nats/example\n",
-					res.Steps, res.StepsPerSecond, m.Get(train.ColLower), m.Get(train.ColUpper))
+					res.Steps, res.StepsPerSecond, m.Get(metrics.ColLower), m.Get(metrics.ColUpper))
 			}
 			fmt.Fprintf(out, "%s\n%s\n", res.Energy, res.Generator)
 			if d := tr.Data(); d.Width == 2 {
 				notice := func(msg string) { fmt.Fprintf(errw, "ebmpipe train: %s\n", msg) }
-				files, err := pipeline.PlotTrained(o.Out, d, notice)
+				files, err := plot.Trained(o.Out, d, notice)
 				for _, f := range files {
 					fmt.Fprintln(out, f)
 				}

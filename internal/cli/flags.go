@@ -8,7 +8,12 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/ebmpipe/ebmpipe/pipeline/logz"
+	"github.com/ebmpipe/ebmpipe/pipeline/plot"
+	"github.com/ebmpipe/ebmpipe/pipeline/sample"
+	"github.com/ebmpipe/ebmpipe/pipeline/score"
 	"github.com/ebmpipe/ebmpipe/train"
 )
 
@@ -91,11 +96,8 @@ func HeldOutFlags(fs *pflag.FlagSet, o *pipeline.HeldOutOptions) {
 	bindFields(fs, o, "")
 }
 
-// defaultORTLibShown is pipeline.DefaultORTLib as the flag help shows it.
-const defaultORTLibShown = "${XDG_CACHE_HOME:-~/.cache}/ebmpipe/onnxruntime-" + pipeline.ORTVersion + "/libonnxruntime.so.1"
-
 // ScoreFlags defines the flags of ebmpipe score.
-func ScoreFlags(fs *pflag.FlagSet, o *pipeline.ScoreOptions) {
+func ScoreFlags(fs *pflag.FlagSet, o *score.Options) {
 	fs.StringVar(&o.Model, "model", o.Model, "ONNX `FILE` of the model to run (required)")
 	fs.StringVar(&o.Input, "input", o.Input, "row `FILE` to score: .csv, .npy or .jsonl (required)")
 	fs.StringVar(&o.Output, "output", o.Output, "`FILE` to write, format by extension: .csv, .npy or .jsonl (required)")
@@ -105,12 +107,12 @@ func ScoreFlags(fs *pflag.FlagSet, o *pipeline.ScoreOptions) {
 	fs.StringVar(&o.Device, "device", o.Device, "`DEVICE` for the ort engine: cpu or cuda (needs a GPU build of ONNX Runtime)")
 	fs.BoolVar(&o.Raw, "raw", o.Raw, "write the model's outputs as they are, flattened, instead of energies")
 	fs.BoolVar(&o.SkipBadRows, "skip-bad-rows", o.SkipBadRows, "write bad input rows to OUTPUT.rejects and go on, instead of failing")
-	fs.StringVar(&o.ORTLib, "ort-lib", o.ORTLib, "ONNX Runtime shared library `PATH` (default $"+pipeline.ORTLibEnv+", then "+defaultORTLibShown+")")
+	fs.StringVar(&o.ORTLib, "ort-lib", o.ORTLib, "ONNX Runtime shared library `PATH` (default $"+ortlib.LibEnv+", then "+ortlib.DefaultLibShown+")")
 	bindFields(fs, o, "")
 }
 
 // SampleFlags defines the flags of ebmpipe sample.
-func SampleFlags(fs *pflag.FlagSet, o *pipeline.SampleOptions) {
+func SampleFlags(fs *pflag.FlagSet, o *sample.Options) {
 	fs.StringVar(&o.Generator, "generator", o.Generator, "ONNX `FILE` of the generator x = G(z), z ~ N(0, I) (required)")
 	fs.IntVarP(&o.N, "n", "n", o.N, "number `N` of samples to draw (required)")
 	fs.StringVar(&o.Output, "output", o.Output, "`FILE` to write, format by extension: .csv, .npy or .jsonl (required)")
@@ -121,29 +123,29 @@ func SampleFlags(fs *pflag.FlagSet, o *pipeline.SampleOptions) {
 	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "rows per model run; bounds memory use")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random `SEED`: the same seed draws the same samples")
 	fs.StringVar(&o.Engine, "engine", o.Engine, "`ENGINE` running the generator: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go); Langevin gradients always run on the go engine")
-	fs.StringVar(&o.ORTLib, "ort-lib", o.ORTLib, "ONNX Runtime shared library `PATH` (default $"+pipeline.ORTLibEnv+", then "+defaultORTLibShown+")")
+	fs.StringVar(&o.ORTLib, "ort-lib", o.ORTLib, "ONNX Runtime shared library `PATH` (default $"+ortlib.LibEnv+", then "+ortlib.DefaultLibShown+")")
 	bindFields(fs, o, "")
 }
 
 // LogZFileFlags defines the flags of ebmpipe logz: the files and engine
 // first, then the estimate's settings (LogZFlags).
-func LogZFileFlags(fs *pflag.FlagSet, o *pipeline.LogZFileOptions) {
+func LogZFileFlags(fs *pflag.FlagSet, o *logz.FileOptions) {
 	fs.StringVar(&o.Model, "model", o.Model, "ONNX `FILE` of the energy model (required)")
 	fs.StringVar(&o.Data, "data", o.Data, "training data: a row `FILE` (.csv, .npy, .jsonl) or toy:NAME; sets the grid box and fits the importance proposal")
-	fs.IntVar(&o.DataRows, "data-rows", o.DataRows, fmt.Sprintf("read the first `N` rows of --data (0: a whole file, or %d toy points)", pipeline.DefaultToyRows))
+	fs.IntVar(&o.DataRows, "data-rows", o.DataRows, fmt.Sprintf("read the first `N` rows of --data (0: a whole file, or %d toy points)", logz.DefaultToyRows))
 	fs.StringVar(&o.Generator, "generator", o.Generator, "ONNX `FILE` of a generator x = G(z), z ~ N(0, I), whose samples shape the proposal or box")
 	fs.StringVar(&o.Output, "output", o.Output, "write the model with its log Z to `FILE` instead of rewriting --model")
 	fs.StringVar(&o.Engine, "engine", o.Engine, "`ENGINE` running the models: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go)")
-	fs.StringVar(&o.ORTLib, "ort-lib", o.ORTLib, "ONNX Runtime shared library `PATH` (default $"+pipeline.ORTLibEnv+", then the install location)")
+	fs.StringVar(&o.ORTLib, "ort-lib", o.ORTLib, "ONNX Runtime shared library `PATH` (default $"+ortlib.LibEnv+", then the install location)")
 	bindFields(fs, o, "")
 	LogZFlags(fs, &o.Estimate)
 	bindFields(fs, &o.Estimate, "Estimate.")
 }
 
 // LogZFlags defines the flags of a log Z estimate's own settings.
-func LogZFlags(fs *pflag.FlagSet, o *pipeline.LogZOptions) {
+func LogZFlags(fs *pflag.FlagSet, o *logz.Options) {
 	fs.StringVar(&o.Method, "method", o.Method, "`METHOD`: auto (grid for 1-D and 2-D inputs, else importance), grid or importance")
-	fs.IntVar(&o.GridSize, "grid-size", o.GridSize, fmt.Sprintf("grid intervals `K` per axis, even; 0 means %d for 1-D and %d for 2-D", pipeline.DefaultGrid1D, pipeline.DefaultGrid2D))
+	fs.IntVar(&o.GridSize, "grid-size", o.GridSize, fmt.Sprintf("grid intervals `K` per axis, even; 0 means %d for 1-D and %d for 2-D", logz.DefaultGrid1D, logz.DefaultGrid2D))
 	fs.Var((*floatsValue)(&o.Bounds), "bounds", "grid box `LO,HI` for every axis, or LO0,HI0,LO1,HI1 per axis; default: the data's range widened by --margin")
 	fs.Float64Var(&o.Margin, "margin", o.Margin, "widen the data's range by this `FRACTION` of it on each side for the grid box")
 	fs.IntVar(&o.Samples, "samples", o.Samples, "importance samples `N`")
@@ -153,16 +155,16 @@ func LogZFlags(fs *pflag.FlagSet, o *pipeline.LogZOptions) {
 }
 
 // PlotFlags defines the flags of ebmpipe plot.
-func PlotFlags(fs *pflag.FlagSet, o *pipeline.PlotOptions) {
+func PlotFlags(fs *pflag.FlagSet, o *plot.Options) {
 	fs.StringVar(&o.Run, "run", o.Run, fmt.Sprintf("training output `DIR`: its %s, %s and %s unless given, --out DIR, and the training data unless --data", train.EnergyFile, train.GeneratorFile, train.MetricsFile))
-	fs.StringVar(&o.Energy, "energy", o.Energy, "ONNX `FILE` of a 2-D energy model: writes "+pipeline.DensityFile)
-	fs.StringVar(&o.Generator, "generator", o.Generator, "ONNX `FILE` of a generator x = G(z), z ~ N(0, I): writes "+pipeline.SamplesFile)
-	fs.StringVar(&o.Metrics, "metrics", o.Metrics, "metrics.csv `FILE` of a training run: writes "+pipeline.CurvesFile)
+	fs.StringVar(&o.Energy, "energy", o.Energy, "ONNX `FILE` of a 2-D energy model: writes "+plot.DensityFile)
+	fs.StringVar(&o.Generator, "generator", o.Generator, "ONNX `FILE` of a generator x = G(z), z ~ N(0, I): writes "+plot.SamplesFile)
+	fs.StringVar(&o.Metrics, "metrics", o.Metrics, "metrics.csv `FILE` of a training run: writes "+plot.CurvesFile)
 	fs.StringVar(&o.Data, "data", o.Data, "data drawn with the models: a row `FILE` (.csv, .npy, .jsonl) or toy:NAME")
-	fs.IntVar(&o.DataRows, "data-rows", o.DataRows, fmt.Sprintf("read the first `N` rows of --data (0: a whole file, or %d toy points; with --run, as in training)", pipeline.DefaultToyRows))
+	fs.IntVar(&o.DataRows, "data-rows", o.DataRows, fmt.Sprintf("read the first `N` rows of --data (0: a whole file, or %d toy points; with --run, as in training)", logz.DefaultToyRows))
 	fs.StringVar(&o.Out, "out", o.Out, "`DIR` to write the pictures to, created if need be (default: --run's)")
-	fs.IntVar(&o.GridSize, "grid-size", o.GridSize, fmt.Sprintf("grid cells `K` per axis of %s (2 to %d)", pipeline.DensityFile, pipeline.MaxPlotGrid))
-	fs.Var((*floatsValue)(&o.Bounds), "bounds", "box of "+pipeline.DensityFile+": `LO,HI` for both axes or LO0,HI0,LO1,HI1; default: the range of the data (else of generator samples) widened by --margin")
+	fs.IntVar(&o.GridSize, "grid-size", o.GridSize, fmt.Sprintf("grid cells `K` per axis of %s (2 to %d)", plot.DensityFile, plot.MaxPlotGrid))
+	fs.Var((*floatsValue)(&o.Bounds), "bounds", "box of "+plot.DensityFile+": `LO,HI` for both axes or LO0,HI0,LO1,HI1; default: the range of the data (else of generator samples) widened by --margin")
 	fs.Float64Var(&o.Margin, "margin", o.Margin, "widen the range of the data by this `FRACTION` of it on each side")
 	fs.IntVar(&o.Samples, "samples", o.Samples, "generator samples `N` to draw; also the most data points drawn")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random `SEED` of the latent draws, of the data points shown and of toy data")

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/ebmpipe/ebmpipe/pipeline/engine"
+	"github.com/ebmpipe/ebmpipe/pipeline/logz"
 )
 
 // TestRunConfigApply checks that a run file's options reach the options
@@ -66,7 +68,7 @@ run:
 		"train.steps": 250, "train.lr-energy": 1e-3, "train.lambda-gp": 0.5,
 		"train.out": "/abs/out", "train.lower": "jacobian", // the default
 		"logz.method": "grid", "logz.bounds": []float64{-3, 3}, "logz.ort-lib": filepath.Join(dir, "lib/libonnxruntime.so"),
-		"logz.engine": pipeline.EngineAuto, "logz.samples": pipeline.DefaultLogZOptions().Samples,
+		"logz.engine": engine.Auto, "logz.samples": logz.DefaultOptions().Samples,
 		"bounds.samples": 500, "bounds.batch-size": 500,
 		"score.input": filepath.Join(dir, "in.npy"), "score.output": filepath.Join(dir, "out/s.jsonl"), "score.raw": true, "score.batch-size": 1024,
 		"run.test": "toy:moons", "run.test-rows": 40, "run.test-fraction": 0.1,

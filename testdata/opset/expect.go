@@ -26,7 +26,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sbinet/npyio/npy"
+	"codeberg.org/sbinet/npyio/npy"
 	ort "github.com/yalue/onnxruntime_go"
 )
 

@@ -1,0 +1,120 @@
+package testutil
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/ebmpipe/ebmpipe/internal/ortlib"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
+)
+
+// NeedORT skips the test if the ONNX Runtime library cannot be loaded
+// (make setup installs it).
+func NeedORT(t testing.TB) {
+	t.Helper()
+	if err := ortlib.Init(""); err != nil {
+		t.Skipf("no ONNX Runtime (%v)", err)
+	}
+}
+
+// A Fixture is one entry of testdata/torch/manifest.json: a model exported
+// from PyTorch, an input batch and PyTorch's output for it.
+type Fixture struct {
+	Name       string   `json:"name"`
+	Opset      int64    `json:"opset"`
+	Model      string   `json:"model"`  // the .onnx file, in the manifest's directory
+	Input      string   `json:"input"`  // the input batch, a .npy file
+	Output     string   `json:"output"` // PyTorch's output, a .npy file
+	InputName  string   `json:"input_name"`
+	OutputName string   `json:"output_name"`
+	Ops        []string `json:"ops"`
+	Kind       string   `json:"kind"` // "energy" or "generator"
+	Training   bool     `json:"training"`
+	Notes      string   `json:"notes"`
+}
+
+// Fixtures reads dir/manifest.json, dir being the path of testdata/torch
+// from the test's package, and fails t if it lists no fixture.
+func Fixtures(t testing.TB, dir string) []Fixture {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs []Fixture
+	if err := json.Unmarshal(b, &fs); err != nil {
+		t.Fatalf("manifest.json: %v", err)
+	}
+	if len(fs) == 0 {
+		t.Fatal("manifest.json lists no fixtures")
+	}
+	return fs
+}
+
+// ReadRows reads every row of the row file path, and its column names.
+func ReadRows(t testing.TB, path string) ([]float64, []string) {
+	t.Helper()
+	x, cols, _ := readRows(t, path)
+	return x, cols
+}
+
+// ReadRowsWidth reads every row of the row file path, and the row width.
+func ReadRowsWidth(t testing.TB, path string) ([]float64, int) {
+	t.Helper()
+	x, _, width := readRows(t, path)
+	return x, width
+}
+
+func readRows(t testing.TB, path string) ([]float64, []string, int) {
+	t.Helper()
+	r, err := rows.OpenReader(path, rows.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var all []float64
+	buf := make([]float64, 512*r.Width())
+	for {
+		n, err := r.Read(buf)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, buf[:n*r.Width()]...)
+	}
+	return all, r.Columns(), r.Width()
+}
+
+// WriteRows writes x, rows of width values, to the row file path, with
+// columns x0, x1, ... if the format names them.
+func WriteRows(t testing.TB, path string, x []float64, width int) {
+	t.Helper()
+	cols := make([]string, width)
+	for i := range cols {
+		cols[i] = "x" + strconv.Itoa(i)
+	}
+	w, err := rows.CreateWriter(path, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	if err := w.Write(x); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// CloseTo reports whether got is within tol of want, relative to 1+|want|.
+func CloseTo(got, want, tol float64) bool {
+	return math.Abs(got-want) <= tol*(1+math.Abs(want))
+}

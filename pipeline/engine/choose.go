@@ -1,0 +1,62 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
+	"github.com/ebmpipe/ebmpipe/internal/ortlib"
+	"github.com/ebmpipe/ebmpipe/onnx"
+)
+
+// Engine names, for Choice.Engine.
+const (
+	Auto = "auto" // ONNX Runtime if its library loads, else Go
+	ORT  = "ort"  // ONNX Runtime
+	Go   = "go"   // the pure-Go Gorgonia graph
+)
+
+// A Choice names the engine to run a model on and its settings.
+type Choice struct {
+	Engine    string // Auto, ORT or Go
+	BatchSize int    // rows per run
+	Device    string // for ONNX Runtime: "", "cpu" or "cuda"
+	ORTLib    string // the ONNX Runtime library, as for ortlib.ResolveLib
+	// Notice, if not nil, is told of choices made on the user's behalf,
+	// such as falling back to the Go engine.
+	Notice func(msg string)
+}
+
+// Choose returns a constructor of the engines o asks for, for the model m
+// whose encoding is data, run by workers goroutines, and the engine's name.
+// With Auto it picks ONNX Runtime if the library loads, else the Go
+// engine, telling o.Notice why.
+func Choose(o Choice, m *onnx.ModelProto, data []byte, workers int) (func() (Engine, error), string, error) {
+	name := o.Engine
+	if name == Auto || name == ORT {
+		err := ortlib.Init(o.ORTLib)
+		switch {
+		case err == nil:
+			name = ORT
+		case name == ORT || o.Device == "cuda":
+			return nil, "", fielderr.Errorf("{Engine} %s: %w", name, err)
+		default:
+			if o.Notice != nil {
+				o.Notice(fmt.Sprintf("--engine auto: %v; using the go engine instead", err))
+			}
+			name = Go
+		}
+	}
+	if name == Go {
+		return func() (Engine, error) { return NewGoEngine(m, o.BatchSize) }, name, nil
+	}
+	opt := ORTOptions{Lib: o.ORTLib, Device: o.Device}
+	if err := CheckORTDevice(opt); err != nil {
+		return nil, "", err
+	}
+	if workers > 1 {
+		// Side-by-side sessions, one thread each, rather than threads
+		// competing for the cores.
+		opt.Threads = 1
+	}
+	return func() (Engine, error) { return NewORTEngine(data, o.BatchSize, opt) }, name, nil
+}

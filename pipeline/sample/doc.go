@@ -1,0 +1,3 @@
+// Package sample draws samples from a generator, optionally refined by
+// Langevin steps on an energy model.
+package sample

@@ -1,0 +1,462 @@
+package score
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+
+	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
+	"github.com/ebmpipe/ebmpipe/pipeline/engine"
+
+	"github.com/ebmpipe/ebmpipe/internal/rows"
+	"github.com/ebmpipe/ebmpipe/onnx"
+)
+
+// Options are the settings of one scoring run. The JSON names are the
+// command-line flag names.
+type Options struct {
+	Model       string `json:"model"`
+	Input       string `json:"input"`
+	Output      string `json:"output"`
+	Engine      string `json:"engine"`
+	BatchSize   int    `json:"batch-size"`
+	Workers     int    `json:"workers"`
+	Device      string `json:"device"`
+	Raw         bool   `json:"raw"`
+	SkipBadRows bool   `json:"skip-bad-rows"`
+	ORTLib      string `json:"ort-lib"`
+
+	// Progress, if not nil, is called from one goroutine after each batch
+	// written, with the rows written so far and the rows in the input if
+	// known up front (NPY), else -1.
+	Progress func(rows, total int) `json:"-"`
+	// Notice, if not nil, is told of choices made on the user's behalf,
+	// such as falling back to the Go engine.
+	Notice func(msg string) `json:"-"`
+}
+
+// DefaultOptions returns the defaults of `ebmpipe score`.
+func DefaultOptions() Options {
+	return Options{Engine: engine.Auto, BatchSize: 1024, Device: "cpu"}
+}
+
+// Check reports every missing or invalid option.
+func (o *Options) Check() error {
+	var errs []error
+	if o.Model == "" {
+		errs = append(errs, fielderr.Errorf("{Model} is required"))
+	}
+	if o.Input == "" {
+		errs = append(errs, fielderr.Errorf("{Input} is required"))
+	}
+	if o.Output == "" {
+		errs = append(errs, fielderr.Errorf("{Output} is required"))
+	}
+	if o.BatchSize < 1 {
+		errs = append(errs, fielderr.Errorf("{BatchSize} %d: must be at least 1", o.BatchSize))
+	}
+	if o.Workers < 0 {
+		errs = append(errs, fielderr.Errorf("{Workers} %d: must be at least 0", o.Workers))
+	}
+	switch o.Engine {
+	case engine.Auto, engine.ORT, engine.Go:
+	default:
+		errs = append(errs, fielderr.Errorf("{Engine} %q: want auto, ort or go", o.Engine))
+	}
+	switch o.Device {
+	case "", "cpu":
+	case "cuda":
+		if o.Engine == engine.Go {
+			errs = append(errs, fielderr.Errorf("{Device} cuda: the go engine runs on the CPU only; use {Engine} ort"))
+		}
+	default:
+		errs = append(errs, fielderr.Errorf("{Device} %q: want cpu or cuda", o.Device))
+	}
+	return errors.Join(errs...)
+}
+
+// readWorkers is the number of goroutines decoding CSV and JSONL input
+// rows. Parsing on one goroutine is slower than the engines (about 4M rows
+// of 2 values a second, against 14M for ONNX Runtime), so rows are decoded
+// on up to 4. They share the CPUs with the engines, and the line splitter
+// that feeds them caps their gain, so more would mostly take CPU from the
+// engines. Benchmarks change it.
+var readWorkers = min(runtime.NumCPU(), 4)
+
+// Stats counts the rows of a scoring run.
+type Stats struct {
+	Rows     int    // rows scored
+	Rejected int    // bad rows written to the rejects file
+	Engine   string // the engine used: "ort" or "go"
+	Workers  int    // the engines run side by side
+}
+
+// Score runs a model over every row of o.Input and writes o.Output.
+//
+// One goroutine reads batches of o.BatchSize rows, o.Workers goroutines
+// each run their own engine on them, and the calling goroutine writes the
+// results in input order; at most 2*o.Workers+1 batches are in memory at
+// once, whatever the size of the input. The output, and the rejects file
+// of o.SkipBadRows, appear only if the whole run succeeds: if ctx is
+// canceled or an error occurs, they are removed and the target paths are
+// left as they were.
+func Score(ctx context.Context, o Options) (Stats, error) {
+	var st Stats
+	if err := o.Check(); err != nil {
+		return st, err
+	}
+	m, err := onnx.Load(o.Model)
+	if err != nil {
+		return st, err
+	}
+	// ONNX Runtime takes the model as bytes; read them again rather than
+	// re-encode m.
+	data, err := os.ReadFile(o.Model)
+	if err != nil {
+		return st, fmt.Errorf("onnx: load: %w", err)
+	}
+	meta, err := export.ReadMeta(m)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", o.Model, err)
+	}
+	if !o.Raw && meta.Kind != "" && meta.Kind != export.KindEnergy {
+		return st, fielderr.Errorf("%s: a %s model has no energies to score; use {Raw} for its outputs", o.Model, meta.Kind)
+	}
+	logZ, hasLogZ := 0.0, meta.LogZ != nil
+	if hasLogZ {
+		logZ = meta.LogZ.Value
+	}
+
+	workers := o.Workers
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
+	st.Workers = workers
+	var newEngine func() (engine.Engine, error)
+	newEngine, st.Engine, err = engine.Choose(engine.Choice{Engine: o.Engine, BatchSize: o.BatchSize, Device: o.Device, ORTLib: o.ORTLib, Notice: o.Notice}, m, data, workers)
+	if err != nil {
+		return st, err
+	}
+	engines := make([]engine.Engine, workers)
+	defer func() {
+		for _, e := range engines {
+			if e != nil {
+				e.Close()
+			}
+		}
+	}()
+	for i := range engines {
+		if engines[i], err = newEngine(); err != nil {
+			return st, fmt.Errorf("%s: %w", o.Model, err)
+		}
+	}
+	in := engines[0].Input()
+
+	var rejects *rejectFile
+	ropt := rows.ReadOptions{SkipBadRows: o.SkipBadRows, Workers: readWorkers}
+	if o.SkipBadRows {
+		rejects = &rejectFile{path: o.Output + ".rejects"}
+		defer rejects.abort()
+		ropt.Reject = rejects.add
+	}
+	r, err := rows.OpenReader(o.Input, ropt)
+	if err != nil {
+		return st, err
+	}
+	defer r.Close()
+	if r.Width() != in.Width {
+		return st, fmt.Errorf("%s: rows of %d values (shape %v), but %s wants %d (shape %v)",
+			o.Input, r.Width(), r.RowShape(), o.Model, in.Width, in.Shape)
+	}
+
+	run := scoreRun{
+		o: o, r: r, engines: engines, width: in.Width,
+		logZ: logZ, hasLogZ: hasLogZ, total: r.Rows(),
+	}
+	w, err := run.run(ctx)
+	st.Rows = run.rows
+	if err != nil {
+		if w != nil {
+			w.Abort()
+		}
+		return st, err
+	}
+	if run.rows == 0 && (rejects == nil || rejects.n == 0) {
+		w.Abort()
+		return st, fmt.Errorf("%s: no rows to score", o.Input)
+	}
+	if rejects != nil {
+		st.Rejected = rejects.n
+		if err := rejects.commit(); err != nil {
+			w.Abort()
+			return st, err
+		}
+	}
+	return st, w.Commit()
+}
+
+// scoreRun is the state of one Score run once its input, engines
+// and options are checked.
+type scoreRun struct {
+	o       Options
+	r       *rows.Reader
+	engines []engine.Engine
+	width   int // values per input row
+	logZ    float64
+	hasLogZ bool
+	total   int // rows in the input, or -1 if not known
+
+	rows int // rows written
+}
+
+// scoreBatch is a batch of rows on its way through a run.
+type scoreBatch struct {
+	seq    int       // index of the batch in the input
+	first  int       // rows read before this batch
+	x      []float64 // input rows
+	n      int       // rows in x
+	out    []float64 // output rows
+	widths []int     // values per row of each model output
+	err    error     // what went wrong reading or scoring this batch
+}
+
+// run reads, scores and writes every row, and returns the uncommitted
+// Writer of the output: on error it may return a Writer to abort.
+func (s *scoreRun) run(ctx context.Context) (*rows.Writer, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	batch := s.o.BatchSize
+	inFlight := 2*len(s.engines) + 1
+	free := make(chan *scoreBatch, inFlight)
+	for range inFlight {
+		free <- &scoreBatch{x: make([]float64, batch*s.width)}
+	}
+	work := make(chan *scoreBatch, inFlight)
+	done := make(chan *scoreBatch, inFlight)
+
+	var wg sync.WaitGroup
+	wg.Go(func() { s.read(ctx, free, work) })
+	for _, e := range s.engines {
+		wg.Go(func() { s.score(ctx, e, work, done) })
+	}
+	// On return, stop the reader and the engines, and wait for them before
+	// the caller closes the Reader and the engines.
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+
+	var w *rows.Writer
+	pending := map[int]*scoreBatch{}
+	next := 0
+	for {
+		var b *scoreBatch
+		select {
+		case b = <-done:
+		case <-ctx.Done():
+			return w, s.canceled(ctx)
+		}
+		if b == nil {
+			break
+		}
+		pending[b.seq] = b
+		for b = pending[next]; b != nil; b = pending[next] {
+			delete(pending, next)
+			next++
+			if b.err != nil {
+				return w, b.err
+			}
+			if w == nil {
+				var err error
+				if w, err = createScoreWriter(s.o, s.engines[0].Outputs(), b.widths, s.hasLogZ); err != nil {
+					return nil, err
+				}
+			}
+			if err := w.Write(b.out); err != nil {
+				return w, err
+			}
+			s.rows += b.n
+			free <- b
+			if s.o.Progress != nil {
+				s.o.Progress(s.rows, s.total)
+			}
+			if ctx.Err() != nil {
+				return w, s.canceled(ctx)
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return w, s.canceled(ctx)
+	}
+	if w == nil { // empty input
+		return createScoreWriter(s.o, s.engines[0].Outputs(), nil, s.hasLogZ)
+	}
+	return w, nil
+}
+
+// canceled returns the error for a run stopped by its context.
+func (s *scoreRun) canceled(ctx context.Context) error {
+	return fmt.Errorf("%s: stopped after %d rows, nothing written: %w", s.o.Input, s.rows, context.Cause(ctx))
+}
+
+// read reads batches into buffers from free and sends them to work, ending
+// with a batch holding the error if reading fails.
+func (s *scoreRun) read(ctx context.Context, free <-chan *scoreBatch, work chan<- *scoreBatch) {
+	defer close(work)
+	rows := 0
+	for seq := 0; ; seq++ {
+		var b *scoreBatch
+		select {
+		case b = <-free:
+		case <-ctx.Done():
+			return
+		}
+		n, err := s.r.Read(b.x)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		b.seq, b.first, b.n, b.err = seq, rows, n, err
+		rows += n
+		select {
+		case work <- b:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// score runs e on the batches from work and sends them on to done.
+func (s *scoreRun) score(ctx context.Context, e engine.Engine, work <-chan *scoreBatch, done chan<- *scoreBatch) {
+	for b := range work {
+		if b.err == nil {
+			b.err = s.scoreBatch(e, b)
+		}
+		select {
+		case done <- b:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// scoreBatch runs e on the rows of b and fills in b.out and b.widths.
+func (s *scoreRun) scoreBatch(e engine.Engine, b *scoreBatch) error {
+	outs, err := e.Run(b.x[:b.n*s.width], b.n)
+	if err != nil {
+		return fmt.Errorf("%s: rows %d to %d: %w", s.o.Input, b.first+1, b.first+b.n, err)
+	}
+	b.widths = b.widths[:0]
+	for _, o := range outs {
+		b.widths = append(b.widths, len(o)/b.n)
+	}
+	if b.out, err = scoreRows(b.out[:0], outs, b.n, s.o.Raw, s.logZ, s.hasLogZ); err != nil {
+		return fmt.Errorf("%s: %w", s.o.Model, err)
+	}
+	return nil
+}
+
+// createScoreWriter opens o.Output with the columns of a scoring run: the
+// flattened outputs with --raw, else energy and, with log Z, log_density.
+// widths are the values per row of each output, from a first run, or nil
+// for an empty input.
+func createScoreWriter(o Options, ports []engine.Port, widths []int, hasLogZ bool) (*rows.Writer, error) {
+	if !o.Raw {
+		cols := []string{"energy"}
+		if hasLogZ {
+			cols = append(cols, "log_density")
+		}
+		return rows.CreateWriter(o.Output, cols)
+	}
+	var cols []string
+	for k, p := range ports {
+		width := p.Width
+		if widths != nil {
+			width = widths[k]
+		}
+		if width == 1 {
+			cols = append(cols, p.Name)
+			continue
+		}
+		for i := range width {
+			cols = append(cols, p.Name+"_"+strconv.Itoa(i))
+		}
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("%s: cannot tell the output width of an empty input", o.Input)
+	}
+	return rows.CreateWriter(o.Output, cols)
+}
+
+// scoreRows appends the output rows for n scored rows to dst.
+func scoreRows(dst []float64, outs [][]float64, n int, raw bool, logZ float64, hasLogZ bool) ([]float64, error) {
+	if raw {
+		for i := range n {
+			for _, o := range outs {
+				w := len(o) / n
+				dst = append(dst, o[i*w:(i+1)*w]...)
+			}
+		}
+		return dst, nil
+	}
+	if len(outs) != 1 || len(outs[0]) != n {
+		return nil, fielderr.Errorf("an energy model has one output with one value per row; this one gives %d outputs (use {Raw})", len(outs))
+	}
+	for _, e := range outs[0] {
+		dst = append(dst, e)
+		if hasLogZ {
+			dst = append(dst, -e-logZ)
+		}
+	}
+	return dst, nil
+}
+
+// rejectFile collects bad rows into PATH (the output's name + ".rejects"),
+// streaming them to a temporary file renamed on commit.
+type rejectFile struct {
+	path string
+	w    *rows.Writer
+	n    int
+	err  error
+}
+
+func (f *rejectFile) add(b rows.BadRow) {
+	f.n++
+	if f.err != nil {
+		return
+	}
+	if f.w == nil {
+		f.w, f.err = rows.CreateTextWriter(f.path)
+		if f.err != nil {
+			return
+		}
+	}
+	f.err = f.w.WriteLine(fmt.Sprintf("%d\t%s\t%v", b.Line, b.Text, b.Err))
+}
+
+func (f *rejectFile) commit() error {
+	if f.err != nil {
+		return f.err
+	}
+	if f.w == nil {
+		return nil
+	}
+	return f.w.Commit()
+}
+
+func (f *rejectFile) abort() {
+	if f.w != nil {
+		f.w.Abort()
+	}
+}

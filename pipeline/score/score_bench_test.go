@@ -1,0 +1,221 @@
+package score
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/ebmpipe/ebmpipe/pipeline/engine"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/ebmpipe/ebmpipe/internal/ortlib"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
+	"github.com/ebmpipe/ebmpipe/onnx"
+)
+
+// benchModel is the model the scoring benchmarks run: a 2-32-32-1 SiLU MLP
+// exported from PyTorch.
+const benchModel = "../../testdata/torch/energy_silu.onnx"
+
+// benchRows is the number of rows of the benchmark input files.
+const benchRows = 200_000
+
+// writeBenchInput writes rows standard normal 2-D points, seeded, to a new
+// file called name (.csv or .npy) in dir and returns its path.
+func writeBenchInput(tb testing.TB, dir, name string, n int) string {
+	tb.Helper()
+	path := filepath.Join(dir, name)
+	w, err := rows.CreateWriter(path, []string{"x0", "x1"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer w.Abort()
+	rng := rand.New(rand.NewPCG(1, 2))
+	buf := make([]float64, 0, 2*4096)
+	for i := 0; i < n; i += 4096 {
+		buf = buf[:0]
+		for range min(4096, n-i) {
+			buf = append(buf, rng.NormFloat64(), rng.NormFloat64())
+		}
+		if err := w.Write(buf); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := w.Commit(); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkScore runs ScoreContext end to end: read, score, write.
+func BenchmarkScore(b *testing.B) {
+	dir := b.TempDir()
+	for _, format := range []string{"csv", "npy"} {
+		in := writeBenchInput(b, dir, "in."+format, benchRows)
+		for _, eng := range []string{engine.ORT, engine.Go} {
+			for _, workers := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%s/%s/workers=%d", format, eng, workers), func(b *testing.B) {
+					if eng == engine.ORT {
+						if err := ortlib.Init(""); err != nil {
+							b.Skip(err)
+						}
+					}
+					o := Options{
+						Model: benchModel, Input: in, Output: filepath.Join(dir, "out."+format),
+						Engine: eng, BatchSize: 1024, Workers: workers,
+					}
+					for b.Loop() {
+						st, err := Score(context.Background(), o)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if st.Rows != benchRows {
+							b.Fatalf("scored %d rows, want %d", st.Rows, benchRows)
+						}
+					}
+					b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkScoreReadWorkers scores a CSV file with the rows decoded on one
+// goroutine and on readWorkers, side by side.
+func BenchmarkScoreReadWorkers(b *testing.B) {
+	if err := ortlib.Init(""); err != nil {
+		b.Skip(err)
+	}
+	dir := b.TempDir()
+	in := writeBenchInput(b, dir, "in.csv", benchRows)
+	defer func(n int) { readWorkers = n }(readWorkers)
+	for _, n := range []int{1, min(runtime.NumCPU(), 4)} {
+		b.Run(fmt.Sprintf("read=%d", n), func(b *testing.B) {
+			readWorkers = n
+			o := Options{Model: benchModel, Input: in, Output: filepath.Join(dir, "out.csv"), Engine: engine.ORT, BatchSize: 1024}
+			for b.Loop() {
+				if _, err := Score(context.Background(), o); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// BenchmarkORTSession runs a bare ONNX Runtime session on float32 tensors
+// in memory, the bound on what the ort engine can do, comparing
+// AdvancedSession (tensors bound when the session is made) with
+// DynamicAdvancedSession (tensors passed to each run), which the ort engine
+// uses so that a smaller last batch needs no second session.
+func BenchmarkORTSession(b *testing.B) {
+	if err := ortlib.Init(""); err != nil {
+		b.Skip(err)
+	}
+	data, err := os.ReadFile(benchModel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, batch := range []int{256, 1024, 4096} {
+		for _, kind := range []string{"advanced", "dynamic"} {
+			b.Run(fmt.Sprintf("%s/batch=%d", kind, batch), func(b *testing.B) {
+				x, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(batch), 2))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer x.Destroy()
+				y, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(batch), 1))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer y.Destroy()
+				rng := rand.New(rand.NewPCG(1, 2))
+				for i := range x.GetData() {
+					x.GetData()[i] = float32(rng.NormFloat64())
+				}
+				var run func() error
+				if kind == "advanced" {
+					s, err := ort.NewAdvancedSessionWithONNXData(data, []string{"x"}, []string{"energy"}, []ort.Value{x}, []ort.Value{y}, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer s.Destroy()
+					run = s.Run
+				} else {
+					s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"x"}, []string{"energy"}, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer s.Destroy()
+					in, out := []ort.Value{x}, []ort.Value{y}
+					run = func() error { return s.Run(in, out) }
+				}
+				for b.Loop() {
+					if err := run(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			})
+		}
+	}
+}
+
+// BenchmarkEngine runs each Engine on batches of float64 rows in memory:
+// the ort engine adds the float64/float32 conversions to a bare session.
+func BenchmarkEngine(b *testing.B) {
+	m, err := loadModel(benchModel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 1024
+	for _, eng := range []string{engine.ORT, engine.Go} {
+		b.Run(eng, func(b *testing.B) {
+			var e engine.Engine
+			var err error
+			if eng == engine.ORT {
+				if err := ortlib.Init(""); err != nil {
+					b.Skip(err)
+				}
+				e, err = engine.NewORTEngine(m.data, batch, engine.ORTOptions{})
+			} else {
+				e, err = engine.NewGoEngine(m.proto, batch)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			rng := rand.New(rand.NewPCG(1, 2))
+			x := make([]float64, 2*batch)
+			for i := range x {
+				x[i] = rng.NormFloat64()
+			}
+			for b.Loop() {
+				if _, err := e.Run(x, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// testModel is a model as both engines take it.
+type testModel struct {
+	data  []byte
+	proto *onnx.ModelProto
+}
+
+func loadModel(path string) (testModel, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return testModel{}, err
+	}
+	m, err := onnx.Decode(data)
+	return testModel{data, m}, err
+}
