@@ -172,7 +172,7 @@ func EvaluateBounds(ctx context.Context, o BoundsOptions) (*BoundsReport, error)
 	}
 	D, d := ds.Width, g.inWidth
 	if e.inWidth != D || e.outWid != 1 || g.outWid != D {
-		return nil, fmt.Errorf("the energy maps %d values to %d and the generator %d to %d; the ds %s has %d per row",
+		return nil, fmt.Errorf("the energy maps %d values to %d and the generator %d to %d; the data %s has %d per row",
 			e.inWidth, e.outWid, g.inWidth, g.outWid, o.Data, D)
 	}
 	nets := []*network{e, g}
