@@ -223,7 +223,7 @@ func EvaluateBounds(ctx context.Context, o BoundsOptions) (*BoundsReport, error)
 			}
 			setLSI(upper, o.LSIConstant)
 		}
-		// Every job sees the same ds rows, latent draws and noise.
+		// Every job sees the same data rows, latent draws and noise.
 		s, err := data.NewSampler(ds, o.Seed)
 		if err != nil {
 			return nil, fielderr.Errorf("{Data}: %w", err)
