@@ -38,8 +38,12 @@ type opDef struct {
 // n.Output (a zero value for an output nobody uses is fine).
 type lowerFunc func(b *builder, n *onnx.NodeProto, in []value) ([]value, error)
 
+// MaxOpset is the newest version of the default ONNX operator set the
+// importer reads.
+const MaxOpset = 23
+
 // maxOpset is the newest opset the table is written for.
-const maxOpset = 23
+const maxOpset = MaxOpset
 
 // opTable maps op_type to its definition.
 var opTable = map[string]opDef{
