@@ -122,3 +122,22 @@ func max64(a, b int64) int64 {
 	}
 	return b
 }
+
+// addSat returns a + b, saturated at the bounds of int64.
+func addSat(a, b int64) int64 {
+	switch {
+	case b > 0 && a > math.MaxInt64-b:
+		return math.MaxInt64
+	case b < 0 && a < math.MinInt64-b:
+		return math.MinInt64
+	}
+	return a + b
+}
+
+// mulSat returns a·b for non-negative a and b, saturated at math.MaxInt64.
+func mulSat(a, b int64) int64 {
+	if a > 0 && b > math.MaxInt64/a {
+		return math.MaxInt64
+	}
+	return a * b
+}

@@ -223,7 +223,11 @@ func lowerRange(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 	}
 	n := math.Ceil((limit.float(0) - start.float(0)) / delta.float(0))
 	if !(n <= float64(b.maxElems)) { // also NaN
-		return nil, fmt.Errorf("Range(%v, %v, %v) has %.3g elements, over the limit of %d", start.float(0), limit.float(0), delta.float(0), n, b.maxElems)
+		size := int64(math.MaxInt64)
+		if n < math.MaxInt64 {
+			size = int64(n)
+		}
+		return nil, &LimitError{What: fmt.Sprintf("Range(%v, %v, %v)", start.float(0), limit.float(0), delta.float(0)), Shape: []int64{size}, Size: size, Limit: b.maxElems}
 	}
 	cnt := max(int(n), 0)
 	if start.isInt && limit.isInt && delta.isInt {

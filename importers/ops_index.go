@@ -172,10 +172,7 @@ func lowerPad(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 	}
 	full := make([]int64, r)
 	for k, d := range in[0].shape() {
-		full[k] = int64(d) + pads[k] + pads[r+k]
-		if pads[k] > math.MaxInt32 || pads[r+k] > math.MaxInt32 {
-			full[k] = math.MaxInt64
-		}
+		full[k] = addSat(addSat(int64(d), pads[k]), pads[r+k])
 	}
 	if err := b.limit64("padded output", full); err != nil {
 		return nil, err

@@ -233,6 +233,9 @@ func lowerConv(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := b.limitWindows(x.shape(), win); err != nil {
+		return nil, err
+	}
 	geo := autodiff.ConvGeometry{Strides: win.strides, Dilations: win.dilations, PadsBegin: win.padsBegin, PadsEnd: win.padsEnd, Groups: attrInt(n, "group", 1)}
 	y := b.t.Conv(b.float(x), b.float(w), geo)
 	var bias value
@@ -274,10 +277,23 @@ func lowerConvTranspose(b *builder, n *onnx.NodeProto, in []value) ([]value, err
 			want[i] = d * win.strides[i]
 		}
 	}
+	if err := b.limitWindows(x.shape(), win); err != nil {
+		return nil, err
+	}
 	full := make([]int, k) // output size without pads
 	out := make([]int, k)
+	lim := append([]int64{int64(x.shape()[0]), int64(w.shape()[1])}, make([]int64, k)...)
 	for i, d := range ds {
+		lim[2+i] = addSat(mulSat(int64(win.strides[i]), int64(d)), addSat(int64(outPad[i]), mulSat(int64(win.kernel[i]), int64(win.dilations[i]))))
 		full[i] = win.strides[i]*(d-1) + outPad[i] + (win.kernel[i]-1)*win.dilations[i] + 1
+	}
+	if err := b.limit64("output", lim); err != nil {
+		return nil, err
+	}
+	if want != nil {
+		if err := b.limit("output_shape", append([]int{x.shape()[0], w.shape()[1]}, want...)); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case want != nil:
@@ -353,7 +369,7 @@ func floorDiv(a, b int) int {
 	return q
 }
 
-func poolGeometry(n *onnx.NodeProto, x value, opset int64) (autodiff.PoolGeometry, error) {
+func poolGeometry(n *onnx.NodeProto, x value, opset int64, maxElems int) (autodiff.PoolGeometry, error) {
 	if x.rank() < 3 {
 		return autodiff.PoolGeometry{}, fmt.Errorf("input of shape %v, want (N, C, D...)", x.shape())
 	}
@@ -365,6 +381,9 @@ func poolGeometry(n *onnx.NodeProto, x value, opset int64) (autodiff.PoolGeometr
 	if err != nil {
 		return autodiff.PoolGeometry{}, err
 	}
+	if err := limitWindows(x.shape(), win, maxElems); err != nil {
+		return autodiff.PoolGeometry{}, err
+	}
 	return autodiff.PoolGeometry{
 		Kernel: win.kernel, Strides: win.strides, Dilations: win.dilations,
 		PadsBegin: win.padsBegin, PadsEnd: win.padsEnd,
@@ -373,7 +392,7 @@ func poolGeometry(n *onnx.NodeProto, x value, opset int64) (autodiff.PoolGeometr
 }
 
 func lowerMaxPool(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
-	geo, err := poolGeometry(n, in[0], b.opset)
+	geo, err := poolGeometry(n, in[0], b.opset, b.maxElems)
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +400,7 @@ func lowerMaxPool(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 }
 
 func lowerAvgPool(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
-	geo, err := poolGeometry(n, in[0], b.opset)
+	geo, err := poolGeometry(n, in[0], b.opset, b.maxElems)
 	if err != nil {
 		return nil, err
 	}
@@ -410,4 +429,21 @@ func lowerGlobalMaxPool(b *builder, _ *onnx.NodeProto, in []value) ([]value, err
 	}
 	geo := autodiff.PoolGeometry{Kernel: append([]int{}, in[0].shape()[2:]...)}
 	return []value{nodeVal(b.t.MaxPool(b.float(in[0]), geo))}, nil
+}
+
+// limitWindows checks the padded input of a convolution or pool, and its
+// kernel, against the budget.
+func (b *builder) limitWindows(x []int, w windows) error { return limitWindows(x, w, b.maxElems) }
+
+func limitWindows(x []int, w windows, max int) error {
+	padded := []int64{int64(x[0]), int64(x[1])}
+	span := []int64{}
+	for i, d := range x[2:] {
+		padded = append(padded, addSat(int64(d), addSat(int64(w.padsBegin[i]), int64(w.padsEnd[i]))))
+		span = append(span, mulSat(int64(w.kernel[i]), int64(w.dilations[i])))
+	}
+	if err := limit("padded input", padded, max); err != nil {
+		return err
+	}
+	return limit("dilated kernel", span, max)
 }
