@@ -212,18 +212,9 @@ func (c *converter) node(n *onnx.NodeProto) error {
 		}
 	case "Pad":
 		if from < 11 {
-			pads := onnx.Attr(n, "pads")
-			if pads == nil {
-				pads = onnx.Attr(n, "paddings")
+			if err := c.padInputs(n); err != nil {
+				return err
 			}
-			if pads == nil {
-				return fmt.Errorf("no pads attribute")
-			}
-			setInput(n, 1, c.addInts(valueBase(n)+".pads", pads.GetInts()))
-			if v := onnx.AttrFloat(n, "value", 0); v != 0 {
-				setInput(n, 2, c.addScalar(valueBase(n)+".value", v))
-			}
-			dropAttrs(n, "pads", "paddings", "value")
 		}
 	case "Slice":
 		if from < 10 {
@@ -263,6 +254,24 @@ func (c *converter) node(n *onnx.NodeProto) error {
 		}
 	}
 	return c.retarget(n)
+}
+
+// padInputs moves the pads (paddings) and value attributes of a Pad before
+// opset 11 to inputs.
+func (c *converter) padInputs(n *onnx.NodeProto) error {
+	pads := onnx.Attr(n, "pads")
+	if pads == nil {
+		pads = onnx.Attr(n, "paddings")
+	}
+	if pads == nil {
+		return fmt.Errorf("no pads attribute")
+	}
+	setInput(n, 1, c.addInts(valueBase(n)+".pads", pads.GetInts()))
+	if v := onnx.AttrFloat(n, "value", 0); v != 0 {
+		setInput(n, 2, c.addScalar(valueBase(n)+".value", v))
+	}
+	dropAttrs(n, "pads", "paddings", "value")
+	return nil
 }
 
 // softmax rewrites a Softmax or LogSoftmax of an opset before 13, which

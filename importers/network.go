@@ -146,7 +146,11 @@ func (n *Network) Model() *onnx.ModelProto { return n.model }
 // graph inputs of types the importer cannot hold. It returns nil for a
 // model New accepts, apart from structural problems New also reports.
 func Unsupported(m *onnx.ModelProto) []error {
-	return analyze(m).errs
+	p, err := Prepare(m)
+	if err != nil {
+		return []error{err}
+	}
+	return analyze(p).errs
 }
 
 func ports(vs []*onnx.ValueInfoProto, skip map[string]*onnx.TensorProto) ([]Port, error) {

@@ -282,18 +282,11 @@ func lowerConvTranspose(b *builder, n *onnx.NodeProto, in []value) ([]value, err
 	}
 	full := make([]int, k) // output size without pads
 	out := make([]int, k)
-	lim := append([]int64{int64(x.shape()[0]), int64(w.shape()[1])}, make([]int64, k)...)
-	for i, d := range ds {
-		lim[2+i] = addSat(mulSat(int64(win.strides[i]), int64(d)), addSat(int64(outPad[i]), mulSat(int64(win.kernel[i]), int64(win.dilations[i]))))
-		full[i] = win.strides[i]*(d-1) + outPad[i] + (win.kernel[i]-1)*win.dilations[i] + 1
-	}
-	if err := b.limit64("output", lim); err != nil {
+	if err := b.limitConvTranspose(x.shape(), w.shape(), win, outPad, want); err != nil {
 		return nil, err
 	}
-	if want != nil {
-		if err := b.limit("output_shape", append([]int{x.shape()[0], w.shape()[1]}, want...)); err != nil {
-			return nil, err
-		}
+	for i, d := range ds {
+		full[i] = win.strides[i]*(d-1) + outPad[i] + (win.kernel[i]-1)*win.dilations[i] + 1
 	}
 	switch {
 	case want != nil:
@@ -446,4 +439,21 @@ func limitWindows(x []int, w windows, max int) error {
 		return err
 	}
 	return limit("dilated kernel", span, max)
+}
+
+// limitConvTranspose checks the output of a transposed convolution, as its
+// geometry and its output_shape (want, if given) make it, against the
+// budget.
+func (b *builder) limitConvTranspose(x, w []int, win windows, outPad, want []int) error {
+	lim := []int64{int64(x[0]), int64(w[1])}
+	for i, d := range x[2:] {
+		lim = append(lim, addSat(mulSat(int64(win.strides[i]), int64(d)), addSat(int64(outPad[i]), mulSat(int64(win.kernel[i]), int64(win.dilations[i])))))
+	}
+	if err := b.limit64("output", lim); err != nil {
+		return err
+	}
+	if want == nil {
+		return nil
+	}
+	return b.limit("output_shape", append([]int{x[0], w[1]}, want...))
 }
