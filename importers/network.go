@@ -254,7 +254,7 @@ func (a *analysis) initializers(g *onnx.GraphProto, info map[string]valueInfo) {
 				continue
 			}
 			a.params = append(a.params, Param{Name: name, Shape: shape, Data: data, Trainable: !stats[name]})
-			info[name] = valueInfo{present: true}
+			info[name] = valueInfo{present: true, elem: dt}
 			continue
 		}
 		c, err := tensorConst(t)
@@ -263,7 +263,7 @@ func (a *analysis) initializers(g *onnx.GraphProto, info map[string]valueInfo) {
 			continue
 		}
 		a.consts[name] = c
-		info[name] = valueInfo{present: true, isConst: true, isInt: c.isInt}
+		info[name] = valueInfo{present: true, isConst: true, isInt: c.isInt, elem: dt}
 	}
 }
 
@@ -283,7 +283,7 @@ func (a *analysis) graphInputs(g *onnx.GraphProto, info map[string]valueInfo) {
 		// Integer inputs (shapes, axes, indices) are read when the graph
 		// is built: Apply takes their values from the nodes given.
 		isInt := elem == onnx.TensorProto_INT64
-		info[v.GetName()] = valueInfo{present: true, isInt: isInt, isConst: isInt}
+		info[v.GetName()] = valueInfo{present: true, isInt: isInt, isConst: isInt, elem: elem}
 	}
 }
 

@@ -240,6 +240,9 @@ type valueInfo struct {
 	present bool // the input is given (optional inputs may be omitted)
 	isConst bool // known at build time
 	isInt   bool // integer or boolean elements
+	// elem is the element type declared for an initializer or graph
+	// input, 0 for computed values.
+	elem onnx.DataType
 }
 
 // builder lowers the nodes of one Apply call onto a tape.

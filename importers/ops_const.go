@@ -150,8 +150,15 @@ func likeType(isInt bool) int64 {
 	return int64(onnx.TensorProto_DOUBLE)
 }
 
+// checkCastLike checks the cast to target_type's declared element type
+// when it is an initializer or graph input (FLOAT16 is refused as Cast
+// refuses it), else to its kind.
 func checkCastLike(_ *onnx.NodeProto, _ int64, in []valueInfo) error {
-	return checkCastTo(likeType(in[1].isInt), in[0])
+	to := likeType(in[1].isInt)
+	if in[1].elem != onnx.TensorProto_UNDEFINED {
+		to = int64(in[1].elem)
+	}
+	return checkCastTo(to, in[0])
 }
 
 func lowerCast(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
