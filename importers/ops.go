@@ -346,6 +346,25 @@ func axis(a, r int) (int, error) {
 	return a, nil
 }
 
+// distinctAxes returns axes made non-negative, in their order, refusing
+// repeated ones.
+func distinctAxes(axes []int, rank int) ([]int, error) {
+	out := make([]int, len(axes))
+	seen := make([]bool, rank)
+	for i, a := range axes {
+		k, err := axis(a, rank)
+		if err != nil {
+			return nil, err
+		}
+		if seen[k] {
+			return nil, fmt.Errorf("axis %d repeated", a)
+		}
+		seen[k] = true
+		out[i] = k
+	}
+	return out, nil
+}
+
 // normAxes returns axes made non-negative and sorted.
 func normAxes(axes []int, rank int) ([]int, error) {
 	out := make([]int, len(axes))

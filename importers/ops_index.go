@@ -56,17 +56,11 @@ func lowerSlice(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 	if len(axes) != len(starts) || len(steps) != len(starts) {
 		return nil, fmt.Errorf("starts, ends, axes and steps of lengths %d, %d, %d, %d", len(starts), len(ends), len(axes), len(steps))
 	}
-	seen := make([]bool, len(s))
-	for k := range axes {
-		a, err := axis(axes[k], len(s))
-		if err != nil {
-			return nil, err
-		}
-		if seen[a] {
-			return nil, fmt.Errorf("axis %d repeated", axes[k])
-		}
-		seen[a] = true
-		axes[k] = a
+	axes, err := distinctAxes(axes, len(s))
+	if err != nil {
+		return nil, err
+	}
+	for k, a := range axes {
 		d, st := s[a], steps[k]
 		lo, hi := starts[k], ends[k]
 		if lo < 0 {
@@ -204,17 +198,11 @@ func padsForAxes(pads []int64, axesIn value, r int) ([]int64, error) {
 	if len(pads) != 2*len(axes) {
 		return nil, fmt.Errorf("%d pads for %d axes", len(pads), len(axes))
 	}
+	if axes, err = distinctAxes(axes, r); err != nil {
+		return nil, err
+	}
 	full := make([]int64, 2*r)
-	seen := make([]bool, r)
-	for i, a := range axes {
-		k, err := axis(a, r)
-		if err != nil {
-			return nil, err
-		}
-		if seen[k] {
-			return nil, fmt.Errorf("axis %d repeated", a)
-		}
-		seen[k] = true
+	for i, k := range axes {
 		full[k], full[r+k] = pads[i], pads[len(axes)+i]
 	}
 	return full, nil

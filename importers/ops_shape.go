@@ -169,15 +169,11 @@ func lowerUnsqueeze(b *builder, n *onnx.NodeProto, in []value) ([]value, error) 
 		return nil, err
 	}
 	r := len(s) + len(axes)
+	if axes, err = distinctAxes(axes, r); err != nil {
+		return nil, err
+	}
 	add := make([]bool, r)
-	for _, a := range axes {
-		k, err := axis(a, r)
-		if err != nil {
-			return nil, err
-		}
-		if add[k] {
-			return nil, fmt.Errorf("axis %d repeated", a)
-		}
+	for _, k := range axes {
 		add[k] = true
 	}
 	out := make([]int, r)
