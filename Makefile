@@ -30,7 +30,8 @@ demo:
 	$(MAKE) build
 	scripts/demo.sh $(BIN)
 
-# Short fuzzing of the ONNX decoder, the row readers and the run-file
+# Short fuzzing of the ONNX decoder, the importer (decode, import and run
+# under an element budget), the row readers and the run-file
 # parser (FUZZTIME each). make test gives each 30000 inputs: a count, not a
 # duration, since Go 1.26's fuzzing coordinator can fail a duration-limited
 # run with a spurious "context deadline exceeded" (go.dev/issue/75804,
@@ -38,6 +39,7 @@ demo:
 FUZZTIME ?= 10s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./onnx
+	$(GO) test -tags '$(TAGS)' -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZTIME) ./importers
 	$(GO) test -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime $(FUZZTIME) ./internal/rows
 	$(GO) test -run '^$$' -fuzz '^FuzzReadJSONL$$' -fuzztime $(FUZZTIME) ./internal/rows
 	$(GO) test -run '^$$' -fuzz '^FuzzReadNPY$$' -fuzztime $(FUZZTIME) ./internal/rows

@@ -8,17 +8,25 @@
 //   - the source graph with each floating-point initializer named in the
 //     parameters holding the trained values (names are kept, so the
 //     export can be imported and trained again);
-//   - at opset 17 (IR version 8), the newest opset the importer reads and
-//     the last before the Reduce ops took their axes as inputs. Older
-//     models are converted: attributes that became inputs (the axes of
+//   - at opset 17 (IR version 8) by default, the opset with the widest
+//     runtime support, or at any opset from MinOpset (13) to MaxOpset (23,
+//     the newest the importer reads) with ModelWith and Options.Opset (the
+//     IR version the first that has it). Older models are converted:
+//     attributes that became inputs (the axes of
 //     Squeeze, Unsqueeze and ReduceSum, Split's split, Reshape's shape,
 //     Pad's pads and value, Slice's starts, ends and axes, Clip's bounds)
 //     become INT64 or FLOAT initializers, Softmax and LogSoftmax before
 //     opset 13 (which normalise the input flattened to a matrix) become
 //     Flatten, Softmax, Reshape, and the broadcast and consumed_inputs
-//     attributes of the first opsets are dropped. Only the ops the
-//     importer supports are converted; the rest are copied as they are.
-//     Models newer than opset 17 are an error;
+//     attributes of the first opsets are dropped. From opset 13 on, the
+//     forms of opsets 18 and newer are converted both ways (the axes of the
+//     other Reduce ops, Split's num_outputs, Gelu into Erf before opset
+//     20), and what the target opset cannot express is an error. Only the
+//     ops the importer supports are converted; the rest are copied as they
+//     are. The model is first put in the importer's form
+//     (importers.Prepare: functions inlined, Identity aliases of
+//     initializers made initializers), with the output shapes the importer
+//     propagates;
 //   - in inference form: Dropout becomes Identity, and BatchNormalization
 //     normalises with its running statistics, losing is_test, spatial and
 //     training_mode and every output but the first. A generator trained,

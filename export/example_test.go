@@ -65,3 +65,31 @@ func ExampleModel() {
 	// unnormalised at (0, 0): 0.387682
 	// log density at (10, 20): -1.637682
 }
+
+// ExampleModelWith exports a dynamo-style opset 20 energy, with Gelu, at
+// opset 23 and at opset 18, where Gelu is written with Erf.
+func ExampleModelWith() {
+	m, err := onnx.Load("../testdata/opset/energy_mlp_gelu_o20.onnx")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, opset := range []int64{23, 18} {
+		exp, err := export.ModelWith(m, nil, export.Meta{Kind: export.KindEnergy}, export.Options{Opset: opset})
+		if err != nil {
+			log.Fatal(err)
+		}
+		gelu, erf := 0, 0
+		for _, n := range exp.GetGraph().GetNode() {
+			switch n.GetOpType() {
+			case "Gelu":
+				gelu++
+			case "Erf":
+				erf++
+			}
+		}
+		fmt.Printf("opset %d (IR %d): %d Gelu, %d Erf\n", onnx.OpsetVersion(exp, ""), exp.GetIrVersion(), gelu, erf)
+	}
+	// Output:
+	// opset 23 (IR 11): 2 Gelu, 0 Erf
+	// opset 18 (IR 8): 0 Gelu, 2 Erf
+}

@@ -19,10 +19,11 @@ const (
 	// layout of exported models changes.
 	ProducerVersion = "1"
 	// Opset is the version of the default ONNX operator set an exported
-	// model imports.
+	// model imports by default (Options.Opset), the one with the widest
+	// runtime support.
 	Opset = 17
-	// IRVersion is the ONNX IR version of an exported model, the one that
-	// introduced opset 17.
+	// IRVersion is the ONNX IR version of an exported model of opset
+	// Opset, the one that introduced opset 17.
 	IRVersion = 8
 	// BatchDim is the symbolic name of the leading dimension of every
 	// graph input and output.
@@ -55,10 +56,21 @@ const (
 // named "batch", meta's normalisation applied in the graph, producer
 // "ebmpipe" and metadata_props from meta (which replace m's).
 //
+// m is first put in the form the importer builds (importers.Prepare:
+// functions inlined, Identity aliases of initializers made initializers of
+// their own), so params may name any parameter of a Network built from m,
+// and its output shapes are those the importer propagates where it can
+// build m.
+//
 // m is not modified. Every error names the node, initializer or metadata
 // field at fault.
 func Model(m *onnx.ModelProto, params map[string][]float64, meta Meta) (*onnx.ModelProto, error) {
-	out, err := build(m, params, meta)
+	return ModelWith(m, params, meta, DefaultOptions())
+}
+
+// ModelWith is Model writing the opset of opt.
+func ModelWith(m *onnx.ModelProto, params map[string][]float64, meta Meta, opt Options) (*onnx.ModelProto, error) {
+	out, err := build(m, params, meta, opt)
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
@@ -68,7 +80,12 @@ func Model(m *onnx.ModelProto, params map[string][]float64, meta Meta) (*onnx.Mo
 // Save writes the model Model makes to path, atomically: path holds either
 // its old contents or the complete new model.
 func Save(path string, m *onnx.ModelProto, params map[string][]float64, meta Meta) error {
-	out, err := Model(m, params, meta)
+	return SaveWith(path, m, params, meta, DefaultOptions())
+}
+
+// SaveWith is Save writing the opset of opt.
+func SaveWith(path string, m *onnx.ModelProto, params map[string][]float64, meta Meta, opt Options) error {
+	out, err := ModelWith(m, params, meta, opt)
 	if err != nil {
 		return err
 	}
@@ -78,9 +95,12 @@ func Save(path string, m *onnx.ModelProto, params map[string][]float64, meta Met
 	return nil
 }
 
-func build(m *onnx.ModelProto, params map[string][]float64, meta Meta) (*onnx.ModelProto, error) {
+func build(m *onnx.ModelProto, params map[string][]float64, meta Meta, opt Options) (*onnx.ModelProto, error) {
 	if m == nil || m.GetGraph() == nil {
 		return nil, errors.New("no model graph")
+	}
+	if err := opt.Check(); err != nil {
+		return nil, fmt.Errorf("options: %w", err)
 	}
 	if err := meta.check(); err != nil {
 		return nil, fmt.Errorf("metadata: %w", err)
@@ -92,8 +112,12 @@ func build(m *onnx.ModelProto, params map[string][]float64, meta Meta) (*onnx.Mo
 	switch {
 	case from == 0:
 		return nil, errors.New("the model imports no default ONNX operator set")
-	case from > Opset:
-		return nil, fmt.Errorf("opset %d is newer than opset %d, the one exported models use", from, Opset)
+	case from > MaxOpset:
+		return nil, fmt.Errorf("opset %d is newer than opset %d, the newest the importer reads", from, MaxOpset)
+	}
+	m, err := prepare(m)
+	if err != nil {
+		return nil, err
 	}
 	out := proto.Clone(m).(*onnx.ModelProto)
 	g := out.Graph
@@ -102,7 +126,7 @@ func build(m *onnx.ModelProto, params map[string][]float64, meta Meta) (*onnx.Mo
 	if err := setParams(g, params); err != nil {
 		return nil, err
 	}
-	if err := convertOpset(g, from); err != nil {
+	if err := convertOpset(g, from, opt.Opset); err != nil {
 		return nil, err
 	}
 	if err := toFloat32(g); err != nil {
@@ -114,8 +138,8 @@ func build(m *onnx.ModelProto, params map[string][]float64, meta Meta) (*onnx.Mo
 	}
 	g.ValueInfo = nil // intermediate shapes may be stale; runtimes infer them
 
-	out.IrVersion = proto.Int64(IRVersion)
-	imports := []*onnx.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(Opset)}}
+	out.IrVersion = proto.Int64(irVersions[opt.Opset])
+	imports := []*onnx.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(opt.Opset)}}
 	for _, op := range out.OpsetImport {
 		if d := op.GetDomain(); d != "" && d != "ai.onnx" {
 			imports = append(imports, op)

@@ -111,24 +111,33 @@ func perturbParams(t *testing.T, m *onnx.ModelProto) map[string][]float64 {
 // independently of export.Model.
 func withParams(t *testing.T, m *onnx.ModelProto, params map[string][]float64) *onnx.ModelProto {
 	t.Helper()
+	// The initializers the parameters name: aliases resolved.
+	m, err := importers.Prepare(m)
+	if err != nil {
+		t.Fatal(err)
+	}
 	m = proto.Clone(m).(*onnx.ModelProto)
 	for i, init := range m.Graph.Initializer {
 		v, ok := params[init.GetName()]
 		if !ok {
 			continue
 		}
-		if init.GetDataType() != int32(onnx.TensorProto_FLOAT) {
-			t.Fatalf("initializer %q is not FLOAT", init.GetName())
-		}
-		f := make([]float32, len(v))
-		for k, x := range v {
-			f[k] = float32(x)
-		}
 		shape := make([]int, len(init.Dims))
 		for k, d := range init.Dims {
 			shape[k] = int(d)
 		}
-		m.Graph.Initializer[i] = onnx.NewTensorFloat32(init.GetName(), shape, f)
+		switch onnx.DataType(init.GetDataType()) {
+		case onnx.TensorProto_FLOAT:
+			f := make([]float32, len(v))
+			for k, x := range v {
+				f[k] = float32(x)
+			}
+			m.Graph.Initializer[i] = onnx.NewTensorFloat32(init.GetName(), shape, f)
+		case onnx.TensorProto_DOUBLE:
+			m.Graph.Initializer[i] = onnx.NewTensorFloat64(init.GetName(), shape, v)
+		default:
+			t.Fatalf("initializer %q is not FLOAT or DOUBLE", init.GetName())
+		}
 	}
 	return m
 }

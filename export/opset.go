@@ -11,18 +11,21 @@ import (
 )
 
 // converter rewrites the nodes of a graph written for opset from into
-// their opset-17, inference-time form.
+// their inference-time form of opset to.
 type converter struct {
 	g     *onnx.GraphProto
 	from  int64
+	to    int64
 	names map[string]bool // every value name in the graph, for fresh names
 	used  map[string]bool // values read by a node or a graph output
 	inits map[string]*onnx.TensorProto
 	out   []*onnx.NodeProto
 }
 
-// convertOpset rewrites g's default-domain nodes from opset from to Opset.
-// The attribute forms that changed, for the ops the importer supports:
+// convertOpset rewrites g's default-domain nodes from opset from to opset
+// to (MinOpset to MaxOpset). Nodes are first put in their opset-13 to 17
+// form; the attribute forms that changed before opset 13, for the ops the
+// importer supports:
 //
 //	Squeeze, Unsqueeze, ReduceSum (13)  axes attribute → input
 //	Split (13)                          split attribute → input
@@ -41,9 +44,10 @@ type converter struct {
 // and, whatever the opset, Dropout becomes Identity and BatchNormalization
 // loses is_test, spatial and training_mode and keeps only its first output
 // (so it normalises with its running statistics). Both fail if an output
-// they drop is used.
-func convertOpset(g *onnx.GraphProto, from int64) error {
-	c := &converter{g: g, from: from, names: map[string]bool{}, used: map[string]bool{}, inits: map[string]*onnx.TensorProto{}}
+// they drop is used. Then retarget (opset18.go) converts the forms that
+// changed from opset 13 on to those of opset to.
+func convertOpset(g *onnx.GraphProto, from, to int64) error {
+	c := &converter{g: g, from: from, to: to, names: map[string]bool{}, used: map[string]bool{}, inits: map[string]*onnx.TensorProto{}}
 	for _, t := range g.Initializer {
 		c.names[t.GetName()] = true
 		c.inits[t.GetName()] = t
@@ -208,7 +212,7 @@ func (c *converter) node(n *onnx.NodeProto) error {
 		}
 	case "Pad":
 		if from < 11 {
-			if err := c.pad(n); err != nil {
+			if err := c.padInputs(n); err != nil {
 				return err
 			}
 		}
@@ -243,13 +247,12 @@ func (c *converter) node(n *onnx.NodeProto) error {
 			return nil
 		}
 	}
-	c.out = append(c.out, n)
-	return nil
+	return c.retarget(n)
 }
 
-// pad turns the pads (or paddings) and value attributes of a Pad before
-// opset 11 into inputs.
-func (c *converter) pad(n *onnx.NodeProto) error {
+// padInputs moves the pads (paddings) and value attributes of a Pad before
+// opset 11 to inputs.
+func (c *converter) padInputs(n *onnx.NodeProto) error {
 	pads := onnx.Attr(n, "pads")
 	if pads == nil {
 		pads = onnx.Attr(n, "paddings")

@@ -33,6 +33,7 @@ type Param struct {
 // A Network is immutable after New; Apply may be called from several
 // goroutines on different tapes.
 type Network struct {
+	model   *onnx.ModelProto
 	opset   int64
 	nodes   []*onnx.NodeProto
 	inputs  []Port
@@ -40,6 +41,8 @@ type Network struct {
 	params  []Param
 	consts  map[string]*constant // initializers read when a graph is built
 	used    map[string]bool      // values read by a node or a graph output
+	// maxElems is Options.MaxElements.
+	maxElems int
 }
 
 // An UnsupportedError reports a node that a Network cannot build, and why.
@@ -64,24 +67,44 @@ func nodeLabel(i int, name, op string, opset int64) string {
 	return fmt.Sprintf("node #%d (%s, opset %d)", i, op, opset)
 }
 
-// Load reads an ONNX model file and prepares it with New.
-func Load(path string) (*Network, error) {
+// Load reads an ONNX model file (and its external data, see onnx.Load)
+// and prepares it with New.
+func Load(path string) (*Network, error) { return LoadWith(path, DefaultOptions()) }
+
+// LoadWith is Load with options.
+func LoadWith(path string, opt Options) (*Network, error) {
 	m, err := onnx.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	n, err := New(m)
+	n, err := NewWith(m, opt)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return n, nil
 }
 
-// New prepares m. It fails if m is malformed or if any node is
-// unsupported; the error then lists every unsupported node (errors.Join of
-// *UnsupportedError values), not just the first.
-func New(m *onnx.ModelProto) (*Network, error) {
+// New prepares m with the default options (see NewWith).
+func New(m *onnx.ModelProto) (*Network, error) { return NewWith(m, DefaultOptions()) }
+
+// NewWith prepares m: it checks m's structure (onnx.Validate), works on
+// the model Prepare returns (model-local functions inlined, Identity
+// aliases of initializers resolved; m is not modified), checks every node
+// against the op table and the sizes the file declares against
+// opt.MaxElements, and builds the graph once to infer the output shapes by
+// propagation (a declared symbolic dimension that is in fact fixed, such
+// as torch's "Tanhx_dim_2", becomes its value). It fails if m is malformed
+// or if any node is unsupported; the error then lists every unsupported
+// node (errors.Join of *UnsupportedError values), not just the first.
+func NewWith(m *onnx.ModelProto, opt Options) (*Network, error) {
+	if err := opt.Check(); err != nil {
+		return nil, err
+	}
 	if err := onnx.Validate(m); err != nil {
+		return nil, err
+	}
+	m, err := Prepare(m)
+	if err != nil {
 		return nil, err
 	}
 	a := analyze(m)
@@ -89,28 +112,45 @@ func New(m *onnx.ModelProto) (*Network, error) {
 		return nil, errors.Join(a.errs...)
 	}
 	n := &Network{
-		opset:  a.opset,
-		nodes:  m.GetGraph().GetNode(),
-		params: a.params,
-		consts: a.consts,
-		used:   a.used,
+		model:    m,
+		opset:    a.opset,
+		nodes:    m.GetGraph().GetNode(),
+		params:   a.params,
+		consts:   a.consts,
+		used:     a.used,
+		maxElems: opt.MaxElements,
 	}
-	var err error
 	if n.inputs, err = ports(m.GetGraph().GetInput(), a.inits); err != nil {
 		return nil, err
+	}
+	for _, p := range n.inputs {
+		if err := checkPortSize(p, opt.MaxElements); err != nil {
+			return nil, err
+		}
 	}
 	if n.outputs, err = ports(m.GetGraph().GetOutput(), nil); err != nil {
 		return nil, err
 	}
+	if err := n.propagateShapes(); err != nil {
+		return nil, err
+	}
 	return n, nil
 }
+
+// Model returns the model the network was built from, as Prepare made it:
+// its initializers are the ones Params names. Do not modify it.
+func (n *Network) Model() *onnx.ModelProto { return n.model }
 
 // Unsupported returns every reason m cannot be built: one
 // *UnsupportedError per unsupported node, and errors for initializers or
 // graph inputs of types the importer cannot hold. It returns nil for a
 // model New accepts, apart from structural problems New also reports.
 func Unsupported(m *onnx.ModelProto) []error {
-	return analyze(m).errs
+	p, err := Prepare(m)
+	if err != nil {
+		return []error{err}
+	}
+	return analyze(p).errs
 }
 
 func ports(vs []*onnx.ValueInfoProto, skip map[string]*onnx.TensorProto) ([]Port, error) {
@@ -214,7 +254,7 @@ func (a *analysis) initializers(g *onnx.GraphProto, info map[string]valueInfo) {
 				continue
 			}
 			a.params = append(a.params, Param{Name: name, Shape: shape, Data: data, Trainable: !stats[name]})
-			info[name] = valueInfo{present: true}
+			info[name] = valueInfo{present: true, elem: dt}
 			continue
 		}
 		c, err := tensorConst(t)
@@ -223,7 +263,7 @@ func (a *analysis) initializers(g *onnx.GraphProto, info map[string]valueInfo) {
 			continue
 		}
 		a.consts[name] = c
-		info[name] = valueInfo{present: true, isConst: true, isInt: c.isInt}
+		info[name] = valueInfo{present: true, isConst: true, isInt: c.isInt, elem: dt}
 	}
 }
 
@@ -243,7 +283,7 @@ func (a *analysis) graphInputs(g *onnx.GraphProto, info map[string]valueInfo) {
 		// Integer inputs (shapes, axes, indices) are read when the graph
 		// is built: Apply takes their values from the nodes given.
 		isInt := elem == onnx.TensorProto_INT64
-		info[v.GetName()] = valueInfo{present: true, isInt: isInt, isConst: isInt}
+		info[v.GetName()] = valueInfo{present: true, isInt: isInt, isConst: isInt, elem: elem}
 	}
 }
 
@@ -294,8 +334,8 @@ func checkNode(n *onnx.NodeProto, op string, opset int64, in []valueInfo) (why s
 	case opset < def.since || opset > def.until:
 		return fmt.Sprintf("unsupported op (supported in opsets %d to %d)", def.since, def.until), false
 	}
-	var err error
-	if def.check != nil {
+	err := checkArity(n, opset)
+	if err == nil && def.check != nil {
 		err = def.check(n, opset, in)
 	}
 	for _, k := range def.static {
@@ -334,13 +374,16 @@ func outInfo(n *onnx.NodeProto, def opDef, in []valueInfo) valueInfo {
 		out.isConst, out.isInt = true, allInt
 	case "Cast":
 		out.isInt = castKind(onnx.AttrInt(n, "to", 0)) != "float"
+	case "CastLike":
+		out.isInt = len(in) > 1 && in[1].isInt
+		out.isConst = def.fold && in[0].isConst
 	case "Where":
 		out.isInt = len(in) > 2 && in[1].isInt && in[2].isInt
 	case "Add", "Sub", "Mul", "Div", "Neg":
 		// Computed integer arithmetic runs in floating point.
 		out.isInt = allInt && allConst
 	case "Identity", "Dropout", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
-		"Split", "Slice", "Tile", "Gather":
+		"Split", "Slice", "Tile", "Gather", "Expand":
 		out.isInt = first
 	case "Concat":
 		out.isInt = allInt
@@ -459,11 +502,14 @@ func (n *Network) Apply(t *autodiff.Tape, ps *ParamSet, opt ApplyOptions, inputs
 		}
 		vals[p.Name] = constVal(c)
 	}
-	b := &builder{t: t, opset: n.opset, opt: opt, used: n.used}
+	b := &builder{t: t, opset: n.opset, opt: opt, used: n.used, maxElems: n.maxElems}
 	for i, nd := range n.nodes {
 		out, err := n.lower(b, nd, vals)
 		if err == nil {
 			err = t.Err()
+		}
+		if err == nil {
+			err = b.checkOutputs(out)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", nodeLabel(i, nd.GetName(), nd.GetOpType(), n.opset), err)

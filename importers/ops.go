@@ -38,8 +38,12 @@ type opDef struct {
 // n.Output (a zero value for an output nobody uses is fine).
 type lowerFunc func(b *builder, n *onnx.NodeProto, in []value) ([]value, error)
 
+// MaxOpset is the newest version of the default ONNX operator set the
+// importer reads.
+const MaxOpset = 23
+
 // maxOpset is the newest opset the table is written for.
-const maxOpset = 17
+const maxOpset = MaxOpset
 
 // opTable maps op_type to its definition.
 var opTable = map[string]opDef{
@@ -72,8 +76,20 @@ var opTable = map[string]opDef{
 	"MatMul":      {since: 1, until: maxOpset, lower: lowerMatMul},
 	"Softmax":     {since: 1, until: maxOpset, lower: lowerSoftmax(false)},
 	"LogSoftmax":  {since: 1, until: maxOpset, lower: lowerSoftmax(true)},
-	"ReduceSum":   {since: 1, until: maxOpset, lower: lowerReduce(false), static: []int{1}},
-	"ReduceMean":  {since: 1, until: maxOpset, lower: lowerReduce(true)},
+	"Erf":         {since: 9, until: maxOpset, lower: lowerUnary((*autodiff.Tape).Erf)},
+	"Gelu":        {since: 20, until: maxOpset, lower: lowerGelu, check: checkGelu},
+
+	// Reductions (ops_reduce.go): axes an input from opset 13 (ReduceSum)
+	// or 18 (the others).
+	"ReduceSum":       {since: 1, until: maxOpset, lower: lowerReduce(rSum), static: []int{1}},
+	"ReduceMean":      {since: 1, until: maxOpset, lower: lowerReduce(rMean), static: []int{1}},
+	"ReduceMax":       {since: 1, until: maxOpset, lower: lowerReduce(rMax), static: []int{1}},
+	"ReduceMin":       {since: 1, until: maxOpset, lower: lowerReduce(rMin), static: []int{1}},
+	"ReduceSumSquare": {since: 1, until: maxOpset, lower: lowerReduce(rSumSquare), static: []int{1}},
+	"ReduceL1":        {since: 1, until: maxOpset, lower: lowerReduce(rL1), static: []int{1}},
+	"ReduceL2":        {since: 1, until: maxOpset, lower: lowerReduce(rL2), static: []int{1}},
+	"ReduceLogSum":    {since: 1, until: maxOpset, lower: lowerReduce(rLogSum), static: []int{1}},
+	"ReduceLogSumExp": {since: 1, until: maxOpset, lower: lowerReduce(rLogSumExp), static: []int{1}},
 
 	// Shapes, indexing and constants (ops_shape.go, ops_index.go, ops_const.go).
 	"Identity":        {since: 1, until: maxOpset, lower: lowerIdentity, fold: true},
@@ -88,10 +104,12 @@ var opTable = map[string]opDef{
 	"Split":           {since: 2, until: maxOpset, lower: lowerSplit, static: []int{1}, fold: true},
 	"Slice":           {since: 1, until: maxOpset, lower: lowerSlice, static: []int{1, 2, 3, 4}, fold: true},
 	"Tile":            {since: 6, until: maxOpset, lower: lowerTile, static: []int{1}, fold: true},
-	"Pad":             {since: 1, until: maxOpset, lower: lowerPad, static: []int{1, 2}, check: checkPad},
+	"Pad":             {since: 1, until: maxOpset, lower: lowerPad, static: []int{1, 2, 3}, check: checkPad},
+	"Expand":          {since: 8, until: maxOpset, lower: lowerExpand, static: []int{1}, fold: true},
 	"Gather":          {since: 1, until: maxOpset, lower: lowerGather, fold: true, check: checkGather},
 	"Shape":           {since: 1, until: maxOpset, lower: lowerShape},
 	"Cast":            {since: 6, until: maxOpset, lower: lowerCast, fold: true, check: checkCast},
+	"CastLike":        {since: 15, until: maxOpset, lower: lowerCastLike, fold: true, check: checkCastLike, attrLike: []int{1}},
 	"Range":           {since: 11, until: maxOpset, lower: lowerRange, static: []int{0, 1, 2}},
 	"ConstantOfShape": {since: 9, until: maxOpset, lower: lowerConstantOfShape, static: []int{0}},
 	"Equal":           {since: 1, until: maxOpset, lower: lowerEqual, static: []int{0, 1}},
@@ -100,6 +118,8 @@ var opTable = map[string]opDef{
 	// Neural-network layers (ops_nn.go).
 	"BatchNormalization":    {since: 1, until: maxOpset, lower: lowerBatchNorm, check: checkBatchNorm},
 	"InstanceNormalization": {since: 1, until: maxOpset, lower: lowerInstanceNorm},
+	"LayerNormalization":    {since: 17, until: maxOpset, lower: lowerLayerNorm},
+	"GroupNormalization":    {since: 18, until: maxOpset, lower: lowerGroupNorm},
 	"Conv":                  {since: 1, until: maxOpset, lower: lowerConv, check: checkConv},
 	"ConvTranspose":         {since: 1, until: maxOpset, lower: lowerConvTranspose, check: checkConv},
 	"MaxPool":               {since: 1, until: maxOpset, lower: lowerMaxPool, check: checkMaxPool},
@@ -220,6 +240,9 @@ type valueInfo struct {
 	present bool // the input is given (optional inputs may be omitted)
 	isConst bool // known at build time
 	isInt   bool // integer or boolean elements
+	// elem is the element type declared for an initializer or graph
+	// input, 0 for computed values.
+	elem onnx.DataType
 }
 
 // builder lowers the nodes of one Apply call onto a tape.
@@ -228,6 +251,10 @@ type builder struct {
 	opset int64
 	opt   ApplyOptions
 	used  map[string]bool // names of values some node or graph output reads
+	// maxElems is Options.MaxElements; folded counts the elements of the
+	// constants folded so far.
+	maxElems int
+	folded   int64
 }
 
 // float returns v as a node of the tape's floating-point type: constants
@@ -317,6 +344,25 @@ func axis(a, r int) (int, error) {
 		a += r
 	}
 	return a, nil
+}
+
+// distinctAxes returns axes made non-negative, in their order, refusing
+// repeated ones.
+func distinctAxes(axes []int, rank int) ([]int, error) {
+	out := make([]int, len(axes))
+	seen := make([]bool, rank)
+	for i, a := range axes {
+		k, err := axis(a, rank)
+		if err != nil {
+			return nil, err
+		}
+		if seen[k] {
+			return nil, fmt.Errorf("axis %d repeated", a)
+		}
+		seen[k] = true
+		out[i] = k
+	}
+	return out, nil
 }
 
 // normAxes returns axes made non-negative and sorted.

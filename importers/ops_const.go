@@ -125,20 +125,56 @@ func castKind(to int64) string {
 }
 
 func checkCast(n *onnx.NodeProto, _ int64, in []valueInfo) error {
-	to := onnx.AttrInt(n, "to", 0)
+	return checkCastTo(onnx.AttrInt(n, "to", 0), in[0])
+}
+
+// checkCastTo rejects casts the tape cannot compute: to types it does not
+// hold, and computed floating-point values to integers.
+func checkCastTo(to int64, x valueInfo) error {
 	k := castKind(to)
 	switch {
 	case k == "":
 		return fmt.Errorf("cast to %s is not supported", elemName(onnx.DataType(to)))
-	case in[0].isConst, k == "float", k == "int" && in[0].isInt:
+	case x.isConst, k == "float", k == "int" && x.isInt:
 		return nil
 	}
-	return fmt.Errorf("cast of a computed %s value to %s is not supported", map[bool]string{true: "integer", false: "floating-point"}[in[0].isInt], elemName(onnx.DataType(to)))
+	return fmt.Errorf("cast of a computed %s value to %s is not supported", map[bool]string{true: "integer", false: "floating-point"}[x.isInt], elemName(onnx.DataType(to)))
+}
+
+// likeType is the Cast target standing for CastLike's target_type input:
+// INT64 for integer values, DOUBLE (the tape's precision) for the others.
+func likeType(isInt bool) int64 {
+	if isInt {
+		return int64(onnx.TensorProto_INT64)
+	}
+	return int64(onnx.TensorProto_DOUBLE)
+}
+
+// checkCastLike checks the cast to target_type's declared element type
+// when it is an initializer or graph input (FLOAT16 is refused as Cast
+// refuses it), else to its kind.
+func checkCastLike(_ *onnx.NodeProto, _ int64, in []valueInfo) error {
+	to := likeType(in[1].isInt)
+	if in[1].elem != onnx.TensorProto_UNDEFINED {
+		to = int64(in[1].elem)
+	}
+	return checkCastTo(to, in[0])
 }
 
 func lowerCast(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
-	to := onnx.AttrInt(n, "to", 0)
-	x := in[0]
+	return castTo(b, in[0], onnx.AttrInt(n, "to", 0))
+}
+
+// lowerCastLike casts its input to the type of target_type: integer or
+// floating-point, as the tape holds values.
+func lowerCastLike(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
+	return castTo(b, in[0], likeType(in[1].isInt()))
+}
+
+// castTo converts x to the element type to: constants exactly (rounded to
+// float32 for FLOAT), nodes to the tape's floating-point type or kept
+// integer.
+func castTo(b *builder, x value, to int64) ([]value, error) {
 	kind := castKind(to)
 	if c := x.c; c != nil {
 		switch kind {
@@ -170,7 +206,7 @@ func lowerCast(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 	case kind == "float":
 		return []value{nodeVal(b.float(x))}, nil
 	case kind == "int" && x.isInt():
-		return in[:1], nil
+		return []value{x}, nil
 	}
 	return nil, fmt.Errorf("cast of a computed value of type %v to %s is not supported", x.n.Dtype(), elemName(onnx.DataType(to)))
 }
@@ -182,7 +218,7 @@ func boolToInt(v bool) int {
 	return 0
 }
 
-func lowerRange(_ *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
+func lowerRange(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 	for k := 0; k < 3; k++ {
 		if in[k].c == nil || in[k].c.len() != 1 {
 			return nil, errors.New("start, limit and delta must be scalars")
@@ -192,7 +228,15 @@ func lowerRange(_ *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 	if delta.float(0) == 0 {
 		return nil, errors.New("delta is 0")
 	}
-	cnt := max(int(math.Ceil((limit.float(0)-start.float(0))/delta.float(0))), 0)
+	n := math.Ceil((limit.float(0) - start.float(0)) / delta.float(0))
+	if !(n <= float64(b.maxElems)) { // also NaN
+		size := int64(math.MaxInt64)
+		if n < math.MaxInt64 {
+			size = int64(n)
+		}
+		return nil, &LimitError{What: fmt.Sprintf("Range(%v, %v, %v)", start.float(0), limit.float(0), delta.float(0)), Shape: []int64{size}, Size: size, Limit: b.maxElems}
+	}
+	cnt := max(int(n), 0)
 	if start.isInt && limit.isInt && delta.isInt {
 		out := make([]int64, cnt)
 		for k := range out {
@@ -207,16 +251,21 @@ func lowerRange(_ *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 	return constVals(floatConst([]int{cnt}, out)), nil
 }
 
-func lowerConstantOfShape(_ *builder, n *onnx.NodeProto, in []value) ([]value, error) {
-	shape, err := constInts(in[0], "shape")
-	if err != nil {
-		return nil, err
+func lowerConstantOfShape(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
+	if in[0].c == nil {
+		return nil, errors.New("shape must be known when the graph is built")
 	}
-	for _, d := range shape {
+	raw := in[0].c.ints()
+	for _, d := range raw {
 		if d < 0 {
-			return nil, fmt.Errorf("shape %v has a negative dimension", shape)
+			return nil, fmt.Errorf("shape %v has a negative dimension", raw)
 		}
 	}
+	if err := limit("output", raw, b.maxElems); err != nil {
+		return nil, err
+	}
+	shape := toInts(raw)
+	var err error
 	fill := floatConst(nil, []float64{0})
 	if tp := onnx.AttrTensor(n, "value"); tp != nil {
 		if fill, err = tensorConst(tp); err != nil {
@@ -241,10 +290,13 @@ func lowerConstantOfShape(_ *builder, n *onnx.NodeProto, in []value) ([]value, e
 	return constVals(floatConst(shape, out)), nil
 }
 
-func lowerEqual(_ *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
+func lowerEqual(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 	a, c := in[0].c, in[1].c
 	if a == nil || c == nil {
 		return nil, errors.New("Equal is only supported on values known when the graph is built")
+	}
+	if err := b.broadcastLimit(in[0], in[1]); err != nil {
+		return nil, err
 	}
 	isInt := a.isInt && c.isInt
 	r, err := foldBroadcast(a, c, isInt,

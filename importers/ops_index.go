@@ -3,6 +3,7 @@ package importers
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/onnx"
@@ -55,17 +56,11 @@ func lowerSlice(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 	if len(axes) != len(starts) || len(steps) != len(starts) {
 		return nil, fmt.Errorf("starts, ends, axes and steps of lengths %d, %d, %d, %d", len(starts), len(ends), len(axes), len(steps))
 	}
-	seen := make([]bool, len(s))
-	for k := range axes {
-		a, err := axis(axes[k], len(s))
-		if err != nil {
-			return nil, err
-		}
-		if seen[a] {
-			return nil, fmt.Errorf("axis %d repeated", axes[k])
-		}
-		seen[a] = true
-		axes[k] = a
+	axes, err := distinctAxes(axes, len(s))
+	if err != nil {
+		return nil, err
+	}
+	for k, a := range axes {
 		d, st := s[a], steps[k]
 		lo, hi := starts[k], ends[k]
 		if lo < 0 {
@@ -92,20 +87,27 @@ func clamp(v, lo, hi int) int { return min(max(v, lo), hi) }
 // lowerTile repeats the input along every axis.
 func lowerTile(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 	s := in[0].shape()
-	reps, err := constInts(in[1], "repeats")
-	if err != nil {
-		return nil, err
+	if in[1].c == nil {
+		return nil, errors.New("repeats must be known when the graph is built")
 	}
+	reps := in[1].c.ints()
 	if len(reps) != len(s) {
 		return nil, fmt.Errorf("%d repeats for rank %d", len(reps), len(s))
 	}
-	out := make([]int, len(s))
+	full := make([]int64, len(s))
 	for k, r := range reps {
 		if r < 1 {
 			return nil, fmt.Errorf("repeats %v: only positive repeats are supported", reps)
 		}
-		out[k] = s[k] * r
+		full[k] = int64(s[k]) * r
+		if full[k]/r != int64(s[k]) {
+			full[k] = math.MaxInt64
+		}
 	}
+	if err := limit("output", full, b.maxElems); err != nil {
+		return nil, err
+	}
+	out := toInts(full)
 	st := autodiff.Strides(s)
 	m := &autodiff.IndexMap{Name: "Tile", In: autodiff.Shape(s).Clone(), Out: out, Index: make([]int32, autodiff.Size(out))}
 	autodiff.ForEachIndex(out, func(i int, idx []int) {
@@ -118,43 +120,58 @@ func lowerTile(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 	return []value{gatherVal(b, in[0], m)}, nil
 }
 
-var padModes = map[string]bool{"constant": true, "reflect": true, "edge": true}
+var padModes = map[string]bool{"constant": true, "reflect": true, "edge": true, "wrap": true}
 
-func checkPad(n *onnx.NodeProto, _ int64, _ []valueInfo) error {
-	if m := onnx.AttrString(n, "mode", "constant"); !padModes[m] {
+func checkPad(n *onnx.NodeProto, opset int64, _ []valueInfo) error {
+	if m := onnx.AttrString(n, "mode", "constant"); !padModes[m] || m == "wrap" && opset < 19 {
 		return fmt.Errorf("pad mode %q is not supported", m)
 	}
 	return nil
 }
 
-// lowerPad pads with a constant, the reflection or the edge value. Pads
-// come from the paddings (opset 1) or pads (opsets 2–10) attribute or from
-// an input; a negative pad crops.
+// lowerPad pads with a constant, the reflection, the edge value or (from
+// opset 19) the wrapped-around input. Pads come from the paddings (opset
+// 1) or pads (opsets 2–10) attribute or from an input, for every axis or,
+// from opset 18, for the axes input; a negative pad crops.
 func lowerPad(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 	mode := onnx.AttrString(n, "mode", "constant")
-	var pads []int
+	var pads []int64
 	var fill float64
 	switch {
 	case b.opset < 2:
-		pads, fill = attrInts(n, "paddings"), attrFloat(n, "value", 0)
+		pads, fill = onnx.AttrInts(n, "paddings", nil), attrFloat(n, "value", 0)
 	case b.opset < 11:
-		pads, fill = attrInts(n, "pads"), attrFloat(n, "value", 0)
+		pads, fill = onnx.AttrInts(n, "pads", nil), attrFloat(n, "value", 0)
 	default:
-		var err error
-		if len(in) < 2 || !in[1].ok() {
-			return nil, errors.New("no pads input")
+		if len(in) < 2 || in[1].c == nil {
+			return nil, errors.New("no pads input known when the graph is built")
 		}
-		if pads, err = constInts(in[1], "pads"); err != nil {
-			return nil, err
-		}
+		pads = in[1].c.ints()
 		if len(in) > 2 && in[2].ok() {
 			if in[2].c == nil || in[2].c.len() != 1 {
 				return nil, errors.New("constant_value must be a scalar known when the graph is built")
 			}
 			fill = in[2].c.float(0)
 		}
+		if len(in) > 3 && in[3].ok() {
+			var err error
+			if pads, err = padsForAxes(pads, in[3], in[0].rank()); err != nil {
+				return nil, err
+			}
+		}
 	}
-	m, err := padMap(in[0].shape(), pads, mode)
+	r := in[0].rank()
+	if len(pads) != 2*r {
+		return nil, fmt.Errorf("%d pads for rank %d", len(pads), r)
+	}
+	full := make([]int64, r)
+	for k, d := range in[0].shape() {
+		full[k] = addSat(addSat(int64(d), pads[k]), pads[r+k])
+	}
+	if err := b.limit64("padded output", full); err != nil {
+		return nil, err
+	}
+	m, err := padMap(in[0].shape(), toInts(pads), mode)
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +186,26 @@ func lowerPad(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 		y = b.t.Add(y, b.t.Const(mask, m.Out...))
 	}
 	return []value{nodeVal(y)}, nil
+}
+
+// padsForAxes spreads pads given for the axes input (begins, then ends)
+// over all axes of a tensor of rank r.
+func padsForAxes(pads []int64, axesIn value, r int) ([]int64, error) {
+	axes, err := constInts(axesIn, "axes")
+	if err != nil {
+		return nil, err
+	}
+	if len(pads) != 2*len(axes) {
+		return nil, fmt.Errorf("%d pads for %d axes", len(pads), len(axes))
+	}
+	if axes, err = distinctAxes(axes, r); err != nil {
+		return nil, err
+	}
+	full := make([]int64, 2*r)
+	for i, k := range axes {
+		full[k], full[r+k] = pads[i], pads[len(axes)+i]
+	}
+	return full, nil
 }
 
 // padMap returns the index map of padding a tensor of the given shape by
@@ -205,6 +242,8 @@ func padMap(shape, pads []int, mode string) (*autodiff.IndexMap, error) {
 					if src >= d {
 						src = p - src
 					}
+				case "wrap":
+					src = ((src % d) + d) % d
 				default:
 					off = -1
 				}
@@ -250,6 +289,9 @@ func lowerGather(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 		}
 	}
 	out := append(append(append([]int{}, s[:ax]...), idx.c.shape...), s[ax+1:]...)
+	if err := b.limit("output", out); err != nil {
+		return nil, err
+	}
 	outer, inner := autodiff.Size(s[:ax]), autodiff.Size(s[ax+1:])
 	m := &autodiff.IndexMap{Name: "Gather", In: autodiff.Shape(s).Clone(), Out: out, Index: make([]int32, autodiff.Size(out))}
 	p := 0
@@ -279,6 +321,9 @@ func lowerWhere(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 	}
 	s, err := autodiff.BroadcastShape(s1, y.shape())
 	if err != nil {
+		return nil, err
+	}
+	if err := b.limit("output", s); err != nil {
 		return nil, err
 	}
 	sc, sx, sy := autodiff.BroadcastStrides(cond.shape(), s), autodiff.BroadcastStrides(x.shape(), s), autodiff.BroadcastStrides(y.shape(), s)
@@ -315,4 +360,43 @@ func lowerWhere(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
 	xn := b.t.Reshape(conv(x), []int{nx})
 	yn := b.t.Reshape(conv(y), []int{ny})
 	return []value{nodeVal(b.t.Gather(b.t.Concat(0, xn, yn), m))}, nil
+}
+
+// lowerExpand broadcasts the input to the shape input as numpy does in
+// both directions: each output dimension is the larger of the pair.
+func lowerExpand(b *builder, _ *onnx.NodeProto, in []value) ([]value, error) {
+	x := in[0]
+	if in[1].c == nil {
+		return nil, errors.New("shape must be known when the graph is built")
+	}
+	raw := in[1].c.ints()
+	for _, d := range raw {
+		if d < 1 {
+			return nil, fmt.Errorf("shape %v: only positive dimensions are supported", raw)
+		}
+	}
+	if err := b.limit64("shape", raw); err != nil {
+		return nil, err
+	}
+	s, err := autodiff.BroadcastShape(x.shape(), toInts(raw))
+	if err != nil {
+		return nil, err
+	}
+	if err := b.limit("output", s); err != nil {
+		return nil, err
+	}
+	lifted := append(ones(len(s)-x.rank()), x.shape()...)
+	if x.c != nil {
+		st := autodiff.BroadcastStrides(lifted, s)
+		m := &autodiff.IndexMap{Name: "Expand", In: autodiff.Shape(x.shape()).Clone(), Out: autodiff.Shape(s).Clone(), Index: make([]int32, autodiff.Size(s))}
+		autodiff.ForEachIndex(s, func(i int, idx []int) {
+			off := 0
+			for d, v := range idx {
+				off += v * st[d]
+			}
+			m.Index[i] = int32(off)
+		})
+		return []value{gatherVal(b, x, m)}, nil
+	}
+	return []value{nodeVal(b.t.BroadcastTo(b.t.Reshape(x.n, lifted), s))}, nil
 }

@@ -73,6 +73,9 @@ func lowerBinary(k arith) lowerFunc {
 			return nil, err
 		}
 		if x.c != nil && y.c != nil {
+			if err := b.broadcastLimit(x, y); err != nil {
+				return nil, err
+			}
 			c, err := foldBinary(k, x.c, y.c)
 			return constVals(c), err
 		}
@@ -391,32 +394,11 @@ func softmax(t *autodiff.Tape, x *autodiff.Node, ax int, logarithm bool) *autodi
 	return t.Div(e, t.SumAxes(e, []int{ax}, true))
 }
 
-// lowerReduce builds ReduceSum (mean false) or ReduceMean. ReduceSum takes
-// its axes from an input from opset 13 on; both default to all axes.
-func lowerReduce(mean bool) lowerFunc {
-	return func(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
-		x := in[0]
-		keep := attrInt(n, "keepdims", 1) != 0
-		axes := attrInts(n, "axes")
-		if !mean && b.opset >= 13 {
-			axes = nil
-			if len(in) > 1 && in[1].ok() {
-				var err error
-				if axes, err = constInts(in[1], "axes"); err != nil {
-					return nil, err
-				}
-			}
-			if len(axes) == 0 && attrInt(n, "noop_with_empty_axes", 0) != 0 {
-				return []value{nodeVal(b.float(x))}, nil
-			}
-		}
-		axes, err := normAxes(axes, x.rank())
-		if err != nil {
-			return nil, err
-		}
-		if mean {
-			return []value{nodeVal(b.t.MeanAxes(b.float(x), axes, keep))}, nil
-		}
-		return []value{nodeVal(b.t.SumAxes(b.float(x), axes, keep))}, nil
+// broadcastLimit checks the broadcast shape of x and y against the budget.
+func (b *builder) broadcastLimit(x, y value) error {
+	s, err := autodiff.BroadcastShape(x.shape(), y.shape())
+	if err != nil {
+		return err
 	}
+	return b.limit("output", s)
 }

@@ -233,6 +233,9 @@ func lowerConv(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := b.limitWindows(x.shape(), win); err != nil {
+		return nil, err
+	}
 	geo := autodiff.ConvGeometry{Strides: win.strides, Dilations: win.dilations, PadsBegin: win.padsBegin, PadsEnd: win.padsEnd, Groups: attrInt(n, "group", 1)}
 	y := b.t.Conv(b.float(x), b.float(w), geo)
 	var bias value
@@ -274,8 +277,14 @@ func lowerConvTranspose(b *builder, n *onnx.NodeProto, in []value) ([]value, err
 			want[i] = d * win.strides[i]
 		}
 	}
+	if err := b.limitWindows(x.shape(), win); err != nil {
+		return nil, err
+	}
 	full := make([]int, k) // output size without pads
 	out := make([]int, k)
+	if err := b.limitConvTranspose(x.shape(), w.shape(), win, outPad, want); err != nil {
+		return nil, err
+	}
 	for i, d := range ds {
 		full[i] = win.strides[i]*(d-1) + outPad[i] + (win.kernel[i]-1)*win.dilations[i] + 1
 	}
@@ -353,7 +362,7 @@ func floorDiv(a, b int) int {
 	return q
 }
 
-func poolGeometry(n *onnx.NodeProto, x value, opset int64) (autodiff.PoolGeometry, error) {
+func poolGeometry(n *onnx.NodeProto, x value, opset int64, maxElems int) (autodiff.PoolGeometry, error) {
 	if x.rank() < 3 {
 		return autodiff.PoolGeometry{}, fmt.Errorf("input of shape %v, want (N, C, D...)", x.shape())
 	}
@@ -365,6 +374,9 @@ func poolGeometry(n *onnx.NodeProto, x value, opset int64) (autodiff.PoolGeometr
 	if err != nil {
 		return autodiff.PoolGeometry{}, err
 	}
+	if err := limitWindows(x.shape(), win, maxElems); err != nil {
+		return autodiff.PoolGeometry{}, err
+	}
 	return autodiff.PoolGeometry{
 		Kernel: win.kernel, Strides: win.strides, Dilations: win.dilations,
 		PadsBegin: win.padsBegin, PadsEnd: win.padsEnd,
@@ -373,7 +385,7 @@ func poolGeometry(n *onnx.NodeProto, x value, opset int64) (autodiff.PoolGeometr
 }
 
 func lowerMaxPool(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
-	geo, err := poolGeometry(n, in[0], b.opset)
+	geo, err := poolGeometry(n, in[0], b.opset, b.maxElems)
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +393,7 @@ func lowerMaxPool(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 }
 
 func lowerAvgPool(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
-	geo, err := poolGeometry(n, in[0], b.opset)
+	geo, err := poolGeometry(n, in[0], b.opset, b.maxElems)
 	if err != nil {
 		return nil, err
 	}
@@ -410,4 +422,38 @@ func lowerGlobalMaxPool(b *builder, _ *onnx.NodeProto, in []value) ([]value, err
 	}
 	geo := autodiff.PoolGeometry{Kernel: append([]int{}, in[0].shape()[2:]...)}
 	return []value{nodeVal(b.t.MaxPool(b.float(in[0]), geo))}, nil
+}
+
+// limitWindows checks the padded input of a convolution or pool, and its
+// kernel, against the budget.
+func (b *builder) limitWindows(x []int, w windows) error { return limitWindows(x, w, b.maxElems) }
+
+func limitWindows(x []int, w windows, max int) error {
+	padded := []int64{int64(x[0]), int64(x[1])}
+	span := []int64{}
+	for i, d := range x[2:] {
+		padded = append(padded, addSat(int64(d), addSat(int64(w.padsBegin[i]), int64(w.padsEnd[i]))))
+		span = append(span, mulSat(int64(w.kernel[i]), int64(w.dilations[i])))
+	}
+	if err := limit("padded input", padded, max); err != nil {
+		return err
+	}
+	return limit("dilated kernel", span, max)
+}
+
+// limitConvTranspose checks the output of a transposed convolution, as its
+// geometry and its output_shape (want, if given) make it, against the
+// budget.
+func (b *builder) limitConvTranspose(x, w []int, win windows, outPad, want []int) error {
+	lim := []int64{int64(x[0]), int64(w[1])}
+	for i, d := range x[2:] {
+		lim = append(lim, addSat(mulSat(int64(win.strides[i]), int64(d)), addSat(int64(outPad[i]), mulSat(int64(win.kernel[i]), int64(win.dilations[i])))))
+	}
+	if err := b.limit64("output", lim); err != nil {
+		return err
+	}
+	if want == nil {
+		return nil
+	}
+	return b.limit("output_shape", append([]int{x[0], w[1]}, want...))
 }

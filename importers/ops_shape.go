@@ -169,15 +169,11 @@ func lowerUnsqueeze(b *builder, n *onnx.NodeProto, in []value) ([]value, error) 
 		return nil, err
 	}
 	r := len(s) + len(axes)
+	if axes, err = distinctAxes(axes, r); err != nil {
+		return nil, err
+	}
 	add := make([]bool, r)
-	for _, a := range axes {
-		k, err := axis(a, r)
-		if err != nil {
-			return nil, err
-		}
-		if add[k] {
-			return nil, fmt.Errorf("axis %d repeated", a)
-		}
+	for _, k := range axes {
 		add[k] = true
 	}
 	out := make([]int, r)
@@ -277,6 +273,11 @@ func lowerSplit(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 		}
 	}
 	k := len(n.GetOutput())
+	if parts == nil && b.opset >= 18 && onnx.HasAttr(n, "num_outputs") {
+		if parts, err = splitNumOutputs(s[ax], attrInt(n, "num_outputs", 0), k); err != nil {
+			return nil, err
+		}
+	}
 	if parts == nil {
 		if s[ax]%k != 0 {
 			return nil, fmt.Errorf("cannot split dimension %d of size %d into %d equal parts", ax, s[ax], k)
@@ -302,4 +303,23 @@ func lowerSplit(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 		return nil, fmt.Errorf("split sizes %v do not add up to dimension %d of size %d", parts, ax, s[ax])
 	}
 	return out, nil
+}
+
+// splitNumOutputs returns the parts of Split's num_outputs form (opset
+// 18): n parts of ⌈d/n⌉, the last one smaller if n does not divide d.
+func splitNumOutputs(d, n, outputs int) ([]int, error) {
+	if n < 1 || n != outputs {
+		return nil, fmt.Errorf("num_outputs %d for %d outputs", n, outputs)
+	}
+	chunk := (d + n - 1) / n
+	last := d - chunk*(n-1)
+	if last < 1 {
+		return nil, fmt.Errorf("cannot split dimension of size %d into %d parts of %d", d, n, chunk)
+	}
+	parts := make([]int, n)
+	for i := range parts {
+		parts[i] = chunk
+	}
+	parts[n-1] = last
+	return parts, nil
 }
