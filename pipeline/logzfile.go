@@ -149,7 +149,7 @@ func (o *LogZFileOptions) newEngine(m *onnx.ModelProto) (Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	newEngine, _, err := chooseEngine(ScoreOptions{Engine: o.Engine, ORTLib: o.ORTLib, BatchSize: o.Estimate.BatchSize, Notice: o.Notice}, m, data, 1)
+	newEngine, _, err := ChooseEngine(ScoreOptions{Engine: o.Engine, ORTLib: o.ORTLib, BatchSize: o.Estimate.BatchSize, Notice: o.Notice}, m, data, 1)
 	if err != nil {
 		return nil, err
 	}

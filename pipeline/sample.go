@@ -155,7 +155,7 @@ func Sample(ctx context.Context, o SampleOptions) (SampleStats, error) {
 		return st, fmt.Errorf("onnx: load: %w", err)
 	}
 	batch := min(o.BatchSize, o.N)
-	newEngine, name, err := chooseEngine(ScoreOptions{Engine: o.Engine, ORTLib: o.ORTLib, BatchSize: batch, Notice: o.Notice}, gm, data, 1)
+	newEngine, name, err := ChooseEngine(ScoreOptions{Engine: o.Engine, ORTLib: o.ORTLib, BatchSize: batch, Notice: o.Notice}, gm, data, 1)
 	if err != nil {
 		return st, err
 	}

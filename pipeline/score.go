@@ -149,11 +149,7 @@ func ScoreContext(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
 	if err != nil {
 		return st, fmt.Errorf("onnx: load: %w", err)
 	}
-	meta := Metadata(m)
-	if !o.Raw && meta[MetaKind] != "" && meta[MetaKind] != "energy" {
-		return st, fmt.Errorf("%s: a %s model has no energies to score; use --raw for its outputs", o.Model, meta[MetaKind])
-	}
-	logZ, hasLogZ, err := metaFloat(meta, MetaLogZ)
+	logZ, hasLogZ, err := ModelLogZ(m, o.Raw)
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", o.Model, err)
 	}
@@ -164,7 +160,7 @@ func ScoreContext(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
 	}
 	st.Workers = workers
 	var newEngine func() (Engine, error)
-	newEngine, st.Engine, err = chooseEngine(o, m, data, workers)
+	newEngine, st.Engine, err = ChooseEngine(o, m, data, workers)
 	if err != nil {
 		return st, err
 	}
@@ -226,10 +222,21 @@ func ScoreContext(ctx context.Context, o ScoreOptions) (ScoreStats, error) {
 	return st, w.Commit()
 }
 
-// chooseEngine returns a constructor of the engines o asks for, and the
+// ModelLogZ returns the log Z that model m carries in its metadata, and
+// whether it carries one. Unless raw (the model's outputs are wanted as
+// they are), m must be an energy model.
+func ModelLogZ(m *onnx.ModelProto, raw bool) (logZ float64, ok bool, err error) {
+	meta := Metadata(m)
+	if !raw && meta[MetaKind] != "" && meta[MetaKind] != "energy" {
+		return 0, false, fmt.Errorf("a %s model has no energies to score; use --raw for its outputs", meta[MetaKind])
+	}
+	return metaFloat(meta, MetaLogZ)
+}
+
+// ChooseEngine returns a constructor of the engines o asks for, and the
 // engine's name. With EngineAuto it picks ONNX Runtime if the library
 // loads, else the Go engine, telling o.Notice why.
-func chooseEngine(o ScoreOptions, m *onnx.ModelProto, data []byte, workers int) (func() (Engine, error), string, error) {
+func ChooseEngine(o ScoreOptions, m *onnx.ModelProto, data []byte, workers int) (func() (Engine, error), string, error) {
 	name := o.Engine
 	if name == EngineAuto || name == EngineORT {
 		err := InitORT(o.ORTLib)
@@ -420,7 +427,7 @@ func (s *scoreRun) scoreBatch(e Engine, b *scoreBatch) error {
 	for _, o := range outs {
 		b.widths = append(b.widths, len(o)/b.n)
 	}
-	if b.out, err = scoreRows(b.out[:0], outs, b.n, s.o.Raw, s.logZ, s.hasLogZ); err != nil {
+	if b.out, err = ScoreRows(b.out[:0], outs, b.n, s.o.Raw, s.logZ, s.hasLogZ); err != nil {
 		return fmt.Errorf("%s: %w", s.o.Model, err)
 	}
 	return nil
@@ -432,11 +439,7 @@ func (s *scoreRun) scoreBatch(e Engine, b *scoreBatch) error {
 // for an empty input.
 func createScoreWriter(o ScoreOptions, ports []Port, widths []int, hasLogZ bool) (*table.Writer, error) {
 	if !o.Raw {
-		cols := []string{"energy"}
-		if hasLogZ {
-			cols = append(cols, "log_density")
-		}
-		return table.CreateWriter(o.Output, cols)
+		return table.CreateWriter(o.Output, ScoreColumns(hasLogZ))
 	}
 	var cols []string
 	for k, p := range ports {
@@ -458,8 +461,19 @@ func createScoreWriter(o ScoreOptions, ports []Port, widths []int, hasLogZ bool)
 	return table.CreateWriter(o.Output, cols)
 }
 
-// scoreRows appends the output rows for n scored rows to dst.
-func scoreRows(dst []float64, outs [][]float64, n int, raw bool, logZ float64, hasLogZ bool) ([]float64, error) {
+// ScoreColumns returns the columns of the scores of an energy model:
+// energy and, if the model carries log Z, log_density.
+func ScoreColumns(hasLogZ bool) []string {
+	if hasLogZ {
+		return []string{"energy", "log_density"}
+	}
+	return []string{"energy"}
+}
+
+// ScoreRows appends the output rows for n scored rows to dst: with raw,
+// the outputs outs of an engine run, flattened, else the energy and, if
+// hasLogZ, the log density −energy − logZ of each row.
+func ScoreRows(dst []float64, outs [][]float64, n int, raw bool, logZ float64, hasLogZ bool) ([]float64, error) {
 	if raw {
 		for i := range n {
 			for _, o := range outs {

@@ -142,6 +142,17 @@ func OpenReader(path string, opt ReadOptions) (*Reader, error) {
 	return r, nil
 }
 
+// NewReader returns a Reader of the rows in src, read as the file called
+// name, whose extension gives the format as for OpenReader. size is the byte
+// size of src, or -1 if not known. Close does not close src.
+func NewReader(name string, src io.Reader, size int64, opt ReadOptions) (*Reader, error) {
+	ft, err := formatOf(name)
+	if err != nil {
+		return nil, err
+	}
+	return newReader(name, src, size, ft, opt)
+}
+
 // newReader returns a Reader of src, a file called name of the given
 // format. size is the byte size of src, or -1 if not known.
 func newReader(name string, src io.Reader, size int64, ft format, opt ReadOptions) (*Reader, error) {
