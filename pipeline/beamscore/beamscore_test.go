@@ -1,0 +1,240 @@
+package beamscore
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/pipeline"
+)
+
+// fixtureModel is a 2-32-32-1 SiLU MLP energy exported from PyTorch.
+const fixtureModel = "../../testdata/torch/energy_silu.onnx"
+
+func TestMain(m *testing.M) {
+	Init(nil)
+	os.Exit(m.Run())
+}
+
+// needORT skips the test if the ONNX Runtime library cannot be loaded.
+func needORT(t testing.TB) {
+	t.Helper()
+	if err := pipeline.InitORT(""); err != nil {
+		t.Skipf("no ONNX Runtime (%v)", err)
+	}
+}
+
+// modelWithLogZ writes the fixture with ebmpipe.log_z = logZ into dir.
+func modelWithLogZ(t testing.TB, dir string, logZ float64) string {
+	t.Helper()
+	m, err := onnx.Load(fixtureModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.MetadataProps = append(m.MetadataProps,
+		&onnx.StringStringEntryProto{Key: proto.String(pipeline.MetaKind), Value: proto.String("energy")},
+		&onnx.StringStringEntryProto{Key: proto.String(pipeline.MetaLogZ), Value: proto.String(strconv.FormatFloat(logZ, 'g', -1, 64))})
+	path := filepath.Join(dir, "energy.onnx")
+	if err := onnx.Save(path, m); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// inputFile is a generated input file: its text, and its good rows.
+type inputFile struct {
+	name string
+	text strings.Builder
+	rows [][2]float64
+	bad  []string // "line\ttext" of each bad row, in order
+	line int      // lines written
+}
+
+func (f *inputFile) add(line string) { f.text.WriteString(line + "\n"); f.line++ }
+
+func (f *inputFile) addBad(line string) {
+	f.add(line)
+	f.bad = append(f.bad, strconv.Itoa(f.line)+"\t"+line)
+}
+
+// genInputs writes the test's input files into dir: CSV with and without
+// a header (the second with bad rows), JSONL arrays and objects.
+func genInputs(t testing.TB, dir string, rowsPerFile int) []*inputFile {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(3, 4))
+	num := func() string { return strconv.FormatFloat(rng.NormFloat64()*2, 'g', -1, 64) }
+	files := []*inputFile{{name: "a.csv"}, {name: "b.csv"}, {name: "c.jsonl"}, {name: "d.jsonl"}}
+	files[0].add("x0,x1")
+	for i, f := range files {
+		for r := range rowsPerFile {
+			if i == 1 && r%2500 == 100 {
+				f.addBad(num() + ",abc")
+				f.addBad(num())
+			}
+			x, y := num(), num()
+			switch i {
+			case 0, 1:
+				f.add(x + "," + y)
+			case 2:
+				f.add("[" + x + ", " + y + "]")
+			case 3:
+				f.add(`{"y": ` + y + `, "x": ` + x + `}`)
+			}
+			a, _ := strconv.ParseFloat(x, 64)
+			b, _ := strconv.ParseFloat(y, 64)
+			if i == 3 { // object keys name the columns in first-seen order
+				a, b = b, a
+			}
+			f.rows = append(f.rows, [2]float64{a, b})
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(f.text.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return files
+}
+
+// streamingScores scores the good rows of files, concatenated, with the
+// streaming scorer, and returns the CSV lines of the scores of each file.
+func streamingScores(t testing.TB, dir, model, engine string, files []*inputFile) [][]string {
+	t.Helper()
+	var all strings.Builder
+	for _, f := range files {
+		for _, r := range f.rows {
+			fmt.Fprintf(&all, "%s,%s\n", strconv.FormatFloat(r[0], 'g', -1, 64), strconv.FormatFloat(r[1], 'g', -1, 64))
+		}
+	}
+	dir = filepath.Join(dir, "ref")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "all.rows.csv")
+	if err := os.WriteFile(in, []byte(all.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "all.scores.csv")
+	if _, err := pipeline.Score(pipeline.ScoreOptions{Model: model, Input: in, Output: out, Engine: engine, BatchSize: 512, Workers: 1}); err != nil {
+		t.Fatal(err)
+	}
+	lines := readLines(t, out)
+	if lines[0] != "energy,log_density" {
+		t.Fatalf("streaming scorer header %q", lines[0])
+	}
+	lines = lines[1:]
+	var per [][]string
+	for _, f := range files {
+		per = append(per, lines[:len(f.rows)])
+		lines = lines[len(f.rows):]
+	}
+	return per
+}
+
+func readLines(t testing.TB, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+// TestRunMatchesScore runs the pipeline on prism, in this process, with
+// both engines, and checks its shards against the streaming scorer on the
+// same rows: equal as a multiset, and shard by shard in input order; the
+// rejects file lists every bad row; log Z gives log_density.
+func TestRunMatchesScore(t *testing.T) {
+	for _, engine := range []string{pipeline.EngineGo, pipeline.EngineORT} {
+		t.Run(engine, func(t *testing.T) {
+			if engine == pipeline.EngineORT {
+				needORT(t)
+			}
+			dir := t.TempDir()
+			const logZ = 1.75
+			model := modelWithLogZ(t, dir, logZ)
+			files := genInputs(t, dir, 7000)
+			want := streamingScores(t, dir, model, engine, files)
+
+			o := DefaultOptions()
+			o.Model, o.Engine, o.BatchSize, o.SkipBadRows = model, engine, 300, true
+			o.Inputs = []string{filepath.Join(dir, "*.csv"), filepath.Join(dir, "?.jsonl")}
+			o.Output = filepath.Join(dir, "out", "scores")
+			st, err := Run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRun(t, dir, o, st, files, want, logZ)
+		})
+	}
+}
+
+// checkRun checks the outputs and stats of a run of TestRunMatchesScore.
+func checkRun(t *testing.T, dir string, o Options, st Stats, files []*inputFile, want [][]string, logZ float64) {
+	t.Helper()
+	var inputs []string
+	wantRows, wantBad := 0, 0
+	var wantRejects []string
+	for _, f := range files {
+		inputs = append(inputs, filepath.Join(dir, f.name))
+		wantRows += len(f.rows)
+		wantBad += len(f.bad)
+		for _, b := range f.bad {
+			wantRejects = append(wantRejects, filepath.Join(dir, f.name)+"\t"+b+"\t"+filepath.Join(dir, f.name)+":"+strings.SplitN(b, "\t", 2)[0]+": ")
+		}
+	}
+	if !slices.Equal(st.Inputs, inputs) {
+		t.Errorf("inputs %q, want %q", st.Inputs, inputs)
+	}
+	if st.Rows != int64(wantRows) || st.Rejected != int64(wantBad) {
+		t.Errorf("counters: %d rows, %d rejected; want %d, %d", st.Rows, st.Rejected, wantRows, wantBad)
+	}
+	var got, all []string
+	for i, shard := range st.Shards {
+		if w := fmt.Sprintf("%s-%05d-of-%05d.csv", o.Output, i, len(files)); shard != w {
+			t.Errorf("shard %d is %s, want %s", i, shard, w)
+		}
+		lines := readLines(t, shard)
+		if lines[0] != "energy,log_density" {
+			t.Errorf("%s: header %q", shard, lines[0])
+		}
+		if !slices.Equal(lines[1:], want[i]) {
+			t.Errorf("%s: %d rows differ from the streaming scorer's %d on %s", shard, len(lines)-1, len(want[i]), files[i].name)
+		}
+		got = append(got, lines[1:]...)
+		all = append(all, want[i]...)
+		for _, l := range lines[1:3] {
+			var e, ld float64
+			if _, err := fmt.Sscanf(strings.Replace(l, ",", " ", 1), "%g %g", &e, &ld); err != nil || ld != -e-logZ {
+				t.Errorf("%s: line %q: log_density is not -energy - %g", shard, l, logZ)
+			}
+		}
+	}
+	if len(st.Shards) != len(files) {
+		t.Fatalf("%d shards, want %d", len(st.Shards), len(files))
+	}
+	slices.Sort(got)
+	slices.Sort(all)
+	if !slices.Equal(got, all) {
+		t.Errorf("the shards' rows differ, as a multiset, from the streaming scorer's")
+	}
+	rejects := readLines(t, o.Output+".rejects")
+	if len(rejects) != len(wantRejects) {
+		t.Fatalf("%d rejects, want %d:\n%s", len(rejects), len(wantRejects), strings.Join(rejects, "\n"))
+	}
+	for i, r := range rejects {
+		if !strings.HasPrefix(r, wantRejects[i]) {
+			t.Errorf("reject %d: %q, want it to start with %q", i, r, wantRejects[i])
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "out", "*.tmp-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %q", left)
+	}
+}
