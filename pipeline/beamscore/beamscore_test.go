@@ -238,3 +238,81 @@ func checkRun(t *testing.T, dir string, o Options, st Stats, files []*inputFile,
 		t.Errorf("temporary files left: %q", left)
 	}
 }
+
+// TestRunBadRowFails checks that without SkipBadRows a run with bad rows
+// fails with the streaming scorer's error for the first one, and leaves
+// no output behind.
+func TestRunBadRowFails(t *testing.T) {
+	dir := t.TempDir()
+	files := genInputs(t, dir, 3000)
+	_, want := pipeline.Score(pipeline.ScoreOptions{
+		Model: fixtureModel, Input: filepath.Join(dir, files[1].name), Output: filepath.Join(dir, "ref.csv"),
+		Engine: pipeline.EngineGo, BatchSize: 64,
+	})
+	if want == nil {
+		t.Fatal("the streaming scorer took the bad rows")
+	}
+	o := DefaultOptions()
+	o.Model, o.Engine, o.Inputs = fixtureModel, pipeline.EngineGo, []string{filepath.Join(dir, "*.*")}
+	o.Output = filepath.Join(dir, "out", "scores")
+	_, err := Run(context.Background(), o)
+	if err == nil || err.Error() != want.Error() {
+		t.Errorf("error %v, want %v", err, want)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "out", "*")); len(left) > 0 {
+		t.Errorf("files left: %q", left)
+	}
+}
+
+// TestRunErrors checks the errors of runs that cannot start or that fail
+// on a whole file, and that they leave no output behind.
+func TestRunErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.csv", "x0,x1\n0.5,1\n-1,2\n")
+	wide := write("wide.csv", "1,2,3\n4,5,6\n")
+	cases := []struct {
+		name   string
+		change func(*Options)
+		want   string // the error, or its start if it ends in a space
+	}{
+		{"no-match", func(o *Options) { o.Inputs = []string{filepath.Join(dir, "*.npy")} },
+			"input $TMP/*.npy: no file matches"},
+		{"check", func(o *Options) { o.Runner, o.BatchSize, o.Output = "spark", 0, "" },
+			`runner "spark": want prism, universal or dataflow; output: no output prefix given; batch size 0: must be at least 1`},
+		{"no-model", func(o *Options) { o.Model = filepath.Join(dir, "none.onnx") },
+			"$TMP/none.onnx: "},
+		{"wrong-width", func(o *Options) { o.Inputs = []string{good, wide} },
+			"$TMP/wide.csv: rows of 3 values (shape [3]), but " + fixtureModel + " wants 2 (shape [2])"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := DefaultOptions()
+			o.Model, o.Engine, o.Inputs = fixtureModel, pipeline.EngineGo, []string{good}
+			o.Output = filepath.Join(dir, "out", "scores")
+			c.change(&o)
+			_, err := Run(context.Background(), o)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := strings.ReplaceAll(strings.ReplaceAll(err.Error(), "\n", "; "), dir, "$TMP")
+			t.Log(msg)
+			if strings.HasSuffix(c.want, " ") {
+				if !strings.HasPrefix(msg, c.want) {
+					t.Errorf("error\n%s\nwant it to start with\n%s", msg, c.want)
+				}
+			} else if msg != c.want {
+				t.Errorf("error\n%s\nwant\n%s", msg, c.want)
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, "out", "*")); len(left) > 0 {
+				t.Errorf("files left: %q", left)
+			}
+		})
+	}
+}

@@ -54,6 +54,9 @@ type BadRow struct {
 	Line   int    // 1-based line (CSV, JSONL) or 0-based row index (NPY)
 	Text   string // the line, or the row's values for NPY
 	Reason string // what is wrong, naming the file and line
+	// Fatal marks an error that makes the whole file unreadable as rows
+	// for the model; Line and Text are then empty.
+	Fatal bool
 }
 
 // scoreFn reads, scores and writes one input file per element. Its
@@ -108,16 +111,34 @@ func (f *scoreFn) Teardown() error {
 
 // ProcessElement scores the rows of the file t into the temporary file of
 // its shard, and emits its bad rows. Without SkipBadRows it stops at the
-// file's first bad row, which Run then reports.
+// file's first bad row, which Run then reports. A file that cannot be read
+// as rows for the model is emitted as a fatal BadRow, so that Run fails
+// with its message rather than Beam's account of a failed bundle, and a
+// runner does not retry it; errors of the engine or in writing fail the
+// bundle.
 func (f *scoreFn) ProcessElement(ctx context.Context, t FileTask, reject func(BadRow)) error {
+	err := f.scoreFile(ctx, t, reject)
+	var fe fileError
+	if errors.As(err, &fe) {
+		reject(BadRow{Index: t.Index, File: t.Path, Fatal: true, Reason: fe.Error()})
+		return nil
+	}
+	return err
+}
+
+// fileError marks the errors of scoreFile that are about the input file.
+type fileError struct{ error }
+
+// scoreFile does the work of ProcessElement.
+func (f *scoreFn) scoreFile(ctx context.Context, t FileTask, reject func(BadRow)) error {
 	fsys, err := filesystem.New(ctx, t.Path)
 	if err != nil {
-		return err
+		return fileError{err}
 	}
 	defer fsys.Close()
 	src, err := fsys.OpenRead(ctx, t.Path)
 	if err != nil {
-		return fmt.Errorf("%s: %w", t.Path, err)
+		return fileError{fmt.Errorf("%s: %w", t.Path, err)}
 	}
 	defer src.Close()
 	size, err := fsys.Size(ctx, t.Path)
@@ -134,13 +155,13 @@ func (f *scoreFn) ProcessElement(ctx context.Context, t FileTask, reject func(Ba
 		},
 	})
 	if err != nil {
-		return err
+		return fileError{err}
 	}
 	defer r.Close()
 	in := f.engine.Input()
 	if r.Width() != in.Width {
-		return fmt.Errorf("%s: rows of %d values (shape %v), but %s wants %d (shape %v)",
-			t.Path, r.Width(), r.RowShape(), f.ModelName, in.Width, in.Shape)
+		return fileError{fmt.Errorf("%s: rows of %d values (shape %v), but %s wants %d (shape %v)",
+			t.Path, r.Width(), r.RowShape(), f.ModelName, in.Width, in.Shape)}
 	}
 	tmp := tempName(shardName(f.Output, t.Index, f.Shards), f.RunID)
 	dst, err := fsys.OpenWrite(ctx, tmp)
@@ -154,6 +175,9 @@ func (f *scoreFn) ProcessElement(ctx context.Context, t FileTask, reject func(Ba
 		n, err = r.Read(f.batch(in.Width))
 		if bad && !f.SkipBadRows {
 			err = io.EOF // the run fails; the rest of the file is not needed
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			err = fileError{err}
 		}
 		if err == nil {
 			err = f.score(w, t, n, in.Width)
@@ -210,13 +234,18 @@ func writeHeader(w io.Writer, columns []string) error {
 }
 
 // rejectsFn writes all bad rows, sorted by file and line, to the
-// temporary rejects file of a run.
+// temporary rejects file of a run, and the fatal errors, sorted by file, to
+// its temporary errors file. It writes neither if there is nothing to
+// write, so that Run can tell from them how the run went whatever the
+// runner's support for metrics.
 type rejectsFn struct {
-	Path string // the temporary rejects file
+	Rejects string // the temporary rejects file
+	Errors  string // the temporary file of fatal errors
 }
 
-// ProcessElement writes the bad rows, all under one key, as lines of
-// file, line, text and reason separated by tabs.
+// ProcessElement writes the bad rows, all under one key: rows as lines of
+// file, line, text and reason separated by tabs, fatal errors as one line
+// each.
 func (f *rejectsFn) ProcessElement(ctx context.Context, _ int, rows func(*BadRow) bool) error {
 	var all []BadRow
 	var b BadRow
@@ -226,21 +255,31 @@ func (f *rejectsFn) ProcessElement(ctx context.Context, _ int, rows func(*BadRow
 	slices.SortFunc(all, func(a, b BadRow) int {
 		return cmp.Or(cmp.Compare(a.Index, b.Index), cmp.Compare(a.Line, b.Line))
 	})
-	var sb strings.Builder
+	var rejects, fatal strings.Builder
 	for _, b := range all {
-		sb.WriteString(rejectLine(b))
+		if b.Fatal {
+			fatal.WriteString(strings.ReplaceAll(b.Reason, "\n", "; ") + "\n")
+		} else {
+			rejects.WriteString(b.File + "\t" + strconv.Itoa(b.Line) + "\t" + b.Text + "\t" + b.Reason + "\n")
+		}
 	}
-	fsys, err := filesystem.New(ctx, f.Path)
+	if err := writeFile(ctx, f.Rejects, rejects.String()); err != nil {
+		return err
+	}
+	return writeFile(ctx, f.Errors, fatal.String())
+}
+
+// writeFile writes text to path on its filesystem, unless text is empty.
+func writeFile(ctx context.Context, path, text string) error {
+	if text == "" {
+		return nil
+	}
+	fsys, err := filesystem.New(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer fsys.Close()
-	return filesystem.Write(ctx, fsys, f.Path, []byte(sb.String()))
-}
-
-// rejectLine is the line of b in a rejects file.
-func rejectLine(b BadRow) string {
-	return b.File + "\t" + strconv.Itoa(b.Line) + "\t" + b.Text + "\t" + b.Reason + "\n"
+	return filesystem.Write(ctx, fsys, path, []byte(text))
 }
 
 // shardName is the name of output shard i of n.

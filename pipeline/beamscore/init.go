@@ -4,6 +4,7 @@ import (
 	"flag"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 
 	// The runners Options.Runner names, and the gs:// filesystem.
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"
@@ -17,10 +18,14 @@ import (
 // (os.Args[1:]). When a runner starts the binary as a Beam worker
 // (arguments --worker=true --id=... in Beam's flag syntax), Init parses
 // them with the standard flag package and runs the worker; it does not
-// return then. Otherwise it leaves the arguments to the program.
+// return then. Otherwise it leaves the arguments to the program, and
+// Beam logs warnings and errors only: a runner's progress messages would
+// drown the program's own.
 func Init(args []string) {
 	if IsWorker(args) {
 		flag.CommandLine.Parse(args)
+	} else {
+		beamlog.LogLevel = "warn"
 	}
 	beam.Init()
 }

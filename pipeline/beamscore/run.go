@@ -42,6 +42,7 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 		return st, err
 	}
 	rejectsTmp := tempName(o.Output+".rejects", fn.RunID)
+	errorsTmp := tempName(o.Output+".errors", fn.RunID)
 
 	p, s := beam.NewPipelineWithRoot()
 	tasks := make([]FileTask, len(st.Inputs))
@@ -50,26 +51,45 @@ func Run(ctx context.Context, o Options) (Stats, error) {
 	}
 	files := beam.Reshuffle(s, beam.CreateList(s, tasks))
 	bad := beam.ParDo(s, fn, files)
-	beam.ParDo0(s, &rejectsFn{Path: rejectsTmp}, beam.GroupByKey(s, beam.AddFixedKey(s, bad)))
+	beam.ParDo0(s, &rejectsFn{Rejects: rejectsTmp, Errors: errorsTmp}, beam.GroupByKey(s, beam.AddFixedKey(s, bad)))
 
 	res, runErr := beam.Run(ctx, o.Runner, p)
 	if res != nil {
 		st.Rows, st.Rejected = counters(res)
 	}
-	temps := []string{rejectsTmp}
+	temps := []string{rejectsTmp, errorsTmp}
 	for i := range st.Inputs {
 		temps = append(temps, tempName(shardName(o.Output, i, fn.Shards), fn.RunID))
 	}
 	if runErr != nil {
 		removeAll(ctx, temps)
-		return st, fmt.Errorf("beam %s runner: %w", o.Runner, runErr)
+		return st, fmt.Errorf("beam %s runner: %s", o.Runner, beamCause(runErr))
 	}
-	if st.Rejected > 0 && !o.SkipBadRows {
-		err := firstReject(ctx, rejectsTmp)
+	if msg, ok := firstLine(ctx, errorsTmp); ok {
 		removeAll(ctx, temps)
-		return st, err
+		return st, errors.New(msg)
 	}
-	return st, commit(ctx, o, fn, &st)
+	msg, hasRejects := firstLine(ctx, rejectsTmp)
+	if hasRejects && !o.SkipBadRows {
+		removeAll(ctx, temps)
+		// The reason is the last field: it quotes the text it cites,
+		// tabs included, with %q.
+		return st, errors.New(msg[strings.LastIndexByte(msg, '\t')+1:])
+	}
+	if !hasRejects {
+		rejectsTmp = ""
+	}
+	return st, commit(ctx, o.Output, temps[2:], rejectsTmp, &st)
+}
+
+// beamCause returns the cause of a failed run, on one line: the error of
+// the DoFn, without the runner's account of the bundle, if it can tell.
+func beamCause(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, " failed:\n"); i >= 0 {
+		msg = msg[i+len(" failed:\n"):]
+	}
+	return strings.ReplaceAll(strings.TrimSpace(msg), "\n", "; ")
 }
 
 // newScoreFn loads the model, chooses the engine, checks that it runs the
@@ -167,53 +187,46 @@ func counters(res beam.PipelineResult) (rows, rejected int64) {
 	return rows, rejected
 }
 
-// firstReject returns the error of the first bad row in the temporary
-// rejects file path.
-func firstReject(ctx context.Context, path string) error {
+// firstLine returns the first line of the file at path, and whether the
+// file exists and could be read.
+func firstLine(ctx context.Context, path string) (string, bool) {
 	fsys, err := filesystem.New(ctx, path)
 	if err != nil {
-		return err
+		return "", false
 	}
 	defer fsys.Close()
 	r, err := fsys.OpenRead(ctx, path)
 	if err != nil {
-		return fmt.Errorf("bad rows found, but their list cannot be read: %w", err)
+		return "", false
 	}
 	defer r.Close()
 	line, err := bufio.NewReader(r).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("bad rows found, but their list cannot be read: %w", err)
+	if err != nil && line == "" {
+		return "", false
 	}
-	// The reason is the last field: it quotes the text it cites, tabs
-	// included, with %q.
-	line = strings.TrimSuffix(line, "\n")
-	return errors.New(line[strings.LastIndexByte(line, '\t')+1:])
+	return strings.TrimSuffix(line, "\n"), true
 }
 
-// commit moves the temporary shards and rejects file of a successful run
-// into place.
-func commit(ctx context.Context, o Options, fn *scoreFn, st *Stats) error {
-	var temps, targets []string
-	for i := range st.Inputs {
-		shard := shardName(o.Output, i, fn.Shards)
-		temps = append(temps, tempName(shard, fn.RunID))
-		targets = append(targets, shard)
-	}
-	if st.Rejected > 0 {
-		temps = append(temps, tempName(o.Output+".rejects", fn.RunID))
-		targets = append(targets, o.Output+".rejects")
-	}
-	for i := range temps {
-		if err := rename(ctx, temps[i], targets[i]); err != nil {
-			removeAll(ctx, temps[i:])
-			return fmt.Errorf("%s: %w", targets[i], err)
+// commit moves the temporary shards, and rejects file if not "", of a
+// successful run into place.
+func commit(ctx context.Context, prefix string, shards []string, rejects string, st *Stats) error {
+	for i, tmp := range shards {
+		target := shardName(prefix, i, len(shards))
+		if err := rename(ctx, tmp, target); err != nil {
+			removeAll(ctx, append(shards[i:], rejects))
+			return fmt.Errorf("%s: %w", target, err)
 		}
-		if strings.HasSuffix(targets[i], ".rejects") {
-			st.Rejects = targets[i]
-		} else {
-			st.Shards = append(st.Shards, targets[i])
-		}
+		st.Shards = append(st.Shards, target)
 	}
+	if rejects == "" {
+		return nil
+	}
+	target := prefix + ".rejects"
+	if err := rename(ctx, rejects, target); err != nil {
+		removeAll(ctx, []string{rejects})
+		return fmt.Errorf("%s: %w", target, err)
+	}
+	st.Rejects = target
 	return nil
 }
 
