@@ -32,20 +32,7 @@ split -n "l/$FILES" -d -a 3 --additional-suffix=.csv "$dir/all.csv" "$dir/parts/
 mkdir "$dir/tiny"
 for f in "$dir"/parts/*.csv; do head -n 3 "$f" >"$dir/tiny/${f##*/}"; done
 
-# best CMD...: runs CMD $REPS times and prints the shortest wall time in s.
-best() {
-	local b="" t0 t1 s
-	for _ in $(seq "$REPS"); do
-		rm -rf "$dir/out"
-		t0=$(date +%s%N)
-		"$@" >/dev/null 2>"$dir/stderr" || { cat "$dir/stderr" >&2; return 1; }
-		t1=$(date +%s%N)
-		s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
-		if [ -z "$b" ] || awk -v s="$s" -v b="$b" 'BEGIN { exit !(s < b) }'; then b=$s; fi
-	done
-	echo "$b"
-}
-rate() { awk -v n="$ROWS" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
+. bench/lib.sh
 
 stream=$(best "$dir/ebmpipe" score --model "$MODEL" --input "$dir/all.csv" --output "$dir/out.csv" \
 	--engine "$ENGINE" --batch-size "$BATCH")
