@@ -25,19 +25,7 @@ go build -o "$dir/ebmpipe" ./cmd/ebmpipe
 go build -o "$dir/rawort" ./bench/rawort
 go run ./bench/gen -rows "$ROWS" -csv "$dir/in.csv" -npy "$dir/in.npy"
 
-# best CMD...: runs CMD $REPS times and prints the shortest wall time in s.
-best() {
-	local b="" t0 t1 s
-	for _ in $(seq "$REPS"); do
-		t0=$(date +%s%N)
-		"$@" >/dev/null 2>"$dir/stderr" || { cat "$dir/stderr" >&2; return 1; }
-		t1=$(date +%s%N)
-		s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
-		if [ -z "$b" ] || awk -v s="$s" -v b="$b" 'BEGIN { exit !(s < b) }'; then b=$s; fi
-	done
-	echo "$b"
-}
-rate() { awk -v n="$ROWS" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
+. bench/lib.sh
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 raw=$("$dir/rawort" -model "$MODEL" -input "$dir/in.npy" -batch "$BATCH" -reps "$REPS")

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/internal/cli"
+	"github.com/ebmpipe/ebmpipe/pipeline/beamscore"
 )
 
 // A command is one ebmpipe verb.
@@ -50,6 +51,9 @@ func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
 func main() {
+	// First: a Beam runner re-enters the binary as a worker, which Init
+	// runs without returning.
+	beamscore.Init(os.Args[1:])
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

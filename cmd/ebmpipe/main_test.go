@@ -12,7 +12,18 @@ import (
 	"github.com/ebmpipe/ebmpipe/internal/testutil"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+// update reports whether go test -update asks to rewrite the golden
+// files. Beam's Dataflow runner, linked into ebmpipe, defines a flag
+// "update" of its own in the same flag set; -update then sets that one.
+func update() bool {
+	return flag.Lookup("update").Value.String() == "true"
+}
+
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite the golden files")
+	}
+}
 
 const fixtures = "../../testdata/torch"
 
@@ -75,7 +86,7 @@ func checkOneLine(t *testing.T, cmd string, code, wantCode int, stdout, stderr, 
 
 func checkGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
+	if update() {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -28,11 +28,26 @@ stopped by an error, SIGINT or SIGTERM leaves no output.
 --engine ort runs the model on ONNX Runtime, whose shared library is taken
 from --ort-lib, else $EBMPIPE_ORT_LIB, else the place scripts/install-ort.sh
 (make setup) installs it. --engine auto, the default, does the same but
-falls back to the pure-Go engine, saying so, when the library is missing.`,
+falls back to the pure-Go engine, saying so, when the library is missing.
+
+--runner prism|universal|dataflow runs the scoring as an Apache Beam
+pipeline instead: --input is then a file pattern (a glob, local or gs://),
+--output a prefix, and each input file gives one shard
+OUTPUT-00000-of-000NN.csv of energies (and log densities), with bad rows
+in OUTPUT.rejects under --skip-bad-rows. prism runs in this process;
+universal submits to a portable job server (Flink, Spark) at --endpoint;
+dataflow to Google Cloud Dataflow (--project, --region, --temp-location).
+Any other Beam pipeline option, such as --environment_type LOOPBACK or
+--worker_binary, is passed to Beam as it is.`,
 	setup: func(fs *pflag.FlagSet, _, errw io.Writer) func([]string) error {
 		o := scoring.DefaultOptions()
 		cli.ScoreFlags(fs, &o)
+		var b beamFlags
+		b.addFlags(fs)
 		return func(args []string) error {
+			if b.runner != "" || b.beamOnly(fs) != "" {
+				return scoreBeam(fs, args, o, b, errw)
+			}
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}

@@ -41,12 +41,13 @@ var levels = map[string]int{
 
 	"train": 7,
 
-	"pipeline/engine":   8,
-	"pipeline/logz":     8,
-	"pipeline/evaluate": 8,
-	"pipeline/sample":   8,
-	"pipeline/plot":     8,
-	"pipeline/score":    8,
+	"pipeline/engine":    8,
+	"pipeline/logz":      8,
+	"pipeline/evaluate":  8,
+	"pipeline/beamscore": 8,
+	"pipeline/sample":    8,
+	"pipeline/plot":      8,
+	"pipeline/score":     8,
 
 	"pipeline": 9,
 

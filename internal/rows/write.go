@@ -191,13 +191,7 @@ func (w *Writer) Write(rows []float64) error {
 		b := w.buf[:0]
 		switch w.format {
 		case formatCSV:
-			for i, v := range row {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = strconv.AppendFloat(b, v, 'g', -1, 64)
-			}
-			b = append(b, '\n')
+			b = AppendCSVRow(b, row)
 		case formatJSONL:
 			open, end := byte('['), byte(']')
 			if w.keys != nil {
@@ -304,4 +298,17 @@ func npyHeader(rows, width int) ([]byte, error) {
 	}
 	b = append(b, bytes.Repeat([]byte(" "), npyHeaderLen-1-len(b))...)
 	return append(b, '\n'), nil
+}
+
+// AppendCSVRow appends row to dst as a Writer writes it to a CSV file: its
+// values separated by commas, each the shortest decimal that reads back as
+// the same float64, and a line break.
+func AppendCSVRow(dst []byte, row []float64) []byte {
+	for i, v := range row {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
+	}
+	return append(dst, '\n')
 }

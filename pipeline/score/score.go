@@ -121,16 +121,9 @@ func Score(ctx context.Context, o Options) (Stats, error) {
 	if err != nil {
 		return st, fmt.Errorf("onnx: load: %w", err)
 	}
-	meta, err := export.ReadMeta(m)
+	logZ, hasLogZ, err := ModelLogZ(m, o.Raw)
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", o.Model, err)
-	}
-	if !o.Raw && meta.Kind != "" && meta.Kind != export.KindEnergy {
-		return st, fielderr.Errorf("%s: a %s model has no energies to score; use {Raw} for its outputs", o.Model, meta.Kind)
-	}
-	logZ, hasLogZ := 0.0, meta.LogZ != nil
-	if hasLogZ {
-		logZ = meta.LogZ.Value
 	}
 
 	workers := o.Workers
@@ -361,7 +354,7 @@ func (s *scoreRun) scoreBatch(e engine.Engine, b *scoreBatch) error {
 	for _, o := range outs {
 		b.widths = append(b.widths, len(o)/b.n)
 	}
-	if b.out, err = scoreRows(b.out[:0], outs, b.n, s.o.Raw, s.logZ, s.hasLogZ); err != nil {
+	if b.out, err = Rows(b.out[:0], outs, b.n, s.o.Raw, s.logZ, s.hasLogZ); err != nil {
 		return fmt.Errorf("%s: %w", s.o.Model, err)
 	}
 	return nil
@@ -373,11 +366,7 @@ func (s *scoreRun) scoreBatch(e engine.Engine, b *scoreBatch) error {
 // for an empty input.
 func createScoreWriter(o Options, ports []engine.Port, widths []int, hasLogZ bool) (*rows.Writer, error) {
 	if !o.Raw {
-		cols := []string{"energy"}
-		if hasLogZ {
-			cols = append(cols, "log_density")
-		}
-		return rows.CreateWriter(o.Output, cols)
+		return rows.CreateWriter(o.Output, Columns(hasLogZ))
 	}
 	var cols []string
 	for k, p := range ports {
@@ -399,8 +388,36 @@ func createScoreWriter(o Options, ports []engine.Port, widths []int, hasLogZ boo
 	return rows.CreateWriter(o.Output, cols)
 }
 
-// scoreRows appends the output rows for n scored rows to dst.
-func scoreRows(dst []float64, outs [][]float64, n int, raw bool, logZ float64, hasLogZ bool) ([]float64, error) {
+// ModelLogZ returns the log Z that model m carries in its metadata, and
+// whether it carries one. Unless raw (the model's outputs are wanted as
+// they are), m must be an energy model.
+func ModelLogZ(m *onnx.ModelProto, raw bool) (logZ float64, ok bool, err error) {
+	meta, err := export.ReadMeta(m)
+	if err != nil {
+		return 0, false, err
+	}
+	if !raw && meta.Kind != "" && meta.Kind != export.KindEnergy {
+		return 0, false, fielderr.Errorf("a %s model has no energies to score; use {Raw} for its outputs", meta.Kind)
+	}
+	if meta.LogZ == nil {
+		return 0, false, nil
+	}
+	return meta.LogZ.Value, true, nil
+}
+
+// Columns returns the columns of the scores of an energy model: energy
+// and, if the model carries log Z, log_density.
+func Columns(hasLogZ bool) []string {
+	if hasLogZ {
+		return []string{"energy", "log_density"}
+	}
+	return []string{"energy"}
+}
+
+// Rows appends the output rows for n scored rows to dst: with raw, the
+// outputs outs of an engine run, flattened, else the energy and, if
+// hasLogZ, the log density −energy − logZ of each row.
+func Rows(dst []float64, outs [][]float64, n int, raw bool, logZ float64, hasLogZ bool) ([]float64, error) {
 	if raw {
 		for i := range n {
 			for _, o := range outs {
