@@ -67,8 +67,8 @@ func (t TwoSample) String() string {
 // EnergyDistance compares the rows of x with the rows of y, rows of dim
 // values one after another: the energy distance between the two samples
 // and its permutation-test p-value. It takes O((n+m)²) time and memory
-// after subsampling and O((n+m)²·Permutations/2) more for the test (the
-// pairwise distances are computed once).
+// after subsampling, and O(min(n,m)·(n+m)·Permutations/2) more for the
+// test (the pairwise distances are computed once).
 func EnergyDistance(ctx context.Context, x, y []float64, dim int, o TwoSampleOptions) (TwoSample, error) {
 	if err := o.Check(); err != nil {
 		return TwoSample{}, err
@@ -179,8 +179,8 @@ const (
 
 // pValue runs the permutation test with perms random relabellings drawn
 // from rng. Group A is the smaller sample; for each labelling it needs
-// only Σ_{i,j∈A} dist_ij, one dot product of a stored row with A's 0/1
-// mask per row of A. The observed labelling goes through the same
+// only Σ_{i,j∈A} dist_ij: for each row i of A, the dot product of the
+// stored row's part j > i with A's 0/1 mask. The observed labelling goes through the same
 // arithmetic, so that ties compare equal.
 func (p *pooled) pValue(ctx context.Context, perms int, rng *rand.Rand) (float64, error) {
 	N := p.n + p.m
@@ -244,10 +244,14 @@ func (p *pooled) sumsWithin(ctx context.Context, masks []float32, taa []float64)
 		}
 		r1 := min(N, r0+rowBlock)
 		for b := range taa {
-			mask := blas32.Vector{N: N, Inc: 1, Data: masks[b*N : (b+1)*N]}
+			mask := masks[b*N : (b+1)*N]
 			for i := r0; i < r1; i++ {
-				if mask.Data[i] != 0 {
-					taa[b] += blas32.DDot(blas32.Vector{N: N, Inc: 1, Data: p.dist[i*N : (i+1)*N]}, mask)
+				if mask[i] != 0 && i+1 < N {
+					// The matrix is symmetric with a zero diagonal: twice the
+					// pairs j > i.
+					taa[b] += 2 * blas32.DDot(
+						blas32.Vector{N: N - i - 1, Inc: 1, Data: p.dist[i*N+i+1 : (i+1)*N]},
+						blas32.Vector{N: N - i - 1, Inc: 1, Data: mask[i+1:]})
 				}
 			}
 		}
