@@ -45,6 +45,7 @@ var levels = map[string]int{
 	"pipeline/logz":      8,
 	"pipeline/evaluate":  8,
 	"pipeline/beamscore": 8,
+	"pipeline/quality":   8,
 	"pipeline/sample":    8,
 	"pipeline/plot":      8,
 	"pipeline/score":     8,

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/ebmpipe/ebmpipe/pipeline/quality"
-	"github.com/ebmpipe/ebmpipe/train"
+	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
 // toyRows is the number of rows drawn from the toy generators.
@@ -22,7 +22,7 @@ func TestToyMixtures(t *testing.T) {
 			if !ok {
 				t.Fatalf("ToyMixture(%q): not a mixture", name)
 			}
-			x, err := train.Toy(name, toyRows, 11)
+			x, err := data.Toy(name, toyRows, 11)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,7 +78,7 @@ func TestToyMixtures(t *testing.T) {
 // bias, tiny here) and standard deviation σ.
 func TestRingsToy(t *testing.T) {
 	law := quality.RingsLaw()
-	x, err := train.Toy("rings", toyRows, 11)
+	x, err := data.Toy("rings", toyRows, 11)
 	if err != nil {
 		t.Fatal(err)
 	}
