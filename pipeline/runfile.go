@@ -152,6 +152,9 @@ func ParseRunFile(name string, data []byte) (*RunFile, error) {
 		}
 		rf.Sections = append(rf.Sections, sec)
 	}
+	if len(rf.Sections) == 0 { // "{}": a mapping without sections
+		return nil, rf.errEmpty()
+	}
 	return rf, nil
 }
 

@@ -62,6 +62,7 @@ func TestParseRunFileErrors(t *testing.T) {
 		{"empty", "", `r.yaml:1: no sections; want sections such as "train:"`},
 		{"comments-only", "# nothing\n\n", `r.yaml:1: no sections`},
 		{"null-document", "~\n", `r.yaml:1: no sections`},
+		{"empty-mapping", "{}\n", `r.yaml:1: no sections`},
 		{"bad-indent", "train:\n  steps: 3\n bad: [\n", "r.yaml:3: did not find expected key"},
 		{"open-flow-list", "train:\n  steps: 3\n  data: [toy:moons\n  seed: 2\n", "r.yaml:3: did not find expected ',' or ']'"},
 		{"line-one", "a: b: c\n", "r.yaml:1: mapping values are not allowed in this context"},
