@@ -142,6 +142,9 @@ type RunResult struct {
 	Gaussian evaluate.LogLik
 	// Engine is the engine that scored the held-out rows: ort or go.
 	Engine string
+	// Quality compares the generator's samples with the held-out rows
+	// (MeasureSamples).
+	Quality *SampleQuality
 	// Scored counts the rows of the score section's file, if any.
 	Scored *score.Stats
 	// Files are the files and directories written, the output directory
@@ -175,6 +178,11 @@ type RunResult struct {
 //  6. The score section's Input, if given, scored into its Output.
 //  7. Pictures of the models and the training curves (PlotTrained) in
 //     OUT.
+//  8. The numbers (RunResults) into OUT/results.json.
+//
+// Between 5 and 6, the generator's samples are compared with the held-out
+// rows (MeasureSamples): energy distance, and for toy data the mode
+// coverage and the true law's log-likelihood.
 //
 // The options the run sets (logz: model, data, data-rows, generator,
 // output; bounds: energy, generator, encoder, data, data-rows, json;
@@ -221,6 +229,13 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 		return nil, err
 	}
 
+	// 5b. The generator's samples against the held-out rows.
+	h.stage("comparing %d generator samples with the held-out rows", QualitySamples)
+	if res.Quality, err = MeasureSamples(ctx, res.Train.Generator, ToyName(o.Train.Data), test.Source == o.Train.Data,
+		test.Raw(), test.Width, o.Train.Seed); err != nil {
+		return nil, fmt.Errorf("sample quality: %w", err)
+	}
+
 	// 6. The score section's file.
 	if o.Score.Input != "" {
 		h.stage("scoring %s", o.Score.Input)
@@ -248,6 +263,11 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 
 	res.Options = o
 	res.Duration = time.Since(start)
+	results := filepath.Join(out, ResultsFile)
+	if err := res.writeResults(results); err != nil {
+		return nil, err
+	}
+	res.Files = append(res.Files, results)
 	return res, nil
 }
 
@@ -471,6 +491,9 @@ func (r *RunResult) WriteReport(w io.Writer) error {
 		r.Test.Mean, r.Test.StdErr, r.Test.Rows, r.Engine)
 	fmt.Fprintf(&b, "single Gaussian fitted to the training data: %.4f ± %.4f (the model is %s by %.4f)\n",
 		r.Gaussian.Mean, r.Gaussian.StdErr, betterWorse(r.Test.Mean-r.Gaussian.Mean), math.Abs(r.Test.Mean-r.Gaussian.Mean))
+	if r.Quality != nil {
+		b.WriteString(r.Quality.String())
+	}
 	if r.Scored != nil {
 		fmt.Fprintf(&b, "scored %d rows of %s into %s\n", r.Scored.Rows, o.Score.Input, o.Score.Output)
 	}
