@@ -96,8 +96,8 @@ type Options struct {
 // β1 = 0 and β2 = 0.9, one energy step per generator step.
 //
 // The paper's toy generator also has BatchNorm; it is off by default here
-// because the Jacobian bounds take per-example Jacobians, which batch
-// statistics couple across the batch (GeneratorBatchNorm turns it on).
+// (GeneratorBatchNorm turns it on; the bounds then see the generator in
+// inference mode, with running statistics: see inferenceNets).
 func DefaultOptions() Options {
 	return Options{
 		Data:               "toy:25gaussians",

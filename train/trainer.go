@@ -70,8 +70,10 @@ type Result struct {
 //	L_G = mean E(G(z)) + lower.Loss,
 //
 // each on a fresh batch of data rows and standard normal latent draws. The
-// generator runs with batch statistics in its BatchNormalization layers;
-// their running statistics are estimated at export.
+// generator runs with batch statistics in its BatchNormalization layers,
+// except in the bounds, which see it in inference mode with running
+// statistics tracked during training (inferenceNets); the exported
+// generator's running statistics are estimated afresh at export.
 //
 // Every random draw comes from streams seeded with Options.Seed, and a
 // checkpoint holds all of their states, so that a run resumed from a
@@ -92,6 +94,7 @@ type Trainer struct {
 	eProg   *program
 	gProg   *program
 	bracket *bracketMonitor // nil without Options.BracketEvery
+	bnTrack *bnProbe        // the generator's running statistics; nil without BatchNorm
 
 	step     int
 	acc      *metrics.Accum
@@ -126,6 +129,9 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	}
 	if err := tr.loadBounds(); err != nil {
 		return nil, err
+	}
+	if tr.bnTrack, err = newBNProbe(tr.gen, o.BatchSize); err != nil {
+		return nil, fielderr.Errorf("{Generator}: %w", err)
 	}
 	D, d := tr.data.Width, tr.gen.inWidth
 	dt, _ := o.dtype() // checked
@@ -220,20 +226,6 @@ func (tr *Trainer) loadBounds() error {
 	}
 	if o.LSIConstant != nil {
 		setLSI(tr.upper, *o.LSIConstant)
-	}
-	if tr.gen.batchNorm() {
-		// Batch statistics couple the rows: no per-row Jacobian to form.
-		switch u := tr.upper.(type) {
-		case *bounds.GradientPenalty:
-			u.SurrogateValue = true
-		case *bounds.Diffusion:
-			u.SurrogateValue = true
-		}
-	}
-	if j, ok := tr.lower.(*bounds.JacobianEntropy); ok && j.Exact && tr.gen.batchNorm() {
-		return fielderr.Errorf("{Lower} jacobian-exact: the generator %s has BatchNormalization, which trains with batch statistics: "+
-			"a shift shared by the whole batch leaves its output unchanged, so the Jacobian the exact bound forms (one direction for every sample) is singular; "+
-			"use {Lower} jacobian (random directions per sample) or a generator without BatchNormalization", o.Generator)
 	}
 	if tr.encoder == nil && o.Lower == "mi" && tr.hooks.Lower == nil {
 		return fielderr.Errorf("{Lower} mi needs {Encoder}")
@@ -419,6 +411,9 @@ func (tr *Trainer) iterate() error {
 		if err := p.run(tr.step, tr.sampler, tr.zRNG, tr.noise); err != nil {
 			return err
 		}
+		if err := tr.trackBatchNorm(p.zBuf); err != nil {
+			return err
+		}
 		p.update()
 		tr.acc.Add(metrics.ColLossEnergy, p.lossVal)
 		if v, ok := p.values["kl_bound"]; ok {
@@ -429,6 +424,9 @@ func (tr *Trainer) iterate() error {
 	for range tr.o.GeneratorSteps {
 		p := tr.gProg
 		if err := p.run(tr.step, tr.sampler, tr.zRNG, tr.noise); err != nil {
+			return err
+		}
+		if err := tr.trackBatchNorm(p.zBuf); err != nil {
 			return err
 		}
 		p.update()
