@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
+	"github.com/ebmpipe/ebmpipe/train"
 )
 
 // ResultsFile is the file a run writes its numbers to, in its output
@@ -26,16 +27,17 @@ type RunResults struct {
 	Steps int    `json:"steps"`
 	// Lower and Upper name the training bound pair; Bracket holds their
 	// values on the held-out rows (null when not evaluated).
-	Lower   string               `json:"lower"`
-	Upper   string               `json:"upper"`
-	Bracket map[string]*Estimate `json:"bracket"`
-	LogZ    Estimate             `json:"log_z"`
-	Test    *Estimate            `json:"test_loglik"`
-	Rows    int                  `json:"test_rows"`
-	Gauss   *Estimate            `json:"gaussian_loglik"`
-	Engine  string               `json:"engine"`
-	Quality *SampleQuality       `json:"sample_quality,omitempty"`
-	Seconds float64              `json:"seconds"`
+	Lower   string                `json:"lower"`
+	Upper   string                `json:"upper"`
+	Bracket map[string]*Estimate  `json:"bracket"`
+	LogZ    Estimate              `json:"log_z"`
+	Test    *Estimate             `json:"test_loglik"`
+	Rows    int                   `json:"test_rows"`
+	Gauss   *Estimate             `json:"gaussian_loglik"`
+	Engine  string                `json:"engine"`
+	Quality *SampleQuality        `json:"sample_quality,omitempty"`
+	Select  *train.SelectedResult `json:"selected,omitempty"`
+	Seconds float64               `json:"seconds"`
 }
 
 // estimate returns v ± se, or nil if v is not finite.
@@ -57,7 +59,7 @@ func (r *RunResult) Results() *RunResults {
 		Bracket: map[string]*Estimate{"lower": estimate(r.Lower.Value, r.Lower.StdErr), "upper": estimate(r.Upper.Value, r.Upper.StdErr)},
 		Test:    estimate(r.Test.Mean, r.Test.StdErr), Rows: r.Test.Rows,
 		Gauss:  estimate(r.Gaussian.Mean, r.Gaussian.StdErr),
-		Engine: r.Engine, Quality: r.Quality,
+		Engine: r.Engine, Quality: r.Quality, Select: r.Selected,
 		Seconds: r.Duration.Seconds(),
 	}
 	if e := estimate(r.LogZ.Value, r.LogZ.StdErr); e != nil {

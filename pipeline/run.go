@@ -142,6 +142,8 @@ type RunResult struct {
 	Gaussian evaluate.LogLik
 	// Engine is the engine that scored the held-out rows: ort or go.
 	Engine string
+	// Selected is the checkpoint exported with Train.Select best, or nil.
+	Selected *train.SelectedResult
 	// Quality compares the generator's samples with the held-out rows
 	// (MeasureSamples).
 	Quality *SampleQuality
@@ -208,6 +210,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	if res.Train, err = tr.Run(ctx); err != nil {
 		return nil, err
 	}
+	res.Selected = tr.Selected()
 	res.Files = append(res.Files, res.Train.Energy, res.Train.Generator,
 		filepath.Join(out, train.MetricsFile), filepath.Join(out, train.CheckpointDir)+string(filepath.Separator))
 	trainRows := tr.Data().Raw()
@@ -319,7 +322,7 @@ func (o *RunOptions) prepare(h RunHooks, res *RunResult) (test *data.Dataset, tr
 
 	// 2. Training.
 	h.stage("training %d iterations on %s (lower bound %s, upper bound %s)", o.Train.Steps, o.Train.Data, o.Train.Lower, o.Train.Upper)
-	tr, err = train.NewTrainer(o.Train, train.Hooks{Progress: h.Progress})
+	tr, err = train.NewTrainer(o.Train, train.Hooks{Progress: h.Progress, Validate: o.validator()})
 	if err == nil && tr.Data().Width != test.Width {
 		err = fmt.Errorf("the held-out rows %s have %d values, the training data %s %d", test.Source, test.Width, o.Train.Data, tr.Data().Width)
 	}
@@ -496,6 +499,10 @@ func (r *RunResult) WriteReport(w io.Writer) error {
 	}
 	if r.Scored != nil {
 		fmt.Fprintf(&b, "scored %d rows of %s into %s\n", r.Scored.Rows, o.Score.Input, o.Score.Output)
+	}
+	if sel := r.Selected; sel != nil {
+		fmt.Fprintf(&b, "exported the models of iteration %d, the best of %d validation scores (%s %.4f on %d rows held out of the training data)\n",
+			sel.Step, sel.Scores, sel.Metric, sel.Score, sel.Rows)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)

@@ -88,6 +88,8 @@ type Options struct {
 	KeepCheckpoints int    `json:"keep-checkpoints"` // checkpoint files kept (0: all)
 	Out             string `json:"out"`
 	Resume          bool   `json:"resume"`
+
+	Selection // the checkpoint exported (selection.go)
 }
 
 // DefaultOptions returns the paper's toy settings: a 2-100-100-1 PReLU
@@ -196,6 +198,7 @@ func (o *Options) Check() error {
 	if o.BracketEvery > 0 && o.BracketSamples < 16 {
 		add("{BracketSamples} %d: need at least 16", o.BracketSamples)
 	}
+	errs = append(errs, o.Selection.Check())
 	if o.LambdaGPDecay && o.LambdaGP != nil {
 		add("{LambdaGPDecay} and {LambdaGP} %v: choose one", *o.LambdaGP)
 	}

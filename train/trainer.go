@@ -40,6 +40,9 @@ type Hooks struct {
 	Upper bounds.Upper
 	// Progress, when set, is called after every iteration.
 	Progress func(Progress)
+	// Validate, when set, scores the models for Options.Select best
+	// (default: minus the certified bracket's iw lower bound on the NLL).
+	Validate Validator
 }
 
 // Progress reports how far a run is.
@@ -95,6 +98,9 @@ type Trainer struct {
 	gProg   *program
 	bracket *bracketMonitor // nil without Options.BracketEvery
 	bnTrack *bnProbe        // the generator's running statistics; nil without BatchNorm
+	sel     *selector       // nil without Options.Select best
+
+	exportExtra map[string]string // metadata Export adds to both models
 
 	step     int
 	acc      *metrics.Accum
@@ -116,6 +122,9 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	if tr.data, err = data.LoadData(o.Data, o.DataRows, o.Seed); err != nil {
 		return nil, fielderr.Errorf("{Data}: %w", err)
 	}
+	if tr.sel, tr.data, err = newSelector(o.Selection, tr.data, o.Seed, h.Validate); err != nil {
+		return nil, err
+	}
 	if !strings.HasPrefix(o.Data, "toy:") {
 		tr.data.Standardize()
 	}
@@ -132,6 +141,9 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	}
 	if tr.bnTrack, err = newBNProbe(tr.gen, o.BatchSize); err != nil {
 		return nil, fielderr.Errorf("{Generator}: %w", err)
+	}
+	if err := tr.checkSelection(); err != nil {
+		return nil, err
 	}
 	D, d := tr.data.Width, tr.gen.inWidth
 	dt, _ := o.dtype() // checked
@@ -377,6 +389,9 @@ func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 				return nil, err
 			}
 		}
+		if err := tr.selectStep(ctx); err != nil {
+			return nil, err
+		}
 		wall := tr.wall + time.Since(start).Seconds()
 		if tr.step%o.LogEvery == 0 || tr.step == o.Steps {
 			tr.last = tr.row()
@@ -398,7 +413,7 @@ func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 	if secs := time.Since(start).Seconds(); secs > 0 {
 		res.StepsPerSecond = float64(tr.step-first) / secs
 	}
-	if res.Energy, res.Generator, err = tr.Export(o.Out); err != nil {
+	if res.Energy, res.Generator, err = tr.exportSelected(o.Out); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -473,6 +488,7 @@ func (tr *Trainer) row() *metrics.Row {
 // run it continues.
 func (o Options) identity() string {
 	o.Steps, o.Out, o.Resume, o.LogEvery, o.CheckpointEvery, o.KeepCheckpoints = 0, "", false, 0, 0, 0
+	o.Selection = o.Selection.normal()
 	b, _ := json.Marshal(o) // no NaN: the optional weights are checked finite
 	return string(b)
 }
@@ -492,6 +508,9 @@ func (tr *Trainer) checkpoint(wall float64) error {
 	}
 	for _, n := range tr.nets {
 		c.Optimizers[n.name] = n.opt.State()
+	}
+	if tr.Selected() != nil {
+		maps.Copy(c.Meta, tr.selectMeta())
 	}
 	for name, m := range map[string]interface{ MarshalBinary() ([]byte, error) }{
 		"sampler": tr.sampler, "z": tr.zRNG, "noise": tr.noise,
@@ -557,6 +576,9 @@ func (tr *Trainer) restore(c *Checkpoint) error {
 		return fmt.Errorf("metrics state: %w", err)
 	}
 	tr.acc = acc
+	if err := tr.restoreSelection(c.Meta); err != nil {
+		return err
+	}
 	if w, err := strconv.ParseFloat(c.Meta["wall_seconds"], 64); err == nil {
 		tr.wall = w
 	}
@@ -606,7 +628,7 @@ func show(v any) string {
 func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
 	energy = filepath.Join(dir, EnergyFile)
 	generator = filepath.Join(dir, GeneratorFile)
-	meta := export.Meta{Kind: export.KindEnergy, Shift: tr.data.Shift, Scale: tr.data.Scale, Features: tr.data.Columns}
+	meta := export.Meta{Kind: export.KindEnergy, Shift: tr.data.Shift, Scale: tr.data.Scale, Features: tr.data.Columns, Extra: tr.exportExtra}
 	if err := export.Save(energy, tr.energy.model, tr.energy.paramMap(), meta); err != nil {
 		return "", "", fmt.Errorf("exporting the energy: %w", err)
 	}
@@ -616,7 +638,7 @@ func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
 		return "", "", fmt.Errorf("exporting the generator: %w", err)
 	}
 	maps.Copy(params, stats)
-	meta = export.Meta{Kind: export.KindGenerator, Shift: tr.data.Shift, Scale: tr.data.Scale}
+	meta = export.Meta{Kind: export.KindGenerator, Shift: tr.data.Shift, Scale: tr.data.Scale, Extra: tr.exportExtra}
 	if err := export.Save(generator, tr.gen.model, params, meta); err != nil {
 		return "", "", fmt.Errorf("exporting the generator: %w", err)
 	}
