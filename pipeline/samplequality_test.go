@@ -3,10 +3,13 @@ package pipeline
 import (
 	"context"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ebmpipe/ebmpipe/pipeline/quality"
+	"github.com/ebmpipe/ebmpipe/train"
 	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
@@ -117,5 +120,38 @@ func TestToyName(t *testing.T) {
 		if got := ToyName(spec); got != want {
 			t.Errorf("ToyName(%q) = %q, want %q", spec, got, want)
 		}
+	}
+}
+
+// TestRunSelectBest runs with Select best: the run's validator (the
+// log-likelihood with log Z) scores every 100 iterations, and the choice
+// is reported and written to results.json.
+func TestRunSelectBest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for a few seconds")
+	}
+	o := tinyRun(t.TempDir(), func(o *RunOptions) {
+		o.Train.Select, o.Train.SelectEvery, o.Train.DataRows = train.SelectBest, 100, 5000
+	})
+	res, err := Run(context.Background(), o, RunHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := res.Selected
+	if sel == nil || sel.Step%100 != 0 || sel.Scores != 3 || sel.Rows != 500 || sel.Metric != "validation log-likelihood" ||
+		!(sel.Score > res.Gaussian.Mean-1 && sel.Score < 10) {
+		t.Fatalf("selected %+v (Gaussian baseline %.4f)", sel, res.Gaussian.Mean)
+	}
+	t.Logf("selected %+v; test log-likelihood %.4f", sel, res.Test.Mean)
+	if sel.Step == res.Train.Steps && math.Abs(sel.Score-res.Test.Mean) > 0.5 {
+		t.Errorf("the last iteration scores %.4f on validation rows, %.4f on the test rows", sel.Score, res.Test.Mean)
+	}
+	b, err := os.ReadFile(filepath.Join(o.Train.Out, ResultsFile))
+	if err != nil || !strings.Contains(string(b), `"selected": {`) {
+		t.Errorf("results.json (%v):\n%s", err, b)
+	}
+	var rep strings.Builder
+	if err := res.WriteReport(&rep); err != nil || !strings.Contains(rep.String(), "exported the models of iteration") {
+		t.Errorf("report (%v):\n%s", err, rep.String())
 	}
 }
