@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -135,7 +136,7 @@ func TestSelectBestValidator(t *testing.T) {
 	if sel := tr.Selected(); sel == nil || sel.Step != 20 || sel.Score != 3 || sel.Rows != 500 || sel.Metric != "validation log-likelihood" {
 		t.Errorf("selected %+v, want iteration 20 with score 3 on 500 rows", sel)
 	}
-	if len(rows) != 3 || !slicesEqual(rows[0], rows[2]) {
+	if len(rows) != 3 || !slices.Equal(rows[0], rows[2]) {
 		t.Fatalf("%d validation calls; rows change between calls", len(rows))
 	}
 	// No validation row is a training row.
@@ -162,18 +163,6 @@ func TestSelectBestValidator(t *testing.T) {
 	if m := selectedMeta(t, filepath.Join(o.Out, EnergyFile)); m[metaSelectStep] != "20" {
 		t.Errorf("metadata after resuming %v", m)
 	}
-}
-
-func slicesEqual(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestSelectionCheck(t *testing.T) {
