@@ -142,6 +142,11 @@ type RunResult struct {
 	Gaussian evaluate.LogLik
 	// Engine is the engine that scored the held-out rows: ort or go.
 	Engine string
+	// Selected is the checkpoint exported with Train.Select best, or nil.
+	Selected *train.SelectedResult
+	// Quality compares the generator's samples with the held-out rows
+	// (MeasureSamples).
+	Quality *SampleQuality
 	// Scored counts the rows of the score section's file, if any.
 	Scored *score.Stats
 	// Files are the files and directories written, the output directory
@@ -175,6 +180,11 @@ type RunResult struct {
 //  6. The score section's Input, if given, scored into its Output.
 //  7. Pictures of the models and the training curves (PlotTrained) in
 //     OUT.
+//  8. The numbers (RunResults) into OUT/results.json.
+//
+// Between 5 and 6, the generator's samples are compared with the held-out
+// rows (MeasureSamples): energy distance, and for toy data the mode
+// coverage and the true law's log-likelihood.
 //
 // The options the run sets (logz: model, data, data-rows, generator,
 // output; bounds: energy, generator, encoder, data, data-rows, json;
@@ -200,6 +210,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	if res.Train, err = tr.Run(ctx); err != nil {
 		return nil, err
 	}
+	res.Selected = tr.Selected()
 	res.Files = append(res.Files, res.Train.Energy, res.Train.Generator,
 		filepath.Join(out, train.MetricsFile), filepath.Join(out, train.CheckpointDir)+string(filepath.Separator))
 	trainRows := tr.Data().Raw()
@@ -219,6 +230,13 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	// 4. Bounds on the held-out rows; 5. test log-likelihood.
 	if err := o.evaluate(ctx, h, res, test, trainRows, note); err != nil {
 		return nil, err
+	}
+
+	// 5b. The generator's samples against the held-out rows.
+	h.stage("comparing %d generator samples with the held-out rows", QualitySamples)
+	if res.Quality, err = MeasureSamples(ctx, res.Train.Generator, ToyName(o.Train.Data), test.Source == o.Train.Data,
+		test.Raw(), test.Width, o.Train.Seed); err != nil {
+		return nil, fmt.Errorf("sample quality: %w", err)
 	}
 
 	// 6. The score section's file.
@@ -248,6 +266,11 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 
 	res.Options = o
 	res.Duration = time.Since(start)
+	results := filepath.Join(out, ResultsFile)
+	if err := res.writeResults(results); err != nil {
+		return nil, err
+	}
+	res.Files = append(res.Files, results)
 	return res, nil
 }
 
@@ -299,7 +322,7 @@ func (o *RunOptions) prepare(h RunHooks, res *RunResult) (test *data.Dataset, tr
 
 	// 2. Training.
 	h.stage("training %d iterations on %s (lower bound %s, upper bound %s)", o.Train.Steps, o.Train.Data, o.Train.Lower, o.Train.Upper)
-	tr, err = train.NewTrainer(o.Train, train.Hooks{Progress: h.Progress})
+	tr, err = train.NewTrainer(o.Train, train.Hooks{Progress: h.Progress, Validate: o.validator()})
 	if err == nil && tr.Data().Width != test.Width {
 		err = fmt.Errorf("the held-out rows %s have %d values, the training data %s %d", test.Source, test.Width, o.Train.Data, tr.Data().Width)
 	}
@@ -471,8 +494,15 @@ func (r *RunResult) WriteReport(w io.Writer) error {
 		r.Test.Mean, r.Test.StdErr, r.Test.Rows, r.Engine)
 	fmt.Fprintf(&b, "single Gaussian fitted to the training data: %.4f ± %.4f (the model is %s by %.4f)\n",
 		r.Gaussian.Mean, r.Gaussian.StdErr, betterWorse(r.Test.Mean-r.Gaussian.Mean), math.Abs(r.Test.Mean-r.Gaussian.Mean))
+	if r.Quality != nil {
+		b.WriteString(r.Quality.String())
+	}
 	if r.Scored != nil {
 		fmt.Fprintf(&b, "scored %d rows of %s into %s\n", r.Scored.Rows, o.Score.Input, o.Score.Output)
+	}
+	if sel := r.Selected; sel != nil {
+		fmt.Fprintf(&b, "exported the models of iteration %d, the best of %d validation scores (%s %.4f on %d rows held out of the training data)\n",
+			sel.Step, sel.Scores, sel.Metric, sel.Score, sel.Rows)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)

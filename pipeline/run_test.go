@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -125,7 +126,7 @@ func TestRunEndToEnd(t *testing.T) {
 		res.LogZ, res.Test.Mean, res.Test.StdErr, res.Gaussian.Mean, res.Lower.Value, -res.Test.Mean, res.Upper.Value, int(res.Train.StepsPerSecond))
 
 	// Files.
-	for _, f := range []string{train.EnergyFile, train.GeneratorFile, train.MetricsFile, TestFile, TestScoresFile} {
+	for _, f := range []string{train.EnergyFile, train.GeneratorFile, train.MetricsFile, TestFile, TestScoresFile, ResultsFile} {
 		p := filepath.Join(out, f)
 		if _, err := os.Stat(p); err != nil {
 			t.Error(err)
@@ -134,6 +135,7 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Errorf("%s is not in the files written %q", p, res.Files)
 		}
 	}
+	checkResults(t, res, filepath.Join(out, ResultsFile))
 	if !slices.Contains(res.Files, output) || res.Scored == nil || res.Scored.Rows != 4 {
 		t.Errorf("the score section's file: files %q, stats %+v", res.Files, res.Scored)
 	}
@@ -388,4 +390,55 @@ func ExampleRun() {
 	// generator.onnx
 	// metrics.csv
 	// checkpoint
+}
+
+// checkResults checks the run's results.json against res, and that its
+// sample-quality numbers are sane for a tiny run on toy:8gaussians.
+func checkResults(t *testing.T, res *RunResult, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Test    *Estimate `json:"test_loglik"`
+		Steps   int       `json:"steps"`
+		Bracket map[string]*Estimate
+		Quality *struct {
+			Samples  int
+			Coverage *struct{ Modes, Total int }
+			Truth    *Estimate
+			Distance *struct {
+				Value  float64
+				PValue float64 `json:"p_value"`
+			} `json:"energy_distance"`
+		} `json:"sample_quality"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	t.Logf("%s:\n%s", path, b)
+	q := got.Quality
+	switch {
+	case got.Test == nil || got.Test.Value != res.Test.Mean || got.Steps != res.Train.Steps:
+		t.Errorf("%s: test log-likelihood %+v, steps %d; the run's %v, %d", path, got.Test, got.Steps, res.Test, res.Train.Steps)
+	case q == nil || q.Coverage == nil || q.Truth == nil || q.Distance == nil:
+		t.Fatalf("%s: sample quality %+v: want coverage, truth and energy distance", path, q)
+	case q.Samples != QualitySamples || q.Coverage.Total != 8 || q.Coverage.Modes < 0 || q.Coverage.Modes > 8:
+		t.Errorf("%s: %d samples, coverage %+v", path, q.Samples, q.Coverage)
+	case !(q.Distance.PValue > 0 && q.Distance.PValue <= 1) || math.IsNaN(q.Distance.Value):
+		t.Errorf("%s: energy distance %+v", path, q.Distance)
+	case q.Truth.Value < res.Test.Mean-3*math.Hypot(q.Truth.StdErr, res.Test.StdErr):
+		// The rows' own law scores best, up to sampling error.
+		t.Errorf("%s: the true law scores %.4f, below the model's %.4f", path, q.Truth.Value, res.Test.Mean)
+	}
+	var rep strings.Builder
+	if err := res.WriteReport(&rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"energy distance", "mode coverage (8gaussians)", "true 8gaussians density"} {
+		if !strings.Contains(rep.String(), want) {
+			t.Errorf("the report lacks %q:\n%s", want, rep.String())
+		}
+	}
 }

@@ -50,8 +50,8 @@ func TestBracketEvery(t *testing.T) {
 }
 
 // TestBatchNormGeneratorBounds trains a batch-normalised generator against
-// the real upper bounds: their values fall back to the surrogate score,
-// since batch statistics leave no per-row Jacobian to form.
+// the real upper bounds, which see it in inference mode (running
+// statistics), where its per-row Jacobian is defined.
 func TestBatchNormGeneratorBounds(t *testing.T) {
 	for _, upper := range []string{"gp", "diffusion"} {
 		o := tinyOptions(t)

@@ -88,6 +88,8 @@ type Options struct {
 	KeepCheckpoints int    `json:"keep-checkpoints"` // checkpoint files kept (0: all)
 	Out             string `json:"out"`
 	Resume          bool   `json:"resume"`
+
+	Selection // the checkpoint exported (selection.go)
 }
 
 // DefaultOptions returns the paper's toy settings: a 2-100-100-1 PReLU
@@ -96,8 +98,8 @@ type Options struct {
 // β1 = 0 and β2 = 0.9, one energy step per generator step.
 //
 // The paper's toy generator also has BatchNorm; it is off by default here
-// because the Jacobian bounds take per-example Jacobians, which batch
-// statistics couple across the batch (GeneratorBatchNorm turns it on).
+// (GeneratorBatchNorm turns it on; the bounds then see the generator in
+// inference mode, with running statistics: see inferenceNets).
 func DefaultOptions() Options {
 	return Options{
 		Data:               "toy:25gaussians",
@@ -196,6 +198,7 @@ func (o *Options) Check() error {
 	if o.BracketEvery > 0 && o.BracketSamples < 16 {
 		add("{BracketSamples} %d: need at least 16", o.BracketSamples)
 	}
+	errs = append(errs, o.Selection.Check())
 	if o.LambdaGPDecay && o.LambdaGP != nil {
 		add("{LambdaGPDecay} and {LambdaGP} %v: choose one", *o.LambdaGP)
 	}

@@ -41,9 +41,13 @@ type program struct {
 	values        map[string]float64
 }
 
-// newNets places the networks on a new tape and returns the bounds.Nets.
-func newNets(t *autodiff.Tape, nets []*network, dataDim, latentDim int) (bounds.Nets, []*importers.ParamSet, [][]snWeight) {
+// newNets places the networks on a new tape and returns the bounds.Nets,
+// with the generator in training mode, and, when the generator has
+// BatchNormalization, the generator in inference mode (see
+// inferenceNets).
+func newNets(t *autodiff.Tape, nets []*network, dataDim, latentDim int) (bounds.Nets, []*importers.ParamSet, [][]snWeight, bounds.Net) {
 	bn := bounds.Nets{Tape: t, DataDim: dataDim, LatentDim: latentDim}
+	var genEval bounds.Net
 	sets := make([]*importers.ParamSet, len(nets))
 	sn := make([][]snWeight, len(nets))
 	for i, n := range nets {
@@ -55,11 +59,14 @@ func newNets(t *autodiff.Tape, nets []*network, dataDim, latentDim int) (bounds.
 			bn.Energy = n.apply(t, ps, false)
 		case bounds.Generator:
 			bn.Generator = n.apply(t, ps, true)
+			if n.batchNorm() {
+				genEval = n.apply(t, ps, false)
+			}
 		case bounds.Encoder:
 			bn.Encoder = n.apply(t, ps, false)
 		}
 	}
-	return bn, sets, sn
+	return bn, sets, sn, genEval
 }
 
 // buildProgram builds the energy step (energy true: loss mean E(data) −
@@ -74,8 +81,9 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 	t := autodiff.NewTape(dt)
 	p.data = t.Variable("data", autodiff.Zeros(dt, batch, dataDim))
 	p.z = t.Variable("z", autodiff.Zeros(dt, batch, latentDim))
-	bn, sets, sn := newNets(t, nets, dataDim, latentDim)
+	bn, sets, sn, genEval := newNets(t, nets, dataDim, latentDim)
 	p.sets, p.sn = sets, sn
+	bb, ofEval := inferenceNets(bn, genEval) // the nets the bounds see
 	b := bounds.Batch{Data: p.data, Z: p.z}
 	eData, err := bn.Energy(p.data)
 	if err != nil {
@@ -98,10 +106,10 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 	switch {
 	case energy && upper != nil:
 		name = "upper bound " + upper.Name()
-		est, err = upper.KL(bn, b)
+		est, err = upper.KL(bb, b)
 	case !energy:
 		name = "lower bound " + lower.Name()
-		est, err = lower.Entropy(bn, b)
+		est, err = lower.Entropy(bb, b)
 		roles = []bounds.Role{bounds.Generator}
 		if slices.Contains(est.Trains, bounds.Encoder) {
 			roles = append(roles, bounds.Encoder)
@@ -110,9 +118,10 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", p.what, name, err)
 	}
-	if est.X != nil && est.X != x {
+	if est.X != nil && est.X != x && !ofEval(est.X) {
 		// The bound is about other samples (the mi bound's noisy
-		// ones): E_q[E] is taken there.
+		// ones): E_q[E] is taken there. Not so for the generator in
+		// inference mode: the loss keeps its training-mode samples x.
 		eX, err := bn.Energy(est.X)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.what, err)

@@ -255,7 +255,6 @@ func TestBadNetworks(t *testing.T) {
 		{func(o *Options) { o.LambdaGP = new(float64); o.Upper = "none" }, `LambdaGP: the upper bound "none"`},
 		{func(o *Options) { o.LambdaGPDecay = true; o.Upper = "gp0" }, `LambdaGPDecay: the upper bound "gp0" has no decaying λ_GP`},
 		{func(o *Options) { o.LambdaGPDecay = true; o.Upper = "diffusion" }, `LambdaGPDecay: the upper bound "diffusion"`},
-		{func(o *Options) { o.Lower, o.GeneratorBatchNorm = "jacobian-exact", true }, "Lower jacobian-exact: the generator mlp:2-16-16-2:prelu has BatchNormalization"},
 	}
 	for _, c := range cases {
 		o := tinyOptions(t)

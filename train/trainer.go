@@ -40,6 +40,9 @@ type Hooks struct {
 	Upper bounds.Upper
 	// Progress, when set, is called after every iteration.
 	Progress func(Progress)
+	// Validate, when set, scores the models for Options.Select best
+	// (default: minus the certified bracket's iw lower bound on the NLL).
+	Validate Validator
 }
 
 // Progress reports how far a run is.
@@ -70,8 +73,10 @@ type Result struct {
 //	L_G = mean E(G(z)) + lower.Loss,
 //
 // each on a fresh batch of data rows and standard normal latent draws. The
-// generator runs with batch statistics in its BatchNormalization layers;
-// their running statistics are estimated at export.
+// generator runs with batch statistics in its BatchNormalization layers,
+// except in the bounds, which see it in inference mode with running
+// statistics tracked during training (inferenceNets); the exported
+// generator's running statistics are estimated afresh at export.
 //
 // Every random draw comes from streams seeded with Options.Seed, and a
 // checkpoint holds all of their states, so that a run resumed from a
@@ -92,6 +97,10 @@ type Trainer struct {
 	eProg   *program
 	gProg   *program
 	bracket *bracketMonitor // nil without Options.BracketEvery
+	bnTrack *bnProbe        // the generator's running statistics; nil without BatchNorm
+	sel     *selector       // nil without Options.Select best
+
+	exportExtra map[string]string // metadata Export adds to both models
 
 	step     int
 	acc      *metrics.Accum
@@ -113,6 +122,9 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	if tr.data, err = data.LoadData(o.Data, o.DataRows, o.Seed); err != nil {
 		return nil, fielderr.Errorf("{Data}: %w", err)
 	}
+	if tr.sel, tr.data, err = newSelector(o.Selection, tr.data, o.Seed, h.Validate); err != nil {
+		return nil, err
+	}
 	if !strings.HasPrefix(o.Data, "toy:") {
 		tr.data.Standardize()
 	}
@@ -125,6 +137,12 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 		return nil, err
 	}
 	if err := tr.loadBounds(); err != nil {
+		return nil, err
+	}
+	if tr.bnTrack, err = newBNProbe(tr.gen, o.BatchSize); err != nil {
+		return nil, fielderr.Errorf("{Generator}: %w", err)
+	}
+	if err := tr.checkSelection(); err != nil {
 		return nil, err
 	}
 	D, d := tr.data.Width, tr.gen.inWidth
@@ -220,20 +238,6 @@ func (tr *Trainer) loadBounds() error {
 	}
 	if o.LSIConstant != nil {
 		setLSI(tr.upper, *o.LSIConstant)
-	}
-	if tr.gen.batchNorm() {
-		// Batch statistics couple the rows: no per-row Jacobian to form.
-		switch u := tr.upper.(type) {
-		case *bounds.GradientPenalty:
-			u.SurrogateValue = true
-		case *bounds.Diffusion:
-			u.SurrogateValue = true
-		}
-	}
-	if j, ok := tr.lower.(*bounds.JacobianEntropy); ok && j.Exact && tr.gen.batchNorm() {
-		return fielderr.Errorf("{Lower} jacobian-exact: the generator %s has BatchNormalization, which trains with batch statistics: "+
-			"a shift shared by the whole batch leaves its output unchanged, so the Jacobian the exact bound forms (one direction for every sample) is singular; "+
-			"use {Lower} jacobian (random directions per sample) or a generator without BatchNormalization", o.Generator)
 	}
 	if tr.encoder == nil && o.Lower == "mi" && tr.hooks.Lower == nil {
 		return fielderr.Errorf("{Lower} mi needs {Encoder}")
@@ -385,6 +389,9 @@ func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 				return nil, err
 			}
 		}
+		if err := tr.selectStep(ctx); err != nil {
+			return nil, err
+		}
 		wall := tr.wall + time.Since(start).Seconds()
 		if tr.step%o.LogEvery == 0 || tr.step == o.Steps {
 			tr.last = tr.row()
@@ -406,7 +413,7 @@ func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 	if secs := time.Since(start).Seconds(); secs > 0 {
 		res.StepsPerSecond = float64(tr.step-first) / secs
 	}
-	if res.Energy, res.Generator, err = tr.Export(o.Out); err != nil {
+	if res.Energy, res.Generator, err = tr.exportSelected(o.Out); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -419,6 +426,9 @@ func (tr *Trainer) iterate() error {
 		if err := p.run(tr.step, tr.sampler, tr.zRNG, tr.noise); err != nil {
 			return err
 		}
+		if err := tr.trackBatchNorm(p.zBuf); err != nil {
+			return err
+		}
 		p.update()
 		tr.acc.Add(metrics.ColLossEnergy, p.lossVal)
 		if v, ok := p.values["kl_bound"]; ok {
@@ -429,6 +439,9 @@ func (tr *Trainer) iterate() error {
 	for range tr.o.GeneratorSteps {
 		p := tr.gProg
 		if err := p.run(tr.step, tr.sampler, tr.zRNG, tr.noise); err != nil {
+			return err
+		}
+		if err := tr.trackBatchNorm(p.zBuf); err != nil {
 			return err
 		}
 		p.update()
@@ -475,6 +488,7 @@ func (tr *Trainer) row() *metrics.Row {
 // run it continues.
 func (o Options) identity() string {
 	o.Steps, o.Out, o.Resume, o.LogEvery, o.CheckpointEvery, o.KeepCheckpoints = 0, "", false, 0, 0, 0
+	o.Selection = o.Selection.normal()
 	b, _ := json.Marshal(o) // no NaN: the optional weights are checked finite
 	return string(b)
 }
@@ -494,6 +508,9 @@ func (tr *Trainer) checkpoint(wall float64) error {
 	}
 	for _, n := range tr.nets {
 		c.Optimizers[n.name] = n.opt.State()
+	}
+	if tr.Selected() != nil {
+		maps.Copy(c.Meta, tr.selectMeta())
 	}
 	for name, m := range map[string]interface{ MarshalBinary() ([]byte, error) }{
 		"sampler": tr.sampler, "z": tr.zRNG, "noise": tr.noise,
@@ -559,6 +576,9 @@ func (tr *Trainer) restore(c *Checkpoint) error {
 		return fmt.Errorf("metrics state: %w", err)
 	}
 	tr.acc = acc
+	if err := tr.restoreSelection(c.Meta); err != nil {
+		return err
+	}
 	if w, err := strconv.ParseFloat(c.Meta["wall_seconds"], 64); err == nil {
 		tr.wall = w
 	}
@@ -608,7 +628,7 @@ func show(v any) string {
 func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
 	energy = filepath.Join(dir, EnergyFile)
 	generator = filepath.Join(dir, GeneratorFile)
-	meta := export.Meta{Kind: export.KindEnergy, Shift: tr.data.Shift, Scale: tr.data.Scale, Features: tr.data.Columns}
+	meta := export.Meta{Kind: export.KindEnergy, Shift: tr.data.Shift, Scale: tr.data.Scale, Features: tr.data.Columns, Extra: tr.exportExtra}
 	if err := export.Save(energy, tr.energy.model, tr.energy.paramMap(), meta); err != nil {
 		return "", "", fmt.Errorf("exporting the energy: %w", err)
 	}
@@ -618,7 +638,7 @@ func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
 		return "", "", fmt.Errorf("exporting the generator: %w", err)
 	}
 	maps.Copy(params, stats)
-	meta = export.Meta{Kind: export.KindGenerator, Shift: tr.data.Shift, Scale: tr.data.Scale}
+	meta = export.Meta{Kind: export.KindGenerator, Shift: tr.data.Shift, Scale: tr.data.Scale, Extra: tr.exportExtra}
 	if err := export.Save(generator, tr.gen.model, params, meta); err != nil {
 		return "", "", fmt.Errorf("exporting the generator: %w", err)
 	}

@@ -48,6 +48,8 @@ func TestRunCommand(t *testing.T) {
 		"test log-likelihood: ",
 		"(300 held-out rows, go engine)",
 		"single Gaussian fitted to the training data: ",
+		"mode coverage (8gaussians): ",
+		"true 8gaussians density on the held-out rows: ",
 		"files written:\n  " + filepath.Join(out, pipeline.TestFile) + "\n  " + filepath.Join(out, train.EnergyFile) + "\n",
 	} {
 		if !strings.Contains(stdout, want) {
@@ -57,7 +59,7 @@ func TestRunCommand(t *testing.T) {
 	if !strings.Contains(stderr, "== training 30 iterations") || !strings.Contains(stderr, "iteration 30/30") {
 		t.Errorf("stderr shows no progress:\n%s", stderr)
 	}
-	for _, f := range []string{train.EnergyFile, train.GeneratorFile, pipeline.TestFile, pipeline.TestScoresFile} {
+	for _, f := range []string{train.EnergyFile, train.GeneratorFile, pipeline.TestFile, pipeline.TestScoresFile, pipeline.ResultsFile} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/pipeline/quality"
 )
 
 // tinyTrain is a short `ebmpipe train` command line into dir.
@@ -91,6 +92,14 @@ func TestTrainAndBounds(t *testing.T) {
 				Condition            string
 			}
 		} `json:"certified_bracket"`
+		Quality *struct {
+			Samples  int
+			Coverage *struct{ Modes, Total int }
+			Truth    *struct{ Value float64 }
+			Distance struct {
+				PValue float64 `json:"p_value"`
+			} `json:"energy_distance"`
+		} `json:"sample_quality"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatalf("bounds --json: %v\n%s", err, stdout)
@@ -122,6 +131,15 @@ func TestTrainAndBounds(t *testing.T) {
 	}
 	if rep.EnergyData == nil || rep.EnergyModel == nil {
 		t.Errorf("bounds --json lacks the mean energies: %s", stdout)
+	}
+	// The sample quality on toy data: coverage of the 25 modes, the true
+	// law's log-likelihood of the data rows (that of 25 far-apart
+	// Gaussians of std σ, −log(2πσ²) − 1 − log 25), a p-value.
+	sigma := quality.Gaussians25().Sigma
+	truth := -math.Log(2*math.Pi*sigma*sigma) - 1 - math.Log(25)
+	if q := rep.Quality; q == nil || q.Coverage == nil || q.Coverage.Total != 25 || q.Truth == nil ||
+		math.Abs(q.Truth.Value-truth) > 0.3 || !(q.Distance.PValue > 0 && q.Distance.PValue <= 1) {
+		t.Errorf("bounds --json: sample quality %+v", q)
 	}
 	if rep.NLL != nil || len(rep.Warnings) > 0 {
 		t.Errorf("bounds --json on a model without log Z: nll %v, warnings %q", rep.NLL, rep.Warnings)
@@ -188,7 +206,8 @@ func TestTrainAndBounds(t *testing.T) {
 
 	code, stdout, _ = runCLI("bounds", "--energy", filepath.Join(dir, "energy.onnx"),
 		"--generator", filepath.Join(dir, "generator.onnx"), "--data", "toy:25gaussians", "--samples", "200", "--batch-size", "100")
-	if code != 0 || !strings.Contains(stdout, "jacobian-exact") || !strings.Contains(stdout, "diffusion") {
+	if code != 0 || !strings.Contains(stdout, "jacobian-exact") || !strings.Contains(stdout, "diffusion") ||
+		!strings.Contains(stdout, "energy distance") || !strings.Contains(stdout, "mode coverage (25gaussians): ") {
 		t.Errorf("bounds table: exit %d\n%s", code, stdout)
 	}
 }

@@ -20,9 +20,9 @@ const fieldKey = "ebmpipe-field"
 func bindFields(fs *pflag.FlagSet, o any, prefix string) {
 	v := reflect.ValueOf(o).Elem()
 	fields := map[uintptr]string{}
-	for i := range v.NumField() {
-		if f := v.Type().Field(i); f.IsExported() {
-			fields[v.Field(i).Addr().Pointer()] = prefix + f.Name
+	for _, f := range reflect.VisibleFields(v.Type()) { // those of embedded structs too
+		if f.IsExported() && !f.Anonymous {
+			fields[v.FieldByIndex(f.Index).Addr().Pointer()] = prefix + f.Name
 		}
 	}
 	fs.VisitAll(func(fl *pflag.Flag) {

@@ -54,6 +54,12 @@ func TrainFlags(fs *pflag.FlagSet, o *train.Options) {
 	fs.IntVar(&o.KeepCheckpoints, "keep-checkpoints", o.KeepCheckpoints, "checkpoint files to keep (0: all)")
 	fs.StringVar(&o.Out, "out", o.Out, "output `DIR`: metrics.csv, checkpoint/, energy.onnx, generator.onnx")
 	fs.BoolVar(&o.Resume, "resume", o.Resume, "continue from the latest checkpoint in DIR/checkpoint, exactly as if never stopped")
+	if o.Select == "" {
+		o.Select = train.SelectLast
+	}
+	fs.StringVar(&o.Select, "select", o.Select, "checkpoint to export: `last`, or best: the best score on validation rows held out of the training data (--validation-fraction), taken every --select-every iterations (by ebmpipe run: the log-likelihood with log Z; otherwise minus the certified bracket's importance-weighted lower bound on the NLL, which needs latent and data dimensions equal); the best models are kept in DIR/best")
+	fs.IntVar(&o.SelectEvery, "select-every", o.SelectEvery, fmt.Sprintf("iterations between validation scores with --select best (0: %d)", train.DefaultSelectEvery))
+	fs.Float64Var(&o.ValidationFraction, "validation-fraction", o.ValidationFraction, fmt.Sprintf("share of the training rows held out for validation with --select best, never trained on (0: %g)", train.DefaultValidationFraction))
 	bindFields(fs, o, "")
 }
 
