@@ -69,16 +69,33 @@ type outDtyper interface {
 	outDtype(in []tensor.Dtype) tensor.Dtype
 }
 
+// partialDiff is implemented by prims some of whose float inputs get no
+// gradient: auxiliary values whose dependence on the other inputs is part
+// of the prim's rule, or inputs its output is piecewise constant in.
+type partialDiff interface {
+	differentiable(i int) bool
+}
+
 // diffWRT reports which inputs of p get gradients: float inputs of prims
 // that have a derivative.
 func diffWRT(p prim, in []*Node) []bool {
-	out := make([]bool, len(in))
+	dts := make([]tensor.Dtype, len(in))
+	for i, n := range in {
+		dts[i] = n.g().Dtype()
+	}
+	return diffInputs(p, dts)
+}
+
+// diffInputs reports which inputs, of the given element types, p
+// differentiates.
+func diffInputs(p prim, dts []tensor.Dtype) []bool {
+	out := make([]bool, len(dts))
 	if _, ok := p.(interface{ isNoGrad() }); ok {
 		return out
 	}
-	for i, n := range in {
-		dt := n.Dtype()
-		out[i] = dt == Float64 || dt == Float32
+	pd, partial := p.(partialDiff)
+	for i, dt := range dts {
+		out[i] = isFloatDtype(dt) && (!partial || pd.differentiable(i))
 	}
 	return out
 }
@@ -197,15 +214,11 @@ func (o *primOp) Hashcode() uint32 {
 
 // DiffWRT implements G.SDOp.
 func (o *primOp) DiffWRT(n int) []bool {
-	out := make([]bool, n)
-	if _, ok := o.p.(interface{ isNoGrad() }); ok {
-		return out
-	}
+	dts := make([]tensor.Dtype, n)
 	for i := 0; i < n && i < len(o.inT); i++ {
-		dt, _ := elemType(o.inT[i])
-		out[i] = dt == tensor.Float64 || dt == tensor.Float32
+		dts[i], _ = elemType(o.inT[i])
 	}
-	return out
+	return diffInputs(o.p, dts)
 }
 
 // SymDiff implements G.SDOp with the prim's own rule, so that Gorgonia's
@@ -216,11 +229,13 @@ func (o *primOp) SymDiff(gin G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 		in[i] = wrap(n)
 	}
 	gs := o.p.vjp(o.t, in, wrap(out), wrap(grad))
+	diff := o.DiffWRT(len(in))
 	res := make(G.Nodes, len(in))
 	for i := range in {
-		if i < len(gs) && gs[i] != nil {
+		switch {
+		case i < len(gs) && gs[i] != nil:
 			res[i] = gs[i].g()
-		} else {
+		case diff[i]:
 			res[i] = o.t.ZerosLike(in[i]).g()
 		}
 	}
