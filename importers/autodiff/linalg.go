@@ -74,7 +74,13 @@ func (p matMul) doInto(out array, in []array) error {
 		}
 		oa, ob = oa*ra*ca, ob*rb*cb
 		oc := o * m * n
-		if a.isF32() {
+		if m*n*k <= smallGemm {
+			if a.isF32() {
+				gemmSmall(p.ta, p.tb, m, n, k, a.f32[oa:oa+ra*ca], ca, b.f32[ob:ob+rb*cb], cb, out.f32[oc:oc+m*n])
+			} else {
+				gemmSmall(p.ta, p.tb, m, n, k, a.f64[oa:oa+ra*ca], ca, b.f64[ob:ob+rb*cb], cb, out.f64[oc:oc+m*n])
+			}
+		} else if a.isF32() {
 			blas32.Gemm(ta, tb, 1,
 				blas32.General{Rows: ra, Cols: ca, Stride: ca, Data: a.f32[oa : oa+ra*ca]},
 				blas32.General{Rows: rb, Cols: cb, Stride: cb, Data: b.f32[ob : ob+rb*cb]},
@@ -93,8 +99,33 @@ func (p matMul) doInto(out array, in []array) error {
 			idx[d] = 0
 		}
 	}
-	_ = k
 	return nil
+}
+
+// smallGemm is the largest m·n·k of a product gemmSmall computes: below it
+// a call into BLAS (through cgo for OpenBLAS) costs more than the product,
+// as for the per-example 2×2 and 3×3 products of the Jacobian bounds.
+const smallGemm = 512
+
+// gemmSmall sets c (m×n) to op(a)·op(b), where a is stored with row stride
+// lda and b with ldb, by the textbook loop.
+func gemmSmall[T float](ta, tb bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s T
+			for l := 0; l < k; l++ {
+				ai, bj := i*lda+l, l*ldb+j
+				if ta {
+					ai = l*lda + i
+				}
+				if tb {
+					bj = j*ldb + l
+				}
+				s += a[ai] * b[bj]
+			}
+			c[i*n+j] = s
+		}
+	}
 }
 
 func (p matMul) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
