@@ -2,6 +2,8 @@ package autodiff
 
 import (
 	"fmt"
+	"math"
+	"unsafe"
 
 	"gorgonia.org/tensor"
 )
@@ -65,6 +67,15 @@ func (p actDeriv) nonzero(n int) bool { return p.kind != aLeaky || n <= 1 }
 func (p actDeriv) do(in []array) (array, error) { return doNew(p, in) }
 
 func (p actDeriv) doInto(out array, in []array) error {
+	if p.kind == aLeaky && p.n == 1 {
+		// 1 if x > 0 else a, without branches.
+		if out.isF32() {
+			selectPos(bits32(out.f32), bits32(in[0].f32), math.Float32bits(1), []uint32{math.Float32bits(float32(p.a))}, 0)
+		} else {
+			selectPos(bits64(out.f64), bits64(in[0].f64), math.Float64bits(1), []uint64{math.Float64bits(p.a)}, 0)
+		}
+		return nil
+	}
 	if out.isF32() {
 		actValues(p, floats[float32](out), floats[float32](in[0]), floats[float32](in[1]))
 	} else {
@@ -367,14 +378,65 @@ func (p preluDeriv) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (p preluDeriv) do(in []array) (array, error) { return doNew(p, in) }
 
 func (p preluDeriv) doInto(out array, in []array) error {
-	k := bPReluSlope // (1,0): 1 if a > 0 else b
+	a, b := in[0], in[1]
+	la, okA := flatStride(out.len(), a.len(), BroadcastStrides(a.shape, out.shape))
+	lb, okB := flatStride(out.len(), b.len(), BroadcastStrides(b.shape, out.shape))
+	if !okA || !okB || la != 1 {
+		k := bPReluSlope // (1,0): 1 if a > 0 else b
+		switch {
+		case p.dx == 0:
+			k = bPReluNeg // (0,1): a if a ≤ 0 else 0
+		case p.db == 1:
+			k = bNonPos // (1,1): 1 if a ≤ 0 else 0
+		}
+		return binary{k}.doInto(out, in)
+	}
+	// The common case, without branches on the signs of a: a as large as
+	// the output, b as large or a single slope.
+	if out.isF32() {
+		preluSelect(p, bits32(out.f32), bits32(a.f32), bits32(b.f32), lb, math.Float32bits(1))
+	} else {
+		preluSelect(p, bits64(out.f64), bits64(a.f64), bits64(b.f64), lb, math.Float64bits(1))
+	}
+	return nil
+}
+
+// preluSelect writes p's derivative as bit patterns: where a > 0, 1 for
+// order (1,0) and 0 for the others; elsewhere b (stride lb) for (1,0), a
+// for (0,1), 1 for (1,1).
+func preluSelect[U uint32 | uint64](p preluDeriv, out, a, b []U, lb int, one U) {
 	switch {
 	case p.dx == 0:
-		k = bPReluNeg // (0,1): a if a ≤ 0 else 0
+		selectPos(out, a, 0, a, 1)
 	case p.db == 1:
-		k = bNonPos // (1,1): 1 if a ≤ 0 else 0
+		selectPos(out, a, 0, []U{one}, 0)
+	default:
+		selectPos(out, a, one, b, lb)
 	}
-	return binary{k}.doInto(out, in)
+}
+
+// selectPos sets out[i] to pos where the float with bits x[i] is positive
+// and to q[i·lq] where it is zero or negative (NaN counts by its sign bit),
+// selecting bits with masks instead of branching on signs, which are
+// random in a network's pre-activations.
+func selectPos[U uint32 | uint64](out, x []U, pos U, q []U, lq int) {
+	shift := 8*unsafe.Sizeof(pos) - 1
+	x = x[:len(out)]
+	for i, v := range x {
+		nonPos := v>>shift | ((v|-v)>>shift ^ 1) // sign bit set, or ±0 … +0
+		m := -nonPos
+		out[i] = pos&^m | q[i*lq]&m
+	}
+}
+
+// bits64 and bits32 return the bit patterns of a float slice, sharing its
+// storage.
+func bits64(a []float64) []uint64 {
+	return unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(a))), len(a))
+}
+
+func bits32(a []float32) []uint32 {
+	return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(a))), len(a))
 }
 
 func preluNonzero(dx, db int) bool { return dx <= 1 && db <= 1 }

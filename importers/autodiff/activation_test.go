@@ -153,3 +153,36 @@ func TestSiluFused(t *testing.T) {
 		t.Error("x·σ(σ(x)) was fused")
 	}
 }
+
+// TestPreluDerivKernels checks the branch-free kernels of the PRelu and
+// leaky derivatives against the branching ones, at signed zeros too.
+func TestPreluDerivKernels(t *testing.T) {
+	xs := []float64{-2, -0.5, math.Copysign(0, -1), 0, 1e-300, 0.7, 3}
+	slopes := map[string][]float64{"scalar": {0.1}, "full": {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7}}
+	kinds := map[preluDeriv]binaryKind{{dx: 1}: bPReluSlope, {db: 1}: bPReluNeg, {dx: 1, db: 1}: bNonPos}
+	for _, dt := range []Dtype{Float64, Float32} {
+		x := FromFloat64s(dt, []int{len(xs)}, xs).a
+		for name, sl := range slopes {
+			b := FromFloat64s(dt, []int{len(sl)}, sl).a
+			for p, k := range kinds {
+				got, err := doNew(p, []array{x, b})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, _ := doNew(binary{k}, []array{x, b})
+				for i := range xs {
+					if g, w := got.at(i), want.at(i); math.Float64bits(g) != math.Float64bits(w) {
+						t.Errorf("%v %s %v at %g: %g, branching kernel %g", dt, name, p, xs[i], g, w)
+					}
+				}
+			}
+		}
+		got, _ := doNew(actDeriv{kind: aLeaky, a: 0.2, n: 1}, []array{x, x})
+		want, _ := doNew(binary{bPReluSlope}, []array{x, FromFloat64s(dt, []int{1}, []float64{0.2}).a})
+		for i := range xs {
+			if g, w := got.at(i), want.at(i); g != w {
+				t.Errorf("%v leaky' at %g: %g, want %g", dt, xs[i], g, w)
+			}
+		}
+	}
+}
