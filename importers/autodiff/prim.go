@@ -111,8 +111,11 @@ type primOp struct {
 
 	// last is the output of the previous run of an intoPrim, reused as
 	// the next run's output: a tape's values are read (and copied) between
-	// runs, never kept across them.
-	last array
+	// runs, never kept across them. lastVal is the value Do returned for
+	// it, returned again while it describes last.
+	last    array
+	lastVal G.Value
+	in      []array // Do's inputs, reused
 }
 
 func newPrimOp(t *Tape, p prim, in []*Node) (*primOp, error) {
@@ -171,7 +174,11 @@ func (o *primOp) Type() hm.Type {
 func (o *primOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.out.Clone(), nil }
 
 func (o *primOp) Do(vals ...G.Value) (G.Value, error) {
-	in := make([]array, len(vals))
+	if cap(o.in) < len(vals) {
+		o.in = make([]array, len(vals))
+	}
+	in := o.in[:len(vals)]
+	defer clear(in) // hold no values between runs
 	for i, v := range vals {
 		a, err := fromValue(v)
 		if err != nil {
@@ -186,18 +193,43 @@ func (o *primOp) Do(vals ...G.Value) (G.Value, error) {
 			if len(o.out) == 0 {
 				out.shape = nil
 			}
+			o.lastVal = nil
 		}
 		if err := ip.doInto(out, in); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.p, err)
 		}
 		o.last = out
-		return toValue(out), nil
+		return o.value(out), nil
 	}
 	r, err := o.p.do(in)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.p, err)
 	}
 	return toValue(r), nil
+}
+
+// value returns out, the output of an intoPrim, as Gorgonia's value: the
+// one made for the same array on the previous run, if it still describes
+// it, with a scalar's element copied in.
+func (o *primOp) value(out array) G.Value {
+	switch v := o.lastVal.(type) {
+	case *tensor.Dense:
+		if lo, _ := out.span(); v.Uintptr() == lo && v.Shape().Eq(tensor.Shape(out.shape)) {
+			return v
+		}
+	case *G.F64:
+		if out.f64 != nil && len(out.shape) == 0 {
+			*v = G.F64(out.f64[0])
+			return v
+		}
+	case *G.F32:
+		if out.f32 != nil && len(out.shape) == 0 {
+			*v = G.F32(out.f32[0])
+			return v
+		}
+	}
+	o.lastVal = toValue(out)
+	return o.lastVal
 }
 
 func (o *primOp) ReturnsPtr() bool      { return false }
