@@ -379,9 +379,8 @@ func (p preluDeriv) do(in []array) (array, error) { return doNew(p, in) }
 
 func (p preluDeriv) doInto(out array, in []array) error {
 	a, b := in[0], in[1]
-	la, okA := flatStride(out.len(), a.len(), BroadcastStrides(a.shape, out.shape))
-	lb, okB := flatStride(out.len(), b.len(), BroadcastStrides(b.shape, out.shape))
-	if !okA || !okB || la != 1 {
+	lb, ok := slopeStride(out, a, b)
+	if !ok {
 		k := bPReluSlope // (1,0): 1 if a > 0 else b
 		switch {
 		case p.dx == 0:
@@ -399,6 +398,40 @@ func (p preluDeriv) doInto(out array, in []array) error {
 		preluSelect(p, bits64(out.f64), bits64(a.f64), bits64(b.f64), lb, math.Float64bits(1))
 	}
 	return nil
+}
+
+// slopeStride tells whether PRelu's a is as large as out and its slope b as
+// large or a single value, and returns b's stride (1 or 0).
+func slopeStride(out, a, b array) (int, bool) {
+	la, okA := flatStride(out.len(), a.len(), BroadcastStrides(a.shape, out.shape))
+	lb, okB := flatStride(out.len(), b.len(), BroadcastStrides(b.shape, out.shape))
+	return lb, okA && okB && la == 1
+}
+
+// preluInto computes PRelu(a, b) = a·(1 if a > 0 else b) into out without
+// branches on the signs of a, if slopeStride allows; it reports whether it
+// did.
+func preluInto(out, a, b array) bool {
+	lb, ok := slopeStride(out, a, b)
+	if !ok {
+		return false
+	}
+	if out.isF32() {
+		selectPos(bits32(out.f32), bits32(a.f32), math.Float32bits(1), bits32(b.f32), lb)
+		mulBy(out.f32, a.f32)
+	} else {
+		selectPos(bits64(out.f64), bits64(a.f64), math.Float64bits(1), bits64(b.f64), lb)
+		mulBy(out.f64, a.f64)
+	}
+	return true
+}
+
+// mulBy multiplies out elementwise by a (as long as out).
+func mulBy[T float](out, a []T) {
+	a = a[:len(out)]
+	for i := range out {
+		out[i] *= a[i]
+	}
 }
 
 // preluSelect writes p's derivative as bit patterns: where a > 0, 1 for

@@ -177,6 +177,25 @@ func TestPreluDerivKernels(t *testing.T) {
 				}
 			}
 		}
+		for name, sl := range slopes {
+			b := FromFloat64s(dt, []int{len(sl)}, sl).a
+			got, _ := doNew(binary{bPRelu}, []array{x, b})
+			for i, v := range xs {
+				want := v
+				if v <= 0 {
+					want = v * sl[i%len(sl)]
+				}
+				if dt == Float32 {
+					want = float64(float32(v))
+					if v <= 0 {
+						want = float64(float32(v) * float32(sl[i%len(sl)]))
+					}
+				}
+				if g := got.at(i); math.Float64bits(g) != math.Float64bits(want) {
+					t.Errorf("%v %s PRelu(%g) = %g, want %g", dt, name, v, g, want)
+				}
+			}
+		}
 		got, _ := doNew(actDeriv{kind: aLeaky, a: 0.2, n: 1}, []array{x, x})
 		want, _ := doNew(binary{bPReluSlope}, []array{x, FromFloat64s(dt, []int{1}, []float64{0.2}).a})
 		for i := range xs {

@@ -313,6 +313,9 @@ func (p binary) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (p binary) do(in []array) (array, error) { return doNew(p, in) }
 
 func (p binary) doInto(out array, in []array) error {
+	if p.kind == bPRelu && preluInto(out, in[0], in[1]) {
+		return nil
+	}
 	s := out.shape
 	sa, sb := BroadcastStrides(in[0].shape, s), BroadcastStrides(in[1].shape, s)
 	if out.isF32() {
