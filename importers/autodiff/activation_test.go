@@ -3,6 +3,7 @@ package autodiff
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -202,6 +203,28 @@ func TestPreluDerivKernels(t *testing.T) {
 			if g, w := got.at(i), want.at(i); g != w {
 				t.Errorf("%v leaky' at %g: %g, want %g", dt, xs[i], g, w)
 			}
+		}
+	}
+}
+
+// TestSigmoidBranchFree checks the branch-free sigmoid bit for bit against
+// the two-branch form.
+func TestSigmoidBranchFree(t *testing.T) {
+	ref := func(x float64) float64 {
+		if x >= 0 {
+			return 1 / (1 + math.Exp(-x))
+		}
+		e := math.Exp(x)
+		return e / (1 + e)
+	}
+	xs := []float64{0, math.Copysign(0, -1), 1e-300, -1e-300, 0.3, -0.3, 7.5, -7.5, 40, -40, 800, -800, math.Inf(1), math.Inf(-1)}
+	r := rand.New(rand.NewPCG(15, 16))
+	for range 1000 {
+		xs = append(xs, 10*r.NormFloat64())
+	}
+	for _, x := range xs {
+		if got, want := sigmoid(x), ref(x); math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("sigmoid(%g) = %g, two-branch form %g", x, got, want)
 		}
 	}
 }

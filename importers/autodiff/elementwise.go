@@ -129,12 +129,15 @@ func unaryLoop[T float](p unary, y, x []T) {
 	}
 }
 
+// sigmoid is 1/(1+e^−x) for x ≥ 0 and e^x/(1+e^x) below, so that e^−|x|
+// never overflows. The numerator is selected by x's sign bit rather than a
+// branch on the random signs of pre-activations (−0 takes the second
+// form, which gives the same ½).
 func sigmoid(x float64) float64 {
-	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
-	}
-	e := math.Exp(x)
-	return e / (1 + e)
+	e := math.Exp(-math.Abs(x))
+	m := -(math.Float64bits(x) >> 63)
+	num := math.Float64frombits(math.Float64bits(1)&^m | math.Float64bits(e)&m)
+	return num / (1 + e)
 }
 
 func (p unary) vjp(t *Tape, in []*Node, y, g *Node) []*Node {
