@@ -115,3 +115,50 @@ func TestPruneParamGrads(t *testing.T) {
 		t.Errorf("%d internal products of x's shape, want 1", internal)
 	}
 }
+
+// TestJVPFunc checks J v against the closed form for y = tanh(x W) and
+// that the zero-seed VJP behind it is not computed: the only products run
+// are x W and the two J v's v W.
+func TestJVPFunc(t *testing.T) {
+	tp := NewTape(Float64)
+	xs, ws := []float64{1, 2, 3, 4, 5, 6}, []float64{0.1, -0.2, 0.05, 0.3, -0.3, 0.25}
+	vs := [][]float64{{1, 0, -1, 2, 0.5, 0}, {0, 1, 0, 0, 1, 3}}
+	x := tp.Variable("x", NewTensor([]int{2, 3}, xs))
+	w := tp.Variable("w", NewTensor([]int{3, 2}, ws))
+	y := tp.Tanh(tp.MatMul(x, w, false, false))
+	jv := tp.JVPFunc(y, x)
+	outs := []*Node{jv(tp.Const(vs[0], 2, 3)), tp.JVP(y, x, tp.Const(vs[1], 2, 3))}
+	if err := tp.Err(); err != nil {
+		t.Fatal(err)
+	}
+	m := NewMachine(tp)
+	defer m.Close()
+	live := 0
+	for n, e := range tp.entries {
+		if _, ok := e.p.(matMul); ok && !n.g().Op().(*primOp).dead {
+			live++
+		}
+	}
+	// x W, and per J v the product v W; JVP's own zero-seed VJP is dead too.
+	if live != 3 {
+		t.Errorf("%d matrix products computed, want 3", live)
+	}
+	if err := m.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range vs {
+		for i := 0; i < 2; i++ {
+			for j := 0; j < 2; j++ {
+				z, vw := 0.0, 0.0
+				for l := 0; l < 3; l++ {
+					z += xs[i*3+l] * ws[l*2+j]
+					vw += v[i*3+l] * ws[l*2+j]
+				}
+				want := (1 - math.Tanh(z)*math.Tanh(z)) * vw
+				if got := outs[k].Float64s()[i*2+j]; math.Abs(got-want) > 1e-12 {
+					t.Errorf("J v%d [%d,%d] = %g, want %g", k, i, j, got, want)
+				}
+			}
+		}
+	}
+}

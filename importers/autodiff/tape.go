@@ -280,13 +280,28 @@ func (t *Tape) JVP(y, x, v *Node) *Node {
 	if t.err != nil || y == nil {
 		return t.fail(errors.New("JVP: nil output"))
 	}
+	return t.JVPFunc(y, x)(v)
+}
+
+// JVPFunc returns v ↦ (∂y/∂x)·v as JVP computes it, for many v: the VJP
+// Jᵀu at the zero seed u is built once and shared, and is not computed
+// when the machine runs (only its derivative in u is used).
+func (t *Tape) JVPFunc(y, x *Node) func(v *Node) *Node {
+	if t.err != nil || y == nil {
+		t.fail(errors.New("JVP: nil output"))
+		return func(*Node) *Node { return nil }
+	}
 	u := t.Full(0, y.Shape()...)
 	t.internal++
 	jtu := t.vjp([]*Node{y}, []*Node{u}, []*Node{x})[0]
-	jv := t.vjp([]*Node{jtu}, []*Node{v}, []*Node{u})[0]
 	t.internal--
-	t.markExternal(jv)
-	return jv
+	return func(v *Node) *Node {
+		t.internal++
+		jv := t.vjp([]*Node{jtu}, []*Node{v}, []*Node{u})[0]
+		t.internal--
+		t.markExternal(jv)
+		return jv
+	}
 }
 
 // order returns the recorded nodes in creation (topological) order.
