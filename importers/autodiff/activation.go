@@ -2,7 +2,6 @@ package autodiff
 
 import (
 	"fmt"
-	"math"
 	"unsafe"
 
 	"gorgonia.org/tensor"
@@ -70,9 +69,9 @@ func (p actDeriv) doInto(out array, in []array) error {
 	if p.kind == aLeaky && p.n == 1 {
 		// 1 if x > 0 else a, without branches.
 		if out.isF32() {
-			selectPos(bits32(out.f32), bits32(in[0].f32), math.Float32bits(1), []uint32{math.Float32bits(float32(p.a))}, 0)
+			selectPos[float32, uint32](out.f32, in[0].f32, 1, []float32{float32(p.a)}, 0)
 		} else {
-			selectPos(bits64(out.f64), bits64(in[0].f64), math.Float64bits(1), []uint64{math.Float64bits(p.a)}, 0)
+			selectPos[float64, uint64](out.f64, in[0].f64, 1, []float64{p.a}, 0)
 		}
 		return nil
 	}
@@ -393,9 +392,9 @@ func (p preluDeriv) doInto(out array, in []array) error {
 	// The common case, without branches on the signs of a: a as large as
 	// the output, b as large or a single slope.
 	if out.isF32() {
-		preluSelect(p, bits32(out.f32), bits32(a.f32), bits32(b.f32), lb, math.Float32bits(1))
+		preluSelect[float32, uint32](p, out.f32, a.f32, b.f32, lb)
 	} else {
-		preluSelect(p, bits64(out.f64), bits64(a.f64), bits64(b.f64), lb, math.Float64bits(1))
+		preluSelect[float64, uint64](p, out.f64, a.f64, b.f64, lb)
 	}
 	return nil
 }
@@ -417,59 +416,78 @@ func preluInto(out, a, b array) bool {
 		return false
 	}
 	if out.isF32() {
-		selectPos(bits32(out.f32), bits32(a.f32), math.Float32bits(1), bits32(b.f32), lb)
-		mulBy(out.f32, a.f32)
+		preluForward[float32, uint32](out.f32, a.f32, b.f32, lb)
 	} else {
-		selectPos(bits64(out.f64), bits64(a.f64), math.Float64bits(1), bits64(b.f64), lb)
-		mulBy(out.f64, a.f64)
+		preluForward[float64, uint64](out.f64, a.f64, b.f64, lb)
 	}
 	return true
 }
 
-// mulBy multiplies out elementwise by a (as long as out).
-func mulBy[T float](out, a []T) {
-	a = a[:len(out)]
-	for i := range out {
-		out[i] *= a[i]
-	}
-}
-
-// preluSelect writes p's derivative as bit patterns: where a > 0, 1 for
-// order (1,0) and 0 for the others; elsewhere b (stride lb) for (1,0), a
-// for (0,1), 1 for (1,1).
-func preluSelect[U uint32 | uint64](p preluDeriv, out, a, b []U, lb int, one U) {
+// preluSelect writes p's derivative: where a > 0, 1 for order (1,0) and 0
+// for the others; elsewhere b (stride lb) for (1,0), a for (0,1), 1 for
+// (1,1).
+func preluSelect[T float32 | float64, U uint32 | uint64](p preluDeriv, out, a, b []T, lb int) {
 	switch {
 	case p.dx == 0:
-		selectPos(out, a, 0, a, 1)
+		selectPos[T, U](out, a, 0, a, 1)
 	case p.db == 1:
-		selectPos(out, a, 0, []U{one}, 0)
+		selectPos[T, U](out, a, 0, []T{1}, 0)
 	default:
-		selectPos(out, a, one, b, lb)
+		selectPos[T, U](out, a, 1, b, lb)
 	}
 }
 
-// selectPos sets out[i] to pos where the float with bits x[i] is positive
-// and to q[i·lq] where it is zero or negative (NaN counts by its sign bit),
-// selecting bits with masks instead of branching on signs, which are
-// random in a network's pre-activations.
-func selectPos[U uint32 | uint64](out, x []U, pos U, q []U, lq int) {
-	shift := 8*unsafe.Sizeof(pos) - 1
+// selectPos sets out[i] to pos where x[i] > 0 and to q[i·lq] (lq is 0 or
+// 1) elsewhere, choosing bits with a mask instead of branching on the
+// signs, which are random in a network's pre-activations (U is T's bit
+// type).
+func selectPos[T float32 | float64, U uint32 | uint64](out, x []T, pos T, q []T, lq int) {
 	x = x[:len(out)]
+	pb := *(*U)(unsafe.Pointer(&pos))
+	if lq == 0 {
+		qb := *(*U)(unsafe.Pointer(&q[0]))
+		for i, v := range x {
+			var m U
+			if v <= 0 {
+				m = ^U(0)
+			}
+			rb := pb&^m | qb&m
+			out[i] = *(*T)(unsafe.Pointer(&rb))
+		}
+		return
+	}
+	q = q[:len(out)]
 	for i, v := range x {
-		nonPos := v>>shift | ((v|-v)>>shift ^ 1) // sign bit set, or ±0 … +0
-		m := -nonPos
-		out[i] = pos&^m | q[i*lq]&m
+		var m U
+		if v <= 0 {
+			m = ^U(0)
+		}
+		rb := pb&^m | *(*U)(unsafe.Pointer(&q[i]))&m
+		out[i] = *(*T)(unsafe.Pointer(&rb))
 	}
 }
 
-// bits64 and bits32 return the bit patterns of a float slice, sharing its
-// storage.
-func bits64(a []float64) []uint64 {
-	return unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(a))), len(a))
-}
-
-func bits32(a []float32) []uint32 {
-	return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(a))), len(a))
+// preluForward sets out[i] to a[i]·(1 if a[i] > 0 else q[i·lq]), selecting
+// the factor as selectPos does (in one pass for a single slope).
+func preluForward[T float32 | float64, U uint32 | uint64](out, a, q []T, lq int) {
+	a = a[:len(out)]
+	if lq != 0 {
+		selectPos[T, U](out, a, 1, q, lq)
+		for i, v := range a {
+			out[i] *= v
+		}
+		return
+	}
+	var one T = 1
+	ob, qb := *(*U)(unsafe.Pointer(&one)), *(*U)(unsafe.Pointer(&q[0]))
+	for i, v := range a {
+		var m U
+		if v <= 0 {
+			m = ^U(0)
+		}
+		fb := ob&^m | qb&m
+		out[i] = v * *(*T)(unsafe.Pointer(&fb))
+	}
 }
 
 func preluNonzero(dx, db int) bool { return dx <= 1 && db <= 1 }
