@@ -126,11 +126,7 @@ func (p actProd) vjp(t *Tape, in []*Node, _, h *Node) []*Node {
 		args := append([]*Node{x, y, t.apply(p.deriv(up.n), x, y)}, in[min(3, len(in)):]...)
 		res[0] = t.apply(up, append(args, h)...)
 	}
-	for i := 3; i < len(in); i++ {
-		args := append([]*Node(nil), in...)
-		args[i] = h
-		res[i] = t.apply(p, args...)
-	}
+	vectorGrads(t, p, in, h, res)
 	return res
 }
 
@@ -140,12 +136,28 @@ func (p actProd) doInto(out array, in []array) error {
 	if p.n == 0 {
 		return p.deriv(0).doInto(out, in)
 	}
-	if out.isF32() {
-		prodInto(floats[float32](out), floatsOf[float32](in[2:]))
-	} else {
-		prodInto(floats[float64](out), floatsOf[float64](in[2:]))
-	}
+	prodArrays(out, in[2:])
 	return nil
+}
+
+// vectorGrads sets res[i], for the vector inputs i ≥ 3 of a product prim p
+// (factor · g₁ ⊙ … ⊙ g_k, linear in each g), to its VJP with h: p with
+// g_i replaced by h.
+func vectorGrads(t *Tape, p prim, in []*Node, h *Node, res []*Node) {
+	for i := 3; i < len(in); i++ {
+		args := append([]*Node(nil), in...)
+		args[i] = h
+		res[i] = t.apply(p, args...)
+	}
+}
+
+// prodArrays sets out to the elementwise product of fs.
+func prodArrays(out array, fs []array) {
+	if out.isF32() {
+		prodInto(floats[float32](out), floatsOf[float32](fs))
+	} else {
+		prodInto(floats[float64](out), floatsOf[float64](fs))
+	}
 }
 
 // floatsOf returns the backing slices of in as []T.
@@ -529,22 +541,14 @@ func (p preluProd) vjp(t *Tape, in []*Node, _, h *Node) []*Node {
 	if preluNonzero(p.dx, p.db+1) {
 		res[1] = t.SumTo(t.preluProd(p.dx, p.db+1, a, b, append(gs[:len(gs):len(gs)], h)...), b.Shape())
 	}
-	for i := 3; i < len(in); i++ {
-		args := append([]*Node(nil), in...)
-		args[i] = h
-		res[i] = t.apply(p, args...)
-	}
+	vectorGrads(t, p, in, h, res)
 	return res
 }
 
 func (p preluProd) do(in []array) (array, error) { return doNew(p, in) }
 
 func (p preluProd) doInto(out array, in []array) error {
-	if out.isF32() {
-		prodInto(floats[float32](out), floatsOf[float32](in[2:]))
-	} else {
-		prodInto(floats[float64](out), floatsOf[float64](in[2:]))
-	}
+	prodArrays(out, in[2:])
 	return nil
 }
 
