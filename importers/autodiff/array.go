@@ -105,8 +105,10 @@ func fromValue(v G.Value) (array, error) {
 	return array{}, fmt.Errorf("unsupported value %T", v)
 }
 
+// fromDense returns d's data as an array, sharing d's shape as well as its
+// data: kernels never write into their inputs' shapes.
 func fromDense(d *tensor.Dense) array {
-	shape := []int(d.Shape().Clone())
+	shape := []int(d.Shape())
 	if d.Shape().IsScalar() {
 		shape = nil
 	}

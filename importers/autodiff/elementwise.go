@@ -129,12 +129,15 @@ func unaryLoop[T float](p unary, y, x []T) {
 	}
 }
 
+// sigmoid is 1/(1+e^−x) for x ≥ 0 and e^x/(1+e^x) below, so that e^−|x|
+// never overflows. The numerator is selected by x's sign bit rather than a
+// branch on the random signs of pre-activations (−0 takes the second
+// form, which gives the same ½).
 func sigmoid(x float64) float64 {
-	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
-	}
-	e := math.Exp(x)
-	return e / (1 + e)
+	e := math.Exp(-math.Abs(x))
+	m := -(math.Float64bits(x) >> 63)
+	num := math.Float64frombits(math.Float64bits(1)&^m | math.Float64bits(e)&m)
+	return num / (1 + e)
 }
 
 func (p unary) vjp(t *Tape, in []*Node, y, g *Node) []*Node {
@@ -150,17 +153,15 @@ func (p unary) vjp(t *Tape, in []*Node, y, g *Node) []*Node {
 	case uSqrt:
 		return []*Node{t.Div(t.Scale(g, 0.5), y)}
 	case uTanh:
-		d = t.Affine(t.Square(y), -1, 1)
+		return []*Node{t.actGrad(aTanh, 0, x, y, g)}
 	case uSigmoid:
-		d = t.Mul(y, t.Affine(y, -1, 1))
+		return []*Node{t.actGrad(aSigmoid, 0, x, y, g)}
 	case uSoftplus:
-		d = t.Sigmoid(x)
+		return []*Node{t.actGrad(aSoftplus, 0, x, y, g)}
 	case uLeaky:
-		d = t.apply(mask{kind: mPositive, a: 1, b: p.a}, x)
+		return []*Node{t.actGrad(aLeaky, p.a, x, y, g)}
 	case uElu:
-		// 1 where x > 0, else y + a.
-		d = t.Add(t.apply(mask{kind: mPositive, a: 1, b: 0}, x),
-			t.Mul(t.apply(mask{kind: mPositive, a: 0, b: 1}, x), t.Affine(y, 1, p.a)))
+		return []*Node{t.actGrad(aElu, p.a, x, y, g)}
 	case uPow:
 		switch p.a {
 		case 0:
@@ -296,9 +297,11 @@ const (
 	bGreater    // mask: 1 where a > b else 0 (no gradient)
 	bPRelu      // a if a > 0 else b·a
 	bPReluSlope // 1 if a > 0 else b: ∂PRelu/∂a
+	bPReluNeg   // a if a ≤ 0 else 0: ∂PRelu/∂b (kernel of preluDeriv only)
+	bNonPos     // 1 if a ≤ 0 else 0: ∂²PRelu/∂a∂b (kernel of preluDeriv only)
 )
 
-var binaryNames = [...]string{"Add", "Sub", "Mul", "Div", "PowT", "Greater", "PRelu", "PReluSlope"}
+var binaryNames = [...]string{"Add", "Sub", "Mul", "Div", "PowT", "Greater", "PRelu", "PReluSlope", "PReluNeg", "NonPos"}
 
 // binary is an elementwise function of two tensors with numpy broadcasting.
 type binary struct{ kind binaryKind }
@@ -313,6 +316,9 @@ func (p binary) shape(in []tensor.Shape) (tensor.Shape, error) {
 func (p binary) do(in []array) (array, error) { return doNew(p, in) }
 
 func (p binary) doInto(out array, in []array) error {
+	if p.kind == bPRelu && preluInto(out, in[0], in[1]) {
+		return nil
+	}
 	s := out.shape
 	sa, sb := BroadcastStrides(in[0].shape, s), BroadcastStrides(in[1].shape, s)
 	if out.isF32() {
@@ -424,6 +430,20 @@ func binaryStrided[T float](k binaryKind, out, a, b []T, n, la, lb int) {
 				out[i] = b[i*lb]
 			}
 		}
+	case bPReluNeg:
+		for i := 0; i < n; i++ {
+			out[i] = 0
+			if v := a[i*la]; v <= 0 {
+				out[i] = v
+			}
+		}
+	case bNonPos:
+		for i := 0; i < n; i++ {
+			out[i] = 0
+			if a[i*la] <= 0 {
+				out[i] = 1
+			}
+		}
 	}
 }
 
@@ -471,18 +491,13 @@ func (p binary) vjp(t *Tape, in []*Node, y, g *Node) []*Node {
 	case bGreater:
 		return nil
 	case bPRelu:
-		ga = t.Mul(g, t.apply(binary{bPReluSlope}, a, b))
-		gb = t.Mul(g, t.Mul(a, t.nonPositive(a)))
-	case bPReluSlope:
-		// Piecewise constant in a.
-		return []*Node{nil, t.SumTo(t.Mul(g, t.nonPositive(a)), b.Shape())}
+		ga = t.preluProd(1, 0, a, b, g)
+		gb = t.preluProd(0, 1, a, b, g)
+	default:
+		// The kernel-only kinds are never nodes.
+		return nil
 	}
 	return []*Node{t.SumTo(ga, a.Shape()), t.SumTo(gb, b.Shape())}
-}
-
-// nonPositive returns 1 where x ≤ 0 and 0 elsewhere; it has no gradient.
-func (t *Tape) nonPositive(x *Node) *Node {
-	return t.apply(mask{kind: mPositive, a: 0, b: 1}, x)
 }
 
 // The binary operations broadcast their operands as numpy does.
@@ -493,8 +508,14 @@ func (t *Tape) Add(a, b *Node) *Node { return t.apply(binary{bAdd}, a, b) }
 // Sub returns a − b.
 func (t *Tape) Sub(a, b *Node) *Node { return t.apply(binary{bSub}, a, b) }
 
-// Mul returns a ⊙ b, the elementwise product.
-func (t *Tape) Mul(a, b *Node) *Node { return t.apply(binary{bMul}, a, b) }
+// Mul returns a ⊙ b, the elementwise product. x ⊙ σ(x) (SiLU) is one
+// prim, as Silu makes it.
+func (t *Tape) Mul(a, b *Node) *Node {
+	if s := t.siluOf(a, b); s != nil {
+		return s
+	}
+	return t.apply(binary{bMul}, a, b)
+}
 
 // Div returns a ⊘ b, the elementwise quotient.
 func (t *Tape) Div(a, b *Node) *Node { return t.apply(binary{bDiv}, a, b) }

@@ -49,8 +49,11 @@ func (p matMul) shape(in []tensor.Shape) (tensor.Shape, error) {
 
 func (p matMul) do(in []array) (array, error) { return doNew(p, in) }
 
-func (p matMul) doInto(out array, in []array) error {
-	a, b := in[0], in[1]
+func (p matMul) doInto(out array, in []array) error { return p.gemmInto(out, in[0], in[1], false) }
+
+// gemmInto sets out to op(a)·op(b), or adds the product to out if acc is
+// set, matrix by matrix over the broadcast batch axes.
+func (p matMul) gemmInto(out, a, b array, acc bool) error {
 	s := out.shape
 	m, k, n, _ := p.dims(a.shape, b.shape)
 	batch := []int(s[:len(s)-2])
@@ -65,6 +68,10 @@ func (p matMul) doInto(out array, in []array) error {
 	if p.tb {
 		tb = blas.Trans
 	}
+	beta, beta32 := 0.0, float32(0)
+	if acc {
+		beta, beta32 = 1, 1
+	}
 	idx := make([]int, len(batch))
 	for o := 0; o < Size(batch); o++ {
 		oa, ob := 0, 0
@@ -74,16 +81,22 @@ func (p matMul) doInto(out array, in []array) error {
 		}
 		oa, ob = oa*ra*ca, ob*rb*cb
 		oc := o * m * n
-		if a.isF32() {
+		if m*n*k <= smallGemm {
+			if a.isF32() {
+				gemmSmall(p.ta, p.tb, m, n, k, a.f32[oa:oa+ra*ca], ca, b.f32[ob:ob+rb*cb], cb, out.f32[oc:oc+m*n], acc)
+			} else {
+				gemmSmall(p.ta, p.tb, m, n, k, a.f64[oa:oa+ra*ca], ca, b.f64[ob:ob+rb*cb], cb, out.f64[oc:oc+m*n], acc)
+			}
+		} else if a.isF32() {
 			blas32.Gemm(ta, tb, 1,
 				blas32.General{Rows: ra, Cols: ca, Stride: ca, Data: a.f32[oa : oa+ra*ca]},
 				blas32.General{Rows: rb, Cols: cb, Stride: cb, Data: b.f32[ob : ob+rb*cb]},
-				0, blas32.General{Rows: m, Cols: n, Stride: n, Data: out.f32[oc : oc+m*n]})
+				beta32, blas32.General{Rows: m, Cols: n, Stride: n, Data: out.f32[oc : oc+m*n]})
 		} else {
 			blas64.Gemm(ta, tb, 1,
 				blas64.General{Rows: ra, Cols: ca, Stride: ca, Data: a.f64[oa : oa+ra*ca]},
 				blas64.General{Rows: rb, Cols: cb, Stride: cb, Data: b.f64[ob : ob+rb*cb]},
-				0, blas64.General{Rows: m, Cols: n, Stride: n, Data: out.f64[oc : oc+m*n]})
+				beta, blas64.General{Rows: m, Cols: n, Stride: n, Data: out.f64[oc : oc+m*n]})
 		}
 		for d := len(idx) - 1; d >= 0; d-- {
 			idx[d]++
@@ -93,8 +106,37 @@ func (p matMul) doInto(out array, in []array) error {
 			idx[d] = 0
 		}
 	}
-	_ = k
 	return nil
+}
+
+// smallGemm is the largest m·n·k of a product gemmSmall computes: below it
+// a call into BLAS (through cgo for OpenBLAS) costs more than the product,
+// as for the per-example 2×2 and 3×3 products of the Jacobian bounds.
+const smallGemm = 512
+
+// gemmSmall sets c (m×n) to op(a)·op(b), or adds the product to c if acc
+// is set, where a is stored with row stride lda and b with ldb, by the
+// textbook loop.
+func gemmSmall[T float](ta, tb bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, acc bool) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s T
+			for l := 0; l < k; l++ {
+				ai, bj := i*lda+l, l*ldb+j
+				if ta {
+					ai = l*lda + i
+				}
+				if tb {
+					bj = j*ldb + l
+				}
+				s += a[ai] * b[bj]
+			}
+			if acc {
+				s = c[i*n+j] + s
+			}
+			c[i*n+j] = s
+		}
+	}
 }
 
 func (p matMul) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
@@ -117,4 +159,43 @@ func (p matMul) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
 // when ta (tb) is set; leading axes broadcast. Both operands have rank ≥ 2.
 func (t *Tape) MatMul(a, b *Node, ta, tb bool) *Node {
 	return t.apply(matMul{ta: ta, tb: tb}, a, b)
+}
+
+// matMulAdd is op(a)·op(b) + c, with c broadcast to the product's shape:
+// a layer's product and bias in one pass over the output (the bias is
+// copied in, the product added by gemm).
+type matMulAdd struct{ mm matMul }
+
+func (p matMulAdd) String() string { return fmt.Sprintf("MatMulAdd(%v,%v)", p.mm.ta, p.mm.tb) }
+
+func (p matMulAdd) shape(in []tensor.Shape) (tensor.Shape, error) {
+	s, err := p.mm.shape(in[:2])
+	if err != nil {
+		return nil, err
+	}
+	if bs, err := BroadcastShape(s, in[2]); err != nil || !sameShape(bs, s) {
+		return nil, fmt.Errorf("addend of shape %v does not broadcast to the product's shape %v", in[2], s)
+	}
+	return s, nil
+}
+
+func (p matMulAdd) do(in []array) (array, error) { return doNew(p, in) }
+
+func (p matMulAdd) doInto(out array, in []array) error {
+	if err := (broadcastTo{to: out.shape}).doInto(out, in[2:]); err != nil {
+		return err
+	}
+	return p.mm.gemmInto(out, in[0], in[1], true)
+}
+
+func (p matMulAdd) vjp(t *Tape, in []*Node, out, g *Node) []*Node {
+	gs := p.mm.vjp(t, in[:2], out, g)
+	return append(gs, t.SumTo(g, in[2].Shape()))
+}
+
+// MatMulAdd returns op(a)·op(b) + c as MatMul and Add would, with c
+// broadcast to the product's shape (a bias row, a matrix): one prim, which
+// writes the output once instead of twice.
+func (t *Tape) MatMulAdd(a, b, c *Node, ta, tb bool) *Node {
+	return t.apply(matMulAdd{matMul{ta: ta, tb: tb}}, a, b, c)
 }

@@ -1,11 +1,9 @@
 package autodiff
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
-	"gonum.org/v1/gonum/mat"
 	"gorgonia.org/tensor"
 )
 
@@ -37,14 +35,28 @@ func squareBatch(s []int) (k, n int, err error) {
 	return k, Size(s[:len(s)-2]), nil
 }
 
-// matrixAt copies the i-th k×k matrix of a into m.
-func matrixAt(m *mat.Dense, a array, i, k int) {
+// matrixAt copies the i-th k×k matrix of a into m (row-major, float64).
+func matrixAt(m []float64, a array, i, k int) {
 	off := i * k * k
-	for r := 0; r < k; r++ {
-		for c := 0; c < k; c++ {
-			m.Set(r, c, a.at(off+r*k+c))
+	if a.isF32() {
+		for j, v := range a.f32[off : off+k*k] {
+			m[j] = float64(v)
 		}
+		return
 	}
+	copy(m, a.f64[off:off+k*k])
+}
+
+// setMatrixAt copies m into the i-th k×k matrix of out.
+func setMatrixAt(out array, i, k int, m []float64) {
+	off := i * k * k
+	if out.isF32() {
+		for j, v := range m[:k*k] {
+			out.f32[off+j] = float32(v)
+		}
+		return
+	}
+	copy(out.f64[off:off+k*k], m)
 }
 
 // inverse inverts each square matrix of a batch (…, k, k).
@@ -59,31 +71,24 @@ func (inverse) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return in[0].Clone(), nil
 }
 
-func (inverse) do(in []array) (array, error) {
+func (p inverse) do(in []array) (array, error) { return doNew(p, in) }
+
+func (inverse) doInto(out array, in []array) error {
 	a := in[0]
 	k, n, err := squareBatch(a.shape)
 	if err != nil {
-		return array{}, err
+		return err
 	}
-	out := a.like(a.shape)
-	m := mat.NewDense(k, k, nil)
-	var inv mat.Dense
+	m, inv, piv := make([]float64, k*k), make([]float64, k*k), make([]int, k)
 	for i := 0; i < n; i++ {
 		matrixAt(m, a, i, k)
-		if err := inv.Inverse(m); err != nil {
-			var cond mat.Condition
-			if !errors.As(err, &cond) || math.IsInf(float64(cond), 1) {
-				return array{}, fmt.Errorf("matrix %d of %d is singular", i, n)
-			}
+		luSmall(k, m, piv)
+		if !invLU(k, m, piv, inv) {
+			return fmt.Errorf("matrix %d of %d is singular", i, n)
 		}
-		off := i * k * k
-		for r := 0; r < k; r++ {
-			for c := 0; c < k; c++ {
-				out.set(off+r*k+c, inv.At(r, c))
-			}
-		}
+		setMatrixAt(out, i, k, inv)
 	}
-	return out, nil
+	return nil
 }
 
 // vjp: for Y = A⁻¹, Ā = −Yᵀ·Ȳ·Yᵀ.
@@ -113,31 +118,30 @@ func (logDet) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return in[0][:len(in[0])-2].Clone(), nil
 }
 
-func (p logDet) do(in []array) (array, error) {
+func (p logDet) do(in []array) (array, error) { return doNew(p, in) }
+
+func (p logDet) doInto(out array, in []array) error {
 	a := in[0]
 	k, n, err := squareBatch(a.shape)
 	if err != nil {
-		return array{}, err
+		return err
 	}
-	out := a.like(a.shape[:len(a.shape)-2])
-	m := mat.NewDense(k, k, nil)
-	var lu mat.LU
+	m, piv := make([]float64, k*k), make([]int, k)
 	for i := 0; i < n; i++ {
 		matrixAt(m, a, i, k)
-		lu.Factorize(m)
-		ld, sign := lu.LogDet()
+		ld, sign := logDetLU(k, m, luSmall(k, m, piv))
 		if p.abs && sign < 0 {
 			sign = 1
 		}
 		if sign <= 0 || math.IsInf(ld, 0) || math.IsNaN(ld) {
 			if p.abs {
-				return array{}, fmt.Errorf("matrix %d of %d: singular", i, n)
+				return fmt.Errorf("matrix %d of %d: singular", i, n)
 			}
-			return array{}, fmt.Errorf("matrix %d of %d: determinant is not positive", i, n)
+			return fmt.Errorf("matrix %d of %d: determinant is not positive", i, n)
 		}
 		out.set(i, ld)
 	}
-	return out, nil
+	return nil
 }
 
 // vjp: ∂ log det A / ∂A = ∂ log |det A| / ∂A = A⁻ᵀ.
@@ -184,15 +188,14 @@ func (smallestEig) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return s, nil
 }
 
-func (p smallestEig) do(in []array) (array, error) {
+func (p smallestEig) do(in []array) (array, error) { return doNew(p, in) }
+
+func (p smallestEig) doInto(out array, in []array) error {
 	a := in[0]
 	k, n, err := squareBatch(a.shape)
 	if err != nil {
-		return array{}, err
+		return err
 	}
-	s := append([]int(nil), a.shape...)
-	s[len(s)-1] = 1
-	out := a.like(s)
 	// Directions of B with eigenvalues below tol·max are dropped: the block
 	// may be rank-deficient (a residual of zero, more vectors than the
 	// dimension).
@@ -200,83 +203,45 @@ func (p smallestEig) do(in []array) (array, error) {
 	if a.isF32() {
 		tol = 1e-5
 	}
-	am := mat.NewSymDense(k, nil)
-	bm := mat.NewSymDense(k, nil)
-	var eb, ea mat.EigenSym
-	var ub, ua mat.Dense
+	w := newEigWork(k)
+	c := make([]float64, k)
 	for i := 0; i < n; i++ {
-		off := i * k * k
-		for r := 0; r < k; r++ {
-			for c := r; c < k; c++ {
-				// Symmetrise: the inputs are symmetric up to rounding.
-				am.SetSym(r, c, (a.at(off+r*k+c)+a.at(off+c*k+r))/2)
-				if len(in) == 2 {
-					b := in[1]
-					bm.SetSym(r, c, (b.at(off+r*k+c)+b.at(off+c*k+r))/2)
-				} else if r == c {
-					bm.SetSym(r, c, 1)
-				}
-			}
+		matrixAt(w.a, a, i, k)
+		symmetrise(k, w.a)
+		if len(in) == 2 {
+			matrixAt(w.b, in[1], i, k)
+			symmetrise(k, w.b)
 		}
-		if !eb.Factorize(bm, true) {
-			return array{}, fmt.Errorf("matrix %d of %d: eigendecomposition failed", i, n)
+		if !w.minPencil(len(in) == 2, tol, c) {
+			return fmt.Errorf("matrix %d of %d: the eigenproblem failed or the block spans nothing", i, n)
 		}
-		lb := eb.Values(nil)
-		eb.VectorsTo(&ub)
-		top := 0.0
-		for _, v := range lb {
-			top = math.Max(top, v)
-		}
-		// W = U_r Λ_r^{-1/2} spans the kept directions with WᵀBW = I.
-		var keep []int
-		for j, v := range lb {
-			if v > tol*top {
-				keep = append(keep, j)
-			}
-		}
-		if len(keep) == 0 {
-			return array{}, fmt.Errorf("matrix %d of %d: the block spans nothing", i, n)
-		}
-		w := mat.NewDense(k, len(keep), nil)
-		for c, j := range keep {
-			sc := 1 / math.Sqrt(lb[j])
-			for r := 0; r < k; r++ {
-				w.Set(r, c, ub.At(r, j)*sc)
-			}
-		}
-		var aw, waw mat.Dense
-		aw.Mul(am, w)
-		waw.Mul(w.T(), &aw)
-		r := len(keep)
-		ps := mat.NewSymDense(r, nil)
-		for x := 0; x < r; x++ {
-			for y := x; y < r; y++ {
-				ps.SetSym(x, y, (waw.At(x, y)+waw.At(y, x))/2)
-			}
-		}
-		if !ea.Factorize(ps, true) {
-			return array{}, fmt.Errorf("matrix %d of %d: eigendecomposition failed", i, n)
-		}
-		ua.Reset()        // the number of kept directions varies between matrices
-		ea.VectorsTo(&ua) // eigenvalues ascending: column 0 is the smallest
-		c := mat.NewVecDense(k, nil)
-		c.MulVec(w, ua.ColView(0))
 		// Fix the sign: the largest component is positive.
 		big := 0
 		for j := 1; j < k; j++ {
-			if math.Abs(c.AtVec(j)) > math.Abs(c.AtVec(big)) {
+			if math.Abs(c[j]) > math.Abs(c[big]) {
 				big = j
 			}
 		}
 		sign := 1.0
-		if c.AtVec(big) < 0 {
+		if c[big] < 0 {
 			sign = -1
 		}
 		for j := 0; j < k; j++ {
-			out.set(i*k+j, sign*c.AtVec(j))
+			out.set(i*k+j, sign*c[j])
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// symmetrise replaces the k×k m by (m + mᵀ)/2: the inputs are symmetric up
+// to rounding.
+func symmetrise(k int, m []float64) {
+	for r := 0; r < k; r++ {
+		for c := r + 1; c < k; c++ {
+			v := (m[r*k+c] + m[c*k+r]) / 2
+			m[r*k+c], m[c*k+r] = v, v
+		}
+	}
 }
 
 // SmallestEigvec returns, for each symmetric matrix A in the last two axes

@@ -177,8 +177,12 @@ func (v Tensor) check() error {
 type Machine struct{ vm G.VM }
 
 // NewMachine compiles t's graph as it is now; nodes added to t later are
-// not run.
-func NewMachine(t *Tape) *Machine { return &Machine{vm: G.NewTapeMachine(t.g)} }
+// not run. Nodes that derivative builders made and nothing reads are not
+// computed.
+func NewMachine(t *Tape) *Machine {
+	t.markDead()
+	return &Machine{vm: G.NewTapeMachine(t.g)}
+}
 
 // Run computes every node's value. Read the values, then Reset before the
 // next Run.

@@ -69,16 +69,33 @@ type outDtyper interface {
 	outDtype(in []tensor.Dtype) tensor.Dtype
 }
 
+// partialDiff is implemented by prims some of whose float inputs get no
+// gradient: auxiliary values whose dependence on the other inputs is part
+// of the prim's rule, or inputs its output is piecewise constant in.
+type partialDiff interface {
+	differentiable(i int) bool
+}
+
 // diffWRT reports which inputs of p get gradients: float inputs of prims
 // that have a derivative.
 func diffWRT(p prim, in []*Node) []bool {
-	out := make([]bool, len(in))
+	dts := make([]tensor.Dtype, len(in))
+	for i, n := range in {
+		dts[i] = n.g().Dtype()
+	}
+	return diffInputs(p, dts)
+}
+
+// diffInputs reports which inputs, of the given element types, p
+// differentiates.
+func diffInputs(p prim, dts []tensor.Dtype) []bool {
+	out := make([]bool, len(dts))
 	if _, ok := p.(interface{ isNoGrad() }); ok {
 		return out
 	}
-	for i, n := range in {
-		dt := n.Dtype()
-		out[i] = dt == Float64 || dt == Float32
+	pd, partial := p.(partialDiff)
+	for i, dt := range dts {
+		out[i] = isFloatDtype(dt) && (!partial || pd.differentiable(i))
 	}
 	return out
 }
@@ -94,8 +111,16 @@ type primOp struct {
 
 	// last is the output of the previous run of an intoPrim, reused as
 	// the next run's output: a tape's values are read (and copied) between
-	// runs, never kept across them.
-	last array
+	// runs, never kept across them. lastVal is the value Do returned for
+	// it, returned again while it describes last.
+	last    array
+	lastVal G.Value
+	in      []array // Do's inputs, reused
+
+	// dead marks an internal node no live node reads (prune.go): Do
+	// returns a zero value of the output's shape without running the
+	// kernel.
+	dead bool
 }
 
 func newPrimOp(t *Tape, p prim, in []*Node) (*primOp, error) {
@@ -154,7 +179,22 @@ func (o *primOp) Type() hm.Type {
 func (o *primOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.out.Clone(), nil }
 
 func (o *primOp) Do(vals ...G.Value) (G.Value, error) {
-	in := make([]array, len(vals))
+	if o.dead && len(vals) > 0 {
+		if o.lastVal == nil {
+			dt, _ := elemType(o.outT)
+			out := newArray(dt, o.out)
+			if len(o.out) == 0 {
+				out.shape = nil
+			}
+			o.last, o.lastVal = out, toValue(out)
+		}
+		return o.lastVal, nil
+	}
+	if cap(o.in) < len(vals) {
+		o.in = make([]array, len(vals))
+	}
+	in := o.in[:len(vals)]
+	defer clear(in) // hold no values between runs
 	for i, v := range vals {
 		a, err := fromValue(v)
 		if err != nil {
@@ -169,18 +209,43 @@ func (o *primOp) Do(vals ...G.Value) (G.Value, error) {
 			if len(o.out) == 0 {
 				out.shape = nil
 			}
+			o.lastVal = nil
 		}
 		if err := ip.doInto(out, in); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.p, err)
 		}
 		o.last = out
-		return toValue(out), nil
+		return o.value(out), nil
 	}
 	r, err := o.p.do(in)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.p, err)
 	}
 	return toValue(r), nil
+}
+
+// value returns out, the output of an intoPrim, as Gorgonia's value: the
+// one made for the same array on the previous run, if it still describes
+// it, with a scalar's element copied in.
+func (o *primOp) value(out array) G.Value {
+	switch v := o.lastVal.(type) {
+	case *tensor.Dense:
+		if lo, _ := out.span(); v.Uintptr() == lo && v.Shape().Eq(tensor.Shape(out.shape)) {
+			return v
+		}
+	case *G.F64:
+		if out.f64 != nil && len(out.shape) == 0 {
+			*v = G.F64(out.f64[0])
+			return v
+		}
+	case *G.F32:
+		if out.f32 != nil && len(out.shape) == 0 {
+			*v = G.F32(out.f32[0])
+			return v
+		}
+	}
+	o.lastVal = toValue(out)
+	return o.lastVal
 }
 
 func (o *primOp) ReturnsPtr() bool      { return false }
@@ -197,15 +262,11 @@ func (o *primOp) Hashcode() uint32 {
 
 // DiffWRT implements G.SDOp.
 func (o *primOp) DiffWRT(n int) []bool {
-	out := make([]bool, n)
-	if _, ok := o.p.(interface{ isNoGrad() }); ok {
-		return out
-	}
+	dts := make([]tensor.Dtype, n)
 	for i := 0; i < n && i < len(o.inT); i++ {
-		dt, _ := elemType(o.inT[i])
-		out[i] = dt == tensor.Float64 || dt == tensor.Float32
+		dts[i], _ = elemType(o.inT[i])
 	}
-	return out
+	return diffInputs(o.p, dts)
 }
 
 // SymDiff implements G.SDOp with the prim's own rule, so that Gorgonia's
@@ -216,11 +277,13 @@ func (o *primOp) SymDiff(gin G.Nodes, out, grad *G.Node) (G.Nodes, error) {
 		in[i] = wrap(n)
 	}
 	gs := o.p.vjp(o.t, in, wrap(out), wrap(grad))
+	diff := o.DiffWRT(len(in))
 	res := make(G.Nodes, len(in))
 	for i := range in {
-		if i < len(gs) && gs[i] != nil {
+		switch {
+		case i < len(gs) && gs[i] != nil:
 			res[i] = gs[i].g()
-		} else {
+		case diff[i]:
 			res[i] = o.t.ZerosLike(in[i]).g()
 		}
 	}

@@ -20,16 +20,22 @@ func (p sumTo) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return p.to.Clone(), nil
 }
 
-func (p sumTo) do(in []array) (array, error) {
+func (p sumTo) do(in []array) (array, error) { return doNew(p, in) }
+
+func (p sumTo) doInto(out array, in []array) error {
 	x := in[0]
-	out := x.like(p.to)
+	if out.isF32() {
+		clear(out.f32)
+	} else {
+		clear(out.f64)
+	}
 	st := BroadcastStrides(p.to, x.shape)
 	if x.isF32() {
 		sumLoop(floats[float32](out), floats[float32](x), x.shape, st)
 	} else {
 		sumLoop(floats[float64](out), floats[float64](x), x.shape, st)
 	}
-	return out, nil
+	return nil
 }
 
 // sumLoop adds every element of x (shape) into out at the position given by
@@ -84,9 +90,10 @@ func (p broadcastTo) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return p.to.Clone(), nil
 }
 
-func (p broadcastTo) do(in []array) (array, error) {
+func (p broadcastTo) do(in []array) (array, error) { return doNew(p, in) }
+
+func (p broadcastTo) doInto(out array, in []array) error {
 	x := in[0]
-	out := x.like(p.to)
 	sx := BroadcastStrides(x.shape, p.to)
 	zero := make([]int, len(p.to))
 	if x.isF32() {
@@ -96,7 +103,7 @@ func (p broadcastTo) do(in []array) (array, error) {
 		z := make([]float64, 1)
 		binaryLoop(bAdd, floats[float64](out), floats[float64](x), z, p.to, sx, zero)
 	}
-	return out, nil
+	return nil
 }
 
 func (p broadcastTo) vjp(t *Tape, in []*Node, _, g *Node) []*Node {

@@ -58,13 +58,11 @@ func (p transpose) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return out, nil
 }
 
-func (p transpose) do(in []array) (array, error) {
+func (p transpose) do(in []array) (array, error) { return doNew(p, in) }
+
+func (p transpose) doInto(out array, in []array) error {
 	x := in[0]
-	s, err := p.shape([]tensor.Shape{x.shape})
-	if err != nil {
-		return array{}, err
-	}
-	out := x.like(s)
+	s := out.shape
 	st := Strides(x.shape)
 	ps := make([]int, len(p.perm))
 	for i, a := range p.perm {
@@ -77,7 +75,7 @@ func (p transpose) do(in []array) (array, error) {
 	} else {
 		permute(floats[float64](out), floats[float64](x), s, ps)
 	}
-	return out, nil
+	return nil
 }
 
 // permute writes x read with strides ps into out of shape s, in order.
@@ -257,16 +255,10 @@ func (p concat) shape(in []tensor.Shape) (tensor.Shape, error) {
 	return out, nil
 }
 
-func (p concat) do(in []array) (array, error) {
-	shapes := make([]tensor.Shape, len(in))
-	for i, a := range in {
-		shapes[i] = a.shape
-	}
-	s, err := p.shape(shapes)
-	if err != nil {
-		return array{}, err
-	}
-	out := in[0].like(s)
+func (p concat) do(in []array) (array, error) { return doNew(p, in) }
+
+func (p concat) doInto(out array, in []array) error {
+	s := out.shape
 	outer := Size(s[:p.axis])
 	inner := Size(s[p.axis+1:])
 	off := 0
@@ -285,7 +277,7 @@ func (p concat) do(in []array) (array, error) {
 		}
 		off += w
 	}
-	return out, nil
+	return nil
 }
 
 func (p concat) vjp(t *Tape, in []*Node, _, g *Node) []*Node {

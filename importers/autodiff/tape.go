@@ -35,6 +35,11 @@ type Tape struct {
 	graded  bool
 	leaves  map[*Node]bool
 	consts  int
+
+	// internal counts the derivative builders (VJP, ParamGrads) under way;
+	// external holds the nodes the tape's user has seen (prune.go).
+	internal int
+	external map[*Node]bool
 }
 
 // entry records one node made by a primitive.
@@ -90,6 +95,7 @@ func (t *Tape) apply(p prim, in ...*Node) *Node {
 		t.seq++
 		t.entries[n] = &entry{p: p, in: in, seq: t.seq}
 	}
+	t.markExternal(n)
 	return n
 }
 
@@ -188,6 +194,17 @@ func (t *Tape) ZerosLike(x *Node) *Node {
 // for ones. Inputs that no y depends on get zeros. The returned nodes are
 // recorded, so they can be differentiated again.
 func (t *Tape) VJP(ys, seeds, xs []*Node) []*Node {
+	t.internal++
+	out := t.vjp(ys, seeds, xs)
+	t.internal--
+	for _, n := range out {
+		t.markExternal(n)
+	}
+	return out
+}
+
+// vjp is VJP without marking the results as seen by the user.
+func (t *Tape) vjp(ys, seeds, xs []*Node) []*Node {
 	if t.err != nil {
 		return make([]*Node, len(xs))
 	}
@@ -263,9 +280,28 @@ func (t *Tape) JVP(y, x, v *Node) *Node {
 	if t.err != nil || y == nil {
 		return t.fail(errors.New("JVP: nil output"))
 	}
+	return t.JVPFunc(y, x)(v)
+}
+
+// JVPFunc returns v ↦ (∂y/∂x)·v as JVP computes it, for many v: the VJP
+// Jᵀu at the zero seed u is built once and shared, and is not computed
+// when the machine runs (only its derivative in u is used).
+func (t *Tape) JVPFunc(y, x *Node) func(v *Node) *Node {
+	if t.err != nil || y == nil {
+		t.fail(errors.New("JVP: nil output"))
+		return func(*Node) *Node { return nil }
+	}
 	u := t.Full(0, y.Shape()...)
-	jtu := t.VJP([]*Node{y}, []*Node{u}, []*Node{x})[0]
-	return t.VJP([]*Node{jtu}, []*Node{v}, []*Node{u})[0]
+	t.internal++
+	jtu := t.vjp([]*Node{y}, []*Node{u}, []*Node{x})[0]
+	t.internal--
+	return func(v *Node) *Node {
+		t.internal++
+		jv := t.vjp([]*Node{jtu}, []*Node{v}, []*Node{u})[0]
+		t.internal--
+		t.markExternal(jv)
+		return jv
+	}
 }
 
 // order returns the recorded nodes in creation (topological) order.
@@ -309,7 +345,9 @@ func (t *Tape) ParamGrads(loss *Node, params ...*Node) ([]*Node, error) {
 	}
 	out := make([]*Node, len(params))
 	if len(used) > 0 {
+		t.internal++
 		gs, err := G.Grad(loss.g(), gnodes(used)...)
+		t.internal--
 		if err != nil {
 			return nil, fmt.Errorf("ParamGrads: %w", err)
 		}
@@ -325,6 +363,7 @@ func (t *Tape) ParamGrads(loss *Node, params ...*Node) ([]*Node, error) {
 		if out[i] == nil {
 			out[i] = t.ZerosLike(p)
 		}
+		t.markExternal(out[i])
 	}
 	return out, t.err
 }
