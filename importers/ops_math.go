@@ -308,18 +308,22 @@ func lowerGemm(b *builder, n *onnx.NodeProto, in []value) ([]value, error) {
 	if a.rank() != 2 || w.rank() != 2 {
 		return nil, fmt.Errorf("operands of shapes %v and %v, want matrices", a.shape(), w.shape())
 	}
-	y := t.MatMul(b.float(a), b.float(w), attrInt(n, "transA", 0) != 0, attrInt(n, "transB", 0) != 0)
-	y = t.Scale(y, attrFloat(n, "alpha", 1))
-	if len(in) > 2 && in[2].ok() {
-		if beta := attrFloat(n, "beta", 1); beta != 0 {
-			c := t.Scale(b.float(in[2]), beta)
-			if y != nil {
-				if s, err := autodiff.BroadcastShape(y.Shape(), in[2].shape()); err != nil || !slices.Equal(s, y.Shape()) {
-					return nil, fmt.Errorf("C of shape %v does not broadcast to the product's shape %v", in[2].shape(), y.Shape())
-				}
+	ta, tb := attrInt(n, "transA", 0) != 0, attrInt(n, "transB", 0) != 0
+	alpha, beta := attrFloat(n, "alpha", 1), attrFloat(n, "beta", 1)
+	hasC := len(in) > 2 && in[2].ok() && beta != 0
+	if hasC && alpha == 1 && beta == 1 {
+		// The common Linear layer: one prim, which checks that C
+		// broadcasts to the product's shape.
+		return []value{nodeVal(t.MatMulAdd(b.float(a), b.float(w), b.float(in[2]), ta, tb))}, nil
+	}
+	y := t.Scale(t.MatMul(b.float(a), b.float(w), ta, tb), alpha)
+	if hasC {
+		if y != nil {
+			if s, err := autodiff.BroadcastShape(y.Shape(), in[2].shape()); err != nil || !slices.Equal(s, y.Shape()) {
+				return nil, fmt.Errorf("C of shape %v does not broadcast to the product's shape %v", in[2].shape(), y.Shape())
 			}
-			y = t.Add(y, c)
 		}
+		y = t.Add(y, t.Scale(b.float(in[2]), beta))
 	}
 	return []value{nodeVal(y)}, nil
 }
