@@ -219,7 +219,7 @@ func (tr *Trainer) loadBounds() error {
 		return err
 	}
 	if o.LSIConstant != nil {
-		setLSI(tr.upper, *o.LSIConstant)
+		SetLSI(tr.upper, *o.LSIConstant)
 	}
 	if tr.gen.batchNorm() {
 		// Batch statistics couple the rows: no per-row Jacobian to form.

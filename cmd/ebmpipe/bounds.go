@@ -9,7 +9,6 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/internal/cli"
 	"github.com/ebmpipe/ebmpipe/pipeline/evaluate"
-	"github.com/ebmpipe/ebmpipe/train"
 )
 
 var boundsCommand = command{
@@ -40,13 +39,13 @@ side of it by more than three standard errors: a Jacobian lower bound above
 the NLL means the generator is not one-to-one, so the change of variables
 overstates its entropy (or log Z is too small).`,
 	setup: func(fs *pflag.FlagSet, out, _ io.Writer) func([]string) error {
-		o := train.DefaultBoundsOptions()
+		o := evaluate.DefaultBoundsOptions()
 		cli.BoundsFlags(fs, &o)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
-			rep, err := train.EvaluateBounds(context.Background(), o)
+			rep, err := evaluate.EvaluateBounds(context.Background(), o)
 			if err != nil {
 				return err
 			}
