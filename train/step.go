@@ -148,25 +148,8 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 	if err := t.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", p.what, err)
 	}
-	var params []*autodiff.Node
-	for i, n := range nets {
-		if slices.Contains(roles, n.role) {
-			p.trained = append(p.trained, n)
-			params = append(params, sets[i].Trainable()...)
-		}
-	}
-	grads, err := t.ParamGrads(p.loss, params...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.what, err)
-	}
-	for _, n := range p.trained {
-		p.grads = append(p.grads, grads[:len(n.train)])
-		grads = grads[len(n.train):]
-		bufs := make([][]float64, len(n.train))
-		for k, i := range n.train {
-			bufs[k] = make([]float64, len(n.values[i]))
-		}
-		p.gradBuf = append(p.gradBuf, bufs)
+	if err := p.gradients(t, roles); err != nil {
+		return nil, err
 	}
 	p.dataBuf = make([]float64, batch*dataDim)
 	p.zBuf = make([]float64, batch*latentDim)
@@ -179,6 +162,32 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 	p.values = make(map[string]float64, len(p.scalars))
 	p.vm = autodiff.NewMachine(t)
 	return p, nil
+}
+
+// gradients adds to p the gradients of its loss with respect to the
+// trainable parameters of the networks of roles, and their buffers.
+func (p *program) gradients(t *autodiff.Tape, roles []bounds.Role) error {
+	var params []*autodiff.Node
+	for i, n := range p.nets {
+		if slices.Contains(roles, n.role) {
+			p.trained = append(p.trained, n)
+			params = append(params, p.sets[i].Trainable()...)
+		}
+	}
+	grads, err := t.ParamGrads(p.loss, params...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.what, err)
+	}
+	for _, n := range p.trained {
+		p.grads = append(p.grads, grads[:len(n.train)])
+		grads = grads[len(n.train):]
+		bufs := make([][]float64, len(n.train))
+		for k, i := range n.train {
+			bufs[k] = make([]float64, len(n.values[i]))
+		}
+		p.gradBuf = append(p.gradBuf, bufs)
+	}
+	return nil
 }
 
 // A NonFiniteError reports a step whose loss or gradients are NaN or
