@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -233,22 +234,20 @@ func (s *stats) sem2() float64 {
 // and the per-example terms of a lower bound and, optionally, an upper
 // bound.
 type evalProgram struct {
-	vm                     *autodiff.Machine
-	data, z                *autodiff.Node
+	vm *autodiff.Machine
+	inputs
 	sets                   []*importers.ParamSet
 	nets                   []*network
-	noise                  []*autodiff.Node
 	eDataN, eSampN, hN, uN *autodiff.Node
 	eData, eSamp, h, u     []float64
 	jacN                   *autodiff.Node // the lower bound's Jacobian, if it forms one
 	jac                    []float64      // its values
 	lCond, uCond           string         // the bounds' conditions
-	dataBuf, zBuf          []float64
 }
 
 func newEvalProgram(nets []*network, lower bounds.Lower, upper bounds.Upper, batch, D, d int) (*evalProgram, error) {
 	t := autodiff.NewTape(autodiff.Float64)
-	p := &evalProgram{nets: nets, dataBuf: make([]float64, batch*D), zBuf: make([]float64, batch*d)}
+	p := &evalProgram{nets: nets}
 	p.data = t.Variable("data", autodiff.Zeros(autodiff.Float64, batch, D))
 	p.z = t.Variable("z", autodiff.Zeros(autodiff.Float64, batch, d))
 	bn := bounds.Nets{Tape: t, DataDim: D, LatentDim: d}
@@ -300,6 +299,9 @@ func newEvalProgram(nets []*network, lower bounds.Lower, upper bounds.Upper, bat
 	if err := t.Err(); err != nil {
 		return nil, err
 	}
+	if err := p.alloc(batch, D, d); err != nil {
+		return nil, err
+	}
 	p.vm = autodiff.NewMachine(t)
 	return p, nil
 }
@@ -321,24 +323,8 @@ func (p *evalProgram) run(s *data.Sampler, zr, nr *data.RNG) error {
 			}
 		}
 	}
-	s.Next(p.dataBuf)
-	for i := range p.zBuf {
-		p.zBuf[i] = zr.NormFloat64()
-	}
-	if err := autodiff.CopyIn(p.data, p.dataBuf); err != nil {
+	if err := p.draw(s, zr, nr); err != nil {
 		return err
-	}
-	if err := autodiff.CopyIn(p.z, p.zBuf); err != nil {
-		return err
-	}
-	for _, nz := range p.noise {
-		buf := make([]float64, onnx.ShapeSize(nz.Shape()))
-		for i := range buf {
-			buf[i] = nr.NormFloat64()
-		}
-		if err := autodiff.CopyIn(nz, buf); err != nil {
-			return err
-		}
 	}
 	defer p.vm.Reset()
 	if err := p.vm.Run(); err != nil {
@@ -362,6 +348,54 @@ func (p *evalProgram) run(s *data.Sampler, zr, nr *data.RNG) error {
 	if p.jacN != nil {
 		if p.jac, err = autodiff.CopyOut(p.jac, p.jacN); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// inputs are the random inputs of a program (data rows, latent draws,
+// noise) and their buffers.
+type inputs struct {
+	data, z       *autodiff.Node
+	noise         []*autodiff.Node
+	dataBuf, zBuf []float64
+	noiseBuf      [][]float64
+}
+
+// alloc makes the buffers for batch rows of dataDim values and latent
+// draws of latentDim.
+func (in *inputs) alloc(batch, dataDim, latentDim int) error {
+	in.dataBuf = make([]float64, batch*dataDim)
+	in.zBuf = make([]float64, batch*latentDim)
+	for _, nz := range in.noise {
+		if nz == nil {
+			return errors.New("nil noise input")
+		}
+		in.noiseBuf = append(in.noiseBuf, make([]float64, onnx.ShapeSize(nz.Shape())))
+	}
+	return nil
+}
+
+// draw copies in the next data rows of s, latent draws from zr and noise
+// from nr.
+func (in *inputs) draw(s *data.Sampler, zr, nr *data.RNG) error {
+	s.Next(in.dataBuf)
+	for i := range in.zBuf {
+		in.zBuf[i] = zr.NormFloat64()
+	}
+	if err := autodiff.CopyIn(in.data, in.dataBuf); err != nil {
+		return err
+	}
+	if err := autodiff.CopyIn(in.z, in.zBuf); err != nil {
+		return err
+	}
+	for k, nz := range in.noise {
+		buf := in.noiseBuf[k]
+		for i := range buf {
+			buf[i] = nr.NormFloat64()
+		}
+		if err := autodiff.CopyIn(nz, buf); err != nil {
+			return fmt.Errorf("noise: %w", err)
 		}
 	}
 	return nil

@@ -8,7 +8,6 @@ import (
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
-	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
@@ -16,13 +15,12 @@ import (
 // generator): built once, run every step with new inputs and the current
 // parameter values copied in.
 type program struct {
-	what    string // "energy step", "generator step"
-	vm      *autodiff.Machine
-	data, z *autodiff.Node
-	nets    []*network
-	sets    []*importers.ParamSet // parallel to nets
-	sn      [][]snWeight          // parallel to nets
-	noise   []*autodiff.Node
+	what string // "energy step", "generator step"
+	vm   *autodiff.Machine
+	inputs
+	nets []*network
+	sets []*importers.ParamSet // parallel to nets
+	sn   [][]snWeight          // parallel to nets
 	// weight is the bound's changing loss weight (bounds.Estimate.Weight),
 	// set to weightAt(step) before every run, or nil.
 	weight   *autodiff.Node
@@ -34,11 +32,9 @@ type program struct {
 	scalars map[string]*autodiff.Node
 	samples *autodiff.Node // per-example terms of the bound, if any
 
-	dataBuf, zBuf []float64
-	noiseBuf      [][]float64
-	gradBuf       [][][]float64
-	lossVal       float64
-	values        map[string]float64
+	gradBuf [][][]float64
+	lossVal float64
+	values  map[string]float64
 }
 
 // newNets places the networks on a new tape and returns the bounds.Nets.
@@ -151,13 +147,8 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 	if err := p.gradients(t, roles); err != nil {
 		return nil, err
 	}
-	p.dataBuf = make([]float64, batch*dataDim)
-	p.zBuf = make([]float64, batch*latentDim)
-	for _, nz := range p.noise {
-		if nz == nil {
-			return nil, fmt.Errorf("%s: %s: nil noise input", p.what, name)
-		}
-		p.noiseBuf = append(p.noiseBuf, make([]float64, onnx.ShapeSize(nz.Shape())))
+	if err := p.alloc(batch, dataDim, latentDim); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", p.what, name, err)
 	}
 	p.values = make(map[string]float64, len(p.scalars))
 	p.vm = autodiff.NewMachine(t)
@@ -229,24 +220,8 @@ func (p *program) run(step int, s *data.Sampler, zr, nr *data.RNG) error {
 			}
 		}
 	}
-	s.Next(p.dataBuf)
-	for i := range p.zBuf {
-		p.zBuf[i] = zr.NormFloat64()
-	}
-	if err := autodiff.CopyIn(p.data, p.dataBuf); err != nil {
-		return err
-	}
-	if err := autodiff.CopyIn(p.z, p.zBuf); err != nil {
-		return err
-	}
-	for k, nz := range p.noise {
-		buf := p.noiseBuf[k]
-		for i := range buf {
-			buf[i] = nr.NormFloat64()
-		}
-		if err := autodiff.CopyIn(nz, buf); err != nil {
-			return fmt.Errorf("%s: noise: %w", p.what, err)
-		}
+	if err := p.draw(s, zr, nr); err != nil {
+		return fmt.Errorf("%s: %w", p.what, err)
 	}
 	if p.weight != nil {
 		if err := autodiff.Let(p.weight, autodiff.Scalar(p.weight.Dtype(), p.weightAt(step))); err != nil {
