@@ -608,7 +608,8 @@ func show(v any) string {
 func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
 	energy = filepath.Join(dir, EnergyFile)
 	generator = filepath.Join(dir, GeneratorFile)
-	meta := export.Meta{Kind: export.KindEnergy, Shift: tr.data.Shift, Scale: tr.data.Scale, Features: tr.data.Columns}
+	meta := export.Meta{Kind: export.KindEnergy, Shift: tr.data.Shift, Scale: tr.data.Scale, Features: tr.data.Columns,
+		Data: tr.o.Data, DataRows: tr.o.DataRows, Seed: tr.o.Seed}
 	if err := export.Save(energy, tr.energy.model, tr.energy.paramMap(), meta); err != nil {
 		return "", "", fmt.Errorf("exporting the energy: %w", err)
 	}
@@ -618,7 +619,7 @@ func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
 		return "", "", fmt.Errorf("exporting the generator: %w", err)
 	}
 	maps.Copy(params, stats)
-	meta = export.Meta{Kind: export.KindGenerator, Shift: tr.data.Shift, Scale: tr.data.Scale}
+	meta = export.Meta{Kind: export.KindGenerator, Shift: tr.data.Shift, Scale: tr.data.Scale, Data: tr.o.Data, DataRows: tr.o.DataRows, Seed: tr.o.Seed}
 	if err := export.Save(generator, tr.gen.model, params, meta); err != nil {
 		return "", "", fmt.Errorf("exporting the generator: %w", err)
 	}
