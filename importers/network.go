@@ -455,6 +455,13 @@ type ApplyOptions struct {
 	Training bool
 }
 
+// DefaultApplyOptions returns the inference-mode options.
+func DefaultApplyOptions() ApplyOptions { return ApplyOptions{} }
+
+// Check reports every invalid option; every ApplyOptions is valid (the
+// method is there so that every options struct has one).
+func (o *ApplyOptions) Check() error { return nil }
+
 // Apply builds the forward pass of the network on t with the parameters
 // ps (from NewParams on the same tape) and one node per graph input, and
 // returns one node per graph output. The inputs' shapes bind the model's
