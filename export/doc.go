@@ -1,4 +1,4 @@
-// Package export writes trained energy models and generators as ONNX
+// Package export writes trained networks (energy models, generators) as ONNX
 // models that any ONNX runtime can run with nothing else.
 //
 // Model takes the ONNX graph a network was trained from, its trained

@@ -2,6 +2,7 @@ package export
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -35,6 +36,13 @@ const (
 	MetaScale = "ebmpipe.scale"
 	// MetaFeatures names the input features, as a JSON array of strings.
 	MetaFeatures = "ebmpipe.features"
+	// MetaData names the training data ("toy:NAME" or the row file as
+	// training was given it), MetaDataRows the rows drawn from a toy set
+	// or read from the file (0: all) and MetaSeed the training seed, which
+	// draws the same toy rows again. They are written only with MetaData.
+	MetaData     = "ebmpipe.data"
+	MetaDataRows = "ebmpipe.data_rows"
+	MetaSeed     = "ebmpipe.seed"
 )
 
 // Kinds of model.
@@ -45,7 +53,7 @@ const (
 
 // reservedKeys are the keys Meta's fields own, in the order they are
 // written.
-var reservedKeys = []string{MetaKind, MetaLogZ, MetaLogZStdErr, MetaLogZMethod, MetaShift, MetaScale, MetaFeatures}
+var reservedKeys = []string{MetaKind, MetaLogZ, MetaLogZStdErr, MetaLogZMethod, MetaShift, MetaScale, MetaFeatures, MetaData, MetaDataRows, MetaSeed}
 
 // Meta is what an exported model carries in metadata_props.
 type Meta struct {
@@ -58,6 +66,12 @@ type Meta struct {
 	// the output row of a generator).
 	Shift, Scale []float64
 	Features     []string // names of the features of a data row, nil if unknown
+	// Data is the training data, as training was given it ("" if
+	// unknown), DataRows the rows drawn or read (0: all) and Seed the
+	// training seed: with them, the training rows can be loaded again.
+	Data     string
+	DataRows int
+	Seed     uint64
 	// Extra holds any other metadata, written as it is. Its keys must not
 	// be those of the fields above.
 	Extra map[string]string
@@ -120,6 +134,12 @@ func (meta Meta) check() error {
 			return fmt.Errorf("extra metadata key %q is reserved for a Meta field", k)
 		}
 	}
+	if meta.DataRows < 0 {
+		return fmt.Errorf("data rows %d: must be at least 0", meta.DataRows)
+	}
+	if meta.Data == "" && (meta.DataRows != 0 || meta.Seed != 0) {
+		return errors.New("data rows or seed without the data")
+	}
 	return nil
 }
 
@@ -146,6 +166,11 @@ func (meta Meta) props() []*onnx.StringStringEntryProto {
 	}
 	if len(meta.Features) > 0 {
 		add(MetaFeatures, jsonString(meta.Features))
+	}
+	if meta.Data != "" {
+		add(MetaData, meta.Data)
+		add(MetaDataRows, strconv.Itoa(meta.DataRows))
+		add(MetaSeed, strconv.FormatUint(meta.Seed, 10))
 	}
 	keys := make([]string, 0, len(meta.Extra))
 	for k := range meta.Extra {
@@ -208,6 +233,9 @@ func ReadMeta(m *onnx.ModelProto) (Meta, error) {
 			return Meta{}, fmt.Errorf("export: metadata %s = %q: %w", f.key, s, err)
 		}
 	}
+	if err := meta.readData(props); err != nil {
+		return Meta{}, err
+	}
 	for k, v := range props {
 		if slices.Contains(reservedKeys, k) {
 			continue
@@ -218,6 +246,35 @@ func ReadMeta(m *onnx.ModelProto) (Meta, error) {
 		meta.Extra[k] = v
 	}
 	return meta, nil
+}
+
+// readData sets Data, DataRows and Seed from props.
+func (meta *Meta) readData(props map[string]string) error {
+	d, ok := props[MetaData]
+	if !ok {
+		for _, k := range []string{MetaDataRows, MetaSeed} {
+			if _, ok := props[k]; ok {
+				return fmt.Errorf("export: metadata %s without %s", k, MetaData)
+			}
+		}
+		return nil
+	}
+	meta.Data = d
+	if s, ok := props[MetaDataRows]; ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return fmt.Errorf("export: metadata %s = %q: not a count of rows", MetaDataRows, s)
+		}
+		meta.DataRows = n
+	}
+	if s, ok := props[MetaSeed]; ok {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("export: metadata %s = %q: not a seed", MetaSeed, s)
+		}
+		meta.Seed = v
+	}
+	return nil
 }
 
 func parseFloat(key, s string) (float64, error) {

@@ -40,6 +40,9 @@ func TestMetaRoundTrip(t *testing.T) {
 		Shift:    []float64{0.5, -1},
 		Scale:    []float64{2, 0.1},
 		Features: []string{"x1", `"quoted"`},
+		Data:     "toy:moons",
+		DataRows: 5000,
+		Seed:     7,
 		Extra:    map[string]string{"train.steps": "1000", "a": "first"},
 	}
 	m, err := export.Model(tanhFixture(t), nil, meta)
@@ -54,6 +57,9 @@ func TestMetaRoundTrip(t *testing.T) {
 		{"ebmpipe.shift", "[0.5,-1]"},
 		{"ebmpipe.scale", "[2,0.1]"},
 		{"ebmpipe.features", `["x1","\"quoted\""]`},
+		{"ebmpipe.data", "toy:moons"},
+		{"ebmpipe.data_rows", "5000"},
+		{"ebmpipe.seed", "7"},
 		{"a", "first"},
 		{"train.steps", "1000"},
 	}
@@ -121,6 +127,9 @@ func TestReadMetaErrors(t *testing.T) {
 		{[][2]string{{"ebmpipe.shift", "[1,"}}, `ebmpipe.shift = "[1,"`},
 		{[][2]string{{"ebmpipe.scale", `{"a":1}`}}, `ebmpipe.scale`},
 		{[][2]string{{"ebmpipe.features", "[1]"}}, `ebmpipe.features`},
+		{[][2]string{{"ebmpipe.seed", "1"}}, "ebmpipe.seed without ebmpipe.data"},
+		{[][2]string{{"ebmpipe.data", "a.csv"}, {"ebmpipe.data_rows", "-1"}}, `ebmpipe.data_rows = "-1": not a count of rows`},
+		{[][2]string{{"ebmpipe.data", "a.csv"}, {"ebmpipe.seed", "x"}}, `ebmpipe.seed = "x": not a seed`},
 	}
 	for _, c := range cases {
 		m := &onnx.ModelProto{}

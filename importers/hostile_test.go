@@ -1,11 +1,11 @@
 package importers
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
 )
 
 // hostileDir holds the hostile-model corpus (testdata/hostile/README.md).
@@ -16,19 +16,7 @@ const hostileDir = "../testdata/hostile"
 // allocation bombs with their size in elements, without a panic and
 // before anything of that size is allocated.
 func TestHostileCorpus(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(hostileDir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var corpus []struct {
-		Name, Model, Culprit, Want string
-	}
-	if err := json.Unmarshal(data, &corpus); err != nil {
-		t.Fatalf("manifest.json: %v", err)
-	}
-	if len(corpus) < 10 {
-		t.Fatalf("manifest.json lists %d models", len(corpus))
-	}
+	corpus := testutil.HostileCorpus(t, hostileDir)
 	for _, h := range corpus {
 		t.Run(h.Name, func(t *testing.T) {
 			_, err := Load(filepath.Join(hostileDir, h.Model))

@@ -1,7 +1,6 @@
 package importers
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/internal/graphtest"
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
@@ -69,7 +69,7 @@ func newNetGrad(net *Network, ins []autodiff.Tensor, training bool, seed uint64)
 	r := rand.New(rand.NewPCG(seed, 3))
 	var y *autodiff.Node
 	for k, o := range outs {
-		if e := net.Outputs()[k].Elem; e != 0 && !isFloatType(e) {
+		if e := net.Outputs()[k].Elem; e != 0 && !onnx.IsFloat(e) {
 			continue
 		}
 		c := make([]float64, autodiff.Size(o.Shape()))
@@ -295,17 +295,7 @@ func loadInputs(net *Network, set string) ([]autodiff.Tensor, error) {
 }
 
 // fixture is one entry of the manifest.json of a fixture directory.
-type fixture struct {
-	Name       string            `json:"name"`
-	Model      string            `json:"model"`
-	Input      string            `json:"input"`
-	Output     string            `json:"output"`
-	Kind       string            `json:"kind"`
-	Training   bool              `json:"training"`
-	Opset      int64             `json:"opset"`
-	OutputDims []any             `json:"output_dims"`
-	Aliases    map[string]string `json:"aliases"`
-}
+type fixture = testutil.Fixture
 
 // The fixture directories: PyTorch exports (opsets 9-17), opset 18-23
 // models in the dynamo exporter's shapes, and torch 1.13 exports with
@@ -317,22 +307,6 @@ const (
 )
 
 var fixtureDirs = []string{fixtureDir, opsetDir, quirksDir}
-
-func loadFixtures(t *testing.T, dir string) []fixture {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fs []fixture
-	if err := json.Unmarshal(b, &fs); err != nil {
-		t.Fatal(err)
-	}
-	if len(fs) == 0 {
-		t.Fatalf("no fixtures in %s/manifest.json", dir)
-	}
-	return fs
-}
 
 func readNPY(t *testing.T, path string) autodiff.Tensor {
 	t.Helper()
@@ -364,7 +338,7 @@ func readNPY(t *testing.T, path string) autodiff.Tensor {
 // diffusion bounds differentiate input gradients.
 func TestFixtures(t *testing.T) {
 	for _, dir := range fixtureDirs {
-		for _, fx := range loadFixtures(t, dir) {
+		for _, fx := range testutil.Fixtures(t, dir) {
 			t.Run(filepath.Base(dir)+"/"+fx.Name, func(t *testing.T) { checkFixture(t, dir, fx) })
 		}
 	}

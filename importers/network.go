@@ -58,13 +58,10 @@ func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("%s: %s", nodeLabel(e.Index, e.Node, e.Op, e.Opset), e.Reason)
 }
 
-// nodeLabel names a node in errors: `node "NAME" (Op, opset N)`, or by its
-// index when it has no name.
+// nodeLabel names a node in errors: `node "NAME" (Op, opset N)`, or by
+// its index when it has no name.
 func nodeLabel(i int, name, op string, opset int64) string {
-	if name != "" {
-		return fmt.Sprintf("node %q (%s, opset %d)", name, op, opset)
-	}
-	return fmt.Sprintf("node #%d (%s, opset %d)", i, op, opset)
+	return onnx.NodeLabelOf(i, name, fmt.Sprintf("%s, opset %d", op, opset))
 }
 
 // Load reads an ONNX model file (and its external data, see onnx.Load)
@@ -179,14 +176,6 @@ type analysis struct {
 	errs   []error
 }
 
-func isFloatType(dt onnx.DataType) bool {
-	switch dt {
-	case onnx.TensorProto_FLOAT, onnx.TensorProto_DOUBLE, onnx.TensorProto_FLOAT16, onnx.TensorProto_BFLOAT16:
-		return true
-	}
-	return false
-}
-
 func isIntType(dt onnx.DataType) bool {
 	return castKind(int64(dt)) == "int" || dt == onnx.TensorProto_BOOL
 }
@@ -247,7 +236,7 @@ func (a *analysis) initializers(g *onnx.GraphProto, info map[string]valueInfo) {
 	for _, t := range g.GetInitializer() {
 		name := t.GetName()
 		dt := onnx.DataType(t.GetDataType())
-		if isFloatType(dt) && (dataUse[name] || !a.used[name]) {
+		if onnx.IsFloat(dt) && (dataUse[name] || !a.used[name]) {
 			data, shape, err := onnx.TensorFloat64(t)
 			if err != nil {
 				a.errs = append(a.errs, fmt.Errorf("initializer %q: %w", name, err))
@@ -277,7 +266,7 @@ func (a *analysis) graphInputs(g *onnx.GraphProto, info map[string]valueInfo) {
 		switch {
 		case err != nil:
 			a.errs = append(a.errs, fmt.Errorf("input %q: %w", v.GetName(), err))
-		case !isFloatType(elem) && elem != onnx.TensorProto_INT64:
+		case !onnx.IsFloat(elem) && elem != onnx.TensorProto_INT64:
 			a.errs = append(a.errs, fmt.Errorf("input %q: element type %v is not supported (want a floating-point type or INT64)", v.GetName(), elem))
 		}
 		// Integer inputs (shapes, axes, indices) are read when the graph
@@ -465,6 +454,13 @@ type ApplyOptions struct {
 	// that way). Dropout stays the identity.
 	Training bool
 }
+
+// DefaultApplyOptions returns the inference-mode options.
+func DefaultApplyOptions() ApplyOptions { return ApplyOptions{} }
+
+// Check reports every invalid option; every ApplyOptions is valid (the
+// method is there so that every options struct has one).
+func (o *ApplyOptions) Check() error { return nil }
 
 // Apply builds the forward pass of the network on t with the parameters
 // ps (from NewParams on the same tape) and one node per graph input, and

@@ -281,39 +281,15 @@ func lowerConvTranspose(b *builder, n *onnx.NodeProto, in []value) ([]value, err
 		return nil, err
 	}
 	full := make([]int, k) // output size without pads
-	out := make([]int, k)
 	if err := b.limitConvTranspose(x.shape(), w.shape(), win, outPad, want); err != nil {
 		return nil, err
 	}
 	for i, d := range ds {
 		full[i] = win.strides[i]*(d-1) + outPad[i] + (win.kernel[i]-1)*win.dilations[i] + 1
 	}
-	switch {
-	case want != nil:
-		if len(want) < k {
-			return nil, fmt.Errorf("output_shape %v for %d spatial axes", want, k)
-		}
-		want = want[len(want)-k:]
-		for i := range ds {
-			total := full[i] - want[i]
-			// Floor division: a negative total pads with zeros.
-			half := floorDiv(total, 2)
-			if mode == "SAME_UPPER" {
-				win.padsBegin[i], win.padsEnd[i] = half, total-half
-			} else {
-				win.padsBegin[i], win.padsEnd[i] = total-half, half
-			}
-			out[i] = want[i]
-		}
-	case mode == "VALID":
-		for i := range ds {
-			win.padsBegin[i], win.padsEnd[i] = 0, 0
-			out[i] = full[i]
-		}
-	default:
-		for i := range ds {
-			out[i] = full[i] - win.padsBegin[i] - win.padsEnd[i]
-		}
+	out, err := transposeOut(&win, full, want, mode)
+	if err != nil {
+		return nil, err
 	}
 	// Tape.ConvTranspose places its windows by the begin pads alone;
 	// negative ones (output_shape beyond the full size) become zeros
@@ -352,6 +328,42 @@ func lowerConvTranspose(b *builder, n *onnx.NodeProto, in []value) ([]value, err
 	}
 	y, err = b.addBias(y, bias, r)
 	return []value{nodeVal(y)}, err
+}
+
+// transposeOut returns the output spatial shape of a ConvTranspose whose
+// unpadded output is full, and sets the pads of win from the requested
+// output shape want (nil: none) and the auto_pad mode.
+func transposeOut(win *windows, full, want []int, mode string) ([]int, error) {
+	k := len(full)
+	out := make([]int, k)
+	switch {
+	case want != nil:
+		if len(want) < k {
+			return nil, fmt.Errorf("output_shape %v for %d spatial axes", want, k)
+		}
+		want = want[len(want)-k:]
+		for i := range full {
+			total := full[i] - want[i]
+			// Floor division: a negative total pads with zeros.
+			half := floorDiv(total, 2)
+			if mode == "SAME_UPPER" {
+				win.padsBegin[i], win.padsEnd[i] = half, total-half
+			} else {
+				win.padsBegin[i], win.padsEnd[i] = total-half, half
+			}
+			out[i] = want[i]
+		}
+	case mode == "VALID":
+		for i := range full {
+			win.padsBegin[i], win.padsEnd[i] = 0, 0
+			out[i] = full[i]
+		}
+	default:
+		for i := range full {
+			out[i] = full[i] - win.padsBegin[i] - win.padsEnd[i]
+		}
+	}
+	return out, nil
 }
 
 func floorDiv(a, b int) int {

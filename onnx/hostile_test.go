@@ -1,11 +1,11 @@
 package onnx
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
 )
 
 // hostileDir holds the hostile-model corpus (testdata/hostile/README.md).
@@ -16,22 +16,7 @@ const hostileDir = "../testdata/hostile"
 // the culprit, and accepts the others (bombs and missing inputs are
 // structurally valid; the importer refuses them).
 func TestValidateHostileCorpus(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(hostileDir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var corpus []struct {
-		Name       string `json:"name"`
-		Model      string `json:"model"`
-		Culprit    string `json:"culprit"`
-		Structural bool   `json:"structural"`
-	}
-	if err := json.Unmarshal(data, &corpus); err != nil {
-		t.Fatalf("manifest.json: %v", err)
-	}
-	if len(corpus) < 10 {
-		t.Fatalf("manifest.json lists %d models", len(corpus))
-	}
+	corpus := testutil.HostileCorpus(t, hostileDir)
 	structural := 0
 	for _, h := range corpus {
 		t.Run(h.Name, func(t *testing.T) {

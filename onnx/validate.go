@@ -113,13 +113,17 @@ func (s *scope) has(name string) bool {
 	return false
 }
 
-// NodeLabel names a node for error messages: by name, or by index when it
-// has none.
-func NodeLabel(i int, n *NodeProto) string {
-	if n.GetName() != "" {
-		return fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType())
+// NodeLabel names a node for error messages: `node "NAME" (Op)`, or by
+// its index when it has no name.
+func NodeLabel(i int, n *NodeProto) string { return NodeLabelOf(i, n.GetName(), n.GetOpType()) }
+
+// NodeLabelOf is NodeLabel of node i named name (empty for none), with
+// about in the parentheses, such as "Conv, opset 13".
+func NodeLabelOf(i int, name, about string) string {
+	if name != "" {
+		return fmt.Sprintf("node %q (%s)", name, about)
 	}
-	return fmt.Sprintf("node #%d (%s)", i, n.GetOpType())
+	return fmt.Sprintf("node #%d (%s)", i, about)
 }
 
 // graph checks g, whose description in messages is where. Subgraphs see the

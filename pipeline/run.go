@@ -22,6 +22,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/pipeline/score"
 
 	"errors"
+
 	"github.com/ebmpipe/ebmpipe/internal/rows"
 	"github.com/ebmpipe/ebmpipe/train"
 	"github.com/ebmpipe/ebmpipe/train/data"
@@ -33,7 +34,7 @@ const (
 	SectionRun    = "run"    // HeldOutOptions, flags of ebmpipe run
 	SectionTrain  = "train"  // train.Options
 	SectionLogZ   = "logz"   // logz.FileOptions
-	SectionBounds = "bounds" // train.BoundsOptions
+	SectionBounds = "bounds" // evaluate.BoundsOptions
 	SectionScore  = "score"  // score.Options
 )
 
@@ -85,11 +86,11 @@ func (o *HeldOutOptions) Check() error {
 // RunOptions are the settings of one run, a section per command. The run
 // sets some options itself, to tie the steps together: see Run.
 type RunOptions struct {
-	Run    HeldOutOptions      `json:"run"`
-	Train  train.Options       `json:"train"`
-	LogZ   logz.FileOptions    `json:"logz"`
-	Bounds train.BoundsOptions `json:"bounds"`
-	Score  score.Options       `json:"score"`
+	Run    HeldOutOptions         `json:"run"`
+	Train  train.Options          `json:"train"`
+	LogZ   logz.FileOptions       `json:"logz"`
+	Bounds evaluate.BoundsOptions `json:"bounds"`
+	Score  score.Options          `json:"score"`
 }
 
 // DefaultRunOptions returns the defaults of every section.
@@ -98,7 +99,7 @@ func DefaultRunOptions() RunOptions {
 		Run:    DefaultHeldOutOptions(),
 		Train:  train.DefaultOptions(),
 		LogZ:   logz.DefaultFileOptions(),
-		Bounds: train.DefaultBoundsOptions(),
+		Bounds: evaluate.DefaultBoundsOptions(),
 		Score:  score.DefaultOptions(),
 	}
 }
@@ -127,13 +128,13 @@ type RunResult struct {
 	Options RunOptions
 	Train   *train.Result
 	LogZ    logz.Result
-	Bounds  *train.BoundsReport
+	Bounds  *evaluate.BoundsReport
 	// Lower and Upper are the training bounds (Options.Train.Lower and
 	// Upper) evaluated on the held-out rows: the bracket
 	// Lower ≤ NLL ≤ Upper, in nats per example. A bound that could not
 	// be evaluated (mi without an encoder, the surrogate gp0, none) has a
 	// NaN value.
-	Lower, Upper train.BoundValue
+	Lower, Upper evaluate.BoundValue
 	// Test is the model's held-out log-likelihood, the mean of
 	// log p(x) = −E(x) − log Z over the held-out rows.
 	Test evaluate.LogLik
@@ -171,7 +172,7 @@ type RunResult struct {
 //     OUT/energy.onnx and OUT/generator.onnx, where OUT is Train.Out.
 //  3. log Z of the energy (logz.EstimateFile with Model OUT/energy.onnx and the
 //     training data), written into its metadata in place.
-//  4. The bounds (train.EvaluateBounds) of the models on the held-out
+//  4. The bounds (evaluate.EvaluateBounds) of the models on the held-out
 //     rows; Lower and Upper of the result are the training pair.
 //  5. The held-out rows scored (Score with the score section's engine
 //     settings) into OUT/test_scores.csv; the test log-likelihood is the
@@ -348,7 +349,7 @@ func (o *RunOptions) evaluate(ctx context.Context, h RunHooks, res *RunResult, t
 	h.stage("evaluating the bounds on %d held-out rows", test.Rows)
 	o.Bounds.Energy, o.Bounds.Generator, o.Bounds.Encoder = res.Train.Energy, res.Train.Generator, ""
 	o.Bounds.Data, o.Bounds.DataRows, o.Bounds.JSON = testPath, 0, false
-	if res.Bounds, err = train.EvaluateBounds(ctx, o.Bounds); err != nil {
+	if res.Bounds, err = evaluate.EvaluateBounds(ctx, o.Bounds); err != nil {
 		return fmt.Errorf("bounds: %w", err)
 	}
 	res.Lower = evaluate.BracketBound(res.Bounds.Lower, nil, o.Train.Lower, "lower", note)
@@ -515,7 +516,7 @@ func (r *RunResult) WriteReport(w io.Writer) error {
 	return err
 }
 
-func formatBound(v train.BoundValue) string {
+func formatBound(v evaluate.BoundValue) string {
 	if math.IsNaN(v.Value) {
 		return "n/a"
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/ebmpipe/ebmpipe/pipeline/evaluate"
 	"github.com/ebmpipe/ebmpipe/pipeline/logz"
 	"github.com/ebmpipe/ebmpipe/pipeline/quality"
-	"github.com/ebmpipe/ebmpipe/train"
 	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
@@ -162,7 +161,7 @@ func (q *SampleQuality) String() string {
 // BoundsSampleQuality compares the generator of a bounds evaluation with
 // its data rows, read as EvaluateBounds reads them (MeasureSamples; the
 // toy measures when o.Data is a toy set).
-func BoundsSampleQuality(ctx context.Context, o train.BoundsOptions) (*SampleQuality, error) {
+func BoundsSampleQuality(ctx context.Context, o evaluate.BoundsOptions) (*SampleQuality, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/train/data"
@@ -218,14 +219,26 @@ func (tr *Trainer) validationScore(ctx context.Context) (float64, error) {
 // such a checkpoint is kept only if no other is scored.
 func (tr *Trainer) bracketScore() (float64, error) {
 	v := tr.standardised(tr.sel.valid)
-	o := DefaultBoundsOptions()
-	o.Samples, o.BatchSize, o.Seed = max(tr.o.BracketSamples, 16), min(500, max(tr.o.BracketSamples, 16)), tr.o.Seed
-	br, err := evaluateCertified(tr.nets[:2], v, o)
+	n := max(tr.o.BracketSamples, 16)
+	batch := min(500, n)
+	c := bounds.DefaultCertified()
+	c.OutputOp = tr.nets[1].outputOp()
+	ev, err := newEvalProgram(tr.nets[:2], &c, nil, batch, v.Width, tr.nets[1].inWidth)
 	if err != nil {
 		return 0, err
 	}
-	if !br.Lower.Available {
+	defer ev.vm.Close()
+	s, err := data.NewSampler(v, tr.o.Seed)
+	if err != nil {
+		return 0, err
+	}
+	dr := Draws{Data: s, Z: data.NewRNG(tr.o.Seed, "z"), Noise: data.NewRNG(tr.o.Seed, "noise"), Samples: n, Batch: batch}
+	br, _, err := measureBracket(&c, ev, dr, tr.nets[1].inWidth)
+	if ue := (*bounds.UnavailableError)(nil); errors.As(err, &ue) || (err == nil && math.IsNaN(br.Lower.Value)) {
 		return -math.MaxFloat64, nil
+	}
+	if err != nil {
+		return 0, err
 	}
 	logDet := 0.0
 	for _, s := range tr.data.Scale {

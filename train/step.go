@@ -8,7 +8,6 @@ import (
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
-	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
@@ -16,13 +15,12 @@ import (
 // generator): built once, run every step with new inputs and the current
 // parameter values copied in.
 type program struct {
-	what    string // "energy step", "generator step"
-	vm      *autodiff.Machine
-	data, z *autodiff.Node
-	nets    []*network
-	sets    []*importers.ParamSet // parallel to nets
-	sn      [][]snWeight          // parallel to nets
-	noise   []*autodiff.Node
+	what string // "energy step", "generator step"
+	vm   *autodiff.Machine
+	inputs
+	nets []*network
+	sets []*importers.ParamSet // parallel to nets
+	sn   [][]snWeight          // parallel to nets
 	// weight is the bound's changing loss weight (bounds.Estimate.Weight),
 	// set to weightAt(step) before every run, or nil.
 	weight   *autodiff.Node
@@ -34,11 +32,9 @@ type program struct {
 	scalars map[string]*autodiff.Node
 	samples *autodiff.Node // per-example terms of the bound, if any
 
-	dataBuf, zBuf []float64
-	noiseBuf      [][]float64
-	gradBuf       [][][]float64
-	lossVal       float64
-	values        map[string]float64
+	gradBuf [][][]float64
+	lossVal float64
+	values  map[string]float64
 }
 
 // newNets places the networks on a new tape and returns the bounds.Nets,
@@ -157,16 +153,30 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 	if err := t.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", p.what, err)
 	}
+	if err := p.gradients(t, roles); err != nil {
+		return nil, err
+	}
+	if err := p.alloc(batch, dataDim, latentDim); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", p.what, name, err)
+	}
+	p.values = make(map[string]float64, len(p.scalars))
+	p.vm = autodiff.NewMachine(t)
+	return p, nil
+}
+
+// gradients adds to p the gradients of its loss with respect to the
+// trainable parameters of the networks of roles, and their buffers.
+func (p *program) gradients(t *autodiff.Tape, roles []bounds.Role) error {
 	var params []*autodiff.Node
-	for i, n := range nets {
+	for i, n := range p.nets {
 		if slices.Contains(roles, n.role) {
 			p.trained = append(p.trained, n)
-			params = append(params, sets[i].Trainable()...)
+			params = append(params, p.sets[i].Trainable()...)
 		}
 	}
 	grads, err := t.ParamGrads(p.loss, params...)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.what, err)
+		return fmt.Errorf("%s: %w", p.what, err)
 	}
 	for _, n := range p.trained {
 		p.grads = append(p.grads, grads[:len(n.train)])
@@ -177,17 +187,7 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 		}
 		p.gradBuf = append(p.gradBuf, bufs)
 	}
-	p.dataBuf = make([]float64, batch*dataDim)
-	p.zBuf = make([]float64, batch*latentDim)
-	for _, nz := range p.noise {
-		if nz == nil {
-			return nil, fmt.Errorf("%s: %s: nil noise input", p.what, name)
-		}
-		p.noiseBuf = append(p.noiseBuf, make([]float64, onnx.ShapeSize(nz.Shape())))
-	}
-	p.values = make(map[string]float64, len(p.scalars))
-	p.vm = autodiff.NewMachine(t)
-	return p, nil
+	return nil
 }
 
 // A NonFiniteError reports a step whose loss or gradients are NaN or
@@ -229,24 +229,8 @@ func (p *program) run(step int, s *data.Sampler, zr, nr *data.RNG) error {
 			}
 		}
 	}
-	s.Next(p.dataBuf)
-	for i := range p.zBuf {
-		p.zBuf[i] = zr.NormFloat64()
-	}
-	if err := autodiff.CopyIn(p.data, p.dataBuf); err != nil {
-		return err
-	}
-	if err := autodiff.CopyIn(p.z, p.zBuf); err != nil {
-		return err
-	}
-	for k, nz := range p.noise {
-		buf := p.noiseBuf[k]
-		for i := range buf {
-			buf[i] = nr.NormFloat64()
-		}
-		if err := autodiff.CopyIn(nz, buf); err != nil {
-			return fmt.Errorf("%s: noise: %w", p.what, err)
-		}
+	if err := p.draw(s, zr, nr); err != nil {
+		return fmt.Errorf("%s: %w", p.what, err)
 	}
 	if p.weight != nil {
 		if err := autodiff.Let(p.weight, autodiff.Scalar(p.weight.Dtype(), p.weightAt(step))); err != nil {

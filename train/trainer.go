@@ -237,7 +237,7 @@ func (tr *Trainer) loadBounds() error {
 		return err
 	}
 	if o.LSIConstant != nil {
-		setLSI(tr.upper, *o.LSIConstant)
+		SetLSI(tr.upper, *o.LSIConstant)
 	}
 	if tr.encoder == nil && o.Lower == "mi" && tr.hooks.Lower == nil {
 		return fielderr.Errorf("{Lower} mi needs {Encoder}")
@@ -628,7 +628,8 @@ func show(v any) string {
 func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
 	energy = filepath.Join(dir, EnergyFile)
 	generator = filepath.Join(dir, GeneratorFile)
-	meta := export.Meta{Kind: export.KindEnergy, Shift: tr.data.Shift, Scale: tr.data.Scale, Features: tr.data.Columns, Extra: tr.exportExtra}
+	meta := export.Meta{Kind: export.KindEnergy, Shift: tr.data.Shift, Scale: tr.data.Scale, Features: tr.data.Columns,
+		Data: tr.o.Data, DataRows: tr.o.DataRows, Seed: tr.o.Seed, Extra: tr.exportExtra}
 	if err := export.Save(energy, tr.energy.model, tr.energy.paramMap(), meta); err != nil {
 		return "", "", fmt.Errorf("exporting the energy: %w", err)
 	}
@@ -638,7 +639,8 @@ func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
 		return "", "", fmt.Errorf("exporting the generator: %w", err)
 	}
 	maps.Copy(params, stats)
-	meta = export.Meta{Kind: export.KindGenerator, Shift: tr.data.Shift, Scale: tr.data.Scale, Extra: tr.exportExtra}
+	meta = export.Meta{Kind: export.KindGenerator, Shift: tr.data.Shift, Scale: tr.data.Scale,
+		Data: tr.o.Data, DataRows: tr.o.DataRows, Seed: tr.o.Seed, Extra: tr.exportExtra}
 	if err := export.Save(generator, tr.gen.model, params, meta); err != nil {
 		return "", "", fmt.Errorf("exporting the generator: %w", err)
 	}

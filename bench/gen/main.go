@@ -1,10 +1,3 @@
-// Command gen writes the benchmark input: rows of 2-D standard normal points
-// as float32, seeded, to a CSV file (header x0,x1; shortest float32
-// decimals) and an NPY file (float32, shape (rows, 2)).
-//
-// Usage:
-//
-//	go run ./bench/gen -rows 1000000 -csv in.csv -npy in.npy
 package main
 
 import (

@@ -10,7 +10,6 @@ import (
 	"github.com/ebmpipe/ebmpipe/internal/cli"
 	"github.com/ebmpipe/ebmpipe/pipeline"
 	"github.com/ebmpipe/ebmpipe/pipeline/evaluate"
-	"github.com/ebmpipe/ebmpipe/train"
 )
 
 var boundsCommand = command{
@@ -48,7 +47,7 @@ modes covered (a mode counts when at least 1% of the samples lie within
 3σ of it) and the share of samples within 3σ of some mode; for those and
 toy:rings, the log-likelihood of the data rows under the true law.`,
 	setup: func(fs *pflag.FlagSet, out, _ io.Writer) func([]string) error {
-		o := train.DefaultBoundsOptions()
+		o := evaluate.DefaultBoundsOptions()
 		cli.BoundsFlags(fs, &o)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
@@ -56,7 +55,7 @@ toy:rings, the log-likelihood of the data rows under the true law.`,
 			}
 			ctx, stop := cli.Interruptible()
 			defer stop()
-			rep, err := train.EvaluateBounds(ctx, o)
+			rep, err := evaluate.EvaluateBounds(ctx, o)
 			if err != nil {
 				return err
 			}
@@ -68,7 +67,7 @@ toy:rings, the log-likelihood of the data rows under the true law.`,
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
-					*train.BoundsReport
+					*evaluate.BoundsReport
 					Quality *pipeline.SampleQuality `json:"sample_quality"`
 				}{rep, q})
 			}

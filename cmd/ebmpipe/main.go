@@ -1,12 +1,3 @@
-// Command ebmpipe trains energy-based models with bidirectional bounds and
-// moves them in and out of ONNX.
-//
-// Usage:
-//
-//	ebmpipe COMMAND [flags]
-//
-// Run `ebmpipe help` for the commands and `ebmpipe COMMAND --help` for a
-// command's flags.
 package main
 
 import (

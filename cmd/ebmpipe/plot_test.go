@@ -8,8 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/onnx"
 	"github.com/ebmpipe/ebmpipe/pipeline/plot"
 	"github.com/ebmpipe/ebmpipe/train"
+	"google.golang.org/protobuf/proto"
 )
 
 // checkPNGs checks that files are exactly the pictures names in dir and
@@ -54,18 +57,23 @@ func copyFile(t *testing.T, src, dst string) {
 }
 
 // TestPlotCommand draws the pictures of a training output directory made
-// of fixtures, with the data named in its checkpoint, and single pictures
-// from their files.
+// of fixtures, with the data named in its energy's metadata, and single
+// pictures from their files.
 func TestPlotCommand(t *testing.T) {
 	dir := t.TempDir()
-	copyFile(t, filepath.Join(fixtures, "energy_silu.onnx"), filepath.Join(dir, train.EnergyFile))
+	e, err := onnx.Load(filepath.Join(fixtures, "energy_silu.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range [][2]string{{export.MetaData, "toy:moons"}, {export.MetaDataRows, "300"}, {export.MetaSeed, "2"}} {
+		e.MetadataProps = append(e.MetadataProps, &onnx.StringStringEntryProto{Key: proto.String(kv[0]), Value: proto.String(kv[1])})
+	}
+	if err := onnx.Save(filepath.Join(dir, train.EnergyFile), e); err != nil {
+		t.Fatal(err)
+	}
 	copyFile(t, filepath.Join(fixtures, "generator_mlp.onnx"), filepath.Join(dir, train.GeneratorFile))
 	metrics := "step,loss_energy,loss_generator,lower_bound,upper_bound\n5,0.1,0.2,1.5,\n10,0.05,0.1,1.25,2.5\n"
 	if err := os.WriteFile(filepath.Join(dir, train.MetricsFile), []byte(metrics), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ck := &train.Checkpoint{Step: 10, Meta: map[string]string{"options": `{"data":"toy:moons","data-rows":300,"seed":2}`}}
-	if err := train.SaveCheckpoint(filepath.Join(dir, train.CheckpointDir), ck); err != nil {
 		t.Fatal(err)
 	}
 

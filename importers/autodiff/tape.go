@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/ebmpipe/ebmpipe/onnx"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -403,11 +404,6 @@ func sameShape(a, b []int) bool {
 	return true
 }
 
-// Size returns the number of elements of a tensor of the given shape.
-func Size(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return n
-}
+// Size returns the number of elements of a tensor of the given shape
+// (onnx.ShapeSize).
+func Size(shape []int) int { return onnx.ShapeSize(shape) }

@@ -20,9 +20,13 @@ const engine = "github.com/ebmpipe/ebmpipe/importers/autodiff"
 // listed is what `go list -json` says of a package that this test reads.
 type listed struct {
 	ImportPath   string
+	Dir          string
 	Imports      []string
 	TestImports  []string
 	XTestImports []string
+	// GoFiles, CgoFiles and IgnoredGoFiles (those left out by build
+	// constraints) are the package's source files in Dir.
+	GoFiles, CgoFiles, IgnoredGoFiles []string
 }
 
 // isGorgonia reports whether path is Gorgonia or one of its type-system
@@ -60,12 +64,8 @@ func gorgoniaImports(pkgs []listed) []string {
 // the given build tags.
 func listPackages(t *testing.T, tags string) []listed {
 	t.Helper()
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatalf("go env GOMOD: %v", err)
-	}
 	cmd := exec.Command("go", "list", "-json", "-tags", tags, "./...")
-	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
+	cmd.Dir = moduleRoot(t)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	b, err := cmd.Output()
@@ -83,6 +83,16 @@ func listPackages(t *testing.T, tags string) []listed {
 		pkgs = append(pkgs, p)
 	}
 	return pkgs
+}
+
+// moduleRoot returns the directory of the module's go.mod.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatalf("go env GOMOD: %v", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(gomod)))
 }
 
 // TestGorgoniaOnlyInAutodiff checks that no package but importers/autodiff

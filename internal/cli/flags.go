@@ -10,6 +10,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/ebmpipe/ebmpipe/pipeline/evaluate"
 	"github.com/ebmpipe/ebmpipe/pipeline/logz"
 	"github.com/ebmpipe/ebmpipe/pipeline/plot"
 	"github.com/ebmpipe/ebmpipe/pipeline/sample"
@@ -80,7 +81,7 @@ func choices(names []string, def string) string {
 }
 
 // BoundsFlags defines the flags of ebmpipe bounds.
-func BoundsFlags(fs *pflag.FlagSet, o *train.BoundsOptions) {
+func BoundsFlags(fs *pflag.FlagSet, o *evaluate.BoundsOptions) {
 	fs.StringVar(&o.Energy, "energy", o.Energy, "energy model `FILE.onnx` (required)")
 	fs.StringVar(&o.Generator, "generator", o.Generator, "generator model `FILE.onnx` (required)")
 	fs.StringVar(&o.Encoder, "encoder", o.Encoder, "encoder model `FILE.onnx` for the mutual-information bound (optional)")

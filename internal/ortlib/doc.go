@@ -1,3 +1,3 @@
-// Package ortlib finds the ONNX Runtime shared library and loads it, once
-// per process, for the engines and the tests that run models on it.
+// Package ortlib loads the ONNX Runtime shared library, once per process,
+// for every engine or test that runs models on it.
 package ortlib

@@ -37,24 +37,56 @@ type Fixture struct {
 	Kind       string   `json:"kind"` // "energy" or "generator"
 	Training   bool     `json:"training"`
 	Notes      string   `json:"notes"`
+	// OutputDims are the output's declared dims (a name for a dynamic
+	// one), Aliases the names a generator calls its ports by.
+	OutputDims []any             `json:"output_dims"`
+	Aliases    map[string]string `json:"aliases"`
 }
 
-// Fixtures reads dir/manifest.json, dir being the path of testdata/torch
-// from the test's package, and fails t if it lists no fixture.
+// Fixtures reads dir/manifest.json, dir being the path of a fixture
+// directory (testdata/torch, testdata/opset, testdata/torchquirks) from
+// the test's package, and fails t if it lists no fixture.
 func Fixtures(t testing.TB, dir string) []Fixture {
+	t.Helper()
+	return manifest[Fixture](t, dir, 1)
+}
+
+// A Hostile is one entry of testdata/hostile/manifest.json: a model that
+// the importer must refuse, naming its culprit.
+type Hostile struct {
+	Name    string `json:"name"`
+	Model   string `json:"model"` // the .onnx file, in the manifest's directory
+	Culprit string `json:"culprit"`
+	// Structural reports a model that onnx.Validate refuses; the others
+	// are valid ONNX that the importer refuses.
+	Structural bool   `json:"structural"`
+	Want       string `json:"want"` // the error expected, in words
+}
+
+// HostileCorpus reads dir/manifest.json, dir being the path of
+// testdata/hostile from the test's package, and fails t if it lists fewer
+// than 10 models.
+func HostileCorpus(t testing.TB, dir string) []Hostile {
+	t.Helper()
+	return manifest[Hostile](t, dir, 10)
+}
+
+// manifest reads the entries of dir/manifest.json, failing t if there
+// are fewer than least.
+func manifest[T any](t testing.TB, dir string, least int) []T {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fs []Fixture
-	if err := json.Unmarshal(b, &fs); err != nil {
-		t.Fatalf("manifest.json: %v", err)
+	var entries []T
+	if err := json.Unmarshal(b, &entries); err != nil {
+		t.Fatalf("%s/manifest.json: %v", dir, err)
 	}
-	if len(fs) == 0 {
-		t.Fatal("manifest.json lists no fixtures")
+	if len(entries) < least {
+		t.Fatalf("%s/manifest.json lists %d entries; want at least %d", dir, len(entries), least)
 	}
-	return fs
+	return entries
 }
 
 // ReadRows reads every row of the row file path, and its column names.

@@ -1,6 +1,8 @@
 package mlp
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -10,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
@@ -95,6 +98,25 @@ type Options struct {
 	Name string
 }
 
+// DefaultOptions returns the options whose zero values stand for them:
+// seed 0, no BatchNorm, input "x", output "y", graph "mlp".
+func DefaultOptions() Options { return Options{Input: "x", Output: "y", Name: "mlp"} }
+
+// names returns the input, output and graph names, defaults filled in.
+func (opt *Options) names() (in, out, name string) {
+	return cmp.Or(opt.Input, "x"), cmp.Or(opt.Output, "y"), cmp.Or(opt.Name, "mlp")
+}
+
+// Check reports every invalid option: the input and the output must have
+// different names.
+func (opt *Options) Check() error {
+	var errs []error
+	if in, out, _ := opt.names(); in == out {
+		errs = append(errs, fielderr.Errorf("{Input} and {Output} are both named %q", in))
+	}
+	return errors.Join(errs...)
+}
+
 // New builds the ONNX model (IR 8, opset 13, FLOAT) of a multilayer
 // perceptron described by spec (see Parse), with a dynamic batch
 // dimension "batch": input (batch, In), output (batch, Out). Layer k is a
@@ -115,19 +137,10 @@ func New(spec string, opt Options) (*onnx.ModelProto, error) {
 	if err != nil {
 		return nil, err
 	}
-	in, out, name := opt.Input, opt.Output, opt.Name
-	if in == "" {
-		in = "x"
+	if err := opt.Check(); err != nil {
+		return nil, fmt.Errorf("MLP %s: %w", spec, err)
 	}
-	if out == "" {
-		out = "y"
-	}
-	if name == "" {
-		name = "mlp"
-	}
-	if in == out {
-		return nil, fmt.Errorf("MLP %s: input and output are both named %q", spec, in)
-	}
+	in, out, name := opt.names()
 	h := fnv.New64a()
 	h.Write([]byte("export.MLP")) // the stream's name since before the move: same seed, same weights
 	r := rand.New(rand.NewPCG(opt.Seed, h.Sum64()))

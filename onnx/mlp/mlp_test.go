@@ -45,3 +45,28 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// TestOptionsCheck checks Check on the defaults and on clashing names,
+// and that New refuses what Check refuses.
+func TestOptionsCheck(t *testing.T) {
+	cases := []struct {
+		name string
+		opt  mlp.Options
+		err  string
+	}{
+		{"defaults", mlp.DefaultOptions(), ""},
+		{"zero", mlp.Options{}, ""},
+		{"same names", mlp.Options{Input: "v", Output: "v"}, `Input and Output are both named "v"`},
+		{"output named like the default input", mlp.Options{Output: "x"}, `both named "x"`},
+	}
+	for _, c := range cases {
+		err := c.opt.Check()
+		_, newErr := mlp.New("mlp:2-2", c.opt)
+		switch {
+		case c.err == "" && (err != nil || newErr != nil):
+			t.Errorf("%s: Check %v, New %v; want no error", c.name, err, newErr)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err) || newErr == nil || !strings.Contains(newErr.Error(), c.err)):
+			t.Errorf("%s: Check %v, New %v; want %q", c.name, err, newErr, c.err)
+		}
+	}
+}

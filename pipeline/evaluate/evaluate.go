@@ -12,8 +12,8 @@ import (
 	"github.com/ebmpipe/ebmpipe/pipeline/logz"
 
 	"cmp"
+
 	"github.com/ebmpipe/ebmpipe/internal/rows"
-	"github.com/ebmpipe/ebmpipe/train"
 	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
@@ -41,7 +41,7 @@ func NewLogLik(v []float64) LogLik {
 
 // BracketBound returns the bound name of m, or NaN with a note if it was
 // not evaluated or is no bound (notBounds gives the reason).
-func BracketBound(m map[string]train.BoundValue, notBounds map[string]string, name, side string, note func(string)) train.BoundValue {
+func BracketBound(m map[string]BoundValue, notBounds map[string]string, name, side string, note func(string)) BoundValue {
 	if v, ok := m[name]; ok {
 		return v
 	}
@@ -50,7 +50,7 @@ func BracketBound(m map[string]train.BoundValue, notBounds map[string]string, na
 	} else if name != "none" {
 		note(fmt.Sprintf("the %s bound %s cannot be evaluated on the exported models (evaluated: %s)", side, name, strings.Join(slices.Sorted(maps.Keys(m)), ", ")))
 	}
-	return train.BoundValue{Value: math.NaN(), StdErr: math.NaN()}
+	return BoundValue{Value: math.NaN(), StdErr: math.NaN()}
 }
 
 // MeanLogDensity returns the mean of the log_density column of a score
@@ -102,13 +102,13 @@ func GaussianLogLik(x []float64, test *data.Dataset) LogLik {
 // WriteBoundsTable writes a bounds report as a table: the certified
 // bracket first, then one bound a line, lower bounds then upper bounds,
 // with their standard errors and conditions, then the mean energies.
-func WriteBoundsTable(w io.Writer, rep *train.BoundsReport) error {
+func WriteBoundsTable(w io.Writer, rep *BoundsReport) error {
 	var b strings.Builder
 	writeCertified(&b, rep.Certified)
 	fmt.Fprintf(&b, "\n%-8s %-16s %12s %10s  %s\n", "side", "bound", "NLL bound", "stderr", "condition")
 	for _, side := range []struct {
 		name string
-		m    map[string]train.BoundValue
+		m    map[string]BoundValue
 	}{{"lower", rep.Lower}, {"upper", rep.Upper}} {
 		for _, k := range slices.Sorted(maps.Keys(side.m)) {
 			v := side.m[k]
@@ -132,11 +132,11 @@ func WriteBoundsTable(w io.Writer, rep *train.BoundsReport) error {
 
 // writeCertified writes the certified bracket: its ends with their
 // confidence limits, and its width.
-func writeCertified(b *strings.Builder, c *train.CertifiedBracket) {
+func writeCertified(b *strings.Builder, c *CertifiedBracket) {
 	if c == nil {
 		return
 	}
-	end := func(s train.BracketSide) string {
+	end := func(s BracketSide) string {
 		if !s.Available {
 			return "n/a"
 		}
@@ -152,7 +152,7 @@ func writeCertified(b *strings.Builder, c *train.CertifiedBracket) {
 	}
 	for _, s := range []struct {
 		name string
-		v    train.BracketSide
+		v    BracketSide
 	}{{"lower", c.Lower}, {"upper", c.Upper}} {
 		if !s.v.Certified {
 			fmt.Fprintf(b, "  %s: not certified: %s\n", s.name, s.v.Condition)

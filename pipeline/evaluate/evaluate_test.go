@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/ebmpipe/ebmpipe/train"
 )
 
 func TestNewLogLik(t *testing.T) {
@@ -45,7 +43,7 @@ func TestMeanLogDensity(t *testing.T) {
 }
 
 func TestBracketBound(t *testing.T) {
-	m := map[string]train.BoundValue{"jacobian": {Value: 1.5, StdErr: 0.1}, "gp": {Value: 2}}
+	m := map[string]BoundValue{"jacobian": {Value: 1.5, StdErr: 0.1}, "gp": {Value: 2}}
 	var notes []string
 	note := func(s string) { notes = append(notes, s) }
 	if v := BracketBound(m, nil, "jacobian", "lower", note); v.Value != 1.5 || len(notes) != 0 {

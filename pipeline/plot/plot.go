@@ -2,11 +2,9 @@ package plot
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image/color"
-	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -25,6 +23,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	"context"
+
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
@@ -70,8 +69,9 @@ type Options struct {
 	// Run is the output directory of a training run: its energy.onnx,
 	// generator.onnx and metrics.csv stand for Energy, Generator and
 	// Metrics when those are empty (files the run has not written are
-	// left out), it is the default Out, and its training data, read
-	// from its latest checkpoint, stand for Data when Data is empty.
+	// left out), it is the default Out, and the training data its
+	// models' metadata name (export.Meta.Data) stand for Data when Data
+	// is empty.
 	Run string `json:"run"`
 
 	Energy    string `json:"energy"`    // energy model for density.png
@@ -324,16 +324,16 @@ func (p *plotRun) resolve() error {
 			o.Out = o.Run
 		}
 		if spec == "" && o.Dataset == nil {
-			to, err := runOptions(o.Run)
+			meta, err := trainingData(o.Energy, o.Generator)
 			switch {
-			case errors.Is(err, fs.ErrNotExist):
-				p.notice(fmt.Sprintf("%s has no checkpoint to read the training options from: no data drawn (give --data)", o.Run))
 			case err != nil:
 				return err
+			case meta.Data == "":
+				p.notice(fmt.Sprintf("the models of %s do not name their training data: no data drawn (give the data to draw it)", o.Run))
 			default:
-				spec, seed = to.Data, to.Seed
+				spec, seed = meta.Data, meta.Seed
 				if rows == 0 {
-					rows = to.DataRows
+					rows = meta.DataRows
 				}
 			}
 		}
@@ -354,23 +354,30 @@ func (p *plotRun) resolve() error {
 	return nil
 }
 
-// runOptions returns the options of the training run whose output
-// directory is dir, from its latest checkpoint. The error wraps
-// fs.ErrNotExist if there is no checkpoint.
-func runOptions(dir string) (train.Options, error) {
-	var o train.Options
-	ck, err := train.LoadCheckpoint(filepath.Join(dir, train.CheckpointDir))
-	if err != nil {
-		return o, err
+// trainingData returns the metadata of the first of the models energy
+// and generator (paths, "" for none) that names its training data, or of
+// none (a zero Meta).
+func trainingData(energy, generator string) (export.Meta, error) {
+	for _, f := range []struct{ path, kind, field string }{
+		{energy, export.KindEnergy, "Energy"},
+		{generator, export.KindGenerator, "Generator"},
+	} {
+		if f.path == "" {
+			continue
+		}
+		m, err := export.LoadKind(f.path, f.kind, f.field)
+		if err != nil {
+			return export.Meta{}, fielderr.Errorf("{"+f.field+"}: %w", err)
+		}
+		meta, err := export.ReadMeta(m)
+		if err != nil {
+			return export.Meta{}, fielderr.Errorf("{"+f.field+"} %s: %w", f.path, err)
+		}
+		if meta.Data != "" {
+			return meta, nil
+		}
 	}
-	s, ok := ck.Meta["options"]
-	if !ok {
-		return o, fielderr.Errorf("%s: the checkpoint does not record the training options; give {Data}", dir)
-	}
-	if err := json.Unmarshal([]byte(s), &o); err != nil {
-		return o, fmt.Errorf("%s: the checkpoint's training options: %w", dir, err)
-	}
-	return o, nil
+	return export.Meta{}, nil
 }
 
 // generate draws o.Samples rows from the generator.

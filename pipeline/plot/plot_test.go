@@ -437,28 +437,27 @@ func TestPixelRange(t *testing.T) {
 }
 
 // TestPlotRun plots a training run's directory: its files, and the data
-// named by the options in its checkpoint.
+// that its models' metadata name.
 func TestPlotRun(t *testing.T) {
 	mu, sigma := []float64{0, 0}, []float64{1, 1}
-	newRun := func(t *testing.T, checkpoint bool) string {
+	newRun := func(t *testing.T, named bool) string {
 		dir := t.TempDir()
-		saveModel(t, dir, train.EnergyFile, testmodel.Energy{Mu: mu, Sigma: sigma}.Model())
-		saveModel(t, dir, train.GeneratorFile, testmodel.Generator(mu, sigma))
-		writeMetrics(t, dir)
-		if checkpoint {
-			opts := `{"data":"toy:25gaussians","data-rows":500,"seed":3}`
-			c := &train.Checkpoint{Step: 600, Meta: map[string]string{"options": opts}}
-			if err := train.SaveCheckpoint(filepath.Join(dir, train.CheckpointDir), c); err != nil {
-				t.Fatal(err)
+		e := testmodel.Energy{Mu: mu, Sigma: sigma}.Model()
+		if named {
+			for _, kv := range [][2]string{{export.MetaData, "toy:25gaussians"}, {export.MetaDataRows, "500"}, {export.MetaSeed, "3"}} {
+				e.MetadataProps = append(e.MetadataProps, &onnx.StringStringEntryProto{Key: proto.String(kv[0]), Value: proto.String(kv[1])})
 			}
 		}
+		saveModel(t, dir, train.EnergyFile, e)
+		saveModel(t, dir, train.GeneratorFile, testmodel.Generator(mu, sigma))
+		writeMetrics(t, dir)
 		return dir
 	}
 	want := func(dir string) []string {
 		return []string{filepath.Join(dir, DensityFile), filepath.Join(dir, SamplesFile), filepath.Join(dir, CurvesFile)}
 	}
 
-	t.Run("checkpoint", func(t *testing.T) {
+	t.Run("named data", func(t *testing.T) {
 		dir := newRun(t, true)
 		o := DefaultOptions()
 		o.Run, o.GridSize = dir, 40
@@ -481,7 +480,7 @@ func TestPlotRun(t *testing.T) {
 			t.Errorf("files %q, want %q", files, want(dir))
 		}
 	})
-	t.Run("no checkpoint", func(t *testing.T) {
+	t.Run("no data named", func(t *testing.T) {
 		dir := newRun(t, false)
 		out := filepath.Join(t.TempDir(), "pictures")
 		var notes []string
@@ -495,8 +494,8 @@ func TestPlotRun(t *testing.T) {
 		if !slices.Equal(files, want(out)) {
 			t.Errorf("files %q, want %q", files, want(out))
 		}
-		if len(notes) != 1 || !strings.Contains(notes[0], "no checkpoint") {
-			t.Errorf("notes %q, want one about the missing checkpoint", notes)
+		if len(notes) != 1 || !strings.Contains(notes[0], "do not name their training data") {
+			t.Errorf("notes %q, want one about the data the models do not name", notes)
 		}
 	})
 	t.Run("trained", func(t *testing.T) {

@@ -1,3 +1,3 @@
 // Package data loads the rows ebmpipe trains on: row files, toy sets drawn
-// from seeded random streams, and the shuffling sampler of training batches.
+// from seeded random streams, the shuffling sampler of training batches.
 package data
