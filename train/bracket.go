@@ -50,13 +50,13 @@ type CertifiedBracket struct {
 }
 
 // side converts one end of a bounds.Bracket.
-func side(s bounds.Side, certified string) BracketSide {
+func side(s bounds.Side) BracketSide {
 	if math.IsNaN(s.Value) {
 		return BracketSide{Condition: "not available: " + s.Reason}
 	}
 	b := BracketSide{Available: true, Value: s.Value, StdErr: s.StdErr, Limit: s.Limit, Certified: s.Certified, Condition: s.Reason}
 	if s.Certified {
-		b.Condition = certified
+		b.Condition = s.Condition
 	}
 	return b
 }
@@ -65,8 +65,8 @@ func side(s bounds.Side, certified string) BracketSide {
 func newCertifiedBracket(br bounds.Bracket, f bounds.FoldCheck) *CertifiedBracket {
 	cb := &CertifiedBracket{
 		Folds: f.Folds(),
-		Lower: side(br.Lower, "needs an injective generator (no fold found: det J keeps its sign)"),
-		Upper: side(br.Upper, "needs a generator onto R^D"),
+		Lower: side(br.Lower),
+		Upper: side(br.Upper),
 		K:     br.K,
 	}
 	if cb.Folds {
@@ -175,7 +175,7 @@ func (rep *BoundsReport) markFolds() {
 func evaluateCertified(nets []*network, ds *data.Dataset, o BoundsOptions) (*CertifiedBracket, error) {
 	D, d := ds.Width, nets[1].inWidth
 	c := bounds.DefaultCertified()
-	c.OutputOp = nets[1].outputOp()
+	c.OutputOp, c.Kinks = nets[1].outputOp(), bounds.KinkedOps(nets[1].model.GetGraph())
 	ev, err := newEvalProgram(nets, &c, nil, o.BatchSize, D, d)
 	var ue *bounds.UnavailableError
 	if errors.As(err, &ue) {
@@ -208,7 +208,7 @@ func newBracketMonitor(nets []*network, ds *data.Dataset, o Options) (*bracketMo
 		return nil, fielderr.Errorf("{BracketEvery}: the certified bracket needs as many latent as data dimensions (the generator maps %d to %d)", d, D)
 	}
 	bm := &bracketMonitor{c: bounds.DefaultCertified(), ds: ds, seed: o.Seed, samples: o.BracketSamples, d: d, batch: min(o.BracketSamples, 500)}
-	bm.c.OutputOp = nets[1].outputOp()
+	bm.c.OutputOp, bm.c.Kinks = nets[1].outputOp(), bounds.KinkedOps(nets[1].model.GetGraph())
 	var err error
 	if bm.ev, err = newEvalProgram(nets, &bm.c, nil, bm.batch, D, d); err != nil {
 		return nil, fielderr.Errorf("{BracketEvery}: %w", err)

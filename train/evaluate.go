@@ -337,8 +337,10 @@ func newEvalProgram(nets []*network, lower bounds.Lower, upper bounds.Upper, bat
 		switch n.role {
 		case bounds.Energy:
 			bn.Energy = n.apply(t, ps, false)
+			bn.EnergyKinks = bounds.KinkedOps(n.model.GetGraph())
 		case bounds.Generator:
 			bn.Generator = n.apply(t, ps, false)
+			bn.GeneratorKinks = bounds.KinkedOps(n.model.GetGraph())
 		case bounds.Encoder:
 			bn.Encoder = n.apply(t, ps, false)
 		}
