@@ -38,6 +38,7 @@ type truthValues struct {
 	lsiTrue  bool    // lsi is the true log-Sobolev constant
 	gp, diff float64 // closed-form KL terms (NaN: none)
 	chi2     float64 // closed-form χ² bound on log Z (NaN: none; +Inf: infinite)
+	piLSI    float64 // the true log-Sobolev constant of p pulled back through G (0: unknown)
 }
 
 func gaussCase(seed uint64, D, d int, prep func(m *gaussModel)) func() (*autodiff.Tape, bounds.Nets, *autodiff.Node, *autodiff.Node, func([]*autodiff.Node), truthValues) {
@@ -51,7 +52,7 @@ func gaussCase(seed uint64, D, d int, prep func(m *gaussModel)) func() (*autodif
 		tr := truthValues{nll: func(float64) float64 { return m.nll() }, kl: math.Inf(1), lsi: m.lsi(), lsiTrue: true,
 			gp: math.NaN(), diff: math.NaN(), chi2: math.NaN()}
 		if D == d {
-			tr.kl = m.kl(0)
+			tr.kl, tr.piLSI = m.kl(0), m.pullBackLSI()
 			tr.gp, tr.diff = m.gpValue(m.lsi()), m.diffusionValue(m.lsi(), bounds.DefaultSigmas[0])
 			tr.chi2, _ = m.chi2LogZ()
 			tr.chi2 += m.quadExp(m.muD, m.dataCov()) // on the NLL scale
