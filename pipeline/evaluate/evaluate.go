@@ -112,6 +112,10 @@ func WriteBoundsTable(w io.Writer, rep *train.BoundsReport) error {
 	}{{"lower", rep.Lower}, {"upper", rep.Upper}} {
 		for _, k := range slices.Sorted(maps.Keys(side.m)) {
 			v := side.m[k]
+			if strings.HasPrefix(v.Condition, "not a bound") { // a number here would read as a bound
+				fmt.Fprintf(&b, "%-8s %-16s %12s %10s  %s\n", side.name, k, "-", "-", v.Condition)
+				continue
+			}
 			fmt.Fprintf(&b, "%-8s %-16s %12.4f %10.4f  %s\n", side.name, k, v.Value, v.StdErr, cmp.Or(v.Condition, "-"))
 		}
 	}
