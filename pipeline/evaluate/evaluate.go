@@ -46,7 +46,7 @@ func BracketBound(m map[string]train.BoundValue, notBounds map[string]string, na
 		return v
 	}
 	if why, ok := notBounds[name]; ok {
-		note(fmt.Sprintf("the %s bound %s is no bound on the exported models: %s", side, name, why))
+		note(fmt.Sprintf("the %s bound %s is no bound on the exported models: %s", side, name, strings.TrimPrefix(why, "not a bound: ")))
 	} else if name != "none" {
 		note(fmt.Sprintf("the %s bound %s cannot be evaluated on the exported models (evaluated: %s)", side, name, strings.Join(slices.Sorted(maps.Keys(m)), ", ")))
 	}
