@@ -1,6 +1,7 @@
 package bounds_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -51,4 +52,20 @@ func TestKinkedOps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ExampleKinkedOps finds the piecewise-linear activations of the built-in
+// MLP generators: with any, gp and diffusion are no bounds on the pair.
+func ExampleKinkedOps() {
+	for _, spec := range []string{"mlp:2-100-100-2", "mlp:2-100-100-2:softplus"} {
+		m, err := mlp.New(spec, mlp.Options{Seed: 1})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%s: %q\n", spec, bounds.KinkedOps(m.GetGraph()))
+	}
+	// Output:
+	// mlp:2-100-100-2: ["PRelu"]
+	// mlp:2-100-100-2:softplus: []
 }
