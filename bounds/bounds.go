@@ -17,6 +17,16 @@ type Nets struct {
 	Encoder   Net // x (n, D) → (n, 2d): mean and log-variance of r(z | x); MI bound only
 	DataDim   int // D
 	LatentDim int // d
+	// GeneratorKinks names the generator's operators whose derivative
+	// jumps (KinkedOps finds them in an ONNX graph; nil: a smooth
+	// generator). With any, the gp and diffusion values are marked
+	// Surrogate: q jumps across the generator's pieces, which no score
+	// sees.
+	GeneratorKinks []string
+	// EnergyKinks names the energy's operators whose derivative jumps:
+	// its Laplacian then has a part on the kinks that Hessian–vector
+	// products do not see, and the diffusion value is marked Surrogate.
+	EnergyKinks []string
 }
 
 // A Batch is the input of one step.

@@ -41,6 +41,10 @@ type Certified struct {
 	// type), if known: a squashing one (Tanh, Sigmoid, …) bounds the
 	// generator's range, and the χ² bound is then not available.
 	OutputOp string
+	// Kinks names the generator's operators whose derivative jumps
+	// (KinkedOps): with them, det J keeping its sign does not show that G
+	// is injective, and the lower end's Condition says so.
+	Kinks []string
 }
 
 // Defaults of Certified.
@@ -165,6 +169,9 @@ type Side struct {
 	Certified bool
 	// Reason says why the end is not certified; empty when it is.
 	Reason string
+	// Condition says what a certified end rests on that the bracket
+	// cannot check.
+	Condition string
 }
 
 // A Bracket is the certified bracket Lower ≤ NLL ≤ Upper.
@@ -225,7 +232,25 @@ func (c *Certified) Bracket(energyData MeanSE, logW []float64, folds FoldCheck) 
 	}
 	br.Lower = c.lower(energyData, logW, k, z, fold)
 	br.Upper = c.upper(energyData, logW, br.TailK, z, fold)
+	if br.Lower.Certified {
+		br.Lower.Condition = c.injective(folds)
+	}
+	if br.Upper.Certified {
+		br.Upper.Condition = "needs a generator onto R^D"
+	}
 	return br, nil
+}
+
+// injective is the lower end's condition: an injective generator, which
+// the sign test of det J supports for a smooth one but cannot show for
+// one with kinks.
+func (c *Certified) injective(f FoldCheck) string {
+	s := fmt.Sprintf("needs an injective generator (no fold found: det J keeps its sign at %d latent draws)", f.Positive+f.Negative+f.Singular)
+	if len(c.Kinks) > 0 {
+		s += fmt.Sprintf("; the generator is piecewise smooth (%s): q = N(z)/|det J| still holds on each piece, "+
+			"but a constant sign of det J does not rule out a fold at the kinks (a branched cover)", strings.Join(c.Kinks, ", "))
+	}
+	return s
 }
 
 // unavailable is a side with no value.

@@ -114,7 +114,7 @@ func (df *Diffusion) kl(n Nets, b Batch) (Estimate, error) {
 			return Estimate{}, err
 		}
 		gpRow, fisher, smin = es.xNorm2(t.Add(gradZ, es.g)), es.xNorm2(es.g), es.jt.smin
-		est.Condition = lsiCondition(df.LSI, "a twice-differentiable")
+		est.Surrogate, est.Condition = exactCondition(n, df.LSI, "a twice-differentiable", true)
 	} else {
 		jt, err := df.Jacobian.terms(n, x, b.Z)
 		if err != nil {

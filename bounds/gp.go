@@ -153,7 +153,7 @@ func (gp *GradientPenalty) tangent(n Nets, b Batch) (Estimate, error) {
 			return Estimate{}, err
 		}
 		est.Samples = t.Scale(es.xNorm2(t.Add(gradZ, es.g)), gp.LSI/2)
-		est.Condition = lsiCondition(gp.LSI, "a differentiable")
+		est.Surrogate, est.Condition = exactCondition(n, gp.LSI, "a differentiable", false)
 	} else {
 		est.Samples = t.Scale(t.Div(sq, t.Square(jt.smin)), gp.LSI/2)
 		est.Surrogate, est.Condition = true, surrogateCondition(n, gp.Jacobian)

@@ -367,6 +367,15 @@ func (m *gaussModel) lsi() float64 {
 	return 1 / (s * s)
 }
 
+// pullBackLSI is the log-Sobolev constant of p pulled back through G
+// (D = d): π = N(·, (WA)⁻¹(WA)⁻ᵀ), so 1/s_min(WA)².
+func (m *gaussModel) pullBackLSI() float64 {
+	var wa mat.Dense
+	wa.Mul(m.W, m.A)
+	s := sminOf(&wa)
+	return 1 / (s * s)
+}
+
 // miEstimator is the expectation of the MI bound's estimate:
 // H(x|z) + H(z) + E log r(z | x).
 func (m *gaussModel) miEstimator(sigma float64) float64 {

@@ -130,3 +130,39 @@ func (tm twoMode) quadrature(h float64) (logZ, kl float64) {
 	logZ = math.Log(z * h)
 	return logZ, e*h + logZ
 }
+
+// kinked is a pair with a piecewise-linear bijection G(z) = (z₁ + relu(z₁), z₂)
+// (slope 1 for z₁ < 0, 2 for z₁ > 0; det J ∈ {1, 2}, no fold) and the
+// energy E(x) = x₁²/8 + (3/8) relu(−x₁)² + x₂²/2, whose score equals q's
+// on both pieces: q puts mass ½ on each half-plane x₁ ≷ 0, p_θ puts 1/3
+// and 2/3 with the same shapes. Every score difference is 0, so the gp
+// value is 0, while KL(q ‖ p) = ½ log(9/8): the mass q moves across the
+// kink is a jump of q that no score sees. The weights e^{−E}/q are 2π on
+// the left and 4π on the right, so log Z = log 3π and the χ² bound is
+// ½ log E_q[w²] = log 2π + ½ log 2.5.
+type kinked struct{}
+
+func (kinked) build(rg *fnRig) {
+	t := rg.t
+	a := rg.scalar(bounds.Energy, "a", 0.125)
+	rg.nets.Energy = func(x *autodiff.Node) (*autodiff.Node, error) {
+		x1, x2 := col(t, x, 0), col(t, x, 1)
+		e := t.Add(t.Mul(a, t.Square(x1)), t.Scale(t.Square(t.Relu(t.Neg(x1))), 0.375))
+		return t.Add(e, t.Scale(t.Square(x2), 0.5)), t.Err()
+	}
+	s := rg.scalar(bounds.Generator, "s", 1)
+	rg.nets.Generator = func(z *autodiff.Node) (*autodiff.Node, error) {
+		z1, z2 := col(t, z, 0), col(t, z, 1)
+		return t.Concat(1, t.Add(z1, t.Mul(s, t.Relu(z1))), z2), t.Err()
+	}
+	rg.nets.GeneratorKinks = []string{"Relu"}
+}
+
+func (kinked) sample(z []float64) []float64 { return []float64{z[0] + max(z[0], 0), z[1]} }
+
+// meanEnergy is E_q[E] = 1, the data's mean energy: ½ from each coordinate.
+func (kinked) meanEnergy() float64 { return 1 }
+
+func (kinked) logZ() float64 { return math.Log(3 * math.Pi) }
+func (kinked) kl() float64   { return 0.5 * math.Log(9.0/8) }
+func (kinked) chi2() float64 { return log2π + 0.5*math.Log(2.5) }

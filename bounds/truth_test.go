@@ -27,6 +27,7 @@ type truthCase struct {
 	blind     bool    // mode weights only: gp, diffusion ≈ 0, χ² not
 	available bool    // the certified bracket applies (D = d)
 	chi2Inf   bool    // E_q[w²] is infinite
+	kinked    bool    // piecewise-linear generator: gp, diffusion no bounds, and below KL
 }
 
 // truthValues are the closed forms (or quadratures) of a case.
@@ -37,6 +38,7 @@ type truthValues struct {
 	lsiTrue  bool    // lsi is the true log-Sobolev constant
 	gp, diff float64 // closed-form KL terms (NaN: none)
 	chi2     float64 // closed-form χ² bound on log Z (NaN: none; +Inf: infinite)
+	piLSI    float64 // the true log-Sobolev constant of p pulled back through G (0: unknown)
 }
 
 func gaussCase(seed uint64, D, d int, prep func(m *gaussModel)) func() (*autodiff.Tape, bounds.Nets, *autodiff.Node, *autodiff.Node, func([]*autodiff.Node), truthValues) {
@@ -50,7 +52,7 @@ func gaussCase(seed uint64, D, d int, prep func(m *gaussModel)) func() (*autodif
 		tr := truthValues{nll: func(float64) float64 { return m.nll() }, kl: math.Inf(1), lsi: m.lsi(), lsiTrue: true,
 			gp: math.NaN(), diff: math.NaN(), chi2: math.NaN()}
 		if D == d {
-			tr.kl = m.kl(0)
+			tr.kl, tr.piLSI = m.kl(0), m.pullBackLSI()
 			tr.gp, tr.diff = m.gpValue(m.lsi()), m.diffusionValue(m.lsi(), bounds.DefaultSigmas[0])
 			tr.chi2, _ = m.chi2LogZ()
 			tr.chi2 += m.quadExp(m.muD, m.dataCov()) // on the NLL scale
@@ -81,6 +83,16 @@ func twoModeCase(tm twoMode) func() (*autodiff.Tape, bounds.Nets, *autodiff.Node
 	}
 }
 
+func kinkedCase(k kinked) func() (*autodiff.Tape, bounds.Nets, *autodiff.Node, *autodiff.Node, func([]*autodiff.Node), truthValues) {
+	return func() (*autodiff.Tape, bounds.Nets, *autodiff.Node, *autodiff.Node, func([]*autodiff.Node), truthValues) {
+		rg := newFnRig(2, 2, truthSamples, truthSamples)
+		k.build(rg)
+		tr := truthValues{nll: func(ed float64) float64 { return ed + k.logZ() }, kl: k.kl(), lsi: 1,
+			gp: 0, diff: math.NaN(), chi2: k.meanEnergy() + k.chi2()}
+		return rg.t, rg.nets, rg.data, rg.z, rg.fill(47, k.sample), tr
+	}
+}
+
 func truthCases() []truthCase {
 	return []truthCase{
 		{name: "gauss-2-random", setup: gaussCase(501, 2, 2, nil), available: true},
@@ -95,6 +107,7 @@ func truthCases() []truthCase {
 		{name: "banana-beta", setup: bananaCase(banana{1, 1.1, 0}), available: true},
 		{name: "banana-gamma", setup: bananaCase(banana{1, 1, 0.2}), available: true},
 		{name: "banana-all", setup: bananaCase(banana{0.8, 0.95, -0.1}), available: true},
+		{name: "kinked-relu", setup: kinkedCase(kinked{}), available: true, kinked: true},
 		{name: "two-mode-weights", setup: twoModeCase(twoMode{s: 1, beta: 300, delta: 0.5, c: 5}), available: true, blind: true},
 	}
 }
@@ -127,11 +140,29 @@ func (c truthCase) checkFisher(t *testing.T, r readings, tr truthValues, nll flo
 	if tr.lsiTrue {
 		cond = fmt.Sprintf("C = true %.3g", tr.lsi)
 	}
+	if c.kinked {
+		cond = "NOT A BOUND (kinked generator), shown below KL"
+	}
 	row("gp", r.gp, nll-tr.kl+tr.gp, cond+"; truth: L_low + closed form")
 	row("diffusion", r.diff, nll-tr.kl+tr.diff, cond+"; truth: L_low + closed form")
 	if !c.available {
 		if !r.gpEst.Surrogate || !r.diffEst.Surrogate || !strings.Contains(r.gpEst.Condition, "not a bound") {
 			t.Errorf("D > d: gp, diffusion not marked as surrogates (conditions %q, %q)", r.gpEst.Condition, r.diffEst.Condition)
+		}
+		return
+	}
+	if c.kinked {
+		for _, e := range []bounds.Estimate{r.gpEst, r.diffEst} {
+			if !e.Surrogate || !strings.Contains(e.Condition, "not a bound") || !strings.Contains(e.Condition, "Relu") {
+				t.Errorf("kinked generator: want no bound naming Relu; surrogate %v, condition %q", e.Surrogate, e.Condition)
+			}
+		}
+		// What the refusal is for: the values read far below KL.
+		if kl := r.gp.Value - r.low.Value; !(kl < 0.5*tr.kl) || math.Abs(kl-tr.gp) > 1e-9 {
+			t.Errorf("kinked generator: gp's KL term %.4g, want the closed form %.4g, below KL %.4g", kl, tr.gp, tr.kl)
+		}
+		if kl := r.diff.Value - r.low.Value; !(kl < 0.5*tr.kl) {
+			t.Errorf("kinked generator: diffusion's KL term %.4g, want below KL %.4g", kl, tr.kl)
 		}
 		return
 	}

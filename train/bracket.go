@@ -27,7 +27,7 @@ func newBracketMonitor(nets []*network, ds *data.Dataset, o Options) (*bracketMo
 		return nil, fielderr.Errorf("{BracketEvery}: the certified bracket needs as many latent as data dimensions (the generator maps %d to %d)", d, D)
 	}
 	bm := &bracketMonitor{c: bounds.DefaultCertified(), ds: ds, seed: o.Seed, samples: o.BracketSamples, d: d, batch: min(o.BracketSamples, 500)}
-	bm.c.OutputOp = nets[1].outputOp()
+	bm.c.OutputOp, bm.c.Kinks = nets[1].outputOp(), bounds.KinkedOps(nets[1].model.GetGraph())
 	var err error
 	if bm.ev, err = newEvalProgram(nets, &bm.c, nil, bm.batch, D, d); err != nil {
 		return nil, fielderr.Errorf("{BracketEvery}: %w", err)

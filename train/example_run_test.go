@@ -17,8 +17,8 @@ func ExampleRun() {
 	}
 	defer os.RemoveAll(dir)
 
-	o := train.DefaultOptions() // the paper's toy settings
-	o.Energy, o.Generator = "mlp:2-32-32-1", "mlp:2-32-32-2"
+	o := train.DefaultOptions()                                       // the paper's toy settings
+	o.Energy, o.Generator = "mlp:2-32-32-1", "mlp:2-32-32-2:softplus" // a smooth generator: gp is a bound (given C)
 	o.Steps, o.LogEvery, o.CheckpointEvery = 20, 10, 10
 	o.Out = dir
 	res, err := train.Run(context.Background(), o, train.Hooks{})

@@ -142,7 +142,7 @@ func (p *Pair) Measure(ctx context.Context, lower bounds.Lower, upper bounds.Upp
 func (p *Pair) Bracket(dr Draws) (bounds.Bracket, bounds.FoldCheck, error) {
 	D, d := p.nets[0].inWidth, p.nets[1].inWidth
 	c := bounds.DefaultCertified()
-	c.OutputOp = p.nets[1].outputOp()
+	c.OutputOp, c.Kinks = p.nets[1].outputOp(), bounds.KinkedOps(p.nets[1].model.GetGraph())
 	ev, err := newEvalProgram(p.nets[:2], &c, nil, dr.Batch, D, d)
 	if err != nil {
 		return bounds.Bracket{}, bounds.FoldCheck{}, fmt.Errorf("certified bracket: %w", err)
@@ -257,8 +257,10 @@ func newEvalProgram(nets []*network, lower bounds.Lower, upper bounds.Upper, bat
 		switch n.role {
 		case bounds.Energy:
 			bn.Energy = n.apply(t, ps, false)
+			bn.EnergyKinks = bounds.KinkedOps(n.model.GetGraph())
 		case bounds.Generator:
 			bn.Generator = n.apply(t, ps, false)
+			bn.GeneratorKinks = bounds.KinkedOps(n.model.GetGraph())
 		case bounds.Encoder:
 			bn.Encoder = n.apply(t, ps, false)
 		}

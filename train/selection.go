@@ -222,7 +222,7 @@ func (tr *Trainer) bracketScore() (float64, error) {
 	n := max(tr.o.BracketSamples, 16)
 	batch := min(500, n)
 	c := bounds.DefaultCertified()
-	c.OutputOp = tr.nets[1].outputOp()
+	c.OutputOp, c.Kinks = tr.nets[1].outputOp(), bounds.KinkedOps(tr.nets[1].model.GetGraph())
 	ev, err := newEvalProgram(tr.nets[:2], &c, nil, batch, v.Width, tr.nets[1].inWidth)
 	if err != nil {
 		return 0, err

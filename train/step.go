@@ -53,8 +53,10 @@ func newNets(t *autodiff.Tape, nets []*network, dataDim, latentDim int) (bounds.
 		switch n.role {
 		case bounds.Energy:
 			bn.Energy = n.apply(t, ps, false)
+			bn.EnergyKinks = bounds.KinkedOps(n.model.GetGraph())
 		case bounds.Generator:
 			bn.Generator = n.apply(t, ps, true)
+			bn.GeneratorKinks = bounds.KinkedOps(n.model.GetGraph())
 			if n.batchNorm() {
 				genEval = n.apply(t, ps, false)
 			}
@@ -127,7 +129,7 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 	}
 	if energy {
 		p.loss = t.Sub(mData, mSamp)
-		if est.Value != nil {
+		if est.Value != nil && !est.Surrogate { // a surrogate's value bounds nothing: no upper_bound
 			p.scalars["kl_bound"] = est.Value
 		}
 	} else {

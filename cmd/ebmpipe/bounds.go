@@ -31,7 +31,11 @@ dimensions agree). gp and diffusion are bounds only conditional on the
 log-Sobolev constant C of the energy's law (--lsi-constant, default 1), which
 is unknown for a learned energy and huge for well-separated modes; they are
 blind to how much mass each mode carries. Values that are no bounds on the
-pair (gp with more data than latent dimensions) are listed with the reason.
+pair are listed with the reason instead of a number: gp and diffusion with
+more data than latent dimensions, with a generator that folds, or with a
+generator whose operators have kinks (PRelu, Relu, LeakyRelu, Abs, Clip, …,
+as in the default mlp: generators: its law jumps across its linear pieces,
+which no score sees), and diffusion with such an energy.
 Data are read as the models take them.
 
 When the energy model carries a log Z estimate (from ebmpipe logz), it also

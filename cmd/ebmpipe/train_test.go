@@ -116,17 +116,11 @@ func TestTrainAndBounds(t *testing.T) {
 	if c := rep.Certified; c == nil || (!c.Lower.Certified && c.Lower.Condition == "") || (!c.Upper.Certified && c.Upper.Condition == "") {
 		t.Errorf("bounds --json: certified bracket %+v, want each end certified or a reason", c)
 	}
+	// The tiny generator is a PReLU MLP: gp and diffusion are no bounds on
+	// it (TestBoundsSmoothPair checks a pair where they are).
 	for _, k := range []string{"gp", "diffusion"} {
-		v, ok := rep.Upper[k]
-		if why := rep.NotBounds[k]; !ok && strings.HasPrefix(why, "not a bound: ") {
-			continue // the tiny generator folds: reported as no bound, with the reason
-		}
-		if !ok || !(v.StdErr > 0) {
-			t.Errorf("upper %s = %+v (present %v; not a bound: %q)", k, v, ok, rep.NotBounds[k])
-		}
-		// Same samples: every upper bound is at least the exact-entropy lower bound.
-		if v.Value < rep.Lower["jacobian-exact"].Value {
-			t.Errorf("upper %s = %v below the lower bound %v", k, v.Value, rep.Lower["jacobian-exact"].Value)
+		if v, ok := rep.Upper[k]; ok || !strings.Contains(rep.NotBounds[k], "not a bound") || !strings.Contains(rep.NotBounds[k], "PRelu") {
+			t.Errorf("upper %s = %+v (present %v), reason %q: want no bound naming PRelu", k, v, ok, rep.NotBounds[k])
 		}
 	}
 	if rep.EnergyData == nil || rep.EnergyModel == nil {
@@ -146,13 +140,9 @@ func TestTrainAndBounds(t *testing.T) {
 	}
 
 	// With a log Z in the energy's metadata, bounds reports the NLL and
-	// warns about every bound on the wrong side of it.
-	// Tiny models have loose upper bounds: the bracket is wide.
+	// warns about every bound on the wrong side of it (the upper side:
+	// TestBoundsSmoothPair).
 	exact := rep.Lower["jacobian-exact"].Value
-	highest := math.Inf(-1) // of the upper bounds, + 10 standard errors
-	for _, v := range rep.Upper {
-		highest = max(highest, v.Value+10*v.StdErr)
-	}
 	cases := []struct {
 		name  string
 		nll   float64
@@ -160,13 +150,6 @@ func TestTrainAndBounds(t *testing.T) {
 	}{
 		{"inside", exact + 1, nil},
 		{"below-lower", exact - 50, []string{"lower bound jacobian ", "lower bound jacobian-exact"}},
-	}
-	if len(rep.Upper) == 2 {
-		cases = append(cases, struct {
-			name  string
-			nll   float64
-			warns []string
-		}{"above-upper", highest + 1, []string{"upper bound diffusion", "upper bound gp "}})
 	}
 	for _, c := range cases {
 		m, err := onnx.Load(filepath.Join(dir, "energy.onnx"))

@@ -45,13 +45,13 @@ type CertifiedBracket struct {
 }
 
 // side converts one end of a bounds.Bracket.
-func side(s bounds.Side, certified string) BracketSide {
+func side(s bounds.Side) BracketSide {
 	if math.IsNaN(s.Value) {
 		return BracketSide{Condition: "not available: " + s.Reason}
 	}
 	b := BracketSide{Available: true, Value: s.Value, StdErr: s.StdErr, Limit: s.Limit, Certified: s.Certified, Condition: s.Reason}
 	if s.Certified {
-		b.Condition = certified
+		b.Condition = s.Condition
 	}
 	return b
 }
@@ -60,8 +60,8 @@ func side(s bounds.Side, certified string) BracketSide {
 func newCertifiedBracket(br bounds.Bracket, f bounds.FoldCheck) *CertifiedBracket {
 	cb := &CertifiedBracket{
 		Folds: f.Folds(),
-		Lower: side(br.Lower, "needs an injective generator (no fold found: det J keeps its sign)"),
-		Upper: side(br.Upper, "needs a generator onto R^D"),
+		Lower: side(br.Lower),
+		Upper: side(br.Upper),
 		K:     br.K,
 	}
 	if cb.Folds {

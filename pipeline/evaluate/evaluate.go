@@ -46,7 +46,7 @@ func BracketBound(m map[string]BoundValue, notBounds map[string]string, name, si
 		return v
 	}
 	if why, ok := notBounds[name]; ok {
-		note(fmt.Sprintf("the %s bound %s is no bound on the exported models: %s", side, name, why))
+		note(fmt.Sprintf("the %s bound %s is no bound on the exported models: %s", side, name, strings.TrimPrefix(why, "not a bound: ")))
 	} else if name != "none" {
 		note(fmt.Sprintf("the %s bound %s cannot be evaluated on the exported models (evaluated: %s)", side, name, strings.Join(slices.Sorted(maps.Keys(m)), ", ")))
 	}
@@ -112,6 +112,10 @@ func WriteBoundsTable(w io.Writer, rep *BoundsReport) error {
 	}{{"lower", rep.Lower}, {"upper", rep.Upper}} {
 		for _, k := range slices.Sorted(maps.Keys(side.m)) {
 			v := side.m[k]
+			if strings.HasPrefix(v.Condition, "not a bound") { // a number here would read as a bound
+				fmt.Fprintf(&b, "%-8s %-16s %12s %10s  %s\n", side.name, k, "-", "-", v.Condition)
+				continue
+			}
 			fmt.Fprintf(&b, "%-8s %-16s %12.4f %10.4f  %s\n", side.name, k, v.Value, v.StdErr, cmp.Or(v.Condition, "-"))
 		}
 	}
