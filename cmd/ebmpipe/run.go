@@ -178,7 +178,7 @@ func runHooks(w io.Writer, name string) pipeline.RunHooks {
 			}
 			line := fmt.Sprintf("iteration %d/%d", p.Step, p.Steps)
 			if m := p.Metrics; m != nil {
-				line += fmt.Sprintf("  L_low %.4f  L_up %.4f", m.Get(metrics.ColLower), m.Get(metrics.ColUpper))
+				line += fmt.Sprintf("  L_low %.4f  L_up %s", m.Get(metrics.ColLower), upperText(m, "%.4f"))
 			}
 			if secs := time.Since(start).Seconds(); secs > 0 && p.Step > first {
 				rate := float64(p.Step-first) / secs

@@ -12,6 +12,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/pipeline/plot"
 	"github.com/ebmpipe/ebmpipe/train"
 	"github.com/ebmpipe/ebmpipe/train/metrics"
+	"math"
 )
 
 var trainCommand = command{
@@ -41,7 +42,7 @@ the run and keeps the last good checkpoint.`,
 			if bar := cli.NewProgress(errw, "training", "it"); bar != nil {
 				h.Progress = func(p train.Progress) {
 					if m := p.Metrics; m != nil {
-						bar.Describe(fmt.Sprintf("L_low %.3f  L_up %.3f", m.Get(metrics.ColLower), m.Get(metrics.ColUpper)))
+						bar.Describe(fmt.Sprintf("L_low %.3f  L_up %s", m.Get(metrics.ColLower), upperText(m, "%.3f")))
 					}
 					bar.Update(p.Step, p.Steps)
 				}
@@ -65,11 +66,11 @@ the run and keeps the last good checkpoint.`,
 			}
 			m := res.Metrics
 			if res.Trained == 0 {
-				fmt.Fprintf(errw, "nothing to train: the checkpoint is at iteration %d of %d; models exported again; lower bound %.4g, upper bound %.4g nats/example (last logged)\n",
-					res.Steps, o.Steps, m.Get(metrics.ColLower), m.Get(metrics.ColUpper))
+				fmt.Fprintf(errw, "nothing to train: the checkpoint is at iteration %d of %d; models exported again; %s nats/example (last logged)\n",
+					res.Steps, o.Steps, boundsLine(m))
 			} else {
-				fmt.Fprintf(errw, "trained %d iterations (%.1f/s); lower bound %.4g, upper bound %.4g nats/example\n",
-					res.Steps, res.StepsPerSecond, m.Get(metrics.ColLower), m.Get(metrics.ColUpper))
+				fmt.Fprintf(errw, "trained %d iterations (%.1f/s); %s nats/example\n",
+					res.Steps, res.StepsPerSecond, boundsLine(m))
 			}
 			fmt.Fprintf(out, "%s\n%s\n", res.Energy, res.Generator)
 			if d := tr.Data(); d.Width == 2 {
@@ -85,4 +86,19 @@ the run and keeps the last good checkpoint.`,
 			return nil
 		}
 	},
+}
+
+// boundsLine describes the training bounds of the metrics row m: an
+// upper bound that was not logged (no bound on these networks, or none
+// asked for) is said to be none rather than printed as NaN.
+func boundsLine(m *metrics.Row) string {
+	return fmt.Sprintf("lower bound %.4g, upper bound %s", m.Get(metrics.ColLower), upperText(m, "%.4g"))
+}
+
+// upperText formats m's upper bound with format, or says there is none.
+func upperText(m *metrics.Row, format string) string {
+	if up := m.Get(metrics.ColUpper); !math.IsNaN(up) {
+		return fmt.Sprintf(format, up)
+	}
+	return "none (no upper bound holds for these networks, or none was asked for)"
 }
