@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/onnx"
@@ -86,24 +84,9 @@ func TestFlowImports(t *testing.T) {
 // TestFlowInit checks that the seed alone decides the weights, the
 // options and the errors.
 func TestFlowInit(t *testing.T) {
-	build := func(seed uint64) *onnx.ModelProto {
-		m, err := flow.New("flow:2-4-8", flow.Options{Seed: seed, Input: "z", Output: "generator", Name: "G"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	a, b, c := build(1), build(1), build(2)
-	if !proto.Equal(a, b) {
-		t.Error("same seed, different models")
-	}
-	if proto.Equal(a, c) {
-		t.Error("different seeds, same model")
-	}
-	g := a.GetGraph()
-	if g.GetName() != "G" || g.GetInput()[0].GetName() != "z" || g.GetOutput()[0].GetName() != "generator" {
-		t.Errorf("graph %q with input %q and output %q", g.GetName(), g.GetInput()[0].GetName(), g.GetOutput()[0].GetName())
-	}
+	checkSeeded(t, func(seed uint64) (*onnx.ModelProto, error) {
+		return flow.New("flow:2-4-8", flow.Options{Seed: seed, Input: "z", Output: "generator", Name: "G"})
+	}, "G", "z", "generator")
 	for _, c := range []struct {
 		opt flow.Options
 		err string

@@ -3,7 +3,6 @@ package flow
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -50,9 +49,6 @@ func (s Spec) String() string {
 // IsSpec reports whether spec names a built-in flow rather than a file.
 func IsSpec(spec string) bool { return strings.HasPrefix(spec, "flow:") }
 
-// maxWidth bounds every number of a spec.
-const maxWidth = 1 << 20
-
 // Parse parses "flow:D-K-H[-H...][:ACT]": the width D ≥ 2, the number of
 // coupling layers K ≥ 1, at least one hidden width H ≥ 1 of the coupling
 // networks, ACT one of Activations (default "tanh").
@@ -61,23 +57,11 @@ func Parse(spec string) (Spec, error) {
 	if !ok {
 		return Spec{}, fmt.Errorf("flow spec %q: want flow:DIM-LAYERS-HIDDEN[-HIDDEN...][:ACTIVATION]", spec)
 	}
-	nums, act, hasAct := strings.Cut(rest, ":")
-	s := Spec{Activation: Activations[0]}
-	if hasAct {
-		act = strings.ToLower(act)
-		if !slices.Contains(Activations, act) {
-			return Spec{}, fmt.Errorf("flow spec %q: unknown activation %q (known: %s)", spec, act, strings.Join(Activations, ", "))
-		}
-		s.Activation = act
+	ns, act, err := mlp.SplitSpec(rest, "number", Activations)
+	if err != nil {
+		return Spec{}, fmt.Errorf("flow spec %q: %w", spec, err)
 	}
-	var ns []int
-	for _, w := range strings.Split(nums, "-") {
-		n, err := strconv.Atoi(w)
-		if err != nil || n < 1 || n > maxWidth {
-			return Spec{}, fmt.Errorf("flow spec %q: %q is not a whole number from 1 to %d", spec, w, maxWidth)
-		}
-		ns = append(ns, n)
-	}
+	s := Spec{Activation: act}
 	if len(ns) < 3 {
 		return Spec{}, fmt.Errorf("flow spec %q: need a width, a number of coupling layers and at least one hidden width", spec)
 	}

@@ -20,8 +20,8 @@ func TestParse(t *testing.T) {
 		{spec: "flow:2-1-1:softplus", dim: 2, layers: 1, hidden: []int{1}, act: "softplus"},
 		{spec: "flow:1-4-8", errMatch: "at least 2"},
 		{spec: "flow:2-4", errMatch: "at least one hidden width"},
-		{spec: "flow:2-0-8", errMatch: `"0" is not`},
-		{spec: "flow:2-4-x", errMatch: `"x" is not`},
+		{spec: "flow:2-0-8", errMatch: `number "0" is not`},
+		{spec: "flow:2-4-x", errMatch: `number "x" is not`},
 		{spec: "flow:2-4-8:prelu", errMatch: `unknown activation "prelu"`},
 		{spec: "mlp:2-4-2", errMatch: "want flow:"},
 	}

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -54,30 +55,41 @@ func Parse(spec string) (Spec, error) {
 	if !ok {
 		return Spec{}, fmt.Errorf("MLP spec %q: want mlp:IN-HIDDEN-...-OUT[:ACTIVATION]", spec)
 	}
-	widths, act, hasAct := strings.Cut(rest, ":")
-	s := Spec{Activation: Activations[0]}
-	if hasAct {
-		act = strings.ToLower(act)
-		known := false
-		for _, a := range Activations {
-			known = known || a == act
-		}
-		if !known {
-			return Spec{}, fmt.Errorf("MLP spec %q: unknown activation %q (known: %s)", spec, act, strings.Join(Activations, ", "))
-		}
-		s.Activation = act
+	sizes, act, err := SplitSpec(rest, "layer width", Activations)
+	if err != nil {
+		return Spec{}, fmt.Errorf("MLP spec %q: %w", spec, err)
 	}
-	for _, w := range strings.Split(widths, "-") {
-		n, err := strconv.Atoi(w)
-		if err != nil || n < 1 || n > 1<<20 {
-			return Spec{}, fmt.Errorf("MLP spec %q: layer width %q is not a whole number from 1 to %d", spec, w, 1<<20)
-		}
-		s.Sizes = append(s.Sizes, n)
-	}
+	s := Spec{Sizes: sizes, Activation: act}
 	if len(s.Sizes) < 2 {
 		return Spec{}, fmt.Errorf("MLP spec %q: need at least an input and an output width", spec)
 	}
 	return s, nil
+}
+
+// MaxWidth bounds every number of a built-in spec.
+const MaxWidth = 1 << 20
+
+// SplitSpec reads the body of a built-in spec, "N-N-...[:ACT]" after its
+// prefix: whole numbers from 1 to MaxWidth (errors call one a noun) and
+// an activation among activations, case-insensitive (the first if none is
+// named).
+func SplitSpec(body, noun string, activations []string) (nums []int, act string, err error) {
+	widths, act, hasAct := strings.Cut(body, ":")
+	if !hasAct {
+		act = activations[0]
+	}
+	act = strings.ToLower(act)
+	if !slices.Contains(activations, act) {
+		return nil, "", fmt.Errorf("unknown activation %q (known: %s)", act, strings.Join(activations, ", "))
+	}
+	for _, w := range strings.Split(widths, "-") {
+		n, err := strconv.Atoi(w)
+		if err != nil || n < 1 || n > MaxWidth {
+			return nil, "", fmt.Errorf("%s %q is not a whole number from 1 to %d", noun, w, MaxWidth)
+		}
+		nums = append(nums, n)
+	}
+	return nums, act, nil
 }
 
 // Options tune the model New builds.
