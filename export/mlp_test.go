@@ -122,27 +122,39 @@ func TestMLPForward(t *testing.T) {
 	}
 }
 
-// TestMLPInit checks PyTorch's default initialisation bounds, that the
-// seed alone decides the weights, and the options.
-func TestMLPInit(t *testing.T) {
-	build := func(seed uint64) *onnx.ModelProto {
-		m, err := mlp.New("mlp:4-50-1", mlp.Options{Seed: seed, Input: "z", Output: "energy", Name: "E"})
+// checkSeeded builds models with seeds 1, 1 and 2 and checks that the
+// seed alone decides the weights and that the graph has the given name,
+// input and output; it returns the first model.
+func checkSeeded(t *testing.T, build func(seed uint64) (*onnx.ModelProto, error), name, in, out string) *onnx.ModelProto {
+	t.Helper()
+	var ms []*onnx.ModelProto
+	for _, seed := range []uint64{1, 1, 2} {
+		m, err := build(seed)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return m
+		ms = append(ms, m)
 	}
-	a, b, c := build(1), build(1), build(2)
-	if !proto.Equal(a, b) {
+	if !proto.Equal(ms[0], ms[1]) {
 		t.Error("same seed, different models")
 	}
-	if proto.Equal(a, c) {
+	if proto.Equal(ms[0], ms[2]) {
 		t.Error("different seeds, same model")
 	}
-	g := a.GetGraph()
-	if g.GetName() != "E" || g.GetInput()[0].GetName() != "z" || g.GetOutput()[0].GetName() != "energy" {
-		t.Errorf("graph %q with input %q and output %q", g.GetName(), g.GetInput()[0].GetName(), g.GetOutput()[0].GetName())
+	g := ms[0].GetGraph()
+	if g.GetName() != name || g.GetInput()[0].GetName() != in || g.GetOutput()[0].GetName() != out {
+		t.Errorf("graph %q with input %q and output %q, want %q, %q and %q", g.GetName(), g.GetInput()[0].GetName(), g.GetOutput()[0].GetName(), name, in, out)
 	}
+	return ms[0]
+}
+
+// TestMLPInit checks PyTorch's default initialisation bounds, that the
+// seed alone decides the weights, and the options.
+func TestMLPInit(t *testing.T) {
+	a := checkSeeded(t, func(seed uint64) (*onnx.ModelProto, error) {
+		return mlp.New("mlp:4-50-1", mlp.Options{Seed: seed, Input: "z", Output: "energy", Name: "E"})
+	}, "E", "z", "energy")
+	g := a.GetGraph()
 	dims, _, _ := onnx.ValueInfoShape(g.GetInput()[0])
 	if dims[0].Param != "batch" || dims[1].Value != 4 {
 		t.Errorf("input dims %v", dims)

@@ -10,6 +10,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/onnx"
+	"github.com/ebmpipe/ebmpipe/onnx/flow"
 	"github.com/ebmpipe/ebmpipe/onnx/mlp"
 	"github.com/ebmpipe/ebmpipe/train/data"
 )
@@ -36,28 +37,13 @@ type network struct {
 }
 
 // loadNetwork reads the network spec of the option field (such as
-// "Energy"): an ONNX file or a built-in MLP, initialised from seed, with
-// batch normalisation if bn. Errors are *fielderr.Error naming field.
+// "Energy"): an ONNX file or a built-in network (see buildOrLoad),
+// initialised from seed, with batch normalisation if bn. Errors are
+// *fielderr.Error naming field.
 func loadNetwork(role bounds.Role, name, field, spec string, seed uint64, bn bool) (*network, error) {
-	var m *onnx.ModelProto
-	var err error
-	if mlp.IsSpec(spec) {
-		in := "x"
-		if role == bounds.Generator {
-			in = "z"
-		}
-		m, err = mlp.New(spec, mlp.Options{
-			Seed:      data.NewRNG(seed, "init/"+name).Uint64(),
-			BatchNorm: bn,
-			Input:     in,
-			Output:    name,
-			Name:      name,
-		})
-		if err != nil {
-			return nil, fielderr.Errorf("{"+field+"}: %w", err)
-		}
-	} else if m, err = loadKind(role, spec, field); err != nil {
-		return nil, fielderr.Errorf("{"+field+"}: %w", err)
+	m, err := buildOrLoad(role, name, field, spec, seed, bn)
+	if err != nil {
+		return nil, err
 	}
 	net, err := importers.New(m)
 	if err != nil {
@@ -150,6 +136,36 @@ func (n *network) apply(t *autodiff.Tape, ps *importers.ParamSet, training bool)
 		}
 		return y, t.Err()
 	}
+}
+
+// buildOrLoad builds the built-in network spec describes, an MLP ("mlp:",
+// any role) or an invertible flow ("flow:", generators only), or loads
+// the ONNX file it names.
+func buildOrLoad(role bounds.Role, name, field, spec string, seed uint64, bn bool) (*onnx.ModelProto, error) {
+	in := "x"
+	if role == bounds.Generator {
+		in = "z"
+	}
+	init := data.NewRNG(seed, "init/"+name).Uint64()
+	var m *onnx.ModelProto
+	var err error
+	switch {
+	case mlp.IsSpec(spec):
+		m, err = mlp.New(spec, mlp.Options{Seed: init, BatchNorm: bn, Input: in, Output: name, Name: name})
+	case flow.IsSpec(spec) && role != bounds.Generator:
+		err = fmt.Errorf("%s: a flow is an invertible map of R^D onto itself, for generators; the %s maps data rows to %s", spec, name,
+			map[bounds.Role]string{bounds.Energy: "one energy each", bounds.Encoder: "a latent mean and log-variance"}[role])
+	case flow.IsSpec(spec) && bn:
+		return nil, fielderr.Errorf("{GeneratorBatchNorm}: the flow generator %s takes no BatchNormalization: batch statistics would couple the rows, and its density needs each row mapped on its own", spec)
+	case flow.IsSpec(spec):
+		m, err = flow.New(spec, flow.Options{Seed: init, Input: in, Output: name, Name: name})
+	default:
+		m, err = loadKind(role, spec, field)
+	}
+	if err != nil {
+		return nil, fielderr.Errorf("{"+field+"}: %w", err)
+	}
+	return m, nil
 }
 
 // loadKind loads the ONNX file of an energy or a generator, checking the

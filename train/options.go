@@ -25,8 +25,9 @@ type Options struct {
 	DataRows int `json:"data-rows"`
 
 	// Energy, Generator and Encoder are ONNX files or built-in MLPs
-	// ("mlp:2-100-100-1[:act]", see mlp.Parse). The encoder is used
-	// by the mutual-information lower bound only.
+	// ("mlp:2-100-100-1[:act]", see mlp.Parse); the generator may also be
+	// an invertible flow ("flow:2-8-64[:act]", see flow.Parse). The
+	// encoder is used by the mutual-information lower bound only.
 	Energy    string `json:"energy"`
 	Generator string `json:"generator"`
 	Encoder   string `json:"encoder"`

@@ -255,6 +255,11 @@ func TestBadNetworks(t *testing.T) {
 		{func(o *Options) { o.LambdaGP = new(float64); o.Upper = "none" }, `LambdaGP: the upper bound "none"`},
 		{func(o *Options) { o.LambdaGPDecay = true; o.Upper = "gp0" }, `LambdaGPDecay: the upper bound "gp0" has no decaying λ_GP`},
 		{func(o *Options) { o.LambdaGPDecay = true; o.Upper = "diffusion" }, `LambdaGPDecay: the upper bound "diffusion"`},
+		{func(o *Options) { o.Energy = "flow:2-2-8" }, "Energy: flow:2-2-8: a flow is an invertible map"},
+		{func(o *Options) { o.Lower, o.Encoder = "mi", "flow:2-2-8" }, "Encoder: flow:2-2-8: a flow is an invertible map"},
+		{func(o *Options) { o.Generator, o.GeneratorBatchNorm = "flow:2-2-8", true }, "GeneratorBatchNorm: the flow generator flow:2-2-8 takes no BatchNormalization"},
+		{func(o *Options) { o.Generator = "flow:3-2-8" }, "Generator flow:3-2-8 makes rows of 3 values"},
+		{func(o *Options) { o.Generator = "flow:2-2-8:relu" }, `Generator: flow spec "flow:2-2-8:relu": unknown activation`},
 	}
 	for _, c := range cases {
 		o := tinyOptions(t)

@@ -26,6 +26,7 @@ var levels = map[string]int{
 
 	"onnx":               1,
 	"onnx/mlp":           1,
+	"onnx/flow":          1,
 	"internal/testmodel": 1,
 
 	"importers/autodiff": 2,
@@ -60,9 +61,9 @@ var levels = map[string]int{
 }
 
 // parentAllowed lists the packages that may import their parent
-// directory's package: onnx/mlp builds models of the format that its
-// parent onnx defines.
-var parentAllowed = map[string]bool{"onnx/mlp": true}
+// directory's package: onnx/mlp and onnx/flow build models of the format
+// that their parent onnx defines.
+var parentAllowed = map[string]bool{"onnx/mlp": true, "onnx/flow": true}
 
 // rel returns path relative to the module, and whether it is in it.
 func rel(path string) (string, bool) {

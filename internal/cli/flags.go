@@ -28,7 +28,7 @@ func TrainFlags(fs *pflag.FlagSet, o *train.Options) {
 	fs.StringVar(&o.Data, "data", o.Data, "training data: toy:`NAME` (25gaussians, 8gaussians, swissroll, moons, rings, pinwheel, checkerboard, 2spirals) or a .csv/.npy/.jsonl FILE, standardised per feature")
 	fs.IntVar(&o.DataRows, "data-rows", o.DataRows, "points drawn from a toy data set, or leading rows read from a file (0: all)")
 	fs.StringVar(&o.Energy, "energy", o.Energy, "energy network: `FILE.onnx` or mlp:IN-H-...-1[:prelu|silu|softplus|leakyrelu|tanh|elu|relu]")
-	fs.StringVar(&o.Generator, "generator", o.Generator, "generator network: `FILE.onnx` or mlp:LATENT-H-...-OUT[:act]")
+	fs.StringVar(&o.Generator, "generator", o.Generator, "generator network: `FILE.onnx`, mlp:LATENT-H-...-OUT[:act] or an invertible flow:D-LAYERS-H[-H...][:tanh|silu|softplus]")
 	fs.StringVar(&o.Encoder, "encoder", o.Encoder, "encoder network for --lower mi: `FILE.onnx` or mlp:IN-H-...-2*LATENT[:act]")
 	fs.BoolVar(&o.GeneratorBatchNorm, "generator-batchnorm", o.GeneratorBatchNorm, "add BatchNormalization to an mlp: generator (trained with batch statistics)")
 	fs.BoolVar(&o.SpectralNorm, "spectral-norm", o.SpectralNorm, "divide each weight matrix of the energy but the output layer's by its largest singular value (spectral normalisation); keeps the energy's gradients bounded")

@@ -173,10 +173,10 @@ func (c *RunConfig) Apply(f *pipeline.RunFile) error {
 	return nil
 }
 
-// resolvePath takes a relative path value from dir. toy: and mlp: specs are
-// not paths.
+// resolvePath takes a relative path value from dir. toy:, mlp: and flow:
+// specs are not paths.
 func resolvePath(dir, v string) string {
-	if dir == "" || v == "" || filepath.IsAbs(v) || strings.HasPrefix(v, "toy:") || strings.HasPrefix(v, "mlp:") {
+	if dir == "" || v == "" || filepath.IsAbs(v) || strings.HasPrefix(v, "toy:") || strings.HasPrefix(v, "mlp:") || strings.HasPrefix(v, "flow:") {
 		return v
 	}
 	return filepath.Join(dir, v)

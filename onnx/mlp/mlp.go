@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -57,30 +58,41 @@ func Parse(spec string) (Spec, error) {
 	if !ok {
 		return Spec{}, fmt.Errorf("MLP spec %q: want mlp:IN-HIDDEN-...-OUT[:ACTIVATION]", spec)
 	}
-	widths, act, hasAct := strings.Cut(rest, ":")
-	s := Spec{Activation: Activations[0]}
-	if hasAct {
-		act = strings.ToLower(act)
-		known := false
-		for _, a := range Activations {
-			known = known || a == act
-		}
-		if !known {
-			return Spec{}, fmt.Errorf("MLP spec %q: unknown activation %q (known: %s)", spec, act, strings.Join(Activations, ", "))
-		}
-		s.Activation = act
+	sizes, act, err := SplitSpec(rest, "layer width", Activations)
+	if err != nil {
+		return Spec{}, fmt.Errorf("MLP spec %q: %w", spec, err)
 	}
-	for _, w := range strings.Split(widths, "-") {
-		n, err := strconv.Atoi(w)
-		if err != nil || n < 1 || n > 1<<20 {
-			return Spec{}, fmt.Errorf("MLP spec %q: layer width %q is not a whole number from 1 to %d", spec, w, 1<<20)
-		}
-		s.Sizes = append(s.Sizes, n)
-	}
+	s := Spec{Sizes: sizes, Activation: act}
 	if len(s.Sizes) < 2 {
 		return Spec{}, fmt.Errorf("MLP spec %q: need at least an input and an output width", spec)
 	}
 	return s, nil
+}
+
+// MaxWidth bounds every number of a built-in spec.
+const MaxWidth = 1 << 20
+
+// SplitSpec reads the body of a built-in spec, "N-N-...[:ACT]" after its
+// prefix: whole numbers from 1 to MaxWidth (errors call one a noun) and
+// an activation among activations, case-insensitive (the first if none is
+// named).
+func SplitSpec(body, noun string, activations []string) (nums []int, act string, err error) {
+	widths, act, hasAct := strings.Cut(body, ":")
+	if !hasAct {
+		act = activations[0]
+	}
+	act = strings.ToLower(act)
+	if !slices.Contains(activations, act) {
+		return nil, "", fmt.Errorf("unknown activation %q (known: %s)", act, strings.Join(activations, ", "))
+	}
+	for _, w := range strings.Split(widths, "-") {
+		n, err := strconv.Atoi(w)
+		if err != nil || n < 1 || n > MaxWidth {
+			return nil, "", fmt.Errorf("%s %q is not a whole number from 1 to %d", noun, w, MaxWidth)
+		}
+		nums = append(nums, n)
+	}
+	return nums, act, nil
 }
 
 // Options tune the model New builds.
@@ -141,89 +153,113 @@ func New(spec string, opt Options) (*onnx.ModelProto, error) {
 		return nil, fmt.Errorf("MLP %s: %w", spec, err)
 	}
 	in, out, name := opt.names()
-	h := fnv.New64a()
-	h.Write([]byte("export.MLP")) // the stream's name since before the move: same seed, same weights
-	r := rand.New(rand.NewPCG(opt.Seed, h.Sum64()))
-
-	b := &builder{g: &onnx.GraphProto{Name: proto.String(name)}, r: r}
-	g := b.g
-
+	// The stream's name since before the move: same seed, same weights.
+	b := NewBuilder(name, "export.MLP", opt.Seed)
 	cur := in
 	layers := len(s.Sizes) - 1
 	for k := range layers {
 		fanIn, fanOut := s.Sizes[k], s.Sizes[k+1]
-		fc := fmt.Sprintf("fc%d", k)
-		bound := 1 / math.Sqrt(float64(fanIn))
-		b.init(fc+".weight", []int{fanOut, fanIn}, b.uniform(fanOut*fanIn, bound))
-		b.init(fc+".bias", []int{fanOut}, b.uniform(fanOut, bound))
-		next := fc
+		next := fmt.Sprintf("fc%d", k)
 		if k == layers-1 {
 			next = out
 		}
-		b.node("Gemm", fc, []string{cur, fc + ".weight", fc + ".bias"}, next, onnx.NewAttrInt("transB", 1))
-		cur = next
+		cur = b.Linear(fmt.Sprintf("fc%d", k), cur, next, fanIn, fanOut, 1)
 		if k == layers-1 {
 			break
 		}
 		if opt.BatchNorm {
 			bn := fmt.Sprintf("bn%d", k)
-			b.init(bn+".weight", []int{fanOut}, full(fanOut, 1))
-			b.init(bn+".bias", []int{fanOut}, full(fanOut, 0))
-			b.init(bn+".running_mean", []int{fanOut}, full(fanOut, 0))
-			b.init(bn+".running_var", []int{fanOut}, full(fanOut, 1))
-			b.node("BatchNormalization", bn,
+			b.Init(bn+".weight", []int{fanOut}, full(fanOut, 1))
+			b.Init(bn+".bias", []int{fanOut}, full(fanOut, 0))
+			b.Init(bn+".running_mean", []int{fanOut}, full(fanOut, 0))
+			b.Init(bn+".running_var", []int{fanOut}, full(fanOut, 1))
+			b.Node("BatchNormalization", bn,
 				[]string{cur, bn + ".weight", bn + ".bias", bn + ".running_mean", bn + ".running_var"}, bn,
 				onnx.NewAttrFloat("epsilon", 1e-5), onnx.NewAttrFloat("momentum", 0.9))
 			cur = bn
 		}
-		cur = b.activation(s.Activation, fmt.Sprintf("act%d", k), cur)
+		cur = b.Activation(s.Activation, fmt.Sprintf("act%d", k), cur)
 	}
-	g.Input = []*onnx.ValueInfoProto{
-		onnx.NewValueInfo(in, onnx.TensorProto_FLOAT, onnx.Dim{Param: "batch"}, onnx.Dim{Value: int64(s.In())}),
-	}
-	g.Output = []*onnx.ValueInfoProto{
-		onnx.NewValueInfo(out, onnx.TensorProto_FLOAT, onnx.Dim{Param: "batch"}, onnx.Dim{Value: int64(s.Out())}),
-	}
-	m := &onnx.ModelProto{
-		IrVersion:       proto.Int64(8),
-		OpsetImport:     []*onnx.OperatorSetIdProto{{Version: proto.Int64(13)}},
-		ProducerName:    proto.String("ebmpipe"),
-		DocString:       proto.String(s.String()),
-		Graph:           g,
-		ModelVersion:    proto.Int64(1),
-		ProducerVersion: proto.String("1"),
-	}
-	if err := onnx.Validate(m); err != nil {
+	m, err := b.Model(in, out, s.In(), s.Out(), s.String())
+	if err != nil {
 		return nil, fmt.Errorf("MLP %s: %w", spec, err)
 	}
 	return m, nil
 }
 
-// A builder adds the nodes and initializers of an MLP to a graph, drawing
-// initial weights from r.
-type builder struct {
-	g *onnx.GraphProto
+// A Builder adds nodes and initializers to a graph, drawing initial
+// weights from a seeded stream: the building blocks of the models of New
+// and of other built-in specs.
+type Builder struct {
+	G *onnx.GraphProto
 	r *rand.Rand
 }
 
-func (b *builder) node(op, nodeName string, ins []string, outName string, attrs ...*onnx.AttributeProto) {
-	b.g.Node = append(b.g.Node, &onnx.NodeProto{
+// NewBuilder returns a Builder of an empty graph called name whose
+// weights come from the PCG stream of seed and the stream name stream.
+func NewBuilder(name, stream string, seed uint64) *Builder {
+	h := fnv.New64a()
+	h.Write([]byte(stream))
+	return &Builder{G: &onnx.GraphProto{Name: proto.String(name)}, r: rand.New(rand.NewPCG(seed, h.Sum64()))}
+}
+
+// Node adds a node of type op called nodeName with one output.
+func (b *Builder) Node(op, nodeName string, ins []string, outName string, attrs ...*onnx.AttributeProto) {
+	b.G.Node = append(b.G.Node, &onnx.NodeProto{
 		Name: proto.String(nodeName), OpType: proto.String(op),
 		Input: ins, Output: []string{outName}, Attribute: attrs,
 	})
 }
 
-func (b *builder) init(name string, shape []int, data []float32) {
-	b.g.Initializer = append(b.g.Initializer, onnx.NewTensorFloat32(name, shape, data))
+// Init adds a FLOAT initializer.
+func (b *Builder) Init(name string, shape []int, data []float32) {
+	b.G.Initializer = append(b.G.Initializer, onnx.NewTensorFloat32(name, shape, data))
 }
 
-// uniform draws n values uniformly in (−bound, bound).
-func (b *builder) uniform(n int, bound float64) []float32 {
+// Uniform draws n values uniformly in (−bound, bound).
+func (b *Builder) Uniform(n int, bound float64) []float32 {
 	v := make([]float32, n)
 	for i := range v {
 		v[i] = float32((2*b.r.Float64() - 1) * bound)
 	}
 	return v
+}
+
+// Linear adds the layer fc, a Gemm (transB=1) of in with initializers
+// "fc.weight" (fanOut × fanIn) and "fc.bias" drawn as PyTorch's Linear
+// draws them, times scale: uniformly in (−scale/√fanIn, scale/√fanIn).
+// It returns out, the layer's output.
+func (b *Builder) Linear(fc, in, out string, fanIn, fanOut int, scale float64) string {
+	bound := scale / math.Sqrt(float64(fanIn))
+	b.Init(fc+".weight", []int{fanOut, fanIn}, b.Uniform(fanOut*fanIn, bound))
+	b.Init(fc+".bias", []int{fanOut}, b.Uniform(fanOut, bound))
+	b.Node("Gemm", fc, []string{in, fc + ".weight", fc + ".bias"}, out, onnx.NewAttrInt("transB", 1))
+	return out
+}
+
+// Model returns the validated model (IR 8, opset 13, FLOAT) of the graph,
+// with input in (batch, inWidth), output out (batch, outWidth) and doc as
+// its doc string.
+func (b *Builder) Model(in, out string, inWidth, outWidth int, doc string) (*onnx.ModelProto, error) {
+	b.G.Input = []*onnx.ValueInfoProto{
+		onnx.NewValueInfo(in, onnx.TensorProto_FLOAT, onnx.Dim{Param: "batch"}, onnx.Dim{Value: int64(inWidth)}),
+	}
+	b.G.Output = []*onnx.ValueInfoProto{
+		onnx.NewValueInfo(out, onnx.TensorProto_FLOAT, onnx.Dim{Param: "batch"}, onnx.Dim{Value: int64(outWidth)}),
+	}
+	m := &onnx.ModelProto{
+		IrVersion:       proto.Int64(8),
+		OpsetImport:     []*onnx.OperatorSetIdProto{{Version: proto.Int64(13)}},
+		ProducerName:    proto.String("ebmpipe"),
+		DocString:       proto.String(doc),
+		Graph:           b.G,
+		ModelVersion:    proto.Int64(1),
+		ProducerVersion: proto.String("1"),
+	}
+	if err := onnx.Validate(m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // full returns n copies of x.
@@ -235,26 +271,26 @@ func full(n int, x float32) []float32 {
 	return v
 }
 
-// activation adds the activation called activation of cur, as node act,
-// and returns its output.
-func (b *builder) activation(activation, act, cur string) string {
+// Activation adds the activation called activation (one of Activations)
+// of cur, as node act, and returns its output.
+func (b *Builder) Activation(activation, act, cur string) string {
 	switch activation {
 	case "prelu":
-		b.init(act+".slope", []int{1}, []float32{0.25})
-		b.node("PRelu", act, []string{cur, act + ".slope"}, act)
+		b.Init(act+".slope", []int{1}, []float32{0.25})
+		b.Node("PRelu", act, []string{cur, act + ".slope"}, act)
 	case "silu":
-		b.node("Sigmoid", act+".sigmoid", []string{cur}, act+".sigmoid")
-		b.node("Mul", act, []string{cur, act + ".sigmoid"}, act)
+		b.Node("Sigmoid", act+".sigmoid", []string{cur}, act+".sigmoid")
+		b.Node("Mul", act, []string{cur, act + ".sigmoid"}, act)
 	case "leakyrelu":
-		b.node("LeakyRelu", act, []string{cur}, act, onnx.NewAttrFloat("alpha", LeakyReLUSlope))
+		b.Node("LeakyRelu", act, []string{cur}, act, onnx.NewAttrFloat("alpha", LeakyReLUSlope))
 	case "softplus":
-		b.node("Softplus", act, []string{cur}, act)
+		b.Node("Softplus", act, []string{cur}, act)
 	case "tanh":
-		b.node("Tanh", act, []string{cur}, act)
+		b.Node("Tanh", act, []string{cur}, act)
 	case "elu":
-		b.node("Elu", act, []string{cur}, act, onnx.NewAttrFloat("alpha", 1))
+		b.Node("Elu", act, []string{cur}, act, onnx.NewAttrFloat("alpha", 1))
 	case "relu":
-		b.node("Relu", act, []string{cur}, act)
+		b.Node("Relu", act, []string{cur}, act)
 	}
 	return act
 }
