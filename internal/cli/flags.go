@@ -171,6 +171,12 @@ func PlotFlags(fs *pflag.FlagSet, o *plot.Options) {
 	bindFields(fs, o, "")
 }
 
+// VersionFlags defines the flags of ebmpipe version: the ONNX Runtime
+// library whose version it prints.
+func VersionFlags(fs *pflag.FlagSet, lib *string) {
+	fs.StringVar(lib, "ort-lib", *lib, "ONNX Runtime shared library `PATH` (default $"+ortlib.LibEnv+", then "+ortlib.DefaultLibShown+")")
+}
+
 // optFloat is a flag setting an optional number: unset (nil) until given.
 type optFloat struct{ p **float64 }
 
