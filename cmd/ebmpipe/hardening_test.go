@@ -38,6 +38,19 @@ var okCases = []okCase{
 	{name: "command-h", args: []string{"train", "-h"}, check: wantStdout("Usage: ebmpipe train [flags]")},
 	{name: "version-flag", args: []string{"--version"}, check: wantVersion},
 	{name: "version-command", args: []string{"version"}, check: wantVersion},
+
+	{name: "score/stale-rejects", args: score("--skip-bad-rows"),
+		files: map[string]string{"scores.csv.rejects": "3\tabc,2\tan earlier run's bad row\n"}, check: wantGone("scores.csv.rejects")},
+}
+
+// wantGone returns a check that the run removed the file name.
+func wantGone(name string) func(*testing.T, string, cliRun) {
+	return func(t *testing.T, out string, _ cliRun) {
+		t.Helper()
+		if fileExists(filepath.Join(out, name)) {
+			t.Errorf("%s is still there", name)
+		}
+	}
 }
 
 // wantUsage checks that r printed the top-level usage on stdout.

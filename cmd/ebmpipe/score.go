@@ -66,8 +66,11 @@ Any other Beam pipeline option, such as --environment_type LOOPBACK or
 				return err
 			}
 			fmt.Fprintf(errw, "scored %d rows into %s", st.Rows, o.Output)
-			if o.SkipBadRows {
+			switch {
+			case o.SkipBadRows && st.Rejected > 0:
 				fmt.Fprintf(errw, "; %d bad rows in %s.rejects", st.Rejected, o.Output)
+			case o.SkipBadRows:
+				fmt.Fprint(errw, "; no bad rows")
 			}
 			fmt.Fprintln(errw)
 			return nil

@@ -467,6 +467,13 @@ func (f *rejectFile) commit() error {
 		return f.err
 	}
 	if f.w == nil {
+		// No bad rows: a rejects file of an earlier run would be taken
+		// for this run's.
+		if fi, err := os.Lstat(f.path); err == nil && !fi.IsDir() {
+			if err := os.Remove(f.path); err != nil {
+				return fmt.Errorf("removing the rejects file of an earlier run: %w", err)
+			}
+		}
 		return nil
 	}
 	return f.w.Commit()
