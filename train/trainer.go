@@ -114,7 +114,9 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 		return nil, fielderr.Errorf("{Data}: %w", err)
 	}
 	if !strings.HasPrefix(o.Data, "toy:") {
-		tr.data.Standardize()
+		if err := tr.data.Standardize(); err != nil {
+			return nil, fielderr.Errorf("{Data}: %w", err)
+		}
 	}
 	if tr.sampler, err = data.NewSampler(tr.data, o.Seed); err != nil {
 		return nil, fielderr.Errorf("{Data}: %w", err)

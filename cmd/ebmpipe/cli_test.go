@@ -197,6 +197,8 @@ var cliCases = []cliCase{
 	{name: "train/data-directory", args: trainArgs("--data", "$DIR/dir.csv"), code: 1},
 	{name: "train/empty-data", args: trainArgs("--data", "$DIR/empty.csv"), code: 1},
 	{name: "train/nan", args: trainArgs("--data", "$DIR/nan.csv"), code: 1},
+	{name: "train/constant-data", args: trainArgs("--data", "$OUT/same.csv"), files: map[string]string{"same.csv": "a,b\n" + strings.Repeat("0.1,-7\n", 60)}, code: 1},
+	{name: "train/float32-overflow", args: trainArgs("--data", "$OUT/big.csv"), files: map[string]string{"big.csv": "a,b\n1,2\n3,1e39\n"}, code: 1},
 	{name: "train/bad-mlp-spec", args: trainArgs("--energy", "mlp:2-x-1"), code: 1},
 	{name: "train/missing-energy", args: trainArgs("--energy", "$DIR/nope.onnx"), code: 1},
 	{name: "train/generator-as-energy", args: trainArgs("--energy", "$DIR/generator.onnx"), code: 1},
