@@ -104,6 +104,7 @@ func fileExists(path string) bool {
 type cliRun struct {
 	code           int
 	stdout, stderr string
+	maxRSS         int64 // peak resident memory in bytes, 0 if not known
 }
 
 // runBinary runs the binary with args in directory dir.
@@ -122,7 +123,11 @@ func runBinary(t *testing.T, dir string, args ...string) cliRun {
 	case err != nil:
 		t.Fatalf("ebmpipe %s: %v\nstderr:\n%s", strings.Join(args, " "), err, stderr.String())
 	}
-	return cliRun{cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()}
+	r := cliRun{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSS = int64(ru.Maxrss) << 10 // kilobytes on Linux
+	}
+	return r
 }
 
 // A cliCase is a command line that must fail. In args and files, $DIR
@@ -185,6 +190,8 @@ var cliCases = []cliCase{
 	{name: "score/nan-jsonl", args: score("--input", "$DIR/nan.jsonl"), code: 1},
 	{name: "score/ragged-row", args: score("--input", "$DIR/ragged.csv"), code: 1},
 	{name: "score/second-header", args: score("--input", "$DIR/concatenated.csv"), code: 1},
+	{name: "score/go-number-syntax", args: score("--input", "$OUT/rows.csv"), files: map[string]string{"rows.csv": "x0,x1\n1,2\n1_000,0x1p-2\n"}, code: 1},
+	{name: "score/header-wider-than-rows", args: score("--input", "$OUT/rows.csv"), files: map[string]string{"rows.csv": "a,b,c\n1,2\n"}, code: 1},
 	{name: "score/output-bad-extension", args: score("--output", "$OUT/scores.xlsx"), code: 1},
 	{name: "score/output-missing-directory", args: score("--output", "$OUT/missing/scores.csv"), code: 1},
 	{name: "score/output-under-a-file", args: score("--output", "$DIR/good.csv/scores.csv"), code: 1},
@@ -733,7 +740,7 @@ func interrupt(t *testing.T, dir, out string, args []string, ready func() bool) 
 		<-done
 		t.Fatalf("still running 2 minutes after SIGINT; stderr:\n%s", stderr.String())
 	}
-	return cliRun{cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()}
+	return cliRun{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
 }
 
 func expandAll(args []string, dir, out string) []string {

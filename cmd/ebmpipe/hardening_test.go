@@ -41,6 +41,28 @@ var okCases = []okCase{
 
 	{name: "score/stale-rejects", args: score("--skip-bad-rows"),
 		files: map[string]string{"scores.csv.rejects": "3\tabc,2\tan earlier run's bad row\n"}, check: wantGone("scores.csv.rejects")},
+	{name: "score/numbers-as-header", args: score("--input", "$OUT/rows.csv"), files: map[string]string{"rows.csv": "0x10,0\n1,2\n"}},
+	{name: "score/wide-line", args: score("--input", "$OUT/wide.csv"), files: map[string]string{"wide.csv": strings.Repeat("1,", 15_000_000) + "1\n"},
+		code: 1, check: wantMaxRSS(100<<20, score("--output", "$OUT/small.csv"))},
+}
+
+// wantMaxRSS returns a check that the run peaked under limit bytes of
+// resident memory more than a run of args (which hold $DIR and $OUT) on
+// a small input. A child's peak counts the test process's memory when it
+// was started (exec keeps the high-water mark of the memory it replaces),
+// so only the difference tells.
+func wantMaxRSS(limit int64, args []string) func(*testing.T, string, cliRun) {
+	return func(t *testing.T, out string, r cliRun) {
+		t.Helper()
+		dir := filepath.Dir(filepath.Dir(out))
+		base := runBinary(t, out, expandAll(args, dir, out)...)
+		if base.code != 0 {
+			t.Fatalf("baseline run: exit %d: %s", base.code, base.stderr)
+		}
+		if r.maxRSS-base.maxRSS > limit {
+			t.Errorf("peak RSS %d MB, %d MB more than on a small input; want under %d MB more", r.maxRSS>>20, (r.maxRSS-base.maxRSS)>>20, limit>>20)
+		}
+	}
 }
 
 // wantGone returns a check that the run removed the file name.

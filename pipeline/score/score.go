@@ -152,7 +152,7 @@ func Score(ctx context.Context, o Options) (Stats, error) {
 	in := engines[0].Input()
 
 	var rejects *rejectFile
-	ropt := rows.ReadOptions{SkipBadRows: o.SkipBadRows, Workers: readWorkers}
+	ropt := rows.ReadOptions{SkipBadRows: o.SkipBadRows, Workers: readWorkers, Width: in.Width, Notice: o.Notice}
 	if o.SkipBadRows {
 		rejects = &rejectFile{path: o.Output + ".rejects"}
 		defer rejects.abort()

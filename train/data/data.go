@@ -53,7 +53,8 @@ func LoadData(spec string, n int, seed uint64) (*Dataset, error) {
 // readData reads the first n rows of the row file at path, or all of them if
 // n ≤ 0.
 func readData(path string, n int) (d *Dataset, err error) {
-	r, err := rows.OpenReader(path, rows.ReadOptions{})
+	var notes []string
+	r, err := rows.OpenReader(path, rows.ReadOptions{Notice: func(msg string) { notes = append(notes, msg) }})
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +102,7 @@ func readData(path string, n int) (d *Dataset, err error) {
 		Data:     data,
 		Columns:  r.Columns(),
 		Source:   path,
+		Notes:    notes,
 	}, nil
 }
 
