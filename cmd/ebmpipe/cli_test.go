@@ -213,6 +213,8 @@ var cliCases = []cliCase{
 	{name: "train/two-input-energy", args: trainArgs("--energy", "$DIR/two-inputs.onnx"), code: 1},
 	{name: "train/out-is-a-file", args: trainArgs("--out", "$DIR/good.csv"), code: 1},
 	{name: "train/out-holds-a-run", args: trainArgs("--out", "$OUT/old"), files: map[string]string{"old/checkpoint/latest": "step-000010.ckpt\n"}, code: 1},
+	{name: "train/out-in-use", args: trainArgs(), files: map[string]string{"run/.ebmpipe-train.lock": "1\n"}, code: 1},
+	{name: "train/out-holds-models", args: trainArgs("--out", "$OUT/old"), files: map[string]string{"old/energy.onnx": "model", "old/metrics.csv": "step\n"}, code: 1},
 	{name: "train/resume-without-checkpoint", args: trainArgs("--resume"), code: 1},
 
 	{name: "bounds/missing-data-flag", args: []string{"bounds", "--energy", "$DIR/energy.onnx", "--generator", "$DIR/generator.onnx"}, code: 2},

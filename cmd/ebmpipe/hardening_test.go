@@ -1,13 +1,17 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // The tests in this file run the ebmpipe binary on command lines that
@@ -159,4 +163,37 @@ func runOKCase(t *testing.T, dir string, c okCase) string {
 		c.check(t, out, r)
 	}
 	return commandLine(c.args) + "exit " + strconv.Itoa(r.code) + "\n" + normalise(r.stderr, dir, out)
+}
+
+// TestTrainOutInUse starts a long training run, and while it runs a
+// second one on the same --out, which must fail at once naming the first
+// one's process; the first, stopped by SIGINT, must leave no lock file.
+func TestTrainOutInUse(t *testing.T) {
+	dir := t.TempDir()
+	args := expandAll(trainArgs("--steps", "1000000", "--log-every", "2", "--checkpoint-every", "0"), dir, dir)
+	first := exec.Command(ebmpipeBinary(t), args...)
+	first.Dir = dir
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- first.Wait() }()
+	defer func() {
+		first.Process.Signal(syscall.SIGINT)
+		<-done
+		if fileExists(filepath.Join(dir, "run", ".ebmpipe-train.lock")) {
+			t.Error("the interrupted run left its lock file")
+		}
+	}()
+	for deadline := time.Now().Add(2 * time.Minute); !fileExists(filepath.Join(dir, "run", "metrics.csv")); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first run wrote no metrics in 2 minutes")
+		}
+	}
+	r := runBinary(t, dir, args...)
+	want := fmt.Sprintf("ebmpipe train: --out %s is in use by another training run (process %d, lock file %s); wait for it to end or choose another --out\n",
+		filepath.Join(dir, "run"), first.Process.Pid, filepath.Join(dir, "run", ".ebmpipe-train.lock"))
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("second run: exit %d, stderr %q; want 1, %q", r.code, r.stderr, want)
+	}
 }
