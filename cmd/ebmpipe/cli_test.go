@@ -170,6 +170,8 @@ var cliCases = []cliCase{
 	{name: "score/bad-engine", args: score("--engine", "gpu"), code: 2},
 	{name: "score/batch-size-zero", args: score("--batch-size", "0"), code: 2},
 	{name: "score/batch-size-not-a-number", args: score("--batch-size", "many"), code: 2},
+	{name: "score/batch-size-float", args: score("--batch-size", "1e10"), code: 2},
+	{name: "score/batch-size-huge", args: score("--batch-size", "10000000000", "--workers", "100000"), code: 2},
 	{name: "score/extra-argument", args: score("$DIR/good.csv"), code: 2},
 	{name: "score/output-is-input", args: []string{"score", "--engine", "go", "--model", "$DIR/energy.onnx", "--input", "$OUT/rows.csv", "--output", "$OUT/rows.csv"},
 		files: map[string]string{"rows.csv": "x0,x1\n0.5,1\n"}, code: 2},
@@ -206,6 +208,8 @@ var cliCases = []cliCase{
 	{name: "train/nan", args: trainArgs("--data", "$DIR/nan.csv"), code: 1},
 	{name: "train/constant-data", args: trainArgs("--data", "$OUT/same.csv"), files: map[string]string{"same.csv": "a,b\n" + strings.Repeat("0.1,-7\n", 60)}, code: 1},
 	{name: "train/float32-overflow", args: trainArgs("--data", "$OUT/big.csv"), files: map[string]string{"big.csv": "a,b\n1,2\n3,1e39\n"}, code: 1},
+	{name: "train/oversized-flags", args: trainArgs("--batch-size", "10000000000", "--data-rows", "10000000000", "--bracket-samples", "1000000000"), code: 2},
+	{name: "train/oversized-mlp", args: trainArgs("--energy", "mlp:2-1048576-1048576-1"), code: 1},
 	{name: "train/bad-mlp-spec", args: trainArgs("--energy", "mlp:2-x-1"), code: 1},
 	{name: "train/missing-energy", args: trainArgs("--energy", "$DIR/nope.onnx"), code: 1},
 	{name: "train/generator-as-energy", args: trainArgs("--energy", "$DIR/generator.onnx"), code: 1},
@@ -219,6 +223,7 @@ var cliCases = []cliCase{
 
 	{name: "bounds/missing-data-flag", args: []string{"bounds", "--energy", "$DIR/energy.onnx", "--generator", "$DIR/generator.onnx"}, code: 2},
 	{name: "bounds/samples-zero", args: boundsArgs("--samples", "0"), code: 2},
+	{name: "bounds/samples-huge", args: boundsArgs("--samples", "1000000000000"), code: 2},
 	{name: "bounds/energy-directory", args: boundsArgs("--energy", "$DIR/dir.onnx"), code: 1},
 	{name: "bounds/models-swapped", args: boundsArgs("--energy", "$DIR/generator.onnx", "--generator", "$DIR/energy.onnx"), code: 1},
 	{name: "bounds/two-input-energy", args: boundsArgs("--energy", "$DIR/two-inputs.onnx"), code: 1},
@@ -226,6 +231,7 @@ var cliCases = []cliCase{
 	{name: "bounds/nan", args: boundsArgs("--data", "$DIR/nan.csv"), code: 1},
 	{name: "bounds/empty-data", args: boundsArgs("--data", "$DIR/empty.csv"), code: 1},
 
+	{name: "logz/grid-size-huge", args: logzArgs("--grid-size", "1000000000000"), code: 1},
 	{name: "logz/model-directory", args: logzArgs("--model", "$DIR/dir.onnx"), code: 1},
 	{name: "logz/two-input-model", args: logzArgs("--model", "$DIR/two-inputs.onnx"), code: 1},
 	{name: "logz/nan", args: logzArgs("--data", "$DIR/nan.csv"), code: 1},
@@ -233,6 +239,7 @@ var cliCases = []cliCase{
 	{name: "logz/output-directory", args: logzArgs("--output", "$OUT/energy.onnx"), files: map[string]string{"energy.onnx/": ""}, code: 1},
 	{name: "logz/output-under-a-file", args: logzArgs("--output", "$DIR/good.csv/energy.onnx"), code: 1},
 
+	{name: "plot/grid-size-huge", args: plotArgs("--grid-size", "1000000000000"), code: 2},
 	{name: "plot/missing-energy", args: plotArgs("--energy", "$DIR/nope.onnx"), code: 1},
 	{name: "plot/energy-directory", args: plotArgs("--energy", "$DIR/dir.onnx"), code: 1},
 	{name: "plot/generator-as-energy", args: plotArgs("--energy", "$DIR/generator.onnx"), code: 1},
@@ -248,6 +255,7 @@ var cliCases = []cliCase{
 	{name: "plot/run-without-models", args: []string{"plot", "--run", "$OUT/run"}, files: map[string]string{"run/": ""}, code: 1},
 
 	{name: "sample/n-not-a-number", args: sampleArgs("-n", "ten"), code: 2},
+	{name: "sample/n-huge", args: sampleArgs("-n", "9999999999999999"), code: 2},
 	{name: "sample/generator-directory", args: sampleArgs("--generator", "$DIR/dir.onnx"), code: 1},
 	{name: "sample/two-input-generator", args: sampleArgs("--generator", "$DIR/two-inputs-generator.onnx"), code: 1},
 	{name: "sample/output-directory", args: sampleArgs(), files: map[string]string{"samples.csv/": ""}, code: 1},

@@ -95,6 +95,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "ebmpipe %s: %v (see ebmpipe %s --help)\n", c.name, err, c.name)
 			return 2
 		}
+		if err := cli.CheckLimits(fs); err != nil {
+			fmt.Fprintf(stderr, "ebmpipe %s: %s (see ebmpipe %s --help)\n", c.name, strings.ReplaceAll(err.Error(), "\n", "; "), c.name)
+			return 2
+		}
 		if err := do(fs.Args()); err != nil {
 			// One line, even for errors joined with errors.Join.
 			fmt.Fprintf(stderr, "ebmpipe %s: %s\n", c.name, strings.ReplaceAll(cli.Message(err, fs), "\n", "; "))
