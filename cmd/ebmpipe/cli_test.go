@@ -423,8 +423,8 @@ func unsupportedOpsModel() *onnx.ModelProto {
 }
 
 // tempName matches the random part of the temporary files' names
-// (.NAME.123.tmp, .NAME.tmp-123).
-var tempName = regexp.MustCompile(`\.\d+\.tmp\b|\.tmp-\d+\b`)
+// (.NAME.PID-123.tmp, .NAME.123.tmp, .NAME.tmp-123).
+var tempName = regexp.MustCompile(`\.\d+(-\d+)?\.tmp\b|\.tmp-\d+\b`)
 
 // normalise replaces the case's directories in s by $OUT and $DIR, and the
 // random part of temporary file names by *.

@@ -25,8 +25,11 @@ import (
 // An okCase is a command line with its fixtures, as for cliCase, and a
 // check of what the run did.
 type okCase struct {
-	name  string
-	args  []string
+	name string
+	args []string
+	// files are created in $OUT before the run, as for cliCase; a text
+	// "-> PATH" makes a symbolic link to PATH, and "< PATH" a copy of the
+	// file PATH.
 	files map[string]string
 	code  int
 	// check, if not nil, tests the run r, made in the directory out.
@@ -48,6 +51,36 @@ var okCases = []okCase{
 	{name: "score/numbers-as-header", args: score("--input", "$OUT/rows.csv"), files: map[string]string{"rows.csv": "0x10,0\n1,2\n"}},
 	{name: "score/wide-line", args: score("--input", "$OUT/wide.csv"), files: map[string]string{"wide.csv": strings.Repeat("1,", 15_000_000) + "1\n"},
 		code: 1, check: wantMaxRSS(100<<20, score("--output", "$OUT/small.csv"))},
+	{name: "score/output-symlink", args: score("--output", "$OUT/link.csv"),
+		files: map[string]string{"real/scores.csv": "old\n", "link.csv": "-> real/scores.csv"}, check: wantLinkTo("link.csv", "real/scores.csv")},
+	{name: "sample/output-symlink", args: sampleArgs("--output", "$OUT/link.csv"),
+		files: map[string]string{"real/samples.csv": "old\n", "link.csv": "-> real/samples.csv"}, check: wantLinkTo("link.csv", "real/samples.csv")},
+	{name: "logz/in-place-symlink", args: []string{"logz", "--engine", "go", "--model", "$OUT/energy.onnx", "--data", "$DIR/good.csv", "--grid-size", "16"},
+		files: map[string]string{"real/energy.onnx": "< $DIR/energy.onnx", "energy.onnx": "-> real/energy.onnx"}, check: wantLinkTo("energy.onnx", "real/energy.onnx")},
+	{name: "score/stale-temp-files", args: score(), files: map[string]string{
+		".scores.csv.2147483647-1.tmp": "left by a killed score", // no such process
+		".scores.csv.1-1.tmp":          "being written by init",  // a live process
+	}, check: func(t *testing.T, out string, r cliRun) {
+		wantGone(".scores.csv.2147483647-1.tmp")(t, out, r)
+		if !fileExists(filepath.Join(out, ".scores.csv.1-1.tmp")) {
+			t.Error("removed the temporary file of a live process")
+		}
+	}},
+}
+
+// wantLinkTo returns a check that link is still a symbolic link to
+// target, and that the run wrote target.
+func wantLinkTo(link, target string) func(*testing.T, string, cliRun) {
+	return func(t *testing.T, out string, _ cliRun) {
+		t.Helper()
+		if to, err := os.Readlink(filepath.Join(out, link)); err != nil || to != target {
+			t.Errorf("%s: link to %q (%v), want %q", link, to, err, target)
+		}
+		if b, err := os.ReadFile(filepath.Join(out, target)); err != nil || string(b) == "old\n" {
+			t.Errorf("%s was not written (%v)", target, err)
+		}
+		checkNoTemp(t, out)
+	}
 }
 
 // wantMaxRSS returns a check that the run peaked under limit bytes of
@@ -147,10 +180,21 @@ func runOKCase(t *testing.T, dir string, c okCase) string {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasSuffix(name, "/") {
-			continue
+		text = expand.Replace(text)
+		var err error
+		switch {
+		case strings.HasSuffix(name, "/"):
+		case strings.HasPrefix(text, "-> "): // a symbolic link
+			err = os.Symlink(text[3:], p)
+		case strings.HasPrefix(text, "< "): // a copy of a file
+			var b []byte
+			if b, err = os.ReadFile(text[2:]); err == nil {
+				err = os.WriteFile(p, b, 0o644)
+			}
+		default:
+			err = os.WriteFile(p, []byte(text), 0o644)
 		}
-		if err := os.WriteFile(p, []byte(expand.Replace(text)), 0o644); err != nil {
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -195,5 +239,47 @@ func TestTrainOutInUse(t *testing.T) {
 		filepath.Join(dir, "run"), first.Process.Pid, filepath.Join(dir, "run", ".ebmpipe-train.lock"))
 	if r.code != 1 || r.stderr != want {
 		t.Errorf("second run: exit %d, stderr %q; want 1, %q", r.code, r.stderr, want)
+	}
+}
+
+// TestKilledScoreTempCleaned kills score with SIGKILL while it writes,
+// which leaves its temporary file, and checks that the next score of the
+// same output removes it.
+func TestKilledScoreTempCleaned(t *testing.T) {
+	dir := t.TempDir()
+	writeCLIFixtures(t, dir)
+	out := filepath.Join(dir, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeNPY(t, filepath.Join(out, "big.npy"), 2_000_000, 2)
+	args := expandAll(score("--input", "$OUT/big.npy", "--batch-size", "256"), dir, out)
+	cmd := exec.Command(ebmpipeBinary(t), args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pattern := filepath.Join(out, ".scores.csv.*.tmp")
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if m, _ := filepath.Glob(pattern); len(m) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatal("score wrote no temporary file in 2 minutes")
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	left, _ := filepath.Glob(pattern)
+	if len(left) != 1 {
+		t.Fatalf("after kill -9: temporary files %q, want one", left)
+	}
+	r := runBinary(t, out, expandAll(score(), dir, out)...)
+	if r.code != 0 {
+		t.Fatalf("the next score: exit %d: %s", r.code, r.stderr)
+	}
+	if m, _ := filepath.Glob(pattern); len(m) > 0 {
+		t.Errorf("the next score left %q", m)
 	}
 }
