@@ -110,10 +110,18 @@ type cliRun struct {
 // runBinary runs the binary with args in directory dir.
 func runBinary(t *testing.T, dir string, args ...string) cliRun {
 	t.Helper()
+	return runBinaryInput(t, dir, "", args...)
+}
+
+// runBinaryInput runs the binary with args in directory dir, with stdin
+// on its standard input.
+func runBinaryInput(t *testing.T, dir, stdin string, args ...string) cliRun {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, ebmpipeBinary(t), args...)
 	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -172,6 +180,9 @@ var cliCases = []cliCase{
 	{name: "score/batch-size-not-a-number", args: score("--batch-size", "many"), code: 2},
 	{name: "score/batch-size-float", args: score("--batch-size", "1e10"), code: 2},
 	{name: "score/batch-size-huge", args: score("--batch-size", "10000000000", "--workers", "100000"), code: 2},
+	{name: "score/bad-format", args: score("--input", "-", "--format", "xlsx"), code: 2},
+	{name: "score/npy-to-stdout", args: score("--output", "-", "--format", "npy"), code: 2},
+	{name: "score/rejects-of-stdout", args: score("--output", "-", "--skip-bad-rows"), code: 2},
 	{name: "score/extra-argument", args: score("$DIR/good.csv"), code: 2},
 	{name: "score/output-is-input", args: []string{"score", "--engine", "go", "--model", "$DIR/energy.onnx", "--input", "$OUT/rows.csv", "--output", "$OUT/rows.csv"},
 		files: map[string]string{"rows.csv": "x0,x1\n0.5,1\n"}, code: 2},

@@ -31,6 +31,7 @@ type okCase struct {
 	// "-> PATH" makes a symbolic link to PATH, and "< PATH" a copy of the
 	// file PATH.
 	files map[string]string
+	stdin string // the run's standard input
 	code  int
 	// check, if not nil, tests the run r, made in the directory out.
 	check func(t *testing.T, out string, r cliRun)
@@ -51,6 +52,11 @@ var okCases = []okCase{
 	{name: "score/numbers-as-header", args: score("--input", "$OUT/rows.csv"), files: map[string]string{"rows.csv": "0x10,0\n1,2\n"}},
 	{name: "score/wide-line", args: score("--input", "$OUT/wide.csv"), files: map[string]string{"wide.csv": strings.Repeat("1,", 15_000_000) + "1\n"},
 		code: 1, check: wantMaxRSS(100<<20, score("--output", "$OUT/small.csv"))},
+	{name: "score/stdin-to-stdout", args: score("--input", "-", "--output", "-"), stdin: "x0,x1\n0.5,1\n-1,2\n",
+		check: wantStdoutLines("energy", 3)},
+	{name: "score/stdin-jsonl-to-stdout", args: score("--input", "-", "--output", "-", "--format", "jsonl"), stdin: "[0.5, 1]\n",
+		check: wantStdoutLines(`{"energy": `, 1)},
+	{name: "score/stdin-npy", args: score("--input", "-", "--format", "npy"), stdin: npyText(1, 2)},
 	{name: "score/output-symlink", args: score("--output", "$OUT/link.csv"),
 		files: map[string]string{"real/scores.csv": "old\n", "link.csv": "-> real/scores.csv"}, check: wantLinkTo("link.csv", "real/scores.csv")},
 	{name: "sample/output-symlink", args: sampleArgs("--output", "$OUT/link.csv"),
@@ -66,6 +72,24 @@ var okCases = []okCase{
 			t.Error("removed the temporary file of a live process")
 		}
 	}},
+}
+
+// wantStdoutLines returns a check that stdout is n lines, the first
+// starting with prefix.
+func wantStdoutLines(prefix string, n int) func(*testing.T, string, cliRun) {
+	return func(t *testing.T, _ string, r cliRun) {
+		t.Helper()
+		if !strings.HasPrefix(r.stdout, prefix) || strings.Count(r.stdout, "\n") != n {
+			t.Errorf("stdout %q, want %d lines starting %q", r.stdout, n, prefix)
+		}
+	}
+}
+
+// npyText returns an NPY file of rows rows of width zeros.
+func npyText(rows, width int) string {
+	h := fmt.Sprintf("{'descr': '<f8', 'fortran_order': False, 'shape': (%d, %d), }", rows, width)
+	h += strings.Repeat(" ", 117-len(h)) + "\n"
+	return "\x93NUMPY\x01\x00\x76\x00" + h + strings.Repeat("\x00", 8*rows*width)
 }
 
 // wantLinkTo returns a check that link is still a symbolic link to
@@ -198,7 +222,7 @@ func runOKCase(t *testing.T, dir string, c okCase) string {
 			t.Fatal(err)
 		}
 	}
-	r := runBinary(t, out, expandAll(c.args, dir, out)...)
+	r := runBinaryInput(t, out, c.stdin, expandAll(c.args, dir, out)...)
 	checkNoPanic(t, r)
 	if r.code != c.code {
 		t.Errorf("exit %d, want %d; stderr:\n%s", r.code, c.code, r.stderr)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/internal/cli"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 )
 
 var scoreCommand = command{
@@ -65,7 +66,11 @@ Any other Beam pipeline option, such as --environment_type LOOPBACK or
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(errw, "scored %d rows into %s", st.Rows, o.Output)
+			into := o.Output
+			if into == rows.Stdio {
+				into = "standard output"
+			}
+			fmt.Fprintf(errw, "scored %d rows into %s", st.Rows, into)
 			switch {
 			case o.SkipBadRows && st.Rejected > 0:
 				fmt.Fprintf(errw, "; %d bad rows in %s.rejects", st.Rejected, o.Output)

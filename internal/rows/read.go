@@ -47,6 +47,10 @@ type ReadOptions struct {
 	// Notice, if not nil, is told of choices made about the file, such as
 	// taking a first CSV line that holds numbers as a header.
 	Notice func(msg string)
+
+	// Format, if not empty, is the format (one of Formats) of a path
+	// without an extension, or of Stdio; the extension decides otherwise.
+	Format string
 }
 
 // BadRow describes a row that a Reader skipped.
@@ -106,7 +110,31 @@ const (
 
 // formatOf returns the format of path, chosen by its extension.
 func formatOf(path string) (format, error) {
+	return formatFor(path, "")
+}
+
+// Stdio is the path that stands for standard input (OpenReader) or
+// standard output (CreateWriterFormat). Its format is the one given, or
+// CSV.
+const Stdio = "-"
+
+// Formats are the names of the row formats, as the file extensions
+// without the dot.
+var Formats = []string{"csv", "jsonl", "npy"}
+
+// formatFor returns the format of path: the one its extension names;
+// for Stdio or a path without an extension, the format named name (one
+// of Formats), else CSV for Stdio.
+func formatFor(path, name string) (format, error) {
 	ext := filepath.Ext(path)
+	if path == Stdio || ext == "" {
+		switch {
+		case name != "":
+			ext = "." + name
+		case path == Stdio:
+			ext = ".csv"
+		}
+	}
 	switch strings.ToLower(ext) {
 	case ".csv":
 		return formatCSV, nil
@@ -117,17 +145,28 @@ func formatOf(path string) (format, error) {
 	case "":
 		return 0, fmt.Errorf("%s: no file extension to tell the format (supported: .csv, .jsonl, .npy)", path)
 	}
+	if path == Stdio || filepath.Ext(path) == "" {
+		return 0, fmt.Errorf("%s: unknown format %q (supported: csv, jsonl, npy)", path, name)
+	}
 	return 0, fmt.Errorf("%s: unsupported file extension %q (supported: .csv, .jsonl, .npy)", path, ext)
 }
 
 // OpenReader opens the row file at path, whose format is chosen by its
-// extension (.csv, .jsonl or .npy, in any case). For CSV and JSONL files it
+// extension (.csv, .jsonl or .npy, in any case), or by opt.Format; path
+// Stdio reads standard input. For CSV and JSONL files it
 // reads ahead to the first row to learn the row width, and fails if the
 // file holds none.
 func OpenReader(path string, opt ReadOptions) (*Reader, error) {
-	ft, err := formatOf(path)
+	ft, err := formatFor(path, opt.Format)
 	if err != nil {
 		return nil, err
+	}
+	if path == Stdio {
+		r, err := newReader("stdin", os.Stdin, -1, ft, opt)
+		if err == nil {
+			r.file = os.Stdin // Close ends a read blocked on a pipe
+		}
+		return r, err
 	}
 	f, err := os.Open(path)
 	if err != nil {

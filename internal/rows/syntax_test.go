@@ -126,3 +126,33 @@ func TestWidthCut(t *testing.T) {
 		})
 	}
 }
+
+// TestFormatFor checks how the format of a path is chosen: by its
+// extension, else by the format named, else CSV for standard input or
+// output.
+func TestFormatFor(t *testing.T) {
+	tests := []struct {
+		path, name string
+		want       format
+		err        string
+	}{
+		{"a.csv", "", formatCSV, ""},
+		{"a.NPY", "jsonl", formatNPY, ""}, // the extension decides
+		{"-", "", formatCSV, ""},
+		{"-", "jsonl", formatJSONL, ""},
+		{"-", "npy", formatNPY, ""},
+		{"rows", "npy", formatNPY, ""},
+		{"rows", "", 0, "rows: no file extension to tell the format"},
+		{"-", "xlsx", 0, `-: unknown format "xlsx"`},
+		{"a.txt", "csv", 0, `a.txt: unsupported file extension ".txt"`},
+	}
+	for _, tt := range tests {
+		got, err := formatFor(tt.path, tt.name)
+		if got != tt.want || (err == nil) != (tt.err == "") || err != nil && !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("formatFor(%q, %q) = %v, %v; want %v, %q", tt.path, tt.name, got, err, tt.want, tt.err)
+		}
+	}
+	if _, err := CreateWriterFormat(Stdio, "npy", nil, 2); err == nil {
+		t.Error("NPY to standard output: no error")
+	}
+}
