@@ -20,6 +20,8 @@ For an energy model the output has a column "energy" per row and, when the
 model carries ebmpipe.log_z metadata, "log_density" = -energy - log_z. With
 --raw the model's outputs are written as they are, flattened, one row per
 input row. Formats follow the file extensions: .csv, .npy, .jsonl.
+--input - reads standard input and --output - writes standard output, in
+the --format given (csv by default).
 
 The rows stream through in batches, in memory bounded by --batch-size and
 --workers whatever the file size, and come out in input order. The output
