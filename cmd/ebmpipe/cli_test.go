@@ -144,9 +144,8 @@ func runBinaryInput(t *testing.T, dir, stdin string, args ...string) cliRun {
 type cliCase struct {
 	name string
 	args []string
-	// files are created in $OUT before the run: a name ending in "/" is a
-	// directory, any other a file holding the text. The run must leave
-	// $OUT holding exactly these.
+	// files are created in $OUT before the run (see caseDir). The run
+	// must leave $OUT holding exactly these.
 	files map[string]string
 	code  int
 }
@@ -495,47 +494,69 @@ func TestCLI(t *testing.T) {
 		names = append(names, c.name)
 	}
 	names = append(names, "score-sigint", "train-sigint")
+	checkSections(t, "testdata/cli.golden", names, sections)
+}
+
+// checkSections compares the sections of the cases names, "## NAME" and
+// the text, with the golden file path, unless a case did not run.
+func checkSections(t *testing.T, path string, names []string, sections map[string]string) {
+	t.Helper()
 	var golden strings.Builder
 	for _, name := range names {
 		text, ok := sections[name]
 		if !ok {
-			t.Logf("not comparing with testdata/cli.golden: case %s did not run", name)
+			t.Logf("not comparing with %s: case %s did not run", path, name)
 			return
 		}
 		golden.WriteString("## " + name + "\n" + text)
 	}
-	checkGolden(t, "testdata/cli.golden", golden.String())
+	checkGolden(t, path, golden.String())
+}
+
+// caseDir makes the directory of the case name under dir/out, holding
+// files, and returns it. In files, a name ending in "/" is a directory,
+// and a text "-> PATH" makes a symbolic link to PATH, "< PATH" a copy of
+// the file PATH, any other a file holding the text; $OUT and $DIR in the
+// texts stand for the case's directory and dir.
+func caseDir(t *testing.T, dir, name string, files map[string]string) string {
+	t.Helper()
+	out := filepath.Join(dir, "out", strings.ReplaceAll(name, "/", "-"))
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	expand := strings.NewReplacer("$OUT", out, "$DIR", dir)
+	for name, text := range files {
+		p := filepath.Join(out, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		text = expand.Replace(text)
+		var err error
+		switch {
+		case strings.HasSuffix(name, "/"):
+		case strings.HasPrefix(text, "-> "):
+			err = os.Symlink(text[3:], p)
+		case strings.HasPrefix(text, "< "):
+			var b []byte
+			if b, err = os.ReadFile(text[2:]); err == nil {
+				err = os.WriteFile(p, b, 0o644)
+			}
+		default:
+			err = os.WriteFile(p, []byte(text), 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
 
 // runErrorCase runs c, checks that it fails as it should, and returns its
 // golden section: the command line and its stderr.
 func runErrorCase(t *testing.T, dir string, c cliCase) string {
-	out := filepath.Join(dir, "out", strings.ReplaceAll(c.name, "/", "-"))
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	expand := strings.NewReplacer("$OUT", out, "$DIR", dir)
-	for name, text := range c.files {
-		p := filepath.Join(out, name)
-		if strings.HasSuffix(name, "/") {
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(expand.Replace(text)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	out := caseDir(t, dir, c.name, c.files)
 	before := snapshot(t, out, "")
-	args := make([]string, len(c.args))
-	for i, a := range c.args {
-		args[i] = expand.Replace(a)
-	}
-	r := runBinary(t, out, args...)
+	r := runBinary(t, out, expandAll(c.args, dir, out)...)
 
 	if r.code != c.code {
 		t.Errorf("exit %d, want %d; stderr:\n%s", r.code, c.code, r.stderr)

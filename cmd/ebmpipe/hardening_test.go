@@ -27,9 +27,7 @@ import (
 type okCase struct {
 	name string
 	args []string
-	// files are created in $OUT before the run, as for cliCase; a text
-	// "-> PATH" makes a symbolic link to PATH, and "< PATH" a copy of the
-	// file PATH.
+	// files are created in $OUT before the run (see caseDir).
 	files map[string]string
 	stdin string // the run's standard input
 	code  int
@@ -179,49 +177,17 @@ func TestCLIHardening(t *testing.T) {
 			})
 		}
 	})
-	var golden strings.Builder
-	for _, c := range okCases {
-		text, ok := sections[c.name]
-		if !ok {
-			t.Logf("not comparing with testdata/hardening.golden: case %s did not run", c.name)
-			return
-		}
-		golden.WriteString("## " + c.name + "\n" + text)
+	names := make([]string, len(okCases))
+	for i, c := range okCases {
+		names[i] = c.name
 	}
-	checkGolden(t, "testdata/hardening.golden", golden.String())
+	checkSections(t, "testdata/hardening.golden", names, sections)
 }
 
 // runOKCase runs c in a directory of its own under dir/out and returns
 // its golden section: the command line, the exit status and stderr.
 func runOKCase(t *testing.T, dir string, c okCase) string {
-	out := filepath.Join(dir, "out", strings.ReplaceAll(c.name, "/", "-"))
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	expand := strings.NewReplacer("$OUT", out, "$DIR", dir)
-	for name, text := range c.files {
-		p := filepath.Join(out, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		text = expand.Replace(text)
-		var err error
-		switch {
-		case strings.HasSuffix(name, "/"):
-		case strings.HasPrefix(text, "-> "): // a symbolic link
-			err = os.Symlink(text[3:], p)
-		case strings.HasPrefix(text, "< "): // a copy of a file
-			var b []byte
-			if b, err = os.ReadFile(text[2:]); err == nil {
-				err = os.WriteFile(p, b, 0o644)
-			}
-		default:
-			err = os.WriteFile(p, []byte(text), 0o644)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	out := caseDir(t, dir, c.name, c.files)
 	r := runBinaryInput(t, out, c.stdin, expandAll(c.args, dir, out)...)
 	checkNoPanic(t, r)
 	if r.code != c.code {
