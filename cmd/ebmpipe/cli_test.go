@@ -534,6 +534,7 @@ func caseDir(t *testing.T, dir, name string, files map[string]string) string {
 		var err error
 		switch {
 		case strings.HasSuffix(name, "/"):
+			err = os.MkdirAll(p, 0o755)
 		case strings.HasPrefix(text, "-> "):
 			err = os.Symlink(text[3:], p)
 		case strings.HasPrefix(text, "< "):
