@@ -19,6 +19,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/train/data"
 	"github.com/ebmpipe/ebmpipe/train/metrics"
@@ -126,7 +127,9 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 		return nil, err
 	}
 	if !strings.HasPrefix(o.Data, "toy:") {
-		tr.data.Standardize()
+		if err := tr.data.Standardize(); err != nil {
+			return nil, fielderr.Errorf("{Data}: %w", err)
+		}
 	}
 	if tr.sampler, err = data.NewSampler(tr.data, o.Seed); err != nil {
 		return nil, fielderr.Errorf("{Data}: %w", err)
@@ -162,6 +165,9 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	if fi, err := os.Stat(o.Out); err == nil && !fi.IsDir() {
 		return nil, fielderr.Errorf("{Out} %s: not a directory", o.Out)
 	}
+	if pid := atomicfile.Holder(filepath.Join(o.Out, LockFile)); pid != 0 && pid != os.Getpid() {
+		return nil, outInUse(o.Out, pid)
+	}
 	dir := filepath.Join(o.Out, CheckpointDir)
 	if o.Resume {
 		c, err := LoadCheckpoint(dir)
@@ -171,12 +177,57 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 		if err := tr.restore(c); err != nil {
 			return nil, fielderr.Errorf("{Resume}: %s: %w", dir, err)
 		}
-	} else if _, err := os.Stat(filepath.Join(dir, latestName)); err == nil {
-		return nil, fielderr.Errorf("{Out} %s already holds a run (%s); use {Resume} to continue it or choose another {Out}", o.Out, dir)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fielderr.Errorf("{Out}: %w", err)
+	} else if err := checkFreshOut(o.Out); err != nil {
+		return nil, err
 	}
 	return tr, nil
+}
+
+// LockFile is the lock file a training run keeps in its Out folder while
+// it runs, holding its process id: a second run on the folder fails at
+// once instead of mixing its files with the first's. A lock left by a
+// killed run names a dead process and is taken over.
+const LockFile = ".ebmpipe-train.lock"
+
+// lockOut takes the lock of the folder out.
+func lockOut(out string) (*atomicfile.Lock, error) {
+	l, err := atomicfile.TryLock(filepath.Join(out, LockFile))
+	var held *atomicfile.HeldError
+	switch {
+	case errors.As(err, &held):
+		return nil, outInUse(out, held.PID)
+	case err != nil:
+		return nil, fielderr.Errorf("{Out}: %w", err)
+	}
+	return l, nil
+}
+
+func outInUse(out string, pid int) error {
+	return fielderr.Errorf("{Out} %s is in use by another training run (process %d, lock file %s); wait for it to end or choose another {Out}",
+		out, pid, filepath.Join(out, LockFile))
+}
+
+// checkFreshOut returns an error if the folder out holds a run: a
+// checkpoint, or the models or metrics of a run without one, which a new
+// run would overwrite.
+func checkFreshOut(out string) error {
+	dir := filepath.Join(out, CheckpointDir)
+	if _, err := os.Stat(filepath.Join(dir, latestName)); err == nil {
+		return fielderr.Errorf("{Out} %s already holds a run (%s); use {Resume} to continue it or choose another {Out}", out, dir)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fielderr.Errorf("{Out}: %w", err)
+	}
+	var found []string
+	for _, f := range []string{EnergyFile, GeneratorFile, MetricsFile} {
+		if _, err := os.Lstat(filepath.Join(out, f)); err == nil {
+			found = append(found, f)
+		}
+	}
+	if len(found) > 0 {
+		return fielderr.Errorf("{Out} %s holds %s of another run but no checkpoint to resume; choose another {Out}, or move them away first",
+			out, strings.Join(found, ", "))
+	}
+	return nil
 }
 
 func (tr *Trainer) loadNetworks() error {
@@ -348,6 +399,17 @@ func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 	o := tr.o
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, fielderr.Errorf("{Out}: %w", err)
+	}
+	lock, err := lockOut(o.Out)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	if !o.Resume && tr.step == 0 {
+		// Another run may have written here since NewTrainer looked.
+		if err := checkFreshOut(o.Out); err != nil {
+			return nil, err
+		}
 	}
 	mf, err := metrics.Open(filepath.Join(o.Out, MetricsFile), tr.columns, o.Resume, tr.step)
 	if err != nil {

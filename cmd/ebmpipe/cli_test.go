@@ -104,15 +104,24 @@ func fileExists(path string) bool {
 type cliRun struct {
 	code           int
 	stdout, stderr string
+	maxRSS         int64 // peak resident memory in bytes, 0 if not known
 }
 
 // runBinary runs the binary with args in directory dir.
 func runBinary(t *testing.T, dir string, args ...string) cliRun {
 	t.Helper()
+	return runBinaryInput(t, dir, "", args...)
+}
+
+// runBinaryInput runs the binary with args in directory dir, with stdin
+// on its standard input.
+func runBinaryInput(t *testing.T, dir, stdin string, args ...string) cliRun {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, ebmpipeBinary(t), args...)
 	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -122,7 +131,11 @@ func runBinary(t *testing.T, dir string, args ...string) cliRun {
 	case err != nil:
 		t.Fatalf("ebmpipe %s: %v\nstderr:\n%s", strings.Join(args, " "), err, stderr.String())
 	}
-	return cliRun{cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()}
+	r := cliRun{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSS = int64(ru.Maxrss) << 10 // kilobytes on Linux
+	}
+	return r
 }
 
 // A cliCase is a command line that must fail. In args and files, $DIR
@@ -131,9 +144,8 @@ func runBinary(t *testing.T, dir string, args ...string) cliRun {
 type cliCase struct {
 	name string
 	args []string
-	// files are created in $OUT before the run: a name ending in "/" is a
-	// directory, any other a file holding the text. The run must leave
-	// $OUT holding exactly these.
+	// files are created in $OUT before the run (see caseDir). The run
+	// must leave $OUT holding exactly these.
 	files map[string]string
 	code  int
 }
@@ -165,6 +177,11 @@ var cliCases = []cliCase{
 	{name: "score/bad-engine", args: score("--engine", "gpu"), code: 2},
 	{name: "score/batch-size-zero", args: score("--batch-size", "0"), code: 2},
 	{name: "score/batch-size-not-a-number", args: score("--batch-size", "many"), code: 2},
+	{name: "score/batch-size-float", args: score("--batch-size", "1e10"), code: 2},
+	{name: "score/batch-size-huge", args: score("--batch-size", "10000000000", "--workers", "100000"), code: 2},
+	{name: "score/bad-format", args: score("--input", "-", "--format", "xlsx"), code: 2},
+	{name: "score/npy-to-stdout", args: score("--output", "-", "--format", "npy"), code: 2},
+	{name: "score/rejects-of-stdout", args: score("--output", "-", "--skip-bad-rows"), code: 2},
 	{name: "score/extra-argument", args: score("$DIR/good.csv"), code: 2},
 	{name: "score/output-is-input", args: []string{"score", "--engine", "go", "--model", "$DIR/energy.onnx", "--input", "$OUT/rows.csv", "--output", "$OUT/rows.csv"},
 		files: map[string]string{"rows.csv": "x0,x1\n0.5,1\n"}, code: 2},
@@ -185,6 +202,8 @@ var cliCases = []cliCase{
 	{name: "score/nan-jsonl", args: score("--input", "$DIR/nan.jsonl"), code: 1},
 	{name: "score/ragged-row", args: score("--input", "$DIR/ragged.csv"), code: 1},
 	{name: "score/second-header", args: score("--input", "$DIR/concatenated.csv"), code: 1},
+	{name: "score/go-number-syntax", args: score("--input", "$OUT/rows.csv"), files: map[string]string{"rows.csv": "x0,x1\n1,2\n1_000,0x1p-2\n"}, code: 1},
+	{name: "score/header-wider-than-rows", args: score("--input", "$OUT/rows.csv"), files: map[string]string{"rows.csv": "a,b,c\n1,2\n"}, code: 1},
 	{name: "score/output-bad-extension", args: score("--output", "$OUT/scores.xlsx"), code: 1},
 	{name: "score/output-missing-directory", args: score("--output", "$OUT/missing/scores.csv"), code: 1},
 	{name: "score/output-under-a-file", args: score("--output", "$DIR/good.csv/scores.csv"), code: 1},
@@ -197,6 +216,10 @@ var cliCases = []cliCase{
 	{name: "train/data-directory", args: trainArgs("--data", "$DIR/dir.csv"), code: 1},
 	{name: "train/empty-data", args: trainArgs("--data", "$DIR/empty.csv"), code: 1},
 	{name: "train/nan", args: trainArgs("--data", "$DIR/nan.csv"), code: 1},
+	{name: "train/constant-data", args: trainArgs("--data", "$OUT/same.csv"), files: map[string]string{"same.csv": "a,b\n" + strings.Repeat("0.1,-7\n", 60)}, code: 1},
+	{name: "train/float32-overflow", args: trainArgs("--data", "$OUT/big.csv"), files: map[string]string{"big.csv": "a,b\n1,2\n3,1e39\n"}, code: 1},
+	{name: "train/oversized-flags", args: trainArgs("--batch-size", "10000000000", "--data-rows", "10000000000", "--bracket-samples", "1000000000"), code: 2},
+	{name: "train/oversized-mlp", args: trainArgs("--energy", "mlp:2-1048576-1048576-1"), code: 1},
 	{name: "train/bad-mlp-spec", args: trainArgs("--energy", "mlp:2-x-1"), code: 1},
 	{name: "train/missing-energy", args: trainArgs("--energy", "$DIR/nope.onnx"), code: 1},
 	{name: "train/generator-as-energy", args: trainArgs("--energy", "$DIR/generator.onnx"), code: 1},
@@ -204,10 +227,13 @@ var cliCases = []cliCase{
 	{name: "train/two-input-energy", args: trainArgs("--energy", "$DIR/two-inputs.onnx"), code: 1},
 	{name: "train/out-is-a-file", args: trainArgs("--out", "$DIR/good.csv"), code: 1},
 	{name: "train/out-holds-a-run", args: trainArgs("--out", "$OUT/old"), files: map[string]string{"old/checkpoint/latest": "step-000010.ckpt\n"}, code: 1},
+	{name: "train/out-in-use", args: trainArgs(), files: map[string]string{"run/.ebmpipe-train.lock": "1\n"}, code: 1},
+	{name: "train/out-holds-models", args: trainArgs("--out", "$OUT/old"), files: map[string]string{"old/energy.onnx": "model", "old/metrics.csv": "step\n"}, code: 1},
 	{name: "train/resume-without-checkpoint", args: trainArgs("--resume"), code: 1},
 
 	{name: "bounds/missing-data-flag", args: []string{"bounds", "--energy", "$DIR/energy.onnx", "--generator", "$DIR/generator.onnx"}, code: 2},
 	{name: "bounds/samples-zero", args: boundsArgs("--samples", "0"), code: 2},
+	{name: "bounds/samples-huge", args: boundsArgs("--samples", "1000000000000"), code: 2},
 	{name: "bounds/energy-directory", args: boundsArgs("--energy", "$DIR/dir.onnx"), code: 1},
 	{name: "bounds/models-swapped", args: boundsArgs("--energy", "$DIR/generator.onnx", "--generator", "$DIR/energy.onnx"), code: 1},
 	{name: "bounds/two-input-energy", args: boundsArgs("--energy", "$DIR/two-inputs.onnx"), code: 1},
@@ -215,6 +241,7 @@ var cliCases = []cliCase{
 	{name: "bounds/nan", args: boundsArgs("--data", "$DIR/nan.csv"), code: 1},
 	{name: "bounds/empty-data", args: boundsArgs("--data", "$DIR/empty.csv"), code: 1},
 
+	{name: "logz/grid-size-huge", args: logzArgs("--grid-size", "1000000000000"), code: 1},
 	{name: "logz/model-directory", args: logzArgs("--model", "$DIR/dir.onnx"), code: 1},
 	{name: "logz/two-input-model", args: logzArgs("--model", "$DIR/two-inputs.onnx"), code: 1},
 	{name: "logz/nan", args: logzArgs("--data", "$DIR/nan.csv"), code: 1},
@@ -222,6 +249,7 @@ var cliCases = []cliCase{
 	{name: "logz/output-directory", args: logzArgs("--output", "$OUT/energy.onnx"), files: map[string]string{"energy.onnx/": ""}, code: 1},
 	{name: "logz/output-under-a-file", args: logzArgs("--output", "$DIR/good.csv/energy.onnx"), code: 1},
 
+	{name: "plot/grid-size-huge", args: plotArgs("--grid-size", "1000000000000"), code: 2},
 	{name: "plot/missing-energy", args: plotArgs("--energy", "$DIR/nope.onnx"), code: 1},
 	{name: "plot/energy-directory", args: plotArgs("--energy", "$DIR/dir.onnx"), code: 1},
 	{name: "plot/generator-as-energy", args: plotArgs("--energy", "$DIR/generator.onnx"), code: 1},
@@ -237,6 +265,7 @@ var cliCases = []cliCase{
 	{name: "plot/run-without-models", args: []string{"plot", "--run", "$OUT/run"}, files: map[string]string{"run/": ""}, code: 1},
 
 	{name: "sample/n-not-a-number", args: sampleArgs("-n", "ten"), code: 2},
+	{name: "sample/n-huge", args: sampleArgs("-n", "9999999999999999"), code: 2},
 	{name: "sample/generator-directory", args: sampleArgs("--generator", "$DIR/dir.onnx"), code: 1},
 	{name: "sample/two-input-generator", args: sampleArgs("--generator", "$DIR/two-inputs-generator.onnx"), code: 1},
 	{name: "sample/output-directory", args: sampleArgs(), files: map[string]string{"samples.csv/": ""}, code: 1},
@@ -404,8 +433,8 @@ func unsupportedOpsModel() *onnx.ModelProto {
 }
 
 // tempName matches the random part of the temporary files' names
-// (.NAME.123.tmp, .NAME.tmp-123).
-var tempName = regexp.MustCompile(`\.\d+\.tmp\b|\.tmp-\d+\b`)
+// (.NAME.PID-123.tmp, .NAME.123.tmp, .NAME.tmp-123).
+var tempName = regexp.MustCompile(`\.\d+(-\d+)?\.tmp\b|\.tmp-\d+\b`)
 
 // normalise replaces the case's directories in s by $OUT and $DIR, and the
 // random part of temporary file names by *.
@@ -465,47 +494,70 @@ func TestCLI(t *testing.T) {
 		names = append(names, c.name)
 	}
 	names = append(names, "score-sigint", "train-sigint")
+	checkSections(t, "testdata/cli.golden", names, sections)
+}
+
+// checkSections compares the sections of the cases names, "## NAME" and
+// the text, with the golden file path, unless a case did not run.
+func checkSections(t *testing.T, path string, names []string, sections map[string]string) {
+	t.Helper()
 	var golden strings.Builder
 	for _, name := range names {
 		text, ok := sections[name]
 		if !ok {
-			t.Logf("not comparing with testdata/cli.golden: case %s did not run", name)
+			t.Logf("not comparing with %s: case %s did not run", path, name)
 			return
 		}
 		golden.WriteString("## " + name + "\n" + text)
 	}
-	checkGolden(t, "testdata/cli.golden", golden.String())
+	checkGolden(t, path, golden.String())
+}
+
+// caseDir makes the directory of the case name under dir/out, holding
+// files, and returns it. In files, a name ending in "/" is a directory,
+// and a text "-> PATH" makes a symbolic link to PATH, "< PATH" a copy of
+// the file PATH, any other a file holding the text; $OUT and $DIR in the
+// texts stand for the case's directory and dir.
+func caseDir(t *testing.T, dir, name string, files map[string]string) string {
+	t.Helper()
+	out := filepath.Join(dir, "out", strings.ReplaceAll(name, "/", "-"))
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	expand := strings.NewReplacer("$OUT", out, "$DIR", dir)
+	for name, text := range files {
+		p := filepath.Join(out, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		text = expand.Replace(text)
+		var err error
+		switch {
+		case strings.HasSuffix(name, "/"):
+			err = os.MkdirAll(p, 0o755)
+		case strings.HasPrefix(text, "-> "):
+			err = os.Symlink(text[3:], p)
+		case strings.HasPrefix(text, "< "):
+			var b []byte
+			if b, err = os.ReadFile(text[2:]); err == nil {
+				err = os.WriteFile(p, b, 0o644)
+			}
+		default:
+			err = os.WriteFile(p, []byte(text), 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
 
 // runErrorCase runs c, checks that it fails as it should, and returns its
 // golden section: the command line and its stderr.
 func runErrorCase(t *testing.T, dir string, c cliCase) string {
-	out := filepath.Join(dir, "out", strings.ReplaceAll(c.name, "/", "-"))
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	expand := strings.NewReplacer("$OUT", out, "$DIR", dir)
-	for name, text := range c.files {
-		p := filepath.Join(out, name)
-		if strings.HasSuffix(name, "/") {
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(expand.Replace(text)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	out := caseDir(t, dir, c.name, c.files)
 	before := snapshot(t, out, "")
-	args := make([]string, len(c.args))
-	for i, a := range c.args {
-		args[i] = expand.Replace(a)
-	}
-	r := runBinary(t, out, args...)
+	r := runBinary(t, out, expandAll(c.args, dir, out)...)
 
 	if r.code != c.code {
 		t.Errorf("exit %d, want %d; stderr:\n%s", r.code, c.code, r.stderr)
@@ -731,7 +783,7 @@ func interrupt(t *testing.T, dir, out string, args []string, ready func() bool) 
 		<-done
 		t.Fatalf("still running 2 minutes after SIGINT; stderr:\n%s", stderr.String())
 	}
-	return cliRun{cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()}
+	return cliRun{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
 }
 
 func expandAll(args []string, dir, out string) []string {

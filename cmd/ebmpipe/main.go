@@ -33,6 +33,7 @@ var commands = []command{
 	sampleCommand,
 	runCommand,
 	demoCommand,
+	versionCommand,
 }
 
 // usageError marks errors in how the command was called (exit status 2).
@@ -51,15 +52,21 @@ func main() {
 // run runs the command line args and returns the exit status: 0 on
 // success, 1 when the command failed, 2 when it was called wrongly.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		if len(args) > 1 {
+	if len(args) == 0 {
+		usage(stdout)
+		return 2
+	}
+	if isHelp(args[0]) {
+		// help COMMAND shows the command's help; help alone, or help of
+		// help (help help, help -h), the usage.
+		if len(args) > 1 && !isHelp(args[1]) {
 			return run([]string{args[1], "--help"}, stdout, stderr)
 		}
 		usage(stdout)
-		if len(args) == 0 {
-			return 2
-		}
 		return 0
+	}
+	if args[0] == "--version" {
+		return run(append([]string{"version"}, args[1:]...), stdout, stderr)
 	}
 	for _, c := range commands {
 		if c.name != args[0] {
@@ -70,13 +77,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.SortFlags = false
 		do := c.setup(fs, stdout, stderr)
 		fs.Usage = func() {
-			fmt.Fprintf(stderr, "Usage: ebmpipe %s [flags] %s\n\n%s\n\nFlags:\n%s", c.name, c.args, c.summary, fs.FlagUsages())
+			fmt.Fprintf(stdout, "Usage: ebmpipe %s [flags] %s\n\n%s\n\nFlags:\n%s", c.name, c.args, c.summary, fs.FlagUsages())
 		}
 		if err := fs.Parse(args[1:]); err != nil {
 			if errors.Is(err, pflag.ErrHelp) {
 				return 0
 			}
 			fmt.Fprintf(stderr, "ebmpipe %s: %v (see ebmpipe %s --help)\n", c.name, err, c.name)
+			return 2
+		}
+		if err := cli.CheckLimits(fs); err != nil {
+			fmt.Fprintf(stderr, "ebmpipe %s: %s (see ebmpipe %s --help)\n", c.name, strings.ReplaceAll(err.Error(), "\n", "; "), c.name)
 			return 2
 		}
 		if err := do(fs.Args()); err != nil {
@@ -92,6 +103,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "ebmpipe: unknown command %q (see ebmpipe help)\n", args[0])
 	return 2
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "--help"
 }
 
 func usage(w io.Writer) {

@@ -135,10 +135,10 @@ func TestPlotCommandErrors(t *testing.T) {
 }
 
 func TestPlotHelp(t *testing.T) {
-	code, _, stderr := runCLI("plot", "--help")
+	code, stdout, _ := runCLI("plot", "--help")
 	for _, want := range []string{"density.png", "samples.png", "curves.png", "--run DIR", "--grid-size K"} {
-		if code != 0 || !strings.Contains(stderr, want) {
-			t.Errorf("plot --help: exit %d, output lacks %q:\n%s", code, want, stderr)
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("plot --help: exit %d, stdout lacks %q:\n%s", code, want, stdout)
 		}
 	}
 }

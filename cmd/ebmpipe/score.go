@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/internal/cli"
+	"github.com/ebmpipe/ebmpipe/internal/rows"
 )
 
 var scoreCommand = command{
@@ -19,6 +20,8 @@ For an energy model the output has a column "energy" per row and, when the
 model carries ebmpipe.log_z metadata, "log_density" = -energy - log_z. With
 --raw the model's outputs are written as they are, flattened, one row per
 input row. Formats follow the file extensions: .csv, .npy, .jsonl.
+--input - reads standard input and --output - writes standard output, in
+the --format given (csv by default).
 
 The rows stream through in batches, in memory bounded by --batch-size and
 --workers whatever the file size, and come out in input order. The output
@@ -65,9 +68,16 @@ Any other Beam pipeline option, such as --environment_type LOOPBACK or
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(errw, "scored %d rows into %s", st.Rows, o.Output)
-			if o.SkipBadRows {
+			into := o.Output
+			if into == rows.Stdio {
+				into = "standard output"
+			}
+			fmt.Fprintf(errw, "scored %d rows into %s", st.Rows, into)
+			switch {
+			case o.SkipBadRows && st.Rejected > 0:
 				fmt.Fprintf(errw, "; %d bad rows in %s.rejects", st.Rejected, o.Output)
+			case o.SkipBadRows:
+				fmt.Fprint(errw, "; no bad rows")
 			}
 			fmt.Fprintln(errw)
 			return nil

@@ -42,6 +42,7 @@ func bindFields(fs *pflag.FlagSet, o any, prefix string) {
 			fs.SetAnnotation(fl.Name, fieldKey, []string{name})
 		}
 	})
+	addLimits(fs)
 }
 
 // flagName returns the command-line name of the flag of sets that sets

@@ -106,8 +106,8 @@ func HeldOutFlags(fs *pflag.FlagSet, o *pipeline.HeldOutOptions) {
 // ScoreFlags defines the flags of ebmpipe score.
 func ScoreFlags(fs *pflag.FlagSet, o *score.Options) {
 	fs.StringVar(&o.Model, "model", o.Model, "ONNX `FILE` of the model to run (required)")
-	fs.StringVar(&o.Input, "input", o.Input, "row `FILE` to score: .csv, .npy or .jsonl (required)")
-	fs.StringVar(&o.Output, "output", o.Output, "`FILE` to write, format by extension: .csv, .npy or .jsonl (required)")
+	fs.StringVar(&o.Input, "input", o.Input, "row `FILE` to score: .csv, .npy or .jsonl, or - for standard input (required)")
+	fs.StringVar(&o.Output, "output", o.Output, "`FILE` to write, format by extension: .csv, .npy or .jsonl, or - for standard output (required)")
 	fs.StringVar(&o.Engine, "engine", o.Engine, "scoring `ENGINE`: ort (ONNX Runtime), go (pure-Go Gorgonia graph) or auto (ort if its library loads, else go)")
 	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "rows per model run; bounds memory use")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "`N` goroutines running the model, each with its own engine (0: one per CPU)")
@@ -115,6 +115,7 @@ func ScoreFlags(fs *pflag.FlagSet, o *score.Options) {
 	fs.BoolVar(&o.Raw, "raw", o.Raw, "write the model's outputs as they are, flattened, instead of energies")
 	fs.BoolVar(&o.SkipBadRows, "skip-bad-rows", o.SkipBadRows, "write bad input rows to OUTPUT.rejects and go on, instead of failing")
 	fs.StringVar(&o.ORTLib, "ort-lib", o.ORTLib, "ONNX Runtime shared library `PATH` (default $"+ortlib.LibEnv+", then "+ortlib.DefaultLibShown+")")
+	fs.StringVar(&o.Format, "format", o.Format, "row `FORMAT` (csv, jsonl or npy) of --input - (standard input), --output - (standard output) and files without an extension (default: csv for -)")
 	bindFields(fs, o, "")
 }
 
@@ -176,6 +177,12 @@ func PlotFlags(fs *pflag.FlagSet, o *plot.Options) {
 	fs.IntVar(&o.Samples, "samples", o.Samples, "generator samples `N` to draw; also the most data points drawn")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random `SEED` of the latent draws, of the data points shown and of toy data")
 	bindFields(fs, o, "")
+}
+
+// VersionFlags defines the flags of ebmpipe version: the ONNX Runtime
+// library whose version it prints.
+func VersionFlags(fs *pflag.FlagSet, lib *string) {
+	fs.StringVar(lib, "ort-lib", *lib, "ONNX Runtime shared library `PATH` (default $"+ortlib.LibEnv+", then "+ortlib.DefaultLibShown+")")
 }
 
 // optFloat is a flag setting an optional number: unset (nil) until given.

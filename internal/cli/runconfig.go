@@ -214,5 +214,8 @@ func (c *RunConfig) set(s runSection, key, value string) error {
 	if err := fs.Set(key, value); err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
 	}
+	if err := checkLimit(fs.Lookup(key)); err != nil {
+		return fmt.Errorf("%s: %w", s.name, err)
+	}
 	return nil
 }

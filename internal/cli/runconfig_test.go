@@ -91,6 +91,8 @@ func TestRunConfigApplyErrors(t *testing.T) {
 		{"bad-float", "train:\n  lr-energy: [1, 2]\n", `r.yaml:2: train: invalid argument "1,2" for "--lr-energy" flag`},
 		{"bad-bool", "score:\n  raw: yes\n", `r.yaml:2: score: invalid argument "yes" for "--raw" flag`},
 		{"bad-bounds-list", "logz:\n  bounds: [1, x]\n", `r.yaml:2: logz: invalid argument "1,x" for "--bounds" flag: "x" is not a number`},
+		{"oversized-batch", "train:\n  data: toy:moons\n  batch-size: 10000000000\n", `r.yaml:3: train: --batch-size 10000000000: at most 65536`},
+		{"oversized-samples", "bounds:\n  samples: 100000000\n", `r.yaml:2: bounds: --samples 100000000: at most 16777216`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -120,3 +120,12 @@ func Cause(err error) error {
 		err = c
 	}
 }
+
+// RuntimeVersion loads the ONNX Runtime library named by lib (resolved as
+// by Init) and returns the version it reports.
+func RuntimeVersion(lib string) (string, error) {
+	if err := Init(lib); err != nil {
+		return "", err
+	}
+	return ort.GetVersion(), nil
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -13,36 +14,77 @@ type csvDecoder struct {
 	lines   *lineReader
 	columns []string
 	width   int
+	header  int // line number of the header, 0 if none
 
 	pending   []byte // first data line, read ahead to learn the width
 	pendingNo int
 }
 
-func newCSVDecoder(name string, src io.Reader) (*csvDecoder, error) {
-	d := &csvDecoder{name: name, lines: newLineReader(name, src)}
-	var line []byte
-	for {
-		var err error
-		line, err = d.lines.next()
-		if err == io.EOF {
-			return nil, fmt.Errorf("%s: no data rows", name)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if !isBlank(line) {
-			break
-		}
+// newCSVDecoder reads ahead to the first data line. A first line that is
+// not all numbers is a header, whose names set the width; the first data
+// line must then have as many values. opt.Notice hears of a header that
+// holds numbers, which may be a row of data in another syntax.
+func newCSVDecoder(name string, src io.Reader, opt ReadOptions) (*csvDecoder, error) {
+	d := &csvDecoder{name: name, lines: newLineReader(name, src, opt.Width)}
+	line, err := d.nextNonBlank()
+	if err == io.EOF {
+		return nil, fmt.Errorf("%s: no data rows", name)
 	}
-	if cells, ok := headerCells(line); ok {
-		d.columns = cells
-		d.width = len(cells)
+	if err != nil {
+		return nil, err
+	}
+	if isCut(line) {
+		return nil, fmt.Errorf("%s:%d: has more than %d columns, want %d", name, d.lines.n, opt.Width, opt.Width)
+	}
+	cells, header := headerCells(line)
+	if !header {
+		d.width = bytes.Count(line, []byte(",")) + 1
+		d.pending = append([]byte(nil), line...)
+		d.pendingNo = d.lines.n
 		return d, nil
 	}
-	d.width = bytes.Count(line, []byte(",")) + 1
+	d.columns, d.width, d.header = cells, len(cells), d.lines.n
+	if opt.Notice != nil && slices.ContainsFunc(cells, func(c string) bool { return looksNumeric([]byte(c)) }) {
+		i := slices.IndexFunc(cells, func(c string) bool { return c != "" && !isNumber([]byte(c)) })
+		opt.Notice(fmt.Sprintf("%s: line %d, %s, is read as a header of column names, not as data: %s is not a decimal number",
+			name, d.header, quote(line), quote([]byte(cells[i]))))
+	}
+	line, err = d.nextNonBlank()
+	if err == io.EOF {
+		return d, nil // no rows: Read returns io.EOF
+	}
+	if err != nil {
+		return nil, err
+	}
+	if n := bytes.Count(line, []byte(",")) + 1; n != d.width || isCut(line) {
+		return nil, fmt.Errorf("%s:%d: %s", name, d.lines.n, d.widthError(line))
+	}
 	d.pending = append([]byte(nil), line...)
 	d.pendingNo = d.lines.n
 	return d, nil
+}
+
+// nextNonBlank returns the next line that is not blank.
+func (d *csvDecoder) nextNonBlank() ([]byte, error) {
+	for {
+		line, err := d.lines.next()
+		if err != nil || !isBlank(line) {
+			return line, err
+		}
+	}
+}
+
+// widthError tells how line, whose number of values is not the width,
+// differs from the header or the first row.
+func (d *csvDecoder) widthError(line []byte) error {
+	has := fmt.Sprintf("has %d columns", bytes.Count(line, []byte(","))+1)
+	if isCut(line) {
+		has = fmt.Sprintf("has more than %d columns", d.width)
+	}
+	if d.header > 0 {
+		return fmt.Errorf("%s, but the header (line %d) names %d", has, d.header, d.width)
+	}
+	return fmt.Errorf("%s, want %d", has, d.width)
 }
 
 // headerCells returns the cells of line and true if line is a header: if
@@ -92,8 +134,8 @@ func (d *csvDecoder) next(dst []float64) error {
 // parse parses the line numbered no into dst.
 func (d *csvDecoder) parse(line []byte, no int, dst []float64) error {
 	w := len(dst)
-	if n := bytes.Count(line, []byte(",")) + 1; n != w {
-		return d.bad(line, no, fmt.Errorf("has %d columns, want %d", n, w))
+	if n := bytes.Count(line, []byte(",")) + 1; n != w || isCut(line) {
+		return d.bad(line, no, d.widthError(line))
 	}
 	rest := line
 	for c := range w {

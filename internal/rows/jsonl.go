@@ -23,8 +23,8 @@ type jsonlDecoder struct {
 
 // newJSONLDecoder reads ahead to the first row that tells the width. Bad
 // rows before it go to skip, which returns an error to stop.
-func newJSONLDecoder(name string, src io.Reader, skip func(*rowError) error) (*jsonlDecoder, error) {
-	d := &jsonlDecoder{name: name, lines: newLineReader(name, src)}
+func newJSONLDecoder(name string, src io.Reader, width int, skip func(*rowError) error) (*jsonlDecoder, error) {
+	d := &jsonlDecoder{name: name, lines: newLineReader(name, src, width)}
 	for {
 		line, err := d.lines.next()
 		if err == io.EOF {
@@ -37,6 +37,9 @@ func newJSONLDecoder(name string, src io.Reader, skip func(*rowError) error) (*j
 			continue
 		}
 		no := d.lines.n
+		if isCut(line) {
+			return nil, fmt.Errorf("%s:%d: has more than %d values, want %d", name, no, width, width)
+		}
 		if err := d.learn(line); err != nil {
 			if err := skip(d.bad(line, no, err)); err != nil {
 				return nil, err
@@ -145,6 +148,9 @@ func validJSON(line []byte) error {
 // scratch space for a file of objects; with a seen of its own, each
 // goroutine can call parse concurrently with the others.
 func (d *jsonlDecoder) parse(line []byte, dst []float64, seen []bool) error {
+	if isCut(line) {
+		return fmt.Errorf("has more than %d values, want %d", len(dst), len(dst))
+	}
 	if err := validJSON(line); err != nil {
 		return err
 	}

@@ -37,6 +37,20 @@ type ReadOptions struct {
 	// 1 MiB of text each, and Close stops the goroutines. NPY files are
 	// always decoded in Read: decoding them is about as cheap as copying.
 	Workers int
+
+	// Width, if above 0, is the row width the caller expects, such as a
+	// model's input width. A CSV or JSONL line is then read only up to its
+	// Width-th comma: a longer line is a bad row ("has more than Width
+	// columns") whose rest is skipped, not held in memory.
+	Width int
+
+	// Notice, if not nil, is told of choices made about the file, such as
+	// taking a first CSV line that holds numbers as a header.
+	Notice func(msg string)
+
+	// Format, if not empty, is the format (one of Formats) of a path
+	// without an extension, or of Stdio; the extension decides otherwise.
+	Format string
 }
 
 // BadRow describes a row that a Reader skipped.
@@ -96,7 +110,31 @@ const (
 
 // formatOf returns the format of path, chosen by its extension.
 func formatOf(path string) (format, error) {
+	return formatFor(path, "")
+}
+
+// Stdio is the path that stands for standard input (OpenReader) or
+// standard output (CreateWriterFormat). Its format is the one given, or
+// CSV.
+const Stdio = "-"
+
+// Formats are the names of the row formats, as the file extensions
+// without the dot.
+var Formats = []string{"csv", "jsonl", "npy"}
+
+// formatFor returns the format of path: the one its extension names;
+// for Stdio or a path without an extension, the format named name (one
+// of Formats), else CSV for Stdio.
+func formatFor(path, name string) (format, error) {
 	ext := filepath.Ext(path)
+	if path == Stdio || ext == "" {
+		switch {
+		case name != "":
+			ext = "." + name
+		case path == Stdio:
+			ext = ".csv"
+		}
+	}
 	switch strings.ToLower(ext) {
 	case ".csv":
 		return formatCSV, nil
@@ -107,17 +145,28 @@ func formatOf(path string) (format, error) {
 	case "":
 		return 0, fmt.Errorf("%s: no file extension to tell the format (supported: .csv, .jsonl, .npy)", path)
 	}
+	if path == Stdio || filepath.Ext(path) == "" {
+		return 0, fmt.Errorf("%s: unknown format %q (supported: csv, jsonl, npy)", path, name)
+	}
 	return 0, fmt.Errorf("%s: unsupported file extension %q (supported: .csv, .jsonl, .npy)", path, ext)
 }
 
 // OpenReader opens the row file at path, whose format is chosen by its
-// extension (.csv, .jsonl or .npy, in any case). For CSV and JSONL files it
+// extension (.csv, .jsonl or .npy, in any case), or by opt.Format; path
+// Stdio reads standard input. For CSV and JSONL files it
 // reads ahead to the first row to learn the row width, and fails if the
 // file holds none.
 func OpenReader(path string, opt ReadOptions) (*Reader, error) {
-	ft, err := formatOf(path)
+	ft, err := formatFor(path, opt.Format)
 	if err != nil {
 		return nil, err
+	}
+	if path == Stdio {
+		r, err := newReader("stdin", os.Stdin, -1, ft, opt)
+		if err == nil {
+			r.file = os.Stdin // Close ends a read blocked on a pipe
+		}
+		return r, err
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -155,13 +204,13 @@ func newReader(name string, src io.Reader, size int64, ft format, opt ReadOption
 	switch ft {
 	case formatCSV:
 		var d *csvDecoder
-		d, err = newCSVDecoder(name, src)
+		d, err = newCSVDecoder(name, src, opt)
 		if err == nil {
 			r.dec, r.columns, r.width = d, d.columns, d.width
 		}
 	case formatJSONL:
 		var d *jsonlDecoder
-		d, err = newJSONLDecoder(name, src, r.skip)
+		d, err = newJSONLDecoder(name, src, opt.Width, r.skip)
 		if err == nil {
 			r.dec, r.columns, r.width = d, d.columns, d.width
 		}
@@ -286,15 +335,24 @@ var maxLineBytes = 64 << 20
 
 // lineReader splits a file into lines.
 type lineReader struct {
-	name string
-	br   *bufio.Reader
-	n    int    // number of the line last returned, from 1
-	long []byte // holds lines longer than the buffer
-	eof  bool
+	name  string
+	br    *bufio.Reader
+	n     int    // number of the line last returned, from 1
+	long  []byte // holds lines longer than the buffer
+	eof   bool
+	width int // if above 0, a line longer than the buffer is cut at its width-th comma
 }
 
-func newLineReader(name string, src io.Reader) *lineReader {
-	return &lineReader{name: name, br: bufio.NewReaderSize(src, 64<<10)}
+// cutMark ends a line that lineReader cut at its width-th comma: it holds
+// more values than the expected width, and the rest was skipped. A text
+// line holds no NUL byte, so the mark cannot end a line as read.
+const cutMark = "\x00(cut)"
+
+// isCut reports whether line was cut short (see cutMark).
+func isCut(line []byte) bool { return bytes.HasSuffix(line, []byte(cutMark)) }
+
+func newLineReader(name string, src io.Reader, width int) *lineReader {
+	return &lineReader{name: name, br: bufio.NewReaderSize(src, 64<<10), width: width}
 }
 
 // next returns the next line without its line break. The line is valid
@@ -305,15 +363,10 @@ func (lr *lineReader) next() ([]byte, error) {
 	}
 	line, err := lr.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
-		lr.long = append(lr.long[:0], line...)
-		for err == bufio.ErrBufferFull {
-			line, err = lr.br.ReadSlice('\n')
-			if len(lr.long)+len(line) > maxLineBytes {
-				return nil, fmt.Errorf("%s:%d: line longer than %d bytes", lr.name, lr.n+1, maxLineBytes)
-			}
-			lr.long = append(lr.long, line...)
+		line, err = lr.readLong(line)
+		if err != nil && err != io.EOF {
+			return nil, err
 		}
-		line = lr.long
 	}
 	switch {
 	case err == io.EOF:
@@ -330,6 +383,43 @@ func (lr *lineReader) next() ([]byte, error) {
 		line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf")) // UTF-8 byte order mark
 	}
 	return line, nil
+}
+
+// readLong reads the rest of a line longer than the buffer, whose start
+// is first, into lr.long. If lr.width is above 0 it stops at the line's
+// width-th comma, skips the rest of the line and returns the part read
+// with cutMark at its end.
+func (lr *lineReader) readLong(first []byte) ([]byte, error) {
+	lr.long = append(lr.long[:0], first...)
+	commas := bytes.Count(first, []byte(","))
+	err := bufio.ErrBufferFull
+	for err == bufio.ErrBufferFull {
+		if lr.width > 0 && commas >= lr.width {
+			i := nthIndex(lr.long, ',', lr.width)
+			lr.long = append(lr.long[:i], cutMark...)
+			for err == bufio.ErrBufferFull {
+				_, err = lr.br.ReadSlice('\n')
+			}
+			return lr.long, err
+		}
+		var line []byte
+		line, err = lr.br.ReadSlice('\n')
+		if len(lr.long)+len(line) > maxLineBytes {
+			return nil, fmt.Errorf("%s:%d: line longer than %d bytes", lr.name, lr.n+1, maxLineBytes)
+		}
+		lr.long = append(lr.long, line...)
+		commas += bytes.Count(line, []byte(","))
+	}
+	return lr.long, err
+}
+
+// nthIndex returns the index of the n-th c in b, n ≥ 1; b holds n of them.
+func nthIndex(b []byte, c byte, n int) int {
+	i := -1
+	for range n {
+		i += bytes.IndexByte(b[i+1:], c) + 1
+	}
+	return i
 }
 
 // trimLineBreak returns line without its final "\n" or "\r\n", if any.
@@ -365,11 +455,16 @@ func unquote(cell []byte) []byte {
 	return cell
 }
 
-// parseValue parses one cell or JSON number, as unquote leaves it.
+// parseValue parses one cell or JSON number, as unquote leaves it: a
+// decimal number (see isDecimal). NaN and ±Inf, spelled as strconv reads
+// them, are refused as such.
 func parseValue(cell []byte) (float64, error) {
 	cell = unquote(cell)
 	if len(cell) == 0 {
 		return 0, errors.New("empty value")
+	}
+	if !isDecimal(cell) && !isNonFinite(cell) {
+		return 0, fmt.Errorf("%s is not a number", quote(cell))
 	}
 	v, err := strconv.ParseFloat(string(cell), 64)
 	if err != nil {
@@ -398,8 +493,71 @@ func checkFinite(v float64) error {
 // isNumber reports whether cell reads as a number, allowing NaN, ±Inf and
 // values out of range.
 func isNumber(cell []byte) bool {
-	_, err := strconv.ParseFloat(string(unquote(cell)), 64)
-	return err == nil || errors.Is(err, strconv.ErrRange)
+	cell = unquote(cell)
+	return isDecimal(cell) || isNonFinite(cell)
+}
+
+// isDecimal reports whether b is a decimal number: an optional sign,
+// digits with an optional decimal point (at least one digit), and an
+// optional exponent, e or E, an optional sign and digits. Go's other
+// spellings, such as 0x10, 1_000 and 0x1p-2, are not numbers in a row file.
+func isDecimal(b []byte) bool {
+	i := 0
+	if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		i++
+	}
+	digits := 0
+	for ; i < len(b) && isDigit(b[i]); i++ {
+		digits++
+	}
+	if i < len(b) && b[i] == '.' {
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+			digits++
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		start := i
+		for ; i < len(b) && isDigit(b[i]); i++ {
+		}
+		if i == start {
+			return false
+		}
+	}
+	return i == len(b)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// isNonFinite reports whether b spells NaN or ±Inf as strconv reads them
+// ("NaN", "inf", "-Infinity", in any letter case): such values are
+// numbers, refused as not finite.
+func isNonFinite(b []byte) bool {
+	s := string(b)
+	if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	return strings.EqualFold(s, "nan") || strings.EqualFold(s, "inf") || strings.EqualFold(s, "infinity")
+}
+
+// looksNumeric reports whether cell is a number or starts like one (a
+// digit, or a sign or point before a digit): a header of such cells may
+// well be a row of data.
+func looksNumeric(cell []byte) bool {
+	cell = unquote(cell)
+	if isNumber(cell) {
+		return true
+	}
+	for len(cell) > 0 && (cell[0] == '+' || cell[0] == '-' || cell[0] == '.') {
+		cell = cell[1:]
+	}
+	return len(cell) > 0 && isDigit(cell[0])
 }
 
 // quote quotes b for an error message, shortening it if long.

@@ -222,7 +222,7 @@ func TestReadCSV(t *testing.T) {
 		{name: "spaces and quotes", content: `"a", "b,c"` + "\n 1 ,\t\"2\"\n", columns: []string{"a", "b,c"}, want: []float64{1, 2}},
 		{name: "one column", content: "e\n-1.5\n2e3\n", columns: []string{"e"}, want: []float64{-1.5, 2000}},
 		{name: "header with empty name", content: ",x\n0,1\n", columns: []string{"", "x"}, want: []float64{0, 1}},
-		{name: "numeric forms", content: "-0,+1.5e-3,0x1p-2,.5\n", width: 4, want: []float64{math.Copysign(0, -1), 0.0015, 0.25, 0.5}},
+		{name: "numeric forms", content: "-0,+1.5e-3,2.5E+2,.5,7.\n", width: 5, want: []float64{math.Copysign(0, -1), 0.0015, 250, 0.5, 7}},
 		{name: "header only", content: "x,y\n", columns: []string{"x", "y"}},
 	}
 	for _, tt := range tests {
@@ -311,8 +311,8 @@ func TestReadBadRows(t *testing.T) {
 			content: "a,b\n1,2\n3,abc\n\n5,6,7\n7\nNaN,8\n9,-inf\n1e999,1\n10,\n\"x\",1\n11,12\n",
 			bad: []bad{
 				{3, "3,abc", `data.csv:3: column 2: "abc" is not a number`},
-				{5, "5,6,7", "data.csv:5: has 3 columns, want 2"},
-				{6, "7", "data.csv:6: has 1 columns, want 2"},
+				{5, "5,6,7", "data.csv:5: has 3 columns, but the header (line 1) names 2"},
+				{6, "7", "data.csv:6: has 1 columns, but the header (line 1) names 2"},
 				{7, "NaN,8", "data.csv:7: column 1: NaN is not allowed"},
 				{8, "9,-inf", "data.csv:8: column 2: -Inf is not allowed"},
 				{9, "1e999,1", `data.csv:9: column 1: "1e999" is out of range`},

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
@@ -77,9 +78,21 @@ func CreateUnnamedWriter(path string, width int) (*Writer, error) {
 }
 
 func create(path string, columns []string, width int) (*Writer, error) {
-	ft, err := formatOf(path)
+	return CreateWriterFormat(path, "", columns, width)
+}
+
+// CreateWriterFormat creates a Writer as CreateWriter does (or as
+// CreateUnnamedWriter with columns nil), of the format name (one of
+// Formats) if path is Stdio or has no extension. Path Stdio writes to
+// standard output, as the rows come: Abort cannot take them back, and NPY,
+// whose header holds the row count, cannot go there.
+func CreateWriterFormat(path, name string, columns []string, width int) (*Writer, error) {
+	ft, err := formatFor(path, name)
 	if err != nil {
 		return nil, err
+	}
+	if path == Stdio && ft == formatNPY {
+		return nil, fmt.Errorf("%s: NPY cannot be written to standard output (its header holds the row count); use csv or jsonl", path)
 	}
 	return createFormat(path, ft, columns, width)
 }
@@ -106,16 +119,15 @@ func createFormat(path string, ft format, columns []string, width int) (*Writer,
 	if err := checkColumns(ft, columns); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	tmp, err := atomicfile.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: cannot create: %w", path, err)
-	}
-	w := &Writer{
-		path:   path,
-		format: ft,
-		width:  width,
-		tmp:    tmp,
-		bw:     bufio.NewWriterSize(tmp, 64<<10),
+	w := &Writer{path: path, format: ft, width: width}
+	if path == Stdio {
+		w.bw = bufio.NewWriterSize(os.Stdout, 64<<10)
+	} else {
+		tmp, err := atomicfile.Create(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: cannot create: %w", path, err)
+		}
+		w.tmp, w.bw = tmp, bufio.NewWriterSize(tmp, 64<<10)
 	}
 	switch ft {
 	case formatCSV:
@@ -252,6 +264,9 @@ func (w *Writer) commit() error {
 	if err := w.bw.Flush(); err != nil {
 		return err
 	}
+	if w.tmp == nil {
+		return nil // standard output
+	}
 	if w.format == formatNPY {
 		hdr, err := npyHeader(w.rows, w.width)
 		if err != nil {
@@ -271,6 +286,9 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.done = true
+	if w.tmp == nil {
+		return nil // standard output: what was written stays
+	}
 	if err := w.tmp.Abort(); err != nil {
 		return fmt.Errorf("%s: %w", w.path, err)
 	}

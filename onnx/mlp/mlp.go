@@ -66,6 +66,13 @@ func Parse(spec string) (Spec, error) {
 	if len(s.Sizes) < 2 {
 		return Spec{}, fmt.Errorf("MLP spec %q: need at least an input and an output width", spec)
 	}
+	params := 0
+	for k := 1; k < len(s.Sizes); k++ {
+		params += (s.Sizes[k-1] + 1) * s.Sizes[k]
+	}
+	if params > MaxParams {
+		return Spec{}, fmt.Errorf("MLP spec %q: %d parameters, over the limit of %d", spec, params, MaxParams)
+	}
 	return s, nil
 }
 
@@ -94,6 +101,11 @@ func SplitSpec(body, noun string, activations []string) (nums []int, act string,
 	}
 	return nums, act, nil
 }
+
+// MaxParams bounds the weights and biases of an MLP spec, so that a typo
+// in a width cannot exhaust memory: training holds several copies of each
+// parameter (values, gradients, Adam's moments) besides the activations.
+const MaxParams = 1 << 24
 
 // Options tune the model New builds.
 type Options struct {

@@ -24,6 +24,9 @@ func TestParse(t *testing.T) {
 		{spec: "mlp:2--1", err: `width ""`},
 		{spec: "mlp:2-4-1:swish", err: `unknown activation "swish"`},
 		{spec: "net.onnx", err: "want mlp:"},
+		{spec: "mlp:2-4000-4000-1", sizes: []int{2, 4000, 4000, 1}, act: "prelu"}, // 16 020 001 parameters
+		{spec: "mlp:2-1048576-1048576-1", err: "1099516870657 parameters, over the limit of 16777216"},
+		{spec: "mlp:2-4096-4096-1", err: "16797697 parameters, over the limit"},
 	}
 	for _, c := range cases {
 		s, err := mlp.Parse(c.spec)

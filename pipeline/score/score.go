@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -31,6 +32,10 @@ type Options struct {
 	Raw         bool   `json:"raw"`
 	SkipBadRows bool   `json:"skip-bad-rows"`
 	ORTLib      string `json:"ort-lib"`
+	// Format is the row format (see rows.Formats) of an Input or Output
+	// that is rows.Stdio (standard input or output) or has no extension;
+	// "" means CSV for rows.Stdio.
+	Format string `json:"format"`
 
 	// Progress, if not nil, is called from one goroutine after each batch
 	// written, with the rows written so far and the rows in the input if
@@ -68,6 +73,15 @@ func (o *Options) Check() error {
 	case engine.Auto, engine.ORT, engine.Go:
 	default:
 		errs = append(errs, fielderr.Errorf("{Engine} %q: want auto, ort or go", o.Engine))
+	}
+	if o.Format != "" && !slices.Contains(rows.Formats, o.Format) {
+		errs = append(errs, fielderr.Errorf("{Format} %q: want csv, jsonl or npy", o.Format))
+	}
+	if o.Output == rows.Stdio && o.Format == "npy" {
+		errs = append(errs, fielderr.Errorf("{Format} npy cannot go to standard output (its header holds the row count); use csv or jsonl"))
+	}
+	if o.SkipBadRows && o.Output == rows.Stdio {
+		errs = append(errs, fielderr.Errorf("{SkipBadRows} writes the bad rows to OUTPUT.rejects: it needs an {Output} file, not standard output"))
 	}
 	switch o.Device {
 	case "", "cpu":
@@ -152,7 +166,7 @@ func Score(ctx context.Context, o Options) (Stats, error) {
 	in := engines[0].Input()
 
 	var rejects *rejectFile
-	ropt := rows.ReadOptions{SkipBadRows: o.SkipBadRows, Workers: readWorkers}
+	ropt := rows.ReadOptions{SkipBadRows: o.SkipBadRows, Workers: readWorkers, Width: in.Width, Notice: o.Notice, Format: o.Format}
 	if o.SkipBadRows {
 		rejects = &rejectFile{path: o.Output + ".rejects"}
 		defer rejects.abort()
@@ -366,7 +380,8 @@ func (s *scoreRun) scoreBatch(e engine.Engine, b *scoreBatch) error {
 // for an empty input.
 func createScoreWriter(o Options, ports []engine.Port, widths []int, hasLogZ bool) (*rows.Writer, error) {
 	if !o.Raw {
-		return rows.CreateWriter(o.Output, Columns(hasLogZ))
+		cols := Columns(hasLogZ)
+		return rows.CreateWriterFormat(o.Output, o.Format, cols, len(cols))
 	}
 	var cols []string
 	for k, p := range ports {
@@ -385,7 +400,7 @@ func createScoreWriter(o Options, ports []engine.Port, widths []int, hasLogZ boo
 	if len(cols) == 0 {
 		return nil, fmt.Errorf("%s: cannot tell the output width of an empty input", o.Input)
 	}
-	return rows.CreateWriter(o.Output, cols)
+	return rows.CreateWriterFormat(o.Output, o.Format, cols, len(cols))
 }
 
 // ModelLogZ returns the log Z that model m carries in its metadata, and
@@ -467,6 +482,13 @@ func (f *rejectFile) commit() error {
 		return f.err
 	}
 	if f.w == nil {
+		// No bad rows: a rejects file of an earlier run would be taken
+		// for this run's.
+		if fi, err := os.Lstat(f.path); err == nil && !fi.IsDir() {
+			if err := os.Remove(f.path); err != nil {
+				return fmt.Errorf("removing the rejects file of an earlier run: %w", err)
+			}
+		}
 		return nil
 	}
 	return f.w.Commit()

@@ -3,6 +3,7 @@ package score
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -234,6 +235,21 @@ func TestScoreSkipBadRows(t *testing.T) {
 	got, _ := testutil.ReadRows(t, out)
 	if len(got) != 3 {
 		t.Errorf("got %d energies, want 3", len(got))
+	}
+
+	// A clean run on the same output removes the rejects of this one.
+	if err := os.WriteFile(in, []byte("x0,x1\n0.5,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err = Score(context.Background(), Options{Model: fixtureModel, Input: in, Output: out, Engine: engine.Go, BatchSize: 2, Workers: 1, SkipBadRows: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Rejected != 0 {
+		t.Errorf("clean run: %d rejected", st.Rejected)
+	}
+	if _, err := os.Stat(out + ".rejects"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("clean run left the earlier rejects file (%v)", err)
 	}
 }
 

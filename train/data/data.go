@@ -53,7 +53,8 @@ func LoadData(spec string, n int, seed uint64) (*Dataset, error) {
 // readData reads the first n rows of the row file at path, or all of them if
 // n ≤ 0.
 func readData(path string, n int) (d *Dataset, err error) {
-	r, err := rows.OpenReader(path, rows.ReadOptions{})
+	var notes []string
+	r, err := rows.OpenReader(path, rows.ReadOptions{Notice: func(msg string) { notes = append(notes, msg) }})
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +87,9 @@ func readData(path string, n int) (d *Dataset, err error) {
 		if err != nil {
 			return nil, err // table's errors name the file and line
 		}
+		if err := checkFloat32(path, buf[:k*w], len(data)/w, w); err != nil {
+			return nil, err
+		}
 		data = append(data, buf[:k*w]...)
 	}
 	if len(data) == 0 {
@@ -98,17 +102,42 @@ func readData(path string, n int) (d *Dataset, err error) {
 		Data:     data,
 		Columns:  r.Columns(),
 		Source:   path,
+		Notes:    notes,
 	}, nil
 }
 
+// checkFloat32 returns an error naming the file, row and column of the
+// first of values, rows of width w from row first on (counted from 1 in
+// the message), that overflows float32: the exported models take float32
+// inputs, so such data would fail only at export, after the run.
+func checkFloat32(path string, values []float64, first, w int) error {
+	for i, v := range values {
+		if math.Abs(v) > math.MaxFloat32 {
+			return fmt.Errorf("%s: data row %d, column %d: %g overflows float32 (largest %.8g), the element type of the exported models",
+				path, first+i/w+1, i%w+1, v, math.MaxFloat32)
+		}
+	}
+	return nil
+}
+
+// ConstantTolerance is the spread under which a feature is constant: a
+// feature whose standard deviation is at most ConstantTolerance times its
+// largest magnitude does not vary at the float32 precision of the
+// exported models (it is float32's machine epsilon, 2⁻²³). Standardize
+// applies this one tolerance.
+const ConstantTolerance = 0x1p-23
+
 // Standardize makes each feature of d have mean 0 and standard deviation 1
 // over the rows, storing the mean in Shift and the standard deviation (with
-// divisor Rows, as numpy's std) in Scale. A constant feature is only
-// shifted: its Scale is 1, and a note in Notes says so. Standardize does
-// nothing if d is already standardised (Shift is not nil) or has no rows.
-func (d *Dataset) Standardize() {
+// divisor Rows, as numpy's std) in Scale. A constant feature (see
+// ConstantTolerance) is only shifted: its Scale is 1, and a note in Notes
+// says so. If every feature is constant, every row is the same point and
+// there is no density to learn: Standardize then returns an error naming
+// the features and leaves d as it was. Standardize does nothing if d is
+// already standardised (Shift is not nil) or has no rows.
+func (d *Dataset) Standardize() error {
 	if d.Shift != nil || d.Rows == 0 {
-		return
+		return nil
 	}
 	shift := make([]float64, d.Width)
 	scale := make([]float64, d.Width)
@@ -125,14 +154,25 @@ func (d *Dataset) Standardize() {
 			scale[j] += (x - shift[j]) * (x - shift[j])
 		}
 	}
+	var constant, notes []string
 	for j := range scale {
 		scale[j] = math.Sqrt(scale[j] / float64(d.Rows))
-		if scale[j] == 0 {
+		if scale[j] <= ConstantTolerance*d.maxAbs(j) {
 			scale[j] = 1
-			d.Notes = append(d.Notes, fmt.Sprintf("%s: feature %s is constant (%g); it is shifted to 0 but not scaled",
-				d.Source, d.featureName(j), shift[j]))
+			constant = append(constant, fmt.Sprintf("%s = %g", d.featureName(j), d.Data[j]))
+			notes = append(notes, fmt.Sprintf("%s: feature %s is constant (%g); it is shifted to 0 but not scaled",
+				d.Source, d.featureName(j), d.Data[j]))
 		}
 	}
+	if len(constant) == d.Width {
+		what := "feature " + constant[0] + " is"
+		if d.Width > 1 {
+			what = "features " + strings.Join(constant, ", ") + " are"
+		}
+		return fmt.Errorf("%s: %s constant over the %d rows (to float32 precision): every row is the same point, and there is no density to learn",
+			d.Source, what, d.Rows)
+	}
+	d.Notes = append(d.Notes, notes...)
 	for i := range d.Rows {
 		row := d.Data[i*d.Width : (i+1)*d.Width]
 		for j := range row {
@@ -140,6 +180,16 @@ func (d *Dataset) Standardize() {
 		}
 	}
 	d.Shift, d.Scale = shift, scale
+	return nil
+}
+
+// maxAbs returns the largest magnitude of feature j over d's rows.
+func (d *Dataset) maxAbs(j int) float64 {
+	m := 0.0
+	for i := range d.Rows {
+		m = max(m, math.Abs(d.Data[i*d.Width+j]))
+	}
+	return m
 }
 
 // featureName names feature j for messages: its column name if known, else

@@ -165,6 +165,82 @@ func TestStandardize(t *testing.T) {
 	}
 }
 
+// TestStandardizeNearConstant checks the one tolerance for a constant
+// feature: relative to the feature's values, it takes features whose
+// computed spread is rounding error (60 copies of 0.1 have a standard
+// deviation of about 1e-17, not 0), and refuses data whose every feature
+// is constant.
+func TestStandardizeNearConstant(t *testing.T) {
+	same := func(rows int, row ...float64) *Dataset {
+		d := &Dataset{Rows: rows, Width: len(row), RowShape: []int{len(row)}, Source: "same.csv", Columns: []string{"a", "b"}[:len(row)]}
+		for range rows {
+			d.Data = append(d.Data, row...)
+		}
+		return d
+	}
+	tests := []struct {
+		name string
+		d    *Dataset
+		want string // error, or "" for success
+	}{
+		{"one-feature", same(60, 0.1), `same.csv: feature 0 ("a") = 0.1 is constant over the 60 rows`},
+		{"two-features", same(60, 0.1, 1e6+0.3), `features 0 ("a") = 0.1, 1 ("b") = 1.0000003e+06 are constant`},
+		{"zeros", same(3, 0, 0), `are constant over the 3 rows`},
+		{"huge", same(60, 3e38, -7e-30), `are constant`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := slices.Clone(tt.d.Data)
+			err := tt.d.Standardize()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+			if tt.d.Shift != nil || !slices.Equal(tt.d.Data, before) {
+				t.Error("a refused data set was changed")
+			}
+		})
+	}
+
+	// One near-constant feature beside a varying one: shifted, not
+	// scaled by its rounding error.
+	d := same(60, 0.1, 0)
+	for i := range d.Rows {
+		d.Data[2*i+1] = float64(i)
+	}
+	if err := d.Standardize(); err != nil {
+		t.Fatal(err)
+	}
+	if d.Scale[0] != 1 || len(d.Notes) != 1 || !strings.Contains(d.Notes[0], `0 ("a") is constant`) {
+		t.Errorf("scale %v, notes %q; want feature 0 unscaled, with a note", d.Scale, d.Notes)
+	}
+	for i := range d.Rows {
+		if v := d.Data[2*i]; math.Abs(v) > 1e-15 {
+			t.Fatalf("row %d: feature 0 standardised to %g", i, v)
+		}
+	}
+}
+
+// TestLoadDataFloat32 checks that a value overflowing float32, the
+// exported models' element type, fails at load, naming file, row and
+// column.
+func TestLoadDataFloat32(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "big.csv")
+	if err := os.WriteFile(p, []byte("a,b\n1,2\n3,3.5e38\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadData(p, 0, 1)
+	if want := p + ": data row 2, column 2: 3.5e+38 overflows float32"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want %q", err, want)
+	}
+	if err := os.WriteFile(p, []byte("a,b\n1,2\n3,3.4e38\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadData(p, 0, 1); err != nil {
+		t.Errorf("3.4e38 fits float32: %v", err)
+	}
+}
+
 func TestSplit(t *testing.T) {
 	d, err := LoadData("toy:25gaussians", 101, 4)
 	if err != nil {
