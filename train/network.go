@@ -87,10 +87,12 @@ func loadNetwork(role bounds.Role, name, field, spec string, seed uint64, bn boo
 	return n, nil
 }
 
-// rowShape returns the fixed dimensions of a port after the batch axis.
+// rowShape returns the fixed dimensions of a port after the batch axis:
+// none for a port of dims (batch,), one value per row, as PyTorch energies
+// map (B, ...) to (B,).
 func rowShape(p importers.Port) ([]int, error) {
-	if len(p.Dims) < 2 {
-		return nil, fmt.Errorf("%q has dims %v; want (batch, features...)", p.Name, p.Dims)
+	if len(p.Dims) < 1 {
+		return nil, fmt.Errorf("%q has dims %v; want (batch,) or (batch, features...)", p.Name, p.Dims)
 	}
 	row, err := onnx.RowShape(p.Dims)
 	if err != nil {

@@ -124,6 +124,9 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	if err := tr.loadNetworks(); err != nil {
 		return nil, err
 	}
+	if err := tr.checkExport(); err != nil {
+		return nil, err
+	}
 	if err := tr.loadBounds(); err != nil {
 		return nil, err
 	}
@@ -475,6 +478,7 @@ func (tr *Trainer) row() *metrics.Row {
 // run it continues.
 func (o Options) identity() string {
 	o.Steps, o.Out, o.Resume, o.LogEvery, o.CheckpointEvery, o.KeepCheckpoints = 0, "", false, 0, 0, 0
+	o.Opset = 0             // a resumed run may export another opset
 	b, _ := json.Marshal(o) // no NaN: the optional weights are checked finite
 	return string(b)
 }
@@ -602,14 +606,14 @@ func show(v any) string {
 
 // Export writes the energy and the generator, with their current
 // parameters and the data's standardisation, as ONNX models dir/energy.onnx
-// and dir/generator.onnx, and returns their paths. The generator's
-// BatchNormalization running statistics are first estimated from batches
-// of its own activations.
+// and dir/generator.onnx of operator set Options.Opset, and returns their
+// paths. The generator's BatchNormalization running statistics are first
+// estimated from batches of its own activations.
 func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
 	energy = filepath.Join(dir, EnergyFile)
 	generator = filepath.Join(dir, GeneratorFile)
-	meta := export.Meta{Kind: export.KindEnergy, Shift: tr.data.Shift, Scale: tr.data.Scale, Features: tr.data.Columns}
-	if err := export.Save(energy, tr.energy.model, tr.energy.paramMap(), meta); err != nil {
+	opt := export.Options{Opset: tr.o.Opset}
+	if err := export.SaveWith(energy, tr.energy.net.Model(), tr.energy.paramMap(), tr.exportMeta(export.KindEnergy), opt); err != nil {
 		return "", "", fmt.Errorf("exporting the energy: %w", err)
 	}
 	params := tr.gen.paramMap()
@@ -618,9 +622,34 @@ func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
 		return "", "", fmt.Errorf("exporting the generator: %w", err)
 	}
 	maps.Copy(params, stats)
-	meta = export.Meta{Kind: export.KindGenerator, Shift: tr.data.Shift, Scale: tr.data.Scale}
-	if err := export.Save(generator, tr.gen.model, params, meta); err != nil {
+	if err := export.SaveWith(generator, tr.gen.net.Model(), params, tr.exportMeta(export.KindGenerator), opt); err != nil {
 		return "", "", fmt.Errorf("exporting the generator: %w", err)
 	}
 	return energy, generator, nil
+}
+
+// checkExport builds, without writing them, the models Export would
+// write with the current parameters, so that a run that cannot export
+// fails before its first step rather than after its last.
+func (tr *Trainer) checkExport() error {
+	opt := export.Options{Opset: tr.o.Opset}
+	for _, n := range []*network{tr.energy, tr.gen} {
+		kind := export.KindEnergy
+		if n == tr.gen {
+			kind = export.KindGenerator
+		}
+		if _, err := export.ModelWith(n.net.Model(), n.paramMap(), tr.exportMeta(kind), opt); err != nil {
+			return fielderr.Errorf("{"+n.field+"} %s cannot be exported at {Opset} %d, so the run would fail at its end: %w", n.spec, tr.o.Opset, err)
+		}
+	}
+	return nil
+}
+
+// exportMeta returns the metadata of the exported model of kind.
+func (tr *Trainer) exportMeta(kind string) export.Meta {
+	meta := export.Meta{Kind: kind, Shift: tr.data.Shift, Scale: tr.data.Scale}
+	if kind == export.KindEnergy {
+		meta.Features = tr.data.Columns
+	}
+	return meta
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	"github.com/ebmpipe/ebmpipe/pipeline"
 	"github.com/ebmpipe/ebmpipe/pipeline/logz"
@@ -54,6 +55,7 @@ func TrainFlags(fs *pflag.FlagSet, o *train.Options) {
 	fs.IntVar(&o.KeepCheckpoints, "keep-checkpoints", o.KeepCheckpoints, "checkpoint files to keep (0: all)")
 	fs.StringVar(&o.Out, "out", o.Out, "output `DIR`: metrics.csv, checkpoint/, energy.onnx, generator.onnx")
 	fs.BoolVar(&o.Resume, "resume", o.Resume, "continue from the latest checkpoint in DIR/checkpoint, exactly as if never stopped")
+	fs.Int64Var(&o.Opset, "opset", o.Opset, fmt.Sprintf("ONNX operator set `N` of the exported energy.onnx and generator.onnx (%d to %d)", export.MinOpset, export.MaxOpset))
 	bindFields(fs, o, "")
 }
 
