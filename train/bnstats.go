@@ -46,7 +46,7 @@ func batchNormStats(n *network, batch, batches int, r *data.RNG) (map[string][]f
 			return nil, err
 		}
 	}
-	outs, err := net.Apply(t, ps, importers.ApplyOptions{Training: true}, z)
+	outs, err := net.ApplyRows(t, ps, importers.ApplyOptions{Training: true}, z)
 	if err != nil {
 		return nil, fmt.Errorf("batch statistics: %w", err)
 	}

@@ -138,7 +138,7 @@ func (n *network) apply(t *autodiff.Tape, ps *importers.ParamSet, training bool)
 		if len(n.inRow) != 1 {
 			in = t.Reshape(x, append([]int{rows}, n.inRow...))
 		}
-		outs, err := n.net.Apply(t, ps, importers.ApplyOptions{Training: training}, in)
+		outs, err := n.net.ApplyRows(t, ps, importers.ApplyOptions{Training: training}, in)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", n.name, n.spec, err)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/train/data"
 	"github.com/ebmpipe/ebmpipe/train/metrics"
@@ -40,6 +41,9 @@ type Hooks struct {
 	Upper bounds.Upper
 	// Progress, when set, is called after every iteration.
 	Progress func(Progress)
+	// Notice, when set, is told of choices made on the user's behalf,
+	// such as running a model of fixed batch in chunks of it.
+	Notice func(msg string)
 }
 
 // Progress reports how far a run is.
@@ -126,6 +130,11 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	}
 	if err := tr.checkExport(); err != nil {
 		return nil, err
+	}
+	for _, n := range tr.nets {
+		if b := n.net.FixedBatch(); b > 0 && h.Notice != nil {
+			h.Notice(fmt.Sprintf("%s %s: %s", n.name, n.spec, importers.FixedBatchNote(n.net.Inputs()[0].Name, b)))
+		}
 	}
 	if err := tr.loadBounds(); err != nil {
 		return nil, err

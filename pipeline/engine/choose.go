@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 
+	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	"github.com/ebmpipe/ebmpipe/onnx"
@@ -31,6 +32,7 @@ type Choice struct {
 // With Auto it picks ONNX Runtime if the library loads, else the Go
 // engine, telling o.Notice why.
 func Choose(o Choice, m *onnx.ModelProto, data []byte, workers int) (func() (Engine, error), string, error) {
+	NoteFixedBatch(m, o.Notice)
 	name := o.Engine
 	if name == Auto || name == ORT {
 		err := ortlib.Init(o.ORTLib)
@@ -59,4 +61,35 @@ func Choose(o Choice, m *onnx.ModelProto, data []byte, workers int) (func() (Eng
 		opt.Threads = 1
 	}
 	return func() (Engine, error) { return NewORTEngine(data, o.BatchSize, opt) }, name, nil
+}
+
+// FixedBatch returns the name of the input of model m and the batch size
+// it fixes, as torch.onnx.export writes without dynamic_axes, or 0 if its
+// batch is dynamic (or m has not one input). The engines run such a model
+// in chunks of that batch, whatever the batch size they are given.
+func FixedBatch(m *onnx.ModelProto) (string, int) {
+	g := m.GetGraph()
+	inits := onnx.InitializerNames(g)
+	var ins []*onnx.ValueInfoProto
+	for _, v := range g.GetInput() {
+		if !inits[v.GetName()] {
+			ins = append(ins, v)
+		}
+	}
+	if len(ins) != 1 {
+		return "", 0
+	}
+	dims, _, err := onnx.ValueInfoShape(ins[0])
+	if err != nil || len(dims) == 0 || dims[0].Value <= 0 {
+		return "", 0
+	}
+	return ins[0].GetName(), int(dims[0].Value)
+}
+
+// NoteFixedBatch tells notice, if not nil, that the engines run model m in
+// chunks of the batch its input fixes, if it fixes one.
+func NoteFixedBatch(m *onnx.ModelProto, notice func(msg string)) {
+	if in, b := FixedBatch(m); b > 0 && notice != nil {
+		notice(importers.FixedBatchNote(in, b))
+	}
 }

@@ -380,6 +380,7 @@ func (p *plotRun) generate() error {
 	if err != nil {
 		return err
 	}
+	engine.NoteFixedBatch(m, p.notice)
 	g, err := engine.NewGoEngine(m, plotBatch)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
