@@ -69,6 +69,9 @@ Any other Beam pipeline option, such as --environment_type LOOPBACK or
 			if o.SkipBadRows {
 				fmt.Fprintf(errw, "; %d bad rows in %s.rejects", st.Rejected, o.Output)
 			}
+			if st.NonFinite > 0 {
+				fmt.Fprintf(errw, "; %d non-finite values (NaN or ±Inf) in the output", st.NonFinite)
+			}
 			fmt.Fprintln(errw)
 			return nil
 		}

@@ -13,6 +13,8 @@ type csvDecoder struct {
 	lines   *lineReader
 	columns []string
 	width   int
+	// nonFinite is ReadOptions.NonFinite.
+	nonFinite bool
 
 	pending   []byte // first data line, read ahead to learn the width
 	pendingNo int
@@ -102,7 +104,7 @@ func (d *csvDecoder) parse(line []byte, no int, dst []float64) error {
 			i := bytes.IndexByte(rest, ',')
 			cell, rest = rest[:i], rest[i+1:]
 		}
-		v, err := parseValue(cell)
+		v, err := parseAny(cell, d.nonFinite)
 		if err != nil {
 			return d.bad(line, no, fmt.Errorf("column %d: %w", c+1, err))
 		}

@@ -73,6 +73,7 @@ func NewORTEngine(data []byte, batch int, opt ORTOptions) (Engine, error) {
 	if err := checkORTSize("input", e.in, inBatch); err != nil {
 		return nil, err
 	}
+	e.in.Float32 = true
 	e.batch = batch
 	if inBatch > 0 {
 		// Exported without a dynamic batch axis: every session run has
