@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
@@ -32,7 +33,6 @@ type Choice struct {
 // With Auto it picks ONNX Runtime if the library loads, else the Go
 // engine, telling o.Notice why.
 func Choose(o Choice, m *onnx.ModelProto, data []byte, workers int) (func() (Engine, error), string, error) {
-	NoteFixedBatch(m, o.Notice)
 	name := o.Engine
 	if name == Auto || name == ORT {
 		err := ortlib.Init(o.ORTLib)
@@ -49,7 +49,7 @@ func Choose(o Choice, m *onnx.ModelProto, data []byte, workers int) (func() (Eng
 		}
 	}
 	if name == Go {
-		return func() (Engine, error) { return NewGoEngine(m, o.BatchSize) }, name, nil
+		return noteOnce(m, o.Notice, func() (Engine, error) { return NewGoEngine(m, o.BatchSize) }), name, nil
 	}
 	opt := ORTOptions{Lib: o.ORTLib, Device: o.Device}
 	if err := CheckORTDevice(opt); err != nil {
@@ -60,7 +60,21 @@ func Choose(o Choice, m *onnx.ModelProto, data []byte, workers int) (func() (Eng
 		// competing for the cores.
 		opt.Threads = 1
 	}
-	return func() (Engine, error) { return NewORTEngine(data, o.BatchSize, opt) }, name, nil
+	return noteOnce(m, o.Notice, func() (Engine, error) { return NewORTEngine(data, o.BatchSize, opt) }), name, nil
+}
+
+// noteOnce returns newEngine, telling notice of a fixed batch of m
+// (NoteFixedBatch) after the first engine is made: a model refused makes
+// one line of error, not a notice before it.
+func noteOnce(m *onnx.ModelProto, notice func(string), newEngine func() (Engine, error)) func() (Engine, error) {
+	var once sync.Once
+	return func() (Engine, error) {
+		e, err := newEngine()
+		if err == nil {
+			once.Do(func() { NoteFixedBatch(m, notice) })
+		}
+		return e, err
+	}
 }
 
 // FixedBatch returns the name of the input of model m and the batch size

@@ -380,11 +380,11 @@ func (p *plotRun) generate() error {
 	if err != nil {
 		return err
 	}
-	engine.NoteFixedBatch(m, p.notice)
 	g, err := engine.NewGoEngine(m, plotBatch)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	engine.NoteFixedBatch(m, p.notice)
 	defer g.Close()
 	outs := g.Outputs()
 	if len(outs) != 1 {

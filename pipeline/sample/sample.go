@@ -169,10 +169,10 @@ func Sample(ctx context.Context, o Options) (Stats, error) {
 		if err != nil {
 			return st, err
 		}
-		engine.NoteFixedBatch(em, o.Notice)
 		if s.lv, err = newLangevin(em); err != nil {
 			return st, fmt.Errorf("%s: %w", o.Energy, err)
 		}
+		engine.NoteFixedBatch(em, o.Notice)
 		if err := s.checkWidth(s.width); err != nil {
 			return st, err
 		}
