@@ -10,8 +10,11 @@ import (
 )
 
 // An Evaluator runs a Network forward on rows of float64 inputs, for
-// scoring, in the model's element type: float32 if its outputs are float32
-// (inputs are rounded to float32), else float64. It builds one tape and
+// scoring. For a model of float32 outputs it takes float32 values, as
+// ONNX Runtime does: inputs are rounded to float32 and must be within its
+// range, and outputs are rounded to float32 (an energy beyond float32's
+// range becomes ±Inf). It computes in float64 in between, so that a row's
+// result does not depend on the rows batched with it. It builds one tape and
 // machine per distinct number of rows it is given (usually the batch size
 // and the smaller last batch) and keeps them; a model of fixed batch runs
 // in chunks of that batch (see ApplyRows). An integer input is read when
@@ -20,7 +23,7 @@ import (
 type Evaluator struct {
 	net     *Network
 	rowSize int
-	dt      autodiff.Dtype
+	float32 bool // round inputs and outputs to float32
 	progs   map[int]*evalProg
 }
 
@@ -53,7 +56,7 @@ func (n *Network) NewEvaluator(batch int) (*Evaluator, error) {
 		}
 		rowSize *= int(d.Value)
 	}
-	e := &Evaluator{net: n, rowSize: rowSize, dt: n.elemType(), progs: make(map[int]*evalProg)}
+	e := &Evaluator{net: n, rowSize: rowSize, float32: n.float32Outputs(), progs: make(map[int]*evalProg)}
 	if p.Elem == onnx.TensorProto_INT64 {
 		return e, nil // built on each run
 	}
@@ -63,22 +66,22 @@ func (n *Network) NewEvaluator(batch int) (*Evaluator, error) {
 	return e, nil
 }
 
-// elemType returns the element type the model computes in: Float32 if
-// every output is float32, else Float64.
-func (n *Network) elemType() autodiff.Dtype {
+// float32Outputs reports whether every output of the model is float32.
+func (n *Network) float32Outputs() bool {
 	for _, p := range n.outputs {
 		if p.Elem != onnx.TensorProto_FLOAT {
-			return autodiff.Float64
+			return false
 		}
 	}
-	return autodiff.Float32
+	return true
 }
 
 // RowSize returns the number of values in one input row.
 func (e *Evaluator) RowSize() int { return e.rowSize }
 
-// Float32 reports whether the Evaluator computes in float32.
-func (e *Evaluator) Float32() bool { return e.dt == autodiff.Float32 }
+// Float32 reports whether the Evaluator rounds inputs and outputs to
+// float32, the model's element type.
+func (e *Evaluator) Float32() bool { return e.float32 }
 
 // prog returns the program for rows rows: built once and kept, or, for an
 // integer input, built for the values x.
@@ -94,7 +97,7 @@ func (e *Evaluator) prog(rows int, x []float64) (*evalProg, error) {
 	for _, d := range port.Dims[1:] {
 		shape = append(shape, int(d.Value))
 	}
-	t := autodiff.NewTape(e.dt)
+	t := autodiff.NewTape(autodiff.Float64)
 	var in *autodiff.Node
 	if port.Elem == onnx.TensorProto_INT64 {
 		in = t.Variable(port.Name, autodiff.FromFloat64s(autodiff.Int64, shape, x))
@@ -122,8 +125,12 @@ func (e *Evaluator) Run(x []float64, rows int) ([][]float64, error) {
 	}
 	port := e.net.inputs[0]
 	intIn := port.Elem == onnx.TensorProto_INT64
-	if err := checkInputValues(port.Name, x, e.rowSize, intIn, e.dt == autodiff.Float32 && !intIn); err != nil {
+	round := e.float32 && !intIn
+	if err := checkInputValues(port.Name, x, e.rowSize, intIn, round); err != nil {
 		return nil, err
+	}
+	if round {
+		x = toFloat32(x)
 	}
 	var p *evalProg
 	var err error
@@ -148,9 +155,23 @@ func (e *Evaluator) Run(x []float64, rows int) ([][]float64, error) {
 		if err != nil {
 			return nil, fmt.Errorf("evaluator: output %q: %w", e.net.outputs[i].Name, err)
 		}
+		if e.float32 {
+			for k, y := range v {
+				v[k] = float64(float32(y))
+			}
+		}
 		out[i] = v
 	}
 	return out, nil
+}
+
+// toFloat32 returns the values of x rounded to float32.
+func toFloat32(x []float64) []float64 {
+	r := make([]float64, len(x))
+	for i, v := range x {
+		r[i] = float64(float32(v))
+	}
+	return r
 }
 
 // A ValueError reports an input value the model's input type cannot hold.
