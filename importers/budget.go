@@ -80,6 +80,10 @@ func limit[T int | int64](what string, shape []T, max int) error {
 	return nil
 }
 
+// CheckSize returns a *LimitError if a tensor of shape (described by what,
+// such as `input "x": declared`) has more than max elements.
+func CheckSize(what string, shape []int64, max int) error { return limit(what, shape, max) }
+
 // limit checks a tensor the builder is about to make against the budget.
 func (b *builder) limit(what string, shape []int) error { return limit(what, shape, b.maxElems) }
 

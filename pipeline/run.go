@@ -323,7 +323,7 @@ func (o *RunOptions) prepare(h RunHooks, res *RunResult) (test *data.Dataset, tr
 
 	// 2. Training.
 	h.stage("training %d iterations on %s (lower bound %s, upper bound %s)", o.Train.Steps, o.Train.Data, o.Train.Lower, o.Train.Upper)
-	tr, err = train.NewTrainer(o.Train, train.Hooks{Progress: h.Progress, Validate: o.validator()})
+	tr, err = train.NewTrainer(o.Train, train.Hooks{Progress: h.Progress, Validate: o.validator(), Notice: h.Notice})
 	if err == nil && tr.Data().Width != test.Width {
 		err = fmt.Errorf("the held-out rows %s have %d values, the training data %s %d", test.Source, test.Width, o.Train.Data, tr.Data().Width)
 	}

@@ -73,7 +73,7 @@ func newBNProbe(n *network, batch int) (*bnProbe, error) {
 	t := autodiff.NewTape(autodiff.Float64)
 	p.in = t.Variable("z", autodiff.Zeros(autodiff.Float64, append([]int{batch}, n.inRow...)...))
 	p.ps = net.NewParams(t)
-	outs, err := net.Apply(t, p.ps, importers.ApplyOptions{Training: true}, p.in)
+	outs, err := net.ApplyRows(t, p.ps, importers.ApplyOptions{Training: true}, p.in)
 	if err != nil {
 		return nil, fmt.Errorf("batch statistics: %w", err)
 	}

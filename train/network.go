@@ -73,10 +73,12 @@ func loadNetwork(role bounds.Role, name, field, spec string, seed uint64, bn boo
 	return n, nil
 }
 
-// rowShape returns the fixed dimensions of a port after the batch axis.
+// rowShape returns the fixed dimensions of a port after the batch axis:
+// none for a port of dims (batch,), one value per row, as PyTorch energies
+// map (B, ...) to (B,).
 func rowShape(p importers.Port) ([]int, error) {
-	if len(p.Dims) < 2 {
-		return nil, fmt.Errorf("%q has dims %v; want (batch, features...)", p.Name, p.Dims)
+	if len(p.Dims) < 1 {
+		return nil, fmt.Errorf("%q has dims %v; want (batch,) or (batch, features...)", p.Name, p.Dims)
 	}
 	row, err := onnx.RowShape(p.Dims)
 	if err != nil {
@@ -122,7 +124,7 @@ func (n *network) apply(t *autodiff.Tape, ps *importers.ParamSet, training bool)
 		if len(n.inRow) != 1 {
 			in = t.Reshape(x, append([]int{rows}, n.inRow...))
 		}
-		outs, err := n.net.Apply(t, ps, importers.ApplyOptions{Training: training}, in)
+		outs, err := n.net.ApplyRows(t, ps, importers.ApplyOptions{Training: training}, in)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", n.name, n.spec, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 
 	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 )
 
@@ -91,6 +92,9 @@ type Options struct {
 	Resume          bool   `json:"resume"`
 
 	Selection // the checkpoint exported (selection.go)
+	// Opset is the ONNX operator set version of the exported models, from
+	// export.MinOpset to export.MaxOpset (default export.Opset, 17).
+	Opset int64 `json:"opset,omitempty"`
 }
 
 // DefaultOptions returns the paper's toy settings: a 2-100-100-1 PReLU
@@ -125,6 +129,7 @@ func DefaultOptions() Options {
 		KeepCheckpoints:    3,
 		BracketSamples:     2000,
 		Out:                "run",
+		Opset:              export.Opset,
 	}
 }
 
@@ -143,6 +148,9 @@ func (o *Options) Check() error {
 	}
 	if _, err := o.dtype(); err != nil {
 		add("{Precision}: %v", err)
+	}
+	if o.Opset < export.MinOpset || o.Opset > export.MaxOpset {
+		add("{Opset} %d: want %d to %d", o.Opset, export.MinOpset, export.MaxOpset)
 	}
 	if o.Lower != "" {
 		errs = append(errs, o.checkBounds()...)

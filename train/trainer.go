@@ -19,6 +19,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/export"
+	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/train/data"
@@ -44,6 +45,9 @@ type Hooks struct {
 	// Validate, when set, scores the models for Options.Select best
 	// (default: minus the certified bracket's iw lower bound on the NLL).
 	Validate Validator
+	// Notice, when set, is told of choices made on the user's behalf,
+	// such as running a model of fixed batch in chunks of it.
+	Notice func(msg string)
 }
 
 // Progress reports how far a run is.
@@ -138,6 +142,14 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	tr.noise = data.NewRNG(o.Seed, "noise")
 	if err := tr.loadNetworks(); err != nil {
 		return nil, err
+	}
+	if err := tr.checkExport(); err != nil {
+		return nil, err
+	}
+	for _, n := range tr.nets {
+		if b := n.net.FixedBatch(); b > 0 && h.Notice != nil {
+			h.Notice(fmt.Sprintf("%s %s: %s", n.name, n.spec, importers.FixedBatchNote(n.net.Inputs()[0].Name, b)))
+		}
 	}
 	if err := tr.loadBounds(); err != nil {
 		return nil, err
@@ -551,6 +563,7 @@ func (tr *Trainer) row() *metrics.Row {
 func (o Options) identity() string {
 	o.Steps, o.Out, o.Resume, o.LogEvery, o.CheckpointEvery, o.KeepCheckpoints = 0, "", false, 0, 0, 0
 	o.Selection = o.Selection.normal()
+	o.Opset = 0             // a resumed run may export another opset
 	b, _ := json.Marshal(o) // no NaN: the optional weights are checked finite
 	return string(b)
 }
@@ -684,15 +697,14 @@ func show(v any) string {
 
 // Export writes the energy and the generator, with their current
 // parameters and the data's standardisation, as ONNX models dir/energy.onnx
-// and dir/generator.onnx, and returns their paths. The generator's
-// BatchNormalization running statistics are first estimated from batches
-// of its own activations.
+// and dir/generator.onnx of operator set Options.Opset, and returns their
+// paths. The generator's BatchNormalization running statistics are first
+// estimated from batches of its own activations.
 func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
 	energy = filepath.Join(dir, EnergyFile)
 	generator = filepath.Join(dir, GeneratorFile)
-	meta := export.Meta{Kind: export.KindEnergy, Shift: tr.data.Shift, Scale: tr.data.Scale, Features: tr.data.Columns,
-		Data: tr.o.Data, DataRows: tr.o.DataRows, Seed: tr.o.Seed, Extra: tr.exportExtra}
-	if err := export.Save(energy, tr.energy.model, tr.energy.paramMap(), meta); err != nil {
+	opt := export.Options{Opset: tr.o.Opset}
+	if err := export.SaveWith(energy, tr.energy.net.Model(), tr.energy.paramMap(), tr.exportMeta(export.KindEnergy), opt); err != nil {
 		return "", "", fmt.Errorf("exporting the energy: %w", err)
 	}
 	params := tr.gen.paramMap()
@@ -701,10 +713,35 @@ func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
 		return "", "", fmt.Errorf("exporting the generator: %w", err)
 	}
 	maps.Copy(params, stats)
-	meta = export.Meta{Kind: export.KindGenerator, Shift: tr.data.Shift, Scale: tr.data.Scale,
-		Data: tr.o.Data, DataRows: tr.o.DataRows, Seed: tr.o.Seed, Extra: tr.exportExtra}
-	if err := export.Save(generator, tr.gen.model, params, meta); err != nil {
+	if err := export.SaveWith(generator, tr.gen.net.Model(), params, tr.exportMeta(export.KindGenerator), opt); err != nil {
 		return "", "", fmt.Errorf("exporting the generator: %w", err)
 	}
 	return energy, generator, nil
+}
+
+// checkExport builds, without writing them, the models Export would
+// write with the current parameters, so that a run that cannot export
+// fails before its first step rather than after its last.
+func (tr *Trainer) checkExport() error {
+	opt := export.Options{Opset: tr.o.Opset}
+	for _, n := range []*network{tr.energy, tr.gen} {
+		kind := export.KindEnergy
+		if n == tr.gen {
+			kind = export.KindGenerator
+		}
+		if _, err := export.ModelWith(n.net.Model(), n.paramMap(), tr.exportMeta(kind), opt); err != nil {
+			return fielderr.Errorf("{"+n.field+"} %s cannot be exported at {Opset} %d, so the run would fail at its end: %w", n.spec, tr.o.Opset, err)
+		}
+	}
+	return nil
+}
+
+// exportMeta returns the metadata of the exported model of kind.
+func (tr *Trainer) exportMeta(kind string) export.Meta {
+	meta := export.Meta{Kind: kind, Shift: tr.data.Shift, Scale: tr.data.Scale,
+		Data: tr.o.Data, DataRows: tr.o.DataRows, Seed: tr.o.Seed, Extra: tr.exportExtra}
+	if kind == export.KindEnergy {
+		meta.Features = tr.data.Columns
+	}
+	return meta
 }

@@ -204,6 +204,7 @@ var cliCases = []cliCase{
 	{name: "score/second-header", args: score("--input", "$DIR/concatenated.csv"), code: 1},
 	{name: "score/go-number-syntax", args: score("--input", "$OUT/rows.csv"), files: map[string]string{"rows.csv": "x0,x1\n1,2\n1_000,0x1p-2\n"}, code: 1},
 	{name: "score/header-wider-than-rows", args: score("--input", "$OUT/rows.csv"), files: map[string]string{"rows.csv": "a,b,c\n1,2\n"}, code: 1},
+	{name: "score/beyond-float32", args: score("--input", "$DIR/beyond-float32.csv"), code: 1},
 	{name: "score/output-bad-extension", args: score("--output", "$OUT/scores.xlsx"), code: 1},
 	{name: "score/output-missing-directory", args: score("--output", "$OUT/missing/scores.csv"), code: 1},
 	{name: "score/output-under-a-file", args: score("--output", "$DIR/good.csv/scores.csv"), code: 1},
@@ -230,6 +231,8 @@ var cliCases = []cliCase{
 	{name: "train/out-in-use", args: trainArgs(), files: map[string]string{"run/.ebmpipe-train.lock": "1\n"}, code: 1},
 	{name: "train/out-holds-models", args: trainArgs("--out", "$OUT/old"), files: map[string]string{"old/energy.onnx": "model", "old/metrics.csv": "step\n"}, code: 1},
 	{name: "train/resume-without-checkpoint", args: trainArgs("--resume"), code: 1},
+	{name: "train/opset-too-old", args: trainArgs("--opset", "12"), code: 2},
+	{name: "train/cannot-export-at-opset", args: trainArgs("--data", "$DIR/four.csv", "--energy", "$DIR/layernorm-o23.onnx", "--generator", "mlp:4-8-4", "--opset", "13"), code: 1},
 
 	{name: "bounds/missing-data-flag", args: []string{"bounds", "--energy", "$DIR/energy.onnx", "--generator", "$DIR/generator.onnx"}, code: 2},
 	{name: "bounds/samples-zero", args: boundsArgs("--samples", "0"), code: 2},
@@ -364,24 +367,33 @@ func writeCLIFixtures(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	files := map[string]string{
-		"truncated.onnx":   string(raw[:len(raw)/2]),
-		"notes.onnx":       "this is not a model\n",
-		"empty.onnx":       "",
-		"good.csv":         "x0,x1\n0.5,1\n-1,2\n",
-		"rows.txt":         "0.5,1\n-1,2\n",
-		"empty.csv":        "",
-		"blank.csv":        "\n\n",
-		"wide.csv":         "1,2,3\n4,5,6\n",
-		"bad.csv":          "x0,x1\n1,2\n3,abc\n",
-		"nan.csv":          "x0,x1\n1,2\n3,NaN\n",
-		"nan.jsonl":        "[1, 2]\n[NaN, 3]\n",
-		"ragged.csv":       "x0,x1\n1,2\n3\n",
-		"concatenated.csv": "x0,x1\n1,2\n3,4\nx0,x1\n5,6\n",
+		"truncated.onnx":     string(raw[:len(raw)/2]),
+		"notes.onnx":         "this is not a model\n",
+		"empty.onnx":         "",
+		"good.csv":           "x0,x1\n0.5,1\n-1,2\n",
+		"rows.txt":           "0.5,1\n-1,2\n",
+		"empty.csv":          "",
+		"blank.csv":          "\n\n",
+		"wide.csv":           "1,2,3\n4,5,6\n",
+		"bad.csv":            "x0,x1\n1,2\n3,abc\n",
+		"nan.csv":            "x0,x1\n1,2\n3,NaN\n",
+		"nan.jsonl":          "[1, 2]\n[NaN, 3]\n",
+		"ragged.csv":         "x0,x1\n1,2\n3\n",
+		"concatenated.csv":   "x0,x1\n1,2\n3,4\nx0,x1\n5,6\n",
+		"beyond-float32.csv": "x0,x1\n1,2\n1e39,0\n",
+		"four.csv":           "a,b,c,d\n1,2,3,4\n0,1,0,2\n3,1,2,0\n1,1,0,0\n",
 	}
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	layernorm, err := os.ReadFile("../../testdata/opset/energy_layernorm_o23.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "layernorm-o23.onnx"), layernorm, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	for _, name := range []string{"dir.onnx", "dir.csv"} {
 		if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {

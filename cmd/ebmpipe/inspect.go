@@ -19,7 +19,9 @@ var inspectCommand = command{
 Prints the inputs and outputs with their shapes (symbolic dimensions by
 name), the opset, a histogram of its ops, its parameter count, the
 metadata (such as ebmpipe.log_z, written by logz), and whether
-every op can be trained (all unsupported ops are listed at once).`,
+the model can be trained: every op supported (all unsupported ops are
+listed at once), the graph well formed and within the importer's size
+budget.`,
 	setup: func(fs *pflag.FlagSet, out, _ io.Writer) func([]string) error {
 		return func(args []string) error {
 			if len(args) != 1 {
@@ -83,6 +85,10 @@ func inspect(w io.Writer, path string) error {
 		for _, e := range errs {
 			fmt.Fprintf(w, "  %v\n", e)
 		}
+	} else if _, err := importers.New(m); err != nil {
+		// Every op is supported, but the graph is malformed (a cycle, an
+		// undefined value) or too large to build.
+		fmt.Fprintf(w, "trainable: no — %v\n", err)
 	} else {
 		fmt.Fprintln(w, "trainable: yes (every op imports with exact first and second derivatives)")
 	}

@@ -79,6 +79,9 @@ Any other Beam pipeline option, such as --environment_type LOOPBACK or
 			case o.SkipBadRows:
 				fmt.Fprint(errw, "; no bad rows")
 			}
+			if st.NonFinite > 0 {
+				fmt.Fprintf(errw, "; %d non-finite values (NaN or ±Inf) in the output", st.NonFinite)
+			}
 			fmt.Fprintln(errw)
 			return nil
 		}

@@ -38,7 +38,7 @@ the run and keeps the last good checkpoint.`,
 			}
 			ctx, stop := cli.Interruptible()
 			defer stop()
-			var h train.Hooks
+			h := train.Hooks{Notice: func(msg string) { fmt.Fprintln(errw, "ebmpipe train:", msg) }}
 			if bar := cli.NewProgress(errw, "training", "it"); bar != nil {
 				h.Progress = func(p train.Progress) {
 					if m := p.Metrics; m != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	"github.com/ebmpipe/ebmpipe/pipeline"
 	"github.com/ebmpipe/ebmpipe/pipeline/evaluate"
@@ -61,6 +62,7 @@ func TrainFlags(fs *pflag.FlagSet, o *train.Options) {
 	fs.StringVar(&o.Select, "select", o.Select, "checkpoint to export: `last`, or best: the best score on validation rows held out of the training data (--validation-fraction), taken every --select-every iterations (by ebmpipe run: the log-likelihood with log Z; otherwise minus the certified bracket's importance-weighted lower bound on the NLL, which needs latent and data dimensions equal); the best models are kept in DIR/best")
 	fs.IntVar(&o.SelectEvery, "select-every", o.SelectEvery, fmt.Sprintf("iterations between validation scores with --select best (0: %d)", train.DefaultSelectEvery))
 	fs.Float64Var(&o.ValidationFraction, "validation-fraction", o.ValidationFraction, fmt.Sprintf("share of the training rows held out for validation with --select best, never trained on (0: %g)", train.DefaultValidationFraction))
+	fs.Int64Var(&o.Opset, "opset", o.Opset, fmt.Sprintf("ONNX operator set `N` of the exported energy.onnx and generator.onnx (%d to %d)", export.MinOpset, export.MaxOpset))
 	bindFields(fs, o, "")
 }
 

@@ -15,6 +15,8 @@ type csvDecoder struct {
 	columns []string
 	width   int
 	header  int // line number of the header, 0 if none
+	// nonFinite is ReadOptions.NonFinite.
+	nonFinite bool
 
 	pending   []byte // first data line, read ahead to learn the width
 	pendingNo int
@@ -144,7 +146,7 @@ func (d *csvDecoder) parse(line []byte, no int, dst []float64) error {
 			i := bytes.IndexByte(rest, ',')
 			cell, rest = rest[:i], rest[i+1:]
 		}
-		v, err := parseValue(cell)
+		v, err := parseAny(cell, d.nonFinite)
 		if err != nil {
 			return d.bad(line, no, fmt.Errorf("column %d: %w", c+1, err))
 		}

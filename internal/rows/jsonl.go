@@ -13,9 +13,11 @@ type jsonlDecoder struct {
 	lines   *lineReader
 	columns []string // nil for a file of arrays
 	width   int
-	keys    map[string]int // column index by name, for a file of objects
-	seen    []bool         // keys seen in the current object row
-	first   int            // line number of the first row
+	// nonFinite is ReadOptions.NonFinite.
+	nonFinite bool
+	keys      map[string]int // column index by name, for a file of objects
+	seen      []bool         // keys seen in the current object row
+	first     int            // line number of the first row
 
 	pending   []byte // first row, read ahead to learn the width
 	pendingNo int
@@ -177,7 +179,7 @@ func (d *jsonlDecoder) parseArray(line []byte, i int, dst []float64) error {
 	}
 	for c := 0; ; c++ {
 		i = skipSpace(line, i)
-		j := numberEnd(line, i)
+		j := d.valueEnd(line, i)
 		if j == i {
 			return fmt.Errorf("column %d: %s is not a number", c+1, jsonKind(line[i]))
 		}
@@ -186,7 +188,7 @@ func (d *jsonlDecoder) parseArray(line []byte, i int, dst []float64) error {
 			json.Unmarshal(line, &values)
 			return fmt.Errorf("has %d columns, want %d", len(values), len(dst))
 		}
-		v, err := parseValue(line[i:j])
+		v, err := parseAny(line[i:j], d.nonFinite)
 		if err != nil {
 			return fmt.Errorf("column %d: %w", c+1, err)
 		}
@@ -227,11 +229,11 @@ func (d *jsonlDecoder) parseObject(line []byte, i int, dst []float64, seen []boo
 		seen[c] = true
 		i = skipSpace(line, j) + 1 // :
 		i = skipSpace(line, i)
-		j = numberEnd(line, i)
+		j = d.valueEnd(line, i)
 		if j == i {
 			return fmt.Errorf("key %q: %s is not a number", key, jsonKind(line[i]))
 		}
-		v, err := parseValue(line[i:j])
+		v, err := parseAny(line[i:j], d.nonFinite)
 		if err != nil {
 			return fmt.Errorf("key %q: %w", key, err)
 		}
@@ -247,6 +249,15 @@ func (d *jsonlDecoder) parseObject(line []byte, i int, dst []float64, seen []boo
 		}
 	}
 	return nil
+}
+
+// valueEnd returns the index just after the number that starts at line[i],
+// or, with nonFinite, the string; i if there is none.
+func (d *jsonlDecoder) valueEnd(line []byte, i int) int {
+	if d.nonFinite && line[i] == '"' {
+		return stringEnd(line, i)
+	}
+	return numberEnd(line, i)
 }
 
 // skipSpace returns the index of the first byte of b from i on that is not

@@ -26,9 +26,11 @@ type npyDecoder struct {
 	rowShape []int
 	rows     int
 	width    int
-	itemSize int
-	isFloat  bool
-	convert  func(dst []float64, src []byte)
+	// nonFinite is ReadOptions.NonFinite.
+	nonFinite bool
+	itemSize  int
+	isFloat   bool
+	convert   func(dst []float64, src []byte)
 
 	row    int    // index of the next row
 	buf    []byte // rows read ahead
@@ -294,7 +296,7 @@ func (d *npyDecoder) next(dst []float64) error {
 	d.bufPos += rowBytes
 	row := d.row
 	d.row++
-	if d.isFloat {
+	if d.isFloat && !d.nonFinite {
 		for i, v := range dst {
 			if v-v != 0 { // NaN or ±Inf
 				return &rowError{

@@ -51,6 +51,13 @@ type ReadOptions struct {
 	// Format, if not empty, is the format (one of Formats) of a path
 	// without an extension, or of Stdio; the extension decides otherwise.
 	Format string
+
+	// NonFinite makes NaN, +Inf and −Inf values good, as the Writer writes
+	// them: NaN, +Inf and -Inf in CSV (also Inf, Infinity, +Infinity),
+	// the strings "NaN", "Infinity" and "-Infinity" in JSONL, and NPY's
+	// own. It is for reading back outputs, such as scores; input rows keep
+	// them out.
+	NonFinite bool
 }
 
 // BadRow describes a row that a Reader skipped.
@@ -206,18 +213,21 @@ func newReader(name string, src io.Reader, size int64, ft format, opt ReadOption
 		var d *csvDecoder
 		d, err = newCSVDecoder(name, src, opt)
 		if err == nil {
+			d.nonFinite = opt.NonFinite
 			r.dec, r.columns, r.width = d, d.columns, d.width
 		}
 	case formatJSONL:
 		var d *jsonlDecoder
 		d, err = newJSONLDecoder(name, src, opt.Width, r.skip)
 		if err == nil {
+			d.nonFinite = opt.NonFinite
 			r.dec, r.columns, r.width = d, d.columns, d.width
 		}
 	case formatNPY:
 		var d *npyDecoder
 		d, err = newNPYDecoder(name, src, size)
 		if err == nil {
+			d.nonFinite = opt.NonFinite
 			r.dec, r.shape, r.width, r.rows = d, d.rowShape, d.width, d.rows
 		}
 	default:
@@ -477,6 +487,24 @@ func parseValue(cell []byte) (float64, error) {
 		return 0, err
 	}
 	return v, nil
+}
+
+// nonFiniteValues are the spellings of NaN and ±Inf that readers take with
+// ReadOptions.NonFinite, quotes removed.
+var nonFiniteValues = map[string]float64{
+	"NaN": math.NaN(), "Inf": math.Inf(1), "+Inf": math.Inf(1), "-Inf": math.Inf(-1),
+	"Infinity": math.Inf(1), "+Infinity": math.Inf(1), "-Infinity": math.Inf(-1),
+}
+
+// parseAny is parseValue, also taking the spellings of NaN and ±Inf of
+// nonFiniteValues if nonFinite.
+func parseAny(cell []byte, nonFinite bool) (float64, error) {
+	if nonFinite {
+		if v, ok := nonFiniteValues[string(unquote(cell))]; ok {
+			return v, nil
+		}
+	}
+	return parseValue(cell)
 }
 
 // checkFinite returns an error if v is NaN or ±Inf.

@@ -34,8 +34,10 @@ import (
 //     comma-separated values per row.
 //   - JSONL: one line per row: an object such as {"energy": -1.2, "x": 0.3}
 //     with the column names as keys in order, or a plain array such as
-//     [-1.2, 0.3] if unnamed. JSON has no NaN or ±Inf; they are written as
-//     null.
+//     [-1.2, 0.3] if unnamed. JSON numbers have no NaN or ±Inf; they are
+//     written as the strings "NaN", "Infinity" and "-Infinity".
+//   - CSV writes NaN, +Inf and -Inf. Readers take both back with
+//     ReadOptions.NonFinite.
 //   - NPY: a little-endian float64 array of shape (N, k), or (N,) when
 //     k == 1. Column names are not kept.
 //
@@ -217,8 +219,8 @@ func (w *Writer) Write(rows []float64) error {
 				if w.keys != nil {
 					b = append(b, w.keys[i]...)
 				}
-				if math.IsNaN(v) || math.IsInf(v, 0) {
-					b = append(b, "null"...)
+				if s, ok := jsonNonFinite(v); ok {
+					b = append(b, s...)
 				} else {
 					b = strconv.AppendFloat(b, v, 'g', -1, 64)
 				}
@@ -329,4 +331,19 @@ func AppendCSVRow(dst []byte, row []float64) []byte {
 		dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
 	}
 	return append(dst, '\n')
+}
+
+// jsonNonFinite returns the JSON string a JSONL row holds for NaN, +Inf or
+// −Inf, which JSON numbers cannot be: "NaN", "Infinity" or "-Infinity", as
+// JavaScript and Python spell them; ok is false for a finite v.
+func jsonNonFinite(v float64) (s string, ok bool) {
+	switch {
+	case math.IsNaN(v):
+		return `"NaN"`, true
+	case math.IsInf(v, 1):
+		return `"Infinity"`, true
+	case math.IsInf(v, -1):
+		return `"-Infinity"`, true
+	}
+	return "", false
 }

@@ -117,7 +117,7 @@ func TestWriteFormats(t *testing.T) {
 		{"a.csv", []string{"a b", "c,d"}, 2, nil, "a b,\"c,d\"\n"},
 		{"a.csv", nil, 1, []float64{nan, -inf, 2}, "NaN\n-Inf\n2\n"},
 		{"a.jsonl", []string{"energy", "log_density"}, 2, []float64{-1.2, 0.3, 1e21, -0.0}, `{"energy": -1.2, "log_density": 0.3}` + "\n" + `{"energy": 1e+21, "log_density": 0}` + "\n"},
-		{"a.jsonl", nil, 3, []float64{0.5, nan, -inf}, "[0.5, null, null]\n"},
+		{"a.jsonl", nil, 3, []float64{0.5, nan, -inf}, `[0.5, "NaN", "-Infinity"]` + "\n"},
 		{"a.jsonl", []string{"<\n>"}, 1, []float64{1}, `{"\u003c\n\u003e": 1}` + "\n"},
 	}
 	for _, tt := range tests {

@@ -105,7 +105,8 @@ func ReadRowsWidth(t testing.TB, path string) ([]float64, int) {
 
 func readRows(t testing.TB, path string) ([]float64, []string, int) {
 	t.Helper()
-	r, err := rows.OpenReader(path, rows.ReadOptions{})
+	// Outputs, such as scores, may hold NaN and ±Inf.
+	r, err := rows.OpenReader(path, rows.ReadOptions{NonFinite: true})
 	if err != nil {
 		t.Fatal(err)
 	}

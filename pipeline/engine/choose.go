@@ -2,7 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"sync"
 
+	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	"github.com/ebmpipe/ebmpipe/onnx"
@@ -47,7 +49,7 @@ func Choose(o Choice, m *onnx.ModelProto, data []byte, workers int) (func() (Eng
 		}
 	}
 	if name == Go {
-		return func() (Engine, error) { return NewGoEngine(m, o.BatchSize) }, name, nil
+		return noteOnce(m, o.Notice, func() (Engine, error) { return NewGoEngine(m, o.BatchSize) }), name, nil
 	}
 	opt := ORTOptions{Lib: o.ORTLib, Device: o.Device}
 	if err := CheckORTDevice(opt); err != nil {
@@ -58,5 +60,50 @@ func Choose(o Choice, m *onnx.ModelProto, data []byte, workers int) (func() (Eng
 		// competing for the cores.
 		opt.Threads = 1
 	}
-	return func() (Engine, error) { return NewORTEngine(data, o.BatchSize, opt) }, name, nil
+	return noteOnce(m, o.Notice, func() (Engine, error) { return NewORTEngine(data, o.BatchSize, opt) }), name, nil
+}
+
+// noteOnce returns newEngine, telling notice of a fixed batch of m
+// (NoteFixedBatch) after the first engine is made: a model refused makes
+// one line of error, not a notice before it.
+func noteOnce(m *onnx.ModelProto, notice func(string), newEngine func() (Engine, error)) func() (Engine, error) {
+	var once sync.Once
+	return func() (Engine, error) {
+		e, err := newEngine()
+		if err == nil {
+			once.Do(func() { NoteFixedBatch(m, notice) })
+		}
+		return e, err
+	}
+}
+
+// FixedBatch returns the name of the input of model m and the batch size
+// it fixes, as torch.onnx.export writes without dynamic_axes, or 0 if its
+// batch is dynamic (or m has not one input). The engines run such a model
+// in chunks of that batch, whatever the batch size they are given.
+func FixedBatch(m *onnx.ModelProto) (string, int) {
+	g := m.GetGraph()
+	inits := onnx.InitializerNames(g)
+	var ins []*onnx.ValueInfoProto
+	for _, v := range g.GetInput() {
+		if !inits[v.GetName()] {
+			ins = append(ins, v)
+		}
+	}
+	if len(ins) != 1 {
+		return "", 0
+	}
+	dims, _, err := onnx.ValueInfoShape(ins[0])
+	if err != nil || len(dims) == 0 || dims[0].Value <= 0 {
+		return "", 0
+	}
+	return ins[0].GetName(), int(dims[0].Value)
+}
+
+// NoteFixedBatch tells notice, if not nil, that the engines run model m in
+// chunks of the batch its input fixes, if it fixes one.
+func NoteFixedBatch(m *onnx.ModelProto, notice func(msg string)) {
+	if in, b := FixedBatch(m); b > 0 && notice != nil {
+		notice(importers.FixedBatchNote(in, b))
+	}
 }

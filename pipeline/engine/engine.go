@@ -16,6 +16,10 @@ type Port struct {
 	Shape []int
 	// Width is the number of values in one row, the product of Shape.
 	Width int
+	// Float32 is set on an input whose values the engine rounds to
+	// float32, the model's element type: values beyond float32's range
+	// cannot be given.
+	Float32 bool
 }
 
 // An Engine runs a model forward on batches of rows. The model has one input,
@@ -57,6 +61,7 @@ func NewGoEngine(m *onnx.ModelProto, batch int) (Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	in.Float32 = ev.Float32() && ins[0].Elem != onnx.TensorProto_INT64
 	e := &goEngine{in: in, ev: ev}
 	for _, p := range net.Outputs() {
 		// Output shapes are known only after a run for dynamic dims;

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -28,9 +29,9 @@ type ortEngine struct {
 	in    Port
 	outs  []Port
 	sess  *ort.DynamicAdvancedSession
-	batch int  // rows per run
-	fixed bool // the model's batch axis is fixed: pad smaller batches
-	full  *ortTensors
+	batch int         // most rows per Run
+	fixed int         // the batch the model fixes, or 0: runs in chunks of it, the last padded
+	full  *ortTensors // for runs on batch rows, or fixed rows if fixed
 	part  *ortTensors // for a smaller last batch, made when needed
 	res   [][]float64 // what Run returns, reused
 }
@@ -69,18 +70,23 @@ func NewORTEngine(data []byte, batch int, opt ORTOptions) (Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkORTSize("input", e.in, inBatch); err != nil {
+		return nil, err
+	}
+	e.in.Float32 = true
+	e.batch = batch
 	if inBatch > 0 {
-		// Exported without a dynamic batch axis: every run has inBatch
-		// rows, padded if fewer.
-		if int64(batch) > inBatch {
-			return nil, fmt.Errorf("input %q has a fixed batch of %d rows; use --batch-size %d or less", e.in.Name, inBatch, inBatch)
-		}
-		e.fixed, e.batch = true, int(inBatch)
+		// Exported without a dynamic batch axis: every session run has
+		// inBatch rows, padded if fewer.
+		e.fixed = int(inBatch)
 	}
 	var names []string
 	for _, o := range outs {
 		p, _, err := ortPort(o, "output")
 		if err != nil && !errors.Is(err, errDynamicRow) {
+			return nil, err
+		}
+		if err := checkORTSize("output", p, inBatch); err != nil {
 			return nil, err
 		}
 		e.outs = append(e.outs, p)
@@ -110,7 +116,11 @@ func NewORTEngine(data []byte, batch int, opt ORTOptions) (Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ONNX Runtime: %s", ortlib.OneLine(ortlib.Cause(err)))
 	}
-	if e.full, err = e.newTensors(e.batch); err != nil {
+	full := e.batch
+	if e.fixed > 0 {
+		full = e.fixed
+	}
+	if e.full, err = e.newTensors(full); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -268,8 +278,20 @@ func (e *ortEngine) Run(x []float64, rows int) ([][]float64, error) {
 	if len(x) != rows*e.in.Width {
 		return nil, fmt.Errorf("run on %d rows of %d values: got %d values", rows, e.in.Width, len(x))
 	}
+	for k := range e.res {
+		e.res[k] = e.res[k][:0]
+	}
+	if e.fixed > 0 {
+		for first := 0; first < rows; first += e.fixed {
+			n := min(e.fixed, rows-first)
+			if err := e.runOn(e.full, x[first*e.in.Width:(first+n)*e.in.Width], n); err != nil {
+				return nil, err
+			}
+		}
+		return e.res, nil
+	}
 	t := e.full
-	if rows != e.batch && !e.fixed {
+	if rows != e.batch {
 		if e.part == nil || e.part.rows != rows {
 			e.part.destroy()
 			e.part = nil
@@ -280,13 +302,23 @@ func (e *ortEngine) Run(x []float64, rows int) ([][]float64, error) {
 		}
 		t = e.part
 	}
+	if err := e.runOn(t, x, rows); err != nil {
+		return nil, err
+	}
+	return e.res, nil
+}
+
+// runOn runs the session on the tensors t for the rows rows of x, padded
+// with zeros to t.rows, and appends the outputs' values for those rows to
+// e.res.
+func (e *ortEngine) runOn(t *ortTensors, x []float64, rows int) error {
 	xs := t.x.GetData()
 	for i, v := range x {
 		xs[i] = float32(v)
 	}
 	clear(xs[len(x):]) // padding of a fixed batch
 	if err := e.sess.Run(t.in, t.outs); err != nil {
-		return nil, fmt.Errorf("ONNX Runtime: %s", ortlib.OneLine(ortlib.Cause(err)))
+		return fmt.Errorf("ONNX Runtime: %s", ortlib.OneLine(ortlib.Cause(err)))
 	}
 	for k, v := range t.outs {
 		y, ok := v.(*ort.Tensor[float32])
@@ -295,21 +327,24 @@ func (e *ortEngine) Run(x []float64, rows int) ([][]float64, error) {
 			defer v.Destroy()
 		}
 		if !ok {
-			return nil, fmt.Errorf("ONNX Runtime: output %q is a %v, want float32", e.outs[k].Name, v.GetONNXType())
+			return fmt.Errorf("ONNX Runtime: output %q is a %v, want float32", e.outs[k].Name, v.GetONNXType())
 		}
 		data := y.GetData()
 		if shape := y.GetShape(); len(shape) == 0 || shape[0] != int64(t.rows) {
-			return nil, fmt.Errorf("output %q has shape %v, want %d rows first", e.outs[k].Name, shape, t.rows)
+			return fmt.Errorf("output %q has shape %v, want %d rows first", e.outs[k].Name, shape, t.rows)
 		}
-		data = data[:len(data)/t.rows*rows]
-		r := e.res[k][:0]
-		if cap(r) < len(data) {
-			r = make([]float64, 0, len(data))
+		for _, v := range data[:len(data)/t.rows*rows] {
+			e.res[k] = append(e.res[k], float64(v))
 		}
-		for _, v := range data {
-			r = append(r, float64(v))
-		}
-		e.res[k] = r
 	}
-	return e.res, nil
+	return nil
+}
+
+// checkORTSize checks that a tensor of port p, an input or output (what),'s declared shape, with the
+// model's fixed batch, or one row if dynamic, stays within the importer's
+// element budget, so that a hostile file cannot make the engine allocate
+// terabytes (the batch size the user asks for is the user's to choose).
+func checkORTSize(what string, p Port, fixed int64) error {
+	shape := append([]int64{max(fixed, 1)}, toInt64s(p.Shape)...)
+	return importers.CheckSize(fmt.Sprintf("%s %q: declared", what, p.Name), shape, importers.DefaultMaxElements)
 }

@@ -84,6 +84,7 @@ func (p *plotRun) density() (*vgimg.Canvas, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	engine.NoteFixedBatch(m, p.notice)
 	defer eng.Close()
 	in := eng.Input()
 	if in.Width != 2 {

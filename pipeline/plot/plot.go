@@ -391,6 +391,7 @@ func (p *plotRun) generate() error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	engine.NoteFixedBatch(m, p.notice)
 	defer g.Close()
 	outs := g.Outputs()
 	if len(outs) != 1 {

@@ -172,6 +172,7 @@ func Sample(ctx context.Context, o Options) (Stats, error) {
 		if s.lv, err = newLangevin(em); err != nil {
 			return st, fmt.Errorf("%s: %w", o.Energy, err)
 		}
+		engine.NoteFixedBatch(em, o.Notice)
 		if err := s.checkWidth(s.width); err != nil {
 			return st, err
 		}
@@ -464,7 +465,7 @@ func (l *langevin) prog(rows int) (*gradProg, error) {
 	}
 	t := autodiff.NewTape(autodiff.Float64)
 	x := t.Input(l.net.Inputs()[0].Name, append([]int{rows}, l.in.Shape...)...)
-	outs, err := l.net.Apply(t, l.net.NewParams(t), importers.ApplyOptions{}, x)
+	outs, err := l.net.ApplyRows(t, l.net.NewParams(t), importers.ApplyOptions{}, x)
 	if err != nil {
 		return nil, err
 	}

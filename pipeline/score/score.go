@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/ebmpipe/ebmpipe/export"
@@ -105,10 +107,13 @@ var readWorkers = min(runtime.NumCPU(), 4)
 
 // Stats counts the rows of a scoring run.
 type Stats struct {
-	Rows     int    // rows scored
-	Rejected int    // bad rows written to the rejects file
-	Engine   string // the engine used: "ort" or "go"
-	Workers  int    // the engines run side by side
+	Rows int // rows scored
+	// NonFinite counts the NaN and ±Inf values written: the model's
+	// outputs overflowed, or were undefined, for some rows.
+	NonFinite int
+	Rejected  int    // bad rows written to the rejects file
+	Engine    string // the engine used: "ort" or "go"
+	Workers   int    // the engines run side by side
 }
 
 // Score runs a model over every row of o.Input and writes o.Output.
@@ -185,9 +190,10 @@ func Score(ctx context.Context, o Options) (Stats, error) {
 	run := scoreRun{
 		o: o, r: r, engines: engines, width: in.Width,
 		logZ: logZ, hasLogZ: hasLogZ, total: r.Rows(),
+		float32: in.Float32, reject: ropt.Reject,
 	}
 	w, err := run.run(ctx)
-	st.Rows = run.rows
+	st.Rows, st.NonFinite = run.rows, run.nonFinite
 	if err != nil {
 		if w != nil {
 			w.Abort()
@@ -219,7 +225,10 @@ type scoreRun struct {
 	hasLogZ bool
 	total   int // rows in the input, or -1 if not known
 
-	rows int // rows written
+	float32   bool              // the engines round inputs to float32
+	reject    func(rows.BadRow) // SkipBadRows's, else nil
+	rows      int               // rows written
+	nonFinite int               // NaN and ±Inf values written
 }
 
 // scoreBatch is a batch of rows on its way through a run.
@@ -292,6 +301,7 @@ func (s *scoreRun) run(ctx context.Context) (*rows.Writer, error) {
 				return w, err
 			}
 			s.rows += b.n
+			s.nonFinite += countNonFinite(b.out)
 			free <- b
 			if s.o.Progress != nil {
 				s.o.Progress(s.rows, s.total)
@@ -327,12 +337,23 @@ func (s *scoreRun) read(ctx context.Context, free <-chan *scoreBatch, work chan<
 		case <-ctx.Done():
 			return
 		}
-		n, err := s.r.Read(b.x)
-		if errors.Is(err, io.EOF) {
-			return
+		var n int
+		var err error
+		for n == 0 && err == nil {
+			var read int
+			read, err = s.r.Read(b.x)
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err == nil && s.float32 {
+				n, err = s.dropOverflow(b.x, read, rows)
+			} else {
+				n = read
+			}
+			b.first = rows
+			rows += read
 		}
-		b.seq, b.first, b.n, b.err = seq, rows, n, err
-		rows += n
+		b.seq, b.n, b.err = seq, n, err
 		select {
 		case work <- b:
 		case <-ctx.Done():
@@ -342,6 +363,34 @@ func (s *scoreRun) read(ctx context.Context, free <-chan *scoreBatch, work chan<
 			return
 		}
 	}
+}
+
+// dropOverflow removes from the n rows of x the rows holding a value
+// beyond float32's range, which the model's float32 input cannot hold,
+// passing them to s.reject, and returns the rows left; without s.reject
+// such a row is an error. first is the number of data rows read before x.
+func (s *scoreRun) dropOverflow(x []float64, n, first int) (int, error) {
+	w := s.width
+	kept := 0
+	for i := range n {
+		row := x[i*w : (i+1)*w]
+		bad := slices.IndexFunc(row, func(v float64) bool { return math.Abs(v) > math.MaxFloat32 })
+		if bad < 0 {
+			copy(x[kept*w:], row)
+			kept++
+			continue
+		}
+		err := fmt.Errorf("%s: data row %d: value %g is beyond the range of float32, the model's input type", s.o.Input, first+i+1, row[bad])
+		if s.reject == nil {
+			return 0, fielderr.Errorf("%w (use {SkipBadRows} to set such rows aside)", err)
+		}
+		text := make([]string, w)
+		for k, v := range row {
+			text[k] = strconv.FormatFloat(v, 'g', -1, 64)
+		}
+		s.reject(rows.BadRow{Line: first + i + 1, Text: strings.Join(text, ","), Err: err})
+	}
+	return kept, nil
 }
 
 // score runs e on the batches from work and sends them on to done.
@@ -452,6 +501,17 @@ func Rows(dst []float64, outs [][]float64, n int, raw bool, logZ float64, hasLog
 		}
 	}
 	return dst, nil
+}
+
+// countNonFinite returns the number of NaN and ±Inf values in x.
+func countNonFinite(x []float64) int {
+	n := 0
+	for _, v := range x {
+		if v-v != 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // rejectFile collects bad rows into PATH (the output's name + ".rejects"),
