@@ -65,6 +65,20 @@ type Options struct {
 	Beta2          float64 `json:"beta2"` // Adam's β2 (β1 is 0)
 	Seed           uint64  `json:"seed"`
 
+	// Training tools, each off by default (see tools.go): the
+	// learning-rate schedule and its warm-up, gradient-norm clipping,
+	// an exponential moving average of the parameters (evaluated and
+	// exported instead of the last values) and the energy-scale anchor.
+	LRSchedule   string  `json:"lr-schedule,omitempty"`    // constant, cosine or step
+	LRWarmup     int     `json:"lr-warmup,omitempty"`      // iterations of linear warm-up
+	LRDecaySteps int     `json:"lr-decay-steps,omitempty"` // cosine: iterations to decay over (0: Steps)
+	LRFinal      float64 `json:"lr-final,omitempty"`       // cosine: final factor of the learning rates
+	LRStepEvery  int     `json:"lr-step-every,omitempty"`  // step: iterations between drops
+	LRGamma      float64 `json:"lr-gamma,omitempty"`       // step: factor of each drop
+	ClipGradNorm float64 `json:"clip-grad-norm,omitempty"` // largest gradient norm per network (0: no clipping)
+	EMA          float64 `json:"ema,omitempty"`            // decay β of the parameter average (0: none)
+	EnergyAnchor float64 `json:"energy-anchor,omitempty"`  // weight α of α·(mean E(data)² + mean E(G(z))²)
+
 	// Precision is the element type of the training graphs, "float64" or
 	// "float32". Parameters and the optimizer state are float64 either
 	// way. float32 graphs run about twice as fast, but the smallest
@@ -105,6 +119,8 @@ func DefaultOptions() Options {
 		LRGenerator:        2e-4,
 		Beta2:              0.9,
 		Seed:               1,
+		LRSchedule:         ScheduleConstant,
+		LRGamma:            0.5,
 		Precision:          "float64",
 		SpectralNorm:       false,
 		LogEvery:           100,
@@ -137,6 +153,15 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.LREnergy, "lr-energy", o.LREnergy, "Adam learning rate of the energy")
 	fs.Float64Var(&o.LRGenerator, "lr-generator", o.LRGenerator, "Adam learning rate of the generator (and encoder)")
 	fs.Float64Var(&o.Beta2, "beta2", o.Beta2, "Adam β2 (β1 is 0; the paper uses 0.9 on toy data, 0.999 on images)")
+	fs.StringVar(&o.LRSchedule, "lr-schedule", o.LRSchedule, "learning-rate schedule: `constant`, cosine (to --lr-final times the rate over --lr-decay-steps) or step (times --lr-gamma every --lr-step-every iterations)")
+	fs.IntVar(&o.LRWarmup, "lr-warmup", o.LRWarmup, "iterations of linear learning-rate warm-up (0: none)")
+	fs.IntVar(&o.LRDecaySteps, "lr-decay-steps", o.LRDecaySteps, "cosine schedule: iterations to decay over, then constant (0: --steps)")
+	fs.Float64Var(&o.LRFinal, "lr-final", o.LRFinal, "cosine schedule: the learning rates' final factor, in [0, 1]")
+	fs.IntVar(&o.LRStepEvery, "lr-step-every", o.LRStepEvery, "step schedule: iterations between drops")
+	fs.Float64Var(&o.LRGamma, "lr-gamma", o.LRGamma, "step schedule: factor of each drop, in (0, 1]")
+	fs.Float64Var(&o.ClipGradNorm, "clip-grad-norm", o.ClipGradNorm, "clip each network's gradient to this Euclidean norm before its Adam step (0: no clipping)")
+	fs.Float64Var(&o.EMA, "ema", o.EMA, "keep an exponential moving average of the parameters with this decay (e.g. 0.999) and evaluate and export it (0: none)")
+	fs.Float64Var(&o.EnergyAnchor, "energy-anchor", o.EnergyAnchor, "weight α of the energy-scale anchor α·(mean E(data)² + mean E(G(z))²) in the energy's loss (0: none)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed: data, initial weights, batches and noise; the same seed gives the same run")
 	fs.StringVar(&o.Precision, "precision", o.Precision, "element type of the training graphs: `float64` or float32 (about twice as fast, but s_min of ill-conditioned Jacobians loses accuracy); parameters and Adam state are float64 either way")
 	fs.IntVar(&o.LogEvery, "log-every", o.LogEvery, "iterations per row of DIR/metrics.csv (averages over the interval)")
@@ -224,6 +249,7 @@ func (o *Options) Check() error {
 	if o.LambdaGPDecay && o.LambdaGP != nil {
 		add("--lambda-gp-decay and --lambda-gp %v: choose one", *o.LambdaGP)
 	}
+	errs = append(errs, o.checkTools()...)
 	return errors.Join(errs...)
 }
 

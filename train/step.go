@@ -40,6 +40,7 @@ type program struct {
 	gradBuf       [][][]float64
 	lossVal       float64
 	values        map[string]float64
+	clip          float64 // largest gradient norm per network (0: no clipping)
 }
 
 // newNets places the networks on a new tape and returns the bounds.Nets.
@@ -289,6 +290,7 @@ func (p *program) run(step int, s *Sampler, zr, nr *RNG) error {
 // update takes one Adam step of every trained network.
 func (p *program) update() {
 	for j, n := range p.trained {
+		clipGradNorm(p.gradBuf[j], p.clip)
 		n.opt.Step(n.trainValues(), p.gradBuf[j])
 	}
 }

@@ -87,6 +87,7 @@ type Trainer struct {
 	upper   bounds.Upper
 	eProg   *program
 	gProg   *program
+	ema     *ema // the parameters' moving average, nil without Options.EMA
 
 	step     int
 	acc      *accum
@@ -130,6 +131,8 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	if tr.gProg, err = buildProgram(false, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
 		return nil, err
 	}
+	tr.eProg.clip, tr.gProg.clip = o.ClipGradNorm, o.ClipGradNorm
+	tr.ema = newEMA(o.EMA, tr.nets)
 	tr.columns = tr.metricColumns()
 	if fi, err := os.Stat(o.Out); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("--out %s: not a directory", o.Out)
@@ -208,6 +211,7 @@ func (tr *Trainer) loadBounds() error {
 	if err := setWeights(tr.lower, tr.upper, o); err != nil {
 		return err
 	}
+	tr.upper = withAnchor(tr.upper, o.EnergyAnchor)
 	if j, ok := tr.lower.(*bounds.JacobianEntropy); ok && j.Exact && tr.gen.batchNorm() {
 		return fmt.Errorf("--lower jacobian-exact: the generator %s has BatchNormalization, which trains with batch statistics: "+
 			"a shift shared by the whole batch leaves its output unchanged, so the Jacobian the exact bound forms (one direction for every sample) is singular; "+
@@ -384,6 +388,7 @@ func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 
 // iterate runs one iteration: the energy's updates, then the generator's.
 func (tr *Trainer) iterate() error {
+	tr.scheduleLR(tr.step)
 	for range tr.o.EnergySteps {
 		p := tr.eProg
 		if err := p.run(tr.step, tr.sampler, tr.zRNG, tr.noise); err != nil {
@@ -410,6 +415,7 @@ func (tr *Trainer) iterate() error {
 		tr.acc.add(ColLower, ed-es+h)
 		tr.addExtras(p)
 	}
+	tr.ema.update()
 	return nil
 }
 
@@ -445,6 +451,7 @@ func (tr *Trainer) row() *Metrics {
 // run it continues.
 func (o Options) identity() string {
 	o.Steps, o.Out, o.Resume, o.LogEvery, o.CheckpointEvery, o.KeepCheckpoints = 0, "", false, 0, 0, 0
+	o.clearUnusedTools()
 	b, _ := json.Marshal(o) // no NaN: the optional weights are checked finite
 	return string(b)
 }
@@ -465,6 +472,7 @@ func (tr *Trainer) checkpoint(wall float64) error {
 	for _, n := range tr.nets {
 		c.Optimizers[n.name] = n.opt.State()
 	}
+	tr.ema.save(c)
 	for name, m := range map[string]interface{ MarshalBinary() ([]byte, error) }{
 		"sampler": tr.sampler, "z": tr.zRNG, "noise": tr.noise,
 	} {
@@ -524,6 +532,9 @@ func (tr *Trainer) restore(c *Checkpoint) error {
 			return fmt.Errorf("random state %q: %w", name, err)
 		}
 	}
+	if err := tr.ema.load(c); err != nil {
+		return err
+	}
 	acc, err := unmarshalAccum(c.Meta["metrics"])
 	if err != nil {
 		return fmt.Errorf("metrics state: %w", err)
@@ -569,8 +580,11 @@ func show(v any) string {
 // parameters and the data's standardisation, as ONNX models dir/energy.onnx
 // and dir/generator.onnx, and returns their paths. The generator's
 // BatchNormalization running statistics are first estimated from batches
-// of its own activations.
+// of its own activations. With Options.EMA, the models hold the averaged
+// parameters.
 func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
+	tr.ema.swap()
+	defer tr.ema.swap()
 	energy = filepath.Join(dir, EnergyFile)
 	generator = filepath.Join(dir, GeneratorFile)
 	meta := export.Meta{Kind: export.KindEnergy, Shift: tr.data.Shift, Scale: tr.data.Scale, Features: tr.data.Columns}
