@@ -80,7 +80,13 @@ func TestToolsCheck(t *testing.T) {
 		edit func(o *Options)
 		want string
 	}{
-		{func(o *Options) { o.LRSchedule = ScheduleCosine; o.LRWarmup = 10; o.ClipGradNorm = 1; o.EMA = 0.999; o.EnergyAnchor = 0.1 }, ""},
+		{func(o *Options) {
+			o.LRSchedule = ScheduleCosine
+			o.LRWarmup = 10
+			o.ClipGradNorm = 1
+			o.EMA = 0.999
+			o.EnergyAnchor = 0.1
+		}, ""},
 		{func(o *Options) { o.LRSchedule = "linear" }, `--lr-schedule "linear"`},
 		{func(o *Options) { o.LRSchedule = ScheduleStep }, "needs --lr-step-every"},
 		{func(o *Options) { o.LRSchedule, o.LRStepEvery, o.LRGamma = ScheduleStep, 10, 0 }, "--lr-gamma 0"},

@@ -142,7 +142,7 @@ func toyName(run string) (string, error) {
 
 type result struct {
 	logZ, logZErr, eMin, eMax, eTest, eSamples, hq float64
-	modes                                           int
+	modes                                          int
 }
 
 // evaluate measures the exported energy ef and generator gf on data.
