@@ -11,7 +11,7 @@ import (
 // parameters). The run's options come from the checkpoint; h supplies
 // bounds defined outside package bounds, as for the run itself. It
 // returns the model paths and the checkpoint's iteration.
-func ExportCheckpoint(path, dir string, h Hooks) (energy, generator string, step int, err error) {
+func ExportCheckpoint(path, dir string, average bool, h Hooks) (energy, generator string, step int, err error) {
 	c, err := ReadCheckpoint(path)
 	if err != nil {
 		return "", "", 0, err
@@ -27,6 +27,9 @@ func ExportCheckpoint(path, dir string, h Hooks) (energy, generator string, step
 	}
 	if err := tr.restore(c); err != nil {
 		return "", "", 0, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	if !average {
+		tr.ema = nil
 	}
 	energy, generator, err = tr.Export(dir)
 	return energy, generator, c.Step, err

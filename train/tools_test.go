@@ -270,7 +270,7 @@ func TestExportCheckpoint(t *testing.T) {
 		mustRun(t, short, fakeHooks())
 		mustRun(t, long, fakeHooks())
 		dir := t.TempDir()
-		ef, gf, step, err := ExportCheckpoint(filepath.Join(long.Out, CheckpointDir, checkpointName(20)), dir, fakeHooks())
+		ef, gf, step, err := ExportCheckpoint(filepath.Join(long.Out, CheckpointDir, checkpointName(20)), dir, true, fakeHooks())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,7 +287,19 @@ func TestExportCheckpoint(t *testing.T) {
 				t.Errorf("ema %v: %s differs from %s", decay, f.got, f.want)
 			}
 		}
-		if _, _, _, err := ExportCheckpoint(filepath.Join(long.Out, "missing.ckpt"), dir, fakeHooks()); err == nil {
+		if decay > 0 {
+			// Without the average: the last values, other models.
+			raw := t.TempDir()
+			if _, _, _, err := ExportCheckpoint(filepath.Join(long.Out, CheckpointDir, checkpointName(20)), raw, false, fakeHooks()); err != nil {
+				t.Fatal(err)
+			}
+			a, _ := os.ReadFile(filepath.Join(raw, EnergyFile))
+			b, _ := os.ReadFile(ef)
+			if bytes.Equal(a, b) {
+				t.Error("the last values export the same energy as the average")
+			}
+		}
+		if _, _, _, err := ExportCheckpoint(filepath.Join(long.Out, "missing.ckpt"), dir, true, fakeHooks()); err == nil {
 			t.Error("exporting a missing checkpoint: no error")
 		}
 	}

@@ -3,7 +3,8 @@
 // bench/study.sh. For every checkpoint of each RUN directory (or those of
 // the iterations given by -steps) it exports the models as training would
 // have at that iteration (train.ExportCheckpoint; with --ema, the average)
-// and prints one CSV row:
+// and prints one CSV row (-raw: the last parameters instead of the
+// average):
 //
 //   - log Z by the trapezoid rule on a grid of -grid² intervals over the
 //     training data's range widened by twice that range on each side (the
@@ -51,6 +52,7 @@ func main() {
 	lambda := flag.Float64("lambda-gp", 1e-3, "λ_GP of the run, for the hinge's activity")
 	tau := flag.Float64("tau", 1, "τ of the run, for the hinge's activity")
 	header := flag.Bool("header", true, "print the CSV header")
+	raw := flag.Bool("raw", false, "evaluate the last parameters of a run with --ema, not their average")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("study: ")
@@ -69,7 +71,7 @@ func main() {
 		w.Write([]string{"run", "step", "log_z", "log_z_err", "e_grid_min", "e_grid_max", "e_test", "e_samples", "test_ll", "modes", "high_quality", "gp_mean", "hinge_active"})
 	}
 	for _, run := range flag.Args() {
-		if err := study(w, run, want, *grid, *rows, *lambda, *tau); err != nil {
+		if err := study(w, run, want, *grid, *rows, *lambda, *tau, !*raw); err != nil {
 			log.Fatal(err)
 		}
 		w.Flush()
@@ -78,7 +80,7 @@ func main() {
 }
 
 // study writes the rows of one run.
-func study(w *csv.Writer, run string, want []int, grid, rows int, lambda, tau float64) error {
+func study(w *csv.Writer, run string, want []int, grid, rows int, lambda, tau float64, average bool) error {
 	dir := filepath.Join(run, train.CheckpointDir)
 	entries, err := filepath.Glob(filepath.Join(dir, "step-*.ckpt"))
 	if err != nil {
@@ -106,7 +108,7 @@ func study(w *csv.Writer, run string, want []int, grid, rows int, lambda, tau fl
 		if err != nil {
 			return err
 		}
-		ef, gf, _, err := train.ExportCheckpoint(path, tmp, train.Hooks{})
+		ef, gf, _, err := train.ExportCheckpoint(path, tmp, average, train.Hooks{})
 		if err != nil {
 			return err
 		}
