@@ -223,6 +223,17 @@ func TestOptionsCheck(t *testing.T) {
 		{func(o *Options) { o.Precision = "float16" }, `--precision: "float16": want float32 or float64`},
 		{func(o *Options) { o.LambdaGPDecay = true }, ""},
 		{func(o *Options) { o.LambdaGPDecay, o.LambdaGP = true, new(float64) }, "--lambda-gp-decay and --lambda-gp 0: choose one"},
+		{func(o *Options) {
+			o.LRSchedule, o.LRWarmup, o.ClipGradNorm, o.EMA, o.EnergyAnchor = ScheduleCosine, 10, 1, 0.999, 0.1
+		}, ""},
+		{func(o *Options) { o.LRSchedule = "linear" }, `--lr-schedule "linear"`},
+		{func(o *Options) { o.LRSchedule = ScheduleStep }, "needs --lr-step-every"},
+		{func(o *Options) { o.LRSchedule, o.LRStepEvery, o.LRGamma = ScheduleStep, 10, 0 }, "--lr-gamma 0"},
+		{func(o *Options) { o.LRSchedule, o.LRFinal = ScheduleCosine, 1.5 }, "--lr-final 1.5"},
+		{func(o *Options) { o.LRWarmup = -1 }, "--lr-warmup -1"},
+		{func(o *Options) { o.ClipGradNorm = math.Inf(1) }, "--clip-grad-norm +Inf"},
+		{func(o *Options) { o.EMA = 1 }, "--ema 1"},
+		{func(o *Options) { o.EnergyAnchor = -0.5 }, "--energy-anchor -0.5"},
 	}
 	for _, c := range cases {
 		o := DefaultOptions()
