@@ -78,6 +78,9 @@ type Options struct {
 	ClipGradNorm float64 `json:"clip-grad-norm,omitempty"` // largest gradient norm per network (0: no clipping)
 	EMA          float64 `json:"ema,omitempty"`            // decay β of the parameter average (0: none)
 	EnergyAnchor float64 `json:"energy-anchor,omitempty"`  // weight α of α·(mean E(data)² + mean E(G(z))²)
+	// DiffusionSigmas, when set, replaces the noise levels of the
+	// diffusion bound (bounds.DefaultSigmas).
+	DiffusionSigmas []float64 `json:"diffusion-sigmas,omitempty"`
 
 	// Precision is the element type of the training graphs, "float64" or
 	// "float32". Parameters and the optimizer state are float64 either
@@ -162,6 +165,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.ClipGradNorm, "clip-grad-norm", o.ClipGradNorm, "clip each network's gradient to this Euclidean norm before its Adam step (0: no clipping)")
 	fs.Float64Var(&o.EMA, "ema", o.EMA, "keep an exponential moving average of the parameters with this decay (e.g. 0.999) and evaluate and export it (0: none)")
 	fs.Float64Var(&o.EnergyAnchor, "energy-anchor", o.EnergyAnchor, "weight α of the energy-scale anchor α·(mean E(data)² + mean E(G(z))²) in the energy's loss (0: none)")
+	fs.Float64SliceVar(&o.DiffusionSigmas, "diffusion-sigmas", o.DiffusionSigmas, "noise levels σ_1 < … < σ_K of --upper diffusion (default 0.01,0.04,0.07,0.1)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed: data, initial weights, batches and noise; the same seed gives the same run")
 	fs.StringVar(&o.Precision, "precision", o.Precision, "element type of the training graphs: `float64` or float32 (about twice as fast, but s_min of ill-conditioned Jacobians loses accuracy); parameters and Adam state are float64 either way")
 	fs.IntVar(&o.LogEvery, "log-every", o.LogEvery, "iterations per row of DIR/metrics.csv (averages over the interval)")

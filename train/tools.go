@@ -3,6 +3,9 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
+
+	"github.com/ebmpipe/ebmpipe/bounds"
 )
 
 // checkTools reports the invalid settings of the training tools: the
@@ -41,10 +44,34 @@ func (o *Options) checkTools() []error {
 	if !(o.EMA >= 0 && o.EMA < 1) {
 		add("--ema %v: must be in [0, 1)", o.EMA)
 	}
+	for i, s := range o.DiffusionSigmas {
+		if !(s > 0) || !finite(s) || i > 0 && !(s > o.DiffusionSigmas[i-1]) {
+			add("--diffusion-sigmas %v: want increasing positive numbers", o.DiffusionSigmas)
+			break
+		}
+	}
 	if !(o.EnergyAnchor >= 0) || !finite(o.EnergyAnchor) {
 		add("--energy-anchor %v: must be a finite non-negative number", o.EnergyAnchor)
 	}
 	return errs
+}
+
+// setSigmas sets the noise levels of the diffusion bound, if sigmas are
+// given; other bounds have none.
+func setSigmas(upper bounds.Upper, sigmas []float64) error {
+	if len(sigmas) == 0 {
+		return nil
+	}
+	d, ok := upper.(*bounds.Diffusion)
+	if !ok {
+		name := "none"
+		if upper != nil {
+			name = upper.Name()
+		}
+		return fmt.Errorf("--diffusion-sigmas: the upper bound %q has no noise levels", name)
+	}
+	d.Sigmas = slices.Clone(sigmas)
+	return nil
 }
 
 // clearUnusedTools zeroes the tool settings that have no effect (the

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/ebmpipe/ebmpipe/bounds"
 )
 
 func TestLRFactor(t *testing.T) {
@@ -265,6 +267,29 @@ func TestExportCheckpoint(t *testing.T) {
 		}
 		if _, _, _, err := ExportCheckpoint(filepath.Join(long.Out, "missing.ckpt"), dir, true, fakeHooks()); err == nil {
 			t.Error("exporting a missing checkpoint: no error")
+		}
+	}
+}
+
+// TestDiffusionSigmas checks that the noise levels reach the bound, and
+// its noise input holds one batch of draws per level.
+func TestDiffusionSigmas(t *testing.T) {
+	for _, sigmas := range [][]float64{nil, {0.01, 0.02}} {
+		o := tinyOptions(t)
+		o.Upper, o.DiffusionSigmas = "diffusion", sigmas
+		tr, err := NewTrainer(o, Hooks{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := sigmas
+		if want == nil {
+			want = bounds.DefaultSigmas
+		}
+		if got := tr.upper.(*bounds.Diffusion).Sigmas; !slices.Equal(got, want) {
+			t.Errorf("sigmas %v, want %v", got, want)
+		}
+		if rows := tr.eProg.noise[0].Shape()[0]; rows != len(want)*o.BatchSize {
+			t.Errorf("sigmas %v: noise of %d rows, want %d", want, rows, len(want)*o.BatchSize)
 		}
 	}
 }

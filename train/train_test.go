@@ -234,6 +234,7 @@ func TestOptionsCheck(t *testing.T) {
 		{func(o *Options) { o.ClipGradNorm = math.Inf(1) }, "--clip-grad-norm +Inf"},
 		{func(o *Options) { o.EMA = 1 }, "--ema 1"},
 		{func(o *Options) { o.EnergyAnchor = -0.5 }, "--energy-anchor -0.5"},
+		{func(o *Options) { o.DiffusionSigmas = []float64{0.02, 0.01} }, "--diffusion-sigmas [0.02 0.01]: want increasing"},
 	}
 	for _, c := range cases {
 		o := DefaultOptions()
@@ -264,6 +265,7 @@ func TestBadNetworks(t *testing.T) {
 		{func(o *Options) { o.LambdaGP = new(float64); o.Upper = "none" }, `--lambda-gp: the upper bound "none"`},
 		{func(o *Options) { o.LambdaGPDecay = true; o.Upper = "gp0" }, `--lambda-gp-decay: the upper bound "gp0" has no decaying λ_GP`},
 		{func(o *Options) { o.LambdaGPDecay = true; o.Upper = "diffusion" }, `--lambda-gp-decay: the upper bound "diffusion"`},
+		{func(o *Options) { o.DiffusionSigmas = []float64{0.01} }, `--diffusion-sigmas: the upper bound "gp" has no noise levels`},
 		{func(o *Options) { o.Lower, o.GeneratorBatchNorm = "jacobian-exact", true }, "--lower jacobian-exact: the generator mlp:2-16-16-2:prelu has BatchNormalization"},
 	}
 	for _, c := range cases {

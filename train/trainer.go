@@ -211,6 +211,9 @@ func (tr *Trainer) loadBounds() error {
 	if err := setWeights(tr.lower, tr.upper, o); err != nil {
 		return err
 	}
+	if err := setSigmas(tr.upper, o.DiffusionSigmas); err != nil {
+		return err
+	}
 	tr.upper = withAnchor(tr.upper, o.EnergyAnchor)
 	if j, ok := tr.lower.(*bounds.JacobianEntropy); ok && j.Exact && tr.gen.batchNorm() {
 		return fmt.Errorf("--lower jacobian-exact: the generator %s has BatchNormalization, which trains with batch statistics: "+
