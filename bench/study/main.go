@@ -68,7 +68,7 @@ func main() {
 	}
 	w := csv.NewWriter(os.Stdout)
 	if *header {
-		w.Write([]string{"run", "step", "log_z", "log_z_err", "e_grid_min", "e_grid_max", "e_test", "e_samples", "test_ll", "modes", "high_quality", "gp_mean", "hinge_active"})
+		w.Write([]string{"run", "step", "log_z", "log_z_err", "e_grid_min", "e_grid_max", "e_test", "e_samples", "test_ll", "modes", "high_quality", "weight_kl", "gp_mean", "hinge_active"})
 	}
 	for _, run := range flag.Args() {
 		if err := study(w, run, want, *grid, *rows, *lambda, *tau, !*raw); err != nil {
@@ -121,7 +121,7 @@ func study(w *csv.Writer, run string, want []int, grid, rows int, lambda, tau fl
 		prev = step
 		f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
 		w.Write([]string{run, strconv.Itoa(step), f(r.logZ), f(r.logZErr), f(r.eMin), f(r.eMax), f(r.eTest), f(r.eSamples),
-			f(-(r.eTest + r.logZ)), strconv.Itoa(r.modes), f(r.hq), f(gpMean), f(active)})
+			f(-(r.eTest + r.logZ)), strconv.Itoa(r.modes), f(r.hq), f(r.weightKL), f(gpMean), f(active)})
 		w.Flush()
 	}
 	return nil
@@ -143,8 +143,8 @@ func toyName(run string) (string, error) {
 }
 
 type result struct {
-	logZ, logZErr, eMin, eMax, eTest, eSamples, hq float64
-	modes                                          int
+	logZ, logZErr, eMin, eMax, eTest, eSamples, hq, weightKL float64
+	modes                                                    int
 }
 
 // evaluate measures the exported energy ef and generator gf on data.
@@ -191,7 +191,49 @@ func evaluate(data, ef, gf string, grid, rows int) (result, error) {
 	samples := runAll(gen, zs, 2)
 	r.eSamples = meanEnergy(eng, samples)
 	r.modes, r.hq = coverage(data, samples)
+	r.weightKL = weightKL(eng, data)
 	return r, nil
+}
+
+// weightKL is KL(u ‖ w) between the equal weights u of a Gaussian-mixture
+// toy set's modes and the model's mode weights w: the mass of exp(−E) in
+// each mode's Voronoi cell, on a grid of spacing 0.005 over the modes'
+// square widened by one spacing of modes, over the mass of the square.
+// It is what uneven mode weights cost the test log-likelihood when the
+// modes are separated (NaN for other sets).
+func weightKL(eng pipeline.Engine, data string) float64 {
+	centres, _ := mixture(data)
+	if centres == nil {
+		return math.NaN()
+	}
+	const h, half = 0.005, 2.2
+	var x []float64
+	for u := -half; u <= half; u += h {
+		for v := -half; v <= half; v += h {
+			x = append(x, u, v)
+		}
+	}
+	e := runAll(eng, x, 2)
+	eMin := slices.Min(e)
+	w := make([]float64, len(centres))
+	total := 0.0
+	for i, ei := range e {
+		best, bd := 0, math.Inf(1)
+		for k, c := range centres {
+			if d := math.Hypot(x[2*i]-c[0], x[2*i+1]-c[1]); d < bd {
+				best, bd = k, d
+			}
+		}
+		p := math.Exp(-(ei - eMin))
+		w[best] += p
+		total += p
+	}
+	kl := 0.0
+	u := 1 / float64(len(centres))
+	for _, wk := range w {
+		kl += u * math.Log(u/(wk/total))
+	}
+	return kl
 }
 
 // box is the data's range widened by twice the range on each side.
@@ -245,21 +287,8 @@ func gridRange(eng pipeline.Engine, lo, hi [2]float64, k int) (float64, float64)
 // coverage returns the modes covered and the high-quality share of a
 // Gaussian-mixture toy set's samples (−1 and NaN for other sets).
 func coverage(data string, s []float64) (int, float64) {
-	var centres [][2]float64
-	var sigma float64
-	switch data {
-	case "toy:25gaussians":
-		for c := range 25 {
-			centres = append(centres, [2]float64{float64(2*(c/5-2)) / 2.828, float64(2*(c%5-2)) / 2.828})
-		}
-		sigma = 0.05 / 2.828
-	case "toy:8gaussians":
-		for k := range 8 {
-			a := float64(k) * math.Pi / 4
-			centres = append(centres, [2]float64{2 * math.Cos(a) / 1.414, 2 * math.Sin(a) / 1.414})
-		}
-		sigma = 0.02 / 1.414
-	default:
+	centres, sigma := mixture(data)
+	if centres == nil {
 		return -1, math.NaN()
 	}
 	n := len(s) / 2
@@ -281,6 +310,25 @@ func coverage(data string, s []float64) (int, float64) {
 		}
 	}
 	return modes, float64(near) / float64(n)
+}
+
+// mixture returns the centres and the standard deviation of the modes of
+// a Gaussian-mixture toy set (as train's toy.go draws them), or nil.
+func mixture(data string) (centres [][2]float64, sigma float64) {
+	switch data {
+	case "toy:25gaussians":
+		for c := range 25 {
+			centres = append(centres, [2]float64{float64(2*(c/5-2)) / 2.828, float64(2*(c%5-2)) / 2.828})
+		}
+		sigma = 0.05 / 2.828
+	case "toy:8gaussians":
+		for k := range 8 {
+			a := float64(k) * math.Pi / 4
+			centres = append(centres, [2]float64{2 * math.Cos(a) / 1.414, 2 * math.Sin(a) / 1.414})
+		}
+		sigma = 0.02 / 1.414
+	}
+	return centres, sigma
 }
 
 // readMetrics reads the step and gp columns of metrics.csv (gp NaN when
