@@ -77,6 +77,23 @@ type Options struct {
 	Beta2          float64 `json:"beta2"` // Adam's β2 (β1 is 0)
 	Seed           uint64  `json:"seed"`
 
+	// Training tools, each off by default (see tools.go): the
+	// learning-rate schedule and its warm-up, gradient-norm clipping,
+	// an exponential moving average of the parameters (evaluated and
+	// exported instead of the last values) and the energy-scale anchor.
+	LRSchedule   string  `json:"lr-schedule,omitempty"`    // constant, cosine or step
+	LRWarmup     int     `json:"lr-warmup,omitempty"`      // iterations of linear warm-up
+	LRDecaySteps int     `json:"lr-decay-steps,omitempty"` // cosine: iterations to decay over (0: Steps)
+	LRFinal      float64 `json:"lr-final,omitempty"`       // cosine: final factor of the learning rates
+	LRStepEvery  int     `json:"lr-step-every,omitempty"`  // step: iterations between drops
+	LRGamma      float64 `json:"lr-gamma,omitempty"`       // step: factor of each drop
+	ClipGradNorm float64 `json:"clip-grad-norm,omitempty"` // largest gradient norm per network (0: no clipping)
+	EMA          float64 `json:"ema,omitempty"`            // decay β of the parameter average (0: none)
+	EnergyAnchor float64 `json:"energy-anchor,omitempty"`  // weight α of α·(mean E(data)² + mean E(G(z))²)
+	// DiffusionSigmas, when set, replaces the noise levels of the
+	// diffusion bound (bounds.DefaultSigmas).
+	DiffusionSigmas []float64 `json:"diffusion-sigmas,omitempty"`
+
 	// Precision is the element type of the training graphs, "float64" or
 	// "float32". Parameters and the optimizer state are float64 either
 	// way. float32 graphs run about twice as fast, but the smallest
@@ -122,6 +139,8 @@ func DefaultOptions() Options {
 		LRGenerator:        2e-4,
 		Beta2:              0.9,
 		Seed:               1,
+		LRSchedule:         ScheduleConstant,
+		LRGamma:            0.5,
 		Precision:          "float64",
 		SpectralNorm:       false,
 		LogEvery:           100,
@@ -211,6 +230,7 @@ func (o *Options) Check() error {
 	if o.LambdaGPDecay && o.LambdaGP != nil {
 		add("{LambdaGPDecay} and {LambdaGP} %v: choose one", *o.LambdaGP)
 	}
+	errs = append(errs, o.checkTools()...)
 	return errors.Join(errs...)
 }
 

@@ -32,9 +32,12 @@ type program struct {
 	scalars map[string]*autodiff.Node
 	samples *autodiff.Node // per-example terms of the bound, if any
 
-	gradBuf [][][]float64
-	lossVal float64
-	values  map[string]float64
+	dataBuf, zBuf []float64
+	noiseBuf      [][]float64
+	gradBuf       [][][]float64
+	lossVal       float64
+	values        map[string]float64
+	clip          float64 // largest gradient norm per network (0: no clipping)
 }
 
 // newNets places the networks on a new tape and returns the bounds.Nets,
@@ -275,6 +278,7 @@ func (p *program) run(step int, s *data.Sampler, zr, nr *data.RNG) error {
 // update takes one Adam step of every trained network.
 func (p *program) update() {
 	for j, n := range p.trained {
+		clipGradNorm(p.gradBuf[j], p.clip)
 		n.opt.Step(n.trainValues(), p.gradBuf[j])
 	}
 }

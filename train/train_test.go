@@ -225,6 +225,18 @@ func TestOptionsCheck(t *testing.T) {
 		{func(o *Options) { o.Precision = "float16" }, `Precision: "float16": want float32 or float64`},
 		{func(o *Options) { o.LambdaGPDecay = true }, ""},
 		{func(o *Options) { o.LambdaGPDecay, o.LambdaGP = true, new(float64) }, "LambdaGPDecay and LambdaGP 0: choose one"},
+		{func(o *Options) {
+			o.LRSchedule, o.LRWarmup, o.ClipGradNorm, o.EMA, o.EnergyAnchor = ScheduleCosine, 10, 1, 0.999, 0.1
+		}, ""},
+		{func(o *Options) { o.LRSchedule = "linear" }, `LRSchedule "linear"`},
+		{func(o *Options) { o.LRSchedule = ScheduleStep }, "needs LRStepEvery"},
+		{func(o *Options) { o.LRSchedule, o.LRStepEvery, o.LRGamma = ScheduleStep, 10, 0 }, "LRGamma 0"},
+		{func(o *Options) { o.LRSchedule, o.LRFinal = ScheduleCosine, 1.5 }, "LRFinal 1.5"},
+		{func(o *Options) { o.LRWarmup = -1 }, "LRWarmup -1"},
+		{func(o *Options) { o.ClipGradNorm = math.Inf(1) }, "ClipGradNorm +Inf"},
+		{func(o *Options) { o.EMA = 1 }, "EMA 1"},
+		{func(o *Options) { o.EnergyAnchor = -0.5 }, "EnergyAnchor -0.5"},
+		{func(o *Options) { o.DiffusionSigmas = []float64{0.02, 0.01} }, "DiffusionSigmas [0.02 0.01]: want increasing"},
 	}
 	for _, c := range cases {
 		o := DefaultOptions()
@@ -260,6 +272,7 @@ func TestBadNetworks(t *testing.T) {
 		{func(o *Options) { o.Generator, o.GeneratorBatchNorm = "flow:2-2-8", true }, "GeneratorBatchNorm: the flow generator flow:2-2-8 takes no BatchNormalization"},
 		{func(o *Options) { o.Generator = "flow:3-2-8" }, "Generator flow:3-2-8 makes rows of 3 values"},
 		{func(o *Options) { o.Generator = "flow:2-2-8:relu" }, `Generator: flow spec "flow:2-2-8:relu": unknown activation`},
+		{func(o *Options) { o.DiffusionSigmas = []float64{0.01} }, `DiffusionSigmas: the upper bound "gp" has no noise levels`},
 	}
 	for _, c := range cases {
 		o := tinyOptions(t)

@@ -106,6 +106,7 @@ type Trainer struct {
 	sel     *selector       // nil without Options.Select best
 
 	exportExtra map[string]string // metadata Export adds to both models
+	ema         *ema              // the parameters' moving average, nil without Options.EMA
 
 	step     int
 	acc      *metrics.Accum
@@ -173,6 +174,8 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 			return nil, err
 		}
 	}
+	tr.eProg.clip, tr.gProg.clip = o.ClipGradNorm, o.ClipGradNorm
+	tr.ema = newEMA(o.EMA, tr.nets)
 	tr.columns = tr.metricColumns()
 	if fi, err := os.Stat(o.Out); err == nil && !fi.IsDir() {
 		return nil, fielderr.Errorf("{Out} %s: not a directory", o.Out)
@@ -299,9 +302,13 @@ func (tr *Trainer) loadBounds() error {
 	if err := setWeights(tr.lower, tr.upper, o); err != nil {
 		return err
 	}
+	if err := setSigmas(tr.upper, o.DiffusionSigmas); err != nil {
+		return err
+	}
 	if o.LSIConstant != nil {
 		SetLSI(tr.upper, *o.LSIConstant)
 	}
+	tr.upper = withAnchor(tr.upper, o.EnergyAnchor)
 	if tr.encoder == nil && o.Lower == "mi" && tr.hooks.Lower == nil {
 		return fielderr.Errorf("{Lower} mi needs {Encoder}")
 	}
@@ -495,6 +502,7 @@ func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 
 // iterate runs one iteration: the energy's updates, then the generator's.
 func (tr *Trainer) iterate() error {
+	tr.scheduleLR(tr.step)
 	for range tr.o.EnergySteps {
 		p := tr.eProg
 		if err := p.run(tr.step, tr.sampler, tr.zRNG, tr.noise); err != nil {
@@ -527,6 +535,7 @@ func (tr *Trainer) iterate() error {
 		tr.acc.Add(metrics.ColLower, ed-es+h)
 		tr.addExtras(p)
 	}
+	tr.ema.update()
 	return nil
 }
 
@@ -563,7 +572,8 @@ func (tr *Trainer) row() *metrics.Row {
 func (o Options) identity() string {
 	o.Steps, o.Out, o.Resume, o.LogEvery, o.CheckpointEvery, o.KeepCheckpoints = 0, "", false, 0, 0, 0
 	o.Selection = o.Selection.normal()
-	o.Opset = 0             // a resumed run may export another opset
+	o.Opset = 0 // a resumed run may export another opset
+	o.clearUnusedTools()
 	b, _ := json.Marshal(o) // no NaN: the optional weights are checked finite
 	return string(b)
 }
@@ -587,6 +597,7 @@ func (tr *Trainer) checkpoint(wall float64) error {
 	if tr.Selected() != nil {
 		maps.Copy(c.Meta, tr.selectMeta())
 	}
+	tr.ema.save(c)
 	for name, m := range map[string]interface{ MarshalBinary() ([]byte, error) }{
 		"sampler": tr.sampler, "z": tr.zRNG, "noise": tr.noise,
 	} {
@@ -646,6 +657,9 @@ func (tr *Trainer) restore(c *Checkpoint) error {
 			return fmt.Errorf("random state %q: %w", name, err)
 		}
 	}
+	if err := tr.ema.load(c); err != nil {
+		return err
+	}
 	acc, err := metrics.UnmarshalAccum(c.Meta["metrics"])
 	if err != nil {
 		return fmt.Errorf("metrics state: %w", err)
@@ -699,8 +713,11 @@ func show(v any) string {
 // parameters and the data's standardisation, as ONNX models dir/energy.onnx
 // and dir/generator.onnx of operator set Options.Opset, and returns their
 // paths. The generator's BatchNormalization running statistics are first
-// estimated from batches of its own activations.
+// estimated from batches of its own activations. With Options.EMA, the
+// models hold the averaged parameters.
 func (tr *Trainer) Export(dir string) (energy, generator string, err error) {
+	tr.ema.swap()
+	defer tr.ema.swap()
 	energy = filepath.Join(dir, EnergyFile)
 	generator = filepath.Join(dir, GeneratorFile)
 	opt := export.Options{Opset: tr.o.Opset}

@@ -1,0 +1,91 @@
+package train
+
+import (
+	"math"
+	"slices"
+
+	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
+)
+
+// checkTools reports the invalid settings of the training tools: the
+// learning-rate schedule, clipping, the parameter average and the anchor.
+func (o *Options) checkTools() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fielderr.Errorf(format, args...)) }
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch o.LRSchedule {
+	case "", ScheduleConstant:
+	case ScheduleCosine:
+		if !(o.LRFinal >= 0 && o.LRFinal <= 1) {
+			add("{LRFinal} %v: must be in [0, 1]", o.LRFinal)
+		}
+	case ScheduleStep:
+		if o.LRStepEvery < 1 {
+			add("{LRSchedule} step needs {LRStepEvery} of at least 1, not %d", o.LRStepEvery)
+		}
+		if !(o.LRGamma > 0 && o.LRGamma <= 1) {
+			add("{LRGamma} %v: must be in (0, 1]", o.LRGamma)
+		}
+	default:
+		add("{LRSchedule} %q: want constant, cosine or step", o.LRSchedule)
+	}
+	for _, p := range []struct {
+		flag string
+		v    int
+	}{{"LRWarmup", o.LRWarmup}, {"LRDecaySteps", o.LRDecaySteps}, {"LRStepEvery", o.LRStepEvery}} {
+		if p.v < 0 {
+			add("{"+p.flag+"} %d: must not be negative", p.v)
+		}
+	}
+	if !(o.ClipGradNorm >= 0) || !finite(o.ClipGradNorm) {
+		add("{ClipGradNorm} %v: must be a finite non-negative number", o.ClipGradNorm)
+	}
+	if !(o.EMA >= 0 && o.EMA < 1) {
+		add("{EMA} %v: must be in [0, 1)", o.EMA)
+	}
+	for i, s := range o.DiffusionSigmas {
+		if !(s > 0) || !finite(s) || i > 0 && !(s > o.DiffusionSigmas[i-1]) {
+			add("{DiffusionSigmas} %v: want increasing positive numbers", o.DiffusionSigmas)
+			break
+		}
+	}
+	if !(o.EnergyAnchor >= 0) || !finite(o.EnergyAnchor) {
+		add("{EnergyAnchor} %v: must be a finite non-negative number", o.EnergyAnchor)
+	}
+	return errs
+}
+
+// setSigmas sets the noise levels of the diffusion bound, if sigmas are
+// given; other bounds have none.
+func setSigmas(upper bounds.Upper, sigmas []float64) error {
+	if len(sigmas) == 0 {
+		return nil
+	}
+	d, ok := upper.(*bounds.Diffusion)
+	if !ok {
+		name := "none"
+		if upper != nil {
+			name = upper.Name()
+		}
+		return fielderr.Errorf("{DiffusionSigmas}: the upper bound %q has no noise levels", name)
+	}
+	d.Sigmas = slices.Clone(sigmas)
+	return nil
+}
+
+// clearUnusedTools zeroes the tool settings that have no effect (the
+// parameters of schedules not chosen), so that a checkpoint's options
+// compare equal whatever they were, and runs made before the tools
+// existed resume.
+func (o *Options) clearUnusedTools() {
+	if o.LRSchedule == ScheduleConstant {
+		o.LRSchedule = ""
+	}
+	if o.LRSchedule != ScheduleCosine {
+		o.LRDecaySteps, o.LRFinal = 0, 0
+	}
+	if o.LRSchedule != ScheduleStep {
+		o.LRStepEvery, o.LRGamma = 0, 0
+	}
+}
