@@ -32,12 +32,10 @@ type program struct {
 	scalars map[string]*autodiff.Node
 	samples *autodiff.Node // per-example terms of the bound, if any
 
-	dataBuf, zBuf []float64
-	noiseBuf      [][]float64
-	gradBuf       [][][]float64
-	lossVal       float64
-	values        map[string]float64
-	clip          float64 // largest gradient norm per network (0: no clipping)
+	gradBuf [][][]float64
+	lossVal float64
+	values  map[string]float64
+	clip    float64 // largest gradient norm per network (0: no clipping)
 }
 
 // newNets places the networks on a new tape and returns the bounds.Nets,

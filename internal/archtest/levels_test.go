@@ -58,6 +58,7 @@ var levels = map[string]int{
 	"cmd/ebmpipe":  11,
 	"bench/gen":    11,
 	"bench/rawort": 11,
+	"bench/study":  11,
 }
 
 // parentAllowed lists the packages that may import their parent
