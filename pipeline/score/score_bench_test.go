@@ -244,3 +244,24 @@ func cpuTime(tb testing.TB) time.Duration {
 func reportCPU(b *testing.B, start time.Duration, rows int) {
 	b.ReportMetric(float64(rows)/(cpuTime(b)-start).Seconds(), "rows/cpu-s")
 }
+
+// BenchmarkScoreFixed scores a one-row NPY file: the fixed cost of a Score
+// call (loading the model, making the sessions, committing the output),
+// which BenchmarkScore's figures include once per 200 k rows.
+func BenchmarkScoreFixed(b *testing.B) {
+	if err := ortlib.Init(""); err != nil {
+		b.Skip(err)
+	}
+	dir := b.TempDir()
+	in := writeBenchInput(b, dir, "in.npy", 1)
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			o := Options{Model: benchModel, Input: in, Output: filepath.Join(dir, "out.npy"), Engine: engine.ORT, BatchSize: 1024, Workers: workers}
+			for b.Loop() {
+				if _, err := Score(context.Background(), o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
