@@ -19,6 +19,7 @@ func main() {
 	input := flag.String("input", "", "NPY `FILE` of rows")
 	batch := flag.Int("batch", 1024, "rows per run")
 	reps := flag.Int("reps", 3, "passes over the input; the best is reported")
+	threads := flag.Int("threads", 0, "intra-op threads of the session; 0 leaves it to ONNX Runtime")
 	cpu := flag.Bool("cpu", false, "also print rows per CPU second (user+system time of the process, best pass)")
 	lib := flag.String("ort-lib", "", "ONNX Runtime library (default as ebmpipe)")
 	flag.Parse()
@@ -73,7 +74,17 @@ func main() {
 	}
 	r.Close()
 
-	s, err := ort.NewDynamicAdvancedSession(*model, []string{ins[0].Name}, []string{outs[0].Name}, nil)
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer so.Destroy()
+	if *threads > 0 {
+		if err := so.SetIntraOpNumThreads(*threads); err != nil {
+			log.Fatal(err)
+		}
+	}
+	s, err := ort.NewDynamicAdvancedSession(*model, []string{ins[0].Name}, []string{outs[0].Name}, so)
 	if err != nil {
 		log.Fatal(err)
 	}

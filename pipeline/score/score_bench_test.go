@@ -116,7 +116,8 @@ func BenchmarkScoreReadWorkers(b *testing.B) {
 // in memory, the bound on what the ort engine can do, comparing
 // AdvancedSession (tensors bound when the session is made) with
 // DynamicAdvancedSession (tensors passed to each run), which the ort engine
-// uses so that a smaller last batch needs no second session.
+// uses so that a smaller last batch needs no second session, with ONNX
+// Runtime's default threads and with one (dynamic1).
 func BenchmarkORTSession(b *testing.B) {
 	if err := ortlib.Init(""); err != nil {
 		b.Skip(err)
@@ -126,7 +127,7 @@ func BenchmarkORTSession(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, batch := range []int{256, 1024, 4096} {
-		for _, kind := range []string{"advanced", "dynamic"} {
+		for _, kind := range []string{"advanced", "dynamic", "dynamic1"} {
 			b.Run(fmt.Sprintf("%s/batch=%d", kind, batch), func(b *testing.B) {
 				x, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(batch), 2))
 				if err != nil {
@@ -151,7 +152,19 @@ func BenchmarkORTSession(b *testing.B) {
 					defer s.Destroy()
 					run = s.Run
 				} else {
-					s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"x"}, []string{"energy"}, nil)
+					// dynamic1: one intra-op thread, as each session of
+					// `score --workers 2` has: the model's own CPU cost.
+					var so *ort.SessionOptions
+					if kind == "dynamic1" {
+						if so, err = ort.NewSessionOptions(); err != nil {
+							b.Fatal(err)
+						}
+						defer so.Destroy()
+						if err := so.SetIntraOpNumThreads(1); err != nil {
+							b.Fatal(err)
+						}
+					}
+					s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"x"}, []string{"energy"}, so)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -257,11 +270,13 @@ func BenchmarkScoreFixed(b *testing.B) {
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			o := Options{Model: benchModel, Input: in, Output: filepath.Join(dir, "out.npy"), Engine: engine.ORT, BatchSize: 1024, Workers: workers}
+			cpu0 := cpuTime(b)
 			for b.Loop() {
 				if _, err := Score(context.Background(), o); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
