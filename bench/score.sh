@@ -7,7 +7,9 @@
 #   (c) a numpy + torch script doing the same read-score-write
 #       (bench/torch_score.py), if /usr/bin/python3 has torch, numpy and onnx.
 # Every figure is the best of $REPS runs of wall-clock time; ebmpipe's runs
-# are whole processes (loading libonnxruntime, fsyncing the output).
+# are whole processes (loading libonnxruntime, fsyncing the output). The
+# last lines give CPU time (least of $REPS runs) against a bare session of
+# one thread (see bench/score-profile.md).
 #
 # Usage: bench/score.sh    (env: ROWS=1000000 BATCH=1024 REPS=3 MODEL=...)
 set -euo pipefail
@@ -51,3 +53,24 @@ for f in csv npy; do
 	printf '%-6s %14s %14s %14s %14s %10s %10s %10s\n' "$f" "$(rate "$ort")" "$(rate "$gos")" "$torch" "$ort" \
 		"$(ratio "$(rate "$ort")" "$raw")" "$(ratio "$gos" "$ort")" "$vs_torch"
 done
+
+# CPU time (user + system, all threads), which a loaded machine disturbs
+# less than wall time: ebmpipe's whole process against a bare session of
+# one intra-op thread, as each of score's workers runs.
+leastcpu() {
+	local b="" s
+	for _ in $(seq "$REPS"); do
+		/usr/bin/time -o "$dir/cpu" -f '%U %S' "$@" >/dev/null 2>"$dir/stderr" || { cat "$dir/stderr" >&2; return 1; }
+		s=$(awk '{ printf "%.3f", $1 + $2 }' "$dir/cpu")
+		if [ -z "$b" ] || awk -v s="$s" -v b="$b" 'BEGIN { exit !(s < b) }'; then b=$s; fi
+	done
+	echo "$b"
+}
+if [ -x /usr/bin/time ]; then
+	raw1=$("$dir/rawort" -model "$MODEL" -input "$dir/in.npy" -batch "$BATCH" -reps "$REPS" -threads 1 -cpu | awk '{ print $2 }')
+	echo "CPU time: bare session, 1 thread: $raw1 rows/cpu-s"
+	for f in csv npy; do
+		c=$(leastcpu "$dir/ebmpipe" score --model "$MODEL" --input "$dir/in.$f" --output "$dir/out.$f" --engine ort --batch-size "$BATCH")
+		echo "CPU time: ebmpipe score ort $f: $c s, $(rate "$c") rows/cpu-s, $(ratio "$(rate "$c")" "$raw1") of the bare session"
+	done
+fi

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 
 	"codeberg.org/sbinet/npyio/npy"
@@ -264,34 +265,67 @@ func npyType(descr string) (t reflect.Type) {
 	return npy.TypeFrom(descr)
 }
 
-func (d *npyDecoder) next(dst []float64) error {
+// fill refills d.buf, once it is used up, with as many whole rows as fit
+// in 64 KiB, at least one. It fails only if no row is left to decode.
+func (d *npyDecoder) fill() error {
 	if d.row >= d.rows {
 		return io.EOF
 	}
+	if d.bufPos < len(d.buf) {
+		return nil
+	}
+	if d.err != nil {
+		return d.err
+	}
 	rowBytes := d.width * d.itemSize
-	if d.bufPos == len(d.buf) {
-		if d.err != nil {
+	n := max(1, (64<<10)/rowBytes)
+	n = min(n, d.rows-d.row)
+	if cap(d.buf) < n*rowBytes {
+		d.buf = make([]byte, n*rowBytes)
+	}
+	d.buf = d.buf[:n*rowBytes]
+	d.bufPos = 0
+	if k, err := io.ReadFull(d.src, d.buf); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			err = fmt.Errorf("%s: truncated: header says %d rows, file holds %d", d.name, d.rows, d.row+k/rowBytes)
+		}
+		d.err = err
+		d.buf = d.buf[:k/rowBytes*rowBytes]
+		if len(d.buf) == 0 {
 			return d.err
 		}
-		// Refill with as many whole rows as fit in 64 KiB, at least one.
-		n := max(1, (64<<10)/rowBytes)
-		n = min(n, d.rows-d.row)
-		if cap(d.buf) < n*rowBytes {
-			d.buf = make([]byte, n*rowBytes)
-		}
-		d.buf = d.buf[:n*rowBytes]
-		d.bufPos = 0
-		if k, err := io.ReadFull(d.src, d.buf); err != nil {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				err = fmt.Errorf("%s: truncated: header says %d rows, file holds %d", d.name, d.rows, d.row+k/rowBytes)
-			}
-			d.err = err
-			d.buf = d.buf[:k/rowBytes*rowBytes]
-			if len(d.buf) == 0 {
-				return d.err
-			}
+	}
+	return nil
+}
+
+// nextRows decodes into dst, whose length is a multiple of the row width,
+// the rows read ahead, as many as fit, with one call to d.convert rather
+// than one a row, and returns how many. It stops before a row holding a
+// non-finite value, which next must report, and so may return 0 and no
+// error.
+func (d *npyDecoder) nextRows(dst []float64) (int, error) {
+	if err := d.fill(); err != nil {
+		return 0, err
+	}
+	rowBytes := d.width * d.itemSize
+	n := min(len(dst)/d.width, (len(d.buf)-d.bufPos)/rowBytes)
+	out := dst[:n*d.width]
+	d.convert(out, d.buf[d.bufPos:d.bufPos+n*rowBytes])
+	if d.isFloat && !d.nonFinite {
+		if i := slices.IndexFunc(out, func(v float64) bool { return v-v != 0 }); i >= 0 {
+			n = i / d.width
 		}
 	}
+	d.bufPos += n * rowBytes
+	d.row += n
+	return n, nil
+}
+
+func (d *npyDecoder) next(dst []float64) error {
+	if err := d.fill(); err != nil {
+		return err
+	}
+	rowBytes := d.width * d.itemSize
 	d.convert(dst, d.buf[d.bufPos:d.bufPos+rowBytes])
 	d.bufPos += rowBytes
 	row := d.row

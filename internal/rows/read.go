@@ -302,7 +302,20 @@ func (r *Reader) Read(dst []float64) (n int, err error) {
 // the Reader, and returns how many it decoded.
 func (r *Reader) readSerial(dst []float64) (n int) {
 	w := r.width
+	bulk, _ := r.dec.(*npyDecoder)
 	for n < len(dst)/w {
+		if bulk != nil {
+			k, err := bulk.nextRows(dst[n*w:])
+			n += k
+			if err != nil {
+				r.err = err
+				break
+			}
+			if k > 0 {
+				continue
+			}
+			// A non-finite value: next reports it, row by row.
+		}
 		err := r.dec.next(dst[n*w : (n+1)*w : (n+1)*w])
 		if err == nil {
 			n++

@@ -199,10 +199,14 @@ func (w *Writer) Write(rows []float64) error {
 	if len(rows)%w.width != 0 {
 		return fmt.Errorf("%s: Write of %d values, not a multiple of the row width %d", w.path, len(rows), w.width)
 	}
+	// Format rows into w.buf and hand bw up to 64 KiB at a time: a call
+	// per row cost more than the NPY encoding itself.
+	n := 0 // rows in b
+	b := w.buf[:0]
 	for len(rows) > 0 {
 		row := rows[:w.width]
 		rows = rows[w.width:]
-		b := w.buf[:0]
+		n++
 		switch w.format {
 		case formatCSV:
 			b = AppendCSVRow(b, row)
@@ -231,12 +235,15 @@ func (w *Writer) Write(rows []float64) error {
 				b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
 			}
 		}
-		w.buf = b
-		if _, err := w.bw.Write(b); err != nil {
-			w.err = fmt.Errorf("%s: %w", w.path, err)
-			return w.err
+		if len(b) >= 64<<10 || len(rows) == 0 {
+			w.buf = b
+			if _, err := w.bw.Write(b); err != nil {
+				w.err = fmt.Errorf("%s: %w", w.path, err)
+				return w.err
+			}
+			w.rows += n
+			n, b = 0, b[:0]
 		}
-		w.rows++
 	}
 	return nil
 }

@@ -371,10 +371,13 @@ func (s *scoreRun) read(ctx context.Context, free <-chan *scoreBatch, work chan<
 // such a row is an error. first is the number of data rows read before x.
 func (s *scoreRun) dropOverflow(x []float64, n, first int) (int, error) {
 	w := s.width
+	if !slices.ContainsFunc(x[:n*w], beyondFloat32) {
+		return n, nil // the common case, in one pass
+	}
 	kept := 0
 	for i := range n {
 		row := x[i*w : (i+1)*w]
-		bad := slices.IndexFunc(row, func(v float64) bool { return math.Abs(v) > math.MaxFloat32 })
+		bad := slices.IndexFunc(row, beyondFloat32)
 		if bad < 0 {
 			copy(x[kept*w:], row)
 			kept++
@@ -392,6 +395,9 @@ func (s *scoreRun) dropOverflow(x []float64, n, first int) (int, error) {
 	}
 	return kept, nil
 }
+
+// beyondFloat32 reports whether v is finite but beyond float32's range.
+func beyondFloat32(v float64) bool { return math.Abs(v) > math.MaxFloat32 }
 
 // score runs e on the batches from work and sends them on to done.
 func (s *scoreRun) score(ctx context.Context, e engine.Engine, work <-chan *scoreBatch, done chan<- *scoreBatch) {

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ebmpipe/ebmpipe/pipeline/engine"
 
@@ -69,6 +71,7 @@ func BenchmarkScore(b *testing.B) {
 						Model: benchModel, Input: in, Output: filepath.Join(dir, "out."+format),
 						Engine: eng, BatchSize: 1024, Workers: workers,
 					}
+					cpu0 := cpuTime(b)
 					for b.Loop() {
 						st, err := Score(context.Background(), o)
 						if err != nil {
@@ -79,6 +82,7 @@ func BenchmarkScore(b *testing.B) {
 						}
 					}
 					b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+					reportCPU(b, cpu0, benchRows*b.N)
 				})
 			}
 		}
@@ -112,7 +116,8 @@ func BenchmarkScoreReadWorkers(b *testing.B) {
 // in memory, the bound on what the ort engine can do, comparing
 // AdvancedSession (tensors bound when the session is made) with
 // DynamicAdvancedSession (tensors passed to each run), which the ort engine
-// uses so that a smaller last batch needs no second session.
+// uses so that a smaller last batch needs no second session, with ONNX
+// Runtime's default threads and with one (dynamic1).
 func BenchmarkORTSession(b *testing.B) {
 	if err := ortlib.Init(""); err != nil {
 		b.Skip(err)
@@ -122,7 +127,7 @@ func BenchmarkORTSession(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, batch := range []int{256, 1024, 4096} {
-		for _, kind := range []string{"advanced", "dynamic"} {
+		for _, kind := range []string{"advanced", "dynamic", "dynamic1"} {
 			b.Run(fmt.Sprintf("%s/batch=%d", kind, batch), func(b *testing.B) {
 				x, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(batch), 2))
 				if err != nil {
@@ -147,7 +152,19 @@ func BenchmarkORTSession(b *testing.B) {
 					defer s.Destroy()
 					run = s.Run
 				} else {
-					s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"x"}, []string{"energy"}, nil)
+					// dynamic1: one intra-op thread, as each session of
+					// `score --workers 2` has: the model's own CPU cost.
+					var so *ort.SessionOptions
+					if kind == "dynamic1" {
+						if so, err = ort.NewSessionOptions(); err != nil {
+							b.Fatal(err)
+						}
+						defer so.Destroy()
+						if err := so.SetIntraOpNumThreads(1); err != nil {
+							b.Fatal(err)
+						}
+					}
+					s, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"x"}, []string{"energy"}, so)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -155,12 +172,14 @@ func BenchmarkORTSession(b *testing.B) {
 					in, out := []ort.Value{x}, []ort.Value{y}
 					run = func() error { return s.Run(in, out) }
 				}
+				cpu0 := cpuTime(b)
 				for b.Loop() {
 					if err := run(); err != nil {
 						b.Fatal(err)
 					}
 				}
 				b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+				reportCPU(b, cpu0, batch*b.N)
 			})
 		}
 	}
@@ -195,12 +214,14 @@ func BenchmarkEngine(b *testing.B) {
 			for i := range x {
 				x[i] = rng.NormFloat64()
 			}
+			cpu0 := cpuTime(b)
 			for b.Loop() {
 				if _, err := e.Run(x, batch); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			reportCPU(b, cpu0, batch*b.N)
 		})
 	}
 }
@@ -218,4 +239,44 @@ func loadModel(path string) (testModel, error) {
 	}
 	m, err := onnx.Decode(data)
 	return testModel{data, m}, err
+}
+
+// cpuTime returns the user and system CPU time of the process so far: on
+// a shared, loaded machine, rows per CPU second vary less than rows per
+// second of wall time.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports rows per CPU second (all threads, ONNX Runtime's
+// included) since start, the CPU time at the start of the loop.
+func reportCPU(b *testing.B, start time.Duration, rows int) {
+	b.ReportMetric(float64(rows)/(cpuTime(b)-start).Seconds(), "rows/cpu-s")
+}
+
+// BenchmarkScoreFixed scores a one-row NPY file: the fixed cost of a Score
+// call (loading the model, making the sessions, committing the output),
+// which BenchmarkScore's figures include once per 200 k rows.
+func BenchmarkScoreFixed(b *testing.B) {
+	if err := ortlib.Init(""); err != nil {
+		b.Skip(err)
+	}
+	dir := b.TempDir()
+	in := writeBenchInput(b, dir, "in.npy", 1)
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			o := Options{Model: benchModel, Input: in, Output: filepath.Join(dir, "out.npy"), Engine: engine.ORT, BatchSize: 1024, Workers: workers}
+			cpu0 := cpuTime(b)
+			for b.Loop() {
+				if _, err := Score(context.Background(), o); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		})
+	}
 }
