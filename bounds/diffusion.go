@@ -20,7 +20,8 @@ import (
 // KL(q_σ ‖ p), integration by parts for the Fisher divergence
 // I(q_σ ‖ p) = J(q_σ) + E‖∇E‖² − 2E ΔE, Stam's inequality
 // J(q_σ) ≤ (1/J(q) + σ²/D)⁻¹ and de Bruijn's identity; the package doc
-// gives the estimator, which is the gp value plus terms of order σ². It
+// gives the estimator (the gp value plus terms of order σ² where J(q) ≪
+// D/σ², robust where the generator is nearly singular). It
 // needs a twice-differentiable energy.
 type Diffusion struct {
 	// Sigmas are the noise levels σ_1 < … < σ_K.
