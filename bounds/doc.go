@@ -144,7 +144,7 @@
 // 35973.5 ± 0.05 over 40 batches of 32, closed form 35973.5; the
 // unweighted form read 35486 ± 3200, one batch at −20241).
 // ΔE is exact (D Hessian–vector products) for D ≤ 16 and Hutchinson's
-// vᵀ∇²E v (a Noise probe) beyond. g(Ĵ) plugs in the batch mean of J(q),
+// vᵀ∇²E v (a Noise probe) beyond. k(Ĵ) plugs in the batch mean of J(q),
 // biased by O(σ⁴ Var Ĵ). U_σ's slack over KL grows like σ² (Stam's
 // inequality is tight only for isotropic Gaussians), hence the smallest
 // level; as σ → 0 it tends to the gp value.
