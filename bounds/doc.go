@@ -180,7 +180,7 @@
 // linear-Gaussian pair with KL(q ‖ p) = 0.045 gives a bracket 0.088 nats
 // wide between its limits with 20 000 samples.
 //
-// # The latent-space bound (Latent, not wired into ebmpipe bounds)
+// # The latent-space bound (Latent)
 //
 // For a bijection G with D = d, KL(q ‖ p_θ) = KL(γ ‖ π), γ = N(0, I) and
 // π ∝ e^{−φ} with φ(z) = E_θ(G(z)) − log |det J(z)|. For γ_s = N(0, (1+s²)I)
@@ -203,8 +203,9 @@
 // the modes, which q barely visits, pulls back to latent mass), but it is
 // then very loose and noisy. Like gp it is conditional on an unknown
 // constant, and no bound on a kinked generator (it reads 0 against 0.059
-// on kinked-relu and is marked Surrogate). EvaluateBounds does not run it
-// yet: it needs a selection batch.
+// on kinked-relu and is marked Surrogate). `ebmpipe bounds`
+// (pipeline/evaluate) reports it as "latent" with C_π = 1, s chosen from
+// LatentScales on latent draws independent of the reported ones.
 //
 // # The known-truth table
 //

@@ -141,8 +141,12 @@ func (rep *BoundsReport) checkBracket(z *export.LogZ) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(rep.Upper)) {
 		b := rep.Upper[name]
+		constant := fmt.Sprintf("the bound's log-Sobolev constant, taken as %g,", rep.LSIConstant)
+		if name == "latent" {
+			constant = fmt.Sprintf("the bound's log-Sobolev constant C_π, taken as %g,", float64(latentLSI))
+		}
 		off(name, "upper", "below", b, rep.NLL.Value-b.Value > 3*math.Hypot(b.StdErr, rep.NLL.StdErr),
-			fmt.Sprintf("the bound's log-Sobolev constant, taken as %g, is too small for this energy, or log Z is too large", rep.LSIConstant))
+			constant+" is too small for this energy, or log Z is too large")
 	}
 }
 
