@@ -20,7 +20,8 @@ import (
 // KL(q_σ ‖ p), integration by parts for the Fisher divergence
 // I(q_σ ‖ p) = J(q_σ) + E‖∇E‖² − 2E ΔE, Stam's inequality
 // J(q_σ) ≤ (1/J(q) + σ²/D)⁻¹ and de Bruijn's identity; the package doc
-// gives the estimator, which is the gp value plus terms of order σ². It
+// gives the estimator (the gp value plus terms of order σ² where J(q) ≪
+// D/σ², robust where the generator is nearly singular). It
 // needs a twice-differentiable energy.
 type Diffusion struct {
 	// Sigmas are the noise levels σ_1 < … < σ_K.
@@ -105,15 +106,19 @@ func (df *Diffusion) kl(n Nets, b Batch) (Estimate, error) {
 		return Estimate{}, err
 	}
 	gradZ := t.InputGradient(t.Sum(e0), b.Z)
-	// Per row: gp_i (for I(q ‖ p)) and j_i (for J(q) = E‖∇_x log q(G(z))‖²).
-	var gpRow, fisher, smin *autodiff.Node
+	// Per row: q_i = gp_i − j_i (gp_i for I(q ‖ p)) and j_i (for J(q) =
+	// E‖∇_x log q(G(z))‖²), q_i = ‖a‖² + 2⟨a, b⟩ with a, b the x-space
+	// vectors of ∇_z E and of the generator score, free of the
+	// cancellation of gp_i − j_i where J(q) is huge.
+	var cross, fisher, smin *autodiff.Node
 	var jnoise []*autodiff.Node
 	if useExact(n, df.SurrogateValue) {
 		es, err := newExactScore(n, x, b.Z, jacTerms{})
 		if err != nil {
 			return Estimate{}, err
 		}
-		gpRow, fisher, smin = es.xNorm2(t.Add(gradZ, es.g)), es.xNorm2(es.g), es.jt.smin
+		a, g := es.xVec(gradZ), es.xVec(es.g)
+		cross, fisher, smin = crossTerm(t, a, g), rowSumSq(t, g), es.jt.smin
 		est.Surrogate, est.Condition = exactCondition(n, df.LSI, "a twice-differentiable", true)
 	} else {
 		jt, err := df.Jacobian.terms(n, x, b.Z)
@@ -122,11 +127,11 @@ func (df *Diffusion) kl(n Nets, b Batch) (Estimate, error) {
 		}
 		s2 := t.Square(jt.smin)
 		gz := jt.scoreZ(t, b.Z)
-		gpRow, fisher = t.Div(rowSumSq(t, t.Add(gradZ, gz)), s2), t.Div(rowSumSq(t, gz), s2)
+		cross, fisher = t.Div(crossTerm(t, gradZ, gz), s2), t.Div(rowSumSq(t, gz), s2)
 		smin, jnoise = jt.smin, jt.noise
 		est.Surrogate, est.Condition = true, surrogateCondition(n, df.Jacobian)
 	}
-	samples, vnoise, err := df.value(n, x, gpRow, fisher)
+	samples, vnoise, err := df.value(n, x, cross, fisher)
 	if err != nil {
 		return Estimate{}, err
 	}
@@ -172,15 +177,20 @@ func (df *Diffusion) loss(n Nets, x *autodiff.Node) (wdsm, eps *autodiff.Node, e
 const exactLaplacianDims = 16
 
 // value returns the m per-row terms of U_σ at σ = σ_1 and its noise
-// inputs, given the per-row terms gp_i of the Fisher divergence
-// I(q ‖ p) and j_i of J(q) (each (m)):
+// inputs, given the per-row terms q_i = gp_i − j_i, with gp_i those of the
+// Fisher divergence I(q ‖ p), and j_i those of J(q) (each (m)):
 //
 //	f(y)  = ‖∇E(y)‖² − 2ΔE(y)
-//	δf_i  = ½(f(x_i + σε_i) + f(x_i − σε_i)) − f(x_i)
+//	f̄_i   = ½(f(x_i + σε_i) + f(x_i − σε_i))
 //	e_i   = E(x_i) − ½(E(x_i + σε_i) + E(x_i − σε_i))
-//	g(J)  = (C/2)(J/r − J) + (D/2) log r,  r = 1 + σ²J/D
-//	U_i   = (C/2)(gp_i + δf_i) + e_i + g(Ĵ) + g′(Ĵ)(j_i − Ĵ),  Ĵ = mean_i j_i
-func (df *Diffusion) value(n Nets, x, gpRow, fisher *autodiff.Node) (samples *autodiff.Node, noises []*autodiff.Node, err error) {
+//	k(J)  = (C/2) J/r + (D/2) log r,  r = 1 + σ²J/D,  β = 1/r,  Ĵ = mean_i j_i
+//	U_i   = (C/2)(f̄_i + β(q_i − f(x_i))) + e_i + k(Ĵ) + k′(Ĵ)(j_i − Ĵ)
+//
+// E_q[q_i − f(x_i)] = 0 by integration by parts, so every β gives the
+// same expectation; β = 1 is the gp value plus terms of order σ², of
+// small variance near q = p_θ, and β → 0 where J(q) ≫ D/σ², where q_i
+// (of size ‖∇E‖ √j_i) would swamp the value with noise.
+func (df *Diffusion) value(n Nets, x, cross, fisher *autodiff.Node) (samples *autodiff.Node, noises []*autodiff.Node, err error) {
 	t := n.Tape
 	m, D := x.Shape()[0], float64(n.DataDim)
 	s, c := df.Sigmas[0], df.LSI
@@ -200,14 +210,22 @@ func (df *Diffusion) value(n Nets, x, gpRow, fisher *autodiff.Node) (samples *au
 		grad := t.InputGradient(t.Sum(es[k]), y)
 		fs[k] = t.Sub(rowSumSq(t, grad), t.Scale(laplacian(t, grad, y, probe), 2))
 	}
-	df1 := t.Sub(t.Scale(t.Add(fs[1], fs[2]), 0.5), fs[0])
+	fbar := t.Scale(t.Add(fs[1], fs[2]), 0.5)
 	ediff := t.Sub(es[0], t.Scale(t.Add(es[1], es[2]), 0.5))
 	jh := t.Mean(fisher)
 	r := t.Affine(jh, s*s/D, 1) // 1 + σ²Ĵ/D
-	g := t.Add(t.Scale(t.Sub(t.Div(jh, r), jh), c/2), t.Scale(t.Log(r), D/2))
-	gp := t.Add(t.Scale(t.Affine(t.Pow(r, -2), 1, -1), c/2), t.Scale(t.Pow(r, -1), s*s/2))
-	lin := t.Add(t.Mul(gp, t.Sub(fisher, jh)), g)
-	return t.Add(lin, t.Add(t.Scale(t.Add(gpRow, df1), c/2), ediff)), noises, t.Err()
+	beta := t.Pow(r, -1)
+	k := t.Add(t.Scale(t.Mul(jh, beta), c/2), t.Scale(t.Log(r), D/2))
+	kp := t.Add(t.Scale(t.Pow(r, -2), c/2), t.Scale(beta, s*s/2))
+	lin := t.Add(t.Mul(kp, t.Sub(fisher, jh)), k)
+	fisherDiv := t.Add(fbar, t.Mul(beta, t.Sub(cross, fs[0])))
+	return t.Add(lin, t.Add(t.Scale(fisherDiv, c/2), ediff)), noises, t.Err()
+}
+
+// crossTerm returns ‖a‖² + 2⟨a, b⟩ = ‖a + b‖² − ‖b‖² per row (m) for
+// a, b (m, d), without cancellation when b is large.
+func crossTerm(t *autodiff.Tape, a, b *autodiff.Node) *autodiff.Node {
+	return t.SumAxes(t.Mul(a, t.Add(a, t.Scale(b, 2))), []int{1}, false)
 }
 
 // laplacian returns ΔE per row (rows) from grad = ∇E(y) (rows, D): exactly

@@ -44,11 +44,16 @@ func newExactScore(n Nets, x, z *autodiff.Node, have jacTerms) (exactScore, erro
 	}, t.Err()
 }
 
-// xNorm2 returns ‖J⁻ᵀu‖² per row (m) for latent vectors u (m, d).
-func (s exactScore) xNorm2(u *autodiff.Node) *autodiff.Node {
+// xVec returns J⁻ᵀu (m, d) for latent vectors u (m, d).
+func (s exactScore) xVec(u *autodiff.Node) *autodiff.Node {
 	t := s.t
 	w := t.MatMul(s.inv, t.Reshape(u, []int{s.m, s.d, 1}), true, false)
-	return rowSumSq(t, t.Reshape(w, []int{s.m, s.d}))
+	return t.Reshape(w, []int{s.m, s.d})
+}
+
+// xNorm2 returns ‖J⁻ᵀu‖² per row (m) for latent vectors u (m, d).
+func (s exactScore) xNorm2(u *autodiff.Node) *autodiff.Node {
+	return rowSumSq(s.t, s.xVec(u))
 }
 
 // useExact reports whether an upper bound's Value can use the exact

@@ -312,14 +312,6 @@ func TestBoundCombinations(t *testing.T) {
 				lo, up := res.Metrics.Get(metrics.ColLower), res.Metrics.Get(metrics.ColUpper)
 				switch upper {
 				case "gp", "diffusion":
-					if lower == "mi" && upper == "diffusion" {
-						// Known defect: the mi bound trains a nearly
-						// singular generator (s_min ~0.005 after 30
-						// steps, Fisher information 1e10-1e15), and the
-						// single-batch diffusion value cancels two such
-						// numbers: it reads ±1e4. See the README.
-						break
-					}
 					if !(up >= lo) {
 						t.Errorf("upper bound %v below lower bound %v", up, lo)
 					}

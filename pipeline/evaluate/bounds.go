@@ -141,15 +141,20 @@ func (rep *BoundsReport) checkBracket(z *export.LogZ) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(rep.Upper)) {
 		b := rep.Upper[name]
+		constant := fmt.Sprintf("the bound's log-Sobolev constant, taken as %g,", rep.LSIConstant)
+		if name == "latent" {
+			constant = fmt.Sprintf("the bound's log-Sobolev constant C_π, taken as %g,", float64(latentLSI))
+		}
 		off(name, "upper", "below", b, rep.NLL.Value-b.Value > 3*math.Hypot(b.StdErr, rep.NLL.StdErr),
-			fmt.Sprintf("the bound's log-Sobolev constant, taken as %g, is too small for this energy, or log Z is too large", rep.LSIConstant))
+			constant+" is too small for this energy, or log Z is too large")
 	}
 }
 
 // EvaluateBounds evaluates every applicable bound of package bounds on the
 // model pair of o: the lower bounds jacobian, jacobian-exact (when the
 // latent dimension is at most 16) and mi (with an encoder), and the upper
-// bounds gp, gp0 and diffusion. Data are used as read: an exported model
+// bounds gp, gp0, diffusion and latent (its scale chosen on independent
+// draws). Data are used as read: an exported model
 // applies its own standardisation. The generator runs in inference mode.
 func EvaluateBounds(ctx context.Context, o BoundsOptions) (*BoundsReport, error) {
 	if err := o.Check(); err != nil {
@@ -174,6 +179,9 @@ func EvaluateBounds(ctx context.Context, o BoundsOptions) (*BoundsReport, error)
 		if err := rep.measure(ctx, p, ds, o, j, k == 0, D == d); err != nil {
 			return nil, err
 		}
+	}
+	if err := rep.measureLatent(ctx, p, ds, o); err != nil {
+		return nil, err
 	}
 	if rep.Certified, err = evaluateCertified(p, ds, o); err != nil {
 		return nil, err

@@ -98,7 +98,7 @@ func (rep *BoundsReport) markFolds() {
 			rep.Lower[k] = v
 		}
 	}
-	for _, k := range []string{"gp", "diffusion"} {
+	for _, k := range []string{"gp", "diffusion", "latent"} {
 		if _, ok := rep.Upper[k]; ok {
 			delete(rep.Upper, k)
 			rep.NotBounds[k] = why
