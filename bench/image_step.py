@@ -3,9 +3,10 @@
 
 The iteration is the one `go test -bench BenchmarkImageStep ./train`
 times (train/image_bench_test.go): energy testdata/bench/energy_conv28.onnx
-(the network Energy28 below: Conv 3x3 1->8 pad 1, LeakyRelu 0.1, Conv 4x4
+(energy28 below: Conv 3x3 1->8 pad 1, LeakyRelu 0.1, Conv 4x4
 stride 2 pad 1 8->16, LeakyRelu 0.1, AvgPool 2, Flatten, Linear 784->1),
-generator testdata/torchquirks/generator_dcgan28.onnx (Gen below:
+generator testdata/torchquirks/generator_dcgan28.onnx (Gen of
+testdata/torchquirks/gen.py:
 Linear 16->1568, view (32, 7, 7), BatchNorm2d, ReLU, ConvTranspose 4x4
 stride 2 32->16, ReLU, ConvTranspose 4x4 stride 2 16->1, Tanh), latent
 width 16, data width 784. One Adam step of the energy on
@@ -45,30 +46,22 @@ Usage: bench/image_step.py [--iters 5] [--repeats 3] [--warmup 1] [--threads N]
 """
 
 import argparse
-import math
 import os
 import sys
-import time
 
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 import train_step as ts  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "testdata", "torchquirks"))
+import gen as quirks  # noqa: E402  (Gen: the generator of generator_dcgan28.onnx)
+
 ENERGY_ONNX = os.path.join(HERE, "..", "testdata", "bench", "energy_conv28.onnx")
 D = 784
 LATENT = 16
-
-
-class View(nn.Module):
-    def __init__(self, *shape):
-        super().__init__()
-        self.shape = shape
-
-    def forward(self, x):
-        return x.view(-1, *self.shape)
 
 
 def energy28():
@@ -79,18 +72,6 @@ def energy28():
         nn.AvgPool2d(2),
         nn.Flatten(),
         nn.Linear(16 * 7 * 7, 1),
-    )
-
-
-def gen28():
-    """Gen of testdata/torchquirks/gen.py (generator_dcgan28)."""
-    return nn.Sequential(
-        nn.Linear(16, 32 * 7 * 7),
-        View(32, 7, 7),
-        nn.BatchNorm2d(32), nn.ReLU(),
-        nn.ConvTranspose2d(32, 16, 4, 2, 1), nn.ReLU(),
-        nn.ConvTranspose2d(16, 1, 4, 2, 1),
-        nn.Tanh(),
     )
 
 
@@ -109,7 +90,7 @@ class Setup:
         self.upper, self.batch, self.dtype = upper, batch, dtype
         self.data = (2 * torch.rand(batch, D, dtype=dtype) - 1)
         self.E = energy28().to(dtype)
-        self.G = gen28().to(dtype)
+        self.G = quirks.Gen().to(dtype)
         self.e_params = list(self.E.parameters())
         self.g_params = list(self.G.parameters())
         self.e_opt = torch.optim.Adam(self.e_params, lr=ts.LR, betas=ts.BETAS, eps=ts.EPS)
@@ -162,16 +143,7 @@ class Setup:
 
 
 def measure(upper, batch, iters, warmup, repeats):
-    s = Setup(upper, batch)
-    bad = sum(not s.iterate() for _ in range(warmup))
-    rate, cpu = 0.0, math.inf
-    for _ in range(repeats):
-        t0, c0 = time.perf_counter(), time.process_time()
-        for _ in range(iters):
-            bad += not s.iterate()
-        rate = max(rate, iters / (time.perf_counter() - t0))
-        cpu = min(cpu, (time.process_time() - c0) * 1e3 / iters)
-    return rate, cpu, bad
+    return ts.time_iterations(Setup(upper, batch), iters, warmup, repeats)
 
 
 def main():
