@@ -372,11 +372,15 @@ class Setup:
 
 
 def measure(lower, upper, dtype, iters, warmup, repeats):
-    """Times repeats blocks of iters iterations after warmup ones. Returns
-    the best iterations per second, the least CPU time of the process per
-    iteration in ms (each over the blocks), and how many of all the
-    iterations had a loss that was not finite."""
-    s = Setup(lower, upper, dtype)
+    """time_iterations of a new Setup(lower, upper, dtype)."""
+    return time_iterations(Setup(lower, upper, dtype), iters, warmup, repeats)
+
+
+def time_iterations(s, iters, warmup, repeats):
+    """Times repeats blocks of iters iterations of s (s.iterate()) after
+    warmup ones. Returns the best iterations per second, the least CPU time
+    of the process per iteration in ms (each over the blocks), and how many
+    of all the iterations had a loss that was not finite."""
     bad = sum(not s.iterate() for _ in range(warmup))
     rate, cpu = 0.0, math.inf
     for _ in range(repeats):

@@ -22,7 +22,7 @@ const repoTestdata = "../testdata"
 
 // writeCSV writes rows of width random values in [-1, 1] to a CSV file
 // in dir and returns its path.
-func writeCSV(t *testing.T, dir string, rows, width int) string {
+func writeCSV(t testing.TB, dir string, rows, width int) string {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var b strings.Builder

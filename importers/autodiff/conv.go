@@ -498,15 +498,12 @@ func convForward[T float](p *convPlan, x, w, y []T) {
 	if p.n == 0 {
 		return
 	}
-	nb := p.chunk()
+	workers, nb := p.convWorkers()
 	ck := p.cg * p.kp
-	col := make([]T, ck*nb*p.op)
-	var buf []T
-	if nb > 1 {
-		buf = make([]T, p.mg*nb*p.op)
-	}
-	for n0 := 0; n0 < p.n; n0 += nb {
-		nc := min(nb, p.n-n0)
+	bs := newConvBuffers[T](p, workers, nb)
+	defer releaseConvBuffers(bs)
+	convEach(p.n, nb, workers, func(wi, n0, nc int) {
+		col, buf := bs[wi].col, bs[wi].buf
 		ld := nc * p.op
 		for gi := 0; gi < p.groups; gi++ {
 			convIm2col(p, col, x, gi, n0, nc)
@@ -518,7 +515,7 @@ func convForward[T float](p *convPlan, x, w, y []T) {
 			convGemm(false, false, p.mg, ld, ck, wg, ck, col[:ck*ld], ld, 0, buf[:p.mg*ld], ld)
 			convScatterOut(p, y, buf, gi, n0, nc)
 		}
-	}
+	})
 }
 
 // convAdjointX sets dx = ∂⟨Conv(x, w), y⟩/∂x; dx must be zero.
@@ -526,16 +523,14 @@ func convAdjointX[T float](p *convPlan, y, w, dx []T) {
 	if p.n == 0 {
 		return
 	}
-	nb := p.chunk()
+	workers, nb := p.convWorkers()
 	ck := p.cg * p.kp
-	col := make([]T, ck*nb*p.op)
-	var buf []T
-	if nb > 1 {
-		buf = make([]T, p.mg*nb*p.op)
-	}
+	bs := newConvBuffers[T](p, workers, nb)
+	defer releaseConvBuffers(bs)
 	// Gonum's Gemm is much faster with an untransposed left operand than
 	// with a transposed one: transpose the weights once.
-	wt := make([]T, len(w))
+	wt := getScratch[T](len(w))
+	defer putScratch(wt)
 	for gi := 0; gi < p.groups; gi++ {
 		wg, dst := w[gi*p.mg*ck:][:p.mg*ck], wt[gi*p.mg*ck:][:p.mg*ck]
 		for m := 0; m < p.mg; m++ {
@@ -544,8 +539,8 @@ func convAdjointX[T float](p *convPlan, y, w, dx []T) {
 			}
 		}
 	}
-	for n0 := 0; n0 < p.n; n0 += nb {
-		nc := min(nb, p.n-n0)
+	convEach(p.n, nb, workers, func(wi, n0, nc int) {
+		col, buf := bs[wi].col, bs[wi].buf
 		ld := nc * p.op
 		for gi := 0; gi < p.groups; gi++ {
 			wg := wt[gi*p.mg*ck:][:p.mg*ck]
@@ -558,23 +553,28 @@ func convAdjointX[T float](p *convPlan, y, w, dx []T) {
 			convGemm(false, false, ck, ld, p.mg, wg, p.mg, yg, ldy, 0, col[:ck*ld], ld)
 			convCol2im(p, dx, col, gi, n0, nc)
 		}
-	}
+	})
 }
 
-// convAdjointW sets dw = ∂⟨Conv(x, w), y⟩/∂w; dw must be zero.
+// convAdjointW sets dw = ∂⟨Conv(x, w), y⟩/∂w; dw must be zero. Each
+// goroutine but the first adds into its own zeroed copy, summed into dw
+// at the end.
 func convAdjointW[T float](p *convPlan, x, y, dw []T) {
 	if p.n == 0 {
 		return
 	}
-	nb := p.chunk()
+	workers, nb := p.convWorkers()
 	ck := p.cg * p.kp
-	col := make([]T, ck*nb*p.op)
-	var buf []T
-	if nb > 1 {
-		buf = make([]T, p.mg*nb*p.op)
+	bs := newConvBuffers[T](p, workers, nb)
+	defer releaseConvBuffers(bs)
+	dws := make([][]T, workers)
+	dws[0] = dw
+	for i := 1; i < workers; i++ {
+		dws[i] = getScratch[T](len(dw))
+		clear(dws[i])
 	}
-	for n0 := 0; n0 < p.n; n0 += nb {
-		nc := min(nb, p.n-n0)
+	convEach(p.n, nb, workers, func(wi, n0, nc int) {
+		col, buf := bs[wi].col, bs[wi].buf
 		ld := nc * p.op
 		for gi := 0; gi < p.groups; gi++ {
 			convIm2col(p, col, x, gi, n0, nc)
@@ -584,7 +584,13 @@ func convAdjointW[T float](p *convPlan, x, y, dw []T) {
 				convGatherOut(p, buf, y, gi, n0, nc)
 				yg, ldy = buf[:p.mg*ld], ld
 			}
-			convGemm(false, true, p.mg, ck, ld, yg, ldy, col[:ck*ld], ld, 1, dw[gi*p.mg*ck:][:p.mg*ck], ck)
+			convGemm(false, true, p.mg, ck, ld, yg, ldy, col[:ck*ld], ld, 1, dws[wi][gi*p.mg*ck:][:p.mg*ck], ck)
 		}
+	})
+	for _, d := range dws[1:] {
+		for i, v := range d {
+			dw[i] += v
+		}
+		putScratch(d)
 	}
 }

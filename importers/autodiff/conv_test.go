@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -185,14 +186,21 @@ func compareFloats(tb testing.TB, what string, gotShape, wantShape []int, got, w
 }
 
 // withColBudget runs f with the im2col budget set to b elements (0 keeps
-// the default), so that the batch is split into chunks of every size.
-func withColBudget(b int, f func()) {
-	old := convColBudget
+// the default), so that the batch is split into chunks of every size,
+// twice: on one goroutine (f("serial")) and with the batch shared by three
+// goroutines whatever its size (f("parallel")).
+func withColBudget(b int, f func(mode string)) {
+	old, oldWork := convColBudget, convParallelWork
 	if b > 0 {
 		convColBudget = b
 	}
-	defer func() { convColBudget = old }()
-	f()
+	defer func() { convColBudget, convParallelWork = old, oldWork }()
+	convParallelWork = math.MaxInt
+	f("serial")
+	convParallelWork = 0
+	procs := runtime.GOMAXPROCS(3)
+	defer runtime.GOMAXPROCS(procs)
+	f("parallel")
 }
 
 var convCases = []struct {
@@ -228,11 +236,11 @@ func TestConvForward(t *testing.T) {
 				if dt == Float32 {
 					tol = 1e-4
 				}
-				withColBudget(b, func() {
+				withColBudget(b, func(mode string) {
 					gs, got := runTapeOp(t, dt, [][]float64{x, w}, [][]int{c.x, c.w}, func(tp *Tape, in []*Node) *Node {
 						return tp.Conv(in[0], in[1], c.geo)
 					})
-					compareFloats(t, name, gs, ws, got, want, tol)
+					compareFloats(t, name+"/"+mode, gs, ws, got, want, tol)
 				})
 			}
 		}
@@ -267,11 +275,11 @@ func TestConvTransposeForward(t *testing.T) {
 				if dt == Float32 {
 					tol = 1e-4
 				}
-				withColBudget(b, func() {
+				withColBudget(b, func(mode string) {
 					gs, got := runTapeOp(t, dt, [][]float64{x, w}, [][]int{c.x, c.w}, func(tp *Tape, in []*Node) *Node {
 						return tp.ConvTranspose(in[0], in[1], c.geo, ys[2:])
 					})
-					compareFloats(t, fmt.Sprintf("%s/budget=%d/%v", c.name, b, dt), gs, ys, got, want, tol)
+					compareFloats(t, fmt.Sprintf("%s/budget=%d/%v/%s", c.name, b, dt, mode), gs, ys, got, want, tol)
 				})
 			}
 		}
@@ -368,7 +376,7 @@ func TestConvAdjoint(t *testing.T) {
 		y := randF64Array(r, ys)
 		per := Size(c.w[1:]) * Size(ys[2:])
 		for _, budget := range []int{0, 1, 2 * per} {
-			withColBudget(budget, func() {
+			withColBudget(budget, func(mode string) {
 				fwd, err := convFwd{geo: geo}.do([]array{x, w})
 				if err != nil {
 					t.Fatal(err)
@@ -383,7 +391,7 @@ func TestConvAdjoint(t *testing.T) {
 				}
 				b := arrayDot(fwd, y)
 				if bx, bw := arrayDot(x, ax), arrayDot(w, aw); math.Abs(bx-b) > 1e-9*(1+math.Abs(b)) || math.Abs(bw-b) > 1e-9*(1+math.Abs(b)) {
-					t.Errorf("%s (budget %d): ⟨Conv(x,w),y⟩ = %.12g, ⟨x,AdjX(y,w)⟩ = %.12g, ⟨w,AdjW(x,y)⟩ = %.12g", c.name, budget, b, bx, bw)
+					t.Errorf("%s (budget %d, %s): ⟨Conv(x,w),y⟩ = %.12g, ⟨x,AdjX(y,w)⟩ = %.12g, ⟨w,AdjW(x,y)⟩ = %.12g", c.name, budget, mode, b, bx, bw)
 				}
 			})
 		}
@@ -431,6 +439,14 @@ func TestConvGradients(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkCase(t, c) })
+		// The same with every convolution's batch shared by goroutines.
+		t.Run(c.name+"/parallel", func(t *testing.T) {
+			withColBudget(0, func(mode string) {
+				if mode == "parallel" {
+					checkCase(t, c)
+				}
+			})
+		})
 	}
 }
 
