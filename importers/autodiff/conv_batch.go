@@ -7,7 +7,7 @@ import (
 
 // The convolution kernels split the batch into chunks, each lowered to one
 // im2col matrix, and run the chunks on up to GOMAXPROCS goroutines when the
-// convolution is large enough to pay for them: the tape runs its nodes one
+// convolution is large enough to pay for them (see convLanes): the tape runs its nodes one
 // at a time and OpenBLAS runs each product on one thread (openblas.go), so
 // without this a convolution uses one CPU. Chunks never share an output
 // example; the weight gradient, which every chunk adds to, is summed from
@@ -18,37 +18,47 @@ import (
 // convolution runs on one goroutine.
 var convParallelWork = 1 << 18
 
-// convWorkers returns how many goroutines share the batch of p and how many
+// convLanes is the number of lanes a large convolution's batch is split
+// into. It does not depend on GOMAXPROCS: each lane keeps its own weight
+// gradient buffer, summed in lane order, so the result is the same bit for
+// bit whatever the number of goroutines that run the lanes (a resumed run
+// on another machine continues exactly).
+const convLanes = 4
+
+// convWorkers returns how many lanes share the batch of p and how many
 // examples each im2col matrix holds.
-func (p *convPlan) convWorkers() (workers, nb int) {
+func (p *convPlan) convWorkers() (lanes, nb int) {
 	nb = p.chunk()
 	if p.n < 2 || p.n*p.cg*p.kp*p.mg*p.op < convParallelWork {
 		return 1, nb
 	}
-	workers = min(runtime.GOMAXPROCS(0), p.n)
-	if workers < 2 {
-		return 1, nb
-	}
-	return workers, min(nb, (p.n+workers-1)/workers)
+	lanes = min(convLanes, p.n)
+	return lanes, min(nb, (p.n+lanes-1)/lanes)
 }
 
 // convEach calls f(w, n0, nc) for every chunk n0..n0+nc-1 of n examples
-// (nc ≤ nb), on workers goroutines numbered w = 0..workers-1; chunks on one
-// goroutine run in order.
-func convEach(n, nb, workers int, f func(w, n0, nc int)) {
+// (nc ≤ nb), lane w = 0..lanes-1 taking chunks w, w+lanes, ... in order;
+// the lanes run on up to GOMAXPROCS goroutines.
+func convEach(n, nb, lanes int, f func(w, n0, nc int)) {
+	lane := func(w int) {
+		for n0 := w * nb; n0 < n; n0 += lanes * nb {
+			f(w, n0, min(nb, n-n0))
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), lanes)
 	if workers <= 1 {
-		for n0 := 0; n0 < n; n0 += nb {
-			f(0, n0, min(nb, n-n0))
+		for w := range lanes {
+			lane(w)
 		}
 		return
 	}
 	var wg sync.WaitGroup
-	for w := range workers {
+	for g := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for n0 := w * nb; n0 < n; n0 += workers * nb {
-				f(w, n0, min(nb, n-n0))
+			for w := g; w < lanes; w += workers {
+				lane(w)
 			}
 		}()
 	}

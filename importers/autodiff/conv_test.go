@@ -486,3 +486,30 @@ func BenchmarkConv2d(b *testing.B) {
 		full.Close()
 	}
 }
+
+// TestConvLanesDeterministic checks that a large convolution's weight
+// gradient, summed from one buffer per lane, is the same bit for bit on
+// one goroutine and on three: a run resumed on a machine with another
+// number of CPUs continues exactly.
+func TestConvLanesDeterministic(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	xs, wsh := []int{9, 2, 6, 6}, []int{3, 2, 3, 3}
+	x, w := randFloats(r, Size(xs)), randFloats(r, Size(wsh))
+	oldWork, oldBudget := convParallelWork, convColBudget
+	defer func() { convParallelWork, convColBudget = oldWork, oldBudget }()
+	convParallelWork, convColBudget = 0, 2*2*9*16 // lanes, and two examples a chunk
+	grad := func(procs int) []float64 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		_, g := runTapeOp(t, Float64, [][]float64{x, w}, [][]int{xs, wsh}, func(tp *Tape, in []*Node) *Node {
+			y := tp.Conv(in[0], in[1], ConvGeometry{})
+			return tp.VJP([]*Node{y}, []*Node{tp.Full(1, y.Shape()...)}, []*Node{in[1]})[0]
+		})
+		return g
+	}
+	one, three := grad(1), grad(3)
+	for i := range one {
+		if math.Float64bits(one[i]) != math.Float64bits(three[i]) {
+			t.Fatalf("weight gradient element %d: %v on one goroutine, %v on three", i, one[i], three[i])
+		}
+	}
+}
