@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -26,6 +27,27 @@ type Choice struct {
 	// Notice, if not nil, is told of choices made on the user's behalf,
 	// such as falling back to the Go engine.
 	Notice func(msg string)
+}
+
+// Check reports every invalid setting of c, joined, by the names of its
+// fields (Engine, BatchSize, Device), which options structs holding a
+// Choice's settings share.
+func (c Choice) Check() error {
+	var errs []error
+	switch c.Engine {
+	case Auto, ORT, Go:
+	default:
+		errs = append(errs, fielderr.Errorf("{Engine} %q: want auto, ort or go", c.Engine))
+	}
+	if c.BatchSize < 1 {
+		errs = append(errs, fielderr.Errorf("{BatchSize} %d: must be at least 1", c.BatchSize))
+	}
+	if err := checkDevice(c.Device); err != nil {
+		errs = append(errs, err)
+	} else if c.Device == "cuda" && c.Engine == Go {
+		errs = append(errs, fielderr.Errorf("{Device} cuda: the go engine runs on the CPU only; use {Engine} ort"))
+	}
+	return errors.Join(errs...)
 }
 
 // Choose returns a constructor of the engines o asks for, for the model m

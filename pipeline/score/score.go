@@ -65,16 +65,8 @@ func (o *Options) Check() error {
 	if o.Output == "" {
 		errs = append(errs, fielderr.Errorf("{Output} is required"))
 	}
-	if o.BatchSize < 1 {
-		errs = append(errs, fielderr.Errorf("{BatchSize} %d: must be at least 1", o.BatchSize))
-	}
 	if o.Workers < 0 {
 		errs = append(errs, fielderr.Errorf("{Workers} %d: must be at least 0", o.Workers))
-	}
-	switch o.Engine {
-	case engine.Auto, engine.ORT, engine.Go:
-	default:
-		errs = append(errs, fielderr.Errorf("{Engine} %q: want auto, ort or go", o.Engine))
 	}
 	if o.Format != "" && !slices.Contains(rows.Formats, o.Format) {
 		errs = append(errs, fielderr.Errorf("{Format} %q: want csv, jsonl or npy", o.Format))
@@ -85,16 +77,15 @@ func (o *Options) Check() error {
 	if o.SkipBadRows && o.Output == rows.Stdio {
 		errs = append(errs, fielderr.Errorf("{SkipBadRows} writes the bad rows to OUTPUT.rejects: it needs an {Output} file, not standard output"))
 	}
-	switch o.Device {
-	case "", "cpu":
-	case "cuda":
-		if o.Engine == engine.Go {
-			errs = append(errs, fielderr.Errorf("{Device} cuda: the go engine runs on the CPU only; use {Engine} ort"))
-		}
-	default:
-		errs = append(errs, fielderr.Errorf("{Device} %q: want cpu or cuda", o.Device))
+	if err := o.choice().Check(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// choice returns the engine o asks for.
+func (o Options) choice() engine.Choice {
+	return engine.Choice{Engine: o.Engine, BatchSize: o.BatchSize, Device: o.Device, ORTLib: o.ORTLib, Notice: o.Notice}
 }
 
 // readWorkers is the number of goroutines decoding CSV and JSONL input
@@ -151,7 +142,7 @@ func Score(ctx context.Context, o Options) (Stats, error) {
 	}
 	st.Workers = workers
 	var newEngine func() (engine.Engine, error)
-	newEngine, st.Engine, err = engine.Choose(engine.Choice{Engine: o.Engine, BatchSize: o.BatchSize, Device: o.Device, ORTLib: o.ORTLib, Notice: o.Notice}, m, data, workers)
+	newEngine, st.Engine, err = engine.Choose(o.choice(), m, data, workers)
 	if err != nil {
 		return st, err
 	}
