@@ -164,6 +164,9 @@ func formatFor(path, name string) (format, error) {
 // reads ahead to the first row to learn the row width, and fails if the
 // file holds none.
 func OpenReader(path string, opt ReadOptions) (*Reader, error) {
+	if err := opt.Check(); err != nil {
+		return nil, err
+	}
 	ft, err := formatFor(path, opt.Format)
 	if err != nil {
 		return nil, err
@@ -196,6 +199,9 @@ func OpenReader(path string, opt ReadOptions) (*Reader, error) {
 // called name, whose extension chooses the format as for OpenReader. Close
 // does not close src.
 func NewReader(src io.Reader, name string, opt ReadOptions) (*Reader, error) {
+	if err := opt.Check(); err != nil {
+		return nil, err
+	}
 	ft, err := formatOf(name)
 	if err != nil {
 		return nil, err

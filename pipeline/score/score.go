@@ -68,8 +68,8 @@ func (o *Options) Check() error {
 	if o.Workers < 0 {
 		errs = append(errs, fielderr.Errorf("{Workers} %d: must be at least 0", o.Workers))
 	}
-	if o.Format != "" && !slices.Contains(rows.Formats, o.Format) {
-		errs = append(errs, fielderr.Errorf("{Format} %q: want csv, jsonl or npy", o.Format))
+	if err := (rows.ReadOptions{Format: o.Format}).Check(); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Output == rows.Stdio && o.Format == "npy" {
 		errs = append(errs, fielderr.Errorf("{Format} npy cannot go to standard output (its header holds the row count); use csv or jsonl"))
