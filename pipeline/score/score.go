@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/ebmpipe/ebmpipe/export"
@@ -162,7 +159,7 @@ func Score(ctx context.Context, o Options) (Stats, error) {
 	in := engines[0].Input()
 
 	var rejects *rejectFile
-	ropt := rows.ReadOptions{SkipBadRows: o.SkipBadRows, Workers: readWorkers, Width: in.Width, Notice: o.Notice, Format: o.Format}
+	ropt := rows.ReadOptions{SkipBadRows: o.SkipBadRows, Workers: readWorkers, Width: in.Width, Notice: o.Notice, Format: o.Format, Float32: in.Float32}
 	if o.SkipBadRows {
 		rejects = &rejectFile{path: o.Output + ".rejects"}
 		defer rejects.abort()
@@ -181,7 +178,6 @@ func Score(ctx context.Context, o Options) (Stats, error) {
 	run := scoreRun{
 		o: o, r: r, engines: engines, width: in.Width,
 		logZ: logZ, hasLogZ: hasLogZ, total: r.Rows(),
-		float32: in.Float32, reject: ropt.Reject,
 	}
 	w, err := run.run(ctx)
 	st.Rows, st.NonFinite = run.rows, run.nonFinite
@@ -216,10 +212,8 @@ type scoreRun struct {
 	hasLogZ bool
 	total   int // rows in the input, or -1 if not known
 
-	float32   bool              // the engines round inputs to float32
-	reject    func(rows.BadRow) // SkipBadRows's, else nil
-	rows      int               // rows written
-	nonFinite int               // NaN and ±Inf values written
+	rows      int // rows written
+	nonFinite int // NaN and ±Inf values written
 }
 
 // scoreBatch is a batch of rows on its way through a run.
@@ -336,11 +330,7 @@ func (s *scoreRun) read(ctx context.Context, free <-chan *scoreBatch, work chan<
 			if errors.Is(err, io.EOF) {
 				return
 			}
-			if err == nil && s.float32 {
-				n, err = s.dropOverflow(b.x, read, rows)
-			} else {
-				n = read
-			}
+			n = read
 			b.first = rows
 			rows += read
 		}
@@ -354,34 +344,6 @@ func (s *scoreRun) read(ctx context.Context, free <-chan *scoreBatch, work chan<
 			return
 		}
 	}
-}
-
-// dropOverflow removes from the n rows of x the rows holding a value
-// beyond float32's range, which the model's float32 input cannot hold,
-// passing them to s.reject, and returns the rows left; without s.reject
-// such a row is an error. first is the number of data rows read before x.
-func (s *scoreRun) dropOverflow(x []float64, n, first int) (int, error) {
-	w := s.width
-	kept := 0
-	for i := range n {
-		row := x[i*w : (i+1)*w]
-		bad := slices.IndexFunc(row, func(v float64) bool { return math.Abs(v) > math.MaxFloat32 })
-		if bad < 0 {
-			copy(x[kept*w:], row)
-			kept++
-			continue
-		}
-		err := fmt.Errorf("%s: data row %d: value %g is beyond the range of float32, the model's input type", s.o.Input, first+i+1, row[bad])
-		if s.reject == nil {
-			return 0, fielderr.Errorf("%w (use {SkipBadRows} to set such rows aside)", err)
-		}
-		text := make([]string, w)
-		for k, v := range row {
-			text[k] = strconv.FormatFloat(v, 'g', -1, 64)
-		}
-		s.reject(rows.BadRow{Line: first + i + 1, Text: strings.Join(text, ","), Err: err})
-	}
-	return kept, nil
 }
 
 // score runs e on the batches from work and sends them on to done.
