@@ -17,9 +17,9 @@ type jsonlDecoder struct {
 	nonFinite bool
 	// float32 is ReadOptions.Float32.
 	float32 bool
-	keys      map[string]int // column index by name, for a file of objects
-	seen      []bool         // keys seen in the current object row
-	first     int            // line number of the first row
+	keys    map[string]int // column index by name, for a file of objects
+	seen    []bool         // keys seen in the current object row
+	first   int            // line number of the first row
 
 	pending   []byte // first row, read ahead to learn the width
 	pendingNo int

@@ -29,10 +29,10 @@ type npyDecoder struct {
 	// nonFinite is ReadOptions.NonFinite.
 	nonFinite bool
 	// float32 is ReadOptions.Float32.
-	float32 bool
-	itemSize  int
-	isFloat   bool
-	convert   func(dst []float64, src []byte)
+	float32  bool
+	itemSize int
+	isFloat  bool
+	convert  func(dst []float64, src []byte)
 
 	row    int    // index of the next row
 	buf    []byte // rows read ahead
