@@ -506,7 +506,7 @@ func (r *RunResult) WriteReport(w io.Writer) error {
 			sel.Step, sel.Scores, sel.Metric, sel.Score, sel.Rows)
 	}
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
+		fmt.Fprintf(&b, "note: %s\n", fielderr.RenameNote(n, nil))
 	}
 	fmt.Fprintln(&b, "\nfiles written:")
 	for _, f := range r.Files[1:] {

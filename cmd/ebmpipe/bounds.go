@@ -57,7 +57,7 @@ toy:rings, the log-likelihood of the data rows under the true law.`,
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
-			o.Notice = func(msg string) { fmt.Fprintf(errw, "ebmpipe bounds: %s\n", msg) }
+			o.Notice = cli.Notice(errw, "bounds", fs)
 			ctx, stop := cli.Interruptible()
 			defer stop()
 			rep, err := evaluate.EvaluateBounds(ctx, o)

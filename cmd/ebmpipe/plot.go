@@ -39,7 +39,7 @@ is given. ebmpipe train draws these pictures itself at the end of a run on
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
-			o.Notice = func(msg string) { fmt.Fprintf(errw, "ebmpipe plot: %s\n", msg) }
+			o.Notice = cli.Notice(errw, "plot", fs)
 			files, err := plot.Plot(o)
 			for _, f := range files {
 				fmt.Fprintln(out, f)

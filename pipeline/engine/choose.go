@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"fmt"
 	"sync"
 
 	"github.com/ebmpipe/ebmpipe/importers"
@@ -25,7 +24,8 @@ type Choice struct {
 	Device    string // for ONNX Runtime: "", "cpu" or "cuda"
 	ORTLib    string // the ONNX Runtime library, as for ortlib.ResolveLib
 	// Notice, if not nil, is told of choices made on the user's behalf,
-	// such as falling back to the Go engine.
+	// such as falling back to the Go engine, in notices naming fields as
+	// fielderr.Note does.
 	Notice func(msg string)
 }
 
@@ -65,7 +65,7 @@ func Choose(o Choice, m *onnx.ModelProto, data []byte, workers int) (func() (Eng
 			return nil, "", fielderr.Errorf("{Engine} %s: %w", name, err)
 		default:
 			if o.Notice != nil {
-				o.Notice(fmt.Sprintf("--engine auto: %v; using the go engine instead", err))
+				o.Notice(fielderr.Notef("{Engine} auto: %w; using the go engine instead", err))
 			}
 			name = Go
 		}
