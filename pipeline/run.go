@@ -259,7 +259,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 
 	// 7. Pictures.
 	h.stage("drawing pictures")
-	files, err := plot.Trained(out, tr.Data(), note)
+	files, err := plot.Trained(ctx, out, tr.Data(), note)
 	res.Files = append(res.Files, files...)
 	if err != nil {
 		note(fmt.Sprintf("pictures: %v", err))

@@ -40,7 +40,9 @@ is given. ebmpipe train draws these pictures itself at the end of a run on
 				return err
 			}
 			o.Notice = cli.Notice(errw, "plot", fs)
-			files, err := plot.Plot(o)
+			ctx, stop := cli.Interruptible()
+			defer stop()
+			files, err := plot.Plot(ctx, o)
 			for _, f := range files {
 				fmt.Fprintln(out, f)
 			}

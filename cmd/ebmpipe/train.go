@@ -75,7 +75,7 @@ the run and keeps the last good checkpoint.`,
 			fmt.Fprintf(out, "%s\n%s\n", res.Energy, res.Generator)
 			if d := tr.Data(); d.Width == 2 {
 				notice := cli.Notice(errw, "train", fs)
-				files, err := plot.Trained(o.Out, d, notice)
+				files, err := plot.Trained(ctx, o.Out, d, notice)
 				for _, f := range files {
 					fmt.Fprintln(out, f)
 				}
