@@ -259,7 +259,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 
 	// 7. Pictures.
 	h.stage("drawing pictures")
-	files, err := plot.Trained(out, tr.Data(), note)
+	files, err := plot.Trained(ctx, out, tr.Data(), note)
 	res.Files = append(res.Files, files...)
 	if err != nil {
 		note(fmt.Sprintf("pictures: %v", err))
@@ -506,7 +506,7 @@ func (r *RunResult) WriteReport(w io.Writer) error {
 			sel.Step, sel.Scores, sel.Metric, sel.Score, sel.Rows)
 	}
 	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
+		fmt.Fprintf(&b, "note: %s\n", fielderr.RenameNote(n, nil))
 	}
 	fmt.Fprintln(&b, "\nfiles written:")
 	for _, f := range r.Files[1:] {

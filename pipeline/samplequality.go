@@ -9,6 +9,8 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/export"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
+	"github.com/ebmpipe/ebmpipe/onnx/flow"
+	"github.com/ebmpipe/ebmpipe/onnx/mlp"
 	"github.com/ebmpipe/ebmpipe/pipeline/engine"
 	"github.com/ebmpipe/ebmpipe/pipeline/evaluate"
 	"github.com/ebmpipe/ebmpipe/pipeline/logz"
@@ -160,10 +162,15 @@ func (q *SampleQuality) String() string {
 
 // BoundsSampleQuality compares the generator of a bounds evaluation with
 // its data rows, read as EvaluateBounds reads them (MeasureSamples; the
-// toy measures when o.Data is a toy set).
+// toy measures when o.Data is a toy set). A generator given as a built-in
+// spec (mlp:, flow:) rather than a file is freshly initialised, not
+// trained: there is nothing to measure, and the result is nil.
 func BoundsSampleQuality(ctx context.Context, o evaluate.BoundsOptions) (*SampleQuality, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
+	}
+	if mlp.IsSpec(o.Generator) || flow.IsSpec(o.Generator) {
+		return nil, nil
 	}
 	ds, err := data.LoadData(o.Data, o.DataRows, o.Seed)
 	if err != nil {

@@ -43,6 +43,20 @@ func LoadPair(energy, generator, encoder string, seed uint64) (*Pair, error) {
 	return p, nil
 }
 
+// NoteFixedBatch tells notice, if not nil, of each network of p whose
+// input fixes the batch, which runs in chunks of it (importers.ApplyRows).
+func (p *Pair) NoteFixedBatch(notice func(msg string)) { noteFixedBatch(p.nets, notice) }
+
+// noteFixedBatch tells notice, if not nil, of each of nets whose input
+// fixes the batch.
+func noteFixedBatch(nets []*network, notice func(msg string)) {
+	for _, n := range nets {
+		if b := n.net.FixedBatch(); b > 0 && notice != nil {
+			notice(fmt.Sprintf("%s %s: %s", n.name, n.spec, importers.FixedBatchNote(n.net.Inputs()[0].Name, b)))
+		}
+	}
+}
+
 // Widths returns the number of values in an input row and in an output
 // row of the network of role, zeros if the pair has none.
 func (p *Pair) Widths(role bounds.Role) (in, out int) {

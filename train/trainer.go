@@ -19,7 +19,6 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/export"
-	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/internal/atomicfile"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/train/data"
@@ -147,11 +146,7 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	if err := tr.checkExport(); err != nil {
 		return nil, err
 	}
-	for _, n := range tr.nets {
-		if b := n.net.FixedBatch(); b > 0 && h.Notice != nil {
-			h.Notice(fmt.Sprintf("%s %s: %s", n.name, n.spec, importers.FixedBatchNote(n.net.Inputs()[0].Name, b)))
-		}
-	}
+	noteFixedBatch(tr.nets, h.Notice)
 	if err := tr.loadBounds(); err != nil {
 		return nil, err
 	}

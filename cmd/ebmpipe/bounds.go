@@ -50,13 +50,14 @@ not of the data's law) and, for toy:25gaussians and toy:8gaussians, the
 modes covered (a mode counts when at least 1% of the samples lie within
 3σ of it) and the share of samples within 3σ of some mode; for those and
 toy:rings, the log-likelihood of the data rows under the true law.`,
-	setup: func(fs *pflag.FlagSet, out, _ io.Writer) func([]string) error {
+	setup: func(fs *pflag.FlagSet, out, errw io.Writer) func([]string) error {
 		o := evaluate.DefaultBoundsOptions()
 		cli.BoundsFlags(fs, &o)
 		return func(args []string) error {
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
+			o.Notice = cli.Notice(errw, "bounds", fs)
 			ctx, stop := cli.Interruptible()
 			defer stop()
 			rep, err := evaluate.EvaluateBounds(ctx, o)
@@ -78,7 +79,9 @@ toy:rings, the log-likelihood of the data rows under the true law.`,
 			if err := evaluate.WriteBoundsTable(out, rep); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(out, "\n%s", q)
+			if q != nil {
+				_, err = fmt.Fprintf(out, "\n%s", q)
+			}
 			return err
 		}
 	},

@@ -42,7 +42,7 @@ only shape the proposal.`,
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
-			notice := func(msg string) { fmt.Fprintf(errw, "ebmpipe logz: %s\n", msg) }
+			notice := cli.Notice(errw, "logz", fs)
 			o.Notice = notice
 			res, path, err := logz.EstimateFile(context.Background(), o)
 			if err != nil {

@@ -39,8 +39,10 @@ is given. ebmpipe train draws these pictures itself at the end of a run on
 			if err := checkCall(args, &o); err != nil {
 				return err
 			}
-			o.Notice = func(msg string) { fmt.Fprintf(errw, "ebmpipe plot: %s\n", msg) }
-			files, err := plot.Plot(o)
+			o.Notice = cli.Notice(errw, "plot", fs)
+			ctx, stop := cli.Interruptible()
+			defer stop()
+			files, err := plot.Plot(ctx, o)
 			for _, f := range files {
 				fmt.Fprintln(out, f)
 			}

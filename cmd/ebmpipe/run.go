@@ -146,17 +146,21 @@ func runPipeline(c *cli.RunConfig, sets []string, name string, out, errw io.Writ
 	}
 	ctx, stop := cli.Interruptible()
 	defer stop()
-	res, err := pipeline.Run(ctx, c.Options, runHooks(errw, name))
+	res, err := pipeline.Run(ctx, c.Options, runHooks(errw, name, c.FlagSets()...))
 	if err != nil {
 		return cli.WithFlags(err, c.FlagSets()...)
+	}
+	for i, n := range res.Notes {
+		res.Notes[i] = cli.NoteMessage(n, c.FlagSets()...)
 	}
 	fmt.Fprintln(errw)
 	return res.WriteReport(out)
 }
 
-// runHooks reports a run's steps and notices on w, each notice once, and
-// the training's progress about every tenth of the iterations.
-func runHooks(w io.Writer, name string) pipeline.RunHooks {
+// runHooks reports a run's steps and notices on w, each notice once, with
+// the flags of sets in place of the fields it names, and the training's
+// progress about every tenth of the iterations.
+func runHooks(w io.Writer, name string, sets ...*pflag.FlagSet) pipeline.RunHooks {
 	var start time.Time
 	var first int
 	seen := map[string]bool{}
@@ -165,7 +169,7 @@ func runHooks(w io.Writer, name string) pipeline.RunHooks {
 		Notice: func(msg string) {
 			if !seen[msg] { // such as the engine fallback, for each step
 				seen[msg] = true
-				fmt.Fprintf(w, "ebmpipe %s: %s\n", name, msg)
+				fmt.Fprintf(w, "ebmpipe %s: %s\n", name, cli.NoteMessage(msg, sets...))
 			}
 		},
 		Progress: func(p train.Progress) {

@@ -41,7 +41,7 @@ stopped by an error, SIGINT or SIGTERM leaves no output.`,
 			}
 			ctx, stop := cli.Interruptible()
 			defer stop()
-			o.Notice = func(msg string) { fmt.Fprintf(errw, "ebmpipe sample: %s\n", msg) }
+			o.Notice = cli.Notice(errw, "sample", fs)
 			// In passes over rows: one for the generator and one per
 			// Langevin step.
 			if bar := cli.NewProgress(errw, "sampling", "rows"); bar != nil {

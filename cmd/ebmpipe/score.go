@@ -59,7 +59,7 @@ Any other Beam pipeline option, such as --environment_type LOOPBACK or
 			}
 			ctx, stop := cli.Interruptible()
 			defer stop()
-			o.Notice = func(msg string) { fmt.Fprintf(errw, "ebmpipe score: %s\n", msg) }
+			o.Notice = cli.Notice(errw, "score", fs)
 			if bar := cli.NewProgress(errw, "scoring", "rows"); bar != nil {
 				o.Progress = bar.Update
 				defer bar.Finish()

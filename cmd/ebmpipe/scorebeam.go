@@ -94,7 +94,7 @@ func scoreBeam(fs *pflag.FlagSet, args []string, so scoring.Options, b beamFlags
 	if b.runner == beamscore.RunnerUniversal && b.endpoint == "" {
 		return usageError{errors.New("--runner universal needs --endpoint HOST:PORT of a job server")}
 	}
-	o.Notice = func(msg string) { fmt.Fprintf(errw, "ebmpipe score: %s\n", msg) }
+	o.Notice = cli.Notice(errw, "score", fs)
 	ctx, stop := cli.Interruptible()
 	defer stop()
 	st, err := beamscore.Run(ctx, o)

@@ -38,7 +38,7 @@ the run and keeps the last good checkpoint.`,
 			}
 			ctx, stop := cli.Interruptible()
 			defer stop()
-			h := train.Hooks{Notice: func(msg string) { fmt.Fprintln(errw, "ebmpipe train:", msg) }}
+			h := train.Hooks{Notice: cli.Notice(errw, "train", fs)}
 			if bar := cli.NewProgress(errw, "training", "it"); bar != nil {
 				h.Progress = func(p train.Progress) {
 					if m := p.Metrics; m != nil {
@@ -74,13 +74,13 @@ the run and keeps the last good checkpoint.`,
 			}
 			fmt.Fprintf(out, "%s\n%s\n", res.Energy, res.Generator)
 			if d := tr.Data(); d.Width == 2 {
-				notice := func(msg string) { fmt.Fprintf(errw, "ebmpipe train: %s\n", msg) }
-				files, err := plot.Trained(o.Out, d, notice)
+				notice := cli.Notice(errw, "train", fs)
+				files, err := plot.Trained(ctx, o.Out, d, notice)
 				for _, f := range files {
 					fmt.Fprintln(out, f)
 				}
 				if err != nil {
-					notice(fmt.Sprintf("the models are saved, but plotting failed: %v", err))
+					notice("the models are saved, but plotting failed: " + cli.Message(err, fs))
 				}
 			}
 			return nil

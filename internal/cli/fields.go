@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"fmt"
+	"io"
 	"reflect"
 	"strings"
 
@@ -83,6 +85,19 @@ func flagName(field string, sets []*pflag.FlagSet) string {
 // their names.
 func Message(err error, sets ...*pflag.FlagSet) string {
 	return fielderr.Rename(err, func(field string) string { return flagName(field, sets) })
+}
+
+// NoteMessage returns msg, a notice made by fielderr.Note or Notef, with
+// the flags of sets in place of the option fields it names, as Message
+// does for errors.
+func NoteMessage(msg string, sets ...*pflag.FlagSet) string {
+	return fielderr.RenameNote(msg, func(field string) string { return flagName(field, sets) })
+}
+
+// Notice returns the notice function of a command: it writes each notice
+// on w as "ebmpipe COMMAND: MESSAGE", the message by NoteMessage.
+func Notice(w io.Writer, command string, sets ...*pflag.FlagSet) func(msg string) {
+	return func(msg string) { fmt.Fprintf(w, "ebmpipe %s: %s\n", command, NoteMessage(msg, sets...)) }
 }
 
 // WithFlags returns err with its text written by Message(err, sets...),

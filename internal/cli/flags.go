@@ -195,6 +195,7 @@ func PlotFlags(fs *pflag.FlagSet, o *plot.Options) {
 // library whose version it prints.
 func VersionFlags(fs *pflag.FlagSet, lib *string) {
 	fs.StringVar(lib, "ort-lib", *lib, "ONNX Runtime shared library `PATH` (default $"+ortlib.LibEnv+", then "+ortlib.DefaultLibShown+")")
+	fs.SetAnnotation("ort-lib", fieldKey, []string{"ORTLib"}) // the field ortlib's errors name
 }
 
 // optFloat is a flag setting an optional number: unset (nil) until given.

@@ -104,3 +104,24 @@ func Rename(err error, name func(field string) string) string {
 	walk(err)
 	return msg
 }
+
+// Note returns the text of err for a notice, a message that is not an
+// error, passed as a string (such as to an options struct's Notice
+// func): the text of every *Error in err's tree keeps its field
+// references marked, so that RenameNote can write them with other
+// names. Other text is as err.Error() writes it.
+func Note(err error) string {
+	return Rename(err, func(field string) string { return mark + field + mark })
+}
+
+// Notef is Note(Errorf(format, args...)): the text of a notice whose
+// format refers to fields in braces, as for Errorf.
+func Notef(format string, args ...any) string { return Note(Errorf(format, args...)) }
+
+// RenameNote returns msg, a notice made by Note or Notef (or any text),
+// with each field it refers to written as name(field), or as its Go name
+// if name is nil or returns "". RenameNote(msg, nil) is the notice as a
+// program without its own names for the fields shows it.
+func RenameNote(msg string, name func(field string) string) string {
+	return (&Error{text: msg}).Format(name)
+}

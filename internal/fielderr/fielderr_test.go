@@ -80,3 +80,24 @@ func TestRename(t *testing.T) {
 		})
 	}
 }
+
+func TestNote(t *testing.T) {
+	cases := []struct {
+		name, note, plain, flagged string
+	}{
+		{"plain", Note(errors.New("no field")), "no field", "no field"},
+		{"notef", Notef("{Engine} auto: %v; using go", "x"), "Engine auto: x; using go", "--engine auto: x; using go"},
+		{"wrapped", Note(fmt.Errorf("model: %w", Errorf("use a larger {Estimate.GridSize}"))), "model: use a larger Estimate.GridSize", "model: use a larger --gridsize"},
+		{"nested", Notef("{Engine} auto: %w", Errorf("name it with {ORTLib}")), "Engine auto: name it with ORTLib", "--engine auto: name it with --ortlib"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := RenameNote(c.note, nil); got != c.plain {
+				t.Errorf("RenameNote(nil) = %q, want %q", got, c.plain)
+			}
+			if got := RenameNote(c.note, flag); got != c.flagged {
+				t.Errorf("RenameNote(flag) = %q, want %q", got, c.flagged)
+			}
+		})
+	}
+}

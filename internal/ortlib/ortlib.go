@@ -2,7 +2,7 @@ package ortlib
 
 import (
 	"errors"
-	"fmt"
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,11 +41,12 @@ func DefaultLib() string {
 const DefaultLibShown = "${XDG_CACHE_HOME:-~/.cache}/ebmpipe/onnxruntime-" + Version + "/libonnxruntime.so.1"
 
 // ResolveLib returns the ONNX Runtime library to load and where that
-// choice came from: flag (the --ort-lib value) if not empty, else the
-// EBMPIPE_ORT_LIB environment variable, else DefaultLib.
-func ResolveLib(flag string) (path, source string) {
-	if flag != "" {
-		return flag, "--ort-lib"
+// choice came from: lib (an options field ORTLib) if not empty, else the
+// EBMPIPE_ORT_LIB environment variable, else DefaultLib. The source of a
+// lib given is "{ORTLib}", the field as fielderr.Errorf refers to it.
+func ResolveLib(lib string) (path, source string) {
+	if lib != "" {
+		return lib, "{ORTLib}"
 	}
 	if env := os.Getenv(LibEnv); env != "" {
 		return env, "$" + LibEnv
@@ -63,8 +64,8 @@ var ortEnv struct {
 }
 
 // Init loads the ONNX Runtime shared library and creates the
-// process-wide ONNX Runtime environment, once. lib is the --ort-lib flag
-// value, resolved by ResolveLib. A later call asking for another
+// process-wide ONNX Runtime environment, once. lib is an options field
+// ORTLib, resolved by ResolveLib. A later call asking for another
 // library fails; one asking for the same library returns the first result.
 // The errors for a missing or unloadable library wrap ErrUnavailable and
 // tell how to install it.
@@ -75,29 +76,29 @@ func Init(lib string) error {
 		ortEnv.err = initLib(path, source)
 	})
 	if ortEnv.lib != path {
-		return fmt.Errorf("%w: ONNX Runtime is already loaded from %s; cannot load %s (from %s) in the same process",
-			ErrUnavailable, ortEnv.lib, path, source)
+		return fielderr.Errorf("%w: ONNX Runtime is already loaded from %s; cannot load %s (from "+source+") in the same process",
+			ErrUnavailable, ortEnv.lib, path)
 	}
 	return ortEnv.err
 }
 
-const ortInstallHint = "install it with `make setup` or scripts/install-ort.sh, or name it with --ort-lib or $" + LibEnv
+const ortInstallHint = "install it with `make setup` or scripts/install-ort.sh, or name it with {ORTLib} or $" + LibEnv
 
 func initLib(path, source string) error {
 	if path == "" {
-		return fmt.Errorf("%w: no library path (no home directory for the default location); %s", ErrUnavailable, ortInstallHint)
+		return fielderr.Errorf("%w: no library path (no home directory for the default location); "+ortInstallHint, ErrUnavailable)
 	}
 	if _, err := os.Stat(path); err != nil {
 		why := "not found"
 		if !errors.Is(err, os.ErrNotExist) {
 			why = err.Error()
 		}
-		return fmt.Errorf("%w: library %s (from %s) %s; %s", ErrUnavailable, path, source, why, ortInstallHint)
+		return fielderr.Errorf("%w: library %s (from "+source+") %s; "+ortInstallHint, ErrUnavailable, path, why)
 	}
 	ort.SetSharedLibraryPath(path)
 	if err := ort.InitializeEnvironment(ort.WithLogLevelFatal()); err != nil {
-		return fmt.Errorf("%w: cannot load %s (from %s; ebmpipe needs ONNX Runtime %s): %s; %s",
-			ErrUnavailable, path, source, Version[:strings.LastIndexByte(Version, '.')]+".x", OneLine(Cause(err)), ortInstallHint)
+		return fielderr.Errorf("%w: cannot load %s (from "+source+"; ebmpipe needs ONNX Runtime %s): %s; "+ortInstallHint,
+			ErrUnavailable, path, Version[:strings.LastIndexByte(Version, '.')]+".x", OneLine(Cause(err)))
 	}
 	return nil
 }

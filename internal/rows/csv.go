@@ -17,6 +17,8 @@ type csvDecoder struct {
 	header  int // line number of the header, 0 if none
 	// nonFinite is ReadOptions.NonFinite.
 	nonFinite bool
+	// float32 is ReadOptions.Float32.
+	float32 bool
 
 	pending   []byte // first data line, read ahead to learn the width
 	pendingNo int
@@ -146,7 +148,7 @@ func (d *csvDecoder) parse(line []byte, no int, dst []float64) error {
 			i := bytes.IndexByte(rest, ',')
 			cell, rest = rest[:i], rest[i+1:]
 		}
-		v, err := parseAny(cell, d.nonFinite)
+		v, err := parseAny(cell, d.nonFinite, d.float32)
 		if err != nil {
 			return d.bad(line, no, fmt.Errorf("column %d: %w", c+1, err))
 		}

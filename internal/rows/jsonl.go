@@ -15,9 +15,11 @@ type jsonlDecoder struct {
 	width   int
 	// nonFinite is ReadOptions.NonFinite.
 	nonFinite bool
-	keys      map[string]int // column index by name, for a file of objects
-	seen      []bool         // keys seen in the current object row
-	first     int            // line number of the first row
+	// float32 is ReadOptions.Float32.
+	float32 bool
+	keys    map[string]int // column index by name, for a file of objects
+	seen    []bool         // keys seen in the current object row
+	first   int            // line number of the first row
 
 	pending   []byte // first row, read ahead to learn the width
 	pendingNo int
@@ -188,7 +190,7 @@ func (d *jsonlDecoder) parseArray(line []byte, i int, dst []float64) error {
 			json.Unmarshal(line, &values)
 			return fmt.Errorf("has %d columns, want %d", len(values), len(dst))
 		}
-		v, err := parseAny(line[i:j], d.nonFinite)
+		v, err := parseAny(line[i:j], d.nonFinite, d.float32)
 		if err != nil {
 			return fmt.Errorf("column %d: %w", c+1, err)
 		}
@@ -233,7 +235,7 @@ func (d *jsonlDecoder) parseObject(line []byte, i int, dst []float64, seen []boo
 		if j == i {
 			return fmt.Errorf("key %q: %s is not a number", key, jsonKind(line[i]))
 		}
-		v, err := parseAny(line[i:j], d.nonFinite)
+		v, err := parseAny(line[i:j], d.nonFinite, d.float32)
 		if err != nil {
 			return fmt.Errorf("key %q: %w", key, err)
 		}

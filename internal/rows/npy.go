@@ -29,9 +29,11 @@ type npyDecoder struct {
 	width    int
 	// nonFinite is ReadOptions.NonFinite.
 	nonFinite bool
-	itemSize  int
-	isFloat   bool
-	convert   func(dst []float64, src []byte)
+	// float32 is ReadOptions.Float32.
+	float32  bool
+	itemSize int
+	isFloat  bool
+	convert  func(dst []float64, src []byte)
 
 	row    int    // index of the next row
 	buf    []byte // rows read ahead
@@ -330,14 +332,21 @@ func (d *npyDecoder) next(dst []float64) error {
 	d.bufPos += rowBytes
 	row := d.row
 	d.row++
-	if d.isFloat && !d.nonFinite {
-		for i, v := range dst {
-			if v-v != 0 { // NaN or ±Inf
-				return &rowError{
-					line: row,
-					text: formatRow(dst),
-					err:  fmt.Errorf("%s: row %d: element %s: %w", d.name, row, d.index(row, i), checkFinite(v)),
-				}
+	if !d.isFloat || d.nonFinite && !d.float32 {
+		return nil
+	}
+	for i, v := range dst {
+		var err error
+		if v-v != 0 && !d.nonFinite { // NaN or ±Inf
+			err = checkFinite(v)
+		} else if d.float32 {
+			err = checkFloat32(v)
+		}
+		if err != nil {
+			return &rowError{
+				line: row,
+				text: formatRow(dst),
+				err:  fmt.Errorf("%s: row %d: element %s: %w", d.name, row, d.index(row, i), err),
 			}
 		}
 	}

@@ -58,6 +58,10 @@ type ReadOptions struct {
 	// own. It is for reading back outputs, such as scores; input rows keep
 	// them out.
 	NonFinite bool
+
+	// Float32 makes a row holding a value beyond float32's range bad, as
+	// for a model whose input is float32, which cannot hold it.
+	Float32 bool
 }
 
 // BadRow describes a row that a Reader skipped.
@@ -164,6 +168,9 @@ func formatFor(path, name string) (format, error) {
 // reads ahead to the first row to learn the row width, and fails if the
 // file holds none.
 func OpenReader(path string, opt ReadOptions) (*Reader, error) {
+	if err := opt.Check(); err != nil {
+		return nil, err
+	}
 	ft, err := formatFor(path, opt.Format)
 	if err != nil {
 		return nil, err
@@ -196,6 +203,9 @@ func OpenReader(path string, opt ReadOptions) (*Reader, error) {
 // called name, whose extension chooses the format as for OpenReader. Close
 // does not close src.
 func NewReader(src io.Reader, name string, opt ReadOptions) (*Reader, error) {
+	if err := opt.Check(); err != nil {
+		return nil, err
+	}
 	ft, err := formatOf(name)
 	if err != nil {
 		return nil, err
@@ -213,21 +223,21 @@ func newReader(name string, src io.Reader, size int64, ft format, opt ReadOption
 		var d *csvDecoder
 		d, err = newCSVDecoder(name, src, opt)
 		if err == nil {
-			d.nonFinite = opt.NonFinite
+			d.nonFinite, d.float32 = opt.NonFinite, opt.Float32
 			r.dec, r.columns, r.width = d, d.columns, d.width
 		}
 	case formatJSONL:
 		var d *jsonlDecoder
 		d, err = newJSONLDecoder(name, src, opt.Width, r.skip)
 		if err == nil {
-			d.nonFinite = opt.NonFinite
+			d.nonFinite, d.float32 = opt.NonFinite, opt.Float32
 			r.dec, r.columns, r.width = d, d.columns, d.width
 		}
 	case formatNPY:
 		var d *npyDecoder
 		d, err = newNPYDecoder(name, src, size)
 		if err == nil {
-			d.nonFinite = opt.NonFinite
+			d.nonFinite, d.float32 = opt.NonFinite, opt.Float32
 			r.dec, r.shape, r.width, r.rows = d, d.rowShape, d.width, d.rows
 		}
 	default:
@@ -510,14 +520,27 @@ var nonFiniteValues = map[string]float64{
 }
 
 // parseAny is parseValue, also taking the spellings of NaN and ±Inf of
-// nonFiniteValues if nonFinite.
-func parseAny(cell []byte, nonFinite bool) (float64, error) {
+// nonFiniteValues if nonFinite, and refusing finite values beyond
+// float32's range if float32.
+func parseAny(cell []byte, nonFinite, float32 bool) (float64, error) {
 	if nonFinite {
 		if v, ok := nonFiniteValues[string(unquote(cell))]; ok {
 			return v, nil
 		}
 	}
-	return parseValue(cell)
+	v, err := parseValue(cell)
+	if err == nil && float32 {
+		err = checkFloat32(v)
+	}
+	return v, err
+}
+
+// checkFloat32 returns an error if v is finite but beyond float32's range.
+func checkFloat32(v float64) error {
+	if math.Abs(v) > math.MaxFloat32 && !math.IsInf(v, 0) {
+		return fmt.Errorf("%g is beyond the range of float32, the model's input type", v)
+	}
+	return nil
 }
 
 // checkFinite returns an error if v is NaN or ±Inf.

@@ -280,7 +280,7 @@ func TestRunErrors(t *testing.T) {
 		{"no-match", func(o *Options) { o.Inputs = []string{filepath.Join(dir, "*.npy")} },
 			"input $TMP/*.npy: no file matches"},
 		{"check", func(o *Options) { o.Runner, o.BatchSize, o.Output = "spark", 0, "" },
-			`runner "spark": want prism, universal or dataflow; output: no output prefix given; batch size 0: must be at least 1`},
+			`runner "spark": want prism, universal or dataflow; output: no output prefix given; BatchSize 0: must be at least 1`},
 		{"no-model", func(o *Options) { o.Model = filepath.Join(dir, "none.onnx") },
 			"$TMP/none.onnx: "},
 		{"wrong-width", func(o *Options) { o.Inputs = []string{good, wide} },

@@ -143,8 +143,10 @@ func (f *scoreFn) scoreFile(ctx context.Context, t FileTask, reject func(BadRow)
 	}
 	defer src.Close()
 	bad := false
+	in := f.engine.Input()
 	r, err := rows.NewReader(src, t.Path, rows.ReadOptions{
 		SkipBadRows: true,
+		Float32:     in.Float32, // values beyond the model's float32 input are bad rows
 		Reject: func(b rows.BadRow) {
 			bad = true
 			rowsRejected.Inc(ctx, 1)
@@ -155,7 +157,6 @@ func (f *scoreFn) scoreFile(ctx context.Context, t FileTask, reject func(BadRow)
 		return fileError{err}
 	}
 	defer r.Close()
-	in := f.engine.Input()
 	if r.Width() != in.Width {
 		return fileError{fmt.Errorf("%s: rows of %d values (shape %v), but %s wants %d (shape %v)",
 			t.Path, r.Width(), r.RowShape(), f.ModelName, in.Width, in.Shape)}

@@ -76,22 +76,8 @@ func (o Options) Check() error {
 	if o.Output == "" {
 		errs = append(errs, errors.New("output: no output prefix given"))
 	}
-	switch o.Engine {
-	case engine.Auto, engine.ORT, engine.Go:
-	default:
-		errs = append(errs, fmt.Errorf("engine %q: want %s, %s or %s", o.Engine, engine.Auto, engine.ORT, engine.Go))
-	}
-	if o.BatchSize < 1 {
-		errs = append(errs, fmt.Errorf("batch size %d: must be at least 1", o.BatchSize))
-	}
-	switch o.Device {
-	case "", "cpu":
-	case "cuda":
-		if o.Engine == engine.Go {
-			errs = append(errs, errors.New("device cuda: the go engine runs on the CPU only"))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("device %q: want cpu or cuda", o.Device))
+	if err := (engine.Choice{Engine: o.Engine, BatchSize: o.BatchSize, Device: o.Device}).Check(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

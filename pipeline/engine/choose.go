@@ -1,7 +1,7 @@
 package engine
 
 import (
-	"fmt"
+	"errors"
 	"sync"
 
 	"github.com/ebmpipe/ebmpipe/importers"
@@ -24,8 +24,30 @@ type Choice struct {
 	Device    string // for ONNX Runtime: "", "cpu" or "cuda"
 	ORTLib    string // the ONNX Runtime library, as for ortlib.ResolveLib
 	// Notice, if not nil, is told of choices made on the user's behalf,
-	// such as falling back to the Go engine.
+	// such as falling back to the Go engine, in notices naming fields as
+	// fielderr.Note does.
 	Notice func(msg string)
+}
+
+// Check reports every invalid setting of c, joined, by the names of its
+// fields (Engine, BatchSize, Device), which options structs holding a
+// Choice's settings share.
+func (c Choice) Check() error {
+	var errs []error
+	switch c.Engine {
+	case Auto, ORT, Go:
+	default:
+		errs = append(errs, fielderr.Errorf("{Engine} %q: want auto, ort or go", c.Engine))
+	}
+	if c.BatchSize < 1 {
+		errs = append(errs, fielderr.Errorf("{BatchSize} %d: must be at least 1", c.BatchSize))
+	}
+	if err := checkDevice(c.Device); err != nil {
+		errs = append(errs, err)
+	} else if c.Device == "cuda" && c.Engine == Go {
+		errs = append(errs, fielderr.Errorf("{Device} cuda: the go engine runs on the CPU only; use {Engine} ort"))
+	}
+	return errors.Join(errs...)
 }
 
 // Choose returns a constructor of the engines o asks for, for the model m
@@ -43,7 +65,7 @@ func Choose(o Choice, m *onnx.ModelProto, data []byte, workers int) (func() (Eng
 			return nil, "", fielderr.Errorf("{Engine} %s: %w", name, err)
 		default:
 			if o.Notice != nil {
-				o.Notice(fmt.Sprintf("--engine auto: %v; using the go engine instead", err))
+				o.Notice(fielderr.Notef("{Engine} auto: %w; using the go engine instead", err))
 			}
 			name = Go
 		}

@@ -6,14 +6,15 @@ import (
 	"strings"
 
 	"github.com/ebmpipe/ebmpipe/importers"
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	ort "github.com/yalue/onnxruntime_go"
 )
 
 // ORTOptions are the settings of an ONNX Runtime engine.
 type ORTOptions struct {
-	// Lib is the shared library, as the --ort-lib flag gives it: empty
-	// means $EBMPIPE_ORT_LIB, then ortlib.DefaultLib.
+	// Lib is the shared library: empty means $EBMPIPE_ORT_LIB, then
+	// ortlib.DefaultLib.
 	Lib string
 	// Device is "cpu" (or empty) or "cuda". "cuda" appends ONNX Runtime's
 	// CUDA execution provider, which needs a GPU build of the library.
@@ -21,6 +22,31 @@ type ORTOptions struct {
 	// Threads is the number of intra-op threads of the session; 0 leaves
 	// it to ONNX Runtime (one per core).
 	Threads int
+}
+
+// DefaultORTOptions returns the defaults: the library ortlib.ResolveLib
+// finds, on the CPU, with ONNX Runtime's own number of threads.
+func DefaultORTOptions() ORTOptions { return ORTOptions{Device: "cpu"} }
+
+// Check reports every invalid option, joined.
+func (o ORTOptions) Check() error {
+	var errs []error
+	if err := checkDevice(o.Device); err != nil {
+		errs = append(errs, err)
+	}
+	if o.Threads < 0 {
+		errs = append(errs, fielderr.Errorf("{Threads} %d: must be at least 0", o.Threads))
+	}
+	return errors.Join(errs...)
+}
+
+// checkDevice reports whether device names one ebmpipe knows.
+func checkDevice(device string) error {
+	switch device {
+	case "", "cpu", "cuda":
+		return nil
+	}
+	return fielderr.Errorf("{Device} %q: want cpu or cuda", device)
 }
 
 // ortEngine runs a model on an ONNX Runtime session, with float32 tensors
@@ -149,12 +175,12 @@ func setDevice(so *ort.SessionOptions, opt ORTOptions) error {
 		// (libonnxruntime_providers_cuda.so) next to itself.
 		if err := appendCUDA(so); err != nil {
 			lib, _ := ortlib.ResolveLib(opt.Lib)
-			return fmt.Errorf("--device cuda: the CUDA execution provider is not available with %s (%s); it needs the GPU build of ONNX Runtime %s, CUDA and a GPU",
+			return fielderr.Errorf("{Device} cuda: the CUDA execution provider is not available with %s (%s); it needs the GPU build of ONNX Runtime %s, CUDA and a GPU",
 				lib, err, ortlib.Version)
 		}
 		return nil
 	}
-	return fmt.Errorf("--device %q: want cpu or cuda", opt.Device)
+	return checkDevice(opt.Device)
 }
 
 // appendCUDA appends the CUDA execution provider, on device 0, to so.

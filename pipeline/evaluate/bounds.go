@@ -32,6 +32,9 @@ type BoundsOptions struct {
 	// LSIConstant is the log-Sobolev constant C of the energy's law that
 	// the gp and diffusion values assume.
 	LSIConstant float64 `json:"lsi-constant"`
+	// Notice, if not nil, is told of choices made on the user's behalf,
+	// such as running a model of fixed batch in chunks of it.
+	Notice func(msg string) `json:"-"`
 }
 
 // DefaultBoundsOptions returns the defaults of `ebmpipe bounds`.
@@ -168,6 +171,7 @@ func EvaluateBounds(ctx context.Context, o BoundsOptions) (*BoundsReport, error)
 	if err != nil {
 		return nil, err
 	}
+	p.NoteFixedBatch(o.Notice)
 	D := ds.Width
 	d, _ := p.Widths(bounds.Generator)
 	rep := &BoundsReport{Lower: map[string]BoundValue{}, Upper: map[string]BoundValue{}, Ref: "jacobian", Samples: o.Samples,

@@ -2,7 +2,6 @@ package logz
 
 import (
 	"errors"
-	"fmt"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
 	"math"
 )
@@ -111,13 +110,13 @@ func (e *estimator) grid() (Result, error) {
 	res.Truncation, rising = g.truncation(fine)
 	res.StdErr = res.Richardson + math.Log1p(res.Truncation)
 	if res.Truncation > truncationNote {
-		res.Notes = append(res.Notes, fmt.Sprintf("the mass outside the box %s is an estimated %.2g of that inside; widen it with --bounds or --margin", FormatBox(bounds), res.Truncation))
+		res.Notes = append(res.Notes, fielderr.Notef("the mass outside the box %s is an estimated %.2g of that inside; widen it with {Bounds} or {Margin}", FormatBox(bounds), res.Truncation))
 	}
 	if rising {
 		res.Notes = append(res.Notes, "the density does not fall off at the edge of the box: the energy may not be normalisable, or the box is too small")
 	}
 	if res.Richardson > 0.01 {
-		res.Notes = append(res.Notes, fmt.Sprintf("grid K=%d and K=%d differ by %.2g in log Z; use a larger --grid-size", k, k/2, 3*res.Richardson))
+		res.Notes = append(res.Notes, fielderr.Notef("grid K=%d and K=%d differ by %.2g in log Z; use a larger {GridSize}", k, k/2, 3*res.Richardson))
 	}
 	return res, nil
 }

@@ -122,7 +122,8 @@ type Result struct {
 	ESS      float64 // effective sample size (Σw)² / Σw²
 	Proposal string  // description of the proposal
 
-	// Notes are warnings about the estimate's reliability, for the user.
+	// Notes are warnings about the estimate's reliability, for the user,
+	// naming option fields as fielderr.Note does (fielderr.RenameNote).
 	Notes []string
 }
 

@@ -193,8 +193,9 @@ func (e errSkip) Error() string { return e.msg }
 // an error if no picture is left. The models run on the Go engine. Each
 // file is written to a temporary file and renamed into place, so that no
 // picture is ever half written. On error, the paths already written are
-// returned with it.
-func Plot(o Options) ([]string, error) {
+// returned with it. Plot stops between pictures when ctx is done,
+// returning ctx's error.
+func Plot(ctx context.Context, o Options) ([]string, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
@@ -203,6 +204,9 @@ func Plot(o Options) ([]string, error) {
 		return nil, err
 	}
 	o = p.o
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if o.Generator != "" {
 		if err := p.generate(); err != nil {
 			return nil, err
@@ -221,6 +225,9 @@ func Plot(o Options) ([]string, error) {
 	} {
 		if !pic.want {
 			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return files, err
 		}
 		c, err := pic.draw()
 		var skip errSkip
@@ -255,10 +262,10 @@ func Plot(o Options) ([]string, error) {
 // directory is dir into dir, with the rows d it trained on (nil: read as
 // the run did), and returns the files written. It is Plot with the
 // default options, Run dir and Dataset d.
-func Trained(dir string, d *data.Dataset, notice func(string)) ([]string, error) {
+func Trained(ctx context.Context, dir string, d *data.Dataset, notice func(string)) ([]string, error) {
 	o := DefaultOptions()
 	o.Run, o.Dataset, o.Notice = dir, d, notice
-	return Plot(o)
+	return Plot(ctx, o)
 }
 
 // plotRun is the state of one Plot call.

@@ -1,6 +1,7 @@
 package plot
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"image/png"
@@ -166,7 +167,7 @@ func TestPlot(t *testing.T) {
 			o.Out = filepath.Join(t.TempDir(), "pictures")
 			var notes []string
 			o.Notice = func(msg string) { notes = append(notes, msg) }
-			files, err := Plot(o)
+			files, err := Plot(context.Background(), o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -350,7 +351,7 @@ func TestPlotErrors(t *testing.T) {
 			if c.o.GridSize != 0 {
 				o.GridSize = c.o.GridSize
 			}
-			files, err := Plot(o)
+			files, err := Plot(context.Background(), o)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error %v, want one containing %q", err, c.want)
 			}
@@ -374,7 +375,7 @@ func TestPlotSkip(t *testing.T) {
 	o.Out = filepath.Join(dir, "out")
 	var notes []string
 	o.Notice = func(msg string) { notes = append(notes, msg) }
-	files, err := Plot(o)
+	files, err := Plot(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +473,7 @@ func TestPlotRun(t *testing.T) {
 		if p.dataRows != 500 || !slices.Equal(p.data, toy.Data) {
 			t.Errorf("data: %d rows, want the run's 500 toy points of seed 3", p.dataRows)
 		}
-		files, err := Plot(o)
+		files, err := Plot(context.Background(), o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -487,7 +488,7 @@ func TestPlotRun(t *testing.T) {
 		o := DefaultOptions()
 		o.Run, o.Out, o.GridSize = dir, out, 40
 		o.Notice = func(msg string) { notes = append(notes, msg) }
-		files, err := Plot(o)
+		files, err := Plot(context.Background(), o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -516,7 +517,7 @@ func TestPlotRun(t *testing.T) {
 				t.Fatalf("data %v, want the raw rows %v", p.data, raw)
 			}
 		}
-		files, err := Trained(dir, d, nil)
+		files, err := Trained(context.Background(), dir, d, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -548,7 +549,7 @@ func ExamplePlot() {
 	o.Metrics = metrics
 	o.Generator = "../../testdata/torch/generator_dcgan.onnx" // 16 → 3×16×16
 	o.Out = filepath.Join(dir, "pictures")
-	files, err := Plot(o)
+	files, err := Plot(context.Background(), o)
 	if err != nil {
 		log.Fatal(err)
 	}

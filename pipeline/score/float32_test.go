@@ -38,8 +38,8 @@ func TestScoreFloat32Range(t *testing.T) {
 			o.Model, o.Input, o.Engine, o.Workers = model, input, eng, 1
 			o.Output = filepath.Join(dir, eng+".jsonl")
 			_, err := Score(context.Background(), o)
-			if err == nil || !strings.Contains(err.Error(), "data row 1: value 3.5e+38 is beyond the range of float32") {
-				t.Fatalf("without SkipBadRows: %v; want an error naming data row 1", err)
+			if err == nil || !strings.Contains(err.Error(), "rows.csv:2: column 1: 3.5e+38 is beyond the range of float32") {
+				t.Fatalf("without SkipBadRows: %v; want an error naming line 2", err)
 			}
 			o.SkipBadRows = true
 			st, err := Score(context.Background(), o)

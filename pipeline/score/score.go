@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/ebmpipe/ebmpipe/export"
@@ -65,19 +62,11 @@ func (o *Options) Check() error {
 	if o.Output == "" {
 		errs = append(errs, fielderr.Errorf("{Output} is required"))
 	}
-	if o.BatchSize < 1 {
-		errs = append(errs, fielderr.Errorf("{BatchSize} %d: must be at least 1", o.BatchSize))
-	}
 	if o.Workers < 0 {
 		errs = append(errs, fielderr.Errorf("{Workers} %d: must be at least 0", o.Workers))
 	}
-	switch o.Engine {
-	case engine.Auto, engine.ORT, engine.Go:
-	default:
-		errs = append(errs, fielderr.Errorf("{Engine} %q: want auto, ort or go", o.Engine))
-	}
-	if o.Format != "" && !slices.Contains(rows.Formats, o.Format) {
-		errs = append(errs, fielderr.Errorf("{Format} %q: want csv, jsonl or npy", o.Format))
+	if err := (rows.ReadOptions{Format: o.Format}).Check(); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Output == rows.Stdio && o.Format == "npy" {
 		errs = append(errs, fielderr.Errorf("{Format} npy cannot go to standard output (its header holds the row count); use csv or jsonl"))
@@ -85,16 +74,15 @@ func (o *Options) Check() error {
 	if o.SkipBadRows && o.Output == rows.Stdio {
 		errs = append(errs, fielderr.Errorf("{SkipBadRows} writes the bad rows to OUTPUT.rejects: it needs an {Output} file, not standard output"))
 	}
-	switch o.Device {
-	case "", "cpu":
-	case "cuda":
-		if o.Engine == engine.Go {
-			errs = append(errs, fielderr.Errorf("{Device} cuda: the go engine runs on the CPU only; use {Engine} ort"))
-		}
-	default:
-		errs = append(errs, fielderr.Errorf("{Device} %q: want cpu or cuda", o.Device))
+	if err := o.choice().Check(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// choice returns the engine o asks for.
+func (o Options) choice() engine.Choice {
+	return engine.Choice{Engine: o.Engine, BatchSize: o.BatchSize, Device: o.Device, ORTLib: o.ORTLib, Notice: o.Notice}
 }
 
 // readWorkers is the number of goroutines decoding CSV and JSONL input
@@ -151,7 +139,7 @@ func Score(ctx context.Context, o Options) (Stats, error) {
 	}
 	st.Workers = workers
 	var newEngine func() (engine.Engine, error)
-	newEngine, st.Engine, err = engine.Choose(engine.Choice{Engine: o.Engine, BatchSize: o.BatchSize, Device: o.Device, ORTLib: o.ORTLib, Notice: o.Notice}, m, data, workers)
+	newEngine, st.Engine, err = engine.Choose(o.choice(), m, data, workers)
 	if err != nil {
 		return st, err
 	}
@@ -171,7 +159,7 @@ func Score(ctx context.Context, o Options) (Stats, error) {
 	in := engines[0].Input()
 
 	var rejects *rejectFile
-	ropt := rows.ReadOptions{SkipBadRows: o.SkipBadRows, Workers: readWorkers, Width: in.Width, Notice: o.Notice, Format: o.Format}
+	ropt := rows.ReadOptions{SkipBadRows: o.SkipBadRows, Workers: readWorkers, Width: in.Width, Notice: o.Notice, Format: o.Format, Float32: in.Float32}
 	if o.SkipBadRows {
 		rejects = &rejectFile{path: o.Output + ".rejects"}
 		defer rejects.abort()
@@ -190,7 +178,6 @@ func Score(ctx context.Context, o Options) (Stats, error) {
 	run := scoreRun{
 		o: o, r: r, engines: engines, width: in.Width,
 		logZ: logZ, hasLogZ: hasLogZ, total: r.Rows(),
-		float32: in.Float32, reject: ropt.Reject,
 	}
 	w, err := run.run(ctx)
 	st.Rows, st.NonFinite = run.rows, run.nonFinite
@@ -225,10 +212,8 @@ type scoreRun struct {
 	hasLogZ bool
 	total   int // rows in the input, or -1 if not known
 
-	float32   bool              // the engines round inputs to float32
-	reject    func(rows.BadRow) // SkipBadRows's, else nil
-	rows      int               // rows written
-	nonFinite int               // NaN and ±Inf values written
+	rows      int // rows written
+	nonFinite int // NaN and ±Inf values written
 }
 
 // scoreBatch is a batch of rows on its way through a run.
@@ -345,11 +330,7 @@ func (s *scoreRun) read(ctx context.Context, free <-chan *scoreBatch, work chan<
 			if errors.Is(err, io.EOF) {
 				return
 			}
-			if err == nil && s.float32 {
-				n, err = s.dropOverflow(b.x, read, rows)
-			} else {
-				n = read
-			}
+			n = read
 			b.first = rows
 			rows += read
 		}
@@ -364,40 +345,6 @@ func (s *scoreRun) read(ctx context.Context, free <-chan *scoreBatch, work chan<
 		}
 	}
 }
-
-// dropOverflow removes from the n rows of x the rows holding a value
-// beyond float32's range, which the model's float32 input cannot hold,
-// passing them to s.reject, and returns the rows left; without s.reject
-// such a row is an error. first is the number of data rows read before x.
-func (s *scoreRun) dropOverflow(x []float64, n, first int) (int, error) {
-	w := s.width
-	if !slices.ContainsFunc(x[:n*w], beyondFloat32) {
-		return n, nil // the common case, in one pass
-	}
-	kept := 0
-	for i := range n {
-		row := x[i*w : (i+1)*w]
-		bad := slices.IndexFunc(row, beyondFloat32)
-		if bad < 0 {
-			copy(x[kept*w:], row)
-			kept++
-			continue
-		}
-		err := fmt.Errorf("%s: data row %d: value %g is beyond the range of float32, the model's input type", s.o.Input, first+i+1, row[bad])
-		if s.reject == nil {
-			return 0, fielderr.Errorf("%w (use {SkipBadRows} to set such rows aside)", err)
-		}
-		text := make([]string, w)
-		for k, v := range row {
-			text[k] = strconv.FormatFloat(v, 'g', -1, 64)
-		}
-		s.reject(rows.BadRow{Line: first + i + 1, Text: strings.Join(text, ","), Err: err})
-	}
-	return kept, nil
-}
-
-// beyondFloat32 reports whether v is finite but beyond float32's range.
-func beyondFloat32(v float64) bool { return math.Abs(v) > math.MaxFloat32 }
 
 // score runs e on the batches from work and sends them on to done.
 func (s *scoreRun) score(ctx context.Context, e engine.Engine, work <-chan *scoreBatch, done chan<- *scoreBatch) {

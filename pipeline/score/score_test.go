@@ -287,7 +287,7 @@ func TestScoreErrors(t *testing.T) {
 		{"int64-input", Options{Model: int64Model, Input: good, Engine: engine.ORT},
 			`$TMP/int64.onnx: input "x" has element type int64; the ort engine takes float32 inputs only`},
 		{"cuda-unavailable", Options{Model: fixtureModel, Input: good, Engine: engine.ORT, Device: "cuda"},
-			"--device cuda: the CUDA execution provider is not available with "},
+			"Device cuda: the CUDA execution provider is not available with "},
 		{"cuda-go-engine", Options{Model: fixtureModel, Input: good, Engine: engine.Go, Device: "cuda"},
 			"Device cuda: the go engine runs on the CPU only; use Engine ort"},
 		{"bad-engine", Options{Model: fixtureModel, Input: good, Engine: "tpu"},
