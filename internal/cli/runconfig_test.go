@@ -199,7 +199,7 @@ func TestDemoRunFile(t *testing.T) {
 	if err := c.Options.Check(); err != nil {
 		t.Fatal(err)
 	}
-	if o := c.Options.Train; o.Data != "toy:25gaussians" || o.Lower != "jacobian" || o.Upper != "gp" || o.Out != "out/demo" {
+	if o := c.Options.Train; o.Data != "toy:25gaussians" || o.Lower != "jacobian" || o.Upper != "diffusion" || o.EMA != 0.999 || o.Out != "out/demo" {
 		t.Errorf("demo trains %s with %s/%s into %s", o.Data, o.Lower, o.Upper, o.Out)
 	}
 }
