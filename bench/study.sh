@@ -32,7 +32,7 @@ sdir=${STUDY_DIR:-out/study}
 run=$sdir/$name/$data-s$seed
 results=$sdir/results.csv
 mkdir -p "$sdir/$name"
-[ -f "$results" ] || echo "recipe,data,seed,steps,step,log_z,log_z_err,e_grid_min,e_grid_max,e_test,e_samples,test_ll,modes,high_quality,weight_kl,gp_mean,hinge_active,seconds,flags" >"$results"
+[ -f "$results" ] || echo "recipe,data,seed,steps,step,log_z,log_z_err,log_z_wide,e_grid_min,e_grid_max,e_test,e_samples,test_ll,modes,high_quality,weight_kl,gp_mean,hinge_active,seconds,flags" >"$results"
 if grep -q "^$name,$data,$seed,$steps,$steps," "$results"; then
 	echo "== $name $data seed $seed: $steps iterations already evaluated" >&2
 	exit 0
@@ -43,7 +43,7 @@ echo "== $name $data seed $seed, $steps iterations ${resume[*]}" >&2
 "$bin" train --data "toy:$data" --seed "$seed" --steps "$steps" --checkpoint-every 1000 --keep-checkpoints 0 \
 	--log-every 100 --out "$run" "${resume[@]}" "$@" >"$run.train.log" 2>&1 || {
 	tail -3 "$run.train.log" >&2
-	echo "$name,$data,$seed,$steps,,,,,,,,,,,,,,,failed: $*" >>"$results"
+	echo "$name,$data,$seed,$steps,,,,,,,,,,,,,,,,failed: $*" >>"$results"
 	exit 1
 }
 at=""
