@@ -17,7 +17,9 @@
 # Runs are resumable: a run with a checkpoint continues (--resume); a
 # recipe, data set and seed already evaluated at STEPS is skipped, and a
 # longer STEPS continues the same run (a schedule that depends on --steps
-# then changes; fix it with --lr-decay-steps). BIN and STUDY name the
+# then changes; fix it with --lr-decay-steps). REEVAL=1 evaluates a
+# finished run again (after a change to bench/study), replacing its rows;
+# it trains nothing. BIN and STUDY name the
 # ebmpipe and bench/study binaries (built if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,18 +34,22 @@ sdir=${STUDY_DIR:-out/study}
 run=$sdir/$name/$data-s$seed
 results=$sdir/results.csv
 mkdir -p "$sdir/$name"
-[ -f "$results" ] || echo "recipe,data,seed,steps,step,log_z,log_z_err,e_grid_min,e_grid_max,e_test,e_samples,test_ll,modes,high_quality,weight_kl,gp_mean,hinge_active,seconds,flags" >"$results"
-if grep -q "^$name,$data,$seed,$steps,$steps," "$results"; then
+[ -f "$results" ] || echo "recipe,data,seed,steps,step,log_z,log_z_err,log_z_wide,e_grid_min,e_grid_max,e_test,e_samples,test_ll,modes,high_quality,weight_kl,gp_mean,hinge_active,seconds,flags" >"$results"
+if [ "${REEVAL:-}" = 1 ]; then
+	[ -f "$run/checkpoint/step-$(printf %06d "$steps").ckpt" ] || { echo "== $name $data seed $seed: no checkpoint of iteration $steps" >&2; exit 1; }
+	grep -v "^$name,$data,$seed,$steps," "$results" >"$results.tmp" || true
+	mv "$results.tmp" "$results"
+elif grep -q "^$name,$data,$seed,$steps,$steps," "$results"; then
 	echo "== $name $data seed $seed: $steps iterations already evaluated" >&2
 	exit 0
 fi
 resume=()
 [ -f "$run/checkpoint/latest" ] && resume=(--resume)
 echo "== $name $data seed $seed, $steps iterations ${resume[*]}" >&2
-"$bin" train --data "toy:$data" --seed "$seed" --steps "$steps" --checkpoint-every 1000 --keep-checkpoints 0 \
+[ "${REEVAL:-}" = 1 ] || "$bin" train --data "toy:$data" --seed "$seed" --steps "$steps" --checkpoint-every 1000 --keep-checkpoints 0 \
 	--log-every 100 --out "$run" "${resume[@]}" "$@" >"$run.train.log" 2>&1 || {
 	tail -3 "$run.train.log" >&2
-	echo "$name,$data,$seed,$steps,,,,,,,,,,,,,,,failed: $*" >>"$results"
+	echo "$name,$data,$seed,$steps,,,,,,,,,,,,,,,,failed: $*" >>"$results"
 	exit 1
 }
 at=""
@@ -56,4 +62,4 @@ secs=$(tail -1 "$run/metrics.csv" | awk -F, '{printf "%.0f", $NF}')
 "$study" -header=false -grid 2048 -steps "$at" "$run" | while IFS= read -r row; do
 	echo "$name,$data,$seed,$steps,${row#*,},$secs,$*"
 done >>"$results"
-grep "^$name,$data,$seed,$steps," "$results" | cut -d, -f5,12-14 | column -s, -t >&2
+grep "^$name,$data,$seed,$steps," "$results" | cut -d, -f5,13-16 | column -s, -t >&2

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Print the recipe study's results (bench/study.sh's results.csv) as a
 markdown table: one row per recipe, data set, seed and run length, with the
-test log-likelihood at each evaluated iteration and, at the last one, the
-generator's modes covered and high-quality share (Gaussian mixtures only).
+test log-likelihood at each evaluated iteration ("n.n.": not normalisable,
+log Z on the box eight times as wide exceeds log Z by more than 1 nat) and,
+at the last one, the generator's modes covered and high-quality share
+(Gaussian mixtures only).
 
 Usage: bench/study_table.py [RESULTS.csv] [RECIPE...]
 """
@@ -27,7 +29,15 @@ for (rec, data, seed, steps), rs in runs.items():
     if steps != longest[(rec, data, seed)]:
         continue
     by = {int(r["step"]): r for r in rs}
-    ll = [f'{float(by[c]["test_ll"]):+.2f}' if c in by else "" for c in cols]
+    def ll_at(c):
+        if c not in by:
+            return ""
+        r = by[c]
+        if r.get("log_z_wide") and float(r["log_z_wide"]) - float(r["log_z"]) > 1:
+            return "n.n."  # exp(-E) has no finite integral
+        return f'{float(r["test_ll"]):+.2f}'
+
+    ll = [ll_at(c) for c in cols]
     last = by[max(by)]
     modes = last["modes"] if last["modes"] != "-1" else "–"
     hq = f'{100 * float(last["high_quality"]):.1f} %' if last["high_quality"] not in ("NaN", "") else "–"

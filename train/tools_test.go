@@ -162,20 +162,7 @@ func TestEMA(t *testing.T) {
 	// Resuming keeps the average.
 	o2 := tinyOptions(t)
 	o2.EMA = 0.9
-	ctx, cancel := context.WithCancel(context.Background())
-	h2 := fakeHooks()
-	h2.Progress = func(p Progress) {
-		if p.Step == 13 {
-			cancel()
-		}
-	}
-	tr2, err := NewTrainer(o2, h2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tr2.Run(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled run: %v", err)
-	}
+	stopAt(t, o2, 13)
 	o2.Resume = true
 	tr3, _ := mustRun(t, o2, fakeHooks())
 	for i := range tr.ema.avg {
@@ -184,6 +171,27 @@ func TestEMA(t *testing.T) {
 				t.Fatalf("network %d parameter %d: the resumed run's average differs", i, k)
 			}
 		}
+	}
+}
+
+// stopAt runs o with the fake bounds and cancels it after iteration step,
+// leaving a checkpoint of that iteration.
+func stopAt(t *testing.T, o Options, step int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := fakeHooks()
+	h.Progress = func(p Progress) {
+		if p.Step == step {
+			cancel()
+		}
+	}
+	tr, err := NewTrainer(o, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled run: %v", err)
 	}
 }
 

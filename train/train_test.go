@@ -110,20 +110,7 @@ func TestResume(t *testing.T) {
 	whole, _ := mustRun(t, full, fakeHooks())
 
 	o := tinyOptions(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	h := fakeHooks()
-	h.Progress = func(p Progress) {
-		if p.Step == 17 {
-			cancel()
-		}
-	}
-	tr, err := NewTrainer(o, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tr.Run(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled run: %v", err)
-	}
+	stopAt(t, o, 17)
 	c, err := LoadCheckpoint(filepath.Join(o.Out, CheckpointDir))
 	if err != nil || c.Step != 17 {
 		t.Fatalf("checkpoint after cancelling: step %v, %v", c, err)

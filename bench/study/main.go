@@ -9,6 +9,10 @@
 //   - log Z by the trapezoid rule on a grid of -grid² intervals over the
 //     training data's range widened by twice that range on each side (the
 //     box of bench/matrix.sh), and the smallest and largest energy on it;
+//     log Z again on a box widened by eight times the range (log_z_wide):
+//     when it exceeds log Z by more than 1, exp(−E) has no finite
+//     integral and the test log-likelihood means nothing (bench/matrix.sh's
+//     "not normalisable");
 //   - the mean energy of -rows held-out points (the toy set drawn with
 //     seed 99, as bench/matrix.sh) and of as many generator samples, and
 //     the test log-likelihood −(mean E(held-out) + log Z);
@@ -71,7 +75,7 @@ func main() {
 	}
 	w := csv.NewWriter(os.Stdout)
 	if *header {
-		w.Write([]string{"run", "step", "log_z", "log_z_err", "e_grid_min", "e_grid_max", "e_test", "e_samples", "test_ll", "modes", "high_quality", "weight_kl", "gp_mean", "hinge_active"})
+		w.Write([]string{"run", "step", "log_z", "log_z_err", "log_z_wide", "e_grid_min", "e_grid_max", "e_test", "e_samples", "test_ll", "modes", "high_quality", "weight_kl", "gp_mean", "hinge_active"})
 	}
 	for _, run := range flag.Args() {
 		if err := study(w, run, want, *grid, *rows, *lambda, *tau, !*raw); err != nil {
@@ -123,7 +127,7 @@ func study(w *csv.Writer, run string, want []int, grid, rows int, lambda, tau fl
 		gpMean, active := hinge(metrics, prev, step, lambda, tau)
 		prev = step
 		f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
-		w.Write([]string{run, strconv.Itoa(step), f(r.logZ), f(r.logZErr), f(r.eMin), f(r.eMax), f(r.eTest), f(r.eSamples),
+		w.Write([]string{run, strconv.Itoa(step), f(r.logZ), f(r.logZErr), f(r.logZWide), f(r.eMin), f(r.eMax), f(r.eTest), f(r.eSamples),
 			f(-(r.eTest + r.logZ)), strconv.Itoa(r.modes), f(r.hq), f(r.weightKL), f(gpMean), f(active)})
 		w.Flush()
 	}
@@ -146,8 +150,8 @@ func toyName(run string) (string, error) {
 }
 
 type result struct {
-	logZ, logZErr, eMin, eMax, eTest, eSamples, hq, weightKL float64
-	modes                                                    int
+	logZ, logZErr, logZWide, eMin, eMax, eTest, eSamples, hq, weightKL float64
+	modes                                                              int
 }
 
 // evaluate measures the exported energy ef and generator gf on data.
@@ -173,13 +177,20 @@ func evaluate(data, ef, gf string, grid, rows int) (result, error) {
 	if err != nil {
 		return r, err
 	}
-	lo, hi := box(trainData.Data)
+	lo, hi := box(trainData.Data, 2)
 	z, err := logz.Estimate(context.Background(), eng, logz.Options{Method: "grid", GridSize: grid, Bounds: []float64{lo[0], hi[0], lo[1], hi[1]},
 		Samples: 2, BatchSize: 4096, Seed: 1})
 	if err != nil {
 		return r, err
 	}
 	r.logZ, r.logZErr = z.Value, z.StdErr
+	wlo, whi := box(trainData.Data, 8)
+	wide, err := logz.Estimate(context.Background(), eng, logz.Options{Method: "grid", GridSize: grid, Bounds: []float64{wlo[0], whi[0], wlo[1], whi[1]},
+		Samples: 2, BatchSize: 4096, Seed: 1})
+	if err != nil {
+		return r, err
+	}
+	r.logZWide = wide.Value
 	r.eMin, r.eMax = gridRange(eng, lo, hi, 256)
 	test, err := traindata.LoadData(data, rows, 99)
 	if err != nil {
@@ -239,15 +250,15 @@ func weightKL(eng engine.Engine, data string) float64 {
 	return kl
 }
 
-// box is the data's range widened by twice the range on each side.
-func box(x []float64) (lo, hi [2]float64) {
+// box is the data's range widened by k times the range on each side.
+func box(x []float64, k float64) (lo, hi [2]float64) {
 	lo, hi = [2]float64{math.Inf(1), math.Inf(1)}, [2]float64{math.Inf(-1), math.Inf(-1)}
 	for i, v := range x {
 		lo[i%2], hi[i%2] = min(lo[i%2], v), max(hi[i%2], v)
 	}
-	for k := range 2 {
-		w := hi[k] - lo[k]
-		lo[k], hi[k] = lo[k]-2*w, hi[k]+2*w
+	for j := range 2 {
+		w := hi[j] - lo[j]
+		lo[j], hi[j] = lo[j]-k*w, hi[j]+k*w
 	}
 	return lo, hi
 }
