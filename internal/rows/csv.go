@@ -10,8 +10,8 @@ import (
 )
 
 type csvDecoder struct {
-	name    string
-	lines   *lineReader
+	name string
+	lookahead
 	columns []string
 	width   int
 	header  int // line number of the header, 0 if none
@@ -19,9 +19,6 @@ type csvDecoder struct {
 	nonFinite bool
 	// float32 is ReadOptions.Float32.
 	float32 bool
-
-	pending   []byte // first data line, read ahead to learn the width
-	pendingNo int
 }
 
 // newCSVDecoder reads ahead to the first data line. A first line that is
@@ -29,7 +26,7 @@ type csvDecoder struct {
 // line must then have as many values. opt.Notice hears of a header that
 // holds numbers, which may be a row of data in another syntax.
 func newCSVDecoder(name string, src io.Reader, opt ReadOptions) (*csvDecoder, error) {
-	d := &csvDecoder{name: name, lines: newLineReader(name, src, opt.Width)}
+	d := &csvDecoder{name: name, lookahead: lookahead{lines: newLineReader(name, src, opt.Width)}}
 	line, err := d.nextNonBlank()
 	if err == io.EOF {
 		return nil, fmt.Errorf("%s: no data rows", name)
@@ -114,25 +111,11 @@ func headerCells(line []byte) ([]string, bool) {
 }
 
 func (d *csvDecoder) next(dst []float64) error {
-	for {
-		var line []byte
-		var no int
-		if d.pending != nil {
-			line, no = d.pending, d.pendingNo
-			d.pending = nil
-		} else {
-			var err error
-			line, err = d.lines.next()
-			if err != nil {
-				return err
-			}
-			no = d.lines.n
-		}
-		if isBlank(line) {
-			continue
-		}
-		return d.parse(line, no, dst)
+	line, no, err := d.nextLine()
+	if err != nil {
+		return err
 	}
+	return d.parse(line, no, dst)
 }
 
 // parse parses the line numbered no into dst.
@@ -159,4 +142,30 @@ func (d *csvDecoder) parse(line []byte, no int, dst []float64) error {
 
 func (d *csvDecoder) bad(line []byte, no int, err error) *rowError {
 	return &rowError{line: no, text: string(line), err: fmt.Errorf("%s:%d: %w", d.name, no, err)}
+}
+
+// A lookahead is the lines of a text decoder with one line read ahead
+// (to learn the width) and handed out again first.
+type lookahead struct {
+	lines     *lineReader
+	pending   []byte // the line read ahead, or nil
+	pendingNo int
+}
+
+// nextLine returns the next line that is not blank, and its number.
+func (l *lookahead) nextLine() (line []byte, no int, err error) {
+	for {
+		if l.pending != nil {
+			line, no = l.pending, l.pendingNo
+			l.pending = nil
+		} else {
+			if line, err = l.lines.next(); err != nil {
+				return nil, 0, err
+			}
+			no = l.lines.n
+		}
+		if !isBlank(line) {
+			return line, no, nil
+		}
+	}
 }

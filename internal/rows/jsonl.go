@@ -9,8 +9,8 @@ import (
 )
 
 type jsonlDecoder struct {
-	name    string
-	lines   *lineReader
+	name string
+	lookahead
 	columns []string // nil for a file of arrays
 	width   int
 	// nonFinite is ReadOptions.NonFinite.
@@ -20,15 +20,12 @@ type jsonlDecoder struct {
 	keys    map[string]int // column index by name, for a file of objects
 	seen    []bool         // keys seen in the current object row
 	first   int            // line number of the first row
-
-	pending   []byte // first row, read ahead to learn the width
-	pendingNo int
 }
 
 // newJSONLDecoder reads ahead to the first row that tells the width. Bad
 // rows before it go to skip, which returns an error to stop.
 func newJSONLDecoder(name string, src io.Reader, width int, skip func(*rowError) error) (*jsonlDecoder, error) {
-	d := &jsonlDecoder{name: name, lines: newLineReader(name, src, width)}
+	d := &jsonlDecoder{name: name, lookahead: lookahead{lines: newLineReader(name, src, width)}}
 	for {
 		line, err := d.lines.next()
 		if err == io.EOF {
@@ -107,28 +104,14 @@ func (d *jsonlDecoder) learn(line []byte) error {
 }
 
 func (d *jsonlDecoder) next(dst []float64) error {
-	for {
-		var line []byte
-		var no int
-		if d.pending != nil {
-			line, no = d.pending, d.pendingNo
-			d.pending = nil
-		} else {
-			var err error
-			line, err = d.lines.next()
-			if err != nil {
-				return err
-			}
-			no = d.lines.n
-		}
-		if isBlank(line) {
-			continue
-		}
-		if err := d.parse(line, dst, d.seen); err != nil {
-			return d.bad(line, no, err)
-		}
-		return nil
+	line, no, err := d.nextLine()
+	if err != nil {
+		return err
 	}
+	if err := d.parse(line, dst, d.seen); err != nil {
+		return d.bad(line, no, err)
+	}
+	return nil
 }
 
 func (d *jsonlDecoder) bad(line []byte, no int, err error) *rowError {
