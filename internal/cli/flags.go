@@ -206,6 +206,9 @@ func VersionFlags(fs *pflag.FlagSet, lib *string) {
 func recipeUsage(fs *pflag.FlagSet, o *train.Options) string {
 	fields := flagFields(fs, o)
 	var names []string // the flags the recipes set differently, in order
+	sorted := fs.SortFlags
+	fs.SortFlags = false // VisitAll in the order of definition
+	defer func() { fs.SortFlags = sorted }()
 	fs.VisitAll(func(fl *pflag.Flag) {
 		f, ok := fields[fl.Name]
 		if !ok {
