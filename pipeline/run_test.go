@@ -230,7 +230,9 @@ func TestRunEndToEnd(t *testing.T) {
 	if !(res.Lower.Value-3*res.Lower.StdErr <= nll) {
 		t.Errorf("lower end %.4f ± %.4f above NLL %.4f", res.Lower.Value, res.Lower.StdErr, nll)
 	}
-	if !math.IsNaN(res.Upper.Value) || !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, o.Train.Upper+" is no bound") && strings.Contains(n, "PRelu") }) {
+	if !math.IsNaN(res.Upper.Value) || !slices.ContainsFunc(res.Notes, func(n string) bool {
+		return strings.Contains(n, o.Train.Upper+" is no bound") && strings.Contains(n, "PRelu")
+	}) {
 		t.Errorf("upper end %.4f on a PReLU generator, notes %q: want no value and a note naming PRelu", res.Upper.Value, res.Notes)
 	}
 	c := res.Bounds.Certified
