@@ -45,6 +45,9 @@ type Certified struct {
 	// (KinkedOps): with them, det J keeping its sign does not show that G
 	// is injective, and the lower end's Condition says so.
 	Kinks []string
+	// Proposal is the latent law ρ of the draws, whose density enters the
+	// weights exactly (DefaultProposal: a defensive Student-t mixture).
+	Proposal Proposal
 }
 
 // Defaults of Certified.
@@ -55,7 +58,9 @@ const (
 
 // DefaultCertified returns the bracket with K = ⌊√n⌋, 95 % one-sided
 // limits and the PSIS reliability threshold.
-func DefaultCertified() Certified { return Certified{Level: DefaultLevel, MaxTail: DefaultMaxTail} }
+func DefaultCertified() Certified {
+	return Certified{Level: DefaultLevel, MaxTail: DefaultMaxTail, Proposal: DefaultProposal()}
+}
 
 // Check reports every invalid field.
 func (c *Certified) Check() error {
@@ -68,6 +73,9 @@ func (c *Certified) Check() error {
 	}
 	if !(c.MaxTail > 0 && c.MaxTail < 1) {
 		errs = append(errs, fmt.Errorf("MaxTail = %g: want a Pareto shape in (0, 1)", c.MaxTail))
+	}
+	if err := c.Proposal.Check(); err != nil {
+		errs = append(errs, fmt.Errorf("Proposal: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -183,6 +191,8 @@ type Bracket struct {
 	// TailK is the Pareto k̂ of the squared weights w², the summands of
 	// the χ² bound; TailKWeights that of the weights w.
 	TailK, TailKWeights float64
+	// Proposal is the latent law the weights were drawn under.
+	Proposal Proposal
 }
 
 // Width returns Upper.Limit − Lower.Limit, or NaN unless both ends are
@@ -197,28 +207,34 @@ func (b Bracket) Width() float64 {
 // squashing lists the operator types whose output is bounded.
 var squashing = []string{"Tanh", "Sigmoid", "HardSigmoid", "Softsign", "Clip", "Sin", "Cos", "Erf"}
 
+// Weights are the log importance weights of the bracket's latent draws
+// z_i ~ ρ (Certified.Proposal), x_i = G(z_i).
+type Weights struct {
+	// LogW[i] = −E(x_i) − log q(x_i) against the generator's own law
+	// q = G#N(0, I): the per-row L_low terms of Entropy.
+	LogW []float64
+	// LogRatio[i] = log N(z_i) − log ρ(z_i), as Proposal.Draw returns it;
+	// nil when ρ = N(0, I).
+	LogRatio []float64
+}
+
 // Bracket computes the bracket from the data's mean energy and the
-// log-weights log w_i = −E(x_i) − log q(x_i) of the generator samples
-// (the per-row L_low terms of Entropy), with the fold check of their
-// Jacobians.
-func (c *Certified) Bracket(energyData MeanSE, logW []float64, folds FoldCheck) (Bracket, error) {
+// log-weights of the draws of c.Proposal, with the fold check of their
+// Jacobians: both ends use the weights p̃/q_ρ against the proposal's law.
+func (c *Certified) Bracket(energyData MeanSE, w Weights, folds FoldCheck) (Bracket, error) {
 	if err := c.Check(); err != nil {
 		return Bracket{}, fmt.Errorf("%s bracket: %w", c.Name(), err)
 	}
+	logW, err := c.proposalWeights(w)
+	if err != nil {
+		return Bracket{}, fmt.Errorf("%s bracket: %w", c.Name(), err)
+	}
 	n := len(logW)
-	if n < 4 {
-		return Bracket{}, fmt.Errorf("%s bracket: %d weights: want at least 4", c.Name(), n)
-	}
-	for i, l := range logW {
-		if math.IsNaN(l) || math.IsInf(l, 1) {
-			return Bracket{}, fmt.Errorf("%s bracket: log-weight %d is %g", c.Name(), i, l)
-		}
-	}
 	k := c.K
 	if k == 0 {
 		k = max(1, int(math.Sqrt(float64(n))))
 	}
-	br := Bracket{K: k, Samples: n, TailKWeights: ParetoK(logW)}
+	br := Bracket{K: k, Samples: n, TailKWeights: ParetoK(logW), Proposal: c.Proposal}
 	sq := make([]float64, n)
 	for i, l := range logW {
 		sq[i] = 2 * l
@@ -227,7 +243,7 @@ func (c *Certified) Bracket(energyData MeanSE, logW []float64, folds FoldCheck) 
 	z := distuv.UnitNormal.Quantile(c.Level)
 	var fold string
 	if folds.Folds() {
-		fold = fmt.Sprintf("the generator folds: det J is positive at %d and negative at %d of the latent draws, so it is not one-to-one and N(z)/|det J| is not its density",
+		fold = fmt.Sprintf("the generator folds: det J is positive at %d and negative at %d of the latent draws, so it is not one-to-one and ρ(z)/|det J| is not its density",
 			folds.Positive, folds.Negative)
 	}
 	br.Lower = c.lower(energyData, logW, k, z, fold)
@@ -236,9 +252,31 @@ func (c *Certified) Bracket(energyData MeanSE, logW []float64, folds FoldCheck) 
 		br.Lower.Condition = c.injective(folds)
 	}
 	if br.Upper.Certified {
-		br.Upper.Condition = "needs a generator onto R^D"
+		br.Upper.Condition = fmt.Sprintf("needs a generator onto R^D; %s", c.Proposal)
 	}
 	return br, nil
+}
+
+// proposalWeights returns the log-weights log p̃(x_i)/q_ρ(x_i).
+func (c *Certified) proposalWeights(w Weights) ([]float64, error) {
+	n := len(w.LogW)
+	if n < 4 {
+		return nil, fmt.Errorf("%d weights: want at least 4", n)
+	}
+	if w.LogRatio != nil && len(w.LogRatio) != n {
+		return nil, fmt.Errorf("%d log-weights but %d proposal log-ratios", n, len(w.LogRatio))
+	}
+	logW := make([]float64, n)
+	for i, l := range w.LogW {
+		if w.LogRatio != nil {
+			l += w.LogRatio[i]
+		}
+		if math.IsNaN(l) || math.IsInf(l, 1) {
+			return nil, fmt.Errorf("log-weight %d is %g", i, l)
+		}
+		logW[i] = l
+	}
+	return logW, nil
 }
 
 // injective is the lower end's condition: an injective generator, which

@@ -43,6 +43,16 @@ func TestBananaQuadrature(t *testing.T) {
 	}
 }
 
+// TestExpTailQuadrature checks expTail's closed form of log Z against
+// quadrature.
+func TestExpTailQuadrature(t *testing.T) {
+	for _, et := range []expTail{{1, 1}, {0.5, 1}, {3, 1}} {
+		if got, want := et.quadrature(1e-4), et.logZ(); math.Abs(got-want) > 1e-7 {
+			t.Errorf("%+v: quadrature log Z %.9f, closed form %.9f", et, got, want)
+		}
+	}
+}
+
 // TestBracketUnavailable checks the reasons the certified bracket gives
 // when a generator folds or squashes its output, and its option checks.
 func TestBracketUnavailable(t *testing.T) {
@@ -71,7 +81,7 @@ func TestBracketUnavailable(t *testing.T) {
 	}
 	c := bounds.DefaultCertified()
 	c.OutputOp = "Tanh"
-	br, err := c.Bracket(bounds.MeanSE{Value: 1}, logW, bounds.FoldCheck{Positive: 400})
+	br, err := c.Bracket(bounds.MeanSE{Value: 1}, bounds.Weights{LogW: logW}, bounds.FoldCheck{Positive: 400})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,11 +89,11 @@ func TestBracketUnavailable(t *testing.T) {
 		t.Errorf("Tanh output: lower %+v, upper %+v; want the lower only", br.Lower, br.Upper)
 	}
 	for _, bad := range []bounds.Certified{{K: -1, Level: 0.95, MaxTail: 0.7}, {Level: 0.3, MaxTail: 0.7}, {Level: 0.95, MaxTail: 1.5}} {
-		if _, err := bad.Bracket(bounds.MeanSE{}, logW, bounds.FoldCheck{}); err == nil {
+		if _, err := bad.Bracket(bounds.MeanSE{}, bounds.Weights{LogW: logW}, bounds.FoldCheck{}); err == nil {
 			t.Errorf("%+v: no error", bad)
 		}
 	}
-	if _, err := c.Bracket(bounds.MeanSE{}, []float64{0, math.NaN(), 0, 0}, bounds.FoldCheck{}); err == nil {
+	if _, err := c.Bracket(bounds.MeanSE{}, bounds.Weights{LogW: []float64{0, math.NaN(), 0, 0}}, bounds.FoldCheck{}); err == nil {
 		t.Error("a NaN log-weight: no error")
 	}
 }
