@@ -252,7 +252,7 @@ func (c *Certified) Bracket(energyData MeanSE, w Weights, folds FoldCheck) (Brac
 		br.Lower.Condition = c.injective(folds)
 	}
 	if br.Upper.Certified {
-		br.Upper.Condition = fmt.Sprintf("needs a generator onto R^D; %s", c.Proposal)
+		br.Upper.Condition = fmt.Sprintf("needs a generator onto R^D (D = d, draws %s)", c.Proposal)
 	}
 	return br, nil
 }
@@ -325,7 +325,8 @@ func (c *Certified) upper(ed MeanSE, logW []float64, tail, z float64, fold strin
 		return unavailable(fmt.Sprintf("the generator's output comes from %s, which bounds its range: q covers only part of R^D, and the mass of p_θ outside it is missed", op))
 	}
 	if tail >= 1 {
-		return unavailable(fmt.Sprintf("E_q[w²] looks infinite (Pareto k̂ of w² = %.2f ≥ 1): p_θ's tails are too wide for q", tail))
+		return unavailable(fmt.Sprintf("E[w²] looks infinite (Pareto k̂ of w² = %.2f ≥ 1 over %d draws): p_θ has mass where the proposal has little "+
+			"(wider tails, or a narrow deep energy well that few draws reach); more draws may resolve a well", tail, len(logW)))
 	}
 	top := slices.Max(logW)
 	w2 := make([]float64, len(logW))
@@ -338,7 +339,7 @@ func (c *Certified) upper(ed MeanSE, logW []float64, tail, z float64, fold strin
 	s.Limit = s.Value + z*s.StdErr
 	if !(tail <= c.MaxTail) && !math.IsInf(tail, -1) {
 		s.Certified = false
-		s.Reason = fmt.Sprintf("unreliable: Pareto k̂ of w² = %.2f > %.2f, too heavy a tail for the Monte-Carlo mean and its error", tail, c.MaxTail)
+		s.Reason = fmt.Sprintf("unreliable: Pareto k̂ of w² = %.2f > %.2f over %d draws, too heavy a tail for the Monte-Carlo mean and its error", tail, c.MaxTail, len(logW))
 	}
 	return s
 }
