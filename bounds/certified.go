@@ -12,22 +12,23 @@ import (
 )
 
 // Certified is the bracket on the NLL that needs no unknown constant. For
-// a generator that is a bijection G: R^d → R^D with D = d, the density of
-// its samples is exact, q(G(z)) = N(z; 0, I)/|det J(z)|, and so are the
-// importance weights w = e^{−E(x)}/q(x) of p_θ against q. Then
+// a generator that is a bijection G: R^d → R^D with D = d and latent
+// draws z from a proposal ρ of exact density (Proposal), the density of
+// the samples is exact, q_ρ(G(z)) = ρ(z)/|det J(z)|, and so are the
+// importance weights w = e^{−E(x)}/q_ρ(x) of p_θ against q_ρ. Then
 //
 //	lower: log Z ≥ E[log (1/K) Σ_{k≤K} w_k]   (importance-weighted; needs G injective)
-//	upper: log Z ≤ ½ log E_q[w²]              (χ², CUBO; needs G onto R^D)
+//	upper: log Z ≤ ½ log E[w²]                (χ², CUBO; needs G onto R^D)
 //
 // and NLL = E_data[E] + log Z lies between E_data[E] plus each. The lower
-// gap shrinks with K (K = 1 is the jacobian-exact bound, gap KL(q ‖ p_θ));
-// the upper gap is ½ log(1 + χ²(p_θ ‖ q)), infinite when p_θ's tails are
-// wider than q's by a factor √2.
+// gap shrinks with K; the upper gap is ½ log(1 + χ²(p_θ ‖ q_ρ)), infinite
+// for ρ = N(0, I) when p_θ's tails are wider than q's by a factor √2, as
+// for an energy of linear growth (see DefaultProposal).
 //
-// Certified is a Lower whose per-row terms are −log q(x_i), so that the
-// per-row terms of L_low are the log-weights log w_i = −E(x_i) − log q(x_i);
-// Bracket turns them, with the data's mean energy, into the bracket with
-// confidence limits.
+// Certified is a Lower whose per-row terms are −log q(x_i), q = G#N(0,
+// I), so that the per-row terms of L_low are the log-weights against q;
+// Bracket adds the proposal's log-ratios and turns them, with the data's
+// mean energy, into the bracket with confidence limits.
 type Certified struct {
 	// K is the number of importance samples per group of the lower bound;
 	// 0 takes ⌊√n⌋ of the n weights given to Bracket.
@@ -285,7 +286,7 @@ func (c *Certified) proposalWeights(w Weights) ([]float64, error) {
 func (c *Certified) injective(f FoldCheck) string {
 	s := fmt.Sprintf("needs an injective generator (no fold found: det J keeps its sign at %d latent draws)", f.Positive+f.Negative+f.Singular)
 	if len(c.Kinks) > 0 {
-		s += fmt.Sprintf("; the generator is piecewise smooth (%s): q = N(z)/|det J| still holds on each piece, "+
+		s += fmt.Sprintf("; the generator is piecewise smooth (%s): q_ρ = ρ(z)/|det J| still holds on each piece, "+
 			"but a constant sign of det J does not rule out a fold at the kinks (a branched cover)", strings.Join(c.Kinks, ", "))
 	}
 	return s
