@@ -244,7 +244,7 @@ func (c *Certified) Bracket(energyData MeanSE, w Weights, folds FoldCheck) (Brac
 	z := distuv.UnitNormal.Quantile(c.Level)
 	var fold string
 	if folds.Folds() {
-		fold = fmt.Sprintf("the generator folds: det J is positive at %d and negative at %d of the latent draws, so it is not one-to-one and ρ(z)/|det J| is not its density",
+		fold = fmt.Sprintf("the generator folds: det J is positive at %d and negative at %d of the latent draws, so it is not one-to-one and the latent density over |det J| is not its density",
 			folds.Positive, folds.Negative)
 	}
 	br.Lower = c.lower(energyData, logW, k, z, fold)

@@ -200,7 +200,13 @@
 // (z ≈ (0.15, −2.0), E = 43.2 against 48.6 on the data; the top 10 of
 // 20 000 draws carry 48 % of Σw²), which no tail proposal helps: k̂ is
 // 1.3–1.4 at 20 000 draws for either law and 0.55 (N) or 0.59 (ρ) at a
-// million, where the bracket is certified (1.78 ≤ NLL 1.79 ≤ 3.47).
+// million, where the bracket is certified (`make demo`: 1.68 ≤ NLL 1.79 ≤
+// 3.54 between the 95 % limits). There the far tail is real but invisible:
+// along latent rays E(G(z)) grows by a = 11–15 per unit of ‖z‖ and log
+// |det J| settles, so log w ≈ ½‖z‖² − a‖z‖ + c turns up beyond ‖z‖ ≈ a,
+// and the integrand w²·N of E_q[w²] = ∞ exceeds its bulk values only
+// beyond ‖z‖ ≈ 4a ≈ 50, where N(0, I) never draws; ρ removes that
+// divergence, which no k̂ can see.
 // Both ends are not available when det J changes sign over the draws
 // (FoldCheck: G folds), the upper when the generator's last operator
 // bounds its range (OutputOp Tanh, Sigmoid, …), and both when D ≠ d (an
