@@ -75,6 +75,24 @@ func TestBracketUnavailable(t *testing.T) {
 		t.Errorf("folding generator: width %g, want NaN", r.bracket.Width())
 	}
 
+	// G(z) = (z₁ − z₁³/75, z₂) folds only at |z₁| = 5, where N(0, I) almost
+	// never draws (5.7e-7 a draw) and the proposal's t part does (≈ 1 %):
+	// the fold check runs on the proposal's own draws.
+	rg = newFnRig(2, 2, 20000, 20000)
+	bn.build(rg)
+	tp = rg.t
+	rg.nets.Generator = func(z *autodiff.Node) (*autodiff.Node, error) {
+		z1, z2 := col(tp, z, 0), col(tp, z, 1)
+		return tp.Concat(1, tp.Sub(z1, tp.Scale(tp.Pow(z1, 3), 1.0/75)), z2), tp.Err()
+	}
+	r = measure(t, tp, rg.nets, rg.data, rg.z, 1, bounds.DefaultCertified(), rg.fill(5, bananaSample))
+	if !r.normal.Lower.Certified {
+		t.Errorf("far fold, z ~ N: lower end %+v, want certified (no draw reaches the fold)", r.normal.Lower)
+	}
+	if s := r.bracket.Lower; s.Certified || !strings.Contains(s.Reason, "folds") {
+		t.Errorf("far fold, z ~ ρ: lower end %+v, want not available because it folds", s)
+	}
+
 	logW := make([]float64, 400)
 	for i := range logW {
 		logW[i] = 0.1 * math.Sin(float64(i))
