@@ -27,7 +27,8 @@ type BoundsOptions struct {
 	DataRows  int    `json:"data-rows"`
 	Samples   int    `json:"samples"`
 	// BracketSamples is the number of latent draws of the certified
-	// bracket, whose χ² end needs many more than the other estimates.
+	// bracket, whose χ² end needs many more than the other estimates;
+	// 0 takes BracketDraws' automatic count.
 	BracketSamples int    `json:"bracket-samples"`
 	BatchSize      int    `json:"batch-size"`
 	Seed           uint64 `json:"seed"`
@@ -40,15 +41,26 @@ type BoundsOptions struct {
 	Notice func(msg string) `json:"-"`
 }
 
-// DefaultBracketSamples is the default number of latent draws of the
-// certified bracket: on the demo's models the χ² end's Pareto k̂ falls
-// below 0.7 only near a million draws (a narrow, deep energy well that
-// few draws of q reach), at some 20 s of one core.
-const DefaultBracketSamples = 1000000
+// BracketBudget is the number of latent draws times latent dimensions the
+// certified bracket takes when BracketSamples is 0: a million draws in 2-D
+// (some 20 s of one core for the demo's networks, whose χ² end needs about
+// that many: a narrow, deep energy well that few draws reach), fewer where
+// each draw's Jacobian costs more.
+const BracketBudget = 2000000
+
+// BracketDraws returns the number of latent draws of the certified
+// bracket for latent width d: BracketSamples, or if it is 0, BracketBudget/d
+// but at least Samples and at most a million.
+func (o *BoundsOptions) BracketDraws(d int) int {
+	if o.BracketSamples > 0 {
+		return o.BracketSamples
+	}
+	return max(o.Samples, min(1000000, BracketBudget/max(d, 1)))
+}
 
 // DefaultBoundsOptions returns the defaults of `ebmpipe bounds`.
 func DefaultBoundsOptions() BoundsOptions {
-	return BoundsOptions{DataRows: 100000, Samples: 10000, BracketSamples: DefaultBracketSamples, BatchSize: 500, Seed: 1, LSIConstant: 1}
+	return BoundsOptions{DataRows: 100000, Samples: 10000, BatchSize: 500, Seed: 1, LSIConstant: 1}
 }
 
 // Check reports every missing or invalid option.
@@ -62,8 +74,8 @@ func (o *BoundsOptions) Check() error {
 	if o.Samples < 2 {
 		errs = append(errs, fielderr.Errorf("{Samples} %d: need at least 2", o.Samples))
 	}
-	if o.BracketSamples < 4 {
-		errs = append(errs, fielderr.Errorf("{BracketSamples} %d: need at least 4", o.BracketSamples))
+	if o.BracketSamples != 0 && o.BracketSamples < 4 {
+		errs = append(errs, fielderr.Errorf("{BracketSamples} %d: need at least 4 (0: automatic)", o.BracketSamples))
 	}
 	if o.BatchSize < 2 {
 		errs = append(errs, fielderr.Errorf("{BatchSize} %d: need at least 2", o.BatchSize))

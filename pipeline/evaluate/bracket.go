@@ -119,8 +119,9 @@ func evaluateCertified(p *train.Pair, ds *data.Dataset, o BoundsOptions) (*Certi
 	if err != nil {
 		return nil, err
 	}
+	d, _ := p.Widths(bounds.Generator)
 	br, folds, err := p.Bracket(train.Draws{Data: s, Z: data.NewRNG(o.Seed, "z"), Noise: data.NewRNG(o.Seed, "noise"),
-		Samples: o.Samples, Latent: o.BracketSamples, Batch: o.BatchSize})
+		Samples: o.Samples, Latent: o.BracketDraws(d), Batch: o.BatchSize})
 	var ue *bounds.UnavailableError
 	if errors.As(err, &ue) {
 		return unavailableBracket(ue.Reason), nil
