@@ -23,7 +23,7 @@ data space (latent and data dimensions equal, no fold, no squashing last
 operator) and says "n/a" with the reason otherwise; the χ² end is marked
 unreliable when the Pareto k̂ of the squared weights exceeds 0.7. Its
 --bracket-samples latent draws (by default 2e6 over the latent width, at
-least --samples and at most a million: a million in 2-D, some 20 s of one
+least --samples and at most a million: a million in 2-D, about 5 s of one
 core for the demo's networks) come from 0.8·N(0, I) + 0.2·t_3(0, I), whose
 density enters the weights exactly: the heavy-tailed part keeps the χ² end
 finite for energies that grow only linearly (exponential tails), which

@@ -43,7 +43,7 @@ type BoundsOptions struct {
 
 // BracketBudget is the number of latent draws times latent dimensions the
 // certified bracket takes when BracketSamples is 0: a million draws in 2-D
-// (some 20 s of one core for the demo's networks, whose χ² end needs about
+// (about 5 s of one core for the demo's networks, whose χ² end needs about
 // that many: a narrow, deep energy well that few draws reach), fewer where
 // each draw's Jacobian costs more.
 const BracketBudget = 2000000
