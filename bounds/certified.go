@@ -18,7 +18,7 @@ import (
 // importance weights w = e^{−E(x)}/q_ρ(x) of p_θ against q_ρ. Then
 //
 //	lower: log Z ≥ E[log (1/K) Σ_{k≤K} w_k]   (importance-weighted; needs G injective)
-//	upper: log Z ≤ ½ log E[w²]                (χ², CUBO; needs G onto R^D)
+//	upper: log Z ≤ ½ log E[w²]                (χ², CUBO; needs G onto R^D, a fold allowed)
 //
 // and NLL = E_data[E] + log Z lies between E_data[E] plus each. The lower
 // gap shrinks with K; the upper gap is ½ log(1 + χ²(p_θ ‖ q_ρ)), infinite
@@ -248,12 +248,16 @@ func (c *Certified) Bracket(energyData MeanSE, w Weights, folds FoldCheck) (Brac
 			folds.Positive, folds.Negative)
 	}
 	br.Lower = c.lower(energyData, logW, k, z, fold)
-	br.Upper = c.upper(energyData, logW, br.TailK, z, fold)
+	br.Upper = c.upper(energyData, logW, br.TailK, z)
 	if br.Lower.Certified {
 		br.Lower.Condition = c.injective(folds)
 	}
 	if br.Upper.Certified {
 		br.Upper.Condition = fmt.Sprintf("needs a generator onto R^D (D = d, draws %s)", c.Proposal)
+		if fold != "" {
+			br.Upper.Condition += fmt.Sprintf("; it folds (det J positive at %d, negative at %d draws), which leaves this end a bound: "+
+				"the weights then estimate ∫ e^{−E(x)}·#G⁻¹(x) dx ≥ Z (area formula)", folds.Positive, folds.Negative)
+		}
 	}
 	return br, nil
 }
@@ -318,10 +322,12 @@ func (c *Certified) lower(ed MeanSE, logW []float64, k int, z float64, fold stri
 
 // upper is E_data[E] + ½ log mean_i w_i², its standard error by the delta
 // method.
-func (c *Certified) upper(ed MeanSE, logW []float64, tail, z float64, fold string) Side {
-	if fold != "" {
-		return unavailable(fold)
-	}
+//
+// A fold does not make it unavailable: by the area formula,
+// E_ρ[e^{−E(G(z))} |det J(z)|/ρ(z)] = ∫ e^{−E(x)} n(x) dx with n(x) the
+// number of preimages of x, at least 1 for G onto R^D, so the weights of
+// a folding G estimate a Z' ≥ Z and ½ log E[w²] ≥ log Z' ≥ log Z.
+func (c *Certified) upper(ed MeanSE, logW []float64, tail, z float64) Side {
 	if op := c.OutputOp; slices.ContainsFunc(squashing, func(s string) bool { return strings.EqualFold(s, op) }) {
 		return unavailable(fmt.Sprintf("the generator's output comes from %s, which bounds its range: q covers only part of R^D, and the mass of p_θ outside it is missed", op))
 	}

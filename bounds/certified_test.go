@@ -56,21 +56,28 @@ func TestExpTailQuadrature(t *testing.T) {
 // TestBracketUnavailable checks the reasons the certified bracket gives
 // when a generator folds or squashes its output, and its option checks.
 func TestBracketUnavailable(t *testing.T) {
-	// G(z) = (z₁³ − 2z₁, z₂) folds: det J = 3z₁² − 2 changes sign.
-	rg := newFnRig(2, 2, 500, 500)
+	// G(z) = (g, z₂ + g²), g = z₁ − 1.5 tanh z₁, the banana's generator
+	// folded: det J = g′ = 1 − 1.5 sech² z₁ is negative for |z₁| < 0.66;
+	// it is onto, as g ≈ z₁ ∓ 1.5 far out.
+	rg := newFnRig(2, 2, 20000, 20000)
 	bn := banana{1, 1, 0}
 	bn.build(rg)
 	tp := rg.t
 	rg.nets.Generator = func(z *autodiff.Node) (*autodiff.Node, error) {
 		z1, z2 := col(tp, z, 0), col(tp, z, 1)
-		return tp.Concat(1, tp.Sub(tp.Pow(z1, 3), tp.Scale(z1, 2)), z2), tp.Err()
+		g := tp.Sub(z1, tp.Scale(tp.Tanh(z1), 1.5))
+		return tp.Concat(1, g, tp.Add(z2, tp.Square(g))), tp.Err()
 	}
 	r := measure(t, tp, rg.nets, rg.data, rg.z, 1, bounds.DefaultCertified(), rg.fill(3, bananaSample))
-	for _, s := range []bounds.Side{r.bracket.Lower, r.bracket.Upper} {
-		if s.Certified || !math.IsNaN(s.Value) || !strings.Contains(s.Reason, "folds") {
-			t.Errorf("folding generator: side %+v, want not available because it folds", s)
-		}
+	if s := r.bracket.Lower; s.Certified || !math.IsNaN(s.Value) || !strings.Contains(s.Reason, "folds") {
+		t.Errorf("folding generator: lower end %+v, want not available because it folds", s)
 	}
+	// The χ² end stays a bound (the weights estimate ∫ p̃·#G⁻¹ ≥ Z): for
+	// this energy log Z = 0, so NLL = the data's mean energy.
+	if s := r.bracket.Upper; !s.Certified || s.Limit < r.ed.Value || !strings.Contains(s.Condition, "folds") {
+		t.Errorf("folding generator: upper end %+v, want certified above NLL %.4f, its condition naming the fold", s, r.ed.Value)
+	}
+	t.Logf("folding generator: NLL %.4f ≤ χ² upper %.4f (limit %.4f, k̂ %.2f)", r.ed.Value, r.bracket.Upper.Value, r.bracket.Upper.Limit, r.bracket.TailK)
 	if !math.IsNaN(r.bracket.Width()) {
 		t.Errorf("folding generator: width %g, want NaN", r.bracket.Width())
 	}
@@ -91,6 +98,11 @@ func TestBracketUnavailable(t *testing.T) {
 	}
 	if s := r.bracket.Lower; s.Certified || !strings.Contains(s.Reason, "folds") {
 		t.Errorf("far fold, z ~ ρ: lower end %+v, want not available because it folds", s)
+	}
+	// Its χ² end is not refused for the fold, but for its weights' tail:
+	// the far branch folds back into the bulk, where ρ is tiny.
+	if s := r.bracket.Upper; strings.Contains(s.Reason, "folds") || s.Certified && s.Limit < r.ed.Value+bn.logZ() {
+		t.Errorf("far fold, z ~ ρ: upper end %+v, want no refusal for the fold, and if certified above NLL %.4f", s, r.ed.Value+bn.logZ())
 	}
 
 	logW := make([]float64, 400)

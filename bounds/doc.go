@@ -207,8 +207,12 @@
 // and the integrand w²·N of E_q[w²] = ∞ exceeds its bulk values only
 // beyond ‖z‖ ≈ 4a ≈ 50, where N(0, I) never draws; ρ removes that
 // divergence, which no k̂ can see.
-// Both ends are not available when det J changes sign over the draws
-// (FoldCheck: G folds), the upper when the generator's last operator
+// The lower end is not available when det J changes sign over the draws
+// (FoldCheck: G folds); the upper stays a bound then, since by the area
+// formula E_ρ[e^{−E(G(z))} |det J(z)|/ρ(z)] = ∫ e^{−E(x)} n(x) dx with
+// n(x) ≥ 1 preimages for G onto R^D: the weights estimate a Z' ≥ Z
+// (TestBracketUnavailable: a folded banana generator, NLL 2.834 ≤ 3.897).
+// The upper end is not available when the generator's last operator
 // bounds its range (OutputOp Tanh, Sigmoid, …), and both when D ≠ d (an
 // *UnavailableError). Its sign test cannot prove injectivity: a
 // piecewise-linear generator (Certified.Kinks) can fold at its kinks

@@ -18,9 +18,10 @@ var boundsCommand = command{
 
 Prints first the certified bracket, which needs no unknown constant:
 importance-weighted lower ≤ NLL ≤ χ² upper, with 95% confidence limits and
-the width between them. It needs a generator that is a bijection onto the
-data space (latent and data dimensions equal, no fold, no squashing last
-operator) and says "n/a" with the reason otherwise; the χ² end is marked
+the width between them. It needs a generator onto the data space (latent
+and data dimensions equal, no squashing last operator), for the lower end
+also one-to-one (no fold; a fold leaves the χ² end a bound), and says "n/a"
+with the reason otherwise; the χ² end is marked
 unreliable when the Pareto k̂ of the squared weights exceeds 0.7. Its
 --bracket-samples latent draws (by default 2e6 over the latent width, at
 least --samples and at most a million: a million in 2-D, about 5 s of one
