@@ -12,22 +12,23 @@ import (
 )
 
 // Certified is the bracket on the NLL that needs no unknown constant. For
-// a generator that is a bijection G: R^d → R^D with D = d, the density of
-// its samples is exact, q(G(z)) = N(z; 0, I)/|det J(z)|, and so are the
-// importance weights w = e^{−E(x)}/q(x) of p_θ against q. Then
+// a generator that is a bijection G: R^d → R^D with D = d and latent
+// draws z from a proposal ρ of exact density (Proposal), the density of
+// the samples is exact, q_ρ(G(z)) = ρ(z)/|det J(z)|, and so are the
+// importance weights w = e^{−E(x)}/q_ρ(x) of p_θ against q_ρ. Then
 //
 //	lower: log Z ≥ E[log (1/K) Σ_{k≤K} w_k]   (importance-weighted; needs G injective)
-//	upper: log Z ≤ ½ log E_q[w²]              (χ², CUBO; needs G onto R^D)
+//	upper: log Z ≤ ½ log E[w²]                (χ², CUBO; needs G onto R^D, a fold allowed)
 //
 // and NLL = E_data[E] + log Z lies between E_data[E] plus each. The lower
-// gap shrinks with K (K = 1 is the jacobian-exact bound, gap KL(q ‖ p_θ));
-// the upper gap is ½ log(1 + χ²(p_θ ‖ q)), infinite when p_θ's tails are
-// wider than q's by a factor √2.
+// gap shrinks with K; the upper gap is ½ log(1 + χ²(p_θ ‖ q_ρ)), infinite
+// for ρ = N(0, I) when p_θ's tails are wider than q's by a factor √2, as
+// for an energy of linear growth (see DefaultProposal).
 //
-// Certified is a Lower whose per-row terms are −log q(x_i), so that the
-// per-row terms of L_low are the log-weights log w_i = −E(x_i) − log q(x_i);
-// Bracket turns them, with the data's mean energy, into the bracket with
-// confidence limits.
+// Certified is a Lower whose per-row terms are −log q(x_i), q = G#N(0,
+// I), so that the per-row terms of L_low are the log-weights against q;
+// Bracket adds the proposal's log-ratios and turns them, with the data's
+// mean energy, into the bracket with confidence limits.
 type Certified struct {
 	// K is the number of importance samples per group of the lower bound;
 	// 0 takes ⌊√n⌋ of the n weights given to Bracket.
@@ -45,6 +46,9 @@ type Certified struct {
 	// (KinkedOps): with them, det J keeping its sign does not show that G
 	// is injective, and the lower end's Condition says so.
 	Kinks []string
+	// Proposal is the latent law ρ of the draws, whose density enters the
+	// weights exactly (DefaultProposal: a defensive Student-t mixture).
+	Proposal Proposal
 }
 
 // Defaults of Certified.
@@ -55,7 +59,9 @@ const (
 
 // DefaultCertified returns the bracket with K = ⌊√n⌋, 95 % one-sided
 // limits and the PSIS reliability threshold.
-func DefaultCertified() Certified { return Certified{Level: DefaultLevel, MaxTail: DefaultMaxTail} }
+func DefaultCertified() Certified {
+	return Certified{Level: DefaultLevel, MaxTail: DefaultMaxTail, Proposal: DefaultProposal()}
+}
 
 // Check reports every invalid field.
 func (c *Certified) Check() error {
@@ -68,6 +74,9 @@ func (c *Certified) Check() error {
 	}
 	if !(c.MaxTail > 0 && c.MaxTail < 1) {
 		errs = append(errs, fmt.Errorf("MaxTail = %g: want a Pareto shape in (0, 1)", c.MaxTail))
+	}
+	if err := c.Proposal.Check(); err != nil {
+		errs = append(errs, fmt.Errorf("Proposal: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -183,6 +192,8 @@ type Bracket struct {
 	// TailK is the Pareto k̂ of the squared weights w², the summands of
 	// the χ² bound; TailKWeights that of the weights w.
 	TailK, TailKWeights float64
+	// Proposal is the latent law the weights were drawn under.
+	Proposal Proposal
 }
 
 // Width returns Upper.Limit − Lower.Limit, or NaN unless both ends are
@@ -197,28 +208,34 @@ func (b Bracket) Width() float64 {
 // squashing lists the operator types whose output is bounded.
 var squashing = []string{"Tanh", "Sigmoid", "HardSigmoid", "Softsign", "Clip", "Sin", "Cos", "Erf"}
 
+// Weights are the log importance weights of the bracket's latent draws
+// z_i ~ ρ (Certified.Proposal), x_i = G(z_i).
+type Weights struct {
+	// LogW[i] = −E(x_i) − log q(x_i) against the generator's own law
+	// q = G#N(0, I): the per-row L_low terms of Entropy.
+	LogW []float64
+	// LogRatio[i] = log N(z_i) − log ρ(z_i), as Proposal.Draw returns it;
+	// nil when ρ = N(0, I).
+	LogRatio []float64
+}
+
 // Bracket computes the bracket from the data's mean energy and the
-// log-weights log w_i = −E(x_i) − log q(x_i) of the generator samples
-// (the per-row L_low terms of Entropy), with the fold check of their
-// Jacobians.
-func (c *Certified) Bracket(energyData MeanSE, logW []float64, folds FoldCheck) (Bracket, error) {
+// log-weights of the draws of c.Proposal, with the fold check of their
+// Jacobians: both ends use the weights p̃/q_ρ against the proposal's law.
+func (c *Certified) Bracket(energyData MeanSE, w Weights, folds FoldCheck) (Bracket, error) {
 	if err := c.Check(); err != nil {
 		return Bracket{}, fmt.Errorf("%s bracket: %w", c.Name(), err)
 	}
+	logW, err := c.proposalWeights(w)
+	if err != nil {
+		return Bracket{}, fmt.Errorf("%s bracket: %w", c.Name(), err)
+	}
 	n := len(logW)
-	if n < 4 {
-		return Bracket{}, fmt.Errorf("%s bracket: %d weights: want at least 4", c.Name(), n)
-	}
-	for i, l := range logW {
-		if math.IsNaN(l) || math.IsInf(l, 1) {
-			return Bracket{}, fmt.Errorf("%s bracket: log-weight %d is %g", c.Name(), i, l)
-		}
-	}
 	k := c.K
 	if k == 0 {
 		k = max(1, int(math.Sqrt(float64(n))))
 	}
-	br := Bracket{K: k, Samples: n, TailKWeights: ParetoK(logW)}
+	br := Bracket{K: k, Samples: n, TailKWeights: ParetoK(logW), Proposal: c.Proposal}
 	sq := make([]float64, n)
 	for i, l := range logW {
 		sq[i] = 2 * l
@@ -227,18 +244,44 @@ func (c *Certified) Bracket(energyData MeanSE, logW []float64, folds FoldCheck) 
 	z := distuv.UnitNormal.Quantile(c.Level)
 	var fold string
 	if folds.Folds() {
-		fold = fmt.Sprintf("the generator folds: det J is positive at %d and negative at %d of the latent draws, so it is not one-to-one and N(z)/|det J| is not its density",
+		fold = fmt.Sprintf("the generator folds: det J is positive at %d and negative at %d of the latent draws, so it is not one-to-one and the latent density over |det J| is not its density",
 			folds.Positive, folds.Negative)
 	}
 	br.Lower = c.lower(energyData, logW, k, z, fold)
-	br.Upper = c.upper(energyData, logW, br.TailK, z, fold)
+	br.Upper = c.upper(energyData, logW, br.TailK, z)
 	if br.Lower.Certified {
 		br.Lower.Condition = c.injective(folds)
 	}
 	if br.Upper.Certified {
-		br.Upper.Condition = "needs a generator onto R^D"
+		br.Upper.Condition = fmt.Sprintf("needs a generator onto R^D (D = d, draws %s)", c.Proposal)
+		if fold != "" {
+			br.Upper.Condition += fmt.Sprintf("; it folds (det J positive at %d, negative at %d draws), which leaves this end a bound: "+
+				"the weights then estimate ∫ e^{−E(x)}·#G⁻¹(x) dx ≥ Z (area formula)", folds.Positive, folds.Negative)
+		}
 	}
 	return br, nil
+}
+
+// proposalWeights returns the log-weights log p̃(x_i)/q_ρ(x_i).
+func (c *Certified) proposalWeights(w Weights) ([]float64, error) {
+	n := len(w.LogW)
+	if n < 4 {
+		return nil, fmt.Errorf("%d weights: want at least 4", n)
+	}
+	if w.LogRatio != nil && len(w.LogRatio) != n {
+		return nil, fmt.Errorf("%d log-weights but %d proposal log-ratios", n, len(w.LogRatio))
+	}
+	logW := make([]float64, n)
+	for i, l := range w.LogW {
+		if w.LogRatio != nil {
+			l += w.LogRatio[i]
+		}
+		if math.IsNaN(l) || math.IsInf(l, 1) {
+			return nil, fmt.Errorf("log-weight %d is %g", i, l)
+		}
+		logW[i] = l
+	}
+	return logW, nil
 }
 
 // injective is the lower end's condition: an injective generator, which
@@ -247,7 +290,7 @@ func (c *Certified) Bracket(energyData MeanSE, logW []float64, folds FoldCheck) 
 func (c *Certified) injective(f FoldCheck) string {
 	s := fmt.Sprintf("needs an injective generator (no fold found: det J keeps its sign at %d latent draws)", f.Positive+f.Negative+f.Singular)
 	if len(c.Kinks) > 0 {
-		s += fmt.Sprintf("; the generator is piecewise smooth (%s): q = N(z)/|det J| still holds on each piece, "+
+		s += fmt.Sprintf("; the generator is piecewise smooth (%s): q_ρ = ρ(z)/|det J| still holds on each piece, "+
 			"but a constant sign of det J does not rule out a fold at the kinks (a branched cover)", strings.Join(c.Kinks, ", "))
 	}
 	return s
@@ -279,15 +322,18 @@ func (c *Certified) lower(ed MeanSE, logW []float64, k int, z float64, fold stri
 
 // upper is E_data[E] + ½ log mean_i w_i², its standard error by the delta
 // method.
-func (c *Certified) upper(ed MeanSE, logW []float64, tail, z float64, fold string) Side {
-	if fold != "" {
-		return unavailable(fold)
-	}
+//
+// A fold does not make it unavailable: by the area formula,
+// E_ρ[e^{−E(G(z))} |det J(z)|/ρ(z)] = ∫ e^{−E(x)} n(x) dx with n(x) the
+// number of preimages of x, at least 1 for G onto R^D, so the weights of
+// a folding G estimate a Z' ≥ Z and ½ log E[w²] ≥ log Z' ≥ log Z.
+func (c *Certified) upper(ed MeanSE, logW []float64, tail, z float64) Side {
 	if op := c.OutputOp; slices.ContainsFunc(squashing, func(s string) bool { return strings.EqualFold(s, op) }) {
 		return unavailable(fmt.Sprintf("the generator's output comes from %s, which bounds its range: q covers only part of R^D, and the mass of p_θ outside it is missed", op))
 	}
 	if tail >= 1 {
-		return unavailable(fmt.Sprintf("E_q[w²] looks infinite (Pareto k̂ of w² = %.2f ≥ 1): p_θ's tails are too wide for q", tail))
+		return unavailable(fmt.Sprintf("E[w²] looks infinite (Pareto k̂ of w² = %.2f ≥ 1 over %d draws): p_θ has mass where the proposal has little "+
+			"(wider tails, or a narrow deep energy well that few draws reach); more draws may resolve a well", tail, len(logW)))
 	}
 	top := slices.Max(logW)
 	w2 := make([]float64, len(logW))
@@ -300,7 +346,7 @@ func (c *Certified) upper(ed MeanSE, logW []float64, tail, z float64, fold strin
 	s.Limit = s.Value + z*s.StdErr
 	if !(tail <= c.MaxTail) && !math.IsInf(tail, -1) {
 		s.Certified = false
-		s.Reason = fmt.Sprintf("unreliable: Pareto k̂ of w² = %.2f > %.2f, too heavy a tail for the Monte-Carlo mean and its error", tail, c.MaxTail)
+		s.Reason = fmt.Sprintf("unreliable: Pareto k̂ of w² = %.2f > %.2f over %d draws, too heavy a tail for the Monte-Carlo mean and its error", tail, c.MaxTail, len(logW))
 	}
 	return s
 }

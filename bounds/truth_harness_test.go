@@ -2,6 +2,7 @@ package bounds_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -19,8 +20,9 @@ type readings struct {
 	gp, diff bounds.MeanSE // L_low + U
 	gpEst    bounds.Estimate
 	diffEst  bounds.Estimate
-	bracket  bounds.Bracket
-	certErr  error // from Certified.Entropy (an *UnavailableError for D ≠ d)
+	bracket  bounds.Bracket // with the given Certified's proposal
+	normal   bounds.Bracket // with the generator's own law, z ~ N(0, I)
+	certErr  error          // from Certified.Entropy (an *UnavailableError for D ≠ d)
 }
 
 // measure builds the bounds on nets (gp and diffusion with log-Sobolev
@@ -44,20 +46,28 @@ func measure(tb testing.TB, t *autodiff.Tape, nets bounds.Nets, data, z *autodif
 	if r.diffEst, err = df.KL(nets, b); err != nil {
 		tb.Fatal(err)
 	}
-	ce, cerr := cert.Entropy(nets, b)
-	r.certErr = cerr
 	eData, _ := nets.Energy(data)
 	eX, _ := nets.Energy(low.X)
-	var eC *autodiff.Node
-	if cerr == nil {
-		eC, _ = nets.Energy(ce.X)
-	} else if !errors.As(cerr, new(*bounds.UnavailableError)) {
-		tb.Fatal(cerr)
+	// The brackets' latent draws come from their proposals, on inputs of
+	// their own: the given one and N(0, I).
+	normal := cert
+	normal.Proposal = bounds.Proposal{}
+	brs := []*bracketRig{{c: cert, out: &r.bracket}, {c: normal, out: &r.normal}}
+	for i, br := range brs {
+		br.z = t.Input(fmt.Sprintf("z-proposal-%d", i), z.Shape()...)
+		if br.est, r.certErr = br.c.Entropy(nets, bounds.Batch{Data: data, Z: br.z}); r.certErr == nil {
+			br.energy, _ = nets.Energy(br.est.X)
+		} else if !errors.As(r.certErr, new(*bounds.UnavailableError)) {
+			tb.Fatal(r.certErr)
+		}
 	}
 	if err := t.Err(); err != nil {
 		tb.Fatal(err)
 	}
 	fill(append(append(low.Noise, r.gpEst.Noise...), r.diffEst.Noise...))
+	for i, br := range brs {
+		br.ratios = drawProposal(br.z, br.c.Proposal, uint64(z.Shape()[0]+i))
+	}
 	vm := autodiff.NewMachine(t)
 	defer vm.Close()
 	graphtest.Run(tb, vm)
@@ -69,18 +79,46 @@ func measure(tb testing.TB, t *autodiff.Tape, nets bounds.Nets, data, z *autodif
 	r.low = shift(meanSEOf(lows), r.ed)
 	r.gp = shift(meanSEOf(addTo(lows, graphtest.Values(r.gpEst.Samples))), r.ed)
 	r.diff = shift(meanSEOf(addTo(lows, graphtest.Values(r.diffEst.Samples))), r.ed)
-	if cerr == nil {
-		logW := graphtest.Values(eC)
-		for i, h := range graphtest.Values(ce.Samples) {
+	for _, br := range brs {
+		if r.certErr != nil {
+			break
+		}
+		logW := graphtest.Values(br.energy)
+		for i, h := range graphtest.Values(br.est.Samples) {
 			logW[i] = h - logW[i]
 		}
 		var fc bounds.FoldCheck
-		fc.Add(graphtest.Values(ce.Jacobian), nets.LatentDim)
-		if r.bracket, err = cert.Bracket(r.ed, logW, fc); err != nil {
+		fc.Add(graphtest.Values(br.est.Jacobian), nets.LatentDim)
+		if *br.out, err = br.c.Bracket(r.ed, bounds.Weights{LogW: logW, LogRatio: br.ratios}, fc); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	return r
+}
+
+// bracketRig is one certified bracket of measure: its latent input, its
+// estimate and the energy of its samples.
+type bracketRig struct {
+	c      bounds.Certified
+	z      *autodiff.Node
+	est    bounds.Estimate
+	energy *autodiff.Node
+	ratios []float64
+	out    *bounds.Bracket
+}
+
+// drawProposal sets zc to draws of the proposal p from seed and returns
+// their log-ratios log N(z) − log ρ(z).
+func drawProposal(zc *autodiff.Node, p bounds.Proposal, seed uint64) []float64 {
+	r := rand.New(rand.NewPCG(seed, 29))
+	m, d := zc.Shape()[0], zc.Shape()[1]
+	zs := make([]float64, m*d)
+	ratios := make([]float64, m)
+	for i := range ratios {
+		ratios[i], _ = p.Draw(r, zs[i*d:(i+1)*d])
+	}
+	must(autodiff.Let(zc, autodiff.NewTensor([]int{m, d}, zs)))
+	return ratios
 }
 
 func meanSEOf(xs []float64) bounds.MeanSE {

@@ -166,3 +166,48 @@ func (kinked) meanEnergy() float64 { return 1 }
 func (kinked) logZ() float64 { return math.Log(3 * math.Pi) }
 func (kinked) kl() float64   { return 0.5 * math.Log(9.0/8) }
 func (kinked) chi2() float64 { return log2π + 0.5*math.Log(2.5) }
+
+// expTail is the energy E(x) = a·√(1 + ‖x‖²) in 2-D, whose law has
+// exponential tails, with the linear generator G(z) = s·z, whose law has
+// Gaussian ones: E_q[w²] = ∫ p̃²/q is infinite for every s (log w grows
+// like ½‖z‖²), as for an MLP energy with piecewise-linear activations and
+// an asymptotically linear generator. With u = √(1 + r²),
+// Z = 2π ∫₁^∞ e^{−au} u du = 2π e^{−a}(1 + a)/a².
+type expTail struct{ a, s float64 }
+
+func (et expTail) build(rg *fnRig) {
+	t := rg.t
+	a := rg.scalar(bounds.Energy, "a", et.a)
+	rg.nets.Energy = func(x *autodiff.Node) (*autodiff.Node, error) {
+		r2 := t.Add(t.Square(col(t, x, 0)), t.Square(col(t, x, 1)))
+		return t.Mul(a, t.Sqrt(t.Affine(r2, 1, 1))), t.Err()
+	}
+	s := rg.scalar(bounds.Generator, "s", et.s)
+	rg.nets.Generator = func(z *autodiff.Node) (*autodiff.Node, error) {
+		return t.Concat(1, t.Mul(s, col(t, z, 0)), t.Mul(s, col(t, z, 1))), t.Err()
+	}
+}
+
+func (et expTail) sample(z []float64) []float64 { return []float64{et.s * z[0], et.s * z[1]} }
+
+func (et expTail) logZ() float64 { return log2π - et.a + math.Log1p(et.a) - 2*math.Log(et.a) }
+
+// quadrature returns log Z = log 2π ∫ e^{−a√(1 + r²)} r dr by the midpoint
+// rule over r (step h).
+func (et expTail) quadrature(h float64) float64 {
+	z := 0.0
+	for r := h / 2; r < 60/et.a; r += h {
+		z += math.Exp(-et.a*math.Sqrt(1+r*r)) * r
+	}
+	return log2π + math.Log(z*h)
+}
+
+// kl returns KL(q ‖ p) = a·E_q√(1 + ‖x‖²) − H(q) + log Z, H(q) = log 2πe s²,
+// by the midpoint rule over u = ‖z‖² ~ Exp(½) (step h).
+func (et expTail) kl(h float64) float64 {
+	e := 0.0
+	for u := h / 2; u < 80; u += h {
+		e += math.Sqrt(1+et.s*et.s*u) * 0.5 * math.Exp(-u/2)
+	}
+	return et.a*e*h - (log2π + 1 + 2*math.Log(et.s)) + et.logZ()
+}

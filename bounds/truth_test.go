@@ -26,7 +26,8 @@ type truthCase struct {
 	maxWidth  float64 // certified bracket at most this wide (0: no check)
 	blind     bool    // mode weights only: gp, diffusion ≈ 0, χ² not
 	available bool    // the certified bracket applies (D = d)
-	chi2Inf   bool    // E_q[w²] is infinite
+	chi2Inf   bool    // E_q[w²] is infinite for q = G#N(0, I): only the proposal's χ² end is a bound
+	rhoTail   bool    // even the proposal's w² have a heavy tail at this sample size: its χ² end not certified
 	kinked    bool    // piecewise-linear generator: gp, diffusion no bounds, and below KL
 }
 
@@ -93,13 +94,23 @@ func kinkedCase(k kinked) func() (*autodiff.Tape, bounds.Nets, *autodiff.Node, *
 	}
 }
 
+func expTailCase(et expTail) func() (*autodiff.Tape, bounds.Nets, *autodiff.Node, *autodiff.Node, func([]*autodiff.Node), truthValues) {
+	return func() (*autodiff.Tape, bounds.Nets, *autodiff.Node, *autodiff.Node, func([]*autodiff.Node), truthValues) {
+		rg := newFnRig(2, 2, truthSamples, truthSamples)
+		et.build(rg)
+		tr := truthValues{nll: func(ed float64) float64 { return ed + et.logZ() }, kl: et.kl(1e-4), lsi: 1,
+			gp: math.NaN(), diff: math.NaN(), chi2: math.Inf(1)}
+		return rg.t, rg.nets, rg.data, rg.z, rg.fill(53, et.sample), tr
+	}
+}
+
 func truthCases() []truthCase {
 	return []truthCase{
 		{name: "gauss-2-random", setup: gaussCase(501, 2, 2, nil), available: true},
 		{name: "gauss-2-close", setup: gaussCase(502, 2, 2, func(m *gaussModel) { m.setGenerator(5, 1, 0.05) }), available: true, maxWidth: 0.1},
 		{name: "gauss-2-kl05", setup: gaussCase(507, 2, 2, func(m *gaussModel) { m.setGenerator(8, 1, 0.09) }), available: true, maxWidth: 0.1},
 		{name: "gauss-2-wide-p", setup: gaussCase(503, 2, 2, func(m *gaussModel) { m.setGenerator(6, 0.45, 0.05) }), available: true, chi2Inf: true},
-		{name: "gauss-8-random", setup: gaussCase(504, 8, 8, nil), available: true},
+		{name: "gauss-8-random", setup: gaussCase(504, 8, 8, nil), available: true, chi2Inf: true, rhoTail: true},
 		{name: "gauss-8-close", setup: gaussCase(505, 8, 8, func(m *gaussModel) { m.setGenerator(7, 1, 0.03) }), available: true},
 		{name: "gauss-16x4", setup: gaussCase(506, 16, 4, nil)},
 		{name: "banana-kl0", setup: bananaCase(banana{1, 1, 0}), available: true, kl0: true},
@@ -108,6 +119,11 @@ func truthCases() []truthCase {
 		{name: "banana-gamma", setup: bananaCase(banana{1, 1, 0.2}), available: true},
 		{name: "banana-all", setup: bananaCase(banana{0.8, 0.95, -0.1}), available: true},
 		{name: "kinked-relu", setup: kinkedCase(kinked{}), available: true, kinked: true},
+		{name: "exp-tail-a1-s1.5", setup: expTailCase(expTail{1, 1.5}), available: true, chi2Inf: true},
+		{name: "exp-tail-a0.5-s3", setup: expTailCase(expTail{0.5, 3}), available: true, chi2Inf: true},
+		{name: "exp-tail-a2-s1", setup: expTailCase(expTail{2, 1}), available: true, chi2Inf: true},
+		{name: "exp-tail-a1-s1", setup: expTailCase(expTail{1, 1}), available: true, chi2Inf: true},
+		{name: "exp-tail-a3-s0.5", setup: expTailCase(expTail{3, 0.5}), available: true, chi2Inf: true},
 		{name: "two-mode-weights", setup: twoModeCase(twoMode{s: 1, beta: 300, delta: 0.5, c: 5}), available: true, blind: true},
 	}
 }
@@ -212,33 +228,76 @@ func (c truthCase) checkBracket(t *testing.T, r readings, tr truthValues, nll fl
 	if r.certErr != nil {
 		t.Fatal(r.certErr)
 	}
-	b := r.bracket
+	c.checkNormal(t, r, tr, nll, row)
+	c.checkProposal(t, r, tr, nll, row)
+}
+
+// bracketRows adds the rows of bracket b, whose latent draws are of law
+// named by tag, to the table.
+func bracketRows(b bounds.Bracket, tag string, chi2 float64, row func(string, bounds.MeanSE, float64, string)) {
 	lo, up := b.Lower, b.Upper
-	row("iw-lower", bounds.MeanSE{Value: lo.Value, StdErr: lo.StdErr}, nll, fmt.Sprintf("K = %d, limit %.4f", b.K, lo.Limit))
-	note := fmt.Sprintf("k̂(w²) = %.2f, limit %.4f, %s", b.TailK, up.Limit, up.Reason)
-	row("chi2-upper", bounds.MeanSE{Value: up.Value, StdErr: up.StdErr}, tr.chi2, note+"; truth: closed form")
+	row("iw-lower"+tag, bounds.MeanSE{Value: lo.Value, StdErr: lo.StdErr}, math.NaN(), fmt.Sprintf("K = %d, limit %.4f", b.K, lo.Limit))
+	note := fmt.Sprintf("k̂(w²) = %.2f, limit %.4f, width %.4f %s", b.TailK, up.Limit, b.Width(), up.Reason)
+	row("chi2-upper"+tag, bounds.MeanSE{Value: up.Value, StdErr: up.StdErr}, chi2, note)
+}
+
+// checkNormal checks the bracket with the generator's own latent law
+// N(0, I), where the χ² bound has a closed form.
+func (c truthCase) checkNormal(t *testing.T, r readings, tr truthValues, nll float64, row func(string, bounds.MeanSE, float64, string)) {
+	t.Helper()
+	b := r.normal
+	lo, up := b.Lower, b.Upper
+	bracketRows(b, " N", tr.chi2, row)
 	if !lo.Certified || lo.Limit > nll {
-		t.Errorf("lower end %+v: want certified, limit ≤ NLL %.5g", lo, nll)
+		t.Errorf("z ~ N: lower end %+v: want certified, limit ≤ NLL %.5g", lo, nll)
 	}
 	if c.chi2Inf {
-		if up.Certified || up.Reason == "" {
-			t.Errorf("E_q[w²] infinite: upper end %+v is certified", up)
+		if up.Certified || up.Reason == "" || !(b.TailK > bounds.DefaultMaxTail) {
+			t.Errorf("z ~ N: E_q[w²] infinite: upper end %+v with k̂ %.2f is certified", up, b.TailK)
 		}
 		return
 	}
 	if up.Certified && up.Limit < nll {
-		t.Errorf("upper end %+v: limit below NLL %.5g", up, nll)
+		t.Errorf("z ~ N: upper end %+v: limit below NLL %.5g", up, nll)
 	}
 	if !math.IsNaN(tr.chi2) && up.Certified && math.Abs(up.Value-tr.chi2) > 4*up.StdErr {
-		t.Errorf("χ² upper %.5g ± %.2g, closed form %.5g", up.Value, up.StdErr, tr.chi2)
+		t.Errorf("z ~ N: χ² upper %.5g ± %.2g, closed form %.5g", up.Value, up.StdErr, tr.chi2)
 	}
 	if c.maxWidth > 0 && !(b.Width() <= c.maxWidth) {
-		t.Errorf("bracket %.4f … %.4f is %.4f wide, want at most %.2f (KL %.4f)", lo.Limit, up.Limit, b.Width(), c.maxWidth, tr.kl)
+		t.Errorf("z ~ N: bracket %.4f … %.4f is %.4f wide, want at most %.2f (KL %.4f)", lo.Limit, up.Limit, b.Width(), c.maxWidth, tr.kl)
 	}
 	if c.kl0 && (math.Abs(up.Value-r.low.Value) > 0.02 || math.Abs(lo.Value-r.low.Value) > 0.02) {
-		t.Errorf("KL = 0: bracket %.5g … %.5g, lower bound %.5g: want equal within 0.02", lo.Value, up.Value, r.low.Value)
+		t.Errorf("z ~ N: KL = 0: bracket %.5g … %.5g, lower bound %.5g: want equal within 0.02", lo.Value, up.Value, r.low.Value)
 	}
 	if c.blind && !(up.Value-nll > 0.5*tr.kl) {
-		t.Errorf("mode weights only: χ² upper %.4g is not above NLL %.4g by half the KL %.4g", up.Value, nll, tr.kl)
+		t.Errorf("z ~ N: mode weights only: χ² upper %.4g is not above NLL %.4g by half the KL %.4g", up.Value, nll, tr.kl)
+	}
+}
+
+// checkProposal checks the bracket with the default proposal: on every
+// case, exponential tails included, both ends certified around the NLL,
+// and the χ² end at most −½ log(1 − α) above the closed form for N(0, I).
+func (c truthCase) checkProposal(t *testing.T, r readings, tr truthValues, nll float64, row func(string, bounds.MeanSE, float64, string)) {
+	t.Helper()
+	b := r.bracket
+	lo, up := b.Lower, b.Upper
+	bracketRows(b, " ρ", math.NaN(), row)
+	if !lo.Certified || lo.Limit > nll {
+		t.Errorf("z ~ ρ: lower end %+v: want certified, limit ≤ NLL %.5g", lo, nll)
+	}
+	if c.rhoTail {
+		if up.Certified || !(b.TailK > bounds.DefaultMaxTail) {
+			t.Errorf("z ~ ρ: upper end %+v with k̂ %.2f: want not certified for its heavy tail", up, b.TailK)
+		}
+		return
+	}
+	if !up.Certified || !(b.TailK <= bounds.DefaultMaxTail) || up.Limit < nll {
+		t.Errorf("z ~ ρ: upper end %+v with k̂ %.2f: want certified, limit ≥ NLL %.5g", up, b.TailK, nll)
+	}
+	if slack := -0.5 * math.Log1p(-b.Proposal.Heavy); !math.IsNaN(tr.chi2) && !math.IsInf(tr.chi2, 1) && up.Value > tr.chi2+slack+4*up.StdErr {
+		t.Errorf("z ~ ρ: χ² upper %.5g ± %.2g, more than %.3f above the closed form %.5g for N(0, I)", up.Value, up.StdErr, slack, tr.chi2)
+	}
+	if c.blind && !(up.Value-nll > 0.5*tr.kl) {
+		t.Errorf("z ~ ρ: mode weights only: χ² upper %.4g is not above NLL %.4g by half the KL %.4g", up.Value, nll, tr.kl)
 	}
 }

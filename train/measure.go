@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -85,6 +86,9 @@ type Draws struct {
 	Data           *data.Sampler
 	Z, Noise       *data.RNG
 	Samples, Batch int
+	// Latent is the number of latent draws of the certified bracket,
+	// which may exceed the Samples data rows (0: Samples).
+	Latent int
 }
 
 // A Measurement is a lower bound, and optionally an upper bound, on the
@@ -166,25 +170,33 @@ func (p *Pair) Bracket(dr Draws) (bounds.Bracket, bounds.FoldCheck, error) {
 }
 
 // measureBracket runs the certified bracket's program ev (built on a
-// bounds.Certified lower bound) over the draws dr and returns the
-// bracket. A singular generator Jacobian makes the bracket unavailable:
+// bounds.Certified lower bound) over the draws dr, its latent draws from
+// c.Proposal (from dr.Z), and returns the bracket. A singular generator Jacobian makes the bracket unavailable:
 // a *bounds.UnavailableError.
 func measureBracket(c *bounds.Certified, ev *evalProgram, dr Draws, d int) (bounds.Bracket, bounds.FoldCheck, error) {
 	var eData stats
-	logW := make([]float64, 0, dr.Samples)
+	w := bounds.Weights{LogW: make([]float64, 0, dr.Samples), LogRatio: make([]float64, 0, dr.Samples)}
 	var folds bounds.FoldCheck
-	for b := 0; b*dr.Batch < dr.Samples; b++ {
-		rows := min(dr.Batch, dr.Samples-b*dr.Batch)
+	ev.proposal = &c.Proposal
+	defer func() { ev.proposal = nil }()
+	latent := cmp.Or(dr.Latent, dr.Samples)
+	for b := 0; b*dr.Batch < max(latent, dr.Samples); b++ {
 		if err := ev.run(dr.Data, dr.Z, dr.Noise); err != nil {
 			return bounds.Bracket{}, folds, &bounds.UnavailableError{Reason: fmt.Sprintf("the generator's Jacobian could not be used: %v", err)}
 		}
-		for i := range rows {
+		for i := range min(dr.Batch, dr.Samples-b*dr.Batch) {
 			eData.add(ev.eData[i])
-			logW = append(logW, ev.h[i]-ev.eSamp[i])
 		}
+		rows := max(0, min(dr.Batch, latent-b*dr.Batch))
+		for i := range rows {
+			w.LogW = append(w.LogW, ev.h[i]-ev.eSamp[i])
+		}
+		w.LogRatio = append(w.LogRatio, ev.logRatio[:rows]...)
+		// The fold check runs on the proposal's own draws, which reach
+		// further out in latent space than N(0, I).
 		folds.Add(ev.jac[:rows*d*d], d)
 	}
-	br, err := c.Bracket(bounds.MeanSE{Value: eData.mean(), StdErr: math.Sqrt(eData.sem2())}, logW, folds)
+	br, err := c.Bracket(bounds.MeanSE{Value: eData.mean(), StdErr: math.Sqrt(eData.sem2())}, w, folds)
 	return br, folds, err
 }
 
@@ -376,6 +388,10 @@ type inputs struct {
 	noise         []*autodiff.Node
 	dataBuf, zBuf []float64
 	noiseBuf      [][]float64
+	// proposal, if not nil, is the law of the latent draws (N(0, I)
+	// otherwise); logRatio holds log N(z) − log ρ(z) of each row drawn.
+	proposal *bounds.Proposal
+	logRatio []float64
 }
 
 // alloc makes the buffers for batch rows of dataDim values and latent
@@ -396,8 +412,17 @@ func (in *inputs) alloc(batch, dataDim, latentDim int) error {
 // from nr.
 func (in *inputs) draw(s *data.Sampler, zr, nr *data.RNG) error {
 	s.Next(in.dataBuf)
-	for i := range in.zBuf {
-		in.zBuf[i] = zr.NormFloat64()
+	if in.proposal != nil {
+		d := in.z.Shape()[1]
+		in.logRatio = in.logRatio[:0]
+		for off := 0; off < len(in.zBuf); off += d {
+			r, _ := in.proposal.Draw(zr.Rand, in.zBuf[off:off+d])
+			in.logRatio = append(in.logRatio, r)
+		}
+	} else {
+		for i := range in.zBuf {
+			in.zBuf[i] = zr.NormFloat64()
+		}
 	}
 	if err := autodiff.CopyIn(in.data, in.dataBuf); err != nil {
 		return err

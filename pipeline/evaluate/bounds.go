@@ -26,15 +26,36 @@ type BoundsOptions struct {
 	Data      string `json:"data"`
 	DataRows  int    `json:"data-rows"`
 	Samples   int    `json:"samples"`
-	BatchSize int    `json:"batch-size"`
-	Seed      uint64 `json:"seed"`
-	JSON      bool   `json:"json"`
+	// BracketSamples is the number of latent draws of the certified
+	// bracket, whose χ² end needs many more than the other estimates;
+	// 0 takes BracketDraws' automatic count.
+	BracketSamples int    `json:"bracket-samples"`
+	BatchSize      int    `json:"batch-size"`
+	Seed           uint64 `json:"seed"`
+	JSON           bool   `json:"json"`
 	// LSIConstant is the log-Sobolev constant C of the energy's law that
 	// the gp and diffusion values assume.
 	LSIConstant float64 `json:"lsi-constant"`
 	// Notice, if not nil, is told of choices made on the user's behalf,
 	// such as running a model of fixed batch in chunks of it.
 	Notice func(msg string) `json:"-"`
+}
+
+// BracketBudget is the number of latent draws times latent dimensions the
+// certified bracket takes when BracketSamples is 0: a million draws in 2-D
+// (about 5 s of one core for the demo's networks, whose χ² end needs about
+// that many: a narrow, deep energy well that few draws reach), fewer where
+// each draw's Jacobian costs more.
+const BracketBudget = 2000000
+
+// BracketDraws returns the number of latent draws of the certified
+// bracket for latent width d: BracketSamples, or if it is 0, BracketBudget/d
+// but at least Samples and at most a million.
+func (o *BoundsOptions) BracketDraws(d int) int {
+	if o.BracketSamples > 0 {
+		return o.BracketSamples
+	}
+	return max(o.Samples, min(1000000, BracketBudget/max(d, 1)))
 }
 
 // DefaultBoundsOptions returns the defaults of `ebmpipe bounds`.
@@ -52,6 +73,9 @@ func (o *BoundsOptions) Check() error {
 	}
 	if o.Samples < 2 {
 		errs = append(errs, fielderr.Errorf("{Samples} %d: need at least 2", o.Samples))
+	}
+	if o.BracketSamples != 0 && o.BracketSamples < 4 {
+		errs = append(errs, fielderr.Errorf("{BracketSamples} %d: need at least 4 (0: automatic)", o.BracketSamples))
 	}
 	if o.BatchSize < 2 {
 		errs = append(errs, fielderr.Errorf("{BatchSize} %d: need at least 2", o.BatchSize))

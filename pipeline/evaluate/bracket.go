@@ -35,6 +35,9 @@ type CertifiedBracket struct {
 	Width *float64 `json:"width,omitempty"`
 	// K is the number of importance samples per group of the lower end.
 	K int `json:"k,omitempty"`
+	// Samples is the number of latent draws, of the law Proposal.
+	Samples  int    `json:"samples,omitempty"`
+	Proposal string `json:"proposal,omitempty"`
 	// TailK is the Pareto k̂ of the squared importance weights (omitted
 	// when not finite: −∞ for a flat tail).
 	TailK *float64 `json:"tail_k,omitempty"`
@@ -63,6 +66,9 @@ func newCertifiedBracket(br bounds.Bracket, f bounds.FoldCheck) *CertifiedBracke
 		Lower: side(br.Lower),
 		Upper: side(br.Upper),
 		K:     br.K,
+	}
+	if br.Samples > 0 {
+		cb.Samples, cb.Proposal = br.Samples, br.Proposal.String()
 	}
 	if cb.Folds {
 		cb.folds = br.Lower.Reason
@@ -113,7 +119,9 @@ func evaluateCertified(p *train.Pair, ds *data.Dataset, o BoundsOptions) (*Certi
 	if err != nil {
 		return nil, err
 	}
-	br, folds, err := p.Bracket(train.Draws{Data: s, Z: data.NewRNG(o.Seed, "z"), Noise: data.NewRNG(o.Seed, "noise"), Samples: o.Samples, Batch: o.BatchSize})
+	d, _ := p.Widths(bounds.Generator)
+	br, folds, err := p.Bracket(train.Draws{Data: s, Z: data.NewRNG(o.Seed, "z"), Noise: data.NewRNG(o.Seed, "noise"),
+		Samples: o.Samples, Latent: o.BracketDraws(d), Batch: o.BatchSize})
 	var ue *bounds.UnavailableError
 	if errors.As(err, &ue) {
 		return unavailableBracket(ue.Reason), nil

@@ -154,12 +154,21 @@ func writeCertified(b *strings.Builder, c *CertifiedBracket) {
 		}
 		fmt.Fprintln(b)
 	}
+	if c.Samples > 0 {
+		fmt.Fprintf(b, "  %d latent draws, %s", c.Samples, c.Proposal)
+		if c.Width == nil && c.TailK != nil {
+			fmt.Fprintf(b, " (Pareto k̂ of w² %.2f)", *c.TailK)
+		}
+		fmt.Fprintln(b)
+	}
 	for _, s := range []struct {
 		name string
 		v    BracketSide
 	}{{"lower", c.Lower}, {"upper", c.Upper}} {
 		if !s.v.Certified {
 			fmt.Fprintf(b, "  %s: not certified: %s\n", s.name, s.v.Condition)
+		} else if s.v.Condition != "" {
+			fmt.Fprintf(b, "  %s: %s\n", s.name, s.v.Condition)
 		}
 	}
 }

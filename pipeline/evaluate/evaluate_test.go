@@ -57,3 +57,30 @@ func TestBracketBound(t *testing.T) {
 		t.Errorf("none: %+v, notes %q", v, notes)
 	}
 }
+
+// TestBracketDraws checks the certified bracket's latent draws: the option
+// when set, else the budget over the latent width between Samples and a
+// million, and that Check refuses too few.
+func TestBracketDraws(t *testing.T) {
+	for _, c := range []struct {
+		bracket, samples, d, want int
+	}{
+		{0, 10000, 2, 1000000},
+		{0, 10000, 1, 1000000},
+		{0, 10000, 8, 250000},
+		{0, 10000, 784, 10000},
+		{0, 2000, 784, 2551},
+		{5000, 10000, 2, 5000},
+	} {
+		o := DefaultBoundsOptions()
+		o.BracketSamples, o.Samples = c.bracket, c.samples
+		if got := o.BracketDraws(c.d); got != c.want {
+			t.Errorf("BracketSamples %d, Samples %d, d = %d: %d draws, want %d", c.bracket, c.samples, c.d, got, c.want)
+		}
+	}
+	o := DefaultBoundsOptions()
+	o.Energy, o.Generator, o.Data, o.BracketSamples = "e.onnx", "g.onnx", "toy:moons", 3
+	if err := o.Check(); err == nil || !strings.Contains(err.Error(), "BracketSamples") {
+		t.Errorf("BracketSamples 3: error %v, want one naming it", err)
+	}
+}
