@@ -72,8 +72,8 @@ func rowDots(u, w, v []float64) {
 	cols := len(v)
 	i := 0
 	for ; i+4 <= len(u); i += 4 {
-		w0, w1 := w[i*cols:(i+1)*cols][:cols], w[(i+1)*cols:(i+2)*cols][:cols]
-		w2, w3 := w[(i+2)*cols:(i+3)*cols][:cols], w[(i+3)*cols:(i+4)*cols][:cols]
+		w0, w1 := w[i*cols : (i+1)*cols][:cols], w[(i+1)*cols : (i+2)*cols][:cols]
+		w2, w3 := w[(i+2)*cols : (i+3)*cols][:cols], w[(i+3)*cols : (i+4)*cols][:cols]
 		var s0, s1, s2, s3 float64
 		for j, x := range v {
 			s0 += w0[j] * x
@@ -97,8 +97,8 @@ func addRows(v, u, w []float64) {
 	i := 0
 	for ; i+4 <= len(u); i += 4 {
 		u0, u1, u2, u3 := u[i], u[i+1], u[i+2], u[i+3]
-		w0, w1 := w[i*cols:(i+1)*cols][:cols], w[(i+1)*cols:(i+2)*cols][:cols]
-		w2, w3 := w[(i+2)*cols:(i+3)*cols][:cols], w[(i+3)*cols:(i+4)*cols][:cols]
+		w0, w1 := w[i*cols : (i+1)*cols][:cols], w[(i+1)*cols : (i+2)*cols][:cols]
+		w2, w3 := w[(i+2)*cols : (i+3)*cols][:cols], w[(i+3)*cols : (i+4)*cols][:cols]
 		for j, x := range v {
 			v[j] = x + u0*w0[j] + u1*w1[j] + u2*w2[j] + u3*w3[j]
 		}
