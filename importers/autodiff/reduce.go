@@ -3,6 +3,7 @@ package autodiff
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"gorgonia.org/tensor"
 )
@@ -94,6 +95,15 @@ func (p broadcastTo) do(in []array) (array, error) { return doNew(p, in) }
 
 func (p broadcastTo) doInto(out array, in []array) error {
 	x := in[0]
+	if trailingBlock(x.shape, p.to) {
+		// A bias row (MatMulAdd's c): one pass over x, then copies.
+		if x.isF32() {
+			repeatBlock(floats[float32](out), floats[float32](x))
+		} else {
+			repeatBlock(floats[float64](out), floats[float64](x))
+		}
+		return nil
+	}
 	sx := BroadcastStrides(x.shape, p.to)
 	zero := make([]int, len(p.to))
 	if x.isF32() {
@@ -104,6 +114,30 @@ func (p broadcastTo) doInto(out array, in []array) error {
 		binaryLoop(bAdd, floats[float64](out), floats[float64](x), z, p.to, sx, zero)
 	}
 	return nil
+}
+
+// trailingBlock reports whether from, without its leading 1s, is a
+// non-empty suffix of to: broadcasting repeats from's values as one block.
+func trailingBlock(from, to []int) bool {
+	for len(from) > 0 && from[0] == 1 {
+		from = from[1:]
+	}
+	if len(from) == 0 || len(from) > len(to) {
+		return false
+	}
+	return slices.Equal(from, to[len(to)-len(from):])
+}
+
+// repeatBlock sets out to x + 0 (the bits binaryLoop's broadcast sum
+// gives: −0 becomes +0) repeated over its length, a multiple of len(x).
+func repeatBlock[T float](out, x []T) {
+	head := out[:len(x)]
+	for j, v := range x {
+		head[j] = v + 0
+	}
+	for o := len(x); o < len(out); o += len(x) {
+		copy(out[o:o+len(x)], head)
+	}
 }
 
 func (p broadcastTo) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
