@@ -59,3 +59,31 @@ func TestBroadcastToBlocks(t *testing.T) {
 		}
 	}
 }
+
+// TestSumRows checks the full-sum kernel of SumTo against summing row by
+// row in order, bit for bit, for row counts around multiples of four.
+func TestSumRows(t *testing.T) {
+	for _, c := range [][2]int{{1, 5}, {3, 2}, {4, 128}, {7, 3}, {256, 128}, {9, 1}, {0, 3}, {2, 0}} {
+		rows, n := c[0], c[1]
+		x := make([]float64, rows*n)
+		for i := range x {
+			x[i] = math.Sin(float64(i)) * math.Exp(float64(i%17))
+		}
+		want := 0.25
+		for i := range rows {
+			s := 0.0
+			for _, v := range x[i*n : (i+1)*n] {
+				s += v
+			}
+			want += s
+		}
+		if got := sumRows(0.25, x, n); math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("%d rows of %d: %v, want %v", rows, n, got, want)
+		}
+		out := []float64{0.25}
+		sumLoop(out, x, []int{rows, n}, []int{0, 0})
+		if math.Float64bits(out[0]) != math.Float64bits(want) {
+			t.Errorf("sumLoop, %d rows of %d: %v, want %v", rows, n, out[0], want)
+		}
+	}
+}
