@@ -459,24 +459,25 @@ func selectPos[T float32 | float64, U uint32 | uint64](out, x []T, pos T, q []T,
 	if lq == 0 {
 		qb := *(*U)(unsafe.Pointer(&q[0]))
 		for i, v := range x {
-			var m U
-			if v <= 0 {
-				m = ^U(0)
-			}
-			rb := pb&^m | qb&m
-			out[i] = *(*T)(unsafe.Pointer(&rb))
+			out[i] = pick[T](v, pb, qb)
 		}
 		return
 	}
 	q = q[:len(out)]
 	for i, v := range x {
-		var m U
-		if v <= 0 {
-			m = ^U(0)
-		}
-		rb := pb&^m | *(*U)(unsafe.Pointer(&q[i]))&m
-		out[i] = *(*T)(unsafe.Pointer(&rb))
+		out[i] = pick[T](v, pb, *(*U)(unsafe.Pointer(&q[i])))
 	}
+}
+
+// pick returns the value of bits pb where v > 0 and of qb elsewhere,
+// through a mask rather than a branch.
+func pick[T float32 | float64, U uint32 | uint64](v T, pb, qb U) T {
+	var m U
+	if v <= 0 {
+		m = ^U(0)
+	}
+	rb := pb&^m | qb&m
+	return *(*T)(unsafe.Pointer(&rb))
 }
 
 // preluForward sets out[i] to a[i]·(1 if a[i] > 0 else q[i·lq]), selecting
@@ -600,22 +601,12 @@ func selectProd[T float32 | float64, U uint32 | uint64](out, x []T, pos T, q []T
 	if lq == 0 {
 		qb := *(*U)(unsafe.Pointer(&q[0]))
 		for i, v := range x {
-			var m U
-			if v <= 0 {
-				m = ^U(0)
-			}
-			rb := pb&^m | qb&m
-			out[i] = *(*T)(unsafe.Pointer(&rb)) * g[i]
+			out[i] = pick[T](v, pb, qb) * g[i]
 		}
 	} else {
 		q = q[:len(out)]
 		for i, v := range x {
-			var m U
-			if v <= 0 {
-				m = ^U(0)
-			}
-			rb := pb&^m | *(*U)(unsafe.Pointer(&q[i]))&m
-			out[i] = *(*T)(unsafe.Pointer(&rb)) * g[i]
+			out[i] = pick[T](v, pb, *(*U)(unsafe.Pointer(&q[i]))) * g[i]
 		}
 	}
 	if h != nil {
