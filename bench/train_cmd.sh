@@ -27,8 +27,10 @@
 # CPU times are the measure other jobs on the machine disturb least; the
 # header gives the load average at the start, the end line at the end.
 #
-# The environment reaches both sides unchanged: set OPENBLAS_NUM_THREADS=2
-# to see that it no longer matters (EBMPIPE_BLAS_THREADS does).
+# The environment reaches ebmpipe and the benchmark unchanged: set
+# OPENBLAS_NUM_THREADS=2 to see that it no longer matters
+# (EBMPIPE_BLAS_THREADS does). PyTorch gets OMP_NUM_THREADS and
+# OPENBLAS_NUM_THREADS set to GOMAXPROCS.
 #
 # Usage: bench/train_cmd.sh
 #   env: STEPS=200, COUNT=2, PROCS="1 2", TAGS (default: openblas when its
