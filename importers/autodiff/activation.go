@@ -546,7 +546,7 @@ func (p preluProd) vjp(t *Tape, in []*Node, _, h *Node) []*Node {
 		res[0] = t.SumTo(t.preluProd(p.dx+1, p.db, a, b, append(gs[:len(gs):len(gs)], h)...), a.Shape())
 	}
 	if preluNonzero(p.dx, p.db+1) {
-		res[1] = t.preluGrad(p.dx, p.db+1, a, b, b.Shape(), append(gs[:len(gs):len(gs)], h)...)
+		res[1] = t.SumTo(t.preluProd(p.dx, p.db+1, a, b, append(gs[:len(gs):len(gs)], h)...), b.Shape())
 	}
 	vectorGrads(t, p, in, 2, h, res)
 	return res

@@ -492,7 +492,7 @@ func (p binary) vjp(t *Tape, in []*Node, y, g *Node) []*Node {
 		return nil
 	case bPRelu:
 		ga = t.preluProd(1, 0, a, b, g)
-		return []*Node{t.SumTo(ga, a.Shape()), t.preluGrad(0, 1, a, b, b.Shape(), g)}
+		gb = t.preluProd(0, 1, a, b, g)
 	default:
 		// The kernel-only kinds are never nodes.
 		return nil
