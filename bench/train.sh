@@ -6,9 +6,13 @@
 # PyTorch (bench/train_step.py). It prints steps/s and the CPU time of
 # the process per step (all threads), which other jobs on the machine
 # disturb less than the wall time, with the ratios Go against PyTorch.
-# Each figure is the best of COUNT timings. The CPU time includes threads
-# waiting for work (OpenBLAS's spin, Go's idle processors): for the work
-# alone, run with GOMAXPROCS=1, which gives PyTorch one thread too. The
+# Go and PyTorch alternate: COUNT rounds, each one timing of every Go
+# benchmark and then one of every PyTorch pair (A B A B ...), so that a
+# change of load hits both sides alike; each figure is the best of the
+# COUNT rounds; the header gives the load average at the start and the
+# end. The CPU time includes threads waiting for work (OpenBLAS's spin,
+# Go's idle processors): for the work alone, run with GOMAXPROCS=1, which
+# gives PyTorch one thread too. The
 # PyTorch part is skipped, saying so, when /usr/bin/python3 lacks torch
 # (apt-get install python3-torch).
 #
@@ -29,8 +33,9 @@
 # Gonum.
 #
 # Usage: bench/train.sh
-#   env: COUNT=3 (timings per figure), ITERS=10 (iterations per timing),
-#        WARMUP=2 (untimed PyTorch iterations first),
+#   env: COUNT=3 (rounds: timings per figure), ITERS=10 (iterations per
+#        timing), WARMUP=2 (untimed PyTorch iterations first),
+#        PRECISIONS="float64 float32" (the graphs' element types),
 #        TORCH_THREADS, TORCH_BLAS_DIR, OMP_WAIT_POLICY
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,12 +48,40 @@ PY=/usr/bin/python3
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
+PRECISIONS=${PRECISIONS:-float64 float32}
+precs=$(echo "$PRECISIONS" | tr -s ' ' '|')
 TAGS=${TAGS-$(bench/blas_tags.sh)}
 echo "Go BLAS: ${TAGS:-gonum}" >&2
-go test -tags "$TAGS" -run '^$' -bench 'BenchmarkStep' -benchtime "${ITERS}x" -count "$COUNT" ./train >"$dir/go.txt" || {
-	cat "$dir/go.txt" >&2
-	exit 1
-}
+go test -tags "$TAGS" -c -o "$dir/train.test" ./train
+have_torch=false
+if [ -x "$PY" ] && "$PY" -c 'import torch' 2>/dev/null; then
+	have_torch=true
+fi
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+: >"$dir/go.txt"
+: >"$dir/torch.txt"
+for round in $(seq "$COUNT"); do
+	for pattern in "BenchmarkStep/.*/.*/^($precs)\$" "BenchmarkStepFakeBounds/^($precs)\$"; do
+		(cd train && "$dir/train.test" -test.run '^$' -test.bench "$pattern" \
+			-test.benchtime "${ITERS}x") >>"$dir/go.txt" || {
+			cat "$dir/go.txt" >&2
+			exit 1
+		}
+	done
+	if [ "$round" = 1 ]; then
+		# The pairs and the thread count Go ran with, for PyTorch.
+		pairs=$(awk '$1 ~ /^BenchmarkStep\// { n = $1; sub(/^BenchmarkStep\//, "", n); sub(/\/[^\/]*$/, "", n)
+			if (!seen[n]++) { printf "%s%s", sep, n; sep = "," } }' "$dir/go.txt")
+		procs=$(awk '$1 ~ /^BenchmarkStep/ { if (match($1, /-[0-9]+$/)) print substr($1, RSTART + 1); else print 1; exit }' "$dir/go.txt")
+		threads=${TORCH_THREADS:-$procs}
+	fi
+	if $have_torch; then
+		OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} \
+			LD_LIBRARY_PATH="${TORCH_BLAS_DIR:+$TORCH_BLAS_DIR${LD_LIBRARY_PATH:+:}}${LD_LIBRARY_PATH:-}" \
+			"$PY" bench/train_step.py --threads "$threads" --iters "$ITERS" --repeats 1 --warmup "$WARMUP" \
+			--pairs "$pairs" --dtypes "$(echo "$PRECISIONS" | tr -s ' ' ',')" >>"$dir/torch.txt"
+	fi
+done
 # go.txt rows: "BenchmarkStep/LOWER/UPPER/PRECISION-PROCS  N  NS ns/op
 # CPU cpu-ms/step  RATE steps/s", COUNT of each; go.rows: "LOWER/UPPER
 # PRECISION RATE CPU PROCS", the highest rate and the least CPU time, in
@@ -70,24 +103,28 @@ END {
 		print name, prec, rate[order[k]], cpu[order[k]], procs
 	}
 }' "$dir/go.txt" >"$dir/go.rows"
-procs=$(awk 'NR == 1 { print $5 }' "$dir/go.rows")
-threads=${TORCH_THREADS:-$procs}
 
+# torch.txt rows: "PAIR DTYPE RATE CPU NONFINITE", one per round;
+# torch.rows: the highest rate, the least CPU time and the most
+# non-finite iterations of each, in order.
 : >"$dir/torch.rows"
 torch_note="PyTorch: skipped ($PY lacks torch; apt-get install python3-torch)"
-if [ -x "$PY" ] && "$PY" -c 'import torch' 2>/dev/null; then
-	pairs=$(awk '$1 ~ /\// && !seen[$1]++ { printf "%s%s", sep, $1; sep = "," }' "$dir/go.rows")
-	OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} \
-		LD_LIBRARY_PATH="${TORCH_BLAS_DIR:+$TORCH_BLAS_DIR${LD_LIBRARY_PATH:+:}}${LD_LIBRARY_PATH:-}" \
-		"$PY" bench/train_step.py --threads "$threads" --iters "$ITERS" --repeats "$COUNT" --warmup "$WARMUP" --pairs "$pairs" >"$dir/torch.txt"
-	torch_note="$(sed -n 's/^# //p' "$dir/torch.txt"), OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}, $WARMUP untimed iterations first"
-	grep -v '^#' "$dir/torch.txt" >"$dir/torch.rows"
+if $have_torch; then
+	torch_note="$(sed -n '1s/^# //p' "$dir/torch.txt"), OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}, $WARMUP untimed iterations first"
+	awk '!/^#/ {
+		k = $1 " " $2
+		if (!(k in rate)) { order[n++] = k; rate[k] = $3; cpu[k] = $4; bad[k] = $5; next }
+		if ($3 + 0 > rate[k] + 0) rate[k] = $3
+		if ($4 + 0 < cpu[k] + 0) cpu[k] = $4
+		if ($5 + 0 > bad[k] + 0) bad[k] = $5
+	}
+	END { for (i = 0; i < n; i++) print order[i], rate[order[i]], cpu[order[i]], bad[order[i]] }' "$dir/torch.txt" >"$dir/torch.rows"
 else
 	echo "$torch_note" >&2
 fi
 
-echo "toy step: E mlp:2-128-128-1, G mlp:2-128-128-2, batch 256; $(nproc) CPUs, GOMAXPROCS $procs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "best of $COUNT timings of $ITERS iterations; $torch_note"
+echo "toy step: E mlp:2-128-128-1, G mlp:2-128-128-2, batch 256; $(nproc) CPUs, GOMAXPROCS $procs, load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo "best of $COUNT alternating rounds (Go, then PyTorch) of $ITERS iterations; $torch_note"
 # table COLUMN: prints, per pair, column COLUMN (3: steps/s, 4: CPU
 # ms/step) of go.rows and torch.rows ("LOWER/UPPER DTYPE RATE CPU
 # NONFINITE") for float64 and float32, with the ratios, turned so that

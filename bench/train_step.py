@@ -44,8 +44,21 @@ finite (in float32, det J^T J of jacobian-exact can round to 0 or below
 where J is ill-conditioned); such iterations are timed all the same, with
 the gradients computed but the Adam step skipped.
 
+With --run N it times nothing itself: it trains issue 16's `ebmpipe
+train` configuration (bench/train_cmd.sh; train.commandOptions) for N
+iterations as one process, as the command does, for timing the whole
+process beside `ebmpipe train --steps N`: 8gaussians data (100 000 rows),
+energy mlp:2-128-128-1:silu and generator mlp:2-128-128-2:silu without
+spectral normalisation, jacobian-exact/gp, batch 256, float64, the Adam
+settings above; a metrics row (the mean losses) every 100 iterations and
+at the end, a checkpoint (parameters and Adam states, torch.save) every
+1000 iterations and at the end, under --out. What the command does and
+this does not: its ONNX export, plots and log Z bracket at the end (these
+only add to ebmpipe's time).
+
 Usage: bench/train_step.py [--iters 10] [--repeats 3] [--warmup 2] [--threads N]
        [--pairs jacobian/gp,...] [--dtypes float64,float32]
+       bench/train_step.py --run N --out DIR [--threads N]
 """
 
 import argparse
@@ -79,12 +92,15 @@ LOG2PIE = math.log(2 * math.pi * math.e)
 TINY = 1e-30
 
 
-def mlp(*sizes):
+ACTIVATIONS = {"prelu": nn.PReLU, "silu": nn.SiLU}
+
+
+def mlp(*sizes, act="prelu"):
     layers = []
     for k in range(len(sizes) - 1):
         layers.append(nn.Linear(sizes[k], sizes[k + 1]))
         if k < len(sizes) - 2:
-            layers.append(nn.PReLU())
+            layers.append(ACTIVATIONS[act]())
     return nn.Sequential(*layers)
 
 
@@ -98,11 +114,11 @@ class SpectralEnergy(nn.Module):
     held constant (train/specnorm.go). begin_step recomputes them and the
     divided weights, once per update, as Go does before every run."""
 
-    def __init__(self, *sizes):
+    def __init__(self, *sizes, act="prelu", spectral=True):
         super().__init__()
-        self.net = mlp(*sizes)
+        self.net = mlp(*sizes, act=act)
         self.layers = [m for m in self.net if isinstance(m, nn.Linear)]
-        self.normed = self.layers[:-1]
+        self.normed = self.layers[:-1] if spectral else []
         self.weights = None
 
     def begin_step(self):
@@ -137,6 +153,16 @@ def toy_25gaussians(n, gen, dtype):
     centres = torch.stack([2.0 * (c // 5 - 2), 2.0 * (c % 5 - 2)], 1).to(dtype)
     x = (centres + 0.05 * torch.randn(n, 2, generator=gen, dtype=dtype)) / 2.828
     return x[torch.randperm(n, generator=gen)]
+
+
+def toy_8gaussians(n, gen, dtype):
+    r = math.sqrt(2) / 2
+    centres = torch.tensor([[1, 0], [-1, 0], [0, 1], [0, -1], [r, r], [r, -r], [-r, r], [-r, -r]], dtype=dtype)
+    c = centres[torch.randint(8, (n,), generator=gen)]
+    return (2 * c + 0.02 * torch.randn(n, 2, generator=gen, dtype=dtype)) / 1.414
+
+
+TOY = {"25gaussians": toy_25gaussians, "8gaussians": toy_8gaussians}
 
 
 def rowsumsq(x):
@@ -255,15 +281,15 @@ def score_z(h, z):
 
 
 class Setup:
-    def __init__(self, lower, upper, dtype, seed=1):
+    def __init__(self, lower, upper, dtype, seed=1, act="prelu", spectral=True, data="25gaussians", rows=5000):
         torch.manual_seed(seed)
         self.lower, self.upper, self.dtype = lower, upper, dtype
         self.gen = torch.Generator().manual_seed(seed)
-        self.data = toy_25gaussians(5000, self.gen, dtype)
+        self.data = TOY[data](rows, self.gen, dtype)
         self.pos = len(self.data)
-        self.E = SpectralEnergy(D, HIDDEN, HIDDEN, 1).to(dtype)
-        self.G = mlp(d, HIDDEN, HIDDEN, D).to(dtype)
-        self.Enc = mlp(D, HIDDEN, HIDDEN, 2 * d).to(dtype) if lower == "mi" else None
+        self.E = SpectralEnergy(D, HIDDEN, HIDDEN, 1, act=act, spectral=spectral).to(dtype)
+        self.G = mlp(d, HIDDEN, HIDDEN, D, act=act).to(dtype)
+        self.Enc = mlp(D, HIDDEN, HIDDEN, 2 * d, act=act).to(dtype) if lower == "mi" else None
         self.e_params = list(self.E.parameters())
         self.g_params = list(self.G.parameters())
         if self.Enc is not None:
@@ -392,6 +418,34 @@ def time_iterations(s, iters, warmup, repeats):
     return rate, cpu, bad
 
 
+LOG_EVERY, CHECKPOINT_EVERY = 100, 1000  # train.DefaultOptions
+
+
+def run_command(iters, out):
+    """Trains issue 16's command configuration for iters iterations,
+    writing metrics rows and checkpoints under out (see the module doc)."""
+    s = Setup("jacobian-exact", "gp", torch.float64, act="silu", spectral=False, data="8gaussians", rows=100000)
+    os.makedirs(os.path.join(out, "checkpoints"), exist_ok=True)
+    t0 = time.perf_counter()
+    with open(os.path.join(out, "metrics.csv"), "w") as f:
+        f.write("step,loss_energy,loss_generator,wall_seconds\n")
+        sum_e = sum_g = 0.0
+        n = 0
+        for step in range(1, iters + 1):
+            sum_e += s.energy_step()
+            sum_g += s.generator_step()
+            n += 1
+            if step % LOG_EVERY == 0 or step == iters:
+                f.write(f"{step},{sum_e / n!r},{sum_g / n!r},{time.perf_counter() - t0!r}\n")
+                f.flush()
+                sum_e = sum_g = 0.0
+                n = 0
+            if step % CHECKPOINT_EVERY == 0 or step == iters:
+                torch.save({"step": step, "energy": s.E.state_dict(), "generator": s.G.state_dict(),
+                            "energy_adam": s.e_opt.state_dict(), "generator_adam": s.g_opt.state_dict()},
+                           os.path.join(out, "checkpoints", f"step-{step}.pt"))
+
+
 def blas_library():
     """The BLAS library this process has loaded, by its real path."""
     torch.ones(2, 2, dtype=torch.float64) @ torch.ones(2, 2, dtype=torch.float64)
@@ -414,9 +468,17 @@ def main():
     ap.add_argument("--pairs", default=",".join(f"{lo}/{up}" for lo in LOWERS for up in UPPERS),
                     help="comma-separated LOWER/UPPER pairs")
     ap.add_argument("--dtypes", default="float64,float32")
+    ap.add_argument("--run", type=int, default=0,
+                    help="train the `ebmpipe train` configuration of issue 16 for this many iterations instead")
+    ap.add_argument("--out", default="", help="with --run: the directory for metrics.csv and checkpoints")
     args = ap.parse_args()
     threads = args.threads or int(os.environ.get("GOMAXPROCS", "0") or 0) or len(os.sched_getaffinity(0))
     torch.set_num_threads(threads)
+    if args.run:
+        if not args.out:
+            sys.exit("train_step.py: --run needs --out")
+        run_command(args.run, args.out)
+        return
     print(f"# PyTorch {torch.__version__}, {torch.get_num_threads()} threads, BLAS {blas_library()}", flush=True)
     for pair in args.pairs.split(","):
         lower, upper = pair.split("/")

@@ -120,21 +120,22 @@ type jacTerms struct {
 type jacobian struct {
 	t       *autodiff.Tape
 	x, z    *autodiff.Node
-	u, jtu  *autodiff.Node // a zero seed u (m, D) and Jᵀu, for the double-VJP trick
+	jvf     func(v *autodiff.Node) *autodiff.Node // v ↦ J v by the double-VJP trick
 	m, d, D int
 }
 
+// newJacobian takes J v from Tape.JVPFunc, which shares one VJP Jᵀu at a
+// zero seed u between all the products and leaves it uncomputed: only its
+// derivative in u is ever read.
 func newJacobian(t *autodiff.Tape, x, z *autodiff.Node) *jacobian {
 	m, d, D := z.Shape()[0], z.Shape()[1], x.Shape()[1]
-	u := t.Full(0, m, D)
-	jtu := t.VJP([]*autodiff.Node{x}, []*autodiff.Node{u}, []*autodiff.Node{z})[0]
-	return &jacobian{t: t, x: x, z: z, u: u, jtu: jtu, m: m, d: d, D: D}
+	return &jacobian{t: t, x: x, z: z, jvf: t.JVPFunc(x, z), m: m, d: d, D: D}
 }
 
 // jv returns J v (m, D) for v (m, d), treating v as a constant: its
 // derivative is (∂J/∂·) v.
 func (o *jacobian) jv(v *autodiff.Node) *autodiff.Node {
-	return o.t.VJP([]*autodiff.Node{o.jtu}, []*autodiff.Node{o.t.StopGradient(v)}, []*autodiff.Node{o.u})[0]
+	return o.jvf(o.t.StopGradient(v))
 }
 
 // jtw returns Jᵀw (m, d) for w (m, D).

@@ -55,21 +55,60 @@ func spectralVectors(w []float64, rows int) (u, v []float64, sigma float64) {
 	}
 	normalize(v)
 	for range snIterations {
-		for i := range u {
-			u[i] = dot(w[i*cols:(i+1)*cols], v)
-		}
+		rowDots(u, w, v)
 		if normalize(u) == 0 {
 			return u, v, 0
 		}
-		clear(v)
-		for i, ui := range u {
-			for j, x := range w[i*cols : (i+1)*cols] {
-				v[j] += ui * x
-			}
-		}
+		addRows(v, u, w)
 		sigma = normalize(v)
 	}
 	return u, v, sigma
+}
+
+// rowDots sets u[i] to row i of the len(u) × len(v) matrix w (row-major)
+// dotted with v. Four rows go at a time, for four independent sums; each
+// row is summed in column order, as dot does, so the bits are dot's.
+func rowDots(u, w, v []float64) {
+	cols := len(v)
+	i := 0
+	for ; i+4 <= len(u); i += 4 {
+		w0, w1 := w[i*cols : (i+1)*cols][:cols], w[(i+1)*cols : (i+2)*cols][:cols]
+		w2, w3 := w[(i+2)*cols : (i+3)*cols][:cols], w[(i+3)*cols : (i+4)*cols][:cols]
+		var s0, s1, s2, s3 float64
+		for j, x := range v {
+			s0 += w0[j] * x
+			s1 += w1[j] * x
+			s2 += w2[j] * x
+			s3 += w3[j] * x
+		}
+		u[i], u[i+1], u[i+2], u[i+3] = s0, s1, s2, s3
+	}
+	for ; i < len(u); i++ {
+		u[i] = dot(w[i*cols:(i+1)*cols], v)
+	}
+}
+
+// addRows sets v to the sum of the rows of the len(u) × len(v) matrix w
+// (row-major) weighted by u, adding row after row in order (the same bits
+// as one pass per row), four rows per pass over v.
+func addRows(v, u, w []float64) {
+	cols := len(v)
+	clear(v)
+	i := 0
+	for ; i+4 <= len(u); i += 4 {
+		u0, u1, u2, u3 := u[i], u[i+1], u[i+2], u[i+3]
+		w0, w1 := w[i*cols : (i+1)*cols][:cols], w[(i+1)*cols : (i+2)*cols][:cols]
+		w2, w3 := w[(i+2)*cols : (i+3)*cols][:cols], w[(i+3)*cols : (i+4)*cols][:cols]
+		for j, x := range v {
+			v[j] = x + u0*w0[j] + u1*w1[j] + u2*w2[j] + u3*w3[j]
+		}
+	}
+	for ; i < len(u); i++ {
+		ui := u[i]
+		for j, x := range w[i*cols : (i+1)*cols] {
+			v[j] += ui * x
+		}
+	}
 }
 
 func dot(a, b []float64) float64 {

@@ -125,3 +125,40 @@ func TestSNOuterCache(t *testing.T) {
 		}
 	}
 }
+
+// TestRowDotsAddRows checks that the four-row kernels of the power
+// iteration give exactly the bits of one row at a time, in order, for row
+// counts around multiples of four.
+func TestRowDotsAddRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, s := range [][2]int{{1, 3}, {3, 128}, {4, 2}, {7, 5}, {128, 128}, {130, 2}} {
+		rows, cols := s[0], s[1]
+		w, u, v := make([]float64, rows*cols), make([]float64, rows), make([]float64, cols)
+		for i := range w {
+			w[i] = r.NormFloat64()
+		}
+		for i := range u {
+			u[i] = r.NormFloat64()
+		}
+		for j := range v {
+			v[j] = r.NormFloat64()
+		}
+		gotU, gotV := make([]float64, rows), make([]float64, cols)
+		rowDots(gotU, w, v)
+		addRows(gotV, u, w)
+		wantV := make([]float64, cols)
+		for i := range rows {
+			if want := dot(w[i*cols:(i+1)*cols], v); gotU[i] != want {
+				t.Errorf("%d×%d: rowDots[%d] = %v, want %v", rows, cols, i, gotU[i], want)
+			}
+			for j := range cols {
+				wantV[j] += u[i] * w[i*cols+j]
+			}
+		}
+		for j := range cols {
+			if gotV[j] != wantV[j] {
+				t.Errorf("%d×%d: addRows[%d] = %v, want %v", rows, cols, j, gotV[j], wantV[j])
+			}
+		}
+	}
+}

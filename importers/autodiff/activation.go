@@ -126,7 +126,7 @@ func (p actProd) vjp(t *Tape, in []*Node, _, h *Node) []*Node {
 		args := append([]*Node{x, y, t.apply(p.deriv(up.n), x, y)}, in[min(3, len(in)):]...)
 		res[0] = t.apply(up, append(args, h)...)
 	}
-	vectorGrads(t, p, in, h, res)
+	vectorGrads(t, p, in, 3, h, res)
 	return res
 }
 
@@ -140,11 +140,11 @@ func (p actProd) doInto(out array, in []array) error {
 	return nil
 }
 
-// vectorGrads sets res[i], for the vector inputs i ≥ 3 of a product prim p
-// (factor · g₁ ⊙ … ⊙ g_k, linear in each g), to its VJP with h: p with
-// g_i replaced by h.
-func vectorGrads(t *Tape, p prim, in []*Node, h *Node, res []*Node) {
-	for i := 3; i < len(in); i++ {
+// vectorGrads sets res[i], for the vector inputs i ≥ first of a product
+// prim p (factor · g₁ ⊙ … ⊙ g_k, linear in each g), to its VJP with h: p
+// with g_i replaced by h.
+func vectorGrads(t *Tape, p prim, in []*Node, first int, h *Node, res []*Node) {
+	for i := first; i < len(in); i++ {
 		args := append([]*Node(nil), in...)
 		args[i] = h
 		res[i] = t.apply(p, args...)
@@ -459,24 +459,25 @@ func selectPos[T float32 | float64, U uint32 | uint64](out, x []T, pos T, q []T,
 	if lq == 0 {
 		qb := *(*U)(unsafe.Pointer(&q[0]))
 		for i, v := range x {
-			var m U
-			if v <= 0 {
-				m = ^U(0)
-			}
-			rb := pb&^m | qb&m
-			out[i] = *(*T)(unsafe.Pointer(&rb))
+			out[i] = pick[T](v, pb, qb)
 		}
 		return
 	}
 	q = q[:len(out)]
 	for i, v := range x {
-		var m U
-		if v <= 0 {
-			m = ^U(0)
-		}
-		rb := pb&^m | *(*U)(unsafe.Pointer(&q[i]))&m
-		out[i] = *(*T)(unsafe.Pointer(&rb))
+		out[i] = pick[T](v, pb, *(*U)(unsafe.Pointer(&q[i])))
 	}
+}
+
+// pick returns the value of bits pb where v > 0 and of qb elsewhere,
+// through a mask rather than a branch.
+func pick[T float32 | float64, U uint32 | uint64](v T, pb, qb U) T {
+	var m U
+	if v <= 0 {
+		m = ^U(0)
+	}
+	rb := pb&^m | qb&m
+	return *(*T)(unsafe.Pointer(&rb))
 }
 
 // preluForward sets out[i] to a[i]·(1 if a[i] > 0 else q[i·lq]), selecting
@@ -505,18 +506,26 @@ func preluForward[T float32 | float64, U uint32 | uint64](out, a, q []T, lq int)
 func preluNonzero(dx, db int) bool { return dx <= 1 && db <= 1 }
 
 // preluProd is ∂^(dx+db) PRelu(a, b) / ∂a^dx ∂b^db ⊙ g₁ ⊙ … ⊙ g_k
-// (k = dx + db ≥ 1) from the inputs a, b, d (the preluDeriv node of that
-// order) and g₁, …, g_k, which have the broadcast shape of a and b; the
-// caller sums it down to a's or b's shape.
+// (k = dx + db ≥ 1) from the inputs a, b and g₁, …, g_k, which have the
+// broadcast shape of a and b; the caller sums it down to a's or b's shape.
+// The derivative factor (preluDeriv's values) is selected in the same pass
+// as the product, not read from a node: one pass instead of two.
 type preluProd struct{ dx, db int }
 
 func (p preluProd) String() string { return fmt.Sprintf("PPRelu(%d,%d)", p.dx, p.db) }
 
 func (p preluProd) shape(in []tensor.Shape) (tensor.Shape, error) {
-	if len(in) != p.dx+p.db+3 {
-		return nil, fmt.Errorf("%d inputs, want %d", len(in), p.dx+p.db+3)
+	if len(in) != p.dx+p.db+2 {
+		return nil, fmt.Errorf("%d inputs, want %d", len(in), p.dx+p.db+2)
 	}
-	return sameShapes(in[2:], -1)
+	s, err := sameShapes(in[2:], -1)
+	if err != nil {
+		return nil, err
+	}
+	if ab, err := BroadcastShape(in[0], in[1]); err != nil || !sameShape(ab, s) {
+		return nil, fmt.Errorf("inputs of shapes %v and %v do not broadcast to %v", in[0], in[1], s)
+	}
+	return s, nil
 }
 
 // differentiable implements partialDiff.
@@ -526,35 +535,89 @@ func (p preluProd) differentiable(i int) bool {
 		return preluNonzero(p.dx+1, p.db)
 	case 1:
 		return preluNonzero(p.dx, p.db+1)
-	case 2:
-		return false
 	}
 	return true
 }
 
 func (p preluProd) vjp(t *Tape, in []*Node, _, h *Node) []*Node {
 	res := make([]*Node, len(in))
-	a, b, gs := in[0], in[1], in[3:]
+	a, b, gs := in[0], in[1], in[2:]
 	if preluNonzero(p.dx+1, p.db) {
 		res[0] = t.SumTo(t.preluProd(p.dx+1, p.db, a, b, append(gs[:len(gs):len(gs)], h)...), a.Shape())
 	}
 	if preluNonzero(p.dx, p.db+1) {
 		res[1] = t.SumTo(t.preluProd(p.dx, p.db+1, a, b, append(gs[:len(gs):len(gs)], h)...), b.Shape())
 	}
-	vectorGrads(t, p, in, h, res)
+	vectorGrads(t, p, in, 2, h, res)
 	return res
 }
 
 func (p preluProd) do(in []array) (array, error) { return doNew(p, in) }
 
 func (p preluProd) doInto(out array, in []array) error {
-	prodArrays(out, in[2:])
+	a, b, gs := in[0], in[1], in[2:]
+	if lb, ok := slopeStride(out, a, b); ok && len(gs) <= 2 {
+		if out.isF32() {
+			preluProdInto[float32, uint32](p, out.f32, a.f32, b.f32, lb, floatsOf[float32](gs))
+		} else {
+			preluProdInto[float64, uint64](p, out.f64, a.f64, b.f64, lb, floatsOf[float64](gs))
+		}
+		return nil
+	}
+	d := out.like(out.shape)
+	if err := (preluDeriv{dx: p.dx, db: p.db}).doInto(d, in[:2]); err != nil {
+		return err
+	}
+	prodArrays(out, append([]array{d}, gs...))
 	return nil
+}
+
+// preluProdInto sets out to f ⊙ g₁ (⊙ g₂), f the derivative factor
+// preluSelect writes, multiplied left to right as prodInto does: the same
+// bits as the two passes, in one. gs holds one or two slices.
+func preluProdInto[T float32 | float64, U uint32 | uint64](p preluProd, out, a, b []T, lb int, gs [][]T) {
+	var one T = 1
+	switch {
+	case p.dx == 0: // a where a ≤ 0, else 0
+		selectProd[T, U](out, a, 0, a, 1, gs)
+	case p.db == 1: // 1 where a ≤ 0, else 0
+		selectProd[T, U](out, a, 0, []T{one}, 0, gs)
+	default: // 1 where a > 0, else the slope
+		selectProd[T, U](out, a, one, b, lb, gs)
+	}
+}
+
+// selectProd sets out[i] to f·g₁[i] (·g₂[i]), f = pos where x[i] > 0 and
+// q[i·lq] (lq is 0 or 1) elsewhere, selected with a mask as selectPos
+// does.
+func selectProd[T float32 | float64, U uint32 | uint64](out, x []T, pos T, q []T, lq int, gs [][]T) {
+	x = x[:len(out)]
+	pb := *(*U)(unsafe.Pointer(&pos))
+	g := gs[0][:len(out)]
+	var h []T
+	if len(gs) == 2 {
+		h = gs[1][:len(out)]
+	}
+	if lq == 0 {
+		qb := *(*U)(unsafe.Pointer(&q[0]))
+		for i, v := range x {
+			out[i] = pick[T](v, pb, qb) * g[i]
+		}
+	} else {
+		q = q[:len(out)]
+		for i, v := range x {
+			out[i] = pick[T](v, pb, *(*U)(unsafe.Pointer(&q[i]))) * g[i]
+		}
+	}
+	if h != nil {
+		for i := range out {
+			out[i] *= h[i]
+		}
+	}
 }
 
 // preluProd returns ∂^(dx+db) PRelu(a, b) / ∂a^dx ∂b^db ⊙ g₁ ⊙ … in the
 // broadcast shape.
 func (t *Tape) preluProd(dx, db int, a, b *Node, gs ...*Node) *Node {
-	d := t.apply(preluDeriv{dx: dx, db: db}, a, b)
-	return t.apply(preluProd{dx: dx, db: db}, append([]*Node{a, b, d}, gs...)...)
+	return t.apply(preluProd{dx: dx, db: db}, append([]*Node{a, b}, gs...)...)
 }

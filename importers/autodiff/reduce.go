@@ -3,6 +3,7 @@ package autodiff
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"gorgonia.org/tensor"
 )
@@ -47,6 +48,10 @@ func sumLoop[T float](out, x []T, shape, st []int) {
 		return
 	}
 	n, ls := shape[r-1], st[r-1]
+	if !slices.ContainsFunc(st, func(s int) bool { return s != 0 }) {
+		out[0] = sumRows(out[0], x, n)
+		return
+	}
 	idx := make([]int, r-1)
 	o := 0
 	for i := 0; i < len(x); i += n {
@@ -75,6 +80,39 @@ func sumLoop[T float](out, x []T, shape, st []int) {
 	}
 }
 
+// sumRows returns acc plus the sums of the rows of n values of x, each
+// row summed in order and the sums added to acc in row order, as sumLoop
+// does row by row (the same bits); four rows go at a time, for four
+// independent sums.
+func sumRows[T float](acc T, x []T, n int) T {
+	if len(x) == 0 {
+		return acc
+	}
+	i := 0
+	for ; i+4*n <= len(x); i += 4 * n {
+		r0, r1, r2, r3 := x[i:i+n], x[i+n : i+2*n][:n], x[i+2*n : i+3*n][:n], x[i+3*n : i+4*n][:n]
+		var s0, s1, s2, s3 T
+		for j, v := range r0 {
+			s0 += v
+			s1 += r1[j]
+			s2 += r2[j]
+			s3 += r3[j]
+		}
+		acc += s0
+		acc += s1
+		acc += s2
+		acc += s3
+	}
+	for ; i < len(x); i += n {
+		var s T
+		for _, v := range x[i : i+n] {
+			s += v
+		}
+		acc += s
+	}
+	return acc
+}
+
 func (p sumTo) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
 	return []*Node{t.BroadcastTo(g, in[0].Shape())}
 }
@@ -94,6 +132,15 @@ func (p broadcastTo) do(in []array) (array, error) { return doNew(p, in) }
 
 func (p broadcastTo) doInto(out array, in []array) error {
 	x := in[0]
+	if trailingBlock(x.shape, p.to) {
+		// A bias row (MatMulAdd's c): one pass over x, then copies.
+		if x.isF32() {
+			repeatBlock(floats[float32](out), floats[float32](x))
+		} else {
+			repeatBlock(floats[float64](out), floats[float64](x))
+		}
+		return nil
+	}
 	sx := BroadcastStrides(x.shape, p.to)
 	zero := make([]int, len(p.to))
 	if x.isF32() {
@@ -104,6 +151,30 @@ func (p broadcastTo) doInto(out array, in []array) error {
 		binaryLoop(bAdd, floats[float64](out), floats[float64](x), z, p.to, sx, zero)
 	}
 	return nil
+}
+
+// trailingBlock reports whether from, without its leading 1s, is a
+// non-empty suffix of to: broadcasting repeats from's values as one block.
+func trailingBlock(from, to []int) bool {
+	for len(from) > 0 && from[0] == 1 {
+		from = from[1:]
+	}
+	if len(from) == 0 || len(from) > len(to) {
+		return false
+	}
+	return slices.Equal(from, to[len(to)-len(from):])
+}
+
+// repeatBlock sets out to x + 0 (the bits binaryLoop's broadcast sum
+// gives: −0 becomes +0) repeated over its length, a multiple of len(x).
+func repeatBlock[T float](out, x []T) {
+	head := out[:len(x)]
+	for j, v := range x {
+		head[j] = v + 0
+	}
+	for o := len(x); o < len(out); o += len(x) {
+		copy(out[o:o+len(x)], head)
+	}
 }
 
 func (p broadcastTo) vjp(t *Tape, in []*Node, _, g *Node) []*Node {
