@@ -13,11 +13,13 @@
 # Runs go to $FIX_DIR/NAME (default out/fixedgen), one row per checkpoint
 # to $FIX_DIR/results.csv with the last metrics row's entropy estimate
 # (the lower bound's value) and mean E(G(z)) of the training batches.
-# BIN, STUDY and TRUTH name the ebmpipe, bench/study and bench/truth
+# ENERGY=FILE.onnx replaces the true energy by another fixed one (then
+# kl_est is KL(q ‖ p) − log Z). REEVAL=1 evaluates an existing run again (replacing its rows) and
+# trains nothing. BIN, STUDY and TRUTH name the ebmpipe, bench/study and bench/truth
 # binaries (built if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 4 ] || { sed -n '2,17p' "$0" >&2; exit 2; }
+[ $# -ge 4 ] || { sed -n '2,21p' "$0" >&2; exit 2; }
 name=$1 data=$2 seed=$3 steps=$4
 shift 4
 bin=${BIN:-bin/ebmpipe}
@@ -28,18 +30,23 @@ fdir=${FIX_DIR:-out/fixedgen}
 [ -x "$study" ] || go build -tags openblas -o "$study" ./bench/study
 [ -x "$truth" ] || go build -o "$truth" ./bench/truth
 mkdir -p "$fdir"
-energy=$fdir/truth-$data.onnx
+energy=${ENERGY:-$fdir/truth-$data.onnx}
 [ -f "$energy" ] || "$truth" -data "$data" -out "$energy"
 run=$fdir/$name
 results=$fdir/results.csv
 [ -f "$results" ] || echo "name,data,seed,step,e_samples,modes,high_quality,entropy_batch,e_samples_batch,kl_est,seconds,flags" >"$results"
-rm -rf "$run"
-"$bin" train --data "toy:$data" --seed "$seed" --steps "$steps" --energy "$energy" --lr-energy 1e-300 --upper none \
-	--checkpoint-every "${CKPT_EVERY:-1000}" --keep-checkpoints 0 --log-every 100 --out "$run" "$@" >"$run.train.log" 2>&1 || {
-	tail -3 "$run.train.log" >&2
-	echo "$name,$data,$seed,,,,,,,,,failed: $*" >>"$results"
-	exit 1
-}
+if [ "${REEVAL:-}" = 1 ]; then
+	grep -v "^$name,$data,$seed," "$results" >"$results.tmp" || true
+	mv "$results.tmp" "$results"
+else
+	rm -rf "$run"
+	"$bin" train --data "toy:$data" --seed "$seed" --steps "$steps" --energy "$energy" --lr-energy 1e-300 --upper none \
+		--checkpoint-every "${CKPT_EVERY:-1000}" --keep-checkpoints 0 --log-every 100 --out "$run" "$@" >"$run.train.log" 2>&1 || {
+		tail -3 "$run.train.log" >&2
+		echo "$name,$data,$seed,,,,,,,,,failed: $*" >>"$results"
+		exit 1
+	}
+fi
 # metrics.csv columns by name: entropy, energy_samples, wall_seconds.
 "$study" -header=false -grid 256 "$run" | while IFS=, read -r _ step _ _ _ _ _ _ esamp _ modes hq _; do
 	m=$(awk -F, -v s="$step" 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next} $1==s{printf "%s,%s,%.4f,%s", $c["entropy"], $c["energy_samples"], $c["energy_samples"]-$c["entropy"], $c["wall_seconds"]}' "$run/metrics.csv")

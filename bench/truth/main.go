@@ -11,6 +11,7 @@
 // Usage:
 //
 //	go run ./bench/truth -data 25gaussians -out truth.onnx
+//	go run ./bench/truth -data 25gaussians -sigma 0.1 -out wide.onnx
 package main
 
 import (
@@ -28,12 +29,19 @@ import (
 func main() {
 	data := flag.String("data", "25gaussians", "toy `SET`: 25gaussians or 8gaussians")
 	out := flag.String("out", "truth.onnx", "ONNX `FILE` to write")
+	sigma := flag.Float64("sigma", 0, "replace the modes' standard deviation by `S` (0: the set's own), for targets that sharpen in stages")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("truth: ")
 	m, ok := quality.ToyMixture(*data)
 	if !ok {
 		log.Fatalf("%q is not a Gaussian-mixture toy set", *data)
+	}
+	if *sigma < 0 {
+		log.Fatalf("-sigma %v: want a positive value or 0", *sigma)
+	}
+	if *sigma > 0 {
+		m.Sigma = *sigma
 	}
 	model, err := energyModel(m)
 	if err != nil {
