@@ -2,7 +2,6 @@ package train
 
 import (
 	"math"
-	"strings"
 	"testing"
 )
 
@@ -35,33 +34,6 @@ func TestAnneal(t *testing.T) {
 			if got := p.lossVal; math.Abs(got-want) > 1e-9*(1+math.Abs(want)) {
 				t.Errorf("%s, β0 %v, step %d: generator loss %v, want E − %v·H = %v", lower, c.from, c.step, got, c.factor, want)
 			}
-		}
-	}
-}
-
-// TestAnnealCheck checks the options' validation of the annealing.
-func TestAnnealCheck(t *testing.T) {
-	for _, c := range []struct {
-		from  float64
-		steps int
-		want  string // "" for valid
-	}{
-		{0, 0, ""},
-		{0.01, 2000, ""},
-		{0.01, 0, "AnnealSteps"},
-		{1, 10, "AnnealFrom"},
-		{-0.1, 10, "AnnealFrom"},
-		{math.NaN(), 10, "AnnealFrom"},
-		{0, -1, "AnnealSteps"},
-	} {
-		o := DefaultOptions()
-		o.AnnealFrom, o.AnnealSteps = c.from, c.steps
-		err := o.Check()
-		switch {
-		case c.want == "" && err != nil:
-			t.Errorf("β0 %v, T %d: %v", c.from, c.steps, err)
-		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
-			t.Errorf("β0 %v, T %d: error %v, want one naming %s", c.from, c.steps, err, c.want)
 		}
 	}
 }
