@@ -2,7 +2,8 @@
 # The bound-pair matrix of the README: every lower × upper bound pair
 # (lower jacobian, jacobian-exact, mi; upper gp, diffusion) and the
 # zero-centred gradient-penalty baseline (jacobian, gp0) trained for STEPS iterations
-# (default 20000) at the defaults on toy:25gaussians, toy:swissroll and
+# (default 20000) at the defaults (the default recipe; the README's tables
+# were made at the paper's, TRAIN_FLAGS="--recipe paper") on toy:25gaussians, toy:swissroll and
 # toy:moons, then evaluated on held-out toy data (a different seed):
 #
 #   test LL = −(mean E(held-out) + log Z),

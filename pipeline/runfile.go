@@ -289,7 +289,7 @@ func (e *RunFileError) Error() string {
 var demoRunFile []byte
 
 // DemoRunFile returns the run file of ebmpipe demo, the quickstart: a
-// short run of the paper's toy settings on toy:25gaussians writing into
+// short run of the default recipe on toy:25gaussians writing into
 // out/demo.
 func DemoRunFile() []byte { return slices.Clone(demoRunFile) }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The quickstart run by `make demo`: `ebmpipe demo`, the built-in run file
 # pipeline/demo.yaml (printed by `ebmpipe demo --help`). It trains an energy
-# and a generator on toy:25gaussians with the default bound pair (Jacobian
-# entropy lower bound, gradient-penalty upper bound), exports both to ONNX,
+# and a generator on toy:25gaussians with the default recipe (Jacobian
+# entropy lower bound, diffusion upper bound), exports both to ONNX,
 # estimates log Z, evaluates the bracket L_low <= NLL <= L_up on held-out
 # points, scores them with ONNX Runtime (the Go engine if it is missing) and
 # prints the test log-likelihood beside a single Gaussian's.

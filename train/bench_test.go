@@ -29,6 +29,9 @@ var benchPrecisions = []string{"float64", "float32"}
 // graphs of the given precision.
 func benchOptions(b *testing.B, lower, upper, precision string) Options {
 	o := DefaultOptions()
+	if err := o.ApplyRecipe(RecipePaper); err != nil { // pinned: bench/train_step.py has no average or schedule
+		b.Fatal(err)
+	}
 	o.DataRows = 5000
 	o.Energy = "mlp:2-128-128-1"
 	o.Generator = "mlp:2-128-128-2"
@@ -113,11 +116,14 @@ func BenchmarkStepFakeBounds(b *testing.B) {
 //	  --generator mlp:2-128-128-2:silu --lower jacobian-exact --upper gp \
 //	  --batch-size 256
 //
-// with every other option at its default (no spectral normalisation,
-// 100 000 data rows, a metrics row every 100 iterations, a checkpoint
-// every 1000 and at the end).
+// with every other option at its default then, the paper's recipe (no
+// spectral normalisation, 100 000 data rows, a metrics row every 100
+// iterations, a checkpoint every 1000 and at the end).
 func commandOptions(b *testing.B) Options {
 	o := DefaultOptions()
+	if err := o.ApplyRecipe(RecipePaper); err != nil {
+		b.Fatal(err)
+	}
 	o.Data = "toy:8gaussians"
 	o.Energy = "mlp:2-128-128-1:silu"
 	o.Generator = "mlp:2-128-128-2:silu"

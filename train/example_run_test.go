@@ -17,8 +17,9 @@ func ExampleRun() {
 	}
 	defer os.RemoveAll(dir)
 
-	o := train.DefaultOptions()                                       // the paper's toy settings
-	o.Energy, o.Generator = "mlp:2-32-32-1", "mlp:2-32-32-2:softplus" // a smooth generator: gp is a bound (given C)
+	o := train.DefaultOptions() // the paper's toy networks, the default recipe
+	// Smooth networks: the diffusion bound is then a bound (given C).
+	o.Energy, o.Generator = "mlp:2-32-32-1:softplus", "mlp:2-32-32-2:softplus"
 	o.Steps, o.LogEvery, o.CheckpointEvery = 20, 10, 10
 	o.Out = dir
 	res, err := train.Run(context.Background(), o, train.Hooks{})

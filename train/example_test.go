@@ -67,3 +67,18 @@ func ExampleSaveCheckpoint() {
 	// latest
 	// step-000500.ckpt
 }
+
+func ExampleOptions_ApplyRecipe() {
+	o := train.DefaultOptions() // the default recipe
+	fmt.Println(o.Upper, o.LREnergy, o.LRSchedule, o.EMA)
+	if err := o.ApplyRecipe(train.RecipePaper); err != nil {
+		log.Fatal(err)
+	}
+	o.LREnergy = 5e-4 // set after the recipe, a setting of its own wins
+	fmt.Println(o.Upper, o.LREnergy, o.LRSchedule, o.EMA)
+	fmt.Println(o.ApplyRecipe("fast"))
+	// Output:
+	// diffusion 0.001 cosine 0.999
+	// gp 0.0005 constant 0
+	// unknown recipe "fast": want default or paper
+}

@@ -40,8 +40,7 @@ type Options struct {
 	// code does on toy data (see specnorm.go); exported models hold the
 	// divided weights. It keeps the bracket tight and the gradient penalty
 	// small where the paper's weights let them grow (README, "Bound pairs
-	// on toy data"), but fits more slowly, so the paper's settings without
-	// it stay the default.
+	// on toy data"), but fits more slowly, so it is off by default.
 	SpectralNorm bool `json:"spectral-norm"`
 
 	// Lower names the entropy lower bound (bounds.LowerByName) and Upper
@@ -77,10 +76,12 @@ type Options struct {
 	Beta2          float64 `json:"beta2"` // Adam's β2 (β1 is 0)
 	Seed           uint64  `json:"seed"`
 
-	// Training tools, each off by default (see tools.go): the
-	// learning-rate schedule and its warm-up, gradient-norm clipping,
-	// an exponential moving average of the parameters (evaluated and
-	// exported instead of the last values) and the energy-scale anchor.
+	// Training tools (see tools.go): the learning-rate schedule and its
+	// warm-up, gradient-norm clipping, an exponential moving average of
+	// the parameters (evaluated and exported instead of the last values)
+	// and the energy-scale anchor. The schedule and the average are part
+	// of a recipe (ApplyRecipe; DefaultOptions uses both); clipping and
+	// the anchor are off.
 	LRSchedule   string  `json:"lr-schedule,omitempty"`    // constant, cosine or step
 	LRWarmup     int     `json:"lr-warmup,omitempty"`      // iterations of linear warm-up
 	LRDecaySteps int     `json:"lr-decay-steps,omitempty"` // cosine: iterations to decay over (0: Steps)
@@ -120,32 +121,28 @@ type Options struct {
 	Opset int64 `json:"opset,omitempty"`
 }
 
-// DefaultOptions returns the paper's toy settings: a 2-100-100-1 PReLU
-// energy, a 2-100-100-2 PReLU generator, the Jacobian lower bound and the
-// gradient-penalty upper bound, batch 200, Adam with learning rate 2e-4,
-// β1 = 0 and β2 = 0.9, one energy step per generator step.
+// DefaultOptions returns the paper's toy networks (a 2-100-100-1 PReLU
+// energy, a 2-100-100-2 PReLU generator, batch 200, one energy step per
+// generator step) trained with the recipe RecipeDefault: the Jacobian
+// lower bound and the diffusion upper bound, Adam (β1 = 0, β2 = 0.9) at
+// 1e-3 with warm-up and cosine decay, and the parameter average. The
+// paper's own settings are RecipePaper (Options.ApplyRecipe).
 //
 // The paper's toy generator also has BatchNorm; it is off by default here
 // (GeneratorBatchNorm turns it on; the bounds then see the generator in
 // inference mode, with running statistics: see inferenceNets).
 func DefaultOptions() Options {
-	return Options{
+	o := Options{
 		Data:               "toy:25gaussians",
 		DataRows:           100000,
 		Energy:             "mlp:2-100-100-1:prelu",
 		Generator:          "mlp:2-100-100-2:prelu",
 		GeneratorBatchNorm: false,
-		Lower:              bounds.NewJacobianEntropy(false).Name(),
-		Upper:              bounds.NewGradientPenalty(false).Name(),
 		Steps:              10000,
 		EnergySteps:        1,
 		GeneratorSteps:     1,
 		BatchSize:          200,
-		LREnergy:           2e-4,
-		LRGenerator:        2e-4,
-		Beta2:              0.9,
 		Seed:               1,
-		LRSchedule:         ScheduleConstant,
 		LRGamma:            0.5,
 		Precision:          "float64",
 		SpectralNorm:       false,
@@ -156,6 +153,8 @@ func DefaultOptions() Options {
 		Out:                "run",
 		Opset:              export.Opset,
 	}
+	recipes[0].apply(&o) // RecipeDefault
+	return o
 }
 
 // Check reports every missing or invalid option, each a *fielderr.Error

@@ -16,11 +16,13 @@ func ExportCheckpoint(path, dir string, average bool, h Hooks) (energy, generato
 	if err != nil {
 		return "", "", 0, err
 	}
-	o := DefaultOptions()
+	// The options' identity leaves out zero values (such as EMA 0, which
+	// is not the default), so they are read onto zero options.
+	var o Options
 	if err := json.Unmarshal([]byte(c.Meta["options"]), &o); err != nil {
 		return "", "", 0, fmt.Errorf("checkpoint %s: options: %w", path, err)
 	}
-	o.Steps, o.LogEvery, o.Out, o.Resume = max(c.Step, 1), 1, dir, false
+	o.Steps, o.LogEvery, o.Out, o.Resume, o.Opset = max(c.Step, 1), 1, dir, false, DefaultOptions().Opset
 	tr, err := NewTrainer(o, Hooks{Lower: h.Lower, Upper: h.Upper})
 	if err != nil {
 		return "", "", 0, fmt.Errorf("checkpoint %s: %w", path, err)

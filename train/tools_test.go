@@ -37,6 +37,7 @@ func TestLRFactor(t *testing.T) {
 	}
 	for _, c := range cases {
 		o := DefaultOptions()
+		o.mustApply(t, RecipePaper) // a constant rate, no warm-up
 		o.Steps = 1000
 		c.edit(&o)
 		if err := o.Check(); err != nil {
@@ -45,6 +46,27 @@ func TestLRFactor(t *testing.T) {
 		if got := o.lrFactor(c.t); math.Abs(got-c.want) > 1e-12 {
 			t.Errorf("%s: lrFactor(%d) = %v, want %v", c.name, c.t, got, c.want)
 		}
+	}
+}
+
+// TestDefaultScheduleHorizon checks that the default schedule decays
+// over a fixed horizon: a run of 50 000 iterations follows that of
+// 20 000, then stays at the final factor.
+func TestDefaultScheduleHorizon(t *testing.T) {
+	short, long := DefaultOptions(), DefaultOptions()
+	short.Steps, long.Steps = 20000, 50000
+	for _, it := range []int{0, 250, 499, 500, 10000, 19999} {
+		if a, b := short.lrFactor(it), long.lrFactor(it); a != b {
+			t.Errorf("lrFactor(%d): %v with %d steps, %v with %d", it, a, short.Steps, b, long.Steps)
+		}
+	}
+	for _, it := range []int{20000, 35000, 49999} {
+		if f := long.lrFactor(it); f != long.LRFinal {
+			t.Errorf("lrFactor(%d) = %v after the horizon, want LRFinal %v", it, f, long.LRFinal)
+		}
+	}
+	if f, want := short.lrFactor(0), 1/float64(short.LRWarmup); math.Abs(f-want) > 1e-15 {
+		t.Errorf("lrFactor(0) = %v, want 1/LRWarmup = %v", f, want)
 	}
 }
 

@@ -264,7 +264,7 @@ func TestBadNetworks(t *testing.T) {
 		{func(o *Options) { o.Generator, o.GeneratorBatchNorm = "flow:2-2-8", true }, "GeneratorBatchNorm: the flow generator flow:2-2-8 takes no BatchNormalization"},
 		{func(o *Options) { o.Generator = "flow:3-2-8" }, "Generator flow:3-2-8 makes rows of 3 values"},
 		{func(o *Options) { o.Generator = "flow:2-2-8:relu" }, `Generator: flow spec "flow:2-2-8:relu": unknown activation`},
-		{func(o *Options) { o.DiffusionSigmas = []float64{0.01} }, `DiffusionSigmas: the upper bound "gp" has no noise levels`},
+		{func(o *Options) { o.DiffusionSigmas, o.Upper = []float64{0.01}, "gp" }, `DiffusionSigmas: the upper bound "gp" has no noise levels`},
 	}
 	for _, c := range cases {
 		o := tinyOptions(t)

@@ -617,7 +617,7 @@ func (tr *Trainer) checkpoint(wall float64) error {
 // restore sets the state of the run from c.
 func (tr *Trainer) restore(c *Checkpoint) error {
 	if got, want := c.Meta["options"], tr.o.identity(); got != want {
-		return fielderr.Errorf("the checkpoint was made with other options: " + optionsDiff(got, want))
+		return fielderr.Errorf("the checkpoint was made with other options: " + optionsDiff(got, want) + tr.o.recipeHint(got))
 	}
 	if c.Step > tr.o.Steps {
 		return fielderr.Errorf("the checkpoint is of iteration %d, beyond {Steps} %d", c.Step, tr.o.Steps)

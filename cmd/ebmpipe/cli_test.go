@@ -212,6 +212,7 @@ var cliCases = []cliCase{
 
 	{name: "train/several-bad-flags", args: trainArgs("--lower", "svd", "--upper", "kl", "--steps", "0"), code: 2},
 	{name: "train/float-not-a-number", args: trainArgs("--lr-energy", "fast"), code: 2},
+	{name: "train/unknown-recipe", args: trainArgs("--upper", "gp", "--recipe", "fast"), code: 2},
 	{name: "train/unknown-toy-data", args: trainArgs("--data", "toy:blobs"), code: 1},
 	{name: "train/missing-data", args: trainArgs("--data", "$DIR/nope.csv"), code: 1},
 	{name: "train/data-directory", args: trainArgs("--data", "$DIR/dir.csv"), code: 1},

@@ -44,7 +44,7 @@ func TestRunCommand(t *testing.T) {
 	for _, want := range []string{
 		"trained 30 iterations on toy:8gaussians",
 		"bounds on the 300 held-out rows",
-		"bracket (jacobian, gp): L_low ",
+		"bracket (jacobian, diffusion): L_low ", // the default pair
 		"test log-likelihood: ",
 		"(300 held-out rows, go engine)",
 		"single Gaussian fitted to the training data: ",

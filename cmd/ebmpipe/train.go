@@ -28,7 +28,15 @@ the entropy and KL estimates, s_min, mean energies, wall time), checkpoint/
 (every --checkpoint-every iterations and at the end; --resume continues
 exactly), and at the end energy.onnx and generator.onnx. Interrupting
 (Ctrl-C, SIGTERM) writes a checkpoint first. A NaN or infinite loss stops
-the run and keeps the last good checkpoint.`,
+the run and keeps the last good checkpoint.
+
+The defaults are the recipe that holds up on long runs (--recipe default:
+the diffusion upper bound, a higher learning rate with warm-up and cosine
+decay, and a moving average of the parameters, which evaluation and export
+use); --recipe paper gives the paper's toy settings (the gradient-penalty
+upper bound at the paper's rate), whose energy drifts on long runs
+(bench/drift.md). --recipe lists the flags of each; flags given explicitly
+win over the recipe.`,
 	setup: func(fs *pflag.FlagSet, out, errw io.Writer) func([]string) error {
 		o := train.DefaultOptions()
 		cli.TrainFlags(fs, &o)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -220,5 +221,46 @@ func TestTrainUsageErrors(t *testing.T) {
 		if code != c.code || !strings.Contains(stderr, c.want) {
 			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", args, code, stderr, c.code, c.want)
 		}
+	}
+}
+
+// TestResumeRecipes checks that a run resumes whatever recipe it was
+// started with: a run started with the recipe's flags given one by one
+// (as before the recipe existed) resumes with the same flags or with
+// none, and a run made at the paper's settings is refused without
+// --recipe paper, with a message naming it, and resumes with it.
+func TestResumeRecipes(t *testing.T) {
+	study := strings.Fields("--upper diffusion --ema 0.999 --lr-energy 1e-3 --lr-generator 1e-3 " +
+		"--lr-schedule cosine --lr-final 0.05 --lr-decay-steps 20000 --lr-warmup 500")
+	args := func(dir string, steps int, extra ...string) []string {
+		return append([]string{"train", "--data", "toy:25gaussians", "--data-rows", "200", "--energy", "mlp:2-8-1",
+			"--generator", "mlp:2-8-2", "--batch-size", "16", "--steps", strconv.Itoa(steps), "--out", dir}, extra...)
+	}
+	cases := []struct {
+		name          string
+		start, resume []string
+		want          string // in the refusal; "" if the resume runs
+	}{
+		{"explicit flags, same flags", study, study, ""},
+		{"explicit flags, none", study, nil, ""},
+		{"paper, none", []string{"--recipe", "paper"}, nil, `--upper diffusion (checkpoint gp)`},
+		{"paper, none, hint", []string{"--recipe", "paper"}, nil, `the checkpoint's are those of recipe "paper"`},
+		{"paper and a flag, the flag", []string{"--recipe", "paper", "--seed", "4"}, []string{"--seed", "4"}, `recipe "paper"`},
+		{"paper, paper", []string{"--recipe", "paper"}, []string{"--recipe", "paper"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			if code, _, stderr := runCLI(args(dir, 3, c.start...)...); code != 0 {
+				t.Fatalf("start: exit %d: %s", code, stderr)
+			}
+			code, _, stderr := runCLI(args(dir, 5, append(c.resume, "--resume")...)...)
+			switch {
+			case c.want == "" && code != 0:
+				t.Errorf("resume: exit %d: %s", code, stderr)
+			case c.want != "" && (code == 0 || !strings.Contains(stderr, c.want)):
+				t.Errorf("resume: exit %d, %q; want a refusal saying %q", code, stderr, c.want)
+			}
+		})
 	}
 }

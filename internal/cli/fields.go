@@ -16,21 +16,30 @@ import (
 const fieldKey = "ebmpipe-field"
 
 // bindFields records on each flag of fs that sets a field of the struct o
-// points to the field's name, after prefix, unless one is recorded. A
-// flag's value points at the field it sets (pflag's own values, and
-// those of this package through target).
+// points to the field's name, after prefix, unless one is recorded.
 func bindFields(fs *pflag.FlagSet, o any, prefix string) {
-	v := reflect.ValueOf(o).Elem()
-	fields := map[uintptr]string{}
-	for _, f := range reflect.VisibleFields(v.Type()) { // those of embedded structs too
-		if f.IsExported() && !f.Anonymous {
-			fields[v.FieldByIndex(f.Index).Addr().Pointer()] = prefix + f.Name
+	for name, f := range flagFields(fs, o) {
+		if _, ok := fs.Lookup(name).Annotations[fieldKey]; !ok {
+			fs.SetAnnotation(name, fieldKey, []string{prefix + f.Name})
 		}
 	}
-	fs.VisitAll(func(fl *pflag.Flag) {
-		if _, ok := fl.Annotations[fieldKey]; ok {
-			return
+	addLimits(fs)
+}
+
+// flagFields returns, by flag name, the field of the struct o points to
+// that each flag of fs sets (fields of embedded structs too). A flag's
+// value points at the field it sets (pflag's own values, and those of
+// this package through target).
+func flagFields(fs *pflag.FlagSet, o any) map[string]reflect.StructField {
+	v := reflect.ValueOf(o).Elem()
+	fields := map[uintptr]reflect.StructField{}
+	for _, f := range reflect.VisibleFields(v.Type()) {
+		if f.IsExported() && !f.Anonymous {
+			fields[v.FieldByIndex(f.Index).Addr().Pointer()] = f
 		}
+	}
+	byFlag := map[string]reflect.StructField{}
+	fs.VisitAll(func(fl *pflag.Flag) {
 		var p reflect.Value
 		if t, ok := fl.Value.(interface{ target() any }); ok {
 			p = reflect.ValueOf(t.target())
@@ -40,11 +49,11 @@ func bindFields(fs *pflag.FlagSet, o any, prefix string) {
 		if p.Kind() != reflect.Pointer {
 			return
 		}
-		if name, ok := fields[p.Pointer()]; ok {
-			fs.SetAnnotation(fl.Name, fieldKey, []string{name})
+		if f, ok := fields[p.Pointer()]; ok {
+			byFlag[fl.Name] = f
 		}
 	})
-	addLimits(fs)
+	return byFlag
 }
 
 // flagName returns the command-line name of the flag of sets that sets

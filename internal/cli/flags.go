@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -33,6 +34,7 @@ func TrainFlags(fs *pflag.FlagSet, o *train.Options) {
 	fs.StringVar(&o.Encoder, "encoder", o.Encoder, "encoder network for --lower mi: `FILE.onnx` or mlp:IN-H-...-2*LATENT[:act]")
 	fs.BoolVar(&o.GeneratorBatchNorm, "generator-batchnorm", o.GeneratorBatchNorm, "add BatchNormalization to an mlp: generator (trained with batch statistics)")
 	fs.BoolVar(&o.SpectralNorm, "spectral-norm", o.SpectralNorm, "divide each weight matrix of the energy but the output layer's by its largest singular value (spectral normalisation); keeps the energy's gradients bounded")
+	fs.Var(&recipeValue{o: o, fs: fs, name: train.RecipeDefault}, "recipe", "") // usage by recipeUsage, once the flags it names exist
 	fs.StringVar(&o.Lower, "lower", o.Lower, "entropy lower bound: "+choices(bounds.LowerNames(), o.Lower))
 	fs.StringVar(&o.Upper, "upper", o.Upper, "KL upper bound: "+choices(bounds.UpperNames(), o.Upper))
 	fs.Var(optFloat{&o.LambdaH}, "lambda-h", "weight λ_H of the entropy term in the generator's loss (default: the bound's)")
@@ -76,6 +78,7 @@ func TrainFlags(fs *pflag.FlagSet, o *train.Options) {
 	fs.Float64Var(&o.ValidationFraction, "validation-fraction", o.ValidationFraction, fmt.Sprintf("share of the training rows held out for validation with --select best, never trained on (0: %g)", train.DefaultValidationFraction))
 	fs.Int64Var(&o.Opset, "opset", o.Opset, fmt.Sprintf("ONNX operator set `N` of the exported energy.onnx and generator.onnx (%d to %d)", export.MinOpset, export.MaxOpset))
 	bindFields(fs, o, "")
+	fs.Lookup("recipe").Usage = recipeUsage(fs, o)
 }
 
 // choices lists names for a flag's help, "a, b or c", with the default,
@@ -198,6 +201,79 @@ func PlotFlags(fs *pflag.FlagSet, o *plot.Options) {
 func VersionFlags(fs *pflag.FlagSet, lib *string) {
 	fs.StringVar(lib, "ort-lib", *lib, "ONNX Runtime shared library `PATH` (default $"+ortlib.LibEnv+", then "+ortlib.DefaultLibShown+")")
 	fs.SetAnnotation("ort-lib", fieldKey, []string{"ORTLib"}) // the field ortlib's errors name
+}
+
+// recipeUsage returns the help of --recipe: each recipe as the flags
+// whose values the recipes set differently, from the recipes themselves.
+func recipeUsage(fs *pflag.FlagSet, o *train.Options) string {
+	fields := flagFields(fs, o)
+	var names []string // the flags the recipes set differently, in order
+	sorted := fs.SortFlags
+	fs.SortFlags = false // VisitAll in the order of definition
+	defer func() { fs.SortFlags = sorted }()
+	fs.VisitAll(func(fl *pflag.Flag) {
+		f, ok := fields[fl.Name]
+		if !ok {
+			return
+		}
+		var first reflect.Value
+		for i, r := range train.Recipes() {
+			v := *o
+			_ = v.ApplyRecipe(r) // r is known
+			if x := reflect.ValueOf(v).FieldByIndex(f.Index); i == 0 {
+				first = x
+			} else if !reflect.DeepEqual(x.Interface(), first.Interface()) {
+				names = append(names, fl.Name)
+				return
+			}
+		}
+	})
+	var parts []string
+	for _, r := range train.Recipes() {
+		v := *o
+		_ = v.ApplyRecipe(r)
+		var flags []string
+		for _, n := range names {
+			x := reflect.ValueOf(v).FieldByIndex(fields[n].Index)
+			if !x.IsZero() {
+				flags = append(flags, fmt.Sprintf("--%s %v", n, x.Interface()))
+			}
+		}
+		parts = append(parts, r+" ("+strings.Join(flags, " ")+")")
+	}
+	return fmt.Sprintf("named `RECIPE` setting the bounds, their weights, Adam, its schedule and --ema: %s; "+
+		"the flags not shown are 0 or off, and each bound takes its own weights (gp: λ_GP %v, τ %v; diffusion: λ %v). "+
+		"paper is the paper's toy settings, which drift on long runs; default is the recipe that holds up (bench/drift.md). "+
+		"Flags given explicitly win over the recipe, in any order",
+		strings.Join(parts, ", "), bounds.DefaultGPLambda, bounds.DefaultGPTau, bounds.NewDiffusion().Lambda)
+}
+
+// recipeValue is the --recipe flag: setting it applies a named recipe
+// (train.Options.ApplyRecipe) to the options, but for the fields of the
+// flags of fs already given, so that explicit flags win whichever comes
+// first.
+type recipeValue struct {
+	o    *train.Options
+	fs   *pflag.FlagSet
+	name string
+}
+
+func (r *recipeValue) String() string { return r.name }
+func (r *recipeValue) Type() string   { return "string" }
+
+func (r *recipeValue) Set(name string) error {
+	before := *r.o
+	if err := r.o.ApplyRecipe(name); err != nil {
+		return err
+	}
+	now, was := reflect.ValueOf(r.o).Elem(), reflect.ValueOf(before)
+	for flag, f := range flagFields(r.fs, r.o) {
+		if r.fs.Lookup(flag).Changed {
+			now.FieldByIndex(f.Index).Set(was.FieldByIndex(f.Index))
+		}
+	}
+	r.name = name
+	return nil
 }
 
 // optFloat is a flag setting an optional number: unset (nil) until given.
