@@ -10,16 +10,19 @@
 #
 #   bench/fixedgen.sh exact-silu 25gaussians 1 3000 --lower jacobian-exact
 #
+# The paper's recipe underlies the FLAGS (constant rates, no parameter
+# average), as in every run of bench/generator.md.
+#
 # Runs go to $FIX_DIR/NAME (default out/fixedgen), one row per checkpoint
 # to $FIX_DIR/results.csv with the last metrics row's entropy estimate
 # (the lower bound's value) and mean E(G(z)) of the training batches.
 # ENERGY=FILE.onnx replaces the true energy by another fixed one (then
-# kl_est is KL(q ‖ p) − log Z). REEVAL=1 evaluates an existing run again (replacing its rows) and
-# trains nothing. BIN, STUDY and TRUTH name the ebmpipe, bench/study and bench/truth
-# binaries (built if missing).
+# kl_est is KL(q ‖ p) − log Z). REEVAL=1 evaluates an existing run again
+# (replacing its rows) and trains nothing. BIN, STUDY and TRUTH name the
+# ebmpipe, bench/study and bench/truth binaries (built if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 4 ] || { sed -n '2,21p' "$0" >&2; exit 2; }
+[ $# -ge 4 ] || { sed -n '2,24p' "$0" >&2; exit 2; }
 name=$1 data=$2 seed=$3 steps=$4
 shift 4
 bin=${BIN:-bin/ebmpipe}
@@ -40,7 +43,7 @@ if [ "${REEVAL:-}" = 1 ]; then
 	mv "$results.tmp" "$results"
 else
 	rm -rf "$run"
-	"$bin" train --data "toy:$data" --seed "$seed" --steps "$steps" --energy "$energy" --lr-energy 1e-300 --upper none \
+	"$bin" train --data "toy:$data" --seed "$seed" --steps "$steps" --recipe paper --energy "$energy" --lr-energy 1e-300 --upper none \
 		--checkpoint-every "${CKPT_EVERY:-1000}" --keep-checkpoints 0 --log-every 100 --out "$run" "$@" >"$run.train.log" 2>&1 || {
 		tail -3 "$run.train.log" >&2
 		echo "$name,$data,$seed,,,,,,,,,failed: $*" >>"$results"
