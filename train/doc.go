@@ -21,6 +21,13 @@
 // log-likelihood falls from −1.8 nats at 6 000 iterations to −19 at
 // 20 000 (bench/drift.md).
 //
+// Options.AnnealFrom anneals the generator's target from p_θ^β0 to p_θ:
+// against a fixed sharp target (the true 25gaussians energy) a freshly
+// initialised generator otherwise falls into the one mode it starts in.
+// In co-training it is not what limits mode coverage: there the energy's
+// modes are cones with heavy tails that hold most of p_θ's mass, and the
+// generator follows them (bench/generator.md).
+//
 // A Pair loads a trained energy and generator to measure their bounds, as
 // the trainer's certified-bracket monitor does during training.
 package train

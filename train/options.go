@@ -91,6 +91,12 @@ type Options struct {
 	ClipGradNorm float64 `json:"clip-grad-norm,omitempty"` // largest gradient norm per network (0: no clipping)
 	EMA          float64 `json:"ema,omitempty"`            // decay β of the parameter average (0: none)
 	EnergyAnchor float64 `json:"energy-anchor,omitempty"`  // weight α of α·(mean E(data)² + mean E(G(z))²)
+	// AnnealFrom and AnnealSteps anneal the generator's target from
+	// p_θ^β₀ to p_θ (β₀ = AnnealFrom in (0, 1), 0: off) geometrically over
+	// the first AnnealSteps iterations, by dividing the entropy term of
+	// its loss by β_t (see anneal.go).
+	AnnealFrom  float64 `json:"anneal-from,omitempty"`
+	AnnealSteps int     `json:"anneal-steps,omitempty"`
 	// DiffusionSigmas, when set, replaces the noise levels of the
 	// diffusion bound (bounds.DefaultSigmas).
 	DiffusionSigmas []float64 `json:"diffusion-sigmas,omitempty"`

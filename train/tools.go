@@ -50,6 +50,15 @@ func (o *Options) checkTools() []error {
 			break
 		}
 	}
+	if !(o.AnnealFrom >= 0 && o.AnnealFrom < 1) {
+		add("{AnnealFrom} %v: must be in [0, 1) (0: off)", o.AnnealFrom)
+	}
+	if o.AnnealFrom > 0 && o.AnnealSteps < 1 {
+		add("{AnnealFrom} %v needs {AnnealSteps} of at least 1, not %d", o.AnnealFrom, o.AnnealSteps)
+	}
+	if o.AnnealSteps < 0 {
+		add("{AnnealSteps} %d: must not be negative", o.AnnealSteps)
+	}
 	if !(o.EnergyAnchor >= 0) || !finite(o.EnergyAnchor) {
 		add("{EnergyAnchor} %v: must be a finite non-negative number", o.EnergyAnchor)
 	}

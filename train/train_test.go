@@ -224,6 +224,11 @@ func TestOptionsCheck(t *testing.T) {
 		{func(o *Options) { o.EMA = 1 }, "EMA 1"},
 		{func(o *Options) { o.EnergyAnchor = -0.5 }, "EnergyAnchor -0.5"},
 		{func(o *Options) { o.DiffusionSigmas = []float64{0.02, 0.01} }, "DiffusionSigmas [0.02 0.01]: want increasing"},
+		{func(o *Options) { o.AnnealFrom, o.AnnealSteps = 0.01, 2000 }, ""},
+		{func(o *Options) { o.AnnealFrom = 0.01 }, "AnnealFrom 0.01 needs AnnealSteps"},
+		{func(o *Options) { o.AnnealFrom, o.AnnealSteps = 1, 10 }, "AnnealFrom 1"},
+		{func(o *Options) { o.AnnealFrom, o.AnnealSteps = math.NaN(), 10 }, "AnnealFrom NaN"},
+		{func(o *Options) { o.AnnealSteps = -1 }, "AnnealSteps -1"},
 	}
 	for _, c := range cases {
 		o := DefaultOptions()

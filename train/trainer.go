@@ -297,6 +297,7 @@ func (tr *Trainer) loadBounds() error {
 	if err := setWeights(tr.lower, tr.upper, o); err != nil {
 		return err
 	}
+	tr.lower = withAnneal(tr.lower, o.AnnealFrom, o.AnnealSteps)
 	if err := setSigmas(tr.upper, o.DiffusionSigmas); err != nil {
 		return err
 	}

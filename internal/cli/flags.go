@@ -60,6 +60,8 @@ func TrainFlags(fs *pflag.FlagSet, o *train.Options) {
 	fs.Float64Var(&o.ClipGradNorm, "clip-grad-norm", o.ClipGradNorm, "clip each network's gradient to this Euclidean norm before its Adam step (0: no clipping)")
 	fs.Float64Var(&o.EMA, "ema", o.EMA, "keep an exponential moving average of the parameters with this decay (e.g. 0.999) and evaluate and export it (0: none)")
 	fs.Float64Var(&o.EnergyAnchor, "energy-anchor", o.EnergyAnchor, "weight α of the energy-scale anchor α·(mean E(data)² + mean E(G(z))²) in the energy's loss (0: none)")
+	fs.Float64Var(&o.AnnealFrom, "anneal-from", o.AnnealFrom, "anneal the generator's target from p^β0 to p, β0 = `B` in (0, 1), by dividing the entropy term of its loss by β rising geometrically to 1 over --anneal-steps iterations (0: off)")
+	fs.IntVar(&o.AnnealSteps, "anneal-steps", o.AnnealSteps, "iterations of the generator's annealing (--anneal-from)")
 	fs.Float64SliceVar(&o.DiffusionSigmas, "diffusion-sigmas", o.DiffusionSigmas, "noise levels σ_1 < … < σ_K of --upper diffusion (default 0.01,0.04,0.07,0.1)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed: data, initial weights, batches and noise; the same seed gives the same run")
 	fs.StringVar(&o.Precision, "precision", o.Precision, "element type of the training graphs: `float64` or float32 (about twice as fast, but s_min of ill-conditioned Jacobians loses accuracy); parameters and Adam state are float64 either way")
