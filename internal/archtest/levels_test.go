@@ -59,6 +59,7 @@ var levels = map[string]int{
 	"bench/gen":    11,
 	"bench/rawort": 11,
 	"bench/study":  11,
+	"bench/truth":  11,
 }
 
 // parentAllowed lists the packages that may import their parent
