@@ -55,11 +55,12 @@ var levels = map[string]int{
 
 	"internal/cli": 10,
 
-	"cmd/ebmpipe":  11,
-	"bench/gen":    11,
-	"bench/rawort": 11,
-	"bench/study":  11,
-	"bench/truth":  11,
+	"cmd/ebmpipe":     11,
+	"bench/gen":       11,
+	"bench/rawort":    11,
+	"bench/study":     11,
+	"bench/truth":     11,
+	"bench/baselines": 11,
 }
 
 // parentAllowed lists the packages that may import their parent
