@@ -22,15 +22,9 @@
 # ebmpipe, bench/study and bench/truth binaries (built if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 4 ] || { sed -n '2,24p' "$0" >&2; exit 2; }
-name=$1 data=$2 seed=$3 steps=$4
-shift 4
-bin=${BIN:-bin/ebmpipe}
-study=${STUDY:-bin/study}
+. bench/runargs.sh
 truth=${TRUTH:-bin/truth}
 fdir=${FIX_DIR:-out/fixedgen}
-[ -x "$bin" ] || go build -tags openblas -o "$bin" ./cmd/ebmpipe
-[ -x "$study" ] || go build -tags openblas -o "$study" ./bench/study
 [ -x "$truth" ] || go build -o "$truth" ./bench/truth
 mkdir -p "$fdir"
 energy=${ENERGY:-$fdir/truth-$data.onnx}

@@ -23,14 +23,8 @@
 # ebmpipe and bench/study binaries (built if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 4 ] || { sed -n '2,24p' "$0" >&2; exit 2; }
-name=$1 data=$2 seed=$3 steps=$4
-shift 4
-bin=${BIN:-bin/ebmpipe}
-study=${STUDY:-bin/study}
+. bench/runargs.sh
 sdir=${STUDY_DIR:-out/study}
-[ -x "$bin" ] || go build -tags openblas -o "$bin" ./cmd/ebmpipe
-[ -x "$study" ] || go build -tags openblas -o "$study" ./bench/study
 run=$sdir/$name/$data-s$seed
 results=$sdir/results.csv
 mkdir -p "$sdir/$name"
