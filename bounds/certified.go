@@ -17,7 +17,7 @@ import (
 // the samples is exact, q_ρ(G(z)) = ρ(z)/|det J(z)|, and so are the
 // importance weights w = e^{−E(x)}/q_ρ(x) of p_θ against q_ρ. Then
 //
-//	lower: log Z ≥ E[log (1/K) Σ_{k≤K} w_k]   (importance-weighted; needs G injective)
+//	lower: log Z ≥ E[log (1/K) Σ_{k≤K} w_k]   (importance-weighted; needs G injective, or on a Ball)
 //	upper: log Z ≤ ½ log E[w²]                (χ², CUBO; needs G onto R^D, a fold allowed)
 //
 // and NLL = E_data[E] + log Z lies between E_data[E] plus each. The lower
