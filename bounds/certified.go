@@ -17,7 +17,7 @@ import (
 // the samples is exact, q_ρ(G(z)) = ρ(z)/|det J(z)|, and so are the
 // importance weights w = e^{−E(x)}/q_ρ(x) of p_θ against q_ρ. Then
 //
-//	lower: log Z ≥ E[log (1/K) Σ_{k≤K} w_k]   (importance-weighted; needs G injective)
+//	lower: log Z ≥ E[log (1/K) Σ_{k≤K} w_k]   (importance-weighted; needs G injective, or on a Ball)
 //	upper: log Z ≤ ½ log E[w²]                (χ², CUBO; needs G onto R^D, a fold allowed)
 //
 // and NLL = E_data[E] + log Z lies between E_data[E] plus each. The lower
@@ -49,18 +49,24 @@ type Certified struct {
 	// Proposal is the latent law ρ of the draws, whose density enters the
 	// weights exactly (DefaultProposal: a defensive Student-t mixture).
 	Proposal Proposal
+	// Shrink, in (0, 1], scales the fold radius of independent draws
+	// into the radius of the latent ball on which the lower end assumes
+	// G one-to-one when the generator folds (Bracket).
+	Shrink float64
 }
 
 // Defaults of Certified.
 const (
 	DefaultLevel   = 0.95
 	DefaultMaxTail = 0.7
+	DefaultShrink  = 0.9
 )
 
 // DefaultCertified returns the bracket with K = ⌊√n⌋, 95 % one-sided
-// limits and the PSIS reliability threshold.
+// limits, the PSIS reliability threshold and a lower end on 0.9 of the
+// fold radius.
 func DefaultCertified() Certified {
-	return Certified{Level: DefaultLevel, MaxTail: DefaultMaxTail, Proposal: DefaultProposal()}
+	return Certified{Level: DefaultLevel, MaxTail: DefaultMaxTail, Proposal: DefaultProposal(), Shrink: DefaultShrink}
 }
 
 // Check reports every invalid field.
@@ -74,6 +80,9 @@ func (c *Certified) Check() error {
 	}
 	if !(c.MaxTail > 0 && c.MaxTail < 1) {
 		errs = append(errs, fmt.Errorf("MaxTail = %g: want a Pareto shape in (0, 1)", c.MaxTail))
+	}
+	if !(c.Shrink > 0 && c.Shrink <= 1) {
+		errs = append(errs, fmt.Errorf("Shrink = %g: want a factor in (0, 1]", c.Shrink))
 	}
 	if err := c.Proposal.Check(); err != nil {
 		errs = append(errs, fmt.Errorf("Proposal: %w", err))
@@ -139,28 +148,77 @@ func (c *Certified) entropy(n Nets, b Batch) (Estimate, error) {
 
 // A FoldCheck counts the signs of det J(z) over latent draws: a
 // continuously differentiable injective map has no sign change, so one
-// proves that the generator folds.
-type FoldCheck struct{ Positive, Negative, Singular int }
+// proves that the generator folds. It also keeps, for each sign, the
+// smallest ‖z‖ at which it was seen, from which FoldRadius tells how far
+// from the origin the draws found no fold.
+type FoldCheck struct {
+	Positive, Negative, Singular int
+	// NearestPositive, NearestNegative and NearestSingular are the
+	// smallest ‖z‖ among the draws of each sign (meaningful where its
+	// count is positive).
+	NearestPositive, NearestNegative, NearestSingular float64
+}
 
 // Add counts the determinants of the d×d matrices in jac (rows × d × d,
-// row-major, as Estimate.Jacobian holds them).
-func (f *FoldCheck) Add(jac []float64, d int) {
+// row-major, as Estimate.Jacobian holds them) at the latent draws z
+// (rows × d).
+func (f *FoldCheck) Add(z, jac []float64, d int) {
 	var lu mat.LU
-	for off := 0; off+d*d <= len(jac); off += d * d {
-		lu.Factorize(mat.NewDense(d, d, jac[off:off+d*d]))
+	norms := RowNorms(z, d)
+	for i := range min(len(jac)/(d*d), len(norms)) {
+		lu.Factorize(mat.NewDense(d, d, jac[i*d*d:(i+1)*d*d]))
+		count, nearest := &f.Singular, &f.NearestSingular
 		switch _, sign := lu.LogDet(); {
 		case sign > 0:
-			f.Positive++
+			count, nearest = &f.Positive, &f.NearestPositive
 		case sign < 0:
-			f.Negative++
-		default:
-			f.Singular++
+			count, nearest = &f.Negative, &f.NearestNegative
 		}
+		if *count == 0 || norms[i] < *nearest {
+			*nearest = norms[i]
+		}
+		*count++
 	}
 }
 
 // Folds reports whether det J took both signs.
 func (f FoldCheck) Folds() bool { return f.Positive > 0 && f.Negative > 0 }
+
+// FoldRadius returns the smallest ‖z‖ of a draw whose det J differs in
+// sign (singular counting as a sign of its own) from that of the draw
+// nearest the origin: every draw strictly inside it has one sign. It is
+// +Inf when all draws share a sign, and 0 without draws.
+func (f FoldCheck) FoldRadius() float64 {
+	var near []float64
+	for _, s := range []struct {
+		n int
+		r float64
+	}{{f.Positive, f.NearestPositive}, {f.Negative, f.NearestNegative}, {f.Singular, f.NearestSingular}} {
+		if s.n > 0 {
+			near = append(near, s.r)
+		}
+	}
+	switch slices.Sort(near); len(near) {
+	case 0:
+		return 0
+	case 1:
+		return math.Inf(1)
+	}
+	return near[1]
+}
+
+// RowNorms returns the Euclidean norms of the rows of z (rows × d).
+func RowNorms(z []float64, d int) []float64 {
+	out := make([]float64, len(z)/d)
+	for i := range out {
+		ss := 0.0
+		for _, v := range z[i*d : (i+1)*d] {
+			ss += v * v
+		}
+		out[i] = math.Sqrt(ss)
+	}
+	return out
+}
 
 // MeanSE is a Monte-Carlo mean and its standard error.
 type MeanSE struct{ Value, StdErr float64 }
@@ -194,6 +252,12 @@ type Bracket struct {
 	TailK, TailKWeights float64
 	// Proposal is the latent law the weights were drawn under.
 	Proposal Proposal
+	// Ball is the latent region of the lower end's draws: all of R^d
+	// (Radius +Inf) unless the generator folds.
+	Ball Ball
+	// Fold describes the fold the draws found; empty when det J kept its
+	// sign.
+	Fold string
 }
 
 // Width returns Upper.Limit − Lower.Limit, or NaN unless both ends are
@@ -217,12 +281,19 @@ type Weights struct {
 	// LogRatio[i] = log N(z_i) − log ρ(z_i), as Proposal.Draw returns it;
 	// nil when ρ = N(0, I).
 	LogRatio []float64
+	// Norm[i] = ‖z_i‖ (RowNorms) of z_i in R^Dim, which the lower end
+	// needs when G folds; nil refuses it then.
+	Norm []float64
+	Dim  int
 }
 
 // Bracket computes the bracket from the data's mean energy and the
 // log-weights of the draws of c.Proposal, with the fold check of their
-// Jacobians: both ends use the weights p̃/q_ρ against the proposal's law.
-func (c *Certified) Bracket(energyData MeanSE, w Weights, folds FoldCheck) (Bracket, error) {
+// Jacobians (folds) and that of latent draws independent of them (indep,
+// zero when there are none): both ends use the weights p̃/q_ρ against the
+// proposal's law. When folds finds a fold, the lower end keeps the draws
+// inside the ball ‖z‖ ≤ Shrink·indep.FoldRadius() (see Ball).
+func (c *Certified) Bracket(energyData MeanSE, w Weights, folds, indep FoldCheck) (Bracket, error) {
 	if err := c.Check(); err != nil {
 		return Bracket{}, fmt.Errorf("%s bracket: %w", c.Name(), err)
 	}
@@ -231,30 +302,33 @@ func (c *Certified) Bracket(energyData MeanSE, w Weights, folds FoldCheck) (Brac
 		return Bracket{}, fmt.Errorf("%s bracket: %w", c.Name(), err)
 	}
 	n := len(logW)
-	k := c.K
-	if k == 0 {
-		k = max(1, int(math.Sqrt(float64(n))))
-	}
-	br := Bracket{K: k, Samples: n, TailKWeights: ParetoK(logW), Proposal: c.Proposal}
+	br := Bracket{Samples: n, TailKWeights: ParetoK(logW), Proposal: c.Proposal, Ball: Ball{Radius: math.Inf(1), Mass: 1, Draws: n}}
 	sq := make([]float64, n)
 	for i, l := range logW {
 		sq[i] = 2 * l
 	}
 	br.TailK = ParetoK(sq)
 	z := distuv.UnitNormal.Quantile(c.Level)
-	var fold string
 	if folds.Folds() {
-		fold = fmt.Sprintf("the generator folds: det J is positive at %d and negative at %d of the latent draws, so it is not one-to-one and the latent density over |det J| is not its density",
+		br.Fold = fmt.Sprintf("the generator folds: det J is positive at %d and negative at %d of the latent draws, so it is not one-to-one and the latent density over |det J| is not its density",
 			folds.Positive, folds.Negative)
 	}
-	br.Lower = c.lower(energyData, logW, k, z, fold)
+	lowW, why := logW, br.Fold
+	if br.Fold != "" {
+		br.Ball, lowW, why = c.ball(logW, w, folds, indep, br.Fold)
+	}
+	br.K = c.K
+	if br.K == 0 {
+		br.K = max(1, int(math.Sqrt(float64(len(lowW)))))
+	}
+	br.Lower = c.lower(energyData, lowW, br.K, z, why)
 	br.Upper = c.upper(energyData, logW, br.TailK, z)
 	if br.Lower.Certified {
-		br.Lower.Condition = c.injective(folds)
+		br.Lower.Condition = c.injective(folds, br.Ball)
 	}
 	if br.Upper.Certified {
 		br.Upper.Condition = fmt.Sprintf("needs a generator onto R^D (D = d, draws %s)", c.Proposal)
-		if fold != "" {
+		if br.Fold != "" {
 			br.Upper.Condition += fmt.Sprintf("; it folds (det J positive at %d, negative at %d draws), which leaves this end a bound: "+
 				"the weights then estimate ∫ e^{−E(x)}·#G⁻¹(x) dx ≥ Z (area formula)", folds.Positive, folds.Negative)
 		}
@@ -284,11 +358,14 @@ func (c *Certified) proposalWeights(w Weights) ([]float64, error) {
 	return logW, nil
 }
 
-// injective is the lower end's condition: an injective generator, which
-// the sign test of det J supports for a smooth one but cannot show for
-// one with kinks.
-func (c *Certified) injective(f FoldCheck) string {
+// injective is the lower end's condition: an injective generator on the
+// ball b, which the sign test of det J supports for a smooth one but
+// cannot show for one with kinks.
+func (c *Certified) injective(f FoldCheck, b Ball) string {
 	s := fmt.Sprintf("needs an injective generator (no fold found: det J keeps its sign at %d latent draws)", f.Positive+f.Negative+f.Singular)
+	if !math.IsInf(b.Radius, 1) {
+		s = b.String()
+	}
 	if len(c.Kinks) > 0 {
 		s += fmt.Sprintf("; the generator is piecewise smooth (%s): q_ρ = ρ(z)/|det J| still holds on each piece, "+
 			"but a constant sign of det J does not rule out a fold at the kinks (a branched cover)", strings.Join(c.Kinks, ", "))
@@ -302,9 +379,9 @@ func unavailable(reason string) Side {
 }
 
 // lower is E_data[E] + mean_g log (1/K) Σ_{k∈g} w_k over ⌊n/K⌋ groups.
-func (c *Certified) lower(ed MeanSE, logW []float64, k int, z float64, fold string) Side {
-	if fold != "" {
-		return unavailable(fold)
+func (c *Certified) lower(ed MeanSE, logW []float64, k int, z float64, why string) Side {
+	if why != "" {
+		return unavailable(why)
 	}
 	groups := len(logW) / k
 	if groups < 2 {

@@ -101,9 +101,9 @@ func ExampleCertified() {
 		logW[i] = h[i] - e[i]
 	}
 	var folds bounds.FoldCheck
-	folds.Add(est.Jacobian.Float64s(), 2)
+	folds.Add(zs, est.Jacobian.Float64s(), 2)
 	// A data set whose mean energy is exactly 1: NLL = 1 + log 2π.
-	br, err := c.Bracket(bounds.MeanSE{Value: 1}, bounds.Weights{LogW: logW, LogRatio: ratios}, folds)
+	br, err := c.Bracket(bounds.MeanSE{Value: 1}, bounds.Weights{LogW: logW, LogRatio: ratios}, folds, bounds.FoldCheck{})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -130,9 +130,10 @@ func TestFlowNeverFolds(t *testing.T) {
 	for _, c := range flowCases {
 		t.Run(fmt.Sprint(c.spec, "/", c.seed), func(t *testing.T) {
 			rg := newFlowRig(t, c.spec, c.seed, c.scale, m)
-			rg.run(t, latentRows(c.seed, m, rg.d))
+			z := latentRows(c.seed, m, rg.d)
+			rg.run(t, z)
 			var f bounds.FoldCheck
-			f.Add(graphtest.Values(rg.jac), rg.d)
+			f.Add(z, graphtest.Values(rg.jac), rg.d)
 			if f.Positive != m || f.Negative != 0 || f.Singular != 0 {
 				t.Errorf("det J signs %+v over %d rows, want all positive", f, m)
 			}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // A Proposal is the latent law ρ that the certified bracket draws z from:
@@ -103,4 +105,20 @@ func (p Proposal) LogRatio(z []float64) float64 {
 	a, b := math.Log1p(-p.Heavy)+logN, math.Log(p.Heavy)+logT
 	top := math.Max(a, b)
 	return logN - (top + math.Log(math.Exp(a-top)+math.Exp(b-top)))
+}
+
+// Mass returns ρ(B), the probability of the latent ball B = {‖z‖ ≤ r} in
+// R^d under the proposal: ‖z‖² ~ χ²_d for the normal part and
+// ‖z‖²/d ~ F(d, ν) for the Student-t part (z = g·√(ν/c), g ~ N(0, I_d),
+// c ~ χ²_ν). It is 1 for r = +Inf.
+func (p Proposal) Mass(r float64, d int) float64 {
+	if math.IsInf(r, 1) {
+		return 1
+	}
+	m := distuv.ChiSquared{K: float64(d)}.CDF(r * r)
+	if p.Heavy == 0 {
+		return m
+	}
+	t := distuv.F{D1: float64(d), D2: float64(p.DoF)}.CDF(r * r / float64(d))
+	return (1-p.Heavy)*m + p.Heavy*t
 }

@@ -53,6 +53,24 @@ func TestProposal(t *testing.T) {
 		if se := math.Sqrt(tail3 * (1 - tail3) / n); math.Abs(got-tail3) > 4*se {
 			t.Errorf("%v: share of draws beyond 3: %.5f, quadrature %.5f ± %.5f", p, got, tail3, se)
 		}
+		if m := p.Mass(3, 2); math.Abs(m-(total-tail3)) > 2e-3 {
+			t.Errorf("%v: Mass(3) = %.5f in 2-D, quadrature %.5f", p, m, total-tail3)
+		}
+		if m := p.Mass(math.Inf(1), 2); m != 1 {
+			t.Errorf("%v: Mass(+Inf) = %g, want 1", p, m)
+		}
+		// In 5-D, against the share of draws inside the ball.
+		z5 := make([]float64, 5)
+		inside := 0
+		for range n {
+			p.Draw(rng, z5)
+			if math.Sqrt(z5[0]*z5[0]+z5[1]*z5[1]+z5[2]*z5[2]+z5[3]*z5[3]+z5[4]*z5[4]) <= 2.5 {
+				inside++
+			}
+		}
+		if got, want := float64(inside)/n, p.Mass(2.5, 5); math.Abs(got-want) > 4*math.Sqrt(want*(1-want)/n) {
+			t.Errorf("%v: share of 5-D draws with ‖z‖ ≤ 2.5: %.5f, Mass %.5f", p, got, want)
+		}
 		if share, want := float64(normal)/n, 1-p.Heavy; math.Abs(share-want) > 4*math.Sqrt(want*(1-want)/n)+1e-12 {
 			t.Errorf("%v: share of normal draws %.4f, want %.4f", p, share, want)
 		}

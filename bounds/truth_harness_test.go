@@ -53,11 +53,15 @@ func measure(tb testing.TB, t *autodiff.Tape, nets bounds.Nets, data, z *autodif
 	normal := cert
 	normal.Proposal = bounds.Proposal{}
 	brs := []*bracketRig{{c: cert, out: &r.bracket}, {c: normal, out: &r.normal}}
+	// Each also has independent draws for its fold check.
 	for i, br := range brs {
 		br.z = t.Input(fmt.Sprintf("z-proposal-%d", i), z.Shape()...)
+		br.zFold = t.Input(fmt.Sprintf("z-fold-%d", i), z.Shape()...)
 		if br.est, r.certErr = br.c.Entropy(nets, bounds.Batch{Data: data, Z: br.z}); r.certErr == nil {
 			br.energy, _ = nets.Energy(br.est.X)
-		} else if !errors.As(r.certErr, new(*bounds.UnavailableError)) {
+			br.fold, r.certErr = br.c.Entropy(nets, bounds.Batch{Data: data, Z: br.zFold})
+		}
+		if r.certErr != nil && !errors.As(r.certErr, new(*bounds.UnavailableError)) {
 			tb.Fatal(r.certErr)
 		}
 	}
@@ -66,7 +70,8 @@ func measure(tb testing.TB, t *autodiff.Tape, nets bounds.Nets, data, z *autodif
 	}
 	fill(append(append(low.Noise, r.gpEst.Noise...), r.diffEst.Noise...))
 	for i, br := range brs {
-		br.ratios = drawProposal(br.z, br.c.Proposal, uint64(z.Shape()[0]+i))
+		br.zs, br.ratios = drawProposal(br.z, br.c.Proposal, uint64(z.Shape()[0]+i))
+		br.zFoldVals, _ = drawProposal(br.zFold, br.c.Proposal, uint64(z.Shape()[0]+i+1000))
 	}
 	vm := autodiff.NewMachine(t)
 	defer vm.Close()
@@ -87,9 +92,12 @@ func measure(tb testing.TB, t *autodiff.Tape, nets bounds.Nets, data, z *autodif
 		for i, h := range graphtest.Values(br.est.Samples) {
 			logW[i] = h - logW[i]
 		}
-		var fc bounds.FoldCheck
-		fc.Add(graphtest.Values(br.est.Jacobian), nets.LatentDim)
-		if *br.out, err = br.c.Bracket(r.ed, bounds.Weights{LogW: logW, LogRatio: br.ratios}, fc); err != nil {
+		d := nets.LatentDim
+		var fc, indep bounds.FoldCheck
+		fc.Add(br.zs, graphtest.Values(br.est.Jacobian), d)
+		indep.Add(br.zFoldVals, graphtest.Values(br.fold.Jacobian), d)
+		w := bounds.Weights{LogW: logW, LogRatio: br.ratios, Norm: bounds.RowNorms(br.zs, d), Dim: d}
+		if *br.out, err = br.c.Bracket(r.ed, w, fc, indep); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -97,19 +105,21 @@ func measure(tb testing.TB, t *autodiff.Tape, nets bounds.Nets, data, z *autodif
 }
 
 // bracketRig is one certified bracket of measure: its latent input, its
-// estimate and the energy of its samples.
+// estimate and the energy of its samples, and the independent latent
+// input of its fold check with its estimate.
 type bracketRig struct {
-	c      bounds.Certified
-	z      *autodiff.Node
-	est    bounds.Estimate
-	energy *autodiff.Node
-	ratios []float64
-	out    *bounds.Bracket
+	c             bounds.Certified
+	z, zFold      *autodiff.Node
+	est, fold     bounds.Estimate
+	energy        *autodiff.Node
+	zs, zFoldVals []float64
+	ratios        []float64
+	out           *bounds.Bracket
 }
 
 // drawProposal sets zc to draws of the proposal p from seed and returns
-// their log-ratios log N(z) − log ρ(z).
-func drawProposal(zc *autodiff.Node, p bounds.Proposal, seed uint64) []float64 {
+// them and their log-ratios log N(z) − log ρ(z).
+func drawProposal(zc *autodiff.Node, p bounds.Proposal, seed uint64) (z, logRatio []float64) {
 	r := rand.New(rand.NewPCG(seed, 29))
 	m, d := zc.Shape()[0], zc.Shape()[1]
 	zs := make([]float64, m*d)
@@ -118,7 +128,7 @@ func drawProposal(zc *autodiff.Node, p bounds.Proposal, seed uint64) []float64 {
 		ratios[i], _ = p.Draw(r, zs[i*d:(i+1)*d])
 	}
 	must(autodiff.Let(zc, autodiff.NewTensor([]int{m, d}, zs)))
-	return ratios
+	return zs, ratios
 }
 
 func meanSEOf(xs []float64) bounds.MeanSE {

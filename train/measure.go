@@ -89,6 +89,10 @@ type Draws struct {
 	// Latent is the number of latent draws of the certified bracket,
 	// which may exceed the Samples data rows (0: Samples).
 	Latent int
+	// FoldZ, if not nil, draws Latent more latent rows, independent of
+	// Z's, whose fold check chooses the latent ball of the bracket's
+	// lower end when Z's draws show that the generator folds.
+	FoldZ *data.RNG
 }
 
 // A Measurement is a lower bound, and optionally an upper bound, on the
@@ -171,8 +175,10 @@ func (p *Pair) Bracket(dr Draws) (bounds.Bracket, bounds.FoldCheck, error) {
 
 // measureBracket runs the certified bracket's program ev (built on a
 // bounds.Certified lower bound) over the draws dr, its latent draws from
-// c.Proposal (from dr.Z), and returns the bracket. A singular generator Jacobian makes the bracket unavailable:
-// a *bounds.UnavailableError.
+// c.Proposal (from dr.Z, and if they fold, from dr.FoldZ for the fold
+// check that chooses the lower end's ball), and returns the bracket. A
+// singular generator Jacobian makes the bracket unavailable: a
+// *bounds.UnavailableError.
 func measureBracket(c *bounds.Certified, ev *evalProgram, dr Draws, d int) (bounds.Bracket, bounds.FoldCheck, error) {
 	var eData stats
 	w := bounds.Weights{LogW: make([]float64, 0, dr.Samples), LogRatio: make([]float64, 0, dr.Samples)}
@@ -192,11 +198,21 @@ func measureBracket(c *bounds.Certified, ev *evalProgram, dr Draws, d int) (boun
 			w.LogW = append(w.LogW, ev.h[i]-ev.eSamp[i])
 		}
 		w.LogRatio = append(w.LogRatio, ev.logRatio[:rows]...)
+		w.Norm = append(w.Norm, bounds.RowNorms(ev.zBuf[:rows*d], d)...)
 		// The fold check runs on the proposal's own draws, which reach
 		// further out in latent space than N(0, I).
-		folds.Add(ev.jac[:rows*d*d], d)
+		folds.Add(ev.zBuf[:rows*d], ev.jac[:rows*d*d], d)
 	}
-	br, err := c.Bracket(bounds.MeanSE{Value: eData.mean(), StdErr: math.Sqrt(eData.sem2())}, w, folds)
+	var indep bounds.FoldCheck
+	for b := 0; folds.Folds() && dr.FoldZ != nil && b*dr.Batch < latent; b++ {
+		if err := ev.run(dr.Data, dr.FoldZ, dr.Noise); err != nil {
+			return bounds.Bracket{}, folds, &bounds.UnavailableError{Reason: fmt.Sprintf("the generator's Jacobian could not be used: %v", err)}
+		}
+		rows := min(dr.Batch, latent-b*dr.Batch)
+		indep.Add(ev.zBuf[:rows*d], ev.jac[:rows*d*d], d)
+	}
+	w.Dim = d
+	br, err := c.Bracket(bounds.MeanSE{Value: eData.mean(), StdErr: math.Sqrt(eData.sem2())}, w, folds, indep)
 	return br, folds, err
 }
 

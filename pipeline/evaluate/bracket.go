@@ -43,8 +43,25 @@ type CertifiedBracket struct {
 	TailK *float64 `json:"tail_k,omitempty"`
 	// Folds reports that det J of the generator changed sign over the
 	// draws: it is not one-to-one.
-	Folds bool   `json:"folds,omitempty"`
-	folds string // the reason, for the other bounds
+	Folds bool `json:"folds,omitempty"`
+	// Ball is the latent ball of the lower end's draws when the generator
+	// folds (bounds.Ball); omitted when it is all of R^d.
+	Ball  *LatentBall `json:"ball,omitempty"`
+	folds string      // the reason, for the other bounds
+}
+
+// A LatentBall is the latent region ‖z‖ ≤ Radius on which the lower end
+// of the certified bracket assumes the generator one-to-one.
+type LatentBall struct {
+	Radius float64 `json:"radius"`
+	// Mass is the proposal's probability of the ball, ρ(B).
+	Mass float64 `json:"mass"`
+	// Draws is the number of the bracket's latent draws inside it.
+	Draws int `json:"draws"`
+	// FoldRadius is the distance of the nearest sign change of det J
+	// among IndependentDraws draws, of which Radius is a fixed fraction.
+	FoldRadius       float64 `json:"fold_radius"`
+	IndependentDraws int     `json:"independent_draws"`
 }
 
 // side converts one end of a bounds.Bracket.
@@ -70,8 +87,9 @@ func newCertifiedBracket(br bounds.Bracket, f bounds.FoldCheck) *CertifiedBracke
 	if br.Samples > 0 {
 		cb.Samples, cb.Proposal = br.Samples, br.Proposal.String()
 	}
-	if cb.Folds {
-		cb.folds = br.Lower.Reason
+	cb.folds = br.Fold
+	if b := br.Ball; !math.IsInf(b.Radius, 1) && !math.IsNaN(b.Mass) {
+		cb.Ball = &LatentBall{Radius: b.Radius, Mass: b.Mass, Draws: b.Draws, FoldRadius: b.FoldRadius, IndependentDraws: b.Independent}
 	}
 	if w := br.Width(); !math.IsNaN(w) {
 		cb.Width = &w
@@ -121,7 +139,7 @@ func evaluateCertified(p *train.Pair, ds *data.Dataset, o BoundsOptions) (*Certi
 	}
 	d, _ := p.Widths(bounds.Generator)
 	br, folds, err := p.Bracket(train.Draws{Data: s, Z: data.NewRNG(o.Seed, "z"), Noise: data.NewRNG(o.Seed, "noise"),
-		Samples: o.Samples, Latent: o.BracketDraws(d), Batch: o.BatchSize})
+		Samples: o.Samples, Latent: o.BracketDraws(d), Batch: o.BatchSize, FoldZ: data.NewRNG(o.Seed, "fold-z")})
 	var ue *bounds.UnavailableError
 	if errors.As(err, &ue) {
 		return unavailableBracket(ue.Reason), nil

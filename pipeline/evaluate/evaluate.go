@@ -40,18 +40,29 @@ func NewLogLik(v []float64) LogLik {
 }
 
 // BracketBound returns the bound name of m, or NaN with a note if it was
-// not evaluated or is no bound (notBounds gives the reason).
+// not evaluated or is no bound (notBounds, or its own condition, gives
+// the reason: a value marked "not a bound", such as the Jacobian lower
+// bounds of a folding generator, is not returned as one).
 func BracketBound(m map[string]BoundValue, notBounds map[string]string, name, side string, note func(string)) BoundValue {
-	if v, ok := m[name]; ok {
+	v, ok := m[name]
+	if ok && !v.notBound() {
 		return v
 	}
-	if why, ok := notBounds[name]; ok {
+	why, no := notBounds[name]
+	if ok {
+		why, no = v.Condition, true
+	}
+	if no {
 		note(fmt.Sprintf("the %s bound %s is no bound on the exported models: %s", side, name, strings.TrimPrefix(why, "not a bound: ")))
 	} else if name != "none" {
 		note(fmt.Sprintf("the %s bound %s cannot be evaluated on the exported models (evaluated: %s)", side, name, strings.Join(slices.Sorted(maps.Keys(m)), ", ")))
 	}
 	return BoundValue{Value: math.NaN(), StdErr: math.NaN()}
 }
+
+// notBound reports a value that its condition marks as no bound on the
+// pair.
+func (v BoundValue) notBound() bool { return strings.HasPrefix(v.Condition, "not a bound") }
 
 // MeanLogDensity returns the mean of the log_density column of a score
 // file.
@@ -112,7 +123,7 @@ func WriteBoundsTable(w io.Writer, rep *BoundsReport) error {
 	}{{"lower", rep.Lower}, {"upper", rep.Upper}} {
 		for _, k := range slices.Sorted(maps.Keys(side.m)) {
 			v := side.m[k]
-			if strings.HasPrefix(v.Condition, "not a bound") { // a number here would read as a bound
+			if v.notBound() { // a number here would read as a bound
 				fmt.Fprintf(&b, "%-8s %-16s %12s %10s  %s\n", side.name, k, "-", "-", v.Condition)
 				continue
 			}

@@ -56,6 +56,13 @@ func TestBracketBound(t *testing.T) {
 	if v := BracketBound(m, nil, "none", "upper", note); !math.IsNaN(v.Value) || len(notes) != 1 {
 		t.Errorf("none: %+v, notes %q", v, notes)
 	}
+	// A value the fold check marked as no bound is not one in the summary
+	// either (the table prints it without its number).
+	m["jacobian"] = BoundValue{Value: -3.3, StdErr: 0.06, Condition: "not a bound: the generator folds"}
+	if v := BracketBound(m, nil, "jacobian", "lower", note); !math.IsNaN(v.Value) || len(notes) != 2 ||
+		notes[1] != "the lower bound jacobian is no bound on the exported models: the generator folds" {
+		t.Errorf("folded jacobian: %+v, notes %q", v, notes)
+	}
 }
 
 // TestBracketDraws checks the certified bracket's latent draws: the option
