@@ -195,8 +195,8 @@
 // The Monte-Carlo χ² estimate is biased low; the Pareto k̂ of the w²
 // (ParetoK, as in PSIS) diagnoses its tail: above MaxTail (0.7) the upper
 // end is marked unreliable, at k̂ ≥ 1 not available. A heavy tail can come
-// from the bulk too: on the demo's models (2-100-100 PReLU nets, 2 000
-// iterations) the largest weights all sit at one narrow, deep energy well
+// from the bulk too: on an earlier demo's models (2-100-100 PReLU nets,
+// 2 000 iterations of the diffusion pair at 2e-3) the largest weights all sit at one narrow, deep energy well
 // (z ≈ (0.15, −2.0), E = 43.2 against 48.6 on the data; the top 10 of
 // 20 000 draws carry 48 % of Σw²), which no tail proposal helps: k̂ is
 // 1.3–1.4 at 20 000 draws for either law and 0.55 (N) or 0.59 (ρ) at a
