@@ -91,6 +91,14 @@ type Options struct {
 	ClipGradNorm float64 `json:"clip-grad-norm,omitempty"` // largest gradient norm per network (0: no clipping)
 	EMA          float64 `json:"ema,omitempty"`            // decay β of the parameter average (0: none)
 	EnergyAnchor float64 `json:"energy-anchor,omitempty"`  // weight α of α·(mean E(data)² + mean E(G(z))²)
+	// NegativeLangevinSteps K, when positive, takes the energy's negative
+	// phase on the generator's samples moved by K steps of Langevin
+	// dynamics on the energy, of step size NegativeStepSize and noise
+	// scale NegativeNoiseScale (cooperative training, langevin.go); the
+	// generator's loss and the bounds stay on G's samples. 0: off.
+	NegativeLangevinSteps int     `json:"negative-langevin-steps,omitempty"`
+	NegativeStepSize      float64 `json:"negative-step-size,omitempty"`
+	NegativeNoiseScale    float64 `json:"negative-noise-scale,omitempty"`
 	// DiffusionSigmas, when set, replaces the noise levels of the
 	// diffusion bound (bounds.DefaultSigmas).
 	DiffusionSigmas []float64 `json:"diffusion-sigmas,omitempty"`
@@ -146,6 +154,9 @@ func DefaultOptions() Options {
 		BracketSamples:     2000,
 		Out:                "run",
 		Opset:              export.Opset,
+
+		NegativeStepSize:   DefaultNegativeStepSize,
+		NegativeNoiseScale: DefaultNegativeNoiseScale,
 	}
 	recipes[0].apply(&o) // RecipeDefault
 	return o
