@@ -116,13 +116,17 @@ func newRefiner(o Options, energy, gen *network, dt autodiff.Dtype, batch, dataD
 	return r, nil
 }
 
-// run sets the network's current parameters and runs its graph; the
-// caller reads the outputs and then calls n.vm.Reset.
-func (n *refinerNet) run() error {
+// eval sets the network's current parameters, runs its graph and copies
+// the node out into buf.
+func (n *refinerNet) eval(out *autodiff.Node, buf []float64) ([]float64, error) {
+	defer n.vm.Reset()
 	if err := setParams(n.nets, n.sets, n.sn); err != nil {
-		return err
+		return buf, err
 	}
-	return n.vm.Run()
+	if err := n.vm.Run(); err != nil {
+		return buf, err
+	}
+	return autodiff.CopyOut(buf, out)
 }
 
 // refine returns the negatives of the latent draws z: G(z) moved by the
@@ -131,24 +135,15 @@ func (r *refiner) refine(z []float64) ([]float64, error) {
 	if err := autodiff.CopyIn(r.z, z); err != nil {
 		return nil, fmt.Errorf("cooperative negatives: %w", err)
 	}
-	err := r.gen.run()
-	if err == nil {
-		r.buf, err = autodiff.CopyOut(r.buf, r.xG)
-	}
-	r.gen.vm.Reset()
-	if err != nil {
+	var err error
+	if r.buf, err = r.gen.eval(r.xG, r.buf); err != nil {
 		return nil, fmt.Errorf("cooperative negatives: generator: %w", err)
 	}
 	for k := range r.steps {
 		if err := autodiff.CopyIn(r.x, r.buf); err != nil {
 			return nil, fmt.Errorf("cooperative negatives: %w", err)
 		}
-		err := r.energy.run()
-		if err == nil {
-			r.gBuf, err = autodiff.CopyOut(r.gBuf, r.grad)
-		}
-		r.energy.vm.Reset()
-		if err != nil {
+		if r.gBuf, err = r.energy.eval(r.grad, r.gBuf); err != nil {
 			return nil, fmt.Errorf("cooperative negatives: Langevin step %d: %w", k+1, err)
 		}
 		for i, g := range r.gBuf {

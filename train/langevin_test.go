@@ -73,14 +73,7 @@ func TestNegativesLoss(t *testing.T) {
 	o := tinyOptions(t)
 	o.Upper = "none"
 	o.NegativeLangevinSteps, o.NegativeStepSize = 5, 1e-3
-	tr, err := NewTrainer(o, Hooks{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := tr.eProg
-	if err := p.run(0, tr.sampler, tr.zRNG, tr.noise); err != nil {
-		t.Fatal(err)
-	}
+	tr, p := firstEnergyStep(t, o)
 	ed, es, en := p.values["energy_data"], p.values["energy_samples"], p.values["energy_negatives"]
 	if got, want := p.lossVal, ed-en; math.Abs(got-want) > 1e-12*(1+math.Abs(want)) {
 		t.Errorf("energy loss %v, want mean E(data) − mean E(negatives) = %v", got, want)
@@ -100,17 +93,10 @@ func TestNegativesLoss(t *testing.T) {
 	stopAt(t, part, 17)
 	part.Resume = true
 	resumed, _ := mustRun(t, part, fakeHooks())
-	want, got := whole.Params(), resumed.Params()
-	for name, w := range want {
-		if !slices.Equal(w.Data, got[name].Data) {
-			t.Errorf("%s differs after resuming", name)
-		}
-	}
-	if m1, m2 := metricsWithoutWall(t, full.Out), metricsWithoutWall(t, part.Out); m1 != m2 {
-		t.Errorf("metrics differ after resuming:\n%s\n---\n%s", m1, m2)
-	}
+	sameRun(t, whole, resumed, full.Out, part.Out)
 	plain, _ := mustRun(t, tinyOptions(t), fakeHooks())
-	if p1, p2 := plain.Params()["energy/"+plain.energy.params[0].Name], want["energy/"+plain.energy.params[0].Name]; slices.Equal(p1.Data, p2.Data) {
+	name := "energy/" + plain.energy.params[0].Name
+	if p1, p2 := plain.Params()[name], whole.Params()[name]; slices.Equal(p1.Data, p2.Data) {
 		t.Error("the Langevin steps changed nothing in training")
 	}
 }
