@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
@@ -56,6 +57,19 @@ func (o *Options) clearUnusedNegatives() {
 	if o.NegativeLangevinSteps == 0 {
 		o.NegativeStepSize, o.NegativeNoiseScale = 0, 0
 	}
+}
+
+// negatives adds to p, an energy step, the input of the cooperative
+// negatives, and returns their mean energy, the loss's negative phase.
+func (p *program) negatives(t *autodiff.Tape, bn bounds.Nets, batch, dataDim int) (*autodiff.Node, error) {
+	p.neg = t.Variable("negatives", autodiff.Zeros(t.Dtype(), batch, dataDim))
+	eNeg, err := bn.Energy(p.neg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.what, err)
+	}
+	m := t.Mean(eNeg)
+	p.scalars["energy_negatives"] = m
+	return m, nil
 }
 
 // A refiner runs the Langevin chains of the cooperative negatives: a

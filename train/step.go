@@ -137,13 +137,9 @@ func buildProgram(energy, coop bool, nets []*network, lower bounds.Lower, upper 
 		p.scalars["energy_samples"] = mSamp
 	}
 	if energy && coop {
-		p.neg = t.Variable("negatives", autodiff.Zeros(dt, batch, dataDim))
-		eNeg, err := bn.Energy(p.neg)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p.what, err)
+		if mSamp, err = p.negatives(t, bn, batch, dataDim); err != nil {
+			return nil, err
 		}
-		mSamp = t.Mean(eNeg)
-		p.scalars["energy_negatives"] = mSamp
 	}
 	if energy {
 		p.loss = t.Sub(mData, mSamp)
