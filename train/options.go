@@ -97,6 +97,14 @@ type Options struct {
 	// its loss by β_t (see anneal.go).
 	AnnealFrom  float64 `json:"anneal-from,omitempty"`
 	AnnealSteps int     `json:"anneal-steps,omitempty"`
+	// NegativeLangevinSteps K, when positive, takes the energy's negative
+	// phase on the generator's samples moved by K steps of Langevin
+	// dynamics on the energy, of step size NegativeStepSize and noise
+	// scale NegativeNoiseScale (cooperative training, langevin.go); the
+	// generator's loss and the bounds stay on G's samples. 0: off.
+	NegativeLangevinSteps int     `json:"negative-langevin-steps,omitempty"`
+	NegativeStepSize      float64 `json:"negative-step-size,omitempty"`
+	NegativeNoiseScale    float64 `json:"negative-noise-scale,omitempty"`
 	// DiffusionSigmas, when set, replaces the noise levels of the
 	// diffusion bound (bounds.DefaultSigmas).
 	DiffusionSigmas []float64 `json:"diffusion-sigmas,omitempty"`
@@ -152,6 +160,9 @@ func DefaultOptions() Options {
 		BracketSamples:     2000,
 		Out:                "run",
 		Opset:              export.Opset,
+
+		NegativeStepSize:   DefaultNegativeStepSize,
+		NegativeNoiseScale: DefaultNegativeNoiseScale,
 	}
 	recipes[0].apply(&o) // RecipeDefault
 	return o

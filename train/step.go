@@ -36,6 +36,10 @@ type program struct {
 	lossVal float64
 	values  map[string]float64
 	clip    float64 // largest gradient norm per network (0: no clipping)
+	// neg, in an energy step with cooperative negatives (langevin.go), is
+	// the input of the negatives, set from refine(z) before every run.
+	neg    *autodiff.Node
+	refine func(z []float64) ([]float64, error)
 }
 
 // newNets places the networks on a new tape and returns the bounds.Nets,
@@ -72,7 +76,11 @@ func newNets(t *autodiff.Tape, nets []*network, dataDim, latentDim int) (bounds.
 // mean E(G(z)) + upper.Loss, gradients to the energy) or the generator
 // step (loss mean E(G(z)) + lower.Loss, gradients to the generator and,
 // when the bound trains it, the encoder).
-func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds.Upper, dt autodiff.Dtype, batch, dataDim, latentDim int) (*program, error) {
+//
+// With coop (an energy step only), the negative phase mean E(G(z)) of the
+// loss is taken on an input p.neg instead, the cooperative negatives
+// (langevin.go), constants of the graph.
+func buildProgram(energy, coop bool, nets []*network, lower bounds.Lower, upper bounds.Upper, dt autodiff.Dtype, batch, dataDim, latentDim int) (*program, error) {
 	p := &program{what: "generator step", nets: nets, scalars: map[string]*autodiff.Node{}}
 	if energy {
 		p.what = "energy step"
@@ -127,6 +135,11 @@ func buildProgram(energy bool, nets []*network, lower bounds.Lower, upper bounds
 		}
 		mSamp = t.Mean(eX)
 		p.scalars["energy_samples"] = mSamp
+	}
+	if energy && coop {
+		if mSamp, err = p.negatives(t, bn, batch, dataDim); err != nil {
+			return nil, err
+		}
 	}
 	if energy {
 		p.loss = t.Sub(mData, mSamp)
@@ -220,20 +233,20 @@ func (e *NonFiniteError) Error() string {
 // *NonFiniteError (without checkpoint) if the loss or a gradient is not
 // finite.
 func (p *program) run(step int, s *data.Sampler, zr, nr *data.RNG) error {
-	for i, n := range p.nets {
-		for k, v := range n.values {
-			if err := p.sets[i].SetData(k, v); err != nil {
-				return fmt.Errorf("%s: %w", p.what, err)
-			}
-		}
-		for k := range p.sn[i] {
-			if err := p.sn[i][k].set(n); err != nil {
-				return fmt.Errorf("%s: %w", p.what, err)
-			}
-		}
+	if err := setParams(p.nets, p.sets, p.sn); err != nil {
+		return fmt.Errorf("%s: %w", p.what, err)
 	}
 	if err := p.draw(s, zr, nr); err != nil {
 		return fmt.Errorf("%s: %w", p.what, err)
+	}
+	if p.refine != nil {
+		x, err := p.refine(p.zBuf)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.what, err)
+		}
+		if err := autodiff.CopyIn(p.neg, x); err != nil {
+			return fmt.Errorf("%s: negatives: %w", p.what, err)
+		}
 	}
 	if p.weight != nil {
 		if err := autodiff.Let(p.weight, autodiff.Scalar(p.weight.Dtype(), p.weightAt(step))); err != nil {
@@ -268,6 +281,25 @@ func (p *program) run(step int, s *data.Sampler, zr, nr *data.RNG) error {
 	for name, node := range p.scalars {
 		if p.values[name], err = scalarValue(node); err != nil {
 			return fmt.Errorf("%s: %s: %w", p.what, name, err)
+		}
+	}
+	return nil
+}
+
+// setParams copies the current values of the networks nets into their
+// parameter sets on a tape, sets, and their spectrally normalised weights
+// sn (both parallel to nets).
+func setParams(nets []*network, sets []*importers.ParamSet, sn [][]snWeight) error {
+	for i, n := range nets {
+		for k, v := range n.values {
+			if err := sets[i].SetData(k, v); err != nil {
+				return err
+			}
+		}
+		for k := range sn[i] {
+			if err := sn[i][k].set(n); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

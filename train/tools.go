@@ -62,7 +62,7 @@ func (o *Options) checkTools() []error {
 	if !(o.EnergyAnchor >= 0) || !finite(o.EnergyAnchor) {
 		add("{EnergyAnchor} %v: must be a finite non-negative number", o.EnergyAnchor)
 	}
-	return errs
+	return append(errs, o.checkNegatives()...)
 }
 
 // setSigmas sets the noise levels of the diffusion bound, if sigmas are
@@ -97,4 +97,5 @@ func (o *Options) clearUnusedTools() {
 	if o.LRSchedule != ScheduleStep {
 		o.LRStepEvery, o.LRGamma = 0, 0
 	}
+	o.clearUnusedNegatives()
 }

@@ -217,20 +217,28 @@ func stopAt(t *testing.T, o Options, step int) {
 	}
 }
 
+// firstEnergyStep runs the energy step of the first iteration of a
+// trainer with o and the bounds o names, without updating.
+func firstEnergyStep(t *testing.T, o Options) (*Trainer, *program) {
+	t.Helper()
+	tr, err := NewTrainer(o, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := tr.eProg
+	if err := p.run(0, tr.sampler, tr.zRNG, tr.noise); err != nil {
+		t.Fatal(err)
+	}
+	return tr, p
+}
+
 // TestEnergyAnchor checks that the anchor adds α·(mean E(data)² + mean
 // E(G(z))²) to the energy's loss, alone and on top of an upper bound.
 func TestEnergyAnchor(t *testing.T) {
 	for _, upper := range []string{"gp", "none"} {
 		o := tinyOptions(t)
 		o.Upper, o.EnergyAnchor = upper, 0.5
-		tr, err := NewTrainer(o, Hooks{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := tr.eProg
-		if err := p.run(0, tr.sampler, tr.zRNG, tr.noise); err != nil {
-			t.Fatal(err)
-		}
+		_, p := firstEnergyStep(t, o)
 		ed, es, a := p.values["energy_data"], p.values["energy_samples"], p.values["anchor"]
 		if !(a >= ed*ed+es*es) || a == 0 {
 			t.Errorf("%s: anchor %v, want at least mean² + mean² = %v", upper, a, ed*ed+es*es)

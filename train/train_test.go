@@ -123,20 +123,27 @@ func TestResume(t *testing.T) {
 	if resumed.Step() != full.Steps {
 		t.Fatalf("resumed run ended at %d", resumed.Step())
 	}
+	sameRun(t, whole, resumed, full.Out, o.Out)
+
+	// Resuming with other options is refused, naming them.
+	o.LREnergy = 5e-4
+	if _, err := NewTrainer(o, fakeHooks()); err == nil || !strings.Contains(err.Error(), "LREnergy") {
+		t.Errorf("resume with another learning rate: %v", err)
+	}
+}
+
+// sameRun checks that a resumed run, in the folder out2, ended with the
+// parameters and metrics of the uninterrupted run whole, in out1.
+func sameRun(t *testing.T, whole, resumed *Trainer, out1, out2 string) {
+	t.Helper()
 	want, got := whole.Params(), resumed.Params()
 	for name, w := range want {
 		if !slices.Equal(w.Data, got[name].Data) {
 			t.Errorf("%s differs after resuming", name)
 		}
 	}
-	if m1, m2 := metricsWithoutWall(t, full.Out), metricsWithoutWall(t, o.Out); m1 != m2 {
+	if m1, m2 := metricsWithoutWall(t, out1), metricsWithoutWall(t, out2); m1 != m2 {
 		t.Errorf("metrics differ after resuming:\n%s\n---\n%s", m1, m2)
-	}
-
-	// Resuming with other options is refused, naming them.
-	o.LREnergy = 5e-4
-	if _, err := NewTrainer(o, fakeHooks()); err == nil || !strings.Contains(err.Error(), "LREnergy") {
-		t.Errorf("resume with another learning rate: %v", err)
 	}
 }
 

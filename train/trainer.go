@@ -92,6 +92,7 @@ type Trainer struct {
 	sampler *data.Sampler
 	zRNG    *data.RNG
 	noise   *data.RNG
+	coop    *refiner // the cooperative negatives, nil without (langevin.go)
 	nets    []*network
 	energy  *network
 	gen     *network
@@ -158,11 +159,16 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	}
 	D, d := tr.data.Width, tr.gen.inWidth
 	dt, _ := o.dtype() // checked
-	if tr.eProg, err = buildProgram(true, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
+	if tr.eProg, err = buildProgram(true, o.NegativeLangevinSteps > 0, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
 		return nil, err
 	}
-	if tr.gProg, err = buildProgram(false, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
+	if tr.gProg, err = buildProgram(false, false, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
 		return nil, err
+	}
+	if tr.coop, err = newRefiner(o, tr.energy, tr.gen, dt, o.BatchSize, D, d); err != nil {
+		return nil, err
+	} else if tr.coop != nil {
+		tr.eProg.refine = tr.coop.refine
 	}
 	if o.BracketEvery > 0 {
 		if tr.bracket, err = newBracketMonitor(tr.nets[:2], tr.data, o); err != nil {
@@ -594,9 +600,7 @@ func (tr *Trainer) checkpoint(wall float64) error {
 		maps.Copy(c.Meta, tr.selectMeta())
 	}
 	tr.ema.save(c)
-	for name, m := range map[string]interface{ MarshalBinary() ([]byte, error) }{
-		"sampler": tr.sampler, "z": tr.zRNG, "noise": tr.noise,
-	} {
+	for name, m := range tr.randomStates() {
 		b, err := m.MarshalBinary()
 		if err != nil {
 			return fmt.Errorf("checkpoint: %s: %w", name, err)
@@ -642,9 +646,7 @@ func (tr *Trainer) restore(c *Checkpoint) error {
 			return fmt.Errorf("%s: %w", n.name, err)
 		}
 	}
-	for name, u := range map[string]interface{ UnmarshalBinary([]byte) error }{
-		"sampler": tr.sampler, "z": tr.zRNG, "noise": tr.noise,
-	} {
+	for name, u := range tr.randomStates() {
 		b, ok := c.RNG[name]
 		if !ok {
 			return fmt.Errorf("random state %q is missing", name)

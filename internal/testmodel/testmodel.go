@@ -125,3 +125,12 @@ func Generator(mu, sigma []float64) *onnx.ModelProto {
 		},
 	}
 }
+
+// ULALaw returns the mean and variance, in one coordinate, of K steps of
+// x ← x − (η/2)(x − μ)/σ² + s√η ξ from x₀ ~ N(m0, s0²): with
+// a = 1 − η/(2σ²), x_K ~ N(μ + aᴷ(m0 − μ), a²ᴷ s0² + s²η (1 − a²ᴷ)/(1 − a²)).
+func ULALaw(mu, sigma, m0, s0, eta, s float64, k int) (mean, variance float64) {
+	a := 1 - eta/(2*sigma*sigma)
+	ak := math.Pow(a, float64(k))
+	return mu + ak*(m0-mu), ak*ak*s0*s0 + s*s*eta*(1-ak*ak)/(1-a*a)
+}

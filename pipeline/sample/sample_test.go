@@ -130,15 +130,6 @@ func TestSampleGenerator(t *testing.T) {
 	}
 }
 
-// ulaLaw returns the mean and variance, in one coordinate, of K steps of
-// x ← x − (η/2)(x − μ)/σ² + s√η ξ from x₀ ~ N(m0, s0²): with
-// a = 1 − η/(2σ²), x_K ~ N(μ + aᴷ(m0 − μ), a²ᴷ s0² + s²η (1 − a²ᴷ)/(1 − a²)).
-func ulaLaw(mu, sigma, m0, s0, eta, s float64, k int) (mean, variance float64) {
-	a := 1 - eta/(2*sigma*sigma)
-	ak := math.Pow(a, float64(k))
-	return mu + ak*(m0-mu), ak*ak*s0*s0 + s*s*eta*(1-ak*ak)/(1-a*a)
-}
-
 // quadEnergy is ½ Σ ((x_j − mu_j)/sigma_j)² on rows of len(mu) values.
 func quadEnergy(x, mu, sigma []float64) float64 {
 	e := 0.0
@@ -152,7 +143,7 @@ func quadEnergy(x, mu, sigma []float64) float64 {
 // TestSampleLangevin refines the samples of a generator far from the
 // target with Langevin dynamics on a quadratic energy
 // E(x) = ½ Σ ((x_j − μ_j)/σ_j)². The chain is linear and Gaussian, so x_K
-// is Gaussian with the mean and variance of ulaLaw; the samples must match
+// is Gaussian with the mean and variance of testmodel.ULALaw; the samples must match
 // them within Monte-Carlo error, and, for a long enough chain, N(μ, σ²)
 // within that error plus the step's bias. The reported mean energies must
 // be those of the samples.
@@ -211,7 +202,7 @@ func TestSampleLangevin(t *testing.T) {
 				t.Errorf("mean energies %g → %g, want %g → %g", st.EnergyBefore, st.EnergyAfter, before, after)
 			}
 			for j := range 2 {
-				m, v := ulaLaw(mu[j], sigma[j], m0[j], s0[j], c.eta, c.noise, c.steps)
+				m, v := testmodel.ULALaw(mu[j], sigma[j], m0[j], s0[j], c.eta, c.noise, c.steps)
 				seM, seV := math.Sqrt(v/n), v*math.Sqrt(2.0/(n-1))
 				gm, gv := mean[j], cov[j*2+j]
 				t.Logf("x%d: mean %.4f (law %.4f ± %.4f), variance %.5f (law %.5f ± %.5f)", j, gm, m, seM, gv, v, seV)
