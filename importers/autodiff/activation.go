@@ -494,8 +494,12 @@ func preluForward[T float32 | float64, U uint32 | uint64](out, a, q []T, lq int)
 		return
 	}
 	var one T = 1
+	// The SIMD kernel's part, if any: its product a[i]·f has the operands
+	// in the other order, the same bits, as f is not NaN where a[i] is.
+	start := selectMulSlices(out, a, a, one, q[0])
 	ob, qb := *(*U)(unsafe.Pointer(&one)), *(*U)(unsafe.Pointer(&q[0]))
-	for i, v := range a {
+	for i := start; i < len(out); i++ {
+		v := a[i]
 		var m U
 		if v <= 0 {
 			m = ^U(0)
