@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/ebmpipe/ebmpipe/importers/autodiff/internal/simd"
+
 	"gorgonia.org/tensor"
 )
 
@@ -492,8 +494,12 @@ func preluForward[T float32 | float64, U uint32 | uint64](out, a, q []T, lq int)
 		return
 	}
 	var one T = 1
+	// The SIMD kernel's part, if any: its product a[i]·f has the operands
+	// in the other order, the same bits, as f is not NaN where a[i] is.
+	start := selectMulSlices(out, a, a, one, q[0])
 	ob, qb := *(*U)(unsafe.Pointer(&one)), *(*U)(unsafe.Pointer(&q[0]))
-	for i, v := range a {
+	for i := start; i < len(out); i++ {
+		v := a[i]
 		var m U
 		if v <= 0 {
 			m = ^U(0)
@@ -589,7 +595,8 @@ func preluProdInto[T float32 | float64, U uint32 | uint64](p preluProd, out, a, 
 
 // selectProd sets out[i] to f·g₁[i] (·g₂[i]), f = pos where x[i] > 0 and
 // q[i·lq] (lq is 0 or 1) elsewhere, selected with a mask as selectPos
-// does.
+// does; with a single q, float64 and AVX2, four at a time by
+// simd.SelectMul (the same bits).
 func selectProd[T float32 | float64, U uint32 | uint64](out, x []T, pos T, q []T, lq int, gs [][]T) {
 	x = x[:len(out)]
 	pb := *(*U)(unsafe.Pointer(&pos))
@@ -599,9 +606,10 @@ func selectProd[T float32 | float64, U uint32 | uint64](out, x []T, pos T, q []T
 		h = gs[1][:len(out)]
 	}
 	if lq == 0 {
+		start := selectMulSlices(out, x, g, pos, q[0]) // the SIMD kernel's part, if any
 		qb := *(*U)(unsafe.Pointer(&q[0]))
-		for i, v := range x {
-			out[i] = pick[T](v, pb, qb) * g[i]
+		for i := start; i < len(out); i++ {
+			out[i] = pick[T](x[i], pb, qb) * g[i]
 		}
 	} else {
 		q = q[:len(out)]
@@ -614,6 +622,15 @@ func selectProd[T float32 | float64, U uint32 | uint64](out, x []T, pos T, q []T
 			out[i] *= h[i]
 		}
 	}
+}
+
+// selectMulSlices runs simd.SelectMul on float64 slices (the SIMD kernel
+// has no float32 form) and returns how many elements it set.
+func selectMulSlices[T float32 | float64](out, x, g []T, pos, q T) int {
+	if o, ok := any(out).([]float64); ok {
+		return simd.SelectMul(o, any(x).([]float64), any(g).([]float64), float64(pos), float64(q))
+	}
+	return 0
 }
 
 // preluProd returns ∂^(dx+db) PRelu(a, b) / ∂a^dx ∂b^db ⊙ g₁ ⊙ … in the

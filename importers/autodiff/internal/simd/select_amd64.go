@@ -1,0 +1,30 @@
+//go:build amd64 && !purego
+
+package simd
+
+import "golang.org/x/sys/cpu"
+
+// hasAVX2 tells whether SelectMul runs on AVX2.
+var hasAVX2 = cpu.X86.HasAVX2
+
+// selectMulAVX2 is SelectMul's AVX2 kernel (select_amd64.s) for the first
+// len(out) rounded down to a multiple of 4 elements.
+//
+//go:noescape
+func selectMulAVX2(out, x, g []float64, pos, q float64)
+
+// SelectMul sets out[i] to g[i]·f, f = q where x[i] ≤ 0 and pos elsewhere
+// (NaN included), four elements at a time, for as many elements as it can,
+// and returns how many it set: a multiple of 4, 0 without AVX2. The
+// products are the scalar loop's g[i]·f, bit for bit.
+func SelectMul(out, x, g []float64, pos, q float64) int {
+	if !hasAVX2 {
+		return 0
+	}
+	n := len(out) &^ 3
+	if n == 0 {
+		return 0
+	}
+	selectMulAVX2(out[:n], x[:n], g[:n], pos, q)
+	return n
+}
