@@ -11,7 +11,7 @@
 //
 // Options.ApplyRecipe sets a named recipe of the loss and its optimiser.
 // RecipeDefault (DefaultOptions) holds up on long runs: the diffusion upper
-// bound, whose denoising term is always on, with Adam at 1e-3, a 500-
+// bound, whose denoising term is always on, with Adam at 3e-3, a 200-
 // iteration warm-up, a cosine decay to 5 % over a fixed 20 000 iterations
 // and an average of the parameters (decay 0.999) that evaluation and
 // export use. RecipePaper is the paper's toy settings (the gp bound,

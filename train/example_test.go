@@ -78,7 +78,7 @@ func ExampleOptions_ApplyRecipe() {
 	fmt.Println(o.Upper, o.LREnergy, o.LRSchedule, o.EMA)
 	fmt.Println(o.ApplyRecipe("fast"))
 	// Output:
-	// diffusion 0.001 cosine 0.999
+	// diffusion 0.003 cosine 0.999
 	// gp 0.0005 constant 0
 	// unknown recipe "fast": want default or paper
 }

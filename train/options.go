@@ -133,7 +133,7 @@ type Options struct {
 // energy, a 2-100-100-2 PReLU generator, batch 200, one energy step per
 // generator step) trained with the recipe RecipeDefault: the Jacobian
 // lower bound and the diffusion upper bound, Adam (β1 = 0, β2 = 0.9) at
-// 1e-3 with warm-up and cosine decay, and the parameter average. The
+// 3e-3 with warm-up and cosine decay, and the parameter average. The
 // paper's own settings are RecipePaper (Options.ApplyRecipe).
 //
 // The paper's toy generator also has BatchNorm; it is off by default here

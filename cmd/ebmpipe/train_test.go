@@ -231,11 +231,15 @@ func TestTrainUsageErrors(t *testing.T) {
 // TestResumeRecipes checks that a run resumes whatever recipe it was
 // started with: a run started with the recipe's flags given one by one
 // (as before the recipe existed) resumes with the same flags or with
-// none, and a run made at the paper's settings is refused without
-// --recipe paper, with a message naming it, and resumes with it.
+// none, a run made at the paper's settings is refused without
+// --recipe paper, with a message naming it, and resumes with it, and a
+// run of the previous default (1e-3) is refused without its rates.
 func TestResumeRecipes(t *testing.T) {
-	study := strings.Fields("--upper diffusion --ema 0.999 --lr-energy 1e-3 --lr-generator 1e-3 " +
-		"--lr-schedule cosine --lr-final 0.05 --lr-decay-steps 20000 --lr-warmup 500")
+	study := strings.Fields("--upper diffusion --ema 0.999 --lr-energy 3e-3 --lr-generator 3e-3 " +
+		"--lr-schedule cosine --lr-final 0.05 --lr-decay-steps 20000 --lr-warmup 200")
+	// The default recipe before its rates became 3e-3: no recipe names it,
+	// so a resume needs its rates and warm-up again.
+	previous := strings.Fields("--lr-energy 1e-3 --lr-generator 1e-3 --lr-warmup 500")
 	args := func(dir string, steps int, extra ...string) []string {
 		return append([]string{"train", "--data", "toy:25gaussians", "--data-rows", "200", "--energy", "mlp:2-8-1",
 			"--generator", "mlp:2-8-2", "--batch-size", "16", "--steps", strconv.Itoa(steps), "--out", dir}, extra...)
@@ -247,6 +251,8 @@ func TestResumeRecipes(t *testing.T) {
 	}{
 		{"explicit flags, same flags", study, study, ""},
 		{"explicit flags, none", study, nil, ""},
+		{"previous default, none", previous, nil, `--lr-energy 0.003 (checkpoint 0.001)`},
+		{"previous default, its flags", previous, previous, ""},
 		{"paper, none", []string{"--recipe", "paper"}, nil, `--upper diffusion (checkpoint gp)`},
 		{"paper, none, hint", []string{"--recipe", "paper"}, nil, `the checkpoint's are those of recipe "paper"`},
 		{"paper and a flag, the flag", []string{"--recipe", "paper", "--seed", "4"}, []string{"--seed", "4"}, `recipe "paper"`},

@@ -12,10 +12,11 @@ import (
 	"github.com/ebmpipe/ebmpipe/train"
 )
 
-// studyFlags are the flags of the 50 000-iteration study of the recipe
-// that holds up (bench/drift.md): the defaults must be exactly these.
-var studyFlags = strings.Fields("--upper diffusion --ema 0.999 --lr-energy 1e-3 --lr-generator 1e-3 " +
-	"--lr-schedule cosine --lr-final 0.05 --lr-decay-steps 20000 --lr-warmup 500")
+// studyFlags are, spelled out, the flags of the 50 000-iteration study of
+// the recipe that holds up (rows d-lr3e3-w200 of bench/study-results.csv;
+// bench/drift.md): the defaults must be exactly these.
+var studyFlags = strings.Fields("--upper diffusion --ema 0.999 --lr-energy 3e-3 --lr-generator 3e-3 " +
+	"--lr-schedule cosine --lr-final 0.05 --lr-decay-steps 20000 --lr-warmup 200")
 
 func paperOptions(t *testing.T) train.Options {
 	t.Helper()

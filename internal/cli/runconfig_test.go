@@ -11,6 +11,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/pipeline"
 	"github.com/ebmpipe/ebmpipe/pipeline/engine"
 	"github.com/ebmpipe/ebmpipe/pipeline/logz"
+	"github.com/ebmpipe/ebmpipe/train"
 )
 
 // TestRunConfigApply checks that a run file's options reach the options
@@ -201,6 +202,15 @@ func TestDemoRunFile(t *testing.T) {
 	}
 	if o := c.Options.Train; o.Data != "toy:25gaussians" || o.Lower != "jacobian" || o.Upper != "diffusion" || o.EMA != 0.999 || o.Out != "out/demo" {
 		t.Errorf("demo trains %s with %s/%s into %s", o.Data, o.Lower, o.Upper, o.Out)
+	}
+	// The demo trains the default recipe: its rates and schedule are the
+	// defaults'.
+	o, d := c.Options.Train, train.DefaultOptions()
+	if o.LREnergy != d.LREnergy || o.LRGenerator != d.LRGenerator || o.LRWarmup != d.LRWarmup ||
+		o.LRSchedule != d.LRSchedule || o.LRDecaySteps != d.LRDecaySteps || o.LRFinal != d.LRFinal || o.Beta2 != d.Beta2 {
+		t.Errorf("demo's rates %v/%v, warm-up %d, schedule %s over %d to %v, β2 %v; want the default recipe's %v/%v, %d, %s over %d to %v, %v",
+			o.LREnergy, o.LRGenerator, o.LRWarmup, o.LRSchedule, o.LRDecaySteps, o.LRFinal, o.Beta2,
+			d.LREnergy, d.LRGenerator, d.LRWarmup, d.LRSchedule, d.LRDecaySteps, d.LRFinal, d.Beta2)
 	}
 }
 
