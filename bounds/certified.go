@@ -62,6 +62,35 @@ const (
 	DefaultShrink  = 0.9
 )
 
+// Numbers of latent draws of a bracket: the one fact behind the defaults
+// of `ebmpipe bounds` (DefaultDraws) and of the trainer's monitor
+// (MonitorDraws).
+const (
+	// DrawBudget is the number of latent draws times latent dimensions
+	// a bracket takes by default (DefaultDraws): a million draws in 2-D,
+	// about 5 s of one core for the demo's networks, whose χ² end needs
+	// about that many (a narrow, deep energy well that few draws reach:
+	// k̂ 1.3–1.4 at 20 000 draws, 0.55–0.59 at a million on earlier demo
+	// models), fewer where
+	// each draw's Jacobian costs more.
+	DrawBudget = 2000000
+	// MaxDefaultDraws caps DefaultDraws in one or two dimensions.
+	MaxDefaultDraws = 1000000
+	// MonitorDraws is the default number of latent draws (and data rows)
+	// of a bracket measured over and over during training (the trainer's
+	// bracket monitor and its checkpoint selection): for speed, a
+	// five-hundredth of DefaultDraws in 2-D, at about a five-hundredth of
+	// its cost. Its limits are wider, and its χ² end is often unavailable
+	// (k̂ above MaxTail) where DefaultDraws' would be certified.
+	MonitorDraws = 2000
+)
+
+// DefaultDraws returns the default number of latent draws of a bracket
+// for latent width d: DrawBudget/d, at most MaxDefaultDraws.
+func DefaultDraws(d int) int {
+	return min(MaxDefaultDraws, DrawBudget/max(d, 1))
+}
+
 // DefaultCertified returns the bracket with K = ⌊√n⌋, 95 % one-sided
 // limits, the PSIS reliability threshold and a lower end on 0.9 of the
 // fold radius.

@@ -63,7 +63,8 @@ type Options struct {
 	LSIConstant *float64 `json:"lsi-constant,omitempty"`
 	// BracketEvery is the number of iterations between measurements of
 	// the certified bracket (bounds.Certified) logged to metrics.csv, on
-	// BracketSamples generator samples and data rows (0: never).
+	// BracketSamples generator samples and data rows (0: never; default
+	// bounds.MonitorDraws, which --select best's bracket also takes).
 	BracketEvery   int `json:"bracket-every,omitempty"`
 	BracketSamples int `json:"bracket-samples,omitempty"`
 
@@ -157,7 +158,7 @@ func DefaultOptions() Options {
 		LogEvery:           100,
 		CheckpointEvery:    1000,
 		KeepCheckpoints:    3,
-		BracketSamples:     2000,
+		BracketSamples:     bounds.MonitorDraws,
 		Out:                "run",
 		Opset:              export.Opset,
 

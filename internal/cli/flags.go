@@ -108,7 +108,7 @@ func BoundsFlags(fs *pflag.FlagSet, o *evaluate.BoundsOptions) {
 	fs.StringVar(&o.Data, "data", o.Data, "data: toy:`NAME` or a .csv/.npy/.jsonl FILE, as the models take it (required)")
 	fs.IntVar(&o.DataRows, "data-rows", o.DataRows, "points drawn from a toy data set, or leading rows read from a file (0: all)")
 	fs.IntVar(&o.Samples, "samples", o.Samples, "data rows and generator samples per estimate")
-	fs.IntVar(&o.BracketSamples, "bracket-samples", o.BracketSamples, "latent draws of the certified bracket (0: 2e6 / latent dimensions, at least --samples, at most 1e6)")
+	fs.IntVar(&o.BracketSamples, "bracket-samples", o.BracketSamples, fmt.Sprintf("latent draws of the certified bracket (0: %d / latent dimensions, at least --samples, at most %d)", bounds.DrawBudget, bounds.MaxDefaultDraws))
 	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "rows per graph run")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed of the samples and noise")
 	fs.BoolVar(&o.JSON, "json", o.JSON, "print JSON instead of a table")

@@ -41,21 +41,15 @@ type BoundsOptions struct {
 	Notice func(msg string) `json:"-"`
 }
 
-// BracketBudget is the number of latent draws times latent dimensions the
-// certified bracket takes when BracketSamples is 0: a million draws in 2-D
-// (about 5 s of one core for the demo's networks, whose χ² end needs about
-// that many: a narrow, deep energy well that few draws reach), fewer where
-// each draw's Jacobian costs more.
-const BracketBudget = 2000000
-
 // BracketDraws returns the number of latent draws of the certified
-// bracket for latent width d: BracketSamples, or if it is 0, BracketBudget/d
-// but at least Samples and at most a million.
+// bracket for latent width d: BracketSamples, or if it is 0,
+// bounds.DefaultDraws(d) (bounds.DrawBudget/d, at most a million) but at
+// least Samples.
 func (o *BoundsOptions) BracketDraws(d int) int {
 	if o.BracketSamples > 0 {
 		return o.BracketSamples
 	}
-	return max(o.Samples, min(1000000, BracketBudget/max(d, 1)))
+	return max(o.Samples, bounds.DefaultDraws(d))
 }
 
 // DefaultBoundsOptions returns the defaults of `ebmpipe bounds`.
