@@ -201,7 +201,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 	note := func(msg string) { res.Notes = append(res.Notes, msg) }
 
 	// 1. Held-out rows, and the training part of a split file; 2. training.
-	test, tr, err := o.prepare(h, res)
+	test, tr, err := o.prepare(ctx, h, res)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +278,7 @@ func Run(ctx context.Context, o RunOptions, h RunHooks) (*RunResult, error) {
 // prepare does the first steps of Run: it reads or draws the held-out rows,
 // writes them (and the training part of a split file, which o then trains
 // on), and makes the trainer. If it fails, it removes what it wrote.
-func (o *RunOptions) prepare(h RunHooks, res *RunResult) (test *data.Dataset, tr *train.Trainer, err error) {
+func (o *RunOptions) prepare(ctx context.Context, h RunHooks, res *RunResult) (test *data.Dataset, tr *train.Trainer, err error) {
 	out := o.Train.Out
 	testPath := filepath.Join(out, TestFile)
 
@@ -323,7 +323,7 @@ func (o *RunOptions) prepare(h RunHooks, res *RunResult) (test *data.Dataset, tr
 
 	// 2. Training.
 	h.stage("training %d iterations on %s (lower bound %s, upper bound %s)", o.Train.Steps, o.Train.Data, o.Train.Lower, o.Train.Upper)
-	tr, err = train.NewTrainer(o.Train, train.Hooks{Progress: h.Progress, Validate: o.validator(), Notice: h.Notice})
+	tr, err = train.NewTrainer(ctx, o.Train, train.Hooks{Progress: h.Progress, Validate: o.validator(), Notice: h.Notice})
 	if err == nil && tr.Data().Width != test.Width {
 		err = fmt.Errorf("the held-out rows %s have %d values, the training data %s %d", test.Source, test.Width, o.Train.Data, tr.Data().Width)
 	}

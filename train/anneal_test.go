@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"math"
 	"testing"
 )
@@ -21,7 +22,7 @@ func TestAnneal(t *testing.T) {
 		} {
 			o := tinyOptions(t)
 			o.Lower, o.AnnealFrom, o.AnnealSteps = lower, c.from, steps
-			tr, err := NewTrainer(o, Hooks{})
+			tr, err := NewTrainer(context.Background(), o, Hooks{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,7 @@
 package train
 
 import (
+	"context"
 	"syscall"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func benchOptions(b *testing.B, lower, upper, precision string) Options {
 // CPU time of the process per step, which other jobs on the machine
 // disturb less than the wall time.
 func benchmarkStep(b *testing.B, o Options, h Hooks) {
-	tr, err := NewTrainer(o, h)
+	tr, err := NewTrainer(context.Background(), o, h)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -146,7 +147,7 @@ func BenchmarkCommand(b *testing.B) {
 	b.Run("run", func(b *testing.B) {
 		o := commandOptions(b)
 		o.Steps = b.N
-		tr, err := NewTrainer(o, Hooks{})
+		tr, err := NewTrainer(context.Background(), o, Hooks{})
 		if err != nil {
 			b.Fatal(err)
 		}

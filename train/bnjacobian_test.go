@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
@@ -55,7 +56,7 @@ func TestBatchNormJacobianExact(t *testing.T) {
 		t.Run(upper, func(t *testing.T) {
 			o := tinyOptions(t)
 			o.GeneratorBatchNorm, o.Lower, o.Upper = true, "jacobian-exact", upper
-			tr, err := NewTrainer(o, Hooks{})
+			tr, err := NewTrainer(context.Background(), o, Hooks{})
 			if err != nil {
 				t.Fatal(err)
 			}

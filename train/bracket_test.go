@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"github.com/ebmpipe/ebmpipe/train/metrics"
 	"math"
 	"os"
@@ -44,7 +45,7 @@ func TestBracketEvery(t *testing.T) {
 	}
 	o2 := tinyOptions(t)
 	o2.Generator, o2.BracketEvery = "mlp:3-16-16-2", 10
-	if _, err := NewTrainer(o2, Hooks{}); err == nil || !strings.Contains(err.Error(), "latent") {
+	if _, err := NewTrainer(context.Background(), o2, Hooks{}); err == nil || !strings.Contains(err.Error(), "latent") {
 		t.Errorf("--bracket-every with d ≠ D: %v, want an error naming the dimensions", err)
 	}
 }

@@ -131,7 +131,7 @@ func TestExportCheckedBeforeTraining(t *testing.T) {
 	o.Energy = filepath.Join(repoTestdata, "opset", "energy_layernorm_o23.onnx")
 	o.Generator = "mlp:4-8-4"
 	o.Opset = 13
-	_, err := NewTrainer(o, fakeHooks())
+	_, err := NewTrainer(context.Background(), o, fakeHooks())
 	var fe *fielderr.Error
 	if !errors.As(err, &fe) || !slices.Equal(fe.Fields(), []string{"Energy", "Opset"}) || !strings.Contains(err.Error(), "LayerNormalization") {
 		t.Fatalf("NewTrainer: %v; want an error naming Energy, Opset and LayerNormalization", err)
@@ -140,7 +140,7 @@ func TestExportCheckedBeforeTraining(t *testing.T) {
 		t.Errorf("%s exists after a failed start (%v)", o.Out, err)
 	}
 	o.Opset, o.Steps = export.MaxOpset, 2
-	tr, err := NewTrainer(o, Hooks{})
+	tr, err := NewTrainer(context.Background(), o, Hooks{})
 	if err == nil {
 		_, err = tr.Run(context.Background())
 	}

@@ -35,7 +35,7 @@ func TestOutLock(t *testing.T) {
 	if err := os.WriteFile(lock, []byte("1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := NewTrainer(o, fakeHooks())
+	_, err := NewTrainer(context.Background(), o, fakeHooks())
 	want := "Out " + o.Out + " is in use by another training run (process 1, lock file " + lock + ")"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("NewTrainer: error %v, want %q", err, want)
@@ -43,7 +43,7 @@ func TestOutLock(t *testing.T) {
 
 	// Taken between NewTrainer and Run.
 	os.Remove(lock)
-	tr, err := NewTrainer(o, fakeHooks())
+	tr, err := NewTrainer(context.Background(), o, fakeHooks())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestOutHoldsModels(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		_, err := NewTrainer(o, fakeHooks())
+		_, err := NewTrainer(context.Background(), o, fakeHooks())
 		want := "Out " + o.Out + " holds " + strings.Join(files, ", ") + " of another run but no checkpoint to resume"
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%v: error %v, want %q", files, err, want)

@@ -57,7 +57,7 @@ func TestSelectBestSpike(t *testing.T) {
 			tr.energy.opt.LR, tr.gen.opt.LR = -0.02, -0.02
 		}
 	}}
-	tr, err := NewTrainer(o, h)
+	tr, err := NewTrainer(context.Background(), o, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestSelectBestValidator(t *testing.T) {
 		rows = append(rows, valid.Data)
 		return byStep[tr.step], nil
 	}}
-	tr, err := NewTrainer(o, h)
+	tr, err := NewTrainer(context.Background(), o, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestSelectBestValidator(t *testing.T) {
 	}
 	// Resumed to 40 iterations: iteration 20 is still the best.
 	o.Resume, o.Steps = true, 40
-	if tr, err = NewTrainer(o, h); err != nil {
+	if tr, err = NewTrainer(context.Background(), o, h); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tr.Run(context.Background()); err != nil {
@@ -185,7 +185,7 @@ func TestSelectionCheck(t *testing.T) {
 	}
 	o := tinyOptions(t)
 	o.Select, o.Generator = SelectBest, "mlp:3-16-2"
-	if _, err := NewTrainer(o, Hooks{}); err == nil || !strings.Contains(err.Error(), "latent") {
+	if _, err := NewTrainer(context.Background(), o, Hooks{}); err == nil || !strings.Contains(err.Error(), "latent") {
 		t.Errorf("select best, d ≠ D, no validator: %v", err)
 	}
 }

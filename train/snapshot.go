@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 )
@@ -10,8 +11,9 @@ import (
 // dir/energy.onnx and dir/generator.onnx (with Options.EMA, the averaged
 // parameters). The run's options come from the checkpoint; h supplies
 // bounds defined outside package bounds, as for the run itself. It
-// returns the model paths and the checkpoint's iteration.
-func ExportCheckpoint(path, dir string, average bool, h Hooks) (energy, generator string, step int, err error) {
+// returns the model paths and the checkpoint's iteration. ctx stops it as
+// it stops NewTrainer.
+func ExportCheckpoint(ctx context.Context, path, dir string, average bool, h Hooks) (energy, generator string, step int, err error) {
 	c, err := ReadCheckpoint(path)
 	if err != nil {
 		return "", "", 0, err
@@ -23,7 +25,7 @@ func ExportCheckpoint(path, dir string, average bool, h Hooks) (energy, generato
 		return "", "", 0, fmt.Errorf("checkpoint %s: options: %w", path, err)
 	}
 	o.Steps, o.LogEvery, o.Out, o.Resume, o.Opset = max(c.Step, 1), 1, dir, false, DefaultOptions().Opset
-	tr, err := NewTrainer(o, Hooks{Lower: h.Lower, Upper: h.Upper})
+	tr, err := NewTrainer(ctx, o, Hooks{Lower: h.Lower, Upper: h.Upper})
 	if err != nil {
 		return "", "", 0, fmt.Errorf("checkpoint %s: %w", path, err)
 	}

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -47,7 +48,7 @@ func TestSpectralNormTraining(t *testing.T) {
 	o.Energy, o.Generator = "mlp:2-16-16-1", "mlp:2-16-16-2"
 	o.DataRows, o.BatchSize, o.Out = 500, 32, t.TempDir()
 	o.SpectralNorm = true
-	tr, err := NewTrainer(o, Hooks{})
+	tr, err := NewTrainer(context.Background(), o, Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}

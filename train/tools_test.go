@@ -104,7 +104,7 @@ func TestEMA(t *testing.T) {
 	o := tinyOptions(t)
 	o.EMA = 0.9
 	var want map[string]Tensor
-	tr, err := NewTrainer(o, fakeHooks())
+	tr, err := NewTrainer(context.Background(), o, fakeHooks())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func stopAt(t *testing.T, o Options, step int) {
 			cancel()
 		}
 	}
-	tr, err := NewTrainer(o, h)
+	tr, err := NewTrainer(context.Background(), o, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func stopAt(t *testing.T, o Options, step int) {
 // trainer with o and the bounds o names, without updating.
 func firstEnergyStep(t *testing.T, o Options) (*Trainer, *program) {
 	t.Helper()
-	tr, err := NewTrainer(o, Hooks{})
+	tr, err := NewTrainer(context.Background(), o, Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestEnergyAnchor(t *testing.T) {
 		}
 	}
 	o := tinyOptions(t)
-	tr, err := NewTrainer(o, Hooks{})
+	tr, err := NewTrainer(context.Background(), o, Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestExportCheckpoint(t *testing.T) {
 		mustRun(t, short, fakeHooks())
 		mustRun(t, long, fakeHooks())
 		dir := t.TempDir()
-		ef, gf, step, err := ExportCheckpoint(filepath.Join(long.Out, CheckpointDir, checkpointName(20)), dir, true, fakeHooks())
+		ef, gf, step, err := ExportCheckpoint(context.Background(), filepath.Join(long.Out, CheckpointDir, checkpointName(20)), dir, true, fakeHooks())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +294,7 @@ func TestExportCheckpoint(t *testing.T) {
 		if decay > 0 {
 			// Without the average: the last values, other models.
 			raw := t.TempDir()
-			if _, _, _, err := ExportCheckpoint(filepath.Join(long.Out, CheckpointDir, checkpointName(20)), raw, false, fakeHooks()); err != nil {
+			if _, _, _, err := ExportCheckpoint(context.Background(), filepath.Join(long.Out, CheckpointDir, checkpointName(20)), raw, false, fakeHooks()); err != nil {
 				t.Fatal(err)
 			}
 			a, _ := os.ReadFile(filepath.Join(raw, EnergyFile))
@@ -303,7 +303,7 @@ func TestExportCheckpoint(t *testing.T) {
 				t.Error("the last values export the same energy as the average")
 			}
 		}
-		if _, _, _, err := ExportCheckpoint(filepath.Join(long.Out, "missing.ckpt"), dir, true, fakeHooks()); err == nil {
+		if _, _, _, err := ExportCheckpoint(context.Background(), filepath.Join(long.Out, "missing.ckpt"), dir, true, fakeHooks()); err == nil {
 			t.Error("exporting a missing checkpoint: no error")
 		}
 	}
@@ -315,7 +315,7 @@ func TestDiffusionSigmas(t *testing.T) {
 	for _, sigmas := range [][]float64{nil, {0.01, 0.02}} {
 		o := tinyOptions(t)
 		o.Upper, o.DiffusionSigmas = "diffusion", sigmas
-		tr, err := NewTrainer(o, Hooks{})
+		tr, err := NewTrainer(context.Background(), o, Hooks{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -51,7 +52,7 @@ func metricsWithoutWall(t *testing.T, dir string) string {
 
 func mustRun(t *testing.T, o Options, h Hooks) (*Trainer, *Result) {
 	t.Helper()
-	tr, err := NewTrainer(o, h)
+	tr, err := NewTrainer(context.Background(), o, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestResume(t *testing.T) {
 	if err != nil || c.Step != 17 {
 		t.Fatalf("checkpoint after cancelling: step %v, %v", c, err)
 	}
-	if _, err := NewTrainer(o, fakeHooks()); err == nil || !strings.Contains(err.Error(), "Resume") {
+	if _, err := NewTrainer(context.Background(), o, fakeHooks()); err == nil || !strings.Contains(err.Error(), "Resume") {
 		t.Errorf("a second run into the same Out: %v, want an error suggesting Resume", err)
 	}
 	o.Resume = true
@@ -127,7 +128,7 @@ func TestResume(t *testing.T) {
 
 	// Resuming with other options is refused, naming them.
 	o.LREnergy = 5e-4
-	if _, err := NewTrainer(o, fakeHooks()); err == nil || !strings.Contains(err.Error(), "LREnergy") {
+	if _, err := NewTrainer(context.Background(), o, fakeHooks()); err == nil || !strings.Contains(err.Error(), "LREnergy") {
 		t.Errorf("resume with another learning rate: %v", err)
 	}
 }
@@ -159,7 +160,7 @@ func TestNonFiniteStop(t *testing.T) {
 			poisonErr = lower.setPoison(math.NaN())
 		}
 	}
-	tr, err := NewTrainer(o, h)
+	tr, err := NewTrainer(context.Background(), o, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +277,7 @@ func TestBadNetworks(t *testing.T) {
 	for _, c := range cases {
 		o := tinyOptions(t)
 		c.edit(&o)
-		_, err := NewTrainer(o, Hooks{})
+		_, err := NewTrainer(context.Background(), o, Hooks{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("NewTrainer: %v, want an error containing %q", err, c.want)
 		}
@@ -401,7 +402,7 @@ func TestPrecision(t *testing.T) {
 			}
 			o.DataRows, o.BatchSize, o.Out = 500, 64, t.TempDir()
 			o.LREnergy, o.LRGenerator = 1e-3, 1e-3
-			tr, err := NewTrainer(o, Hooks{})
+			tr, err := NewTrainer(context.Background(), o, Hooks{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -426,5 +427,38 @@ func TestPrecision(t *testing.T) {
 		if !differ {
 			t.Errorf("%v: float32 and float64 runs are bit-identical: is Precision used?", pair)
 		}
+	}
+}
+
+// TestNewTrainerCancelled checks that NewTrainer stops with the context's
+// error, writing nothing, when the context is cancelled: on toy data
+// (between its stages) and on a data file (while reading it), and that
+// the same options prepare a run under a live context.
+func TestNewTrainerCancelled(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "rows.csv")
+	var b strings.Builder
+	b.WriteString("x,y\n")
+	for i := range 300 {
+		fmt.Fprintf(&b, "%d,%d\n", i%7, i%5)
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, data string }{{"toy", "toy:moons"}, {"file", file}} {
+		t.Run(c.name, func(t *testing.T) {
+			o := tinyOptions(t)
+			o.Data = c.data
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			if _, err := NewTrainer(ctx, o, fakeHooks()); !errors.Is(err, context.Canceled) {
+				t.Errorf("cancelled: error %v, want one wrapping context.Canceled", err)
+			}
+			if _, err := os.Stat(o.Out); !os.IsNotExist(err) {
+				t.Errorf("cancelled: Out %s exists (%v)", o.Out, err)
+			}
+			if _, err := NewTrainer(context.Background(), o, fakeHooks()); err != nil {
+				t.Errorf("live context: %v", err)
+			}
+		})
 	}
 }

@@ -118,14 +118,26 @@ type Trainer struct {
 
 // NewTrainer loads the data and networks and builds the update graphs. With
 // Options.Resume it restores the latest checkpoint in Out/checkpoint;
-// without, it refuses a directory that already holds one.
-func NewTrainer(o Options, h Hooks) (*Trainer, error) {
+// without, it refuses a directory that already holds one. Reading a large
+// data file or importing large networks takes a while: when ctx is
+// cancelled, NewTrainer stops between its stages (and between chunks of a
+// data file) with an error wrapping ctx.Err(), having written nothing.
+func NewTrainer(ctx context.Context, o Options, h Hooks) (*Trainer, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
+	stopped := func() error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("preparing the run: %w", err)
+		}
+		return nil
+	}
 	tr := &Trainer{o: o, hooks: h, acc: metrics.NewAccum(), ckptStep: -1}
 	var err error
-	if tr.data, err = data.LoadData(o.Data, o.DataRows, o.Seed); err != nil {
+	if tr.data, err = data.LoadDataContext(ctx, o.Data, o.DataRows, o.Seed); err != nil {
+		if ctx.Err() != nil {
+			return nil, stopped()
+		}
 		return nil, fielderr.Errorf("{Data}: %w", err)
 	}
 	if tr.sel, tr.data, err = newSelector(o.Selection, tr.data, o.Seed, h.Validate); err != nil {
@@ -141,6 +153,9 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	}
 	tr.zRNG = data.NewRNG(o.Seed, "z")
 	tr.noise = data.NewRNG(o.Seed, "noise")
+	if err := stopped(); err != nil {
+		return nil, err
+	}
 	if err := tr.loadNetworks(); err != nil {
 		return nil, err
 	}
@@ -155,6 +170,9 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 		return nil, fielderr.Errorf("{Generator}: %w", err)
 	}
 	if err := tr.checkSelection(); err != nil {
+		return nil, err
+	}
+	if err := stopped(); err != nil {
 		return nil, err
 	}
 	D, d := tr.data.Width, tr.gen.inWidth
@@ -178,25 +196,37 @@ func NewTrainer(o Options, h Hooks) (*Trainer, error) {
 	tr.eProg.clip, tr.gProg.clip = o.ClipGradNorm, o.ClipGradNorm
 	tr.ema = newEMA(o.EMA, tr.nets)
 	tr.columns = tr.metricColumns()
-	if fi, err := os.Stat(o.Out); err == nil && !fi.IsDir() {
-		return nil, fielderr.Errorf("{Out} %s: not a directory", o.Out)
+	if err := stopped(); err != nil {
+		return nil, err
 	}
-	if pid := atomicfile.Holder(filepath.Join(o.Out, LockFile)); pid != 0 && pid != os.Getpid() {
-		return nil, outInUse(o.Out, pid)
-	}
-	dir := filepath.Join(o.Out, CheckpointDir)
-	if o.Resume {
-		c, err := LoadCheckpoint(dir)
-		if err != nil {
-			return nil, fielderr.Errorf("{Resume}: %w", err)
-		}
-		if err := tr.restore(c); err != nil {
-			return nil, fielderr.Errorf("{Resume}: %s: %w", dir, err)
-		}
-	} else if err := checkFreshOut(o.Out); err != nil {
+	if err := tr.checkOut(); err != nil {
 		return nil, err
 	}
 	return tr, nil
+}
+
+// checkOut checks the Out folder: not one in use by another run, and with
+// Options.Resume a checkpoint there, which it restores, or without, none.
+func (tr *Trainer) checkOut() error {
+	o := tr.o
+	if fi, err := os.Stat(o.Out); err == nil && !fi.IsDir() {
+		return fielderr.Errorf("{Out} %s: not a directory", o.Out)
+	}
+	if pid := atomicfile.Holder(filepath.Join(o.Out, LockFile)); pid != 0 && pid != os.Getpid() {
+		return outInUse(o.Out, pid)
+	}
+	dir := filepath.Join(o.Out, CheckpointDir)
+	if !o.Resume {
+		return checkFreshOut(o.Out)
+	}
+	c, err := LoadCheckpoint(dir)
+	if err != nil {
+		return fielderr.Errorf("{Resume}: %w", err)
+	}
+	if err := tr.restore(c); err != nil {
+		return fielderr.Errorf("{Resume}: %s: %w", dir, err)
+	}
+	return nil
 }
 
 // LockFile is the lock file a training run keeps in its Out folder while
@@ -402,7 +432,7 @@ func (tr *Trainer) Params() map[string]Tensor {
 
 // Run trains with o and h: NewTrainer, Trainer.Run.
 func Run(ctx context.Context, o Options, h Hooks) (*Result, error) {
-	tr, err := NewTrainer(o, h)
+	tr, err := NewTrainer(ctx, o, h)
 	if err != nil {
 		return nil, err
 	}

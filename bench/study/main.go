@@ -115,7 +115,7 @@ func study(w *csv.Writer, run string, want []int, grid, rows int, lambda, tau fl
 		if err != nil {
 			return err
 		}
-		ef, gf, _, err := train.ExportCheckpoint(path, tmp, average, train.Hooks{})
+		ef, gf, _, err := train.ExportCheckpoint(context.Background(), path, tmp, average, train.Hooks{})
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -56,7 +57,10 @@ win over the recipe.`,
 				}
 				defer bar.Finish()
 			}
-			tr, err := train.NewTrainer(o, h)
+			tr, err := train.NewTrainer(ctx, o, h)
+			if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return fmt.Errorf("stopped before training (%v); nothing was written", context.Cause(ctx))
+			}
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,12 @@ type Dataset struct {
 // formats). A file is read whole if n ≤ 0, and only its first n rows if
 // n > 0; seed is not used for files.
 func LoadData(spec string, n int, seed uint64) (*Dataset, error) {
+	return LoadDataContext(context.Background(), spec, n, seed)
+}
+
+// LoadDataContext is LoadData that stops reading a file, with ctx's error,
+// when ctx is cancelled.
+func LoadDataContext(ctx context.Context, spec string, n int, seed uint64) (*Dataset, error) {
 	if name, ok := strings.CutPrefix(spec, "toy:"); ok {
 		data, err := Toy(name, n, seed)
 		if err != nil {
@@ -47,12 +54,12 @@ func LoadData(spec string, n int, seed uint64) (*Dataset, error) {
 		}
 		return &Dataset{Rows: n, Width: 2, RowShape: []int{2}, Data: data, Source: spec}, nil
 	}
-	return readData(spec, n)
+	return readData(ctx, spec, n)
 }
 
 // readData reads the first n rows of the row file at path, or all of them if
 // n ≤ 0.
-func readData(path string, n int) (d *Dataset, err error) {
+func readData(ctx context.Context, path string, n int) (d *Dataset, err error) {
 	var notes []string
 	r, err := rows.OpenReader(path, rows.ReadOptions{Notice: func(msg string) { notes = append(notes, msg) }})
 	if err != nil {
@@ -76,6 +83,9 @@ func readData(path string, n int) (d *Dataset, err error) {
 	}
 	chunk := make([]float64, w*max(1, 65536/w))
 	for n <= 0 || len(data) < n*w {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", path, err)
+		}
 		buf := chunk
 		if n > 0 {
 			buf = buf[:min(len(buf), n*w-len(data))]
