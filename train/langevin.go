@@ -8,6 +8,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/importers"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
+	"github.com/ebmpipe/ebmpipe/internal/langevin"
 	"github.com/ebmpipe/ebmpipe/train/data"
 )
 
@@ -77,7 +78,8 @@ func (p *program) negatives(t *autodiff.Tape, bn bounds.Nets, batch, dataDim int
 // it) and an energy graph (x to ∇E(x)), each on its own tape.
 type refiner struct {
 	steps       int
-	half, noise float64 // η/2 and s√η
+	step        langevin.Step
+	stepSize    float64 // η, for messages
 	rng         *data.RNG
 	gen, energy refinerNet
 	z, xG       *autodiff.Node
@@ -100,11 +102,11 @@ func newRefiner(o Options, energy, gen *network, dt autodiff.Dtype, batch, dataD
 		return nil, nil
 	}
 	r := &refiner{
-		steps: o.NegativeLangevinSteps,
-		half:  o.NegativeStepSize / 2,
-		noise: o.NegativeNoiseScale * math.Sqrt(o.NegativeStepSize),
-		rng:   data.NewRNG(o.Seed, "langevin"),
-		buf:   make([]float64, batch*dataDim),
+		steps:    o.NegativeLangevinSteps,
+		step:     langevin.NewStep(o.NegativeStepSize, o.NegativeNoiseScale),
+		stepSize: o.NegativeStepSize,
+		rng:      data.NewRNG(o.Seed, "langevin"),
+		buf:      make([]float64, batch*dataDim),
 	}
 	tg := autodiff.NewTape(dt)
 	r.z = tg.Variable("z", autodiff.Zeros(dt, batch, latentDim))
@@ -160,13 +162,11 @@ func (r *refiner) refine(z []float64) ([]float64, error) {
 		if r.gBuf, err = r.energy.eval(r.grad, r.gBuf); err != nil {
 			return nil, fmt.Errorf("cooperative negatives: Langevin step %d: %w", k+1, err)
 		}
-		for i, g := range r.gBuf {
-			r.buf[i] += -r.half*g + r.noise*r.rng.NormFloat64()
-		}
+		r.step.Move(r.buf, r.gBuf, r.rng)
 	}
 	for _, v := range r.buf {
 		if bad(v) {
-			return nil, fielderr.Errorf("cooperative negatives: a Langevin chain diverged after %d steps (value %g); try a smaller {NegativeStepSize} than %g", r.steps, v, 2*r.half)
+			return nil, fielderr.Errorf("cooperative negatives: a Langevin chain diverged after %d steps (value %g); try a smaller {NegativeStepSize} than %g", r.steps, v, r.stepSize)
 		}
 	}
 	return r.buf, nil

@@ -23,6 +23,7 @@ var levels = map[string]int{
 	"internal/graphtest":  0,
 	"internal/archtest":   0,
 	"internal/fielderr":   0,
+	"internal/langevin":   0,
 
 	"importers/autodiff/internal/simd": 0,
 

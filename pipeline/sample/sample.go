@@ -14,6 +14,7 @@ import (
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 
 	"github.com/ebmpipe/ebmpipe/internal/fielderr"
+	langevinstep "github.com/ebmpipe/ebmpipe/internal/langevin" // the package; langevin is the type below
 	"github.com/ebmpipe/ebmpipe/pipeline/engine"
 
 	"github.com/ebmpipe/ebmpipe/internal/rows"
@@ -337,8 +338,7 @@ func (s *sampler) refine(ctx context.Context, x []float64, first, n int, rngs []
 	if err != nil {
 		return done, fmt.Errorf("%s: %w", o.Energy, err)
 	}
-	half := o.StepSize / 2
-	noise := o.NoiseScale * math.Sqrt(o.StepSize)
+	step := langevinstep.NewStep(o.StepSize, o.NoiseScale)
 	d := s.width
 	for k := 0; ; k++ {
 		e, grad, err := p.run(x)
@@ -362,10 +362,7 @@ func (s *sampler) refine(ctx context.Context, x []float64, first, n int, rngs []
 			return done, nil
 		}
 		for r := range n {
-			rng := rngs[r]
-			for j := r * d; j < (r+1)*d; j++ {
-				x[j] += -half*grad[j] + noise*rng.NormFloat64()
-			}
+			step.Move(x[r*d:(r+1)*d], grad[r*d:(r+1)*d], rngs[r])
 		}
 		if err := s.finite(x, first, k+1); err != nil {
 			return done, err
