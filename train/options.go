@@ -261,7 +261,7 @@ func (o *Options) checkBounds() []error {
 		errs = append(errs, fielderr.Errorf("{Lower} %q: want %s", o.Lower, oneOf(bounds.LowerNames())))
 	}
 	if _, mi := lower.(*bounds.MutualInformationEntropy); err == nil && mi && o.Encoder == "" {
-		errs = append(errs, fielderr.Errorf("{Lower} %s needs {Encoder}", o.Lower))
+		errs = append(errs, fielderr.Errorf("{Lower} %s needs {Encoder}: a network from a data row to a latent mean and log-variance, twice the latent width (mlp:2-100-100-4 with the default 2-D networks)", o.Lower))
 	} else if err == nil && !mi && o.Encoder != "" {
 		errs = append(errs, fielderr.Errorf("{Encoder} %q is only used by {Lower} %s", o.Encoder, bounds.NewMutualInformationEntropy().Name()))
 	}
