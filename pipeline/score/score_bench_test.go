@@ -110,6 +110,42 @@ func BenchmarkScore(b *testing.B) {
 	}
 }
 
+// BenchmarkScorePerRow measures what a row costs in a Score call, in CPU
+// time, without the fixed cost of the call (BenchmarkScoreFixed): every
+// iteration scores a file of 20 k rows and one of 2 M, side by side, and
+// the extra CPU time of the large one over its extra rows is reported, as
+// cpu-ns/row and rows/cpu-s, comparable with BenchmarkORTSession/dynamic1.
+func BenchmarkScorePerRow(b *testing.B) {
+	if err := ortlib.Init(""); err != nil {
+		b.Skip(err)
+	}
+	dir := b.TempDir()
+	const small, large = 20_000, 2_000_000
+	for _, bi := range benchInputs {
+		format := strings.TrimSuffix(bi.format, "32")
+		ins := []string{
+			writeBenchInput(b, dir, "small."+bi.format+"."+format, small, bi.f32),
+			writeBenchInput(b, dir, "large."+bi.format+"."+format, large, bi.f32),
+		}
+		b.Run(bi.format+"/ort/workers=2", func(b *testing.B) {
+			var cpu [2]time.Duration
+			for b.Loop() {
+				for k, in := range ins {
+					o := Options{Model: benchModel, Input: in, Output: filepath.Join(dir, "out."+format), Engine: engine.ORT, BatchSize: 1024, Workers: 2}
+					c0 := cpuTime(b)
+					if _, err := Score(context.Background(), o); err != nil {
+						b.Fatal(err)
+					}
+					cpu[k] += cpuTime(b) - c0
+				}
+			}
+			perRow := float64((cpu[1] - cpu[0]).Nanoseconds()) / float64(b.N) / (large - small)
+			b.ReportMetric(perRow, "cpu-ns/row")
+			b.ReportMetric(1e9/perRow, "rows/cpu-s")
+		})
+	}
+}
+
 // BenchmarkScoreReadWorkers scores a CSV file with the rows decoded on one
 // goroutine and on readWorkers, side by side.
 func BenchmarkScoreReadWorkers(b *testing.B) {
