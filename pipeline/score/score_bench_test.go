@@ -123,11 +123,11 @@ func BenchmarkScorePerRow(b *testing.B) {
 	const small, large = 20_000, 2_000_000
 	for _, bi := range benchInputs {
 		format := strings.TrimSuffix(bi.format, "32")
-		ins := []string{
-			writeBenchInput(b, dir, "small."+bi.format+"."+format, small, bi.f32),
-			writeBenchInput(b, dir, "large."+bi.format+"."+format, large, bi.f32),
-		}
 		b.Run(bi.format+"/ort/workers=2", func(b *testing.B) {
+			ins := []string{
+				writeBenchInput(b, dir, "small."+bi.format+"."+format, small, bi.f32),
+				writeBenchInput(b, dir, "large."+bi.format+"."+format, large, bi.f32),
+			}
 			var cpu [2]time.Duration
 			for b.Loop() {
 				for k, in := range ins {
