@@ -196,14 +196,30 @@ func (d *npyDecoder) setType(descr string) error {
 		}
 	case reflect.Float32:
 		d.isFloat = true
-		d.convert = func(dst []float64, src []byte) {
-			for i := range dst {
-				dst[i] = float64(math.Float32frombits(order.Uint32(src[4*i:])))
-			}
-		}
 		d.convert32 = func(dst []float32, src []byte) {
 			for i := range dst {
 				dst[i] = math.Float32frombits(order.Uint32(src[4*i:]))
+			}
+		}
+		if order == binary.LittleEndian {
+			// A call through the ByteOrder interface per value cost
+			// more than the rest of decoding.
+			d.convert32 = func(dst []float32, src []byte) {
+				for i := range dst {
+					dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+				}
+			}
+		}
+		d.convert = func(dst []float64, src []byte) {
+			const chunk = 256
+			var buf [chunk]float32
+			for len(dst) > 0 {
+				n := min(chunk, len(dst))
+				d.convert32(buf[:n], src[:4*n])
+				for i, v := range buf[:n] {
+					dst[i] = float64(v)
+				}
+				dst, src = dst[n:], src[4*n:]
 			}
 		}
 	case reflect.Int8:
