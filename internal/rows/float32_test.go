@@ -197,3 +197,38 @@ func TestWrite32(t *testing.T) {
 		}
 	}
 }
+
+// TestRead32BigEndian reads a big-endian float32 NPY file with Read32 and
+// Read: both give the values written.
+func TestRead32BigEndian(t *testing.T) {
+	want := []float32{1.5, -2.25, float32(math.Copysign(0, -1)), math.MaxFloat32, math.SmallestNonzeroFloat32, 0.1}
+	dict := "{'descr': '>f4', 'fortran_order': False, 'shape': (3, 2), }"
+	pad := 64 - (10+len(dict)+1)%64
+	b := []byte("\x93NUMPY\x01\x00")
+	b = append(b, byte(len(dict)+pad+1), 0)
+	b = append(b, dict...)
+	b = append(b, bytes.Repeat([]byte(" "), pad)...)
+	b = append(b, '\n')
+	for _, v := range want {
+		u := math.Float32bits(v)
+		b = append(b, byte(u>>24), byte(u>>16), byte(u>>8), byte(u))
+	}
+	path := filepath.Join(t.TempDir(), "be.npy")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, as32 := range []bool{false, true} {
+		got, _, err := readAllRows(t, path, rows.ReadOptions{}, 2, as32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("Read32 %v: %d values, want %d", as32, len(got), len(want))
+		}
+		for i, v := range want {
+			if math.Float64bits(got[i]) != math.Float64bits(float64(v)) {
+				t.Errorf("Read32 %v: value %d = %v, want %v", as32, i, got[i], v)
+			}
+		}
+	}
+}

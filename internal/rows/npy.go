@@ -195,33 +195,7 @@ func (d *npyDecoder) setType(descr string) error {
 			}
 		}
 	case reflect.Float32:
-		d.isFloat = true
-		d.convert32 = func(dst []float32, src []byte) {
-			for i := range dst {
-				dst[i] = math.Float32frombits(order.Uint32(src[4*i:]))
-			}
-		}
-		if order == binary.LittleEndian {
-			// A call through the ByteOrder interface per value cost
-			// more than the rest of decoding.
-			d.convert32 = func(dst []float32, src []byte) {
-				for i := range dst {
-					dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
-				}
-			}
-		}
-		d.convert = func(dst []float64, src []byte) {
-			const chunk = 256
-			var buf [chunk]float32
-			for len(dst) > 0 {
-				n := min(chunk, len(dst))
-				d.convert32(buf[:n], src[:4*n])
-				for i, v := range buf[:n] {
-					dst[i] = float64(v)
-				}
-				dst, src = dst[n:], src[4*n:]
-			}
-		}
+		d.setFloat32(order)
 	case reflect.Int8:
 		d.convert = func(dst []float64, src []byte) {
 			for i := range dst {
@@ -274,6 +248,38 @@ func (d *npyDecoder) setType(descr string) error {
 		return unsupported
 	}
 	return nil
+}
+
+// setFloat32 sets up the decoding of float32 values in byte order order:
+// as they are (convert32) and as float64 (convert).
+func (d *npyDecoder) setFloat32(order binary.ByteOrder) {
+	d.isFloat = true
+	d.convert32 = func(dst []float32, src []byte) {
+		for i := range dst {
+			dst[i] = math.Float32frombits(order.Uint32(src[4*i:]))
+		}
+	}
+	if order == binary.LittleEndian {
+		// A call through the ByteOrder interface per value cost
+		// more than the rest of decoding.
+		d.convert32 = func(dst []float32, src []byte) {
+			for i := range dst {
+				dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+			}
+		}
+	}
+	d.convert = func(dst []float64, src []byte) {
+		const chunk = 256
+		var buf [chunk]float32
+		for len(dst) > 0 {
+			n := min(chunk, len(dst))
+			d.convert32(buf[:n], src[:4*n])
+			for i, v := range buf[:n] {
+				dst[i] = float64(v)
+			}
+			dst, src = dst[n:], src[4*n:]
+		}
+	}
 }
 
 // npyType returns the Go type of an NPY dtype descr as npyio reads it, or
