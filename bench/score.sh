@@ -9,7 +9,9 @@
 # Every figure is the best of $REPS runs of wall-clock time; ebmpipe's runs
 # are whole processes (loading libonnxruntime, fsyncing the output). The
 # last lines give CPU time (least of $REPS runs) against a bare session of
-# one thread (see bench/score-profile.md).
+# one thread (see bench/score-profile.md). The NPY input is float32, so
+# `--engine ort` scores it on its float32 path (rows.Reader.Read32,
+# engine.Float32Engine, rows.Writer.Write32).
 #
 # Usage: bench/score.sh    (env: ROWS=1000000 BATCH=1024 REPS=3 MODEL=...)
 set -euo pipefail

@@ -16,7 +16,9 @@
 //   - .npy: a NumPy array of floats or integers (converted to float64) in
 //     C order, little- or big-endian, of rank 1 or more. The first axis
 //     numbers the rows; the remaining axes are the shape of one row, which
-//     a Reader flattens. A rank-1 array holds rows of one value.
+//     a Reader flattens. A rank-1 array holds rows of one value. A float32
+//     array can also be read as it is, with Reader.Read32, and
+//     Writer.Write32 writes float32 rows without a float64 buffer.
 //
 // NaN and ±Inf are not valid values: training and scoring reject them, so a
 // Reader reports rows holding them as bad rows.

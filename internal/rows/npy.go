@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"reflect"
-	"slices"
 	"strings"
 
 	"codeberg.org/sbinet/npyio/npy"
@@ -34,6 +33,9 @@ type npyDecoder struct {
 	itemSize int
 	isFloat  bool
 	convert  func(dst []float64, src []byte)
+	// convert32 decodes float32 values as they are, for a file of dtype
+	// float32; nil for the other dtypes.
+	convert32 func(dst []float32, src []byte)
 
 	row    int    // index of the next row
 	buf    []byte // rows read ahead
@@ -193,12 +195,7 @@ func (d *npyDecoder) setType(descr string) error {
 			}
 		}
 	case reflect.Float32:
-		d.isFloat = true
-		d.convert = func(dst []float64, src []byte) {
-			for i := range dst {
-				dst[i] = float64(math.Float32frombits(order.Uint32(src[4*i:])))
-			}
-		}
+		d.setFloat32(order)
 	case reflect.Int8:
 		d.convert = func(dst []float64, src []byte) {
 			for i := range dst {
@@ -251,6 +248,38 @@ func (d *npyDecoder) setType(descr string) error {
 		return unsupported
 	}
 	return nil
+}
+
+// setFloat32 sets up the decoding of float32 values in byte order order:
+// as they are (convert32) and as float64 (convert).
+func (d *npyDecoder) setFloat32(order binary.ByteOrder) {
+	d.isFloat = true
+	d.convert32 = func(dst []float32, src []byte) {
+		for i := range dst {
+			dst[i] = math.Float32frombits(order.Uint32(src[4*i:]))
+		}
+	}
+	if order == binary.LittleEndian {
+		// A call through the ByteOrder interface per value cost
+		// more than the rest of decoding.
+		d.convert32 = func(dst []float32, src []byte) {
+			for i := range dst {
+				dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+			}
+		}
+	}
+	d.convert = func(dst []float64, src []byte) {
+		const chunk = 256
+		var buf [chunk]float32
+		for len(dst) > 0 {
+			n := min(chunk, len(dst))
+			d.convert32(buf[:n], src[:4*n])
+			for i, v := range buf[:n] {
+				dst[i] = float64(v)
+			}
+			dst, src = dst[n:], src[4*n:]
+		}
+	}
 }
 
 // npyType returns the Go type of an NPY dtype descr as npyio reads it, or
@@ -306,16 +335,30 @@ func (d *npyDecoder) fill() error {
 // non-finite value, which next must report, and so may return 0 and no
 // error.
 func (d *npyDecoder) nextRows(dst []float64) (int, error) {
+	return nextRowsOf(d, dst, d.convert)
+}
+
+// nextRows32 is nextRows for a file of dtype float32, decoding its values
+// as they are, with d.convert32.
+func (d *npyDecoder) nextRows32(dst []float32) (int, error) {
+	return nextRowsOf(d, dst, d.convert32)
+}
+
+// nextRowsOf is nextRows and nextRows32, decoding with convert.
+func nextRowsOf[T float32 | float64](d *npyDecoder, dst []T, convert func([]T, []byte)) (int, error) {
 	if err := d.fill(); err != nil {
 		return 0, err
 	}
 	rowBytes := d.width * d.itemSize
 	n := min(len(dst)/d.width, (len(d.buf)-d.bufPos)/rowBytes)
 	out := dst[:n*d.width]
-	d.convert(out, d.buf[d.bufPos:d.bufPos+n*rowBytes])
+	convert(out, d.buf[d.bufPos:d.bufPos+n*rowBytes])
 	if d.isFloat && !d.nonFinite {
-		if i := slices.IndexFunc(out, func(v float64) bool { return v-v != 0 }); i >= 0 {
-			n = i / d.width
+		for i, v := range out {
+			if v-v != 0 { // NaN or ±Inf
+				n = i / d.width
+				break
+			}
 		}
 	}
 	d.bufPos += n * rowBytes

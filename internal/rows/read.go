@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -89,6 +90,7 @@ type Reader struct {
 	rows    int
 	err     error           // sticky: io.EOF or what stopped the Reader
 	par     *parallelReader // decodes lines on goroutines, if not nil
+	row64   []float64       // Read32's one-row buffer for next
 }
 
 // rowDecoder decodes one row at a time.
@@ -289,6 +291,53 @@ func (r *Reader) Rows() int { return r.rows }
 // returned, with n == 0, by the call after the last rows read before it, and
 // by every later call.
 func (r *Reader) Read(dst []float64) (n int, err error) {
+	return readInto(r, dst, func(dst []float64) int {
+		if r.par != nil {
+			k, err := r.par.read(dst, r.skip)
+			r.err = err
+			return k
+		}
+		npy, _ := r.dec.(*npyDecoder)
+		var bulk func([]float64) (int, error)
+		if npy != nil {
+			bulk = npy.nextRows
+		}
+		return readSerial(r, dst, bulk, r.dec.next)
+	})
+}
+
+// HoldsFloat32 reports whether the file's values are float32 (an NPY file
+// of dtype float32, either byte order), which Read32 reads as they are.
+func (r *Reader) HoldsFloat32() bool {
+	d, ok := r.dec.(*npyDecoder)
+	return ok && d.convert32 != nil
+}
+
+// Read32 is Read for a Reader that HoldsFloat32: it reads the values into
+// dst as the file holds them, without a float64 stage, and treats bad rows
+// as Read does. It fails on other Readers.
+func (r *Reader) Read32(dst []float32) (n int, err error) {
+	if !r.HoldsFloat32() {
+		return 0, fmt.Errorf("%s: Read32 on a file that does not hold float32 values", r.name)
+	}
+	npy := r.dec.(*npyDecoder)
+	// A row nextRows32 stops at holds a non-finite value; next reports
+	// it, or, with NonFinite, decodes it.
+	next := func(dst []float32) error {
+		r.row64 = slices.Grow(r.row64[:0], len(dst))[:len(dst)]
+		err := npy.next(r.row64)
+		for i, v := range r.row64 {
+			dst[i] = float32(v)
+		}
+		return err
+	}
+	return readInto(r, dst, func(dst []float32) int {
+		return readSerial(r, dst, npy.nextRows32, next)
+	})
+}
+
+// readInto is Read and Read32, filling whole rows of dst with fill.
+func readInto[T float32 | float64](r *Reader, dst []T, fill func([]T) int) (n int, err error) {
 	if r.err != nil {
 		return 0, r.err
 	}
@@ -297,25 +346,20 @@ func (r *Reader) Read(dst []float64) (n int, err error) {
 	if room == 0 {
 		return 0, fmt.Errorf("%s: Read buffer of %d values does not hold a row of %d", r.name, len(dst), w)
 	}
-	if r.par != nil {
-		n, r.err = r.par.read(dst[:room*w], r.skip)
-	} else {
-		n = r.readSerial(dst[:room*w])
-	}
-	if n > 0 {
+	if n = fill(dst[:room*w]); n > 0 {
 		return n, nil
 	}
 	return 0, r.err
 }
 
 // readSerial decodes rows into dst until it is full or an error stops
-// the Reader, and returns how many it decoded.
-func (r *Reader) readSerial(dst []float64) (n int) {
+// the Reader, and returns how many it decoded: in bulk with bulk, if not
+// nil, and a row at a time with next where bulk stops or is nil.
+func readSerial[T float32 | float64](r *Reader, dst []T, bulk func([]T) (int, error), next func([]T) error) (n int) {
 	w := r.width
-	bulk, _ := r.dec.(*npyDecoder)
 	for n < len(dst)/w {
 		if bulk != nil {
-			k, err := bulk.nextRows(dst[n*w:])
+			k, err := bulk(dst[n*w:])
 			n += k
 			if err != nil {
 				r.err = err
@@ -326,7 +370,7 @@ func (r *Reader) readSerial(dst []float64) (n int) {
 			}
 			// A non-finite value: next reports it, row by row.
 		}
-		err := r.dec.next(dst[n*w : (n+1)*w : (n+1)*w])
+		err := next(dst[n*w : (n+1)*w : (n+1)*w])
 		if err == nil {
 			n++
 			continue

@@ -190,6 +190,17 @@ func checkColumns(ft format, columns []string) error {
 // Write writes rows, whose length must be a multiple of the row width,
 // one row after another.
 func (w *Writer) Write(rows []float64) error {
+	return writeRows(w, rows)
+}
+
+// Write32 is Write for float32 values: each is written as the float64 it
+// equals, in the same bytes as Write(float64 values) writes.
+func (w *Writer) Write32(rows []float32) error {
+	return writeRows(w, rows)
+}
+
+// writeRows is Write and Write32.
+func writeRows[T float32 | float64](w *Writer, rows []T) error {
 	if w.done {
 		return fmt.Errorf("%s: Write after Commit or Abort", w.path)
 	}
@@ -209,30 +220,12 @@ func (w *Writer) Write(rows []float64) error {
 		n++
 		switch w.format {
 		case formatCSV:
-			b = AppendCSVRow(b, row)
+			b = appendCSVRow(b, row)
 		case formatJSONL:
-			open, end := byte('['), byte(']')
-			if w.keys != nil {
-				open, end = '{', '}'
-			}
-			b = append(b, open)
-			for i, v := range row {
-				if i > 0 {
-					b = append(b, ", "...)
-				}
-				if w.keys != nil {
-					b = append(b, w.keys[i]...)
-				}
-				if s, ok := jsonNonFinite(v); ok {
-					b = append(b, s...)
-				} else {
-					b = strconv.AppendFloat(b, v, 'g', -1, 64)
-				}
-			}
-			b = append(b, end, '\n')
+			b = appendJSONLRow(b, w.keys, row)
 		case formatNPY:
 			for _, v := range row {
-				b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+				b = binary.LittleEndian.AppendUint64(b, math.Float64bits(float64(v)))
 			}
 		}
 		if len(b) >= 64<<10 || len(rows) == 0 {
@@ -246,6 +239,31 @@ func (w *Writer) Write(rows []float64) error {
 		}
 	}
 	return nil
+}
+
+// appendJSONLRow appends row to dst as a line of a JSONL file: an object
+// of the keys, the `"name": ` prefix of each value, or an array if keys is
+// nil.
+func appendJSONLRow[T float32 | float64](dst []byte, keys [][]byte, row []T) []byte {
+	open, end := byte('['), byte(']')
+	if keys != nil {
+		open, end = '{', '}'
+	}
+	dst = append(dst, open)
+	for i, v := range row {
+		if i > 0 {
+			dst = append(dst, ", "...)
+		}
+		if keys != nil {
+			dst = append(dst, keys[i]...)
+		}
+		if s, ok := jsonNonFinite(float64(v)); ok {
+			dst = append(dst, s...)
+		} else {
+			dst = strconv.AppendFloat(dst, float64(v), 'g', -1, 64)
+		}
+	}
+	return append(dst, end, '\n')
 }
 
 // Commit writes out what is buffered, syncs the file to disk and moves it
@@ -331,11 +349,17 @@ func npyHeader(rows, width int) ([]byte, error) {
 // values separated by commas, each the shortest decimal that reads back as
 // the same float64, and a line break.
 func AppendCSVRow(dst []byte, row []float64) []byte {
+	return appendCSVRow(dst, row)
+}
+
+// appendCSVRow is AppendCSVRow for float32 or float64 values, each
+// written as the float64 it equals.
+func appendCSVRow[T float32 | float64](dst []byte, row []T) []byte {
 	for i, v := range row {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
+		dst = strconv.AppendFloat(dst, float64(v), 'g', -1, 64)
 	}
 	return append(dst, '\n')
 }

@@ -1,8 +1,11 @@
 package testutil
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -143,6 +146,24 @@ func WriteRows(t testing.TB, path string, x []float64, width int) {
 		t.Fatal(err)
 	}
 	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WriteNPY32 writes x, rows of width values, to path as an NPY file of
+// dtype little-endian float32 (the Writer writes float64 only).
+func WriteNPY32(t testing.TB, path string, x []float32, width int) {
+	t.Helper()
+	dict := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", len(x)/width, width)
+	pad := 64 - (10+len(dict)+1)%64 // numpy aligns the data to 64 bytes
+	b := binary.LittleEndian.AppendUint16([]byte("\x93NUMPY\x01\x00"), uint16(len(dict)+pad+1))
+	b = append(b, dict...)
+	b = append(b, bytes.Repeat([]byte(" "), pad)...)
+	b = append(b, '\n')
+	for _, v := range x {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -35,6 +35,18 @@ type Engine interface {
 	Close() error
 }
 
+// A Float32Engine is an Engine that also runs on float32 rows, the element
+// type of its model, with no float64 stage in between. Callers holding
+// float32 rows look for it with a type assertion, as io.Copy looks for an
+// io.WriterTo.
+type Float32Engine interface {
+	Engine
+	// Run32 is Run on float32 values: it returns the same outputs as
+	// Run, before their conversion to float64. The returned slices are
+	// the engine's and valid until its next run.
+	Run32(x []float32, rows int) ([][]float32, error)
+}
+
 // goEngine runs a model through the importer's Gorgonia graph.
 type goEngine struct {
 	in   Port

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ebmpipe/ebmpipe/importers"
@@ -60,6 +61,7 @@ type ortEngine struct {
 	full  *ortTensors // for runs on batch rows, or fixed rows if fixed
 	part  *ortTensors // for a smaller last batch, made when needed
 	res   [][]float64 // what Run returns, reused
+	res32 [][]float32 // what Run32 returns, reused
 }
 
 // ortTensors are the input and output tensors of runs on a number of rows.
@@ -151,6 +153,7 @@ func NewORTEngine(data []byte, batch int, opt ORTOptions) (Engine, error) {
 		return nil, err
 	}
 	e.res = make([][]float64, len(e.outs))
+	e.res32 = make([][]float32, len(e.outs))
 	return e, nil
 }
 
@@ -298,23 +301,33 @@ func (e *ortEngine) Close() error {
 }
 
 func (e *ortEngine) Run(x []float64, rows int) ([][]float64, error) {
+	return runORT(e, x, rows, e.res)
+}
+
+func (e *ortEngine) Run32(x []float32, rows int) ([][]float32, error) {
+	return runORT(e, x, rows, e.res32)
+}
+
+// runORT is Run and Run32: it runs e on rows rows of x and returns res, each
+// output's values for those rows.
+func runORT[T float32 | float64](e *ortEngine, x []T, rows int, res [][]T) ([][]T, error) {
 	if rows < 1 || rows > e.batch {
 		return nil, fmt.Errorf("run on %d rows: want 1 to %d", rows, e.batch)
 	}
 	if len(x) != rows*e.in.Width {
 		return nil, fmt.Errorf("run on %d rows of %d values: got %d values", rows, e.in.Width, len(x))
 	}
-	for k := range e.res {
-		e.res[k] = e.res[k][:0]
+	for k := range res {
+		res[k] = res[k][:0]
 	}
 	if e.fixed > 0 {
 		for first := 0; first < rows; first += e.fixed {
 			n := min(e.fixed, rows-first)
-			if err := e.runOn(e.full, x[first*e.in.Width:(first+n)*e.in.Width], n); err != nil {
+			if err := runOn(e, e.full, x[first*e.in.Width:(first+n)*e.in.Width], n, res); err != nil {
 				return nil, err
 			}
 		}
-		return e.res, nil
+		return res, nil
 	}
 	t := e.full
 	if rows != e.batch {
@@ -328,20 +341,18 @@ func (e *ortEngine) Run(x []float64, rows int) ([][]float64, error) {
 		}
 		t = e.part
 	}
-	if err := e.runOn(t, x, rows); err != nil {
+	if err := runOn(e, t, x, rows, res); err != nil {
 		return nil, err
 	}
-	return e.res, nil
+	return res, nil
 }
 
 // runOn runs the session on the tensors t for the rows rows of x, padded
 // with zeros to t.rows, and appends the outputs' values for those rows to
-// e.res.
-func (e *ortEngine) runOn(t *ortTensors, x []float64, rows int) error {
+// res.
+func runOn[T float32 | float64](e *ortEngine, t *ortTensors, x []T, rows int, res [][]T) error {
 	xs := t.x.GetData()
-	for i, v := range x {
-		xs[i] = float32(v)
-	}
+	copyConvert(xs, x)
 	clear(xs[len(x):]) // padding of a fixed batch
 	if err := e.sess.Run(t.in, t.outs); err != nil {
 		return fmt.Errorf("ONNX Runtime: %s", ortlib.OneLine(ortlib.Cause(err)))
@@ -359,11 +370,25 @@ func (e *ortEngine) runOn(t *ortTensors, x []float64, rows int) error {
 		if shape := y.GetShape(); len(shape) == 0 || shape[0] != int64(t.rows) {
 			return fmt.Errorf("output %q has shape %v, want %d rows first", e.outs[k].Name, shape, t.rows)
 		}
-		for _, v := range data[:len(data)/t.rows*rows] {
-			e.res[k] = append(e.res[k], float64(v))
-		}
+		data = data[:len(data)/t.rows*rows]
+		n := len(res[k])
+		res[k] = slices.Grow(res[k], len(data))[:n+len(data)]
+		copyConvert(res[k][n:], data)
 	}
 	return nil
+}
+
+// copyConvert sets dst[i] to src[i] converted, for every i in src, which
+// dst must hold: a plain copy between slices of the same type.
+func copyConvert[D, S float32 | float64](dst []D, src []S) {
+	if d, ok := any(dst).([]S); ok {
+		copy(d, src)
+		return
+	}
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = D(v)
+	}
 }
 
 // checkORTSize checks that a tensor of port p, an input or output (what),'s declared shape, with the

@@ -93,6 +93,12 @@ func (o Options) choice() engine.Choice {
 // engines. Benchmarks change it.
 var readWorkers = min(runtime.NumCPU(), 4)
 
+// float32Path lets a run whose input file holds float32 values and whose
+// engine is an engine.Float32Engine take its rows from the reader through
+// the engine to the writer as float32 (see Stats.Float32). Tests turn it
+// off to compare with the float64 path.
+var float32Path = true
+
 // Stats counts the rows of a scoring run.
 type Stats struct {
 	Rows int // rows scored
@@ -102,6 +108,11 @@ type Stats struct {
 	Rejected  int    // bad rows written to the rejects file
 	Engine    string // the engine used: "ort" or "go"
 	Workers   int    // the engines run side by side
+	// Float32 is set if the rows went from the input file through the
+	// engine to the output as float32 values, the file's and the model's
+	// type, with no float64 stage: an NPY file of float32 rows on the ORT
+	// engine. The output is the same either way.
+	Float32 bool
 }
 
 // Score runs a model over every row of o.Input and writes o.Output.
@@ -178,7 +189,9 @@ func Score(ctx context.Context, o Options) (Stats, error) {
 	run := scoreRun{
 		o: o, r: r, engines: engines, width: in.Width,
 		logZ: logZ, hasLogZ: hasLogZ, total: r.Rows(),
+		float32: float32Path && in.Float32 && r.HoldsFloat32() && allFloat32(engines),
 	}
+	st.Float32 = run.float32
 	w, err := run.run(ctx)
 	st.Rows, st.NonFinite = run.rows, run.nonFinite
 	if err != nil {
@@ -211,6 +224,10 @@ type scoreRun struct {
 	logZ    float64
 	hasLogZ bool
 	total   int // rows in the input, or -1 if not known
+	// float32 is set if rows go through as float32: the Reader's
+	// Read32, the engines' Run32 and, without log densities, the
+	// Writer's Write32.
+	float32 bool
 
 	rows      int // rows written
 	nonFinite int // NaN and ±Inf values written
@@ -220,11 +237,24 @@ type scoreRun struct {
 type scoreBatch struct {
 	seq    int       // index of the batch in the input
 	first  int       // rows read before this batch
-	x      []float64 // input rows
-	n      int       // rows in x
-	out    []float64 // output rows
+	x      []float64 // input rows, or
+	x32    []float32 // those of a float32 run
+	n      int       // rows in x or x32
+	out    []float64 // output rows, or
+	out32  []float32 // those of a float32 run without log densities
+	is32   bool      // whether out32 holds the output rows
 	widths []int     // values per row of each model output
 	err    error     // what went wrong reading or scoring this batch
+}
+
+// allFloat32 reports whether every engine is an engine.Float32Engine.
+func allFloat32(engines []engine.Engine) bool {
+	for _, e := range engines {
+		if _, ok := e.(engine.Float32Engine); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // run reads, scores and writes every row, and returns the uncommitted
@@ -235,7 +265,11 @@ func (s *scoreRun) run(ctx context.Context) (*rows.Writer, error) {
 	inFlight := 2*len(s.engines) + 1
 	free := make(chan *scoreBatch, inFlight)
 	for range inFlight {
-		free <- &scoreBatch{x: make([]float64, batch*s.width)}
+		if s.float32 {
+			free <- &scoreBatch{x32: make([]float32, batch*s.width)}
+		} else {
+			free <- &scoreBatch{x: make([]float64, batch*s.width)}
+		}
 	}
 	work := make(chan *scoreBatch, inFlight)
 	done := make(chan *scoreBatch, inFlight)
@@ -282,11 +316,9 @@ func (s *scoreRun) run(ctx context.Context) (*rows.Writer, error) {
 					return nil, err
 				}
 			}
-			if err := w.Write(b.out); err != nil {
+			if err := s.write(w, b); err != nil {
 				return w, err
 			}
-			s.rows += b.n
-			s.nonFinite += countNonFinite(b.out)
 			free <- b
 			if s.o.Progress != nil {
 				s.o.Progress(s.rows, s.total)
@@ -303,6 +335,17 @@ func (s *scoreRun) run(ctx context.Context) (*rows.Writer, error) {
 		return createScoreWriter(s.o, s.engines[0].Outputs(), nil, s.hasLogZ)
 	}
 	return w, nil
+}
+
+// write writes the output rows of b to w and counts them.
+func (s *scoreRun) write(w *rows.Writer, b *scoreBatch) error {
+	s.rows += b.n
+	if b.is32 {
+		s.nonFinite += countNonFinite(b.out32)
+		return w.Write32(b.out32)
+	}
+	s.nonFinite += countNonFinite(b.out)
+	return w.Write(b.out)
 }
 
 // canceled returns the error for a run stopped by its context.
@@ -326,7 +369,11 @@ func (s *scoreRun) read(ctx context.Context, free <-chan *scoreBatch, work chan<
 		var err error
 		for n == 0 && err == nil {
 			var read int
-			read, err = s.r.Read(b.x)
+			if s.float32 {
+				read, err = s.r.Read32(b.x32)
+			} else {
+				read, err = s.r.Read(b.x)
+			}
 			if errors.Is(err, io.EOF) {
 				return
 			}
@@ -360,17 +407,45 @@ func (s *scoreRun) score(ctx context.Context, e engine.Engine, work <-chan *scor
 	}
 }
 
-// scoreBatch runs e on the rows of b and fills in b.out and b.widths.
+// scoreBatch runs e on the rows of b and fills in b.out or b.out32, and
+// b.widths.
 func (s *scoreRun) scoreBatch(e engine.Engine, b *scoreBatch) error {
+	if s.float32 {
+		outs, err := e.(engine.Float32Engine).Run32(b.x32[:b.n*s.width], b.n)
+		if err != nil {
+			return s.runError(b, err)
+		}
+		return outputRows(s, b, outs)
+	}
 	outs, err := e.Run(b.x[:b.n*s.width], b.n)
 	if err != nil {
-		return fmt.Errorf("%s: rows %d to %d: %w", s.o.Input, b.first+1, b.first+b.n, err)
+		return s.runError(b, err)
 	}
+	return outputRows(s, b, outs)
+}
+
+// runError is the error of an engine run on the rows of b that failed.
+func (s *scoreRun) runError(b *scoreBatch, err error) error {
+	return fmt.Errorf("%s: rows %d to %d: %w", s.o.Input, b.first+1, b.first+b.n, err)
+}
+
+// outputRows sets b.widths and b.out, or b.out32 if the outputs are float32
+// and no log density is written, from the outputs outs of an engine run on
+// b's rows.
+func outputRows[T float32 | float64](s *scoreRun, b *scoreBatch, outs [][]T) error {
 	b.widths = b.widths[:0]
 	for _, o := range outs {
 		b.widths = append(b.widths, len(o)/b.n)
 	}
-	if b.out, err = Rows(b.out[:0], outs, b.n, s.o.Raw, s.logZ, s.hasLogZ); err != nil {
+	var err error
+	_, b.is32 = any(outs).([][]float32)
+	if b.is32 && (s.o.Raw || !s.hasLogZ) {
+		b.out32, err = rowsOf(b.out32[:0], outs, b.n, s.o.Raw, s.logZ, false)
+	} else {
+		b.is32 = false
+		b.out, err = rowsOf(b.out[:0], outs, b.n, s.o.Raw, s.logZ, s.hasLogZ)
+	}
+	if err != nil {
 		return fmt.Errorf("%s: %w", s.o.Model, err)
 	}
 	return nil
@@ -435,11 +510,25 @@ func Columns(hasLogZ bool) []string {
 // outputs outs of an engine run, flattened, else the energy and, if
 // hasLogZ, the log density −energy − logZ of each row.
 func Rows(dst []float64, outs [][]float64, n int, raw bool, logZ float64, hasLogZ bool) ([]float64, error) {
+	return rowsOf(dst, outs, n, raw, logZ, hasLogZ)
+}
+
+// rowsOf is Rows for outputs of float32 or float64 values, appended as
+// float32 or float64 values. Log densities are float64 results: float32
+// rows hold none.
+func rowsOf[D, S float32 | float64](dst []D, outs [][]S, n int, raw bool, logZ float64, hasLogZ bool) ([]D, error) {
+	if _, is32 := any(dst).([]float32); is32 && hasLogZ && !raw {
+		return nil, errors.New("log densities in float32 rows")
+	}
 	if raw {
+		if len(outs) == 1 { // rows as they are
+			o := outs[0]
+			return appendConverted(dst, o[:len(o)/n*n]), nil
+		}
 		for i := range n {
 			for _, o := range outs {
 				w := len(o) / n
-				dst = append(dst, o[i*w:(i+1)*w]...)
+				dst = appendConverted(dst, o[i*w:(i+1)*w])
 			}
 		}
 		return dst, nil
@@ -447,17 +536,28 @@ func Rows(dst []float64, outs [][]float64, n int, raw bool, logZ float64, hasLog
 	if len(outs) != 1 || len(outs[0]) != n {
 		return nil, fielderr.Errorf("an energy model has one output with one value per row; this one gives %d outputs (use {Raw})", len(outs))
 	}
+	if !hasLogZ {
+		return appendConverted(dst, outs[0]), nil
+	}
 	for _, e := range outs[0] {
-		dst = append(dst, e)
-		if hasLogZ {
-			dst = append(dst, -e-logZ)
-		}
+		dst = append(dst, D(e), D(-float64(e)-logZ))
 	}
 	return dst, nil
 }
 
+// appendConverted appends the values of src, converted, to dst.
+func appendConverted[D, S float32 | float64](dst []D, src []S) []D {
+	if d, ok := any(dst).([]S); ok {
+		return any(append(d, src...)).([]D)
+	}
+	for _, v := range src {
+		dst = append(dst, D(v))
+	}
+	return dst
+}
+
 // countNonFinite returns the number of NaN and ±Inf values in x.
-func countNonFinite(x []float64) int {
+func countNonFinite[T float32 | float64](x []T) int {
 	n := 0
 	for _, v := range x {
 		if v-v != 0 {

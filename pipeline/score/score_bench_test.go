@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/internal/ortlib"
 	"github.com/ebmpipe/ebmpipe/internal/rows"
+	"github.com/ebmpipe/ebmpipe/internal/testutil"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
 
@@ -27,17 +29,27 @@ const benchModel = "../../testdata/torch/energy_silu.onnx"
 // benchRows is the number of rows of the benchmark input files.
 const benchRows = 200_000
 
-// writeBenchInput writes rows standard normal 2-D points, seeded, to a new
-// file called name (.csv or .npy) in dir and returns its path.
-func writeBenchInput(tb testing.TB, dir, name string, n int) string {
+// writeBenchInput writes n standard normal 2-D points, seeded, to a new
+// file called name (.csv or .npy) in dir and returns its path. The values
+// are float64, or float32 for an NPY file if f32 (NPY dtype float32, as
+// bench/gen writes).
+func writeBenchInput(tb testing.TB, dir, name string, n int, f32 bool) string {
 	tb.Helper()
 	path := filepath.Join(dir, name)
+	rng := rand.New(rand.NewPCG(1, 2))
+	if f32 {
+		x := make([]float32, 2*n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		testutil.WriteNPY32(tb, path, x, 2)
+		return path
+	}
 	w, err := rows.CreateWriter(path, []string{"x0", "x1"})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer w.Abort()
-	rng := rand.New(rand.NewPCG(1, 2))
 	buf := make([]float64, 0, 2*4096)
 	for i := 0; i < n; i += 4096 {
 		buf = buf[:0]
@@ -54,14 +66,23 @@ func writeBenchInput(tb testing.TB, dir, name string, n int) string {
 	return path
 }
 
+// benchInputs are BenchmarkScore's inputs: format and whether the values
+// are float32 (npy32: an NPY file of dtype float32, which the ort engine
+// scores on its float32 path).
+var benchInputs = []struct {
+	format string
+	f32    bool
+}{{"csv", false}, {"npy", false}, {"npy32", true}}
+
 // BenchmarkScore runs ScoreContext end to end: read, score, write.
 func BenchmarkScore(b *testing.B) {
 	dir := b.TempDir()
-	for _, format := range []string{"csv", "npy"} {
-		in := writeBenchInput(b, dir, "in."+format, benchRows)
+	for _, bi := range benchInputs {
+		format := strings.TrimSuffix(bi.format, "32")
+		in := writeBenchInput(b, dir, bi.format+"."+format, benchRows, bi.f32)
 		for _, eng := range []string{engine.ORT, engine.Go} {
 			for _, workers := range []int{1, 2} {
-				b.Run(fmt.Sprintf("%s/%s/workers=%d", format, eng, workers), func(b *testing.B) {
+				b.Run(fmt.Sprintf("%s/%s/workers=%d", bi.format, eng, workers), func(b *testing.B) {
 					if eng == engine.ORT {
 						if err := ortlib.Init(""); err != nil {
 							b.Skip(err)
@@ -89,6 +110,42 @@ func BenchmarkScore(b *testing.B) {
 	}
 }
 
+// BenchmarkScorePerRow measures what a row costs in a Score call, in CPU
+// time, without the fixed cost of the call (BenchmarkScoreFixed): every
+// iteration scores a file of 20 k rows and one of 2 M, side by side, and
+// the extra CPU time of the large one over its extra rows is reported, as
+// cpu-ns/row and rows/cpu-s, comparable with BenchmarkORTSession/dynamic1.
+func BenchmarkScorePerRow(b *testing.B) {
+	if err := ortlib.Init(""); err != nil {
+		b.Skip(err)
+	}
+	dir := b.TempDir()
+	const small, large = 20_000, 2_000_000
+	for _, bi := range benchInputs {
+		format := strings.TrimSuffix(bi.format, "32")
+		b.Run(bi.format+"/ort/workers=2", func(b *testing.B) {
+			ins := []string{
+				writeBenchInput(b, dir, "small."+bi.format+"."+format, small, bi.f32),
+				writeBenchInput(b, dir, "large."+bi.format+"."+format, large, bi.f32),
+			}
+			var cpu [2]time.Duration
+			for b.Loop() {
+				for k, in := range ins {
+					o := Options{Model: benchModel, Input: in, Output: filepath.Join(dir, "out."+format), Engine: engine.ORT, BatchSize: 1024, Workers: 2}
+					c0 := cpuTime(b)
+					if _, err := Score(context.Background(), o); err != nil {
+						b.Fatal(err)
+					}
+					cpu[k] += cpuTime(b) - c0
+				}
+			}
+			perRow := float64((cpu[1] - cpu[0]).Nanoseconds()) / float64(b.N) / (large - small)
+			b.ReportMetric(perRow, "cpu-ns/row")
+			b.ReportMetric(1e9/perRow, "rows/cpu-s")
+		})
+	}
+}
+
 // BenchmarkScoreReadWorkers scores a CSV file with the rows decoded on one
 // goroutine and on readWorkers, side by side.
 func BenchmarkScoreReadWorkers(b *testing.B) {
@@ -96,7 +153,7 @@ func BenchmarkScoreReadWorkers(b *testing.B) {
 		b.Skip(err)
 	}
 	dir := b.TempDir()
-	in := writeBenchInput(b, dir, "in.csv", benchRows)
+	in := writeBenchInput(b, dir, "in.csv", benchRows, false)
 	defer func(n int) { readWorkers = n }(readWorkers)
 	for _, n := range []int{1, min(runtime.NumCPU(), 4)} {
 		b.Run(fmt.Sprintf("read=%d", n), func(b *testing.B) {
@@ -266,7 +323,7 @@ func BenchmarkScoreFixed(b *testing.B) {
 		b.Skip(err)
 	}
 	dir := b.TempDir()
-	in := writeBenchInput(b, dir, "in.npy", 1)
+	in := writeBenchInput(b, dir, "in.npy", 1, true)
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			o := Options{Model: benchModel, Input: in, Output: filepath.Join(dir, "out.npy"), Engine: engine.ORT, BatchSize: 1024, Workers: workers}

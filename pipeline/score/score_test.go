@@ -66,7 +66,7 @@ func TestScoreEnginesAgree(t *testing.T) {
 	}
 	const rows = 100_000
 	dir := t.TempDir()
-	in := writeBenchInput(t, dir, "in.csv", rows)
+	in := writeBenchInput(t, dir, "in.csv", rows, false)
 	results := map[string][]float64{}
 	for _, eng := range []string{engine.ORT, engine.Go} {
 		out := filepath.Join(dir, eng+".npy")
@@ -188,20 +188,23 @@ func TestScoreLogDensity(t *testing.T) {
 func TestScoreOrder(t *testing.T) {
 	testutil.NeedORT(t)
 	dir := t.TempDir()
-	in := writeBenchInput(t, dir, "in.npy", 5000)
-	var first []float64
-	for _, workers := range []int{1, 2, 5} {
-		out := filepath.Join(dir, "out"+strconv.Itoa(workers)+".npy")
-		if _, err := Score(context.Background(), Options{Model: fixtureModel, Input: in, Output: out, Engine: engine.ORT, BatchSize: 3, Workers: workers}); err != nil {
-			t.Fatal(err)
-		}
-		got, _ := testutil.ReadRows(t, out)
-		if first == nil {
-			first = got
-			continue
-		}
-		if !reflect.DeepEqual(got, first) {
-			t.Errorf("--workers %d: energies differ from --workers 1", workers)
+	// float64 and float32 values (the float32 path).
+	for _, f32 := range []bool{false, true} {
+		in := writeBenchInput(t, dir, "in"+strconv.FormatBool(f32)+".npy", 5000, f32)
+		var first []float64
+		for _, workers := range []int{1, 2, 5} {
+			out := filepath.Join(dir, "out"+strconv.Itoa(workers)+".npy")
+			if _, err := Score(context.Background(), Options{Model: fixtureModel, Input: in, Output: out, Engine: engine.ORT, BatchSize: 3, Workers: workers}); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := testutil.ReadRows(t, out)
+			if first == nil {
+				first = got
+				continue
+			}
+			if !reflect.DeepEqual(got, first) {
+				t.Errorf("float32 %v, --workers %d: energies differ from --workers 1", f32, workers)
+			}
 		}
 	}
 }
@@ -328,7 +331,7 @@ func TestScoreErrors(t *testing.T) {
 func TestScoreCanceled(t *testing.T) {
 	testutil.NeedORT(t)
 	dir := t.TempDir()
-	in := writeBenchInput(t, dir, "in.npy", 20_000)
+	in := writeBenchInput(t, dir, "in.npy", 20_000, false)
 	out := filepath.Join(dir, "out.csv")
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
