@@ -9,6 +9,7 @@ import (
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
+	"github.com/ebmpipe/ebmpipe/internal/graphtest"
 )
 
 // jacobianRun is the Jacobian entropy of a linear generator x = Az on one
@@ -83,7 +84,7 @@ func TestJacobianFloat32IllConditioned(t *testing.T) {
 			sd.Set(0, 0, 1)
 			sd.Set(1, 1, sLow)
 			var am mat.Dense
-			am.Product(randOrtho(r, c.D), sd, randOrtho(r, d).T())
+			am.Product(graphtest.RandOrtho(r, c.D), sd, graphtest.RandOrtho(r, d).T())
 			round := func(v []float64) []float64 {
 				for i := range v {
 					v[i] = float64(float32(v[i]))

@@ -25,6 +25,18 @@ func tallBatch(s []int) (rows, cols, n int, err error) {
 	return s[len(s)-2], s[len(s)-1], Size(s[:len(s)-2]), nil
 }
 
+// tallShape checks the input shape of a Gram kernel and returns its output
+// shape: the input's with keep, else the input's without the matrix axes.
+func tallShape(in []tensor.Shape, keep bool) (tensor.Shape, error) {
+	if _, _, _, err := tallBatch(in[0]); err != nil {
+		return nil, err
+	}
+	if keep {
+		return in[0].Clone(), nil
+	}
+	return in[0][:len(in[0])-2].Clone(), nil
+}
+
 // gramAt writes JᵀJ (cols×cols, row-major, float64) of the i-th matrix of
 // a into g, and that matrix's elements, as float64, into j.
 func gramAt(g, j []float64, a array, i, rows, cols int) {
@@ -54,14 +66,27 @@ func gramAt(g, j []float64, a array, i, rows, cols int) {
 
 // gramWork holds the float64 buffers of one Gram kernel run.
 type gramWork struct {
-	rows, cols int
-	j, g, inv  []float64
-	piv        []int
+	rows, cols     int
+	j, g, inv, val []float64
+	piv            []int
 }
 
-func newGramWork(rows, cols int) *gramWork {
-	return &gramWork{rows: rows, cols: cols, j: make([]float64, rows*cols), g: make([]float64, cols*cols),
-		inv: make([]float64, cols*cols), piv: make([]int, cols)}
+// eachGram calls f for each matrix i of the n in the batch a of tall
+// matrices, with buffers shared between the calls, and stops at its first
+// error.
+func eachGram(a array, f func(w *gramWork, i, n int) error) error {
+	rows, cols, n, err := tallBatch(a.shape)
+	if err != nil {
+		return err
+	}
+	w := &gramWork{rows: rows, cols: cols, j: make([]float64, rows*cols), g: make([]float64, cols*cols),
+		inv: make([]float64, cols*cols), val: make([]float64, cols), piv: make([]int, cols)}
+	for i := 0; i < n; i++ {
+		if err := f(w, i, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // factor forms JᵀJ of the i-th matrix of a and factors it in place (LU);
@@ -80,29 +105,16 @@ type halfLogDetGram struct{}
 
 func (halfLogDetGram) String() string { return "HalfLogDetGram" }
 
-func (halfLogDetGram) shape(in []tensor.Shape) (tensor.Shape, error) {
-	if _, _, _, err := tallBatch(in[0]); err != nil {
-		return nil, err
-	}
-	return in[0][:len(in[0])-2].Clone(), nil
-}
+func (halfLogDetGram) shape(in []tensor.Shape) (tensor.Shape, error) { return tallShape(in, false) }
 
 func (p halfLogDetGram) do(in []array) (array, error) { return doNew(p, in) }
 
 func (halfLogDetGram) doInto(out array, in []array) error {
-	rows, cols, n, err := tallBatch(in[0].shape)
-	if err != nil {
-		return err
-	}
-	w := newGramWork(rows, cols)
-	for i := 0; i < n; i++ {
+	return eachGram(in[0], func(w *gramWork, i, n int) error {
 		h, err := w.factor(in[0], i, n)
-		if err != nil {
-			return err
-		}
 		out.set(i, h)
-	}
-	return nil
+		return err
+	})
 }
 
 // vjp: ∂ ½ log det JᵀJ / ∂J = J(JᵀJ)⁻¹.
@@ -123,25 +135,16 @@ type pinvTOp struct{}
 
 func (pinvTOp) String() string { return "PinvT" }
 
-func (pinvTOp) shape(in []tensor.Shape) (tensor.Shape, error) {
-	if _, _, _, err := tallBatch(in[0]); err != nil {
-		return nil, err
-	}
-	return in[0].Clone(), nil
-}
+func (pinvTOp) shape(in []tensor.Shape) (tensor.Shape, error) { return tallShape(in, true) }
 
 func (p pinvTOp) do(in []array) (array, error) { return doNew(p, in) }
 
 func (pinvTOp) doInto(out array, in []array) error {
-	rows, cols, n, err := tallBatch(in[0].shape)
-	if err != nil {
-		return err
-	}
-	w := newGramWork(rows, cols)
-	for i := 0; i < n; i++ {
+	return eachGram(in[0], func(w *gramWork, i, n int) error {
 		if _, err := w.factor(in[0], i, n); err != nil {
 			return err
 		}
+		rows, cols := w.rows, w.cols
 		invLU(cols, w.g, w.piv, w.inv) // nonsingular: factor checked
 		off := i * rows * cols
 		for r := 0; r < rows; r++ {
@@ -153,8 +156,8 @@ func (pinvTOp) doInto(out array, in []array) error {
 				out.set(off+r*cols+c, s)
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // vjp: for Y = J G⁻¹, G = JᵀJ (so that G⁻¹ = YᵀY),
@@ -174,34 +177,23 @@ type smallestSingular struct{ noGrad }
 
 func (smallestSingular) String() string { return "SmallestSingular" }
 
-func (smallestSingular) shape(in []tensor.Shape) (tensor.Shape, error) {
-	if _, _, _, err := tallBatch(in[0]); err != nil {
-		return nil, err
-	}
-	return in[0][:len(in[0])-2].Clone(), nil
-}
+func (smallestSingular) shape(in []tensor.Shape) (tensor.Shape, error) { return tallShape(in, false) }
 
 func (p smallestSingular) do(in []array) (array, error) { return doNew(p, in) }
 
 func (smallestSingular) doInto(out array, in []array) error {
-	rows, cols, n, err := tallBatch(in[0].shape)
-	if err != nil {
-		return err
-	}
-	w := newGramWork(rows, cols)
-	vec, val := make([]float64, cols*cols), make([]float64, cols)
-	for i := 0; i < n; i++ {
-		gramAt(w.g, w.j, in[0], i, rows, cols)
-		if !symEig(cols, w.g, vec, val) {
+	return eachGram(in[0], func(w *gramWork, i, n int) error {
+		gramAt(w.g, w.j, in[0], i, w.rows, w.cols)
+		if !symEig(w.cols, w.g, w.inv, w.val) { // w.inv: the eigenvectors, unused
 			return fmt.Errorf("matrix %d of %d: the eigenproblem of JᵀJ failed", i, n)
 		}
-		lo := val[0]
-		for _, v := range val[1:] {
+		lo := w.val[0]
+		for _, v := range w.val[1:] {
 			lo = math.Min(lo, v)
 		}
 		out.set(i, math.Sqrt(math.Max(lo, 0)))
-	}
-	return nil
+		return nil
+	})
 }
 
 // SmallestSingular returns the smallest singular value of each tall matrix

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/ebmpipe/ebmpipe/internal/graphtest"
 )
 
 // svdOf returns the singular values (descending) of the rows×cols matrix j.
@@ -84,7 +86,7 @@ func TestGramGradients(t *testing.T) {
 func TestGramFloat32(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 9))
 	for _, s := range []float64{1e-2, 1e-4, 1e-5} {
-		u, v := orthoOf(r, 3), orthoOf(r, 2)
+		u, v := graphtest.RandOrtho(r, 3), graphtest.RandOrtho(r, 2)
 		sd := mat.NewDense(3, 2, []float64{1, 0, 0, s, 0, 0})
 		var jm mat.Dense
 		jm.Product(u, sd, v.T())
@@ -116,21 +118,6 @@ func TestGramFloat32(t *testing.T) {
 			t.Errorf("s = %g: float32 products gave ½ log det JᵀJ = %.8g, within 0.01 of %.8g: the case no longer tests the float64 kernels", s, got, half)
 		}
 	}
-}
-
-// orthoOf returns a random n×n orthogonal matrix.
-func orthoOf(r *rand.Rand, n int) *mat.Dense {
-	a := mat.NewDense(n, n, nil)
-	for i := 0; i < n; i++ {
-		for k := 0; k < n; k++ {
-			a.Set(i, k, r.NormFloat64())
-		}
-	}
-	var qr mat.QR
-	qr.Factorize(a)
-	var q mat.Dense
-	qr.QTo(&q)
-	return &q
 }
 
 func TestGramErrors(t *testing.T) {
