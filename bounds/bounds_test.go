@@ -197,7 +197,7 @@ func TestLowerBoundsAnalytic(t *testing.T) {
 			want: func(m *gaussModel) float64 { return m.miEstimator(sigma) }, truth: miTruth, tight: true,
 			prep: func(m *gaussModel) {
 				// AᵀA diagonal makes the exact posterior diagonal.
-				q := randOrtho(newRand(7), m.D)
+				q := graphtest.RandOrtho(newRand(7), m.D)
 				for j := 0; j < m.d; j++ {
 					for i := 0; i < m.D; i++ {
 						m.A.Set(i, j, q.At(i, j)*(0.5+0.2*float64(j)))

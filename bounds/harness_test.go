@@ -30,25 +30,10 @@ type gaussModel struct {
 	genMLP    bool // replace the generator by a small tanh network
 }
 
-// randOrtho returns a random n×n orthogonal matrix.
-func randOrtho(r *rand.Rand, n int) *mat.Dense {
-	a := mat.NewDense(n, n, nil)
-	for i := 0; i < n; i++ {
-		for j := 0; j < n; j++ {
-			a.Set(i, j, r.NormFloat64())
-		}
-	}
-	var qr mat.QR
-	qr.Factorize(a)
-	var q mat.Dense
-	qr.QTo(&q)
-	return &q
-}
-
 // randMatrix returns U diag(s) Vᵀ (rows×cols) with random orthogonal U, V
 // and singular values s uniform in [lo, hi].
 func randMatrix(r *rand.Rand, rows, cols int, lo, hi float64) *mat.Dense {
-	u, v := randOrtho(r, rows), randOrtho(r, cols)
+	u, v := graphtest.RandOrtho(r, rows), graphtest.RandOrtho(r, cols)
 	k := min(rows, cols)
 	s := mat.NewDense(rows, cols, nil)
 	for i := 0; i < k; i++ {

@@ -175,17 +175,17 @@ func (j *JacobianEntropy) terms(n Nets, x, z *autodiff.Node) (jacTerms, error) {
 	t := n.Tape
 	o := newJacobian(t, x, z)
 	if j.Exact {
+		// The d×d work is done in float64 from J itself, whatever the
+		// tape's element type: a float32 JᵀJ loses s_min² once
+		// s_max/s_min exceeds a few thousand.
 		J := o.full()
-		jtj := t.MatMul(J, J, true, false) // (m, d, d)
 		var h *autodiff.Node
 		if o.d == o.D {
 			h = t.LogAbsDet(J) // = ½ log det JᵀJ, better conditioned
 		} else {
-			h = t.Scale(t.LogDet(jtj), 0.5)
+			h = t.HalfLogDetGram(J)
 		}
-		c := t.SmallestEigvec(jtj, nil) // (m, d, 1), unit length
-		s2 := t.MatMul(c, t.MatMul(t.StopGradient(jtj), c, false, false), true, false)
-		return jacTerms{h: h, smin: t.Sqrt(t.Reshape(s2, []int{o.m})), jac: J}, t.Err()
+		return jacTerms{h: h, smin: t.SmallestSingular(J), jac: J}, t.Err()
 	}
 	if j.Iterations < 1 {
 		return jacTerms{}, errors.New("no Rayleigh–Ritz iterations")

@@ -67,7 +67,7 @@ func TrainFlags(fs *pflag.FlagSet, o *train.Options) {
 	fs.Float64Var(&o.NegativeNoiseScale, "negative-noise-scale", o.NegativeNoiseScale, "noise scale s of --negative-langevin-steps (1: Langevin dynamics; 0: gradient descent)")
 	fs.Float64SliceVar(&o.DiffusionSigmas, "diffusion-sigmas", o.DiffusionSigmas, "noise levels σ_1 < … < σ_K of --upper diffusion (default 0.01,0.04,0.07,0.1)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed: data, initial weights, batches and noise; the same seed gives the same run")
-	fs.StringVar(&o.Precision, "precision", o.Precision, "element type of the training graphs: `float64` or float32 (about twice as fast, but s_min of ill-conditioned Jacobians loses accuracy); parameters and Adam state are float64 either way")
+	fs.StringVar(&o.Precision, "precision", o.Precision, "element type of the training graphs: `float64` or float32 (a step takes about 0.7× the CPU time, same gradients to about 1e-6; bench/float32.md); parameters, Adam state and the exact Jacobian terms' d×d work are float64 either way")
 	fs.IntVar(&o.LogEvery, "log-every", o.LogEvery, "iterations per row of DIR/metrics.csv (averages over the interval)")
 	fs.IntVar(&o.CheckpointEvery, "checkpoint-every", o.CheckpointEvery, "iterations between checkpoints in DIR/checkpoint (0: only at the end)")
 	fs.IntVar(&o.KeepCheckpoints, "keep-checkpoints", o.KeepCheckpoints, "checkpoint files to keep (0: all)")
