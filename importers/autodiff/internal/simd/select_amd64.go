@@ -28,3 +28,20 @@ func SelectMul(out, x, g []float64, pos, q float64) int {
 	selectMulAVX2(out[:n], x[:n], g[:n], pos, q)
 	return n
 }
+
+// hasFMA tells whether AxpyRows runs on AVX2 with fused multiply-adds.
+var hasFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// axpyRowsAVX2 is AxpyRows's kernel (gemm_amd64.s) for n a multiple of 4.
+//
+//go:noescape
+func axpyRowsAVX2(m, n, k int, a *float64, ai, al int, b *float64, ldb int, c *float64, ldc int, acc bool)
+
+// axpyRows1AVX2 and axpyRows2AVX2 are axpyRowsAVX2 for k = 1 and k = 2
+// (gemm_amd64.s), without its loop over k.
+//
+//go:noescape
+func axpyRows1AVX2(m, n, k int, a *float64, ai, al int, b *float64, ldb int, c *float64, ldc int, acc bool)
+
+//go:noescape
+func axpyRows2AVX2(m, n, k int, a *float64, ai, al int, b *float64, ldb int, c *float64, ldc int, acc bool)

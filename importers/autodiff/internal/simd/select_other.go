@@ -8,3 +8,18 @@ const hasAVX2 = false
 // SelectMul sets nothing without a vector kernel: the caller's scalar loop
 // does every element.
 func SelectMul(out, x, g []float64, pos, q float64) int { return 0 }
+
+// hasFMA is false: AxpyRows runs math.FMA everywhere.
+const hasFMA = false
+
+func axpyRowsAVX2(m, n, k int, a *float64, ai, al int, b *float64, ldb int, c *float64, ldc int, acc bool) {
+	panic("unreachable")
+}
+
+func axpyRows1AVX2(m, n, k int, a *float64, ai, al int, b *float64, ldb int, c *float64, ldc int, acc bool) {
+	panic("unreachable")
+}
+
+func axpyRows2AVX2(m, n, k int, a *float64, ai, al int, b *float64, ldb int, c *float64, ldc int, acc bool) {
+	panic("unreachable")
+}

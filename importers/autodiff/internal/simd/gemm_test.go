@@ -1,0 +1,67 @@
+package simd
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// axpyRowsRef is the loop AxpyRows stands for.
+func axpyRowsRef(m, n, k int, a []float64, ai, al int, b []float64, ldb int, c []float64, ldc int, acc bool) {
+	for i := range m {
+		for j := range n {
+			v := 0.0
+			for l := range k {
+				v = math.FMA(a[i*ai+l*al], b[l*ldb+j], v)
+			}
+			if acc {
+				c[i*ldc+j] = c[i*ldc+j] + v
+			} else {
+				c[i*ldc+j] = 0 + v
+			}
+		}
+	}
+}
+
+func TestAxpyRows(t *testing.T) {
+	special := []float64{0, math.Copysign(0, -1), 1, -1, math.Inf(1), math.Inf(-1), math.NaN(),
+		5e-324, -5e-324, math.MaxFloat64, -math.MaxFloat64}
+	rng := rand.New(rand.NewSource(5))
+	for _, tc := range []struct {
+		name            string
+		m, n, k, ai, al int
+		ldb, ldc        int
+		acc             bool
+	}{
+		{"outer", 7, 37, 1, 1, 1, 37, 37, false},
+		{"outer, accumulate, strided", 6, 21, 1, 3, 1, 22, 23, true},
+		{"two terms, transposed a", 5, 40, 2, 1, 5, 41, 40, false},
+		{"two terms, accumulate", 5, 128, 2, 2, 1, 128, 128, true},
+		{"under four columns", 3, 3, 2, 2, 1, 3, 3, true},
+		{"transposed a", 2, 133, 50, 1, 2, 140, 135, false},
+		{"long, accumulate", 3, 100, 70, 70, 1, 100, 100, true},
+		{"strided c", 4, 20, 9, 9, 1, 20, 24, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := make([]float64, (tc.m-1)*tc.ai+(tc.k-1)*tc.al+1)
+			b := make([]float64, (tc.k-1)*tc.ldb+tc.n)
+			c := make([]float64, (tc.m-1)*tc.ldc+tc.n)
+			for _, s := range [][]float64{a, b, c} {
+				for i := range s {
+					s[i] = rng.NormFloat64()
+					if rng.Intn(8) == 0 {
+						s[i] = special[rng.Intn(len(special))]
+					}
+				}
+			}
+			want := append([]float64(nil), c...)
+			axpyRowsRef(tc.m, tc.n, tc.k, a, tc.ai, tc.al, b, tc.ldb, want, tc.ldc, tc.acc)
+			AxpyRows(tc.m, tc.n, tc.k, a, tc.ai, tc.al, b, tc.ldb, c, tc.ldc, tc.acc)
+			for i := range c {
+				if math.Float64bits(c[i]) != math.Float64bits(want[i]) && !(math.IsNaN(c[i]) && math.IsNaN(want[i])) {
+					t.Fatalf("c[%d] = %v (%#x), want %v (%#x)", i, c[i], math.Float64bits(c[i]), want[i], math.Float64bits(want[i]))
+				}
+			}
+		})
+	}
+}
