@@ -41,6 +41,18 @@ func gemmThin(ta, tb bool, m, n, k int, a []float64, lda int, b []float64, ldb i
 		}
 		simd.AxpyRows(m, n, k, a, ai, al, b, ldb, c, n, acc)
 		return true
+	case !ta && n <= 2:
+		if tb { // b is n×k: op(b) densely, k×n
+			bt := make([]float64, k*n)
+			for j := range n {
+				for l := range k {
+					bt[l*n+j] = b[j*ldb+l]
+				}
+			}
+			b = bt
+		}
+		simd.DotRows(m, n, k, a, lda, b, c, acc)
+		return true
 	case ta && !tb && n >= 2 && n <= 4 && m >= 4:
 		// cᵀ (n×m) = bᵀ·a: the k rows of a, of length m, scaled by the
 		// columns of b; d holds cᵀ.

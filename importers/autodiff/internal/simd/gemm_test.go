@@ -65,3 +65,46 @@ func TestAxpyRows(t *testing.T) {
 		})
 	}
 }
+
+func TestDotRows(t *testing.T) {
+	special := []float64{0, math.Copysign(0, -1), 1, -1, math.Inf(1), math.Inf(-1), math.NaN(),
+		5e-324, -5e-324, math.MaxFloat64, -math.MaxFloat64}
+	rng := rand.New(rand.NewSource(7))
+	for _, tc := range []struct {
+		name    string
+		m, n, k int
+		lda     int
+		acc     bool
+	}{
+		{"one column", 24, 1, 128, 128, false},
+		{"one column, accumulate, rows left", 29, 1, 8, 10, true},
+		{"two columns", 16, 2, 12, 12, false},
+		{"two columns, accumulate", 40, 2, 128, 130, true},
+		{"inner not a multiple of four", 16, 2, 6, 6, true},
+		{"three columns", 9, 3, 8, 8, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := make([]float64, (tc.m-1)*tc.lda+tc.k)
+			b := make([]float64, tc.k*tc.n)
+			c := make([]float64, tc.m*tc.n)
+			for _, s := range [][]float64{a, b, c} {
+				for i := range s {
+					s[i] = rng.NormFloat64()
+					if rng.Intn(8) == 0 {
+						s[i] = special[rng.Intn(len(special))]
+					}
+				}
+			}
+			want := append([]float64(nil), c...)
+			// DotRows is AxpyRows with a's rows walked along l and b's
+			// rows of length n.
+			axpyRowsRef(tc.m, tc.n, tc.k, a, tc.lda, 1, b, tc.n, want, tc.n, tc.acc)
+			DotRows(tc.m, tc.n, tc.k, a, tc.lda, b, c, tc.acc)
+			for i := range c {
+				if math.Float64bits(c[i]) != math.Float64bits(want[i]) && !(math.IsNaN(c[i]) && math.IsNaN(want[i])) {
+					t.Fatalf("c[%d] = %v (%#x), want %v (%#x)", i, c[i], math.Float64bits(c[i]), want[i], math.Float64bits(want[i]))
+				}
+			}
+		})
+	}
+}

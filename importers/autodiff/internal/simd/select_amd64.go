@@ -45,3 +45,12 @@ func axpyRows1AVX2(m, n, k int, a *float64, ai, al int, b *float64, ldb int, c *
 
 //go:noescape
 func axpyRows2AVX2(m, n, k int, a *float64, ai, al int, b *float64, ldb int, c *float64, ldc int, acc bool)
+
+// dotRows1AVX2 and dotRows2AVX2 are DotRows's kernels (gemm_amd64.s) for
+// n = 1 and n = 2, m a multiple of 8 and k of 4.
+//
+//go:noescape
+func dotRows1AVX2(m, k int, a *float64, lda int, b *float64, c *float64, acc bool)
+
+//go:noescape
+func dotRows2AVX2(m, k int, a *float64, lda int, b *float64, c *float64, acc bool)

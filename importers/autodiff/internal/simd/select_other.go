@@ -23,3 +23,11 @@ func axpyRows1AVX2(m, n, k int, a *float64, ai, al int, b *float64, ldb int, c *
 func axpyRows2AVX2(m, n, k int, a *float64, ai, al int, b *float64, ldb int, c *float64, ldc int, acc bool) {
 	panic("unreachable")
 }
+
+func dotRows1AVX2(m, k int, a *float64, lda int, b *float64, c *float64, acc bool) {
+	panic("unreachable")
+}
+
+func dotRows2AVX2(m, k int, a *float64, lda int, b *float64, c *float64, acc bool) {
+	panic("unreachable")
+}
