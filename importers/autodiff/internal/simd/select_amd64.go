@@ -29,6 +29,28 @@ func SelectMul(out, x, g []float64, pos, q float64) int {
 	return n
 }
 
+// selectMulXAVX2 is SelectMulX's AVX2 kernel (select_amd64.s) for the
+// first len(out) rounded down to a multiple of 4 elements.
+//
+//go:noescape
+func selectMulXAVX2(out, x, g []float64, pos float64)
+
+// SelectMulX is SelectMul with q = x[i]: it sets out[i] to g[i]·f, f =
+// x[i] where x[i] ≤ 0 and pos elsewhere (NaN included), and returns how
+// many elements it set (a multiple of 4, 0 without AVX2), bit for bit the
+// scalar loop's products.
+func SelectMulX(out, x, g []float64, pos float64) int {
+	if !hasAVX2 {
+		return 0
+	}
+	n := len(out) &^ 3
+	if n == 0 {
+		return 0
+	}
+	selectMulXAVX2(out[:n], x[:n], g[:n], pos)
+	return n
+}
+
 // hasFMA tells whether AxpyRows runs on AVX2 with fused multiply-adds.
 var hasFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 

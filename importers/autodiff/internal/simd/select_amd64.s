@@ -34,3 +34,34 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func selectMulXAVX2(out, x, g []float64, pos float64)
+//
+// selectMulAVX2 with q = x[i]: out[i] = g[i]·f, f = x[i] where x[i] ≤ 0 and
+// pos elsewhere (NaN included).
+TEXT ·selectMulXAVX2(SB), NOSPLIT, $0-80
+	MOVQ         out_base+0(FP), DI
+	MOVQ         out_len+8(FP), CX
+	MOVQ         x_base+24(FP), SI
+	MOVQ         g_base+48(FP), DX
+	VBROADCASTSD pos+72(FP), Y0
+	VXORPD       Y2, Y2, Y2
+	SHRQ         $2, CX
+	JZ           donex
+
+loopx:
+	VMOVUPD   (SI), Y3
+	VCMPPD    $2, Y2, Y3, Y4
+	VBLENDVPD Y4, Y3, Y0, Y5
+	VMOVUPD   (DX), Y6
+	VMULPD    Y5, Y6, Y6
+	VMOVUPD   Y6, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, DX
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       loopx
+
+donex:
+	VZEROUPPER
+	RET

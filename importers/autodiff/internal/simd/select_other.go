@@ -9,6 +9,9 @@ const hasAVX2 = false
 // does every element.
 func SelectMul(out, x, g []float64, pos, q float64) int { return 0 }
 
+// SelectMulX sets nothing without a vector kernel.
+func SelectMulX(out, x, g []float64, pos float64) int { return 0 }
+
 // hasFMA is false: AxpyRows runs math.FMA everywhere.
 const hasFMA = false
 

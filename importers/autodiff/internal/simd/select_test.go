@@ -62,3 +62,38 @@ func TestSelectMul(t *testing.T) {
 		})
 	}
 }
+
+func TestSelectMulX(t *testing.T) {
+	special := []float64{0, math.Copysign(0, -1), 1, -1, math.Inf(1), math.Inf(-1), math.NaN(),
+		5e-324, -5e-324, math.MaxFloat64, -math.MaxFloat64}
+	rng := rand.New(rand.NewSource(4))
+	for _, n := range []int{0, 3, 4, 13, 1021} {
+		x, g := make([]float64, n), make([]float64, n)
+		for i := range x {
+			x[i], g[i] = rng.NormFloat64(), rng.NormFloat64()
+			if i%5 == 0 {
+				x[i] = special[rng.Intn(len(special))]
+			}
+			if i%7 == 0 {
+				g[i] = special[rng.Intn(len(special))]
+			}
+		}
+		want, got := make([]float64, n), make([]float64, n)
+		for i, v := range x {
+			f := 0.0 // pos
+			if v <= 0 {
+				f = v
+			}
+			want[i] = f * g[i]
+		}
+		done := SelectMulX(got, x, g, 0)
+		if done%4 != 0 || done > n || (hasAVX2 && done != n&^3) {
+			t.Fatalf("n %d: set %d elements", n, done)
+		}
+		for i := range done {
+			if math.Float64bits(want[i]) != math.Float64bits(got[i]) {
+				t.Errorf("x %v, g %v: got %v (%#x), want %v (%#x)", x[i], g[i], got[i], math.Float64bits(got[i]), want[i], math.Float64bits(want[i]))
+			}
+		}
+	}
+}
