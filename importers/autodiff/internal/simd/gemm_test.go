@@ -24,8 +24,6 @@ func axpyRowsRef(m, n, k int, a []float64, ai, al int, b []float64, ldb int, c [
 }
 
 func TestAxpyRows(t *testing.T) {
-	special := []float64{0, math.Copysign(0, -1), 1, -1, math.Inf(1), math.Inf(-1), math.NaN(),
-		5e-324, -5e-324, math.MaxFloat64, -math.MaxFloat64}
 	rng := rand.New(rand.NewSource(5))
 	for _, tc := range []struct {
 		name            string
@@ -46,14 +44,7 @@ func TestAxpyRows(t *testing.T) {
 			a := make([]float64, (tc.m-1)*tc.ai+(tc.k-1)*tc.al+1)
 			b := make([]float64, (tc.k-1)*tc.ldb+tc.n)
 			c := make([]float64, (tc.m-1)*tc.ldc+tc.n)
-			for _, s := range [][]float64{a, b, c} {
-				for i := range s {
-					s[i] = rng.NormFloat64()
-					if rng.Intn(8) == 0 {
-						s[i] = special[rng.Intn(len(special))]
-					}
-				}
-			}
+			fillRandom(rng, 7, a, b, c)
 			want := append([]float64(nil), c...)
 			axpyRowsRef(tc.m, tc.n, tc.k, a, tc.ai, tc.al, b, tc.ldb, want, tc.ldc, tc.acc)
 			AxpyRows(tc.m, tc.n, tc.k, a, tc.ai, tc.al, b, tc.ldb, c, tc.ldc, tc.acc)
@@ -67,8 +58,6 @@ func TestAxpyRows(t *testing.T) {
 }
 
 func TestDotRows(t *testing.T) {
-	special := []float64{0, math.Copysign(0, -1), 1, -1, math.Inf(1), math.Inf(-1), math.NaN(),
-		5e-324, -5e-324, math.MaxFloat64, -math.MaxFloat64}
 	rng := rand.New(rand.NewSource(7))
 	for _, tc := range []struct {
 		name    string
@@ -87,14 +76,7 @@ func TestDotRows(t *testing.T) {
 			a := make([]float64, (tc.m-1)*tc.lda+tc.k)
 			b := make([]float64, tc.k*tc.n)
 			c := make([]float64, tc.m*tc.n)
-			for _, s := range [][]float64{a, b, c} {
-				for i := range s {
-					s[i] = rng.NormFloat64()
-					if rng.Intn(8) == 0 {
-						s[i] = special[rng.Intn(len(special))]
-					}
-				}
-			}
+			fillRandom(rng, 7, a, b, c)
 			want := append([]float64(nil), c...)
 			// DotRows is AxpyRows with a's rows walked along l and b's
 			// rows of length n.

@@ -7,39 +7,30 @@ import "golang.org/x/sys/cpu"
 // hasAVX2 tells whether SelectMul runs on AVX2.
 var hasAVX2 = cpu.X86.HasAVX2
 
-// selectMulAVX2 is SelectMul's AVX2 kernel (select_amd64.s) for the first
-// len(out) rounded down to a multiple of 4 elements.
+// selectMulAVX2 is SelectMul's and SelectMulX's AVX2 kernel
+// (select_amd64.s) for the first len(out) rounded down to a multiple of 4
+// elements; self selects x[i] in place of q.
 //
 //go:noescape
-func selectMulAVX2(out, x, g []float64, pos, q float64)
+func selectMulAVX2(out, x, g []float64, pos, q float64, self bool)
 
 // SelectMul sets out[i] to g[i]·f, f = q where x[i] ≤ 0 and pos elsewhere
 // (NaN included), four elements at a time, for as many elements as it can,
 // and returns how many it set: a multiple of 4, 0 without AVX2. The
 // products are the scalar loop's g[i]·f, bit for bit.
 func SelectMul(out, x, g []float64, pos, q float64) int {
-	if !hasAVX2 {
-		return 0
-	}
-	n := len(out) &^ 3
-	if n == 0 {
-		return 0
-	}
-	selectMulAVX2(out[:n], x[:n], g[:n], pos, q)
-	return n
+	return selectMul(out, x, g, pos, q, false)
 }
-
-// selectMulXAVX2 is SelectMulX's AVX2 kernel (select_amd64.s) for the
-// first len(out) rounded down to a multiple of 4 elements.
-//
-//go:noescape
-func selectMulXAVX2(out, x, g []float64, pos float64)
 
 // SelectMulX is SelectMul with q = x[i]: it sets out[i] to g[i]·f, f =
 // x[i] where x[i] ≤ 0 and pos elsewhere (NaN included), and returns how
 // many elements it set (a multiple of 4, 0 without AVX2), bit for bit the
 // scalar loop's products.
 func SelectMulX(out, x, g []float64, pos float64) int {
+	return selectMul(out, x, g, pos, 0, true)
+}
+
+func selectMul(out, x, g []float64, pos, q float64, self bool) int {
 	if !hasAVX2 {
 		return 0
 	}
@@ -47,7 +38,7 @@ func SelectMulX(out, x, g []float64, pos float64) int {
 	if n == 0 {
 		return 0
 	}
-	selectMulXAVX2(out[:n], x[:n], g[:n], pos)
+	selectMulAVX2(out[:n], x[:n], g[:n], pos, q, self)
 	return n
 }
 
