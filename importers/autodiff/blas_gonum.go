@@ -8,4 +8,4 @@ const BLASBackend = "Gonum"
 
 // blasThin keeps every product on Gonum's kernels, whose order of
 // summation gemmThin does not follow.
-const blasThin = false
+var blasThin = false
