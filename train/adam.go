@@ -60,15 +60,23 @@ func (a *Adam) Step(params, grads [][]float64) {
 	t := float64(a.step)
 	stepSize := a.LR / (1 - math.Pow(a.Beta1, t))
 	bc2Sqrt := math.Sqrt(1 - math.Pow(a.Beta2, t))
+	h := adamConsts{a.Beta1, 1 - a.Beta1, a.Beta2, 1 - a.Beta2, stepSize, bc2Sqrt, a.Eps}
 	for i, p := range params {
 		g, m, v := grads[i], a.m[i], a.v[i]
-		for j := range p {
-			m[j] = m[j]*a.Beta1 + (1-a.Beta1)*g[j]
-			v[j] = v[j]*a.Beta2 + (1-a.Beta2)*g[j]*g[j]
-			p[j] -= stepSize * m[j] / (math.Sqrt(v[j])/bc2Sqrt + a.Eps)
+		for j := adamVector(p, g, m, v, &h); j < len(p); j++ {
+			// float64(…) keeps every product rounded on its own, as
+			// the vector kernel does, where a compiler may fuse them.
+			m[j] = float64(m[j]*h.b1) + float64(h.c1*g[j])
+			v[j] = float64(v[j]*h.b2) + float64(float64(h.c2*g[j])*g[j])
+			p[j] -= float64(h.stepSize*m[j]) / (math.Sqrt(v[j])/h.bc2 + h.eps)
 		}
 	}
 }
+
+// adamConsts are the factors of one Adam step, in the order adamAVX2
+// reads them: β1, 1 − β1, β2, 1 − β2, the step size LR/(1 − β1ᵗ),
+// √(1 − β2ᵗ) and Eps.
+type adamConsts struct{ b1, c1, b2, c2, stepSize, bc2, eps float64 }
 
 // Steps returns the number of steps taken, counting those of a restored
 // state.

@@ -595,8 +595,8 @@ func preluProdInto[T float32 | float64, U uint32 | uint64](p preluProd, out, a, 
 
 // selectProd sets out[i] to f·g₁[i] (·g₂[i]), f = pos where x[i] > 0 and
 // q[i·lq] (lq is 0 or 1) elsewhere, selected with a mask as selectPos
-// does; with a single q, float64 and AVX2, four at a time by
-// simd.SelectMul (the same bits).
+// does; with a single q, or q the slice x itself, float64 and AVX2, four
+// at a time by simd.SelectMul or simd.SelectMulX (the same bits).
 func selectProd[T float32 | float64, U uint32 | uint64](out, x []T, pos T, q []T, lq int, gs [][]T) {
 	x = x[:len(out)]
 	pb := *(*U)(unsafe.Pointer(&pos))
@@ -613,8 +613,12 @@ func selectProd[T float32 | float64, U uint32 | uint64](out, x []T, pos T, q []T
 		}
 	} else {
 		q = q[:len(out)]
-		for i, v := range x {
-			out[i] = pick[T](v, pb, *(*U)(unsafe.Pointer(&q[i]))) * g[i]
+		start := 0
+		if len(q) > 0 && &q[0] == &x[0] { // f = x where x ≤ 0: the SIMD kernel's part, if any
+			start = selectMulXSlices(out, x, g, pos)
+		}
+		for i := start; i < len(out); i++ {
+			out[i] = pick[T](x[i], pb, *(*U)(unsafe.Pointer(&q[i]))) * g[i]
 		}
 	}
 	if h != nil {
@@ -629,6 +633,15 @@ func selectProd[T float32 | float64, U uint32 | uint64](out, x []T, pos T, q []T
 func selectMulSlices[T float32 | float64](out, x, g []T, pos, q T) int {
 	if o, ok := any(out).([]float64); ok {
 		return simd.SelectMul(o, any(x).([]float64), any(g).([]float64), float64(pos), float64(q))
+	}
+	return 0
+}
+
+// selectMulXSlices runs simd.SelectMulX on float64 slices and returns how
+// many elements it set.
+func selectMulXSlices[T float32 | float64](out, x, g []T, pos T) int {
+	if o, ok := any(out).([]float64); ok {
+		return simd.SelectMulX(o, any(x).([]float64), any(g).([]float64), float64(pos))
 	}
 	return 0
 }

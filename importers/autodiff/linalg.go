@@ -92,7 +92,7 @@ func (p matMul) gemmInto(out, a, b array, acc bool) error {
 				blas32.General{Rows: ra, Cols: ca, Stride: ca, Data: a.f32[oa : oa+ra*ca]},
 				blas32.General{Rows: rb, Cols: cb, Stride: cb, Data: b.f32[ob : ob+rb*cb]},
 				beta32, blas32.General{Rows: m, Cols: n, Stride: n, Data: out.f32[oc : oc+m*n]})
-		} else {
+		} else if !gemmThin(p.ta, p.tb, m, n, k, a.f64[oa:oa+ra*ca], ca, b.f64[ob:ob+rb*cb], cb, out.f64[oc:oc+m*n], acc) {
 			blas64.Gemm(ta, tb, 1,
 				blas64.General{Rows: ra, Cols: ca, Stride: ca, Data: a.f64[oa : oa+ra*ca]},
 				blas64.General{Rows: rb, Cols: cb, Stride: cb, Data: b.f64[ob : ob+rb*cb]},

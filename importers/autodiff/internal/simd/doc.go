@@ -1,3 +1,4 @@
-// Package simd holds vector kernels for autodiff's elementwise loops, in
-// assembly where the CPU allows (a cgo package cannot hold assembly).
+// Package simd holds autodiff's vector kernels (masked selects, thin matrix
+// products), in assembly where the CPU allows (a cgo package cannot hold
+// assembly).
 package simd
