@@ -23,7 +23,7 @@ func TestFloat32Step(t *testing.T) {
 		t.Run(c.lower+"/"+c.upper, func(t *testing.T) {
 			o := tinyOptions(t)
 			o.Lower, o.Upper = c.lower, c.upper
-			tr, err := NewTrainer(o, Hooks{})
+			tr, err := NewTrainer(t.Context(), o, Hooks{})
 			if err != nil {
 				t.Fatal(err)
 			}
