@@ -79,8 +79,10 @@ func newNets(t *autodiff.Tape, nets []*network, dataDim, latentDim int) (bounds.
 //
 // With coop (an energy step only), the negative phase mean E(G(z)) of the
 // loss is taken on an input p.neg instead, the cooperative negatives
-// (langevin.go), constants of the graph.
-func buildProgram(energy, coop bool, nets []*network, lower bounds.Lower, upper bounds.Upper, dt autodiff.Dtype, batch, dataDim, latentDim int) (*program, error) {
+// (langevin.go), constants of the graph. With importance > 0 (an energy
+// step only) it mixes in the importance-weighted negatives of
+// importance.go.
+func buildProgram(energy, coop bool, importance float64, nets []*network, lower bounds.Lower, upper bounds.Upper, dt autodiff.Dtype, batch, dataDim, latentDim int) (*program, error) {
 	p := &program{what: "generator step", nets: nets, scalars: map[string]*autodiff.Node{}}
 	if energy {
 		p.what = "energy step"
@@ -138,6 +140,11 @@ func buildProgram(energy, coop bool, nets []*network, lower bounds.Lower, upper 
 	}
 	if energy && coop {
 		if mSamp, err = p.negatives(t, bn, batch, dataDim); err != nil {
+			return nil, err
+		}
+	}
+	if energy && importance > 0 {
+		if mSamp, err = p.importanceNegatives(bb, b, eSamp, importance); err != nil {
 			return nil, err
 		}
 	}

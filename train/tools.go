@@ -62,6 +62,7 @@ func (o *Options) checkTools() []error {
 	if !(o.EnergyAnchor >= 0) || !finite(o.EnergyAnchor) {
 		add("{EnergyAnchor} %v: must be a finite non-negative number", o.EnergyAnchor)
 	}
+	errs = append(errs, o.checkImportance()...)
 	return append(errs, o.checkNegatives()...)
 }
 
