@@ -9,7 +9,8 @@ import (
 )
 
 // Importance-weighted negatives: with Options.ImportanceNegatives α in
-// (0, 1], the energy's negative phase mean E(G(z)) becomes
+// (0, 1], from iteration Options.ImportanceFrom on (counting from 0), the
+// energy's negative phase mean E(G(z)) becomes
 //
 //	(1 − α) · mean_i E(x_i) + α · Σ_i w̃_i E(x_i),  x_i = G(z_i),
 //	w̃ = softmax_i(−E(x_i) − log q(x_i)),
@@ -25,12 +26,20 @@ import (
 // own (bench/density.md). log q is exact only when the generator is one to
 // one and its latent and data dimensions are equal; the latter is
 // required. The generator's loss and every bound stay unchanged.
+//
+// The weights are only as good as q covers p_θ: from the start of a run,
+// when the generator is a cloud and the energy sharpens, one well that q
+// misses takes all the mass (bench/density.md); ImportanceFrom lets the
+// generator reach the modes first.
 
 // checkImportance reports an invalid Options.ImportanceNegatives.
 func (o *Options) checkImportance() []error {
 	a := o.ImportanceNegatives
 	if !(a >= 0 && a <= 1) {
 		return []error{fielderr.Errorf("{ImportanceNegatives} %v: must be in [0, 1] (0: off)", a)}
+	}
+	if o.ImportanceFrom < 0 {
+		return []error{fielderr.Errorf("{ImportanceFrom} %d: must not be negative", o.ImportanceFrom)}
 	}
 	if a > 0 && o.NegativeLangevinSteps > 0 {
 		return []error{fielderr.Errorf("{ImportanceNegatives} %v and {NegativeLangevinSteps} %d: choose one kind of negatives", a, o.NegativeLangevinSteps)}
@@ -42,7 +51,8 @@ func (o *Options) checkImportance() []error {
 // of the latent rows b.Z, whose energies are e (m or (m, 1)), on the nets
 // bb the bounds see. Its scalar "importance_ess" is the weights' effective
 // sample size over m, 1/(m Σ w̃_i²).
-func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, e *autodiff.Node, alpha float64) (*autodiff.Node, error) {
+// The mix enters as an input, α from iteration from on and 0 before.
+func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, e *autodiff.Node, alpha float64, from int) (*autodiff.Node, error) {
 	t := bb.Tape
 	if bb.DataDim != bb.LatentDim {
 		return nil, fmt.Errorf("%s: importance-weighted negatives need latent and data dimensions equal, not %d and %d", p.what, bb.LatentDim, bb.DataDim)
@@ -58,6 +68,14 @@ func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, e *autodif
 	w := t.Exp(t.Sub(logW, t.MaxAxes(logW, []int{0})))
 	w = t.Div(w, t.Sum(w))
 	p.scalars["importance_ess"] = t.Scale(t.Div(t.Const([]float64{1}), t.Sum(t.Square(w))), 1/float64(m))
-	neg := t.Add(t.Scale(t.Mean(e), 1-alpha), t.Scale(t.Sum(t.Mul(w, e)), alpha))
+	p.alpha = t.Input("train.importance_alpha")
+	p.alphaAt = func(step int) float64 {
+		if step < from {
+			return 0
+		}
+		return alpha
+	}
+	plain := t.Mean(e)
+	neg := t.Add(plain, t.Mul(p.alpha, t.Sub(t.Sum(t.Mul(w, e)), plain)))
 	return neg, t.Err()
 }

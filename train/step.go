@@ -25,9 +25,13 @@ type program struct {
 	// set to weightAt(step) before every run, or nil.
 	weight   *autodiff.Node
 	weightAt func(step int) float64
-	loss     *autodiff.Node
-	trained  []*network         // networks updated by this program
-	grads    [][]*autodiff.Node // per trained network, per trainable parameter
+	// alpha is the mix of importance-weighted negatives (importance.go),
+	// set to alphaAt(step) before every run, or nil.
+	alpha   *autodiff.Node
+	alphaAt func(step int) float64
+	loss    *autodiff.Node
+	trained []*network         // networks updated by this program
+	grads   [][]*autodiff.Node // per trained network, per trainable parameter
 	// scalars are read after every run, by metric name.
 	scalars map[string]*autodiff.Node
 	samples *autodiff.Node // per-example terms of the bound, if any
@@ -82,7 +86,7 @@ func newNets(t *autodiff.Tape, nets []*network, dataDim, latentDim int) (bounds.
 // (langevin.go), constants of the graph. With importance > 0 (an energy
 // step only) it mixes in the importance-weighted negatives of
 // importance.go.
-func buildProgram(energy, coop bool, importance float64, nets []*network, lower bounds.Lower, upper bounds.Upper, dt autodiff.Dtype, batch, dataDim, latentDim int) (*program, error) {
+func buildProgram(energy, coop bool, importance float64, importanceFrom int, nets []*network, lower bounds.Lower, upper bounds.Upper, dt autodiff.Dtype, batch, dataDim, latentDim int) (*program, error) {
 	p := &program{what: "generator step", nets: nets, scalars: map[string]*autodiff.Node{}}
 	if energy {
 		p.what = "energy step"
@@ -144,7 +148,7 @@ func buildProgram(energy, coop bool, importance float64, nets []*network, lower 
 		}
 	}
 	if energy && importance > 0 {
-		if mSamp, err = p.importanceNegatives(bb, b, eSamp, importance); err != nil {
+		if mSamp, err = p.importanceNegatives(bb, b, eSamp, importance, importanceFrom); err != nil {
 			return nil, err
 		}
 	}
@@ -258,6 +262,11 @@ func (p *program) run(step int, s *data.Sampler, zr, nr *data.RNG) error {
 	if p.weight != nil {
 		if err := autodiff.Let(p.weight, autodiff.Scalar(p.weight.Dtype(), p.weightAt(step))); err != nil {
 			return fmt.Errorf("%s: loss weight: %w", p.what, err)
+		}
+	}
+	if p.alpha != nil {
+		if err := autodiff.Let(p.alpha, autodiff.Scalar(p.alpha.Dtype(), p.alphaAt(step))); err != nil {
+			return fmt.Errorf("%s: importance mix: %w", p.what, err)
 		}
 	}
 	defer p.vm.Reset()

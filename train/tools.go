@@ -99,4 +99,7 @@ func (o *Options) clearUnusedTools() {
 		o.LRStepEvery, o.LRGamma = 0, 0
 	}
 	o.clearUnusedNegatives()
+	if o.ImportanceNegatives == 0 {
+		o.ImportanceFrom = 0
+	}
 }
