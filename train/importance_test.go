@@ -14,27 +14,29 @@ import (
 // negatives.
 func TestImportanceCheck(t *testing.T) {
 	cases := []struct {
-		alpha    float64
-		langevin int
-		what     string // "" when valid
+		alpha       float64
+		from        int
+		langevin    int
+		field, what string // what: "" when valid
 	}{
-		{0, 0, ""},
-		{0.5, 0, ""},
-		{1, 0, ""},
-		{-0.1, 0, "[0, 1]"},
-		{1.5, 0, "[0, 1]"},
-		{math.NaN(), 0, "[0, 1]"},
-		{1, 5, "one kind"},
+		{0, 0, 0, "", ""},
+		{0.5, 100, 0, "", ""},
+		{1, 0, 0, "", ""},
+		{-0.1, 0, 0, "ImportanceNegatives", "[0, 1]"},
+		{1.5, 0, 0, "ImportanceNegatives", "[0, 1]"},
+		{math.NaN(), 0, 0, "ImportanceNegatives", "[0, 1]"},
+		{1, -1, 0, "ImportanceFrom", "negative"},
+		{1, 0, 5, "ImportanceNegatives", "one kind"},
 	}
 	for _, c := range cases {
 		o := tinyOptions(t)
-		o.ImportanceNegatives, o.NegativeLangevinSteps = c.alpha, c.langevin
+		o.ImportanceNegatives, o.ImportanceFrom, o.NegativeLangevinSteps = c.alpha, c.from, c.langevin
 		err := o.Check()
 		switch {
 		case c.what == "" && err != nil:
 			t.Errorf("%+v: %v", c, err)
-		case c.what != "" && (err == nil || !strings.Contains(err.Error(), "ImportanceNegatives") || !strings.Contains(err.Error(), c.what)):
-			t.Errorf("%+v: %v, want an error naming ImportanceNegatives and %q", c, err, c.what)
+		case c.what != "" && (err == nil || !strings.Contains(err.Error(), c.field) || !strings.Contains(err.Error(), c.what)):
+			t.Errorf("%+v: %v, want an error naming %s and %q", c, err, c.field, c.what)
 		}
 	}
 }
@@ -44,7 +46,8 @@ func TestImportanceCheck(t *testing.T) {
 // whose law q is a Gaussian off p_θ. The weighted negative phase must
 // estimate E_{p_θ}[E] = D/2 = 1 (within five standard errors of the
 // self-normalised estimate), where q's own mean energy is far from it; a
-// mix α = ½ must sit halfway.
+// mix α = ½ must sit halfway, and before ImportanceFrom the negative
+// phase is q's plain mean.
 func TestImportanceNegatives(t *testing.T) {
 	mu, sigma := []float64{0.5, -0.25}, []float64{0.5, 0.25}
 	m, s := []float64{0.8, -0.1}, []float64{0.8, 0.4}
@@ -67,14 +70,23 @@ func TestImportanceNegatives(t *testing.T) {
 	for j := range mu {
 		eq += ((m[j]-mu[j])*(m[j]-mu[j]) + s[j]*s[j]) / (2 * sigma[j] * sigma[j])
 	}
-	var neg [2]float64
-	for i, alpha := range []float64{1, 0.5} {
+	var neg [3]float64
+	for i, alpha := range []float64{1, 0.5, 1} {
 		o := tinyOptions(t)
 		o.Energy, o.Generator, o.Upper = ep, gp, "none"
 		o.BatchSize, o.ImportanceNegatives = 20000, alpha
+		if i == 2 {
+			o.ImportanceFrom = 1
+		}
 		_, p := firstEnergyStep(t, o)
 		ed, es := p.values["energy_data"], p.values["energy_samples"]
 		neg[i] = ed - p.lossVal
+		if i == 2 {
+			if math.Abs(neg[i]-es) > 1e-9*es {
+				t.Errorf("before ImportanceFrom: negative phase %v, want mean E(G(z)) = %v", neg[i], es)
+			}
+			continue
+		}
 		if math.Abs(es-eq) > 0.2 {
 			t.Fatalf("α = %v: mean E(G(z)) %v, want about %v", alpha, es, eq)
 		}
