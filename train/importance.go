@@ -52,10 +52,15 @@ func (o *Options) checkImportance() []error {
 // bb the bounds see. Its scalar "importance_ess" is the weights' effective
 // sample size over m, 1/(m Σ w̃_i²).
 // The mix enters as an input, α from iteration from on and 0 before.
-func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, e *autodiff.Node, alpha float64, from int) (*autodiff.Node, error) {
+// A generator with BatchNormalization is refused: its density is that of
+// the inference-mode map, its training samples another map's.
+func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm bool, e *autodiff.Node, alpha float64, from int) (*autodiff.Node, error) {
 	t := bb.Tape
 	if bb.DataDim != bb.LatentDim {
 		return nil, fmt.Errorf("%s: importance-weighted negatives need latent and data dimensions equal, not %d and %d", p.what, bb.LatentDim, bb.DataDim)
+	}
+	if batchNorm {
+		return nil, fmt.Errorf("%s: importance-weighted negatives need a generator without BatchNormalization", p.what)
 	}
 	c := bounds.DefaultCertified()
 	ent, err := c.Entropy(bb, b)

@@ -41,6 +41,16 @@ func TestImportanceCheck(t *testing.T) {
 	}
 }
 
+// TestImportanceBatchNorm checks that a generator with BatchNormalization
+// is refused, naming the reason.
+func TestImportanceBatchNorm(t *testing.T) {
+	o := tinyOptions(t)
+	o.GeneratorBatchNorm, o.ImportanceNegatives = true, 1
+	if _, err := NewTrainer(o, Hooks{}); err == nil || !strings.Contains(err.Error(), "BatchNormalization") {
+		t.Errorf("got %v, want an error naming BatchNormalization", err)
+	}
+}
+
 // TestImportanceNegatives runs one energy step on the quadratic energy
 // E(x) = ½ Σ ((x_j − μ_j)/σ_j)² with the linear generator G(z) = m + s ⊙ z,
 // whose law q is a Gaussian off p_θ. The weighted negative phase must

@@ -148,7 +148,7 @@ func buildProgram(energy, coop bool, importance float64, importanceFrom int, net
 		}
 	}
 	if energy && importance > 0 {
-		if mSamp, err = p.importanceNegatives(bb, b, eSamp, importance, importanceFrom); err != nil {
+		if mSamp, err = p.importanceNegatives(bb, b, genEval != nil, eSamp, importance, importanceFrom); err != nil {
 			return nil, err
 		}
 	}
