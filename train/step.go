@@ -92,8 +92,7 @@ func buildProgram(energy, coop bool, importance float64, importanceFrom int, net
 		p.what = "energy step"
 	}
 	t := autodiff.NewTape(dt)
-	p.data = t.Variable("data", autodiff.Zeros(dt, batch, dataDim))
-	p.z = t.Variable("z", autodiff.Zeros(dt, batch, latentDim))
+	p.data, p.z = t.Variable("data", autodiff.Zeros(dt, batch, dataDim)), t.Variable("z", autodiff.Zeros(dt, batch, latentDim))
 	bn, sets, sn, genEval := newNets(t, nets, dataDim, latentDim)
 	p.sets, p.sn = sets, sn
 	bb, ofEval := inferenceNets(bn, genEval) // the nets the bounds see
@@ -111,10 +110,8 @@ func buildProgram(energy, coop bool, importance float64, importanceFrom int, net
 		return nil, fmt.Errorf("%s: %w", p.what, err)
 	}
 	mData, mSamp := t.Mean(eData), t.Mean(eSamp)
-	p.scalars["energy_data"] = mData
-	p.scalars["energy_samples"] = mSamp
-	var est bounds.Estimate
-	var name string
+	p.scalars["energy_data"], p.scalars["energy_samples"] = mData, mSamp
+	est, name := bounds.Estimate{}, ""
 	roles := []bounds.Role{bounds.Energy}
 	switch {
 	case energy && upper != nil:
@@ -142,15 +139,14 @@ func buildProgram(energy, coop bool, importance float64, importanceFrom int, net
 		mSamp = t.Mean(eX)
 		p.scalars["energy_samples"] = mSamp
 	}
-	if energy && coop {
-		if mSamp, err = p.negatives(t, bn, batch, dataDim); err != nil {
-			return nil, err
-		}
+	switch {
+	case energy && coop:
+		mSamp, err = p.negatives(t, bn, batch, dataDim)
+	case energy && importance > 0:
+		mSamp, err = p.importanceNegatives(bb, b, genEval != nil, eSamp, importance, importanceFrom)
 	}
-	if energy && importance > 0 {
-		if mSamp, err = p.importanceNegatives(bb, b, genEval != nil, eSamp, importance, importanceFrom); err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
 	}
 	if energy {
 		p.loss = t.Sub(mData, mSamp)
