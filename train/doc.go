@@ -28,6 +28,13 @@
 // modes are cones with heavy tails that hold most of p_θ's mass, and the
 // generator follows them (bench/generator.md).
 //
+// Options.ImportanceNegatives weights the energy's negative phase by
+// exp(−E)/q (self-normalised over the batch), from iteration
+// Options.ImportanceFrom on, so that its gradient estimates the
+// likelihood's: the plain phase compares the data with q only, and
+// nothing then sets the weights of p_θ's separated modes
+// (bench/density.md).
+//
 // A Pair loads a trained energy and generator to measure their bounds, as
 // the trainer's certified-bracket monitor does during training.
 package train

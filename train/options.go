@@ -106,6 +106,13 @@ type Options struct {
 	NegativeLangevinSteps int     `json:"negative-langevin-steps,omitempty"`
 	NegativeStepSize      float64 `json:"negative-step-size,omitempty"`
 	NegativeNoiseScale    float64 `json:"negative-noise-scale,omitempty"`
+	// ImportanceNegatives α in [0, 1] mixes into the energy's negative
+	// phase the self-normalised importance-weighted mean of E(G(z)) with
+	// weights exp(−E)/q (importance.go); needs latent and data dimensions
+	// equal. 0: off. ImportanceFrom is the iteration (from 0) at which
+	// the mix starts; before it the negative phase is mean E(G(z)).
+	ImportanceNegatives float64 `json:"importance-negatives,omitempty"`
+	ImportanceFrom      int     `json:"importance-from,omitempty"`
 	// DiffusionSigmas, when set, replaces the noise levels of the
 	// diffusion bound (bounds.DefaultSigmas).
 	DiffusionSigmas []float64 `json:"diffusion-sigmas,omitempty"`

@@ -25,9 +25,13 @@ type program struct {
 	// set to weightAt(step) before every run, or nil.
 	weight   *autodiff.Node
 	weightAt func(step int) float64
-	loss     *autodiff.Node
-	trained  []*network         // networks updated by this program
-	grads    [][]*autodiff.Node // per trained network, per trainable parameter
+	// alpha is the mix of importance-weighted negatives (importance.go),
+	// set to alphaAt(step) before every run, or nil.
+	alpha   *autodiff.Node
+	alphaAt func(step int) float64
+	loss    *autodiff.Node
+	trained []*network         // networks updated by this program
+	grads   [][]*autodiff.Node // per trained network, per trainable parameter
 	// scalars are read after every run, by metric name.
 	scalars map[string]*autodiff.Node
 	samples *autodiff.Node // per-example terms of the bound, if any
@@ -79,15 +83,16 @@ func newNets(t *autodiff.Tape, nets []*network, dataDim, latentDim int) (bounds.
 //
 // With coop (an energy step only), the negative phase mean E(G(z)) of the
 // loss is taken on an input p.neg instead, the cooperative negatives
-// (langevin.go), constants of the graph.
-func buildProgram(energy, coop bool, nets []*network, lower bounds.Lower, upper bounds.Upper, dt autodiff.Dtype, batch, dataDim, latentDim int) (*program, error) {
+// (langevin.go), constants of the graph. With importance > 0 (an energy
+// step only) it mixes in the importance-weighted negatives of
+// importance.go.
+func buildProgram(energy, coop bool, importance float64, importanceFrom int, nets []*network, lower bounds.Lower, upper bounds.Upper, dt autodiff.Dtype, batch, dataDim, latentDim int) (*program, error) {
 	p := &program{what: "generator step", nets: nets, scalars: map[string]*autodiff.Node{}}
 	if energy {
 		p.what = "energy step"
 	}
 	t := autodiff.NewTape(dt)
-	p.data = t.Variable("data", autodiff.Zeros(dt, batch, dataDim))
-	p.z = t.Variable("z", autodiff.Zeros(dt, batch, latentDim))
+	p.data, p.z = t.Variable("data", autodiff.Zeros(dt, batch, dataDim)), t.Variable("z", autodiff.Zeros(dt, batch, latentDim))
 	bn, sets, sn, genEval := newNets(t, nets, dataDim, latentDim)
 	p.sets, p.sn = sets, sn
 	bb, ofEval := inferenceNets(bn, genEval) // the nets the bounds see
@@ -105,10 +110,8 @@ func buildProgram(energy, coop bool, nets []*network, lower bounds.Lower, upper 
 		return nil, fmt.Errorf("%s: %w", p.what, err)
 	}
 	mData, mSamp := t.Mean(eData), t.Mean(eSamp)
-	p.scalars["energy_data"] = mData
-	p.scalars["energy_samples"] = mSamp
-	var est bounds.Estimate
-	var name string
+	p.scalars["energy_data"], p.scalars["energy_samples"] = mData, mSamp
+	est, name := bounds.Estimate{}, ""
 	roles := []bounds.Role{bounds.Energy}
 	switch {
 	case energy && upper != nil:
@@ -136,10 +139,14 @@ func buildProgram(energy, coop bool, nets []*network, lower bounds.Lower, upper 
 		mSamp = t.Mean(eX)
 		p.scalars["energy_samples"] = mSamp
 	}
-	if energy && coop {
-		if mSamp, err = p.negatives(t, bn, batch, dataDim); err != nil {
-			return nil, err
-		}
+	switch {
+	case energy && coop:
+		mSamp, err = p.negatives(t, bn, batch, dataDim)
+	case energy && importance > 0:
+		mSamp, err = p.importanceNegatives(bb, b, genEval != nil, eSamp, importance, importanceFrom)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if energy {
 		p.loss = t.Sub(mData, mSamp)
@@ -251,6 +258,11 @@ func (p *program) run(step int, s *data.Sampler, zr, nr *data.RNG) error {
 	if p.weight != nil {
 		if err := autodiff.Let(p.weight, autodiff.Scalar(p.weight.Dtype(), p.weightAt(step))); err != nil {
 			return fmt.Errorf("%s: loss weight: %w", p.what, err)
+		}
+	}
+	if p.alpha != nil {
+		if err := autodiff.Let(p.alpha, autodiff.Scalar(p.alpha.Dtype(), p.alphaAt(step))); err != nil {
+			return fmt.Errorf("%s: importance mix: %w", p.what, err)
 		}
 	}
 	defer p.vm.Reset()

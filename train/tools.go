@@ -62,6 +62,7 @@ func (o *Options) checkTools() []error {
 	if !(o.EnergyAnchor >= 0) || !finite(o.EnergyAnchor) {
 		add("{EnergyAnchor} %v: must be a finite non-negative number", o.EnergyAnchor)
 	}
+	errs = append(errs, o.checkImportance()...)
 	return append(errs, o.checkNegatives()...)
 }
 
@@ -98,4 +99,7 @@ func (o *Options) clearUnusedTools() {
 		o.LRStepEvery, o.LRGamma = 0, 0
 	}
 	o.clearUnusedNegatives()
+	if o.ImportanceNegatives == 0 {
+		o.ImportanceFrom = 0
+	}
 }

@@ -177,10 +177,10 @@ func NewTrainer(ctx context.Context, o Options, h Hooks) (*Trainer, error) {
 	}
 	D, d := tr.data.Width, tr.gen.inWidth
 	dt, _ := o.dtype() // checked
-	if tr.eProg, err = buildProgram(true, o.NegativeLangevinSteps > 0, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
+	if tr.eProg, err = buildProgram(true, o.NegativeLangevinSteps > 0, o.ImportanceNegatives, o.ImportanceFrom, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
 		return nil, err
 	}
-	if tr.gProg, err = buildProgram(false, false, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
+	if tr.gProg, err = buildProgram(false, false, 0, 0, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
 		return nil, err
 	}
 	if tr.coop, err = newRefiner(o, tr.energy, tr.gen, dt, o.BatchSize, D, d); err != nil {

@@ -64,6 +64,8 @@ func TrainFlags(fs *pflag.FlagSet, o *train.Options) {
 	fs.IntVar(&o.AnnealSteps, "anneal-steps", o.AnnealSteps, "iterations of the generator's annealing (--anneal-from)")
 	fs.IntVar(&o.NegativeLangevinSteps, "negative-langevin-steps", o.NegativeLangevinSteps, "take the energy's negative phase on the generator's samples moved by this many Langevin steps on the energy (cooperative training; the bounds stay on the generator's samples; 0: off)")
 	fs.Float64Var(&o.NegativeStepSize, "negative-step-size", o.NegativeStepSize, "step size η of --negative-langevin-steps: x ← x − (η/2)∇E(x) + s√η·ξ")
+	fs.Float64Var(&o.ImportanceNegatives, "importance-negatives", o.ImportanceNegatives, "weight α in [0, 1] of the importance-weighted negative phase: the energy's loss takes (1-α)·mean E(G(z)) + α·Σ w_i E(G(z_i)), w ∝ exp(-E)/q self-normalised over the batch, the likelihood's gradient when α = 1 (needs latent and data dimensions equal; 0: off)")
+	fs.IntVar(&o.ImportanceFrom, "importance-from", o.ImportanceFrom, "iteration at which --importance-negatives starts (before it the negative phase is mean E(G(z)); 0: from the start)")
 	fs.Float64Var(&o.NegativeNoiseScale, "negative-noise-scale", o.NegativeNoiseScale, "noise scale s of --negative-langevin-steps (1: Langevin dynamics; 0: gradient descent)")
 	fs.Float64SliceVar(&o.DiffusionSigmas, "diffusion-sigmas", o.DiffusionSigmas, "noise levels σ_1 < … < σ_K of --upper diffusion (default 0.01,0.04,0.07,0.1)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed: data, initial weights, batches and noise; the same seed gives the same run")

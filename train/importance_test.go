@@ -1,0 +1,116 @@
+package train
+
+import (
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ebmpipe/ebmpipe/internal/testmodel"
+	"github.com/ebmpipe/ebmpipe/onnx"
+)
+
+// TestImportanceCheck lists invalid settings of the importance-weighted
+// negatives.
+func TestImportanceCheck(t *testing.T) {
+	cases := []struct {
+		alpha       float64
+		from        int
+		langevin    int
+		field, what string // what: "" when valid
+	}{
+		{0, 0, 0, "", ""},
+		{0.5, 100, 0, "", ""},
+		{1, 0, 0, "", ""},
+		{-0.1, 0, 0, "ImportanceNegatives", "[0, 1]"},
+		{1.5, 0, 0, "ImportanceNegatives", "[0, 1]"},
+		{math.NaN(), 0, 0, "ImportanceNegatives", "[0, 1]"},
+		{1, -1, 0, "ImportanceFrom", "negative"},
+		{1, 0, 5, "ImportanceNegatives", "one kind"},
+	}
+	for _, c := range cases {
+		o := tinyOptions(t)
+		o.ImportanceNegatives, o.ImportanceFrom, o.NegativeLangevinSteps = c.alpha, c.from, c.langevin
+		err := o.Check()
+		switch {
+		case c.what == "" && err != nil:
+			t.Errorf("%+v: %v", c, err)
+		case c.what != "" && (err == nil || !strings.Contains(err.Error(), c.field) || !strings.Contains(err.Error(), c.what)):
+			t.Errorf("%+v: %v, want an error naming %s and %q", c, err, c.field, c.what)
+		}
+	}
+}
+
+// TestImportanceBatchNorm checks that a generator with BatchNormalization
+// is refused, naming the reason.
+func TestImportanceBatchNorm(t *testing.T) {
+	o := tinyOptions(t)
+	o.GeneratorBatchNorm, o.ImportanceNegatives = true, 1
+	if _, err := NewTrainer(o, Hooks{}); err == nil || !strings.Contains(err.Error(), "BatchNormalization") {
+		t.Errorf("got %v, want an error naming BatchNormalization", err)
+	}
+}
+
+// TestImportanceNegatives runs one energy step on the quadratic energy
+// E(x) = ½ Σ ((x_j − μ_j)/σ_j)² with the linear generator G(z) = m + s ⊙ z,
+// whose law q is a Gaussian off p_θ. The weighted negative phase must
+// estimate E_{p_θ}[E] = D/2 = 1 (within five standard errors of the
+// self-normalised estimate), where q's own mean energy is far from it; a
+// mix α = ½ must sit halfway, and before ImportanceFrom the negative
+// phase is q's plain mean.
+func TestImportanceNegatives(t *testing.T) {
+	mu, sigma := []float64{0.5, -0.25}, []float64{0.5, 0.25}
+	m, s := []float64{0.8, -0.1}, []float64{0.8, 0.4}
+	dir := t.TempDir()
+	em := testmodel.Energy{Mu: mu, Sigma: sigma}.Model()
+	for i, init := range em.Graph.Initializer {
+		if init.GetName() == "half" { // a scalar, which a training tape cannot set
+			em.Graph.Initializer[i] = onnx.NewTensorFloat32("half", []int{1}, []float32{0.5})
+		}
+	}
+	ep, gp := filepath.Join(dir, "energy.onnx"), filepath.Join(dir, "generator.onnx")
+	if err := onnx.Save(ep, em); err != nil {
+		t.Fatal(err)
+	}
+	if err := onnx.Save(gp, testmodel.Generator(m, s)); err != nil {
+		t.Fatal(err)
+	}
+	// E under q: ½ Σ ((m_j − μ_j)² + s_j²)/σ_j², 4.78 here.
+	var eq float64
+	for j := range mu {
+		eq += ((m[j]-mu[j])*(m[j]-mu[j]) + s[j]*s[j]) / (2 * sigma[j] * sigma[j])
+	}
+	var neg [3]float64
+	for i, alpha := range []float64{1, 0.5, 1} {
+		o := tinyOptions(t)
+		o.Energy, o.Generator, o.Upper = ep, gp, "none"
+		o.BatchSize, o.ImportanceNegatives = 20000, alpha
+		if i == 2 {
+			o.ImportanceFrom = 1
+		}
+		_, p := firstEnergyStep(t, o)
+		ed, es := p.values["energy_data"], p.values["energy_samples"]
+		neg[i] = ed - p.lossVal
+		if i == 2 {
+			if math.Abs(neg[i]-es) > 1e-9*es {
+				t.Errorf("before ImportanceFrom: negative phase %v, want mean E(G(z)) = %v", neg[i], es)
+			}
+			continue
+		}
+		if math.Abs(es-eq) > 0.2 {
+			t.Fatalf("α = %v: mean E(G(z)) %v, want about %v", alpha, es, eq)
+		}
+		if alpha == 1 {
+			// Var_p[E] = D/2 for a quadratic energy, over the batch's
+			// effective size.
+			ess := p.values["importance_ess"] * float64(o.BatchSize)
+			if se := math.Sqrt(0.5 * 2 / ess); math.Abs(neg[i]-1) > 5*se {
+				t.Errorf("weighted negative phase %v, want E_p[E] = 1 ± %v (ESS %.0f)", neg[i], 5*se, ess)
+			}
+			continue
+		}
+		if want := (es + neg[0]) / 2; math.Abs(neg[i]-want) > 0.1 {
+			t.Errorf("α = ½: negative phase %v, want about (mean E(G(z)) + weighted)/2 = %v", neg[i], want)
+		}
+	}
+}
