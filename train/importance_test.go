@@ -46,7 +46,7 @@ func TestImportanceCheck(t *testing.T) {
 func TestImportanceBatchNorm(t *testing.T) {
 	o := tinyOptions(t)
 	o.GeneratorBatchNorm, o.ImportanceNegatives = true, 1
-	if _, err := NewTrainer(o, Hooks{}); err == nil || !strings.Contains(err.Error(), "BatchNormalization") {
+	if _, err := NewTrainer(t.Context(), o, Hooks{}); err == nil || !strings.Contains(err.Error(), "BatchNormalization") {
 		t.Errorf("got %v, want an error naming BatchNormalization", err)
 	}
 }
