@@ -80,5 +80,5 @@ func ExampleOptions_ApplyRecipe() {
 	// Output:
 	// diffusion 0.003 cosine 0.999
 	// gp 0.0005 constant 0
-	// unknown recipe "fast": want default or paper
+	// unknown recipe "fast": want default, paper or modes
 }

@@ -12,8 +12,8 @@ import (
 // the gp bound's own λ_GP and τ, Adam at 2e-4 with β2 = 0.9, no average,
 // a constant rate).
 func TestDefaultOptionsRecipe(t *testing.T) {
-	if got := Recipes(); len(got) != 2 || got[0] != RecipeDefault || got[1] != RecipePaper {
-		t.Fatalf("Recipes() = %q, want [default paper]", got)
+	if got := Recipes(); !reflect.DeepEqual(got, []string{RecipeDefault, RecipePaper, RecipeModes}) {
+		t.Fatalf("Recipes() = %q, want [default paper modes]", got)
 	}
 	o := DefaultOptions()
 	if err := o.ApplyRecipe(RecipePaper); err != nil {
@@ -34,6 +34,23 @@ func TestDefaultOptionsRecipe(t *testing.T) {
 	}
 	if paper.Lower != "jacobian" || paper.Beta2 != 0.9 || paper.LambdaGP != nil || paper.Tau != nil {
 		t.Errorf("recipe paper: lower %s, β2 %v, λ_GP %v, τ %v; want jacobian, 0.9 and the bound's own", paper.Lower, paper.Beta2, paper.LambdaGP, paper.Tau)
+	}
+	// modes is the default with the density study's noise levels and
+	// importance-weighted negatives (bench/density.md), and applying the
+	// default after it undoes them.
+	if err := o.ApplyRecipe(RecipeModes); err != nil {
+		t.Fatal(err)
+	}
+	want = DefaultOptions()
+	want.DiffusionSigmas, want.ImportanceNegatives, want.ImportanceFrom = []float64{0.005, 0.01, 0.015, 0.02}, 0.5, 10000
+	if !reflect.DeepEqual(o, want) {
+		t.Errorf("recipe modes:\n%+v\nwant:\n%+v", o, want)
+	}
+	if err := o.ApplyRecipe(RecipeDefault); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(o, DefaultOptions()) {
+		t.Errorf("recipe default after modes:\n%+v\nDefaultOptions:\n%+v", o, DefaultOptions())
 	}
 	for _, name := range Recipes() {
 		v := DefaultOptions()

@@ -67,7 +67,7 @@ func TrainFlags(fs *pflag.FlagSet, o *train.Options) {
 	fs.Float64Var(&o.ImportanceNegatives, "importance-negatives", o.ImportanceNegatives, "weight α in [0, 1] of the importance-weighted negative phase: the energy's loss takes (1-α)·mean E(G(z)) + α·Σ w_i E(G(z_i)), w ∝ exp(-E)/q self-normalised over the batch, the likelihood's gradient when α = 1 (needs latent and data dimensions equal; 0: off)")
 	fs.IntVar(&o.ImportanceFrom, "importance-from", o.ImportanceFrom, "iteration at which --importance-negatives starts (before it the negative phase is mean E(G(z)); 0: from the start)")
 	fs.Float64Var(&o.NegativeNoiseScale, "negative-noise-scale", o.NegativeNoiseScale, "noise scale s of --negative-langevin-steps (1: Langevin dynamics; 0: gradient descent)")
-	fs.Float64SliceVar(&o.DiffusionSigmas, "diffusion-sigmas", o.DiffusionSigmas, "noise levels σ_1 < … < σ_K of --upper diffusion (default 0.01,0.04,0.07,0.1)")
+	fs.Var((*floatsValue)(&o.DiffusionSigmas), "diffusion-sigmas", "noise levels `SIGMAS` σ_1 < … < σ_K of --upper diffusion, comma-separated (default 0.01,0.04,0.07,0.1)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed: data, initial weights, batches and noise; the same seed gives the same run")
 	fs.StringVar(&o.Precision, "precision", o.Precision, "element type of the training graphs: `float64` or float32 (a step takes about 0.7× the CPU time, same gradients to about 1e-6; bench/float32.md); parameters, Adam state and the exact Jacobian terms' d×d work are float64 either way")
 	fs.IntVar(&o.LogEvery, "log-every", o.LogEvery, "iterations per row of DIR/metrics.csv (averages over the interval)")
@@ -241,15 +241,23 @@ func recipeUsage(fs *pflag.FlagSet, o *train.Options) string {
 		var flags []string
 		for _, n := range names {
 			x := reflect.ValueOf(v).FieldByIndex(fields[n].Index)
-			if !x.IsZero() {
-				flags = append(flags, fmt.Sprintf("--%s %v", n, x.Interface()))
+			switch v := x.Interface().(type) {
+			case []float64:
+				if len(v) > 0 {
+					flags = append(flags, fmt.Sprintf("--%s %s", n, (*floatsValue)(&v)))
+				}
+			default:
+				if !x.IsZero() {
+					flags = append(flags, fmt.Sprintf("--%s %v", n, v))
+				}
 			}
 		}
 		parts = append(parts, r+" ("+strings.Join(flags, " ")+")")
 	}
 	return fmt.Sprintf("named `RECIPE` setting the bounds, their weights, Adam, its schedule and --ema: %s; "+
 		"the flags not shown are 0 or off, and each bound takes its own weights (gp: λ_GP %v, τ %v; diffusion: λ %v). "+
-		"paper is the paper's toy settings, which drift on long runs; default is the recipe that holds up (bench/drift.md). "+
+		"paper is the paper's toy settings, which drift on long runs; default is the recipe that holds up (bench/drift.md); "+
+		"modes is for data with sharp, well-separated modes, poor before its negatives switch at 10 000 iterations (bench/density.md). "+
 		"Flags given explicitly win over the recipe, in any order",
 		strings.Join(parts, ", "), bounds.DefaultGPLambda, bounds.DefaultGPTau, bounds.NewDiffusion().Lambda)
 }
@@ -317,7 +325,7 @@ func (b *floatsValue) String() string {
 	return strings.Join(parts, ",")
 }
 
-func (b *floatsValue) Type() string { return "LO,HI" }
+func (b *floatsValue) Type() string { return "floats" }
 
 func (b *floatsValue) Set(s string) error {
 	var v []float64

@@ -37,6 +37,12 @@ func TestRecipeFlag(t *testing.T) {
 	tuned := paper
 	tuned.LREnergy, tuned.Steps = 5e-4, 300
 	recipe := []string{"--recipe", "paper"}
+	modes := def
+	if err := modes.ApplyRecipe(train.RecipeModes); err != nil {
+		t.Fatal(err)
+	}
+	sigmas := modes
+	sigmas.DiffusionSigmas = []float64{0.01, 0.03}
 	cases := []struct {
 		name string
 		args []string
@@ -50,6 +56,10 @@ func TestRecipeFlag(t *testing.T) {
 		{"flags after", []string{"--recipe", "paper", "--lr-energy", "5e-4", "--steps", "300"}, tuned},
 		{"flags before", []string{"--lr-energy", "5e-4", "--steps", "300", "--recipe", "paper"}, tuned},
 		{"last recipe wins", []string{"--recipe", "paper", "--recipe", "default"}, def},
+		{"modes", []string{"--recipe", "modes"}, modes},
+		{"noise levels before modes win", []string{"--diffusion-sigmas", "0.01,0.03", "--recipe", "modes"}, sigmas},
+		{"noise levels after modes", []string{"--recipe", "modes", "--diffusion-sigmas", "0.01,0.03"}, sigmas},
+		{"default after modes", []string{"--recipe", "modes", "--recipe", "default"}, def},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -75,7 +85,7 @@ func TestRecipeFlagUnknown(t *testing.T) {
 	if err == nil {
 		t.Fatal("--recipe fast accepted")
 	}
-	for _, s := range []string{"--recipe", `"fast"`, "default or paper"} {
+	for _, s := range []string{"--recipe", `"fast"`, "default, paper or modes"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q does not say %s", err, s)
 		}
