@@ -30,12 +30,15 @@ const (
 	RecipePaper = "paper"
 	// RecipeModes is RecipeDefault with the diffusion bound's noise levels
 	// at 0.005 to 0.02 and importance-weighted negatives (α = ½) from
-	// iteration 10 000, for data with sharp, well-separated modes. On
-	// 25gaussians it scores +1.53, +1.48 and +1.64 after 20 000 iterations
-	// (seeds 1, 2, 3; truth +2.02) with the generator on 25, 25 and 24 of
-	// the 25 modes (bench/density.md). It is no general default: its first
-	// 10 000 iterations are poor (−2 to −56 nats), and it needs latent and
-	// data dimensions equal and a generator without BatchNormalization.
+	// iteration 10 000: the density study's recipe for 25gaussians
+	// (bench/density.md), where it scores +1.53, +1.48 and +1.64 after
+	// 20 000 iterations (seeds 1, 2, 3; truth +2.02) with the generator on
+	// 25, 25 and 24 of the 25 modes. It is experimental, not a default: on
+	// 8gaussians its mode weights run away once the weighted negatives
+	// start (−0.27 at 10 000 iterations, −415 at 20 000), pinwheel ends at
+	// −9.0, its first 10 000 iterations are poor everywhere (−2 to −56
+	// nats on 25gaussians), and it needs latent and data dimensions equal
+	// and a generator without BatchNormalization.
 	RecipeModes = "modes"
 )
 
