@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -188,26 +184,9 @@ func waitFor(cond func() bool) bool {
 // fixed pattern, to path.
 func writeNPY(t *testing.T, path string, rows, width int) {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
+	x := make([]float32, rows*width)
+	for i := range x {
+		x[i] = float32(i%1000)/250 - 2
 	}
-	bw := bufio.NewWriterSize(f, 1<<16)
-	hdr := []byte("\x93NUMPY\x01\x00")
-	dict := []byte("{'descr': '<f4', 'fortran_order': False, 'shape': (" + strconv.Itoa(rows) + ", " + strconv.Itoa(width) + "), }")
-	pad := 64 - (len(hdr)+2+len(dict)+1)%64
-	dict = append(append(dict, bytes.Repeat([]byte(" "), pad)...), '\n')
-	hdr = binary.LittleEndian.AppendUint16(hdr, uint16(len(dict)))
-	bw.Write(append(hdr, dict...))
-	var b [4]byte
-	for i := range rows * width {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(float32(i%1000)/250-2))
-		bw.Write(b[:])
-	}
-	if err := bw.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WriteNPY32(t, path, x, width)
 }
