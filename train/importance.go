@@ -73,14 +73,14 @@ func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm 
 	w := t.Exp(t.Sub(logW, t.MaxAxes(logW, []int{0})))
 	w = t.Div(w, t.Sum(w))
 	p.scalars["importance_ess"] = t.Scale(t.Div(t.Const([]float64{1}), t.Sum(t.Square(w))), 1/float64(m))
-	p.alpha = t.Input("train.importance_alpha")
-	p.alphaAt = func(step int) float64 {
+	mix := t.Input("train.importance_alpha")
+	p.scheduled = append(p.scheduled, scheduledInput{"importance mix", mix, func(step int) float64 {
 		if step < from {
 			return 0
 		}
 		return alpha
-	}
+	}})
 	plain := t.Mean(e)
-	neg := t.Add(plain, t.Mul(p.alpha, t.Sub(t.Sum(t.Mul(w, e)), plain)))
+	neg := t.Add(plain, t.Mul(mix, t.Sub(t.Sum(t.Mul(w, e)), plain)))
 	return neg, t.Err()
 }

@@ -21,17 +21,13 @@ type program struct {
 	nets []*network
 	sets []*importers.ParamSet // parallel to nets
 	sn   [][]snWeight          // parallel to nets
-	// weight is the bound's changing loss weight (bounds.Estimate.Weight),
-	// set to weightAt(step) before every run, or nil.
-	weight   *autodiff.Node
-	weightAt func(step int) float64
-	// alpha is the mix of importance-weighted negatives (importance.go),
-	// set to alphaAt(step) before every run, or nil.
-	alpha   *autodiff.Node
-	alphaAt func(step int) float64
-	loss    *autodiff.Node
-	trained []*network         // networks updated by this program
-	grads   [][]*autodiff.Node // per trained network, per trainable parameter
+	// scheduled are the scalar inputs set before every run from the
+	// iteration: the bound's changing loss weight (bounds.Estimate.Weight)
+	// and the mix of importance-weighted negatives (importance.go).
+	scheduled []scheduledInput
+	loss      *autodiff.Node
+	trained   []*network         // networks updated by this program
+	grads     [][]*autodiff.Node // per trained network, per trainable parameter
 	// scalars are read after every run, by metric name.
 	scalars map[string]*autodiff.Node
 	samples *autodiff.Node // per-example terms of the bound, if any
@@ -169,9 +165,12 @@ func buildProgram(energy, coop bool, importance float64, importanceFrom int, net
 			p.scalars[k] = v
 		}
 	}
-	p.noise, p.weight, p.weightAt = est.Noise, est.Weight, est.WeightAt
-	if p.weight != nil && p.weightAt == nil {
-		return nil, fmt.Errorf("%s: %s: a loss weight input without its schedule", p.what, name)
+	p.noise = est.Noise
+	if est.Weight != nil {
+		if est.WeightAt == nil {
+			return nil, fmt.Errorf("%s: %s: a loss weight input without its schedule", p.what, name)
+		}
+		p.scheduled = append(p.scheduled, scheduledInput{"loss weight", est.Weight, est.WeightAt})
 	}
 	if err := t.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", p.what, err)
@@ -255,14 +254,9 @@ func (p *program) run(step int, s *data.Sampler, zr, nr *data.RNG) error {
 			return fmt.Errorf("%s: negatives: %w", p.what, err)
 		}
 	}
-	if p.weight != nil {
-		if err := autodiff.Let(p.weight, autodiff.Scalar(p.weight.Dtype(), p.weightAt(step))); err != nil {
-			return fmt.Errorf("%s: loss weight: %w", p.what, err)
-		}
-	}
-	if p.alpha != nil {
-		if err := autodiff.Let(p.alpha, autodiff.Scalar(p.alpha.Dtype(), p.alphaAt(step))); err != nil {
-			return fmt.Errorf("%s: importance mix: %w", p.what, err)
+	for _, in := range p.scheduled {
+		if err := autodiff.Let(in.node, autodiff.Scalar(in.node.Dtype(), in.at(step))); err != nil {
+			return fmt.Errorf("%s: %s: %w", p.what, in.what, err)
 		}
 	}
 	defer p.vm.Reset()
@@ -350,4 +344,12 @@ func scalarValue(n *autodiff.Node) (float64, error) {
 		s += x
 	}
 	return s / float64(len(vals)), nil
+}
+
+// A scheduledInput is a scalar input of a program whose value depends on
+// the iteration: at(step) is set into node before every run.
+type scheduledInput struct {
+	what string // for errors
+	node *autodiff.Node
+	at   func(step int) float64
 }
