@@ -166,11 +166,8 @@ func buildProgram(energy, coop bool, importance float64, importanceFrom int, net
 		}
 	}
 	p.noise = est.Noise
-	if est.Weight != nil {
-		if est.WeightAt == nil {
-			return nil, fmt.Errorf("%s: %s: a loss weight input without its schedule", p.what, name)
-		}
-		p.scheduled = append(p.scheduled, scheduledInput{"loss weight", est.Weight, est.WeightAt})
+	if err := p.scheduleWeight(name, est); err != nil {
+		return nil, err
 	}
 	if err := t.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", p.what, err)
@@ -344,6 +341,19 @@ func scalarValue(n *autodiff.Node) (float64, error) {
 		s += x
 	}
 	return s / float64(len(vals)), nil
+}
+
+// scheduleWeight adds the bound's changing loss weight, if est has one,
+// to p's scheduled inputs.
+func (p *program) scheduleWeight(name string, est bounds.Estimate) error {
+	if est.Weight == nil {
+		return nil
+	}
+	if est.WeightAt == nil {
+		return fmt.Errorf("%s: %s: a loss weight input without its schedule", p.what, name)
+	}
+	p.scheduled = append(p.scheduled, scheduledInput{"loss weight", est.Weight, est.WeightAt})
+	return nil
 }
 
 // A scheduledInput is a scalar input of a program whose value depends on
