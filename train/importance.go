@@ -51,10 +51,12 @@ func (o *Options) checkImportance() []error {
 // of the latent rows b.Z, whose energies are e (m or (m, 1)), on the nets
 // bb the bounds see. Its scalar "importance_ess" is the weights' effective
 // sample size over m, 1/(m Σ w̃_i²).
-// The mix enters as an input, α from iteration from on and 0 before.
+// The program is the energy step of the stage that starts at
+// Options.ImportanceFrom (stages.go); before it the step has no weights
+// and does not compute log q.
 // A generator with BatchNormalization is refused: its density is that of
 // the inference-mode map, its training samples another map's.
-func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm bool, e *autodiff.Node, alpha float64, from int) (*autodiff.Node, error) {
+func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm bool, e *autodiff.Node, alpha float64) (*autodiff.Node, error) {
 	t := bb.Tape
 	if bb.DataDim != bb.LatentDim {
 		return nil, fmt.Errorf("%s: importance-weighted negatives need latent and data dimensions equal, not %d and %d", p.what, bb.LatentDim, bb.DataDim)
@@ -73,14 +75,6 @@ func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm 
 	w := t.Exp(t.Sub(logW, t.MaxAxes(logW, []int{0})))
 	w = t.Div(w, t.Sum(w))
 	p.scalars["importance_ess"] = t.Scale(t.Div(t.Const([]float64{1}), t.Sum(t.Square(w))), 1/float64(m))
-	mix := t.Input("train.importance_alpha")
-	p.scheduled = append(p.scheduled, scheduledInput{"importance mix", mix, func(step int) float64 {
-		if step < from {
-			return 0
-		}
-		return alpha
-	}})
-	plain := t.Mean(e)
-	neg := t.Add(plain, t.Mul(mix, t.Sub(t.Sum(t.Mul(w, e)), plain)))
+	neg := t.Add(t.Scale(t.Mean(e), 1-alpha), t.Scale(t.Sum(t.Mul(w, e)), alpha))
 	return neg, t.Err()
 }

@@ -29,7 +29,7 @@ func TestNegativesOff(t *testing.T) {
 	if id := o2.identity(); strings.Contains(id, "negative") {
 		t.Errorf("identity without Langevin steps names them: %s", id)
 	}
-	if tr.coop != nil || tr.eProg.refine != nil || tr.eProg.neg != nil {
+	if tr.coop != nil || tr.energyProgram(0).refine != nil || tr.energyProgram(0).neg != nil {
 		t.Error("a refiner without Langevin steps")
 	}
 	if _, ok := tr.randomStates()["langevin"]; ok {

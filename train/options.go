@@ -116,6 +116,12 @@ type Options struct {
 	// DiffusionSigmas, when set, replaces the noise levels of the
 	// diffusion bound (bounds.DefaultSigmas).
 	DiffusionSigmas []float64 `json:"diffusion-sigmas,omitempty"`
+	// LateSigmas, when set, are the diffusion bound's noise levels from
+	// iteration LateFrom (from 0) on: the energy step's late stage
+	// (stages.go). Before it the levels are DiffusionSigmas or the
+	// bound's own.
+	LateSigmas []float64 `json:"late-sigmas,omitempty"`
+	LateFrom   int       `json:"late-from,omitempty"`
 
 	// Precision is the element type of the training graphs, "float64" or
 	// "float32". Parameters and the optimizer state are float64 either

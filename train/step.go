@@ -22,8 +22,7 @@ type program struct {
 	sets []*importers.ParamSet // parallel to nets
 	sn   [][]snWeight          // parallel to nets
 	// scheduled are the scalar inputs set before every run from the
-	// iteration: the bound's changing loss weight (bounds.Estimate.Weight)
-	// and the mix of importance-weighted negatives (importance.go).
+	// iteration: the bound's changing loss weight (bounds.Estimate.Weight).
 	scheduled []scheduledInput
 	loss      *autodiff.Node
 	trained   []*network         // networks updated by this program
@@ -82,7 +81,7 @@ func newNets(t *autodiff.Tape, nets []*network, dataDim, latentDim int) (bounds.
 // (langevin.go), constants of the graph. With importance > 0 (an energy
 // step only) it mixes in the importance-weighted negatives of
 // importance.go.
-func buildProgram(energy, coop bool, importance float64, importanceFrom int, nets []*network, lower bounds.Lower, upper bounds.Upper, dt autodiff.Dtype, batch, dataDim, latentDim int) (*program, error) {
+func buildProgram(energy, coop bool, importance float64, nets []*network, lower bounds.Lower, upper bounds.Upper, dt autodiff.Dtype, batch, dataDim, latentDim int) (*program, error) {
 	p := &program{what: "generator step", nets: nets, scalars: map[string]*autodiff.Node{}}
 	if energy {
 		p.what = "energy step"
@@ -139,7 +138,7 @@ func buildProgram(energy, coop bool, importance float64, importanceFrom int, net
 	case energy && coop:
 		mSamp, err = p.negatives(t, bn, batch, dataDim)
 	case energy && importance > 0:
-		mSamp, err = p.importanceNegatives(bb, b, genEval != nil, eSamp, importance, importanceFrom)
+		mSamp, err = p.importanceNegatives(bb, b, genEval != nil, eSamp, importance)
 	}
 	if err != nil {
 		return nil, err

@@ -44,11 +44,19 @@ func (o *Options) checkTools() []error {
 	if !(o.EMA >= 0 && o.EMA < 1) {
 		add("{EMA} %v: must be in [0, 1)", o.EMA)
 	}
-	for i, s := range o.DiffusionSigmas {
-		if !(s > 0) || !finite(s) || i > 0 && !(s > o.DiffusionSigmas[i-1]) {
-			add("{DiffusionSigmas} %v: want increasing positive numbers", o.DiffusionSigmas)
-			break
+	for _, f := range []struct {
+		name   string
+		sigmas []float64
+	}{{"DiffusionSigmas", o.DiffusionSigmas}, {"LateSigmas", o.LateSigmas}} {
+		for i, s := range f.sigmas {
+			if !(s > 0) || !finite(s) || i > 0 && !(s > f.sigmas[i-1]) {
+				add("{"+f.name+"} %v: want increasing positive numbers", f.sigmas)
+				break
+			}
 		}
+	}
+	if o.LateFrom < 0 {
+		add("{LateFrom} %d: must not be negative", o.LateFrom)
 	}
 	if !(o.AnnealFrom >= 0 && o.AnnealFrom < 1) {
 		add("{AnnealFrom} %v: must be in [0, 1) (0: off)", o.AnnealFrom)
@@ -101,5 +109,8 @@ func (o *Options) clearUnusedTools() {
 	o.clearUnusedNegatives()
 	if o.ImportanceNegatives == 0 {
 		o.ImportanceFrom = 0
+	}
+	if len(o.LateSigmas) == 0 {
+		o.LateFrom = 0
 	}
 }

@@ -225,7 +225,7 @@ func firstEnergyStep(t *testing.T, o Options) (*Trainer, *program) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := tr.eProg
+	p := tr.energyProgram(0)
 	if err := p.run(0, tr.sampler, tr.zRNG, tr.noise); err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestEnergyAnchor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := tr.eProg.scalars["anchor"]; ok {
+	if _, ok := tr.energyProgram(0).scalars["anchor"]; ok {
 		t.Error("an anchor without --energy-anchor")
 	}
 }
@@ -326,7 +326,7 @@ func TestDiffusionSigmas(t *testing.T) {
 		if got := tr.upper.(*bounds.Diffusion).Sigmas; !slices.Equal(got, want) {
 			t.Errorf("sigmas %v, want %v", got, want)
 		}
-		if rows := tr.eProg.noise[0].Shape()[0]; rows != len(want)*o.BatchSize {
+		if rows := tr.energyProgram(0).noise[0].Shape()[0]; rows != len(want)*o.BatchSize {
 			t.Errorf("sigmas %v: noise of %d rows, want %d", want, rows, len(want)*o.BatchSize)
 		}
 	}

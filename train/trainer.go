@@ -99,7 +99,10 @@ type Trainer struct {
 	encoder *network
 	lower   bounds.Lower
 	upper   bounds.Upper
-	eProg   *program
+	// lateUpper is the upper bound of the late stage (Options.LateSigmas),
+	// nil without one.
+	lateUpper bounds.Upper
+	eStages   []energyStage // the energy step's stages (stages.go)
 	gProg   *program
 	bracket *bracketMonitor // nil without Options.BracketEvery
 	bnTrack *bnProbe        // the generator's running statistics; nil without BatchNorm
@@ -177,23 +180,26 @@ func NewTrainer(ctx context.Context, o Options, h Hooks) (*Trainer, error) {
 	}
 	D, d := tr.data.Width, tr.gen.inWidth
 	dt, _ := o.dtype() // checked
-	if tr.eProg, err = buildProgram(true, o.NegativeLangevinSteps > 0, o.ImportanceNegatives, o.ImportanceFrom, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
+	if err := tr.buildEnergyStages(dt, D, d); err != nil {
 		return nil, err
 	}
-	if tr.gProg, err = buildProgram(false, false, 0, 0, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
+	if tr.gProg, err = buildProgram(false, false, 0, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
 		return nil, err
 	}
 	if tr.coop, err = newRefiner(o, tr.energy, tr.gen, dt, o.BatchSize, D, d); err != nil {
 		return nil, err
-	} else if tr.coop != nil {
-		tr.eProg.refine = tr.coop.refine
+	}
+	for _, p := range tr.programs() {
+		p.clip = o.ClipGradNorm
+		if tr.coop != nil && p != tr.gProg {
+			p.refine = tr.coop.refine
+		}
 	}
 	if o.BracketEvery > 0 {
 		if tr.bracket, err = newBracketMonitor(tr.nets[:2], tr.data, o); err != nil {
 			return nil, err
 		}
 	}
-	tr.eProg.clip, tr.gProg.clip = o.ClipGradNorm, o.ClipGradNorm
 	tr.ema = newEMA(o.EMA, tr.nets)
 	tr.columns = tr.metricColumns()
 	if err := stopped(); err != nil {
@@ -341,6 +347,9 @@ func (tr *Trainer) loadBounds() error {
 		SetLSI(tr.upper, *o.LSIConstant)
 	}
 	tr.upper = withAnchor(tr.upper, o.EnergyAnchor)
+	if err := tr.loadLateUpper(); err != nil {
+		return err
+	}
 	if tr.encoder == nil && o.Lower == "mi" && tr.hooks.Lower == nil {
 		return fielderr.Errorf("{Lower} mi needs {Encoder}")
 	}
@@ -398,7 +407,7 @@ func setWeights(lower bounds.Lower, upper bounds.Upper, o Options) error {
 func (tr *Trainer) metricColumns() []string {
 	cols := []string{metrics.ColLossEnergy, metrics.ColLossGenerator, metrics.ColLower, metrics.ColUpper, metrics.ColEntropy, metrics.ColKL, metrics.ColSMin, metrics.ColEnergyData, metrics.ColEnergySamples}
 	var extra []string
-	for _, p := range []*program{tr.eProg, tr.gProg} {
+	for _, p := range tr.programs() {
 		for k := range p.scalars {
 			if !slices.Contains(cols, k) && !slices.Contains(extra, k) {
 				extra = append(extra, k)
@@ -536,7 +545,7 @@ func (tr *Trainer) Run(ctx context.Context) (res *Result, err error) {
 func (tr *Trainer) iterate() error {
 	tr.scheduleLR(tr.step)
 	for range tr.o.EnergySteps {
-		p := tr.eProg
+		p := tr.energyProgram(tr.step)
 		if err := p.run(tr.step, tr.sampler, tr.zRNG, tr.noise); err != nil {
 			return err
 		}

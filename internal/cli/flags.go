@@ -68,6 +68,8 @@ func TrainFlags(fs *pflag.FlagSet, o *train.Options) {
 	fs.IntVar(&o.ImportanceFrom, "importance-from", o.ImportanceFrom, "iteration at which --importance-negatives starts (before it the negative phase is mean E(G(z)); 0: from the start)")
 	fs.Float64Var(&o.NegativeNoiseScale, "negative-noise-scale", o.NegativeNoiseScale, "noise scale s of --negative-langevin-steps (1: Langevin dynamics; 0: gradient descent)")
 	fs.Var((*floatsValue)(&o.DiffusionSigmas), "diffusion-sigmas", "noise levels `SIGMAS` σ_1 < … < σ_K of --upper diffusion, comma-separated (default 0.01,0.04,0.07,0.1)")
+	fs.Var((*floatsValue)(&o.LateSigmas), "late-sigmas", "noise levels `SIGMAS` of --upper diffusion from iteration --late-from on, comma-separated (default: none, the levels do not change)")
+	fs.IntVar(&o.LateFrom, "late-from", o.LateFrom, "iteration at which --late-sigmas replace the diffusion bound's noise levels")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "random seed: data, initial weights, batches and noise; the same seed gives the same run")
 	fs.StringVar(&o.Precision, "precision", o.Precision, "element type of the training graphs: `float64` or float32 (a step takes about 0.7× the CPU time, same gradients to about 1e-6; bench/float32.md); parameters, Adam state and the exact Jacobian terms' d×d work are float64 either way")
 	fs.IntVar(&o.LogEvery, "log-every", o.LogEvery, "iterations per row of DIR/metrics.csv (averages over the interval)")

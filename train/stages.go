@@ -1,0 +1,114 @@
+package train
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
+	"github.com/ebmpipe/ebmpipe/internal/fielderr"
+)
+
+// Stages of the energy step: the energy's update may change during a run,
+// at Options.ImportanceFrom (importance-weighted negatives start) and at
+// Options.LateFrom (the diffusion bound's noise levels become
+// Options.LateSigmas). Each stage is its own program, built once, so a
+// stage computes only what it uses: before ImportanceFrom the step does
+// not compute the generator's log-density.
+
+// An energyStage is the energy step used from iteration from on (from 0).
+type energyStage struct {
+	from int
+	p    *program
+}
+
+// stageStarts returns the iterations, increasing and from 0, at which the
+// energy step of o changes.
+func (o Options) stageStarts() []int {
+	starts := []int{0}
+	if o.ImportanceNegatives > 0 {
+		starts = append(starts, o.ImportanceFrom)
+	}
+	if len(o.LateSigmas) > 0 {
+		starts = append(starts, o.LateFrom)
+	}
+	slices.Sort(starts)
+	return slices.Compact(starts)
+}
+
+// buildEnergyStages builds the energy step of every stage of the run.
+func (tr *Trainer) buildEnergyStages(dt autodiff.Dtype, dataDim, latentDim int) error {
+	o := tr.o
+	tr.eStages = nil
+	for _, from := range o.stageStarts() {
+		alpha, upper := 0.0, tr.upper
+		if o.ImportanceNegatives > 0 && from >= o.ImportanceFrom {
+			alpha = o.ImportanceNegatives
+		}
+		if len(o.LateSigmas) > 0 && from >= o.LateFrom {
+			upper = tr.lateUpper
+		}
+		p, err := buildProgram(true, o.NegativeLangevinSteps > 0, alpha, tr.nets, tr.lower, upper, dt, o.BatchSize, dataDim, latentDim)
+		if err != nil {
+			if from > 0 {
+				return fmt.Errorf("from iteration %d: %w", from, err)
+			}
+			return err
+		}
+		tr.eStages = append(tr.eStages, energyStage{from, p})
+	}
+	return nil
+}
+
+// energyProgram returns the energy step of iteration step.
+func (tr *Trainer) energyProgram(step int) *program {
+	p := tr.eStages[0].p
+	for _, s := range tr.eStages[1:] {
+		if step >= s.from {
+			p = s.p
+		}
+	}
+	return p
+}
+
+// programs returns every program of the run: the energy stages, then the
+// generator step.
+func (tr *Trainer) programs() []*program {
+	ps := make([]*program, 0, len(tr.eStages)+1)
+	for _, s := range tr.eStages {
+		ps = append(ps, s.p)
+	}
+	return append(ps, tr.gProg)
+}
+
+// loadLateUpper builds the upper bound of the late stage, the diffusion
+// bound with Options.LateSigmas, if they are set.
+func (tr *Trainer) loadLateUpper() error {
+	o := tr.o
+	if len(o.LateSigmas) == 0 {
+		return nil
+	}
+	if tr.hooks.Upper != nil {
+		return fielderr.Errorf("{LateSigmas} need the upper bound named in {Upper}")
+	}
+	if o.Upper != bounds.NewDiffusion().Name() {
+		return fielderr.Errorf("{LateSigmas}: the upper bound %q has no noise levels", o.Upper)
+	}
+	u, err := bounds.UpperByName(o.Upper)
+	if err != nil {
+		return fielderr.Errorf("{Upper}: %w", err)
+	}
+	ou := o
+	ou.LambdaH = nil // set on the lower bound already
+	if err := setWeights(nil, u, ou); err != nil {
+		return err
+	}
+	if err := setSigmas(u, o.LateSigmas); err != nil {
+		return err
+	}
+	if o.LSIConstant != nil {
+		SetLSI(u, *o.LSIConstant)
+	}
+	tr.lateUpper = withAnchor(u, o.EnergyAnchor)
+	return nil
+}

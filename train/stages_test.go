@@ -1,0 +1,86 @@
+package train
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestStages checks the energy step's stages: where they start, the noise
+// levels each one's diffusion bound draws for, and that only the stages
+// with importance-weighted negatives compute their weights.
+func TestStages(t *testing.T) {
+	cases := []struct {
+		name       string
+		alpha      float64
+		impFrom    int
+		late       []float64
+		lateFrom   int
+		starts     []int
+		levels     []int  // noise levels per stage
+		importance []bool // per stage
+	}{
+		{"plain", 0, 0, nil, 0, []int{0}, []int{4}, []bool{false}},
+		{"importance from the start", 1, 0, nil, 0, []int{0}, []int{4}, []bool{true}},
+		{"importance later", 0.5, 3, nil, 0, []int{0, 3}, []int{4, 4}, []bool{false, true}},
+		{"late levels", 0, 0, []float64{0.01, 0.02}, 5, []int{0, 5}, []int{4, 2}, []bool{false, false}},
+		{"both at once", 0.5, 5, []float64{0.01, 0.02}, 5, []int{0, 5}, []int{4, 2}, []bool{false, true}},
+		{"importance first", 0.5, 3, []float64{0.01, 0.02}, 5, []int{0, 3, 5}, []int{4, 4, 2}, []bool{false, true, true}},
+		{"levels first", 0.5, 5, []float64{0.01, 0.02, 0.03}, 3, []int{0, 3, 5}, []int{4, 3, 3}, []bool{false, false, true}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := tinyOptions(t)
+			o.Upper = "diffusion"
+			o.ImportanceNegatives, o.ImportanceFrom = c.alpha, c.impFrom
+			o.LateSigmas, o.LateFrom = c.late, c.lateFrom
+			tr, err := NewTrainer(context.Background(), o, Hooks{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var starts []int
+			for i, s := range tr.eStages {
+				starts = append(starts, s.from)
+				if rows := s.p.noise[0].Shape()[0]; rows != c.levels[i]*o.BatchSize {
+					t.Errorf("stage from %d: diffusion noise of %d rows, want %d levels of %d", s.from, rows, c.levels[i], o.BatchSize)
+				}
+				if _, ok := s.p.scalars["importance_ess"]; ok != c.importance[i] {
+					t.Errorf("stage from %d: importance weights computed %v, want %v", s.from, ok, c.importance[i])
+				}
+				if got := tr.energyProgram(s.from); got != s.p {
+					t.Errorf("iteration %d does not run the stage starting there", s.from)
+				}
+				if s.from > 0 && tr.energyProgram(s.from-1) != tr.eStages[i-1].p {
+					t.Errorf("iteration %d does not run the stage before %d", s.from-1, s.from)
+				}
+			}
+			if !slices.Equal(starts, c.starts) {
+				t.Errorf("stages start at %v, want %v", starts, c.starts)
+			}
+		})
+	}
+}
+
+// TestLateSigmasCheck checks that late noise levels are refused without
+// the diffusion bound or when not increasing, naming the field.
+func TestLateSigmasCheck(t *testing.T) {
+	cases := []struct {
+		upper string
+		late  []float64
+		from  int
+		want  string
+	}{
+		{"gp", []float64{0.01}, 10, "no noise levels"},
+		{"diffusion", []float64{0.02, 0.01}, 10, "increasing"},
+		{"diffusion", []float64{0.01}, -1, "negative"},
+	}
+	for _, c := range cases {
+		o := tinyOptions(t)
+		o.Upper, o.LateSigmas, o.LateFrom = c.upper, c.late, c.from
+		_, err := NewTrainer(context.Background(), o, Hooks{})
+		if err == nil || !strings.Contains(err.Error(), "Late") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want an error naming the late field and %q", c, err, c.want)
+		}
+	}
+}
