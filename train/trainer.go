@@ -103,10 +103,10 @@ type Trainer struct {
 	// nil without one.
 	lateUpper bounds.Upper
 	eStages   []energyStage // the energy step's stages (stages.go)
-	gProg   *program
-	bracket *bracketMonitor // nil without Options.BracketEvery
-	bnTrack *bnProbe        // the generator's running statistics; nil without BatchNorm
-	sel     *selector       // nil without Options.Select best
+	gProg     *program
+	bracket   *bracketMonitor // nil without Options.BracketEvery
+	bnTrack   *bnProbe        // the generator's running statistics; nil without BatchNorm
+	sel       *selector       // nil without Options.Select best
 
 	exportExtra map[string]string // metadata Export adds to both models
 	ema         *ema              // the parameters' moving average, nil without Options.EMA
