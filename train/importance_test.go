@@ -41,13 +41,35 @@ func TestImportanceCheck(t *testing.T) {
 	}
 }
 
-// TestImportanceBatchNorm checks that a generator with BatchNormalization
-// is refused, naming the reason.
-func TestImportanceBatchNorm(t *testing.T) {
-	o := tinyOptions(t)
-	o.GeneratorBatchNorm, o.ImportanceNegatives = true, 1
-	if _, err := NewTrainer(t.Context(), o, Hooks{}); err == nil || !strings.Contains(err.Error(), "BatchNormalization") {
-		t.Errorf("got %v, want an error naming BatchNormalization", err)
+// TestImportanceInapplicable checks that importance-weighted negatives,
+// and late noise levels with them, are turned off with a notice naming
+// the reason where the generator's density is not at hand.
+func TestImportanceInapplicable(t *testing.T) {
+	cases := []struct {
+		name   string
+		set    func(o *Options)
+		reason string
+	}{
+		{"BatchNorm", func(o *Options) { o.GeneratorBatchNorm = true }, "BatchNormalization"},
+		{"latent width", func(o *Options) { o.Generator = "mlp:3-16-16-2:prelu" }, "dimensions differ (3 and 2)"},
+	}
+	for _, c := range cases {
+		o := tinyOptions(t)
+		o.Upper, o.ImportanceNegatives, o.ImportanceFrom = "diffusion", 1, 5
+		o.LateSigmas, o.LateFrom = []float64{0.01}, 5
+		c.set(&o)
+		var notes []string
+		tr, err := NewTrainer(t.Context(), o, Hooks{Notice: func(m string) { notes = append(notes, m) }})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		all := strings.Join(notes, "\n")
+		if len(tr.eStages) != 1 || !strings.Contains(all, c.reason) || !strings.Contains(all, "late noise levels") {
+			t.Errorf("%s: %d stages, notices %q; want one stage and notices naming %q and the late levels", c.name, len(tr.eStages), all, c.reason)
+		}
+		if _, ok := tr.energyProgram(10).scalars["importance_ess"]; ok {
+			t.Errorf("%s: importance weights computed", c.name)
+		}
 	}
 }
 

@@ -36,6 +36,49 @@ func (o Options) stageStarts() []int {
 	return slices.Compact(starts)
 }
 
+// dropInapplicable turns off, with a notice, the energy step's tools the
+// networks cannot use, so that a recipe that sets them runs on any pair:
+// importance-weighted negatives need latent and data dimensions equal and
+// a generator without BatchNormalization (log q is the density of the map
+// that draws the samples); late noise levels need the diffusion bound, and
+// go with the importance weights when those are dropped, since sharp
+// wells without them let the modes' weights run away (bench/density.md).
+func (tr *Trainer) dropInapplicable(notice func(string)) {
+	o := &tr.o
+	say := func(format string, a ...any) {
+		if notice != nil {
+			notice(fmt.Sprintf(format, a...))
+		}
+	}
+	D, d := tr.data.Width, tr.gen.inWidth
+	if o.ImportanceNegatives > 0 {
+		why := ""
+		switch {
+		case D != d:
+			why = fmt.Sprintf("latent and data dimensions differ (%d and %d)", d, D)
+		case tr.gen.batchNorm():
+			why = "the generator has BatchNormalization"
+		}
+		if why != "" {
+			say("importance-weighted negatives (--importance-negatives %v) off: %s; the negative phase is mean E(G(z))", o.ImportanceNegatives, why)
+			o.ImportanceNegatives, o.ImportanceFrom = 0, 0
+			if len(o.LateSigmas) > 0 {
+				say("late noise levels (--late-sigmas %v) off with them: sharp wells need the weights", o.LateSigmas)
+				o.LateSigmas, o.LateFrom = nil, 0
+			}
+		}
+	}
+	switch {
+	case len(o.LateSigmas) == 0:
+	case tr.hooks.Upper != nil:
+		say("late noise levels (--late-sigmas %v) off: they need the upper bound named in the options, not one given by Hooks", o.LateSigmas)
+		o.LateSigmas, o.LateFrom = nil, 0
+	case o.Upper != bounds.NewDiffusion().Name():
+		say("late noise levels (--late-sigmas %v) off: the upper bound %q has none", o.LateSigmas, o.Upper)
+		o.LateSigmas, o.LateFrom = nil, 0
+	}
+}
+
 // buildEnergyStages builds the energy step of every stage of the run.
 func (tr *Trainer) buildEnergyStages(dt autodiff.Dtype, dataDim, latentDim int) error {
 	o := tr.o
@@ -87,12 +130,6 @@ func (tr *Trainer) loadLateUpper() error {
 	o := tr.o
 	if len(o.LateSigmas) == 0 {
 		return nil
-	}
-	if tr.hooks.Upper != nil {
-		return fielderr.Errorf("{LateSigmas} need the upper bound named in {Upper}")
-	}
-	if o.Upper != bounds.NewDiffusion().Name() {
-		return fielderr.Errorf("{LateSigmas}: the upper bound %q has no noise levels", o.Upper)
 	}
 	u, err := bounds.UpperByName(o.Upper)
 	if err != nil {

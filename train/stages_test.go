@@ -62,8 +62,9 @@ func TestStages(t *testing.T) {
 	}
 }
 
-// TestLateSigmasCheck checks that late noise levels are refused without
-// the diffusion bound or when not increasing, naming the field.
+// TestLateSigmasCheck checks that invalid late noise levels are refused,
+// naming the field, and that with an upper bound without noise levels
+// they are turned off with a notice.
 func TestLateSigmasCheck(t *testing.T) {
 	cases := []struct {
 		upper string
@@ -71,7 +72,6 @@ func TestLateSigmasCheck(t *testing.T) {
 		from  int
 		want  string
 	}{
-		{"gp", []float64{0.01}, 10, "no noise levels"},
 		{"diffusion", []float64{0.02, 0.01}, 10, "increasing"},
 		{"diffusion", []float64{0.01}, -1, "negative"},
 	}
@@ -82,5 +82,12 @@ func TestLateSigmasCheck(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "Late") || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want an error naming the late field and %q", c, err, c.want)
 		}
+	}
+	o := tinyOptions(t)
+	o.Upper, o.LateSigmas, o.LateFrom = "gp", []float64{0.01}, 10
+	var notes []string
+	tr, err := NewTrainer(context.Background(), o, Hooks{Notice: func(m string) { notes = append(notes, m) }})
+	if err != nil || len(tr.eStages) != 1 || len(notes) != 1 || !strings.Contains(notes[0], `"gp" has none`) {
+		t.Errorf("gp with late levels: error %v, notices %q; want one stage and a notice that gp has no levels", err, notes)
 	}
 }

@@ -166,6 +166,7 @@ func NewTrainer(ctx context.Context, o Options, h Hooks) (*Trainer, error) {
 		return nil, err
 	}
 	noteFixedBatch(tr.nets, h.Notice)
+	tr.dropInapplicable(h.Notice)
 	if err := tr.loadBounds(); err != nil {
 		return nil, err
 	}
