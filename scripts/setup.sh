@@ -2,12 +2,14 @@
 # Installs what ebmpipe's tests and demo need on a fresh Debian machine that
 # has only Go, gcc, node/npm and apt:
 #   - libonnx-testdata  the ONNX backend test suite (conformance tests)
+#   - python3-onnx      the reference onnx.checker, run on exported models
+#                       (export tests; they skip without it)
 #   - libopenblas-dev   OpenBLAS, for the matrix products of training
 #                       (builds with -tags openblas; see importers/autodiff/openblas.go)
 #   - ONNX Runtime      libonnxruntime.so.1 from the npm package onnxruntime-node
 #                       (see scripts/install-ort.sh)
 # Usage: scripts/setup.sh [test|demo|ort|all]   (default: all)
-#   test: libonnx-testdata and OpenBLAS; demo: OpenBLAS and ONNX Runtime;
+#   test: libonnx-testdata, python3-onnx and OpenBLAS; demo: OpenBLAS and ONNX Runtime;
 #   ort: ONNX Runtime only; all: everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +37,7 @@ apt_install() {
 
 case "$what" in
 test)
-	apt_install libonnx-testdata libopenblas-dev
+	apt_install libonnx-testdata python3-onnx libopenblas-dev
 	;;
 demo)
 	apt_install libopenblas-dev
@@ -45,7 +47,7 @@ ort)
 	scripts/install-ort.sh
 	;;
 all)
-	apt_install libonnx-testdata libopenblas-dev
+	apt_install libonnx-testdata python3-onnx libopenblas-dev
 	scripts/install-ort.sh
 	;;
 *)
