@@ -74,6 +74,52 @@ func (o *Options) checkTools() []error {
 	return append(errs, o.checkNegatives()...)
 }
 
+// setWeights sets the loss weights the options give on the bounds of
+// package bounds: λ_H is the Weight of the entropy bounds, λ_GP the Lambda
+// and τ the Tau of the gradient penalties (the diffusion bound has a
+// Lambda and no hinge). A weight a bound does not have is an error.
+func setWeights(lower bounds.Lower, upper bounds.Upper, o Options) error {
+	if v := o.LambdaH; v != nil {
+		switch l := lower.(type) {
+		case *bounds.JacobianEntropy:
+			l.Weight = *v
+		case *bounds.MutualInformationEntropy:
+			l.Weight = *v
+		default:
+			return fielderr.Errorf("{LambdaH}: the lower bound %q has no weight λ_H", lower.Name())
+		}
+	}
+	name := "none"
+	if upper != nil {
+		name = upper.Name()
+	}
+	if v := o.LambdaGP; v != nil {
+		switch u := upper.(type) {
+		case *bounds.GradientPenalty:
+			u.Lambda = *v
+		case *bounds.Diffusion:
+			u.Lambda = *v
+		default:
+			return fielderr.Errorf("{LambdaGP}: the upper bound %q has no weight λ_GP", name)
+		}
+	}
+	if o.LambdaGPDecay {
+		u, ok := upper.(*bounds.GradientPenalty)
+		if !ok || u.ZeroCentred {
+			return fielderr.Errorf("{LambdaGPDecay}: the upper bound %q has no decaying λ_GP (only gp has)", name)
+		}
+		u.Decay = true
+	}
+	if v := o.Tau; v != nil {
+		u, ok := upper.(*bounds.GradientPenalty)
+		if !ok {
+			return fielderr.Errorf("{Tau}: the upper bound %q has no hinge τ", name)
+		}
+		u.Tau = *v
+	}
+	return nil
+}
+
 // setSigmas sets the noise levels of the diffusion bound, if sigmas are
 // given; other bounds have none.
 func setSigmas(upper bounds.Upper, sigmas []float64) error {
