@@ -19,7 +19,11 @@
 // max(0, λ_GP·GP − τ) stays closed for the first 8 000 iterations on
 // 25gaussians, nothing else limits the energy's slopes, and the held-out
 // log-likelihood falls from −1.8 nats at 6 000 iterations to −19 at
-// 20 000 (bench/drift.md).
+// 20 000 (bench/drift.md). RecipeDefault's late stage, from iteration
+// 10 000, lowers the diffusion bound's noise levels (Options.LateSigmas,
+// LateFrom) and importance-weights the negatives (below): the first
+// steepens the walls between modes, which the levels up to 0.1 blur, the
+// second sets the modes' weights (bench/density.md).
 //
 // Options.AnnealFrom anneals the generator's target from p_θ^β0 to p_θ:
 // against a fixed sharp target (the true 25gaussians energy) a freshly
@@ -33,7 +37,11 @@
 // Options.ImportanceFrom on, so that its gradient estimates the
 // likelihood's: the plain phase compares the data with q only, and
 // nothing then sets the weights of p_θ's separated modes
-// (bench/density.md).
+// (bench/density.md). The energy step is one program per stage
+// (stages.go), so the weights cost nothing before they start; where the
+// networks cannot use them (latent and data dimensions differ, a
+// BatchNormalization generator, cooperative negatives) they are off with
+// a notice, and the late noise levels with them.
 //
 // A Pair loads a trained energy and generator to measure their bounds, as
 // the trainer's certified-bracket monitor does during training.

@@ -32,6 +32,10 @@ import (
 // misses takes all the mass (bench/density.md); ImportanceFrom lets the
 // generator reach the modes first.
 
+// colImportanceESS is the metrics column of the weights' effective sample
+// size over the batch; empty (NaN) in the rows before ImportanceFrom.
+const colImportanceESS = "importance_ess"
+
 // checkImportance reports an invalid Options.ImportanceNegatives.
 func (o *Options) checkImportance() []error {
 	a := o.ImportanceNegatives
@@ -40,9 +44,6 @@ func (o *Options) checkImportance() []error {
 	}
 	if o.ImportanceFrom < 0 {
 		return []error{fielderr.Errorf("{ImportanceFrom} %d: must not be negative", o.ImportanceFrom)}
-	}
-	if a > 0 && o.NegativeLangevinSteps > 0 {
-		return []error{fielderr.Errorf("{ImportanceNegatives} %v and {NegativeLangevinSteps} %d: choose one kind of negatives", a, o.NegativeLangevinSteps)}
 	}
 	return nil
 }
@@ -74,7 +75,7 @@ func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm 
 	logW := t.StopGradient(t.Sub(ent.Samples, e))
 	w := t.Exp(t.Sub(logW, t.MaxAxes(logW, []int{0})))
 	w = t.Div(w, t.Sum(w))
-	p.scalars["importance_ess"] = t.Scale(t.Div(t.Const([]float64{1}), t.Sum(t.Square(w))), 1/float64(m))
+	p.scalars[colImportanceESS] = t.Scale(t.Div(t.Const([]float64{1}), t.Sum(t.Square(w))), 1/float64(m))
 	neg := t.Add(t.Scale(t.Mean(e), 1-alpha), t.Scale(t.Sum(t.Mul(w, e)), alpha))
 	return neg, t.Err()
 }

@@ -26,7 +26,7 @@ func TestImportanceCheck(t *testing.T) {
 		{1.5, 0, 0, "ImportanceNegatives", "[0, 1]"},
 		{math.NaN(), 0, 0, "ImportanceNegatives", "[0, 1]"},
 		{1, -1, 0, "ImportanceFrom", "negative"},
-		{1, 0, 5, "ImportanceNegatives", "one kind"},
+		{1, 0, 5, "", ""}, // turned off with a notice: TestImportanceInapplicable
 	}
 	for _, c := range cases {
 		o := tinyOptions(t)
@@ -52,6 +52,7 @@ func TestImportanceInapplicable(t *testing.T) {
 	}{
 		{"BatchNorm", func(o *Options) { o.GeneratorBatchNorm = true }, "BatchNormalization"},
 		{"latent width", func(o *Options) { o.Generator = "mlp:3-16-16-2:prelu" }, "dimensions differ (3 and 2)"},
+		{"Langevin negatives", func(o *Options) { o.NegativeLangevinSteps = 2 }, "--negative-langevin-steps 2 gives the negatives"},
 	}
 	for _, c := range cases {
 		o := tinyOptions(t)
@@ -67,7 +68,7 @@ func TestImportanceInapplicable(t *testing.T) {
 		if len(tr.eStages) != 1 || !strings.Contains(all, c.reason) || !strings.Contains(all, "late noise levels") {
 			t.Errorf("%s: %d stages, notices %q; want one stage and notices naming %q and the late levels", c.name, len(tr.eStages), all, c.reason)
 		}
-		if _, ok := tr.energyProgram(10).scalars["importance_ess"]; ok {
+		if _, ok := tr.energyProgram(10).scalars[colImportanceESS]; ok {
 			t.Errorf("%s: importance weights computed", c.name)
 		}
 	}
@@ -125,7 +126,7 @@ func TestImportanceNegatives(t *testing.T) {
 		if alpha == 1 {
 			// Var_p[E] = D/2 for a quadratic energy, over the batch's
 			// effective size.
-			ess := p.values["importance_ess"] * float64(o.BatchSize)
+			ess := p.values[colImportanceESS] * float64(o.BatchSize)
 			if se := math.Sqrt(0.5 * 2 / ess); math.Abs(neg[i]-1) > 5*se {
 				t.Errorf("weighted negative phase %v, want E_p[E] = 1 ± %v (ESS %.0f)", neg[i], 5*se, ess)
 			}

@@ -108,9 +108,11 @@ type Options struct {
 	NegativeNoiseScale    float64 `json:"negative-noise-scale,omitempty"`
 	// ImportanceNegatives α in [0, 1] mixes into the energy's negative
 	// phase the self-normalised importance-weighted mean of E(G(z)) with
-	// weights exp(−E)/q (importance.go); needs latent and data dimensions
-	// equal. 0: off. ImportanceFrom is the iteration (from 0) at which
-	// the mix starts; before it the negative phase is mean E(G(z)).
+	// weights exp(−E)/q (importance.go); without latent and data
+	// dimensions equal, with a BatchNormalization generator or with
+	// NegativeLangevinSteps it is off, with a notice (stages.go). 0: off.
+	// ImportanceFrom is the iteration (from 0) at which the mix starts;
+	// before it the negative phase is mean E(G(z)).
 	ImportanceNegatives float64 `json:"importance-negatives,omitempty"`
 	ImportanceFrom      int     `json:"importance-from,omitempty"`
 	// DiffusionSigmas, when set, replaces the noise levels of the
@@ -146,10 +148,13 @@ type Options struct {
 
 // DefaultOptions returns the paper's toy networks (a 2-100-100-1 PReLU
 // energy, a 2-100-100-2 PReLU generator, batch 200, one energy step per
-// generator step) trained with the recipe RecipeDefault: the Jacobian
-// lower bound and the diffusion upper bound, Adam (β1 = 0, β2 = 0.9) at
-// 3e-3 with warm-up and cosine decay, and the parameter average. The
-// paper's own settings are RecipePaper (Options.ApplyRecipe).
+// generator step) trained for 20 000 iterations, the horizon of its
+// learning-rate decay, with the recipe RecipeDefault: the Jacobian lower
+// bound and the diffusion upper bound, Adam (β1 = 0, β2 = 0.9) at 3e-3
+// with warm-up and cosine decay, the parameter average, and from
+// iteration 10 000 the late stage (small noise levels and
+// importance-weighted negatives). The paper's own settings are
+// RecipePaper (Options.ApplyRecipe).
 //
 // The paper's toy generator also has BatchNorm; it is off by default here
 // (GeneratorBatchNorm turns it on; the bounds then see the generator in
@@ -161,7 +166,7 @@ func DefaultOptions() Options {
 		Energy:             "mlp:2-100-100-1:prelu",
 		Generator:          "mlp:2-100-100-2:prelu",
 		GeneratorBatchNorm: false,
-		Steps:              10000,
+		Steps:              20000,
 		EnergySteps:        1,
 		GeneratorSteps:     1,
 		BatchSize:          200,

@@ -14,14 +14,18 @@ const (
 	// RecipeDefault is the recipe of DefaultOptions: the Jacobian and
 	// diffusion bounds, Adam at 3e-3 with a 200-iteration warm-up and a
 	// cosine decay to 5 % over a fixed 20 000 iterations (a longer run
-	// goes on at 5 %), and a moving average of the parameters (decay
-	// 0.999) evaluated and exported. On 25gaussians it scores +0.31,
-	// +0.18 and +0.38 nats per example on held-out points after 20 000
-	// iterations (seeds 1, 2, 3), where RecipePaper scores −19.2 (seed 1,
-	// bench/drift.md), and on none of the eight toy sets does it lose more
-	// than 0.13 nats from 20 000 to 50 000 iterations (rows d-lr3e3-w200
-	// of bench/study-results.csv). The previous default, Adam at 1e-3 with
-	// a 500-iteration warm-up, scored lower on six of the eight sets.
+	// goes on at 5 %), a moving average of the parameters (decay 0.999)
+	// evaluated and exported, and a late stage from iteration 10 000: the
+	// diffusion bound's noise levels drop from 0.01–0.1 to 0.005–0.02,
+	// which steepens the walls between modes, and the energy's negatives
+	// are importance-weighted (α = 1), which sets the modes' weights that
+	// the sharp walls would otherwise let run away (bench/density.md,
+	// "The late stage"). Its first 10 000 iterations are the recipe before
+	// the late stage (rows d-lr3e3-w200 of bench/study-results.csv), which
+	// does not drift but leaves broad wells: +0.31, +0.18 and +0.38 on
+	// 25gaussians at 20 000 iterations, where with the late stage it
+	// scores +1.59, +1.05 and +1.05 (seeds 1, 2, 3; truth +2.02; rows
+	// sw1). RecipePaper scores −19.2 there (seed 1, bench/drift.md).
 	RecipeDefault = "default"
 	// RecipePaper is the paper's toy recipe, as its public code runs it:
 	// the Jacobian and gradient-penalty bounds at the bounds' own weights
@@ -29,16 +33,16 @@ const (
 	// Its energy drifts on long runs (bench/drift.md).
 	RecipePaper = "paper"
 	// RecipeModes is RecipeDefault with the diffusion bound's noise levels
-	// at 0.005 to 0.02 and importance-weighted negatives (α = ½) from
-	// iteration 10 000: the density study's recipe for 25gaussians
-	// (bench/density.md), where it scores +1.53, +1.48 and +1.64 after
-	// 20 000 iterations (seeds 1, 2, 3; truth +2.02) with the generator on
-	// 25, 25 and 24 of the 25 modes. It is experimental, not a default: on
-	// 8gaussians its mode weights run away once the weighted negatives
-	// start (−0.27 at 10 000 iterations, −415 at 20 000), pinwheel ends at
-	// −9.0, its first 10 000 iterations are poor everywhere (−2 to −56
-	// nats on 25gaussians), and it needs latent and data dimensions equal
-	// and a generator without BatchNormalization.
+	// at 0.005 to 0.02 from the start, no late stage, and
+	// importance-weighted negatives (α = ½) from iteration 10 000: the
+	// density study's recipe for 25gaussians (bench/density.md), where it
+	// scores +1.53, +1.48 and +1.64 after 20 000 iterations (seeds 1, 2,
+	// 3; truth +2.02) with the generator on 25, 25 and 24 of the 25 modes
+	// and 78–88 % high-quality samples, sharper than the default's. It is
+	// experimental, not a default: on 8gaussians its mode weights run away
+	// once the weighted negatives start (−0.27 at 10 000 iterations, −415
+	// at 20 000), pinwheel ends at −9.0, and its first 10 000 iterations
+	// are poor everywhere (−2 to −56 nats on 25gaussians).
 	RecipeModes = "modes"
 )
 
@@ -57,12 +61,15 @@ type recipe struct {
 	lrDecaySteps int
 	lrFinal      float64
 	ema          float64
-	// sigmas, importance and importanceFrom: Options.DiffusionSigmas,
-	// ImportanceNegatives and ImportanceFrom (nil and 0: the bound's own
-	// levels, plain negatives).
+	// sigmas, importance, importanceFrom, lateSigmas and lateFrom:
+	// Options.DiffusionSigmas, ImportanceNegatives, ImportanceFrom,
+	// LateSigmas and LateFrom (nil and 0: the bound's own levels
+	// throughout, plain negatives).
 	sigmas         []float64
 	importance     float64
 	importanceFrom int
+	lateSigmas     []float64
+	lateFrom       int
 }
 
 var recipes = func() []recipe {
@@ -71,7 +78,9 @@ var recipes = func() []recipe {
 		lower: bounds.NewJacobianEntropy(false).Name(), upper: bounds.NewDiffusion().Name(),
 		lrEnergy: 3e-3, lrGenerator: 3e-3, beta2: 0.9,
 		lrSchedule: ScheduleCosine, lrWarmup: 200, lrDecaySteps: 20000, lrFinal: 0.05,
-		ema: 0.999,
+		ema:        0.999,
+		importance: 1, importanceFrom: 10000,
+		lateSigmas: []float64{0.005, 0.01, 0.015, 0.02}, lateFrom: 10000,
 	}
 	paper := recipe{
 		name:  RecipePaper,
@@ -82,6 +91,7 @@ var recipes = func() []recipe {
 	modes := def
 	modes.name = RecipeModes
 	modes.sigmas, modes.importance, modes.importanceFrom = []float64{0.005, 0.01, 0.015, 0.02}, 0.5, 10000
+	modes.lateSigmas, modes.lateFrom = nil, 0
 	return []recipe{def, paper, modes}
 }()
 
@@ -122,6 +132,7 @@ func (r recipe) apply(o *Options) {
 	o.EMA = r.ema
 	o.DiffusionSigmas = slices.Clone(r.sigmas)
 	o.ImportanceNegatives, o.ImportanceFrom = r.importance, r.importanceFrom
+	o.LateSigmas, o.LateFrom = slices.Clone(r.lateSigmas), r.lateFrom
 }
 
 // recipeHint names the recipe, if any, that o's identity matches that of

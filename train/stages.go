@@ -40,7 +40,7 @@ func (o Options) stageStarts() []int {
 // networks cannot use, so that a recipe that sets them runs on any pair:
 // importance-weighted negatives need latent and data dimensions equal and
 // a generator without BatchNormalization (log q is the density of the map
-// that draws the samples); late noise levels need the diffusion bound, and
+// that draws the samples), and give way to cooperative negatives; late noise levels need the diffusion bound, and
 // go with the importance weights when those are dropped, since sharp
 // wells without them let the modes' weights run away (bench/density.md).
 func (tr *Trainer) dropInapplicable(notice func(string)) {
@@ -58,6 +58,8 @@ func (tr *Trainer) dropInapplicable(notice func(string)) {
 			why = fmt.Sprintf("latent and data dimensions differ (%d and %d)", d, D)
 		case tr.gen.batchNorm():
 			why = "the generator has BatchNormalization"
+		case o.NegativeLangevinSteps > 0:
+			why = fmt.Sprintf("--negative-langevin-steps %d gives the negatives", o.NegativeLangevinSteps)
 		}
 		if why != "" {
 			say("importance-weighted negatives (--importance-negatives %v) off: %s; the negative phase is mean E(G(z))", o.ImportanceNegatives, why)

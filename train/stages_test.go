@@ -45,7 +45,7 @@ func TestStages(t *testing.T) {
 				if rows := s.p.noise[0].Shape()[0]; rows != c.levels[i]*o.BatchSize {
 					t.Errorf("stage from %d: diffusion noise of %d rows, want %d levels of %d", s.from, rows, c.levels[i], o.BatchSize)
 				}
-				if _, ok := s.p.scalars["importance_ess"]; ok != c.importance[i] {
+				if _, ok := s.p.scalars[colImportanceESS]; ok != c.importance[i] {
 					t.Errorf("stage from %d: importance weights computed %v, want %v", s.from, ok, c.importance[i])
 				}
 				if got := tr.energyProgram(s.from); got != s.p {
@@ -84,7 +84,7 @@ func TestLateSigmasCheck(t *testing.T) {
 		}
 	}
 	o := tinyOptions(t)
-	o.Upper, o.LateSigmas, o.LateFrom = "gp", []float64{0.01}, 10
+	o.Upper, o.LateSigmas, o.LateFrom, o.ImportanceNegatives = "gp", []float64{0.01}, 10, 0
 	var notes []string
 	tr, err := NewTrainer(context.Background(), o, Hooks{Notice: func(m string) { notes = append(notes, m) }})
 	if err != nil || len(tr.eStages) != 1 || len(notes) != 1 || !strings.Contains(notes[0], `"gp" has none`) {

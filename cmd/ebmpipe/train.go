@@ -33,8 +33,10 @@ the run and keeps the last good checkpoint.
 
 The defaults are the recipe that holds up on long runs (--recipe default:
 the diffusion upper bound, a higher learning rate with warm-up and cosine
-decay, and a moving average of the parameters, which evaluation and export
-use); --recipe paper gives the paper's toy settings (the gradient-penalty
+decay over 20 000 iterations, a moving average of the parameters, which
+evaluation and export use, and from iteration 10 000 a late stage of small
+noise levels and importance-weighted negatives that sharpens the modes and
+sets their weights, bench/density.md); --recipe paper gives the paper's toy settings (the gradient-penalty
 upper bound at the paper's rate), whose energy drifts on long runs
 (bench/drift.md). --recipe lists the flags of each; flags given explicitly
 win over the recipe.`,

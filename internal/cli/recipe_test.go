@@ -13,10 +13,12 @@ import (
 )
 
 // studyFlags are, spelled out, the flags of the 50 000-iteration study of
-// the recipe that holds up (rows d-lr3e3-w200 of bench/study-results.csv;
-// bench/drift.md): the defaults must be exactly these.
+// the default recipe (rows sw1 of bench/study-results.csv: those of rows
+// d-lr3e3-w200, bench/drift.md, and a late stage from 10 000 iterations,
+// bench/density.md): the defaults must be exactly these.
 var studyFlags = strings.Fields("--upper diffusion --ema 0.999 --lr-energy 3e-3 --lr-generator 3e-3 " +
-	"--lr-schedule cosine --lr-final 0.05 --lr-decay-steps 20000 --lr-warmup 200")
+	"--lr-schedule cosine --lr-final 0.05 --lr-decay-steps 20000 --lr-warmup 200 " +
+	"--late-sigmas 0.005,0.01,0.015,0.02 --late-from 10000 --importance-negatives 1 --importance-from 10000")
 
 func paperOptions(t *testing.T) train.Options {
 	t.Helper()
@@ -133,6 +135,7 @@ func TestRunFileRecipe(t *testing.T) {
 			want.Select = train.SelectLast // TrainFlags sets it
 			want.Upper, want.LREnergy, want.LRGenerator, want.LRSchedule = c.want.Upper, c.want.LREnergy, c.want.LRGenerator, c.want.LRSchedule
 			want.EMA, want.LRWarmup, want.LRDecaySteps, want.LRFinal = c.want.EMA, c.want.LRWarmup, c.want.LRDecaySteps, c.want.LRFinal
+			want.ImportanceNegatives, want.ImportanceFrom, want.LateSigmas, want.LateFrom = c.want.ImportanceNegatives, c.want.ImportanceFrom, c.want.LateSigmas, c.want.LateFrom
 			if got := rc.Options.Train; !reflect.DeepEqual(got, want) {
 				t.Errorf("\n got %+v\nwant %+v", got, want)
 			}
