@@ -54,7 +54,7 @@ func TestFloat32Step(t *testing.T) {
 // parameters, and returns all its gradients, concatenated, and its loss.
 func runStepAt(t *testing.T, tr *Trainer, energy bool, dt autodiff.Dtype) ([]float64, float64) {
 	t.Helper()
-	p, err := buildProgram(energy, false, 0, tr.nets, tr.lower, tr.upper, dt, tr.o.BatchSize, tr.data.Width, tr.gen.inWidth)
+	p, err := buildProgram(energy, false, weighting{}, tr.nets, tr.lower, tr.upper, dt, tr.o.BatchSize, tr.data.Width, tr.gen.inWidth)
 	if err != nil {
 		t.Fatal(err)
 	}

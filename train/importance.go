@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
@@ -42,22 +43,49 @@ func (o *Options) checkImportance() []error {
 	if !(a >= 0 && a <= 1) {
 		return []error{fielderr.Errorf("{ImportanceNegatives} %v: must be in [0, 1] (0: off)", a)}
 	}
+	if !(o.ImportanceBroad >= 0 && o.ImportanceBroad <= 4) {
+		return []error{fielderr.Errorf("{ImportanceBroad} %v: must be in [0, 4] (0: none)", o.ImportanceBroad)}
+	}
 	if o.ImportanceFrom < 0 {
 		return []error{fielderr.Errorf("{ImportanceFrom} %d: must not be negative", o.ImportanceFrom)}
 	}
 	return nil
 }
 
+// A weighting is the setting of an energy step's importance-weighted
+// negatives: alpha, 0 for none, and the broad draws, broad·m rows (0:
+// none) from N(mean, (broadWidth·std)²) with the data's per-feature mean
+// and std, pooled with the generator's samples.
+//
+// The broad draws see where q does not go. The pooled estimate
+// Σ_i w̃_i E(x_i), each x_i weighted by exp(−E(x_i)) over the density of
+// the law it was drawn from, is again a self-normalised importance
+// estimate of E_{p_θ}[E], consistent for any split of the draws between
+// the laws. Where p_θ gathers mass that the generator never visits (a
+// well far from the data) the broad draws that land there carry large
+// weights and raise the energy there; the generator's samples alone never
+// would.
+type weighting struct {
+	alpha     float64
+	broad     float64
+	mean, std []float64
+}
+
+// broadWidth is the broad law's standard deviation in units of the
+// data's.
+const broadWidth = 2
+
 // importanceNegatives returns the negative phase above for the samples x
 // of the latent rows b.Z, whose energies are e (m or (m, 1)), on the nets
-// bb the bounds see. Its scalar "importance_ess" is the weights' effective
-// sample size over m, 1/(m Σ w̃_i²).
+// bb the bounds see, with w's broad draws if any (their noise input is
+// added to p.noise). Its scalar "importance_ess" is the weights'
+// effective sample size over the draws, 1/(n Σ w̃_i²).
 // The program is the energy step of the stage that starts at
 // Options.ImportanceFrom (stages.go); before it the step has no weights
 // and does not compute log q.
 // A generator with BatchNormalization is refused: its density is that of
 // the inference-mode map, its training samples another map's.
-func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm bool, e *autodiff.Node, alpha float64) (*autodiff.Node, error) {
+func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm bool, e *autodiff.Node, w weighting) (*autodiff.Node, error) {
 	t := bb.Tape
 	if bb.DataDim != bb.LatentDim {
 		return nil, fmt.Errorf("%s: importance-weighted negatives need latent and data dimensions equal, not %d and %d", p.what, bb.LatentDim, bb.DataDim)
@@ -72,10 +100,52 @@ func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm 
 	}
 	m := b.Z.Shape()[0]
 	e = t.Reshape(e, []int{m})
-	logW := t.StopGradient(t.Sub(ent.Samples, e))
-	w := t.Exp(t.Sub(logW, t.MaxAxes(logW, []int{0})))
-	w = t.Div(w, t.Sum(w))
-	p.scalars[colImportanceESS] = t.Scale(t.Div(t.Const([]float64{1}), t.Sum(t.Square(w))), 1/float64(m))
-	neg := t.Add(t.Scale(t.Mean(e), 1-alpha), t.Scale(t.Sum(t.Mul(w, e)), alpha))
+	logW, eAll := t.Sub(ent.Samples, e), e // −log q − E
+	if w.broad > 0 {
+		eY, logWY, err := p.broadDraws(bb, w, max(1, int(math.Round(w.broad*float64(m)))))
+		if err != nil {
+			return nil, err
+		}
+		logW, eAll = t.Concat(0, logW, logWY), t.Concat(0, e, eY)
+	}
+	logW = t.StopGradient(logW)
+	wt := t.Exp(t.Sub(logW, t.MaxAxes(logW, []int{0})))
+	wt = t.Div(wt, t.Sum(wt))
+	n := eAll.Shape()[0]
+	p.scalars[colImportanceESS] = t.Scale(t.Div(t.Const([]float64{1}), t.Sum(t.Square(wt))), 1/float64(n))
+	neg := t.Add(t.Scale(t.Mean(e), 1-w.alpha), t.Scale(t.Sum(t.Mul(wt, eAll)), w.alpha))
 	return neg, t.Err()
+}
+
+// broadDraws adds rows draws y = mean + broadWidth·std ⊙ ε, ε ~ N(0, I) a
+// noise input of p, and returns their energies and their log-weights
+// −E(y) − log g(y), g the law of y.
+func (p *program) broadDraws(bb bounds.Nets, w weighting, rows int) (e, logW *autodiff.Node, err error) {
+	t := bb.Tape
+	D := bb.DataDim
+	if len(w.mean) != D || len(w.std) != D {
+		return nil, nil, fmt.Errorf("%s: broad draws: data moments of %d and %d features, want %d", p.what, len(w.mean), len(w.std), D)
+	}
+	eps := t.Variable("importance_broad", autodiff.Zeros(t.Dtype(), rows, D))
+	p.noise = append(p.noise, eps)
+	scale, shift := make([]float64, rows*D), make([]float64, rows*D)
+	logNorm := float64(D) / 2 * math.Log(2*math.Pi) // −log g(y) = ½‖ε‖² + logNorm
+	for j := range D {
+		s := broadWidth * w.std[j]
+		if !(s > 0) {
+			s = broadWidth
+		}
+		logNorm += math.Log(s)
+		for i := range rows {
+			scale[i*D+j], shift[i*D+j] = s, w.mean[j]
+		}
+	}
+	y := t.Add(t.Mul(eps, t.Const(scale, rows, D)), t.Const(shift, rows, D))
+	ey, err := bb.Energy(y)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: broad draws: %w", p.what, err)
+	}
+	ey = t.Reshape(ey, []int{rows})
+	negLogG := t.Affine(t.SumAxes(t.Square(eps), []int{1}, false), 0.5, logNorm)
+	return ey, t.Sub(negLogG, ey), t.Err()
 }

@@ -84,32 +84,22 @@ func TestImportanceInapplicable(t *testing.T) {
 func TestImportanceNegatives(t *testing.T) {
 	mu, sigma := []float64{0.5, -0.25}, []float64{0.5, 0.25}
 	m, s := []float64{0.8, -0.1}, []float64{0.8, 0.4}
-	dir := t.TempDir()
-	em := testmodel.Energy{Mu: mu, Sigma: sigma}.Model()
-	for i, init := range em.Graph.Initializer {
-		if init.GetName() == "half" { // a scalar, which a training tape cannot set
-			em.Graph.Initializer[i] = onnx.NewTensorFloat32("half", []int{1}, []float32{0.5})
-		}
-	}
-	ep, gp := filepath.Join(dir, "energy.onnx"), filepath.Join(dir, "generator.onnx")
-	if err := onnx.Save(ep, em); err != nil {
-		t.Fatal(err)
-	}
-	if err := onnx.Save(gp, testmodel.Generator(m, s)); err != nil {
-		t.Fatal(err)
-	}
+	ep, gp := quadraticPair(t, mu, sigma, m, s)
 	// E under q: ½ Σ ((m_j − μ_j)² + s_j²)/σ_j², 4.78 here.
 	var eq float64
 	for j := range mu {
 		eq += ((m[j]-mu[j])*(m[j]-mu[j]) + s[j]*s[j]) / (2 * sigma[j] * sigma[j])
 	}
-	var neg [3]float64
-	for i, alpha := range []float64{1, 0.5, 1} {
+	var neg [4]float64
+	for i, alpha := range []float64{1, 0.5, 1, 1} {
 		o := tinyOptions(t)
 		o.Energy, o.Generator, o.Upper = ep, gp, "none"
-		o.BatchSize, o.ImportanceNegatives = 20000, alpha
+		o.BatchSize, o.ImportanceNegatives, o.ImportanceFrom = 20000, alpha, 0
 		if i == 2 {
 			o.ImportanceFrom = 1
+		}
+		if i == 3 { // with as many broad draws, pooled
+			o.ImportanceBroad = 1
 		}
 		_, p := firstEnergyStep(t, o)
 		ed, es := p.values["energy_data"], p.values["energy_samples"]
@@ -124,9 +114,20 @@ func TestImportanceNegatives(t *testing.T) {
 			t.Fatalf("α = %v: mean E(G(z)) %v, want about %v", alpha, es, eq)
 		}
 		if alpha == 1 {
-			// Var_p[E] = D/2 for a quadratic energy, over the batch's
+			// Var_p[E] = D/2 for a quadratic energy, over the draws'
 			// effective size.
-			ess := p.values[colImportanceESS] * float64(o.BatchSize)
+			n := o.BatchSize
+			if i == 3 {
+				n *= 2
+				if len(p.noise) != 1 || p.noise[0].Shape()[0] != o.BatchSize {
+					t.Fatalf("broad draws: noise inputs %d, want one of %d rows", len(p.noise), o.BatchSize)
+				}
+			}
+			ess, ok := p.values[colImportanceESS]
+			if !ok || !(ess > 0) {
+				t.Fatalf("case %d: effective sample size %v (computed: %v)", i, ess, ok)
+			}
+			ess *= float64(n)
 			if se := math.Sqrt(0.5 * 2 / ess); math.Abs(neg[i]-1) > 5*se {
 				t.Errorf("weighted negative phase %v, want E_p[E] = 1 ± %v (ESS %.0f)", neg[i], 5*se, ess)
 			}
@@ -134,6 +135,51 @@ func TestImportanceNegatives(t *testing.T) {
 		}
 		if want := (es + neg[0]) / 2; math.Abs(neg[i]-want) > 0.1 {
 			t.Errorf("α = ½: negative phase %v, want about (mean E(G(z)) + weighted)/2 = %v", neg[i], want)
+		}
+	}
+}
+
+// quadraticPair writes the energy ½ Σ ((x_j − μ_j)/σ_j)² and the generator
+// m + s ⊙ z as ONNX files and returns their paths.
+func quadraticPair(t *testing.T, mu, sigma, m, s []float64) (ep, gp string) {
+	t.Helper()
+	dir := t.TempDir()
+	em := testmodel.Energy{Mu: mu, Sigma: sigma}.Model()
+	for i, init := range em.Graph.Initializer {
+		if init.GetName() == "half" { // a scalar, which a training tape cannot set
+			em.Graph.Initializer[i] = onnx.NewTensorFloat32("half", []int{1}, []float32{0.5})
+		}
+	}
+	ep, gp = filepath.Join(dir, "energy.onnx"), filepath.Join(dir, "generator.onnx")
+	if err := onnx.Save(ep, em); err != nil {
+		t.Fatal(err)
+	}
+	if err := onnx.Save(gp, testmodel.Generator(m, s)); err != nil {
+		t.Fatal(err)
+	}
+	return ep, gp
+}
+
+// TestImportanceBroad checks the broad draws on a generator that misses
+// p_θ: q = N((3, 3), 0.2²) against p_θ = N((0.5, −0.25), (0.5, 0.25)²).
+// From q's samples alone the weighted negative phase is far from
+// E_{p_θ}[E] = 1; pooled with as many draws from the broad Gaussian
+// (twice the data's width) it is within five standard errors of it.
+func TestImportanceBroad(t *testing.T) {
+	ep, gp := quadraticPair(t, []float64{0.5, -0.25}, []float64{0.5, 0.25}, []float64{3, 3}, []float64{0.2, 0.2})
+	for _, broad := range []float64{0, 1} {
+		o := tinyOptions(t)
+		o.Energy, o.Generator, o.Upper = ep, gp, "none"
+		o.BatchSize, o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceBroad = 20000, 1, 0, broad
+		_, p := firstEnergyStep(t, o)
+		neg := p.values["energy_data"] - p.lossVal
+		ess := p.values[colImportanceESS] * float64(o.BatchSize) * (1 + broad)
+		se := math.Sqrt(0.5 * 2 / ess)
+		switch {
+		case broad == 0 && math.Abs(neg-1) < 1:
+			t.Errorf("q's samples alone: negative phase %v, want far from E_p[E] = 1", neg)
+		case broad > 0 && math.Abs(neg-1) > 5*se:
+			t.Errorf("with broad draws: negative phase %v, want E_p[E] = 1 ± %v (ESS %.0f)", neg, 5*se, ess)
 		}
 	}
 }

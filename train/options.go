@@ -115,6 +115,11 @@ type Options struct {
 	// before it the negative phase is mean E(G(z)).
 	ImportanceNegatives float64 `json:"importance-negatives,omitempty"`
 	ImportanceFrom      int     `json:"importance-from,omitempty"`
+	// ImportanceBroad r > 0 adds to the weighted negatives r·BatchSize
+	// draws from a Gaussian twice as wide as the data, weighted by
+	// exp(−E) over its density and pooled with the generator's samples
+	// (importance.go: they see wells the generator never visits). 0: none.
+	ImportanceBroad float64 `json:"importance-broad,omitempty"`
 	// DiffusionSigmas, when set, replaces the noise levels of the
 	// diffusion bound (bounds.DefaultSigmas).
 	DiffusionSigmas []float64 `json:"diffusion-sigmas,omitempty"`

@@ -63,7 +63,7 @@ func (tr *Trainer) dropInapplicable(notice func(string)) {
 		}
 		if why != "" {
 			say("importance-weighted negatives (--importance-negatives %v) off: %s; the negative phase is mean E(G(z))", o.ImportanceNegatives, why)
-			o.ImportanceNegatives, o.ImportanceFrom = 0, 0
+			o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceBroad = 0, 0, 0
 			if len(o.LateSigmas) > 0 {
 				say("late noise levels (--late-sigmas %v) off with them: sharp wells need the weights", o.LateSigmas)
 				o.LateSigmas, o.LateFrom = nil, 0
@@ -85,15 +85,19 @@ func (tr *Trainer) dropInapplicable(notice func(string)) {
 func (tr *Trainer) buildEnergyStages(dt autodiff.Dtype, dataDim, latentDim int) error {
 	o := tr.o
 	tr.eStages = nil
+	var mean, std []float64
+	if o.ImportanceBroad > 0 {
+		mean, std = tr.data.Moments()
+	}
 	for _, from := range o.stageStarts() {
-		alpha, upper := 0.0, tr.upper
+		imp, upper := weighting{}, tr.upper
 		if o.ImportanceNegatives > 0 && from >= o.ImportanceFrom {
-			alpha = o.ImportanceNegatives
+			imp = weighting{alpha: o.ImportanceNegatives, broad: o.ImportanceBroad, mean: mean, std: std}
 		}
 		if len(o.LateSigmas) > 0 && from >= o.LateFrom {
 			upper = tr.lateUpper
 		}
-		p, err := buildProgram(true, o.NegativeLangevinSteps > 0, alpha, tr.nets, tr.lower, upper, dt, o.BatchSize, dataDim, latentDim)
+		p, err := buildProgram(true, o.NegativeLangevinSteps > 0, imp, tr.nets, tr.lower, upper, dt, o.BatchSize, dataDim, latentDim)
 		if err != nil {
 			if from > 0 {
 				return fmt.Errorf("from iteration %d: %w", from, err)

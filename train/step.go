@@ -78,10 +78,10 @@ func newNets(t *autodiff.Tape, nets []*network, dataDim, latentDim int) (bounds.
 //
 // With coop (an energy step only), the negative phase mean E(G(z)) of the
 // loss is taken on an input p.neg instead, the cooperative negatives
-// (langevin.go), constants of the graph. With importance > 0 (an energy
+// (langevin.go), constants of the graph. With imp.alpha > 0 (an energy
 // step only) it mixes in the importance-weighted negatives of
 // importance.go.
-func buildProgram(energy, coop bool, importance float64, nets []*network, lower bounds.Lower, upper bounds.Upper, dt autodiff.Dtype, batch, dataDim, latentDim int) (*program, error) {
+func buildProgram(energy, coop bool, imp weighting, nets []*network, lower bounds.Lower, upper bounds.Upper, dt autodiff.Dtype, batch, dataDim, latentDim int) (*program, error) {
 	p := &program{what: "generator step", nets: nets, scalars: map[string]*autodiff.Node{}}
 	if energy {
 		p.what = "energy step"
@@ -137,8 +137,8 @@ func buildProgram(energy, coop bool, importance float64, nets []*network, lower 
 	switch {
 	case energy && coop:
 		mSamp, err = p.negatives(t, bn, batch, dataDim)
-	case energy && importance > 0:
-		mSamp, err = p.importanceNegatives(bb, b, genEval != nil, eSamp, importance)
+	case energy && imp.alpha > 0:
+		mSamp, err = p.importanceNegatives(bb, b, genEval != nil, eSamp, imp)
 	}
 	if err != nil {
 		return nil, err
@@ -164,7 +164,7 @@ func buildProgram(energy, coop bool, importance float64, nets []*network, lower 
 			p.scalars[k] = v
 		}
 	}
-	p.noise = est.Noise
+	p.noise = append(slices.Clone(est.Noise), p.noise...) // the bound's, then the broad draws'
 	if err := p.scheduleWeight(name, est); err != nil {
 		return nil, err
 	}

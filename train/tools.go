@@ -154,7 +154,7 @@ func (o *Options) clearUnusedTools() {
 	}
 	o.clearUnusedNegatives()
 	if o.ImportanceNegatives == 0 {
-		o.ImportanceFrom = 0
+		o.ImportanceFrom, o.ImportanceBroad = 0, 0
 	}
 	if len(o.LateSigmas) == 0 {
 		o.LateFrom = 0

@@ -184,7 +184,7 @@ func NewTrainer(ctx context.Context, o Options, h Hooks) (*Trainer, error) {
 	if err := tr.buildEnergyStages(dt, D, d); err != nil {
 		return nil, err
 	}
-	if tr.gProg, err = buildProgram(false, false, 0, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
+	if tr.gProg, err = buildProgram(false, false, weighting{}, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
 		return nil, err
 	}
 	if tr.coop, err = newRefiner(o, tr.energy, tr.gen, dt, o.BatchSize, D, d); err != nil {

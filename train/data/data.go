@@ -149,24 +149,9 @@ func (d *Dataset) Standardize() error {
 	if d.Shift != nil || d.Rows == 0 {
 		return nil
 	}
-	shift := make([]float64, d.Width)
-	scale := make([]float64, d.Width)
-	for i := range d.Rows {
-		for j, x := range d.Data[i*d.Width : (i+1)*d.Width] {
-			shift[j] += x
-		}
-	}
-	for j := range shift {
-		shift[j] /= float64(d.Rows)
-	}
-	for i := range d.Rows {
-		for j, x := range d.Data[i*d.Width : (i+1)*d.Width] {
-			scale[j] += (x - shift[j]) * (x - shift[j])
-		}
-	}
+	shift, scale := d.Moments()
 	var constant, notes []string
 	for j := range scale {
-		scale[j] = math.Sqrt(scale[j] / float64(d.Rows))
 		if scale[j] <= ConstantTolerance*d.maxAbs(j) {
 			scale[j] = 1
 			constant = append(constant, fmt.Sprintf("%s = %g", d.featureName(j), d.Data[j]))
@@ -191,6 +176,32 @@ func (d *Dataset) Standardize() error {
 	}
 	d.Shift, d.Scale = shift, scale
 	return nil
+}
+
+// Moments returns the mean and the standard deviation (over the rows, not
+// the rows − 1) of each feature of d; zeros if d has no rows.
+func (d *Dataset) Moments() (mean, std []float64) {
+	mean, std = make([]float64, d.Width), make([]float64, d.Width)
+	if d.Rows == 0 {
+		return mean, std
+	}
+	for i := range d.Rows {
+		for j, x := range d.Data[i*d.Width : (i+1)*d.Width] {
+			mean[j] += x
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(d.Rows)
+	}
+	for i := range d.Rows {
+		for j, x := range d.Data[i*d.Width : (i+1)*d.Width] {
+			std[j] += (x - mean[j]) * (x - mean[j])
+		}
+	}
+	for j := range std {
+		std[j] = math.Sqrt(std[j] / float64(d.Rows))
+	}
+	return mean, std
 }
 
 // maxAbs returns the largest magnitude of feature j over d's rows.
