@@ -64,7 +64,9 @@ func (o *Options) checkImportance() []error {
 // the laws. Where p_θ gathers mass that the generator never visits (a
 // well far from the data) the broad draws that land there carry large
 // weights and raise the energy there; the generator's samples alone never
-// would.
+// would. In the study they did not keep the default's moons energy
+// normalisable past 40 000 iterations, where it falls beyond their reach
+// (bench/density.md §6), so Options.ImportanceBroad is off by default.
 type weighting struct {
 	alpha     float64
 	broad     float64

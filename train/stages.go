@@ -37,12 +37,14 @@ func (o Options) stageStarts() []int {
 }
 
 // dropInapplicable turns off, with a notice, the energy step's tools the
-// networks cannot use, so that a recipe that sets them runs on any pair:
-// importance-weighted negatives need latent and data dimensions equal and
+// networks cannot use, so that a recipe that sets them runs on any pair.
+// Importance-weighted negatives need latent and data dimensions equal and
 // a generator without BatchNormalization (log q is the density of the map
-// that draws the samples), and give way to cooperative negatives; late noise levels need the diffusion bound, and
-// go with the importance weights when those are dropped, since sharp
-// wells without them let the modes' weights run away (bench/density.md).
+// that draws the samples), and give way to cooperative negatives. Late
+// noise levels need the diffusion bound, and go with the importance
+// weights when those are dropped, since sharp wells without them let the
+// modes' weights run away (bench/density.md). It runs before the options
+// are compared with a checkpoint's, so a resumed run drops the same.
 func (tr *Trainer) dropInapplicable(notice func(string)) {
 	o := &tr.o
 	say := func(format string, a ...any) {
