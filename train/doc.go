@@ -10,9 +10,9 @@
 // writes the energy and the generator as ONNX models.
 //
 // Options.ApplyRecipe sets a named recipe of the loss and its optimiser.
-// RecipeDefault (DefaultOptions) holds up on long runs: the diffusion upper
-// bound, whose denoising term is always on, with Adam at 3e-3, a 200-
-// iteration warm-up, a cosine decay to 5 % over a fixed 20 000 iterations
+// RecipeDefault (DefaultOptions) holds up where the paper's drifts: the
+// diffusion upper bound, whose denoising term is always on, with Adam at
+// 3e-3, a 200-iteration warm-up, a cosine decay to 5 % over a fixed 20 000 iterations
 // and an average of the parameters (decay 0.999) that evaluation and
 // export use. RecipePaper is the paper's toy settings (the gp bound,
 // λ_GP = 1e-3, τ = 1, Adam at 2e-4, constant): there the hinge
