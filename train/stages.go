@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
@@ -67,7 +68,7 @@ func (tr *Trainer) dropInapplicable(notice func(string)) {
 			say("importance-weighted negatives (--importance-negatives %v) off: %s; the negative phase is mean E(G(z))", o.ImportanceNegatives, why)
 			o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceBroad = 0, 0, 0
 			if len(o.LateSigmas) > 0 {
-				say("late noise levels (--late-sigmas %v) off with them: sharp wells need the weights", o.LateSigmas)
+				say("late noise levels (--late-sigmas %s) off with them: sharp wells need the weights", commaList(o.LateSigmas))
 				o.LateSigmas, o.LateFrom = nil, 0
 			}
 		}
@@ -75,12 +76,17 @@ func (tr *Trainer) dropInapplicable(notice func(string)) {
 	switch {
 	case len(o.LateSigmas) == 0:
 	case tr.hooks.Upper != nil:
-		say("late noise levels (--late-sigmas %v) off: they need the upper bound named in the options, not one given by Hooks", o.LateSigmas)
+		say("late noise levels (--late-sigmas %s) off: they need the upper bound named in the options, not one given by Hooks", commaList(o.LateSigmas))
 		o.LateSigmas, o.LateFrom = nil, 0
 	case o.Upper != bounds.NewDiffusion().Name():
-		say("late noise levels (--late-sigmas %v) off: the upper bound %q has none", o.LateSigmas, o.Upper)
+		say("late noise levels (--late-sigmas %s) off: the upper bound %q has none", commaList(o.LateSigmas), o.Upper)
 		o.LateSigmas, o.LateFrom = nil, 0
 	}
+}
+
+// commaList writes x as a flag takes it: 0.005,0.01.
+func commaList(x []float64) string {
+	return strings.ReplaceAll(strings.Trim(fmt.Sprint(x), "[]"), " ", ",")
 }
 
 // buildEnergyStages builds the energy step of every stage of the run.
