@@ -139,7 +139,8 @@ func (tr *Trainer) programs() []*program {
 }
 
 // loadLateUpper builds the upper bound of the late stage, the diffusion
-// bound with Options.LateSigmas, if they are set.
+// bound with Options.LateSigmas, if they are set: as loadBounds builds the
+// run's, with the late levels.
 func (tr *Trainer) loadLateUpper() error {
 	o := tr.o
 	if len(o.LateSigmas) == 0 {
@@ -154,12 +155,19 @@ func (tr *Trainer) loadLateUpper() error {
 	if err := setWeights(nil, u, ou); err != nil {
 		return err
 	}
-	if err := setSigmas(u, o.LateSigmas); err != nil {
-		return err
+	tr.lateUpper, err = finishUpper(u, o, o.LateSigmas)
+	return err
+}
+
+// finishUpper sets on the upper bound u, after its weights, the noise
+// levels sigmas (if any), the log-Sobolev constant of o and its energy
+// anchor, and returns it.
+func finishUpper(u bounds.Upper, o Options, sigmas []float64) (bounds.Upper, error) {
+	if err := setSigmas(u, sigmas); err != nil {
+		return nil, err
 	}
 	if o.LSIConstant != nil {
 		SetLSI(u, *o.LSIConstant)
 	}
-	tr.lateUpper = withAnchor(u, o.EnergyAnchor)
-	return nil
+	return withAnchor(u, o.EnergyAnchor), nil
 }

@@ -341,13 +341,9 @@ func (tr *Trainer) loadBounds() error {
 		return err
 	}
 	tr.lower = withAnneal(tr.lower, o.AnnealFrom, o.AnnealSteps)
-	if err := setSigmas(tr.upper, o.DiffusionSigmas); err != nil {
+	if tr.upper, err = finishUpper(tr.upper, o, o.DiffusionSigmas); err != nil {
 		return err
 	}
-	if o.LSIConstant != nil {
-		SetLSI(tr.upper, *o.LSIConstant)
-	}
-	tr.upper = withAnchor(tr.upper, o.EnergyAnchor)
 	if err := tr.loadLateUpper(); err != nil {
 		return err
 	}
