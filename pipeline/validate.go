@@ -16,13 +16,16 @@ import (
 // 512, and still within a few thousandths of a nat on the toy sets.
 const selectGrid = 256
 
-// validator returns the score of Select best in a run: the log-likelihood
-// of the validation rows, −mean E − log Z, with log Z estimated as the
-// logz section says (its grid capped at selectGrid intervals per axis),
+// validator returns the score of Select best in a run: LikelihoodValidator
+// with the logz section's estimate.
+func (o *RunOptions) validator() train.Validator { return LikelihoodValidator(o.LogZ.Estimate) }
+
+// LikelihoodValidator returns a score for train's Select best: the
+// log-likelihood of the validation rows, −mean E − log Z, with log Z
+// estimated by est (its grid capped at selectGrid intervals per axis),
 // the validation rows and the generator's samples setting the box or the
 // proposal.
-func (o *RunOptions) validator() train.Validator {
-	est := o.LogZ.Estimate
+func LikelihoodValidator(est logz.Options) train.Validator {
 	return func(ctx context.Context, energy, generator string, valid *data.Dataset) (float64, error) {
 		em, err := export.LoadKind(energy, export.KindEnergy, "Energy")
 		if err != nil {

@@ -120,7 +120,14 @@ type selector struct {
 	metric   string
 	best     *SelectedResult
 	scores   int
+	// toldUnscored: the notice that a checkpoint could not be scored was
+	// given.
+	toldUnscored bool
 }
+
+// unscored is the score of a checkpoint whose certified lower end is
+// unavailable: the lowest float, kept only if no other is scored.
+const unscored = -math.MaxFloat64
 
 // Metadata keys of the exported models of a Select best run.
 const (
@@ -169,6 +176,10 @@ func (tr *Trainer) selectStep(ctx context.Context) error {
 		return fmt.Errorf("validation score at iteration %d: %w", tr.step, err)
 	}
 	tr.sel.scores++
+	if score == unscored && !tr.sel.toldUnscored && tr.hooks.Notice != nil {
+		tr.sel.toldUnscored = true
+		tr.hooks.Notice(fmt.Sprintf("select best: iteration %d could not be scored: the certified lower end is unavailable for this generator (it folds, or its density is unknown); such checkpoints score lowest, and if none can be scored the first is exported", tr.step))
+	}
 	if b := tr.sel.best; b != nil && !(score > b.Score) {
 		return nil
 	}
@@ -215,8 +226,7 @@ func (tr *Trainer) validationScore(ctx context.Context) (float64, error) {
 // would punish that instead, but it is unavailable whenever the
 // importance weights have heavy tails (Pareto k̂ ≥ 1), which is common
 // early in training. Where the lower end is unavailable (a generator
-// that folds, whose density is unknown) the score is the lowest float:
-// such a checkpoint is kept only if no other is scored.
+// that folds, whose density is unknown) the score is unscored.
 func (tr *Trainer) bracketScore() (float64, error) {
 	v := tr.standardised(tr.sel.valid)
 	n := max(tr.o.BracketSamples, 16)
@@ -235,7 +245,7 @@ func (tr *Trainer) bracketScore() (float64, error) {
 	dr := Draws{Data: s, Z: data.NewRNG(tr.o.Seed, "z"), Noise: data.NewRNG(tr.o.Seed, "noise"), Samples: n, Batch: batch}
 	br, _, err := measureBracket(&c, ev, dr, tr.nets[1].inWidth)
 	if ue := (*bounds.UnavailableError)(nil); errors.As(err, &ue) || (err == nil && math.IsNaN(br.Lower.Value)) {
-		return -math.MaxFloat64, nil
+		return unscored, nil
 	}
 	if err != nil {
 		return 0, err

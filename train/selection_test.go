@@ -189,3 +189,28 @@ func TestSelectionCheck(t *testing.T) {
 		t.Errorf("select best, d ≠ D, no validator: %v", err)
 	}
 }
+
+// TestSelectBestUnscored trains with Select best, the default score and a
+// PReLU generator, whose certified lower end is unavailable: the run says
+// so once, and exports the first checkpoint scored.
+func TestSelectBestUnscored(t *testing.T) {
+	o := tinyOptions(t)
+	o.Steps, o.Select, o.SelectEvery, o.BracketSamples = 30, SelectBest, 10, 64
+	var notes []string
+	tr, err := NewTrainer(context.Background(), o, Hooks{Notice: func(s string) { notes = append(notes, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range notes {
+		if strings.Contains(s, "could not be scored") {
+			n++
+		}
+	}
+	if sel := tr.Selected(); n != 1 || sel == nil || sel.Step != 10 || sel.Score != unscored || sel.Scores != 3 {
+		t.Errorf("notices %q, selected %+v: want one notice and iteration 10 unscored of 3", notes, sel)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ebmpipe/ebmpipe/internal/cli"
+	"github.com/ebmpipe/ebmpipe/pipeline"
+	"github.com/ebmpipe/ebmpipe/pipeline/logz"
 	"github.com/ebmpipe/ebmpipe/pipeline/plot"
 	"github.com/ebmpipe/ebmpipe/train"
 	"github.com/ebmpipe/ebmpipe/train/metrics"
@@ -52,6 +54,9 @@ win over the recipe.`,
 			ctx, stop := cli.Interruptible()
 			defer stop()
 			h := train.Hooks{Notice: cli.Notice(errw, "train", fs)}
+			if o.Select == train.SelectBest {
+				h.Validate = pipeline.LikelihoodValidator(logz.DefaultFileOptions().Estimate)
+			}
 			if bar := cli.NewProgress(errw, "training", "it"); bar != nil {
 				h.Progress = func(p train.Progress) {
 					if m := p.Metrics; m != nil {

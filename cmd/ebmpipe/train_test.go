@@ -274,3 +274,31 @@ func TestResumeRecipes(t *testing.T) {
 		})
 	}
 }
+
+// TestTrainSelectBest checks that `ebmpipe train --select best` scores
+// checkpoints by held-out log-likelihood, as `ebmpipe run` does, also for
+// a generator whose certified bracket is unavailable (PReLU), and
+// records the choice in the exported models.
+func TestTrainSelectBest(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	args := append(tinyTrain(dir, "--select", "best", "--select-every", "10"), "--generator", "mlp:2-16-16-2:prelu", "--lower", "jacobian")
+	code, _, stderr := runCLI(args...)
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stderr, "could not be scored") {
+		t.Errorf("stderr %q: a checkpoint was not scored", stderr)
+	}
+	m, err := onnx.Load(filepath.Join(dir, "energy.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := export.ReadMeta(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	score, err := strconv.ParseFloat(meta.Extra["ebmpipe.selected_score"], 64)
+	if meta.Extra["ebmpipe.selected_metric"] != "validation log-likelihood" || err != nil || !(score > -50 && score < 10) {
+		t.Errorf("selection record %v: want a validation log-likelihood", meta.Extra)
+	}
+}

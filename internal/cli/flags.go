@@ -81,7 +81,7 @@ func TrainFlags(fs *pflag.FlagSet, o *train.Options) {
 	if o.Select == "" {
 		o.Select = train.SelectLast
 	}
-	fs.StringVar(&o.Select, "select", o.Select, "checkpoint to export: `last`, or best: the best score on validation rows held out of the training data (--validation-fraction), taken every --select-every iterations (by ebmpipe run: the log-likelihood with log Z; otherwise minus the certified bracket's importance-weighted lower bound on the NLL, which needs latent and data dimensions equal); the best models are kept in DIR/best")
+	fs.StringVar(&o.Select, "select", o.Select, "checkpoint to export: `last`, or best: the best score on validation rows held out of the training data (--validation-fraction), taken every --select-every iterations (the log-likelihood, with log Z estimated as ebmpipe logz does by default); the best models are kept in DIR/best")
 	fs.IntVar(&o.SelectEvery, "select-every", o.SelectEvery, fmt.Sprintf("iterations between validation scores with --select best (0: %d)", train.DefaultSelectEvery))
 	fs.Float64Var(&o.ValidationFraction, "validation-fraction", o.ValidationFraction, fmt.Sprintf("share of the training rows held out for validation with --select best, never trained on (0: %g)", train.DefaultValidationFraction))
 	fs.Int64Var(&o.Opset, "opset", o.Opset, fmt.Sprintf("ONNX operator set `N` of the exported energy.onnx and generator.onnx (%d to %d)", export.MinOpset, export.MaxOpset))
