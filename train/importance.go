@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 
@@ -46,6 +47,12 @@ func (o *Options) checkImportance() []error {
 	if !(o.ImportanceBroad >= 0 && o.ImportanceBroad <= 4) {
 		return []error{fielderr.Errorf("{ImportanceBroad} %v: must be in [0, 4] (0: none)", o.ImportanceBroad)}
 	}
+	if !(o.ImportanceData >= 0 && o.ImportanceData <= 4) {
+		return []error{fielderr.Errorf("{ImportanceData} %v: must be in [0, 4] (0: none)", o.ImportanceData)}
+	}
+	if !(o.ImportanceWidth >= 0 && o.ImportanceWidth <= 1) {
+		return []error{fielderr.Errorf("{ImportanceWidth} %v: must be in [0, 1] (0: %v)", o.ImportanceWidth, defaultDataWidth)}
+	}
 	if o.ImportanceFrom < 0 {
 		return []error{fielderr.Errorf("{ImportanceFrom} %d: must not be negative", o.ImportanceFrom)}
 	}
@@ -67,11 +74,30 @@ func (o *Options) checkImportance() []error {
 // would. In the study they did not keep the default's moons energy
 // normalisable past 40 000 iterations, where it falls beyond their reach
 // (bench/density.md §6), so Options.ImportanceBroad is off by default.
+//
+// With data draws (Options.ImportanceData r > 0) the generator's samples
+// leave the weighted estimate: it is taken on r·m draws around the
+// batch's data rows, y = x_j + h ⊙ ε with h = width·std, and the broad
+// draws if any, each weighted by exp(−E(y)) over the density of the
+// mixture of the two laws (both known in closed form: the batch's kernel
+// density and the broad Gaussian), the balance heuristic of multiple
+// importance sampling. Every well the data visits is then sampled in
+// proportion to its data weight, whatever the generator covers; the
+// generator's samples still enter with weight 1 − α, unweighted. The
+// generator's log-density is not needed, so neither are d = D nor a
+// generator without BatchNormalization.
 type weighting struct {
 	alpha     float64
 	broad     float64
+	data      float64 // data draws per batch row (0: none)
+	width     float64 // their kernel's standard deviation, in data stds
 	mean, std []float64
 }
+
+// defaultDataWidth is the data draws' kernel width when
+// Options.ImportanceWidth is 0, in units of the data's standard
+// deviation.
+const defaultDataWidth = 0.05
 
 // broadWidth is the broad law's standard deviation in units of the
 // data's.
@@ -89,26 +115,17 @@ const broadWidth = 2
 // the inference-mode map, its training samples another map's.
 func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm bool, e *autodiff.Node, w weighting) (*autodiff.Node, error) {
 	t := bb.Tape
-	if bb.DataDim != bb.LatentDim {
-		return nil, fmt.Errorf("%s: importance-weighted negatives need latent and data dimensions equal, not %d and %d", p.what, bb.LatentDim, bb.DataDim)
-	}
-	if batchNorm {
-		return nil, fmt.Errorf("%s: importance-weighted negatives need a generator without BatchNormalization", p.what)
-	}
-	c := bounds.DefaultCertified()
-	ent, err := c.Entropy(bb, b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: importance-weighted negatives: %w", p.what, err)
-	}
 	m := b.Z.Shape()[0]
 	e = t.Reshape(e, []int{m})
-	logW, eAll := t.Sub(ent.Samples, e), e // −log q − E
-	if w.broad > 0 {
-		eY, logWY, err := p.broadDraws(bb, w, max(1, int(math.Round(w.broad*float64(m)))))
-		if err != nil {
-			return nil, err
-		}
-		logW, eAll = t.Concat(0, logW, logWY), t.Concat(0, e, eY)
+	var logW, eAll *autodiff.Node // −log(law density) − E of each draw, and E
+	var err error
+	if w.data > 0 {
+		eAll, logW, err = p.dataDraws(bb, b.Data, w)
+	} else {
+		eAll, logW, err = p.generatorDraws(bb, b, batchNorm, e, w)
+	}
+	if err != nil {
+		return nil, err
 	}
 	logW = t.StopGradient(logW)
 	wt := t.Exp(t.Sub(logW, t.MaxAxes(logW, []int{0})))
@@ -119,35 +136,170 @@ func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm 
 	return neg, t.Err()
 }
 
+// generatorDraws returns the energies e of the generator's samples of the
+// latent rows b.Z and their log-weights −E − log q, pooled with w's broad
+// draws if any.
+func (p *program) generatorDraws(bb bounds.Nets, b bounds.Batch, batchNorm bool, e *autodiff.Node, w weighting) (eAll, logW *autodiff.Node, err error) {
+	t := bb.Tape
+	if bb.DataDim != bb.LatentDim {
+		return nil, nil, fmt.Errorf("%s: importance-weighted negatives need latent and data dimensions equal, not %d and %d", p.what, bb.LatentDim, bb.DataDim)
+	}
+	if batchNorm {
+		return nil, nil, fmt.Errorf("%s: importance-weighted negatives need a generator without BatchNormalization", p.what)
+	}
+	c := bounds.DefaultCertified()
+	ent, err := c.Entropy(bb, b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: importance-weighted negatives: %w", p.what, err)
+	}
+	m := b.Z.Shape()[0]
+	logW, eAll = t.Sub(ent.Samples, e), e // −log q − E
+	if w.broad > 0 {
+		eY, logWY, err := p.broadDraws(bb, w, max(1, int(math.Round(w.broad*float64(m)))))
+		if err != nil {
+			return nil, nil, err
+		}
+		logW, eAll = t.Concat(0, logW, logWY), t.Concat(0, e, eY)
+	}
+	return eAll, logW, t.Err()
+}
+
 // broadDraws adds rows draws y = mean + broadWidth·std ⊙ ε, ε ~ N(0, I) a
 // noise input of p, and returns their energies and their log-weights
 // −E(y) − log g(y), g the law of y.
 func (p *program) broadDraws(bb bounds.Nets, w weighting, rows int) (e, logW *autodiff.Node, err error) {
 	t := bb.Tape
-	D := bb.DataDim
-	if len(w.mean) != D || len(w.std) != D {
-		return nil, nil, fmt.Errorf("%s: broad draws: data moments of %d and %d features, want %d", p.what, len(w.mean), len(w.std), D)
+	g, err := p.broadLaw(bb.DataDim, w)
+	if err != nil {
+		return nil, nil, err
 	}
-	eps := t.Variable("importance_broad", autodiff.Zeros(t.Dtype(), rows, D))
-	p.noise = append(p.noise, eps)
-	scale, shift := make([]float64, rows*D), make([]float64, rows*D)
-	logNorm := float64(D) / 2 * math.Log(2*math.Pi) // −log g(y) = ½‖ε‖² + logNorm
-	for j := range D {
-		s := broadWidth * w.std[j]
-		if !(s > 0) {
-			s = broadWidth
-		}
-		logNorm += math.Log(s)
-		for i := range rows {
-			scale[i*D+j], shift[i*D+j] = s, w.mean[j]
-		}
-	}
-	y := t.Add(t.Mul(eps, t.Const(scale, rows, D)), t.Const(shift, rows, D))
+	y := g.draw(p, t, rows)
 	ey, err := bb.Energy(y)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: broad draws: %w", p.what, err)
 	}
 	ey = t.Reshape(ey, []int{rows})
-	negLogG := t.Affine(t.SumAxes(t.Square(eps), []int{1}, false), 0.5, logNorm)
-	return ey, t.Sub(negLogG, ey), t.Err()
+	return ey, t.Sub(t.Neg(g.logDensity(t, y)), ey), t.Err()
+}
+
+// dataDraws adds round(w.data·m) draws around the m rows of data and, if
+// w.broad > 0, round(w.broad·m) broad draws, and returns their energies
+// and their log-weights −E(y) − log g(y), g the mixture of the two laws
+// in the proportions drawn.
+func (p *program) dataDraws(bb bounds.Nets, data *autodiff.Node, w weighting) (e, logW *autodiff.Node, err error) {
+	t := bb.Tape
+	m, D := data.Shape()[0], bb.DataDim
+	if len(w.std) != D {
+		return nil, nil, fmt.Errorf("%s: data draws: data moments of %d features, want %d", p.what, len(w.std), D)
+	}
+	width := w.width
+	if width == 0 {
+		width = defaultDataWidth
+	}
+	h := make([]float64, D)
+	for j, s := range w.std {
+		h[j] = width * cmp.Or(max(s, 0), 1)
+	}
+	rows := max(1, int(math.Round(w.data*float64(m))))
+	idx := make([]int32, rows*D)
+	for i := range rows {
+		for j := range D {
+			idx[i*D+j] = int32((i%m)*D + j)
+		}
+	}
+	k := kernelLaw{centres: data, h: h}
+	y := k.draw(p, t, t.Gather(data, &autodiff.IndexMap{Name: "data draws", In: []int{m, D}, Out: []int{rows, D}, Index: idx}))
+	logG := k.logDensity(t, y)
+	if w.broad > 0 {
+		g, err := p.broadLaw(D, w)
+		if err != nil {
+			return nil, nil, err
+		}
+		nb := max(1, int(math.Round(w.broad*float64(m))))
+		y = t.Concat(0, y, g.draw(p, t, nb))
+		n := float64(rows + nb)
+		a := t.Affine(k.logDensity(t, y), 1, math.Log(float64(rows)/n))
+		b := t.Affine(g.logDensity(t, y), 1, math.Log(float64(nb)/n))
+		top := t.Max(a, b)
+		logG = t.Add(top, t.Log(t.Add(t.Exp(t.Sub(a, top)), t.Exp(t.Sub(b, top)))))
+	}
+	n := y.Shape()[0]
+	ey, err := bb.Energy(y)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: data draws: %w", p.what, err)
+	}
+	ey = t.Reshape(ey, []int{n})
+	return ey, t.Sub(t.Neg(logG), ey), t.Err()
+}
+
+// A gaussLaw is N(mean, diag(std²)).
+type gaussLaw struct{ mean, std []float64 }
+
+// broadLaw returns the broad draws' law, N(mean, (broadWidth·std)²) with
+// w's data moments.
+func (p *program) broadLaw(D int, w weighting) (gaussLaw, error) {
+	if len(w.mean) != D || len(w.std) != D {
+		return gaussLaw{}, fmt.Errorf("%s: broad draws: data moments of %d and %d features, want %d", p.what, len(w.mean), len(w.std), D)
+	}
+	s := make([]float64, D)
+	for j, v := range w.std {
+		s[j] = broadWidth * cmp.Or(max(v, 0), 1)
+	}
+	return gaussLaw{mean: w.mean, std: s}, nil
+}
+
+// draw returns rows draws mean + std ⊙ ε, ε ~ N(0, I) a noise input of p.
+func (g gaussLaw) draw(p *program, t *autodiff.Tape, rows int) *autodiff.Node {
+	D := len(g.mean)
+	eps := t.Variable("importance_broad", autodiff.Zeros(t.Dtype(), rows, D))
+	p.noise = append(p.noise, eps)
+	return t.Add(t.Mul(eps, t.Const(g.std, 1, D)), t.Const(g.mean, 1, D))
+}
+
+// logDensity returns log g(y) for each row of y.
+func (g gaussLaw) logDensity(t *autodiff.Tape, y *autodiff.Node) *autodiff.Node {
+	D := len(g.mean)
+	c := float64(D) / 2 * math.Log(2*math.Pi)
+	inv, shift := make([]float64, D), make([]float64, D)
+	for j, s := range g.std {
+		c += math.Log(s)
+		inv[j], shift[j] = 1/s, -g.mean[j]/s
+	}
+	u := t.Add(t.Mul(y, t.Const(inv, 1, D)), t.Const(shift, 1, D))
+	return t.Affine(t.SumAxes(t.Square(u), []int{1}, false), -0.5, -c)
+}
+
+// A kernelLaw is the kernel density of the rows of centres with Gaussian
+// kernels of standard deviations h: the mean of N(x_j, diag(h²)).
+type kernelLaw struct {
+	centres *autodiff.Node
+	h       []float64
+}
+
+// draw returns at ⊕ h ⊙ ε, ε ~ N(0, I) a noise input of p: one draw from
+// the kernel of each row of at (rows of centres).
+func (k kernelLaw) draw(p *program, t *autodiff.Tape, at *autodiff.Node) *autodiff.Node {
+	sh := at.Shape()
+	eps := t.Variable("importance_data", autodiff.Zeros(t.Dtype(), sh[0], sh[1]))
+	p.noise = append(p.noise, eps)
+	return t.Add(at, t.Mul(eps, t.Const(k.h, 1, len(k.h))))
+}
+
+// logDensity returns log k(y) for each row of y, by log-sum-exp over the
+// centres of −½‖(y − x_j)/h‖², expanded as ‖u‖² + ‖c_j‖² − 2 u·c_j.
+func (k kernelLaw) logDensity(t *autodiff.Tape, y *autodiff.Node) *autodiff.Node {
+	D, m := len(k.h), k.centres.Shape()[0]
+	inv := make([]float64, D)
+	c := float64(D)/2*math.Log(2*math.Pi) + math.Log(float64(m))
+	for j, h := range k.h {
+		inv[j] = 1 / h
+		c += math.Log(h)
+	}
+	u, cu := t.Mul(y, t.Const(inv, 1, D)), t.Mul(k.centres, t.Const(inv, 1, D))
+	uu := t.SumAxes(t.Square(u), []int{1}, true)                           // (n, 1)
+	cc := t.Reshape(t.SumAxes(t.Square(cu), []int{1}, false), []int{1, m}) // (1, m)
+	a := t.Affine(t.Sub(t.Add(uu, cc), t.Scale(t.MatMul(u, cu, false, true), 2)), -0.5, 0)
+	top := t.MaxAxes(a, []int{1})
+	lse := t.Add(t.Log(t.SumAxes(t.Exp(t.Sub(a, top)), []int{1}, true)), top)
+	return t.Affine(t.Reshape(lse, []int{y.Shape()[0]}), 1, -c)
 }

@@ -2,10 +2,12 @@ package train
 
 import (
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
 	"github.com/ebmpipe/ebmpipe/internal/testmodel"
 	"github.com/ebmpipe/ebmpipe/onnx"
 )
@@ -70,6 +72,17 @@ func TestImportanceInapplicable(t *testing.T) {
 		}
 		if _, ok := tr.energyProgram(10).scalars[colImportanceESS]; ok {
 			t.Errorf("%s: importance weights computed", c.name)
+		}
+		// The data draws need no log q: only the Langevin negatives
+		// turn them off.
+		o.ImportanceData, o.Out = 1, filepath.Join(t.TempDir(), "run")
+		notes = nil
+		if tr, err = NewTrainer(t.Context(), o, Hooks{Notice: func(m string) { notes = append(notes, m) }}); err != nil {
+			t.Fatalf("%s, data draws: %v", c.name, err)
+		}
+		_, ok := tr.energyProgram(10).scalars[colImportanceESS]
+		if off := c.name == "Langevin negatives"; ok == off || (len(notes) > 0) != off {
+			t.Errorf("%s, data draws: weights computed %v, notices %q", c.name, ok, notes)
 		}
 	}
 }
@@ -180,6 +193,70 @@ func TestImportanceBroad(t *testing.T) {
 			t.Errorf("q's samples alone: negative phase %v, want far from E_p[E] = 1", neg)
 		case broad > 0 && math.Abs(neg-1) > 5*se:
 			t.Errorf("with broad draws: negative phase %v, want E_p[E] = 1 ± %v (ESS %.0f)", neg, 5*se, ess)
+		}
+	}
+}
+
+// TestImportanceData checks the data draws on the generator of
+// TestImportanceBroad, which misses p_θ: with draws around the data rows
+// (kernels as wide as the data), alone or pooled with broad draws, the
+// weighted negative phase is within five standard errors of E_{p_θ}[E] = 1.
+func TestImportanceData(t *testing.T) {
+	ep, gp := quadraticPair(t, []float64{0.5, -0.25}, []float64{0.5, 0.25}, []float64{3, 3}, []float64{0.2, 0.2})
+	for _, broad := range []float64{0, 1} {
+		o := tinyOptions(t)
+		o.Energy, o.Generator, o.Upper = ep, gp, "none"
+		o.BatchSize, o.ImportanceNegatives, o.ImportanceFrom = 2000, 1, 0
+		o.ImportanceData, o.ImportanceWidth, o.ImportanceBroad = 1, 1, broad
+		_, p := firstEnergyStep(t, o)
+		neg := p.values["energy_data"] - p.lossVal
+		ess := p.values[colImportanceESS] * float64(o.BatchSize) * (1 + broad)
+		se := math.Sqrt(0.5 * 2 / ess)
+		if math.Abs(neg-1) > 5*se || ess < 100 {
+			t.Errorf("broad %v: negative phase %v, want E_p[E] = 1 ± %v (ESS %.0f)", broad, neg, 5*se, ess)
+		}
+	}
+}
+
+// TestKernelLogDensity checks the data draws' law, and its mixture with
+// the broad Gaussian, against the densities summed term by term.
+func TestKernelLogDensity(t *testing.T) {
+	const m, n, D = 5, 7, 3
+	r := rand.New(rand.NewPCG(1, 2))
+	c, y := make([]float64, m*D), make([]float64, n*D)
+	for i := range c {
+		c[i] = r.NormFloat64()
+	}
+	for i := range y {
+		y[i] = 2 * r.NormFloat64()
+	}
+	h, mean, std := []float64{0.3, 0.5, 1.5}, []float64{0.1, -0.2, 0.3}, []float64{2, 1, 3}
+	tp := autodiff.NewTape(autodiff.Float64)
+	k, g := kernelLaw{centres: tp.Const(c, m, D), h: h}, gaussLaw{mean: mean, std: std}
+	lk, lg := k.logDensity(tp, tp.Const(y, n, D)), g.logDensity(tp, tp.Const(y, n, D))
+	if err := autodiff.NewMachine(tp).Run(); err != nil {
+		t.Fatal(err)
+	}
+	normal := func(x, mu, s float64) float64 {
+		return math.Exp(-0.5*(x-mu)*(x-mu)/(s*s)) / (s * math.Sqrt(2*math.Pi))
+	}
+	for i := range n {
+		wantK, wantG := 0.0, 1.0
+		for j := range m {
+			v := 1.0
+			for d := range D {
+				v *= normal(y[i*D+d], c[j*D+d], h[d])
+			}
+			wantK += v / m
+		}
+		for d := range D {
+			wantG *= normal(y[i*D+d], mean[d], std[d])
+		}
+		if got := lk.Float64s()[i]; math.Abs(got-math.Log(wantK)) > 1e-9 {
+			t.Errorf("row %d: kernel log-density %v, want %v", i, got, math.Log(wantK))
+		}
+		if got := lg.Float64s()[i]; math.Abs(got-math.Log(wantG)) > 1e-9 {
+			t.Errorf("row %d: Gaussian log-density %v, want %v", i, got, math.Log(wantG))
 		}
 	}
 }

@@ -108,9 +108,10 @@ type Options struct {
 	NegativeNoiseScale    float64 `json:"negative-noise-scale,omitempty"`
 	// ImportanceNegatives α in [0, 1] mixes into the energy's negative
 	// phase the self-normalised importance-weighted mean of E(G(z)) with
-	// weights exp(−E)/q (importance.go); without latent and data
-	// dimensions equal, with a BatchNormalization generator or with
-	// NegativeLangevinSteps it is off, with a notice (stages.go). 0: off.
+	// weights exp(−E)/q (importance.go); with NegativeLangevinSteps,
+	// and without ImportanceData also without latent and data dimensions
+	// equal or with a BatchNormalization generator, it is off, with a
+	// notice (stages.go). 0: off.
 	// ImportanceFrom is the iteration (from 0) at which the mix starts;
 	// before it the negative phase is mean E(G(z)).
 	ImportanceNegatives float64 `json:"importance-negatives,omitempty"`
@@ -120,6 +121,14 @@ type Options struct {
 	// exp(−E) over its density and pooled with the generator's samples
 	// (importance.go: they see wells the generator never visits). 0: none.
 	ImportanceBroad float64 `json:"importance-broad,omitempty"`
+	// ImportanceData r > 0 takes the weighted negatives instead on
+	// r·BatchSize draws around the batch's data rows, from Gaussian
+	// kernels of standard deviation ImportanceWidth (0: 0.05) times the
+	// data's, pooled with the broad draws if any and weighted by exp(−E)
+	// over the mixture's density (importance.go: every well the data
+	// visits is sampled, whatever the generator covers). 0: none.
+	ImportanceData  float64 `json:"importance-data,omitempty"`
+	ImportanceWidth float64 `json:"importance-width,omitempty"`
 	// DiffusionSigmas, when set, replaces the noise levels of the
 	// diffusion bound (bounds.DefaultSigmas).
 	DiffusionSigmas []float64 `json:"diffusion-sigmas,omitempty"`

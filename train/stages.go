@@ -39,9 +39,10 @@ func (o Options) stageStarts() []int {
 
 // dropInapplicable turns off, with a notice, the energy step's tools the
 // networks cannot use, so that a recipe that sets them runs on any pair.
-// Importance-weighted negatives need latent and data dimensions equal and
-// a generator without BatchNormalization (log q is the density of the map
-// that draws the samples), and give way to cooperative negatives. Late
+// Importance-weighted negatives on the generator's samples need latent and
+// data dimensions equal and a generator without BatchNormalization (log q
+// is the density of the map that draws the samples); on data draws they
+// need neither. Either way they give way to cooperative negatives. Late
 // noise levels need the diffusion bound, and go with the importance
 // weights when those are dropped, since sharp wells without them let the
 // modes' weights run away (bench/density.md). It runs before the options
@@ -57,16 +58,16 @@ func (tr *Trainer) dropInapplicable(notice func(string)) {
 	if o.ImportanceNegatives > 0 {
 		why := ""
 		switch {
-		case D != d:
+		case D != d && o.ImportanceData == 0:
 			why = fmt.Sprintf("latent and data dimensions differ (%d and %d)", d, D)
-		case tr.gen.batchNorm():
+		case tr.gen.batchNorm() && o.ImportanceData == 0:
 			why = "the generator has BatchNormalization"
 		case o.NegativeLangevinSteps > 0:
 			why = fmt.Sprintf("--negative-langevin-steps %d gives the negatives", o.NegativeLangevinSteps)
 		}
 		if why != "" {
 			say("importance-weighted negatives (--importance-negatives %v) off: %s; the negative phase is mean E(G(z))", o.ImportanceNegatives, why)
-			o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceBroad = 0, 0, 0
+			o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceBroad, o.ImportanceData, o.ImportanceWidth = 0, 0, 0, 0, 0
 			if len(o.LateSigmas) > 0 {
 				say("late noise levels (--late-sigmas %s) off with them: sharp wells need the weights", commaList(o.LateSigmas))
 				o.LateSigmas, o.LateFrom = nil, 0
@@ -94,13 +95,13 @@ func (tr *Trainer) buildEnergyStages(dt autodiff.Dtype, dataDim, latentDim int) 
 	o := tr.o
 	tr.eStages = nil
 	var mean, std []float64
-	if o.ImportanceBroad > 0 {
+	if o.ImportanceBroad > 0 || o.ImportanceData > 0 {
 		mean, std = tr.data.Moments()
 	}
 	for _, from := range o.stageStarts() {
 		imp, upper := weighting{}, tr.upper
 		if o.ImportanceNegatives > 0 && from >= o.ImportanceFrom {
-			imp = weighting{alpha: o.ImportanceNegatives, broad: o.ImportanceBroad, mean: mean, std: std}
+			imp = weighting{alpha: o.ImportanceNegatives, broad: o.ImportanceBroad, data: o.ImportanceData, width: o.ImportanceWidth, mean: mean, std: std}
 		}
 		if len(o.LateSigmas) > 0 && from >= o.LateFrom {
 			upper = tr.lateUpper

@@ -154,7 +154,10 @@ func (o *Options) clearUnusedTools() {
 	}
 	o.clearUnusedNegatives()
 	if o.ImportanceNegatives == 0 {
-		o.ImportanceFrom, o.ImportanceBroad = 0, 0
+		o.ImportanceFrom, o.ImportanceBroad, o.ImportanceData, o.ImportanceWidth = 0, 0, 0, 0
+	}
+	if o.ImportanceData == 0 {
+		o.ImportanceWidth = 0
 	}
 	if len(o.LateSigmas) == 0 {
 		o.LateFrom = 0
