@@ -47,6 +47,9 @@ func (o *Options) checkImportance() []error {
 	if !(o.ImportanceBroad >= 0 && o.ImportanceBroad <= 4) {
 		return []error{fielderr.Errorf("{ImportanceBroad} %v: must be in [0, 4] (0: none)", o.ImportanceBroad)}
 	}
+	if !(o.ImportanceBroadWidth >= 0 && o.ImportanceBroadWidth <= 100) {
+		return []error{fielderr.Errorf("{ImportanceBroadWidth} %v: must be in [0, 100] (0: %v)", o.ImportanceBroadWidth, defaultBroadWidth)}
+	}
 	if !(o.ImportanceData >= 0 && o.ImportanceData <= 4) {
 		return []error{fielderr.Errorf("{ImportanceData} %v: must be in [0, 4] (0: none)", o.ImportanceData)}
 	}
@@ -61,7 +64,7 @@ func (o *Options) checkImportance() []error {
 
 // A weighting is the setting of an energy step's importance-weighted
 // negatives: alpha, 0 for none, and the broad draws, broad·m rows (0:
-// none) from N(mean, (broadWidth·std)²) with the data's per-feature mean
+// none) from N(mean, (wide·std)²) with the data's per-feature mean
 // and std, pooled with the generator's samples.
 //
 // The broad draws see where q does not go. The pooled estimate
@@ -89,6 +92,7 @@ func (o *Options) checkImportance() []error {
 type weighting struct {
 	alpha     float64
 	broad     float64
+	wide      float64 // the broad draws' width, in data stds (0: defaultBroadWidth)
 	data      float64 // data draws per batch row (0: none)
 	width     float64 // their kernel's standard deviation, in data stds
 	mean, std []float64
@@ -99,9 +103,9 @@ type weighting struct {
 // deviation.
 const defaultDataWidth = 0.05
 
-// broadWidth is the broad law's standard deviation in units of the
-// data's.
-const broadWidth = 2
+// defaultBroadWidth is the broad law's standard deviation in units of the
+// data's when Options.ImportanceBroadWidth is 0.
+const defaultBroadWidth = 2
 
 // importanceNegatives returns the negative phase above for the samples x
 // of the latent rows b.Z, whose energies are e (m or (m, 1)), on the nets
@@ -164,7 +168,7 @@ func (p *program) generatorDraws(bb bounds.Nets, b bounds.Batch, batchNorm bool,
 	return eAll, logW, t.Err()
 }
 
-// broadDraws adds rows draws y = mean + broadWidth·std ⊙ ε, ε ~ N(0, I) a
+// broadDraws adds rows draws y = mean + wide·std ⊙ ε, ε ~ N(0, I) a
 // noise input of p, and returns their energies and their log-weights
 // −E(y) − log g(y), g the law of y.
 func (p *program) broadDraws(bb bounds.Nets, w weighting, rows int) (e, logW *autodiff.Node, err error) {
@@ -235,7 +239,7 @@ func (p *program) dataDraws(bb bounds.Nets, data *autodiff.Node, w weighting) (e
 // A gaussLaw is N(mean, diag(std²)).
 type gaussLaw struct{ mean, std []float64 }
 
-// broadLaw returns the broad draws' law, N(mean, (broadWidth·std)²) with
+// broadLaw returns the broad draws' law, N(mean, (wide·std)²) with
 // w's data moments.
 func (p *program) broadLaw(D int, w weighting) (gaussLaw, error) {
 	if len(w.mean) != D || len(w.std) != D {
@@ -243,7 +247,7 @@ func (p *program) broadLaw(D int, w weighting) (gaussLaw, error) {
 	}
 	s := make([]float64, D)
 	for j, v := range w.std {
-		s[j] = broadWidth * cmp.Or(max(v, 0), 1)
+		s[j] = cmp.Or(w.wide, defaultBroadWidth) * cmp.Or(max(v, 0), 1)
 	}
 	return gaussLaw{mean: w.mean, std: s}, nil
 }

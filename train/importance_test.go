@@ -59,6 +59,7 @@ func TestImportanceInapplicable(t *testing.T) {
 	for _, c := range cases {
 		o := tinyOptions(t)
 		o.Upper, o.ImportanceNegatives, o.ImportanceFrom = "diffusion", 1, 5
+		o.ImportanceData, o.ImportanceBroad = 0, 0 // the generator's draws
 		o.LateSigmas, o.LateFrom = []float64{0.01}, 5
 		c.set(&o)
 		var notes []string
@@ -108,6 +109,7 @@ func TestImportanceNegatives(t *testing.T) {
 		o := tinyOptions(t)
 		o.Energy, o.Generator, o.Upper = ep, gp, "none"
 		o.BatchSize, o.ImportanceNegatives, o.ImportanceFrom = 20000, alpha, 0
+		o.ImportanceData, o.ImportanceBroad = 0, 0
 		if i == 2 {
 			o.ImportanceFrom = 1
 		}
@@ -184,6 +186,7 @@ func TestImportanceBroad(t *testing.T) {
 		o := tinyOptions(t)
 		o.Energy, o.Generator, o.Upper = ep, gp, "none"
 		o.BatchSize, o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceBroad = 20000, 1, 0, broad
+		o.ImportanceData, o.ImportanceBroadWidth = 0, 0
 		_, p := firstEnergyStep(t, o)
 		neg := p.values["energy_data"] - p.lossVal
 		ess := p.values[colImportanceESS] * float64(o.BatchSize) * (1 + broad)
@@ -207,7 +210,7 @@ func TestImportanceData(t *testing.T) {
 		o := tinyOptions(t)
 		o.Energy, o.Generator, o.Upper = ep, gp, "none"
 		o.BatchSize, o.ImportanceNegatives, o.ImportanceFrom = 2000, 1, 0
-		o.ImportanceData, o.ImportanceWidth, o.ImportanceBroad = 1, 1, broad
+		o.ImportanceData, o.ImportanceWidth, o.ImportanceBroad, o.ImportanceBroadWidth = 1, 1, broad, 0
 		_, p := firstEnergyStep(t, o)
 		neg := p.values["energy_data"] - p.lossVal
 		ess := p.values[colImportanceESS] * float64(o.BatchSize) * (1 + broad)

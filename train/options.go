@@ -121,6 +121,9 @@ type Options struct {
 	// exp(−E) over its density and pooled with the generator's samples
 	// (importance.go: they see wells the generator never visits). 0: none.
 	ImportanceBroad float64 `json:"importance-broad,omitempty"`
+	// ImportanceBroadWidth is the broad Gaussian's standard deviation in
+	// units of the data's (0: 2).
+	ImportanceBroadWidth float64 `json:"importance-broad-width,omitempty"`
 	// ImportanceData r > 0 takes the weighted negatives instead on
 	// r·BatchSize draws around the batch's data rows, from Gaussian
 	// kernels of standard deviation ImportanceWidth (0: 0.05) times the

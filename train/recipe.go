@@ -73,6 +73,9 @@ type recipe struct {
 	importanceFrom int
 	lateSigmas     []float64
 	lateFrom       int
+	// data, broad and broadWidth: Options.ImportanceData,
+	// ImportanceBroad and ImportanceBroadWidth (0: none, none, 2).
+	data, broad, broadWidth float64
 }
 
 var recipes = func() []recipe {
@@ -84,6 +87,7 @@ var recipes = func() []recipe {
 		ema:        0.999,
 		importance: 1, importanceFrom: 10000,
 		lateSigmas: []float64{0.005, 0.01, 0.015, 0.02}, lateFrom: 10000,
+		data: 1, broad: 0.25, broadWidth: 8,
 	}
 	paper := recipe{
 		name:  RecipePaper,
@@ -95,6 +99,7 @@ var recipes = func() []recipe {
 	modes.name = RecipeModes
 	modes.sigmas, modes.importance, modes.importanceFrom = []float64{0.005, 0.01, 0.015, 0.02}, 0.5, 10000
 	modes.lateSigmas, modes.lateFrom = nil, 0
+	modes.data, modes.broad, modes.broadWidth = 0, 0, 0
 	return []recipe{def, paper, modes}
 }()
 
@@ -113,8 +118,9 @@ func Recipes() []string {
 // so that each bound takes its own weights; LambdaGPDecay off), Adam's
 // rates and β2, the learning-rate schedule (LRSchedule, LRWarmup,
 // LRDecaySteps, LRFinal), the parameter average (EMA), the diffusion
-// bound's noise levels (DiffusionSigmas) and the negative phase
-// (ImportanceNegatives, ImportanceFrom). Other options
+// bound's noise levels (DiffusionSigmas, LateSigmas, LateFrom) and the
+// negative phase (ImportanceNegatives, ImportanceFrom, ImportanceData,
+// ImportanceWidth, ImportanceBroad, ImportanceBroadWidth). Other options
 // are kept. An unknown name is an error naming it and the recipes.
 func (o *Options) ApplyRecipe(name string) error {
 	for _, r := range recipes {
@@ -136,6 +142,8 @@ func (r recipe) apply(o *Options) {
 	o.DiffusionSigmas = slices.Clone(r.sigmas)
 	o.ImportanceNegatives, o.ImportanceFrom = r.importance, r.importanceFrom
 	o.LateSigmas, o.LateFrom = slices.Clone(r.lateSigmas), r.lateFrom
+	o.ImportanceData, o.ImportanceWidth = r.data, 0
+	o.ImportanceBroad, o.ImportanceBroadWidth = r.broad, r.broadWidth
 }
 
 // recipeHint names the recipe, if any, that o's identity matches that of

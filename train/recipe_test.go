@@ -30,6 +30,7 @@ func TestDefaultOptionsRecipe(t *testing.T) {
 	want.Upper, want.LREnergy, want.LRGenerator, want.LRSchedule = "gp", 2e-4, 2e-4, ScheduleConstant
 	want.EMA, want.LRWarmup, want.LRDecaySteps, want.LRFinal = 0, 0, 0, 0
 	want.ImportanceNegatives, want.ImportanceFrom, want.LateSigmas, want.LateFrom = 0, 0, nil, 0
+	want.ImportanceData, want.ImportanceBroad, want.ImportanceBroadWidth = 0, 0, 0
 	if !reflect.DeepEqual(paper, want) {
 		t.Errorf("recipe paper:\n%+v\nwant:\n%+v", paper, want)
 	}
@@ -45,6 +46,7 @@ func TestDefaultOptionsRecipe(t *testing.T) {
 	want = DefaultOptions()
 	want.DiffusionSigmas, want.ImportanceNegatives, want.ImportanceFrom = []float64{0.005, 0.01, 0.015, 0.02}, 0.5, 10000
 	want.LateSigmas, want.LateFrom = nil, 0
+	want.ImportanceData, want.ImportanceBroad, want.ImportanceBroadWidth = 0, 0, 0
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("recipe modes:\n%+v\nwant:\n%+v", o, want)
 	}

@@ -67,7 +67,7 @@ func (tr *Trainer) dropInapplicable(notice func(string)) {
 		}
 		if why != "" {
 			say("importance-weighted negatives (--importance-negatives %v) off: %s; the negative phase is mean E(G(z))", o.ImportanceNegatives, why)
-			o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceBroad, o.ImportanceData, o.ImportanceWidth = 0, 0, 0, 0, 0
+			o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceBroad, o.ImportanceBroadWidth, o.ImportanceData, o.ImportanceWidth = 0, 0, 0, 0, 0, 0
 			if len(o.LateSigmas) > 0 {
 				say("late noise levels (--late-sigmas %s) off with them: sharp wells need the weights", commaList(o.LateSigmas))
 				o.LateSigmas, o.LateFrom = nil, 0
@@ -101,7 +101,7 @@ func (tr *Trainer) buildEnergyStages(dt autodiff.Dtype, dataDim, latentDim int) 
 	for _, from := range o.stageStarts() {
 		imp, upper := weighting{}, tr.upper
 		if o.ImportanceNegatives > 0 && from >= o.ImportanceFrom {
-			imp = weighting{alpha: o.ImportanceNegatives, broad: o.ImportanceBroad, data: o.ImportanceData, width: o.ImportanceWidth, mean: mean, std: std}
+			imp = weighting{alpha: o.ImportanceNegatives, broad: o.ImportanceBroad, wide: o.ImportanceBroadWidth, data: o.ImportanceData, width: o.ImportanceWidth, mean: mean, std: std}
 		}
 		if len(o.LateSigmas) > 0 && from >= o.LateFrom {
 			upper = tr.lateUpper

@@ -159,6 +159,9 @@ func (o *Options) clearUnusedTools() {
 	if o.ImportanceData == 0 {
 		o.ImportanceWidth = 0
 	}
+	if o.ImportanceBroad == 0 {
+		o.ImportanceBroadWidth = 0
+	}
 	if len(o.LateSigmas) == 0 {
 		o.LateFrom = 0
 	}
