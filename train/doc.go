@@ -37,11 +37,17 @@
 // Options.ImportanceFrom on, so that its gradient estimates the
 // likelihood's: the plain phase compares the data with q only, and
 // nothing then sets the weights of p_θ's separated modes
-// (bench/density.md). The energy step is one program per stage
-// (stages.go), so the weights cost nothing before they start; where the
-// networks cannot use them (latent and data dimensions differ, a
-// BatchNormalization generator, cooperative negatives) they are off with
-// a notice, and the late noise levels with them.
+// (bench/density.md). Weighted on the generator's samples they are only
+// as good as its cover of the modes; Options.ImportanceData takes them
+// instead on draws around the data rows and Options.ImportanceBroad on a
+// wide Gaussian, both of known density, so that they set every mode's
+// weight whatever the generator covers and raise the energy where it
+// falls away from the data (RecipeDefault does; bench/density.md §7).
+// The energy step is one program per stage (stages.go), so the weights
+// cost nothing before they start; where the networks cannot use them
+// (cooperative negatives; on the generator's samples also latent and
+// data dimensions that differ or a BatchNormalization generator) they
+// are off with a notice, and the late noise levels with them.
 //
 // A Pair loads a trained energy and generator to measure their bounds, as
 // the trainer's certified-bracket monitor does during training.

@@ -18,17 +18,15 @@ const (
 	// evaluated and exported, and a late stage from iteration 10 000: the
 	// diffusion bound's noise levels drop from 0.01–0.1 to 0.005–0.02,
 	// which steepens the walls between modes, and the energy's negatives
-	// are importance-weighted (α = 1), which sets the modes' weights that
-	// the sharp walls would otherwise let run away (bench/density.md,
-	// "The late stage"). Its first 10 000 iterations are the recipe before
-	// the late stage (rows d-lr3e3-w200 of bench/study-results.csv), which
-	// does not drift but leaves broad wells: +0.31, +0.18 and +0.38 on
-	// 25gaussians at 20 000 iterations, where with the late stage it
-	// scores +1.59, +1.05 and +1.05 (seeds 1, 2, 3; truth +2.02; rows
-	// sw1). Past the 20 000-iteration horizon three of the study's ten
-	// runs drift (25gaussians seeds 2 and 3 to −0.56 and −5.10, moons not
-	// normalisable, at 50 000), where without the late stage none did.
-	// RecipePaper scores −19.2 there (seed 1, bench/drift.md).
+	// are importance-weighted (α = 1) on draws around the data rows and
+	// from a Gaussian eight times as wide as the data (one and a quarter
+	// batches), which sets the modes' weights whatever the generator
+	// covers and keeps the energy from falling far from the data
+	// (bench/density.md §7). Its first 10 000 iterations are the recipe
+	// before the late stage (rows d-lr3e3-w200 of
+	// bench/study-results.csv), which does not drift but leaves broad
+	// wells. Rows swdb8 have it on every toy set to 50 000 iterations.
+	// RecipePaper scores −19.2 on 25gaussians (seed 1, bench/drift.md).
 	RecipeDefault = "default"
 	// RecipePaper is the paper's toy recipe, as its public code runs it:
 	// the Jacobian and gradient-penalty bounds at the bounds' own weights

@@ -64,8 +64,8 @@ func TrainFlags(fs *pflag.FlagSet, o *train.Options) {
 	fs.IntVar(&o.AnnealSteps, "anneal-steps", o.AnnealSteps, "iterations of the generator's annealing (--anneal-from)")
 	fs.IntVar(&o.NegativeLangevinSteps, "negative-langevin-steps", o.NegativeLangevinSteps, "take the energy's negative phase on the generator's samples moved by this many Langevin steps on the energy (cooperative training; the bounds stay on the generator's samples; 0: off)")
 	fs.Float64Var(&o.NegativeStepSize, "negative-step-size", o.NegativeStepSize, "step size η of --negative-langevin-steps: x ← x − (η/2)∇E(x) + s√η·ξ")
-	fs.Float64Var(&o.ImportanceNegatives, "importance-negatives", o.ImportanceNegatives, "weight α in [0, 1] of the importance-weighted negative phase: the energy's loss takes (1-α)·mean E(G(z)) + α·Σ w_i E(G(z_i)), w ∝ exp(-E)/q self-normalised over the batch, the likelihood's gradient when α = 1 (needs latent and data dimensions equal; 0: off)")
-	fs.Float64Var(&o.ImportanceBroad, "importance-broad", o.ImportanceBroad, "add to --importance-negatives R·batch draws from a Gaussian twice as wide as the data, weighted by exp(-E) over its density and pooled with the generator's samples, so that wells the generator never visits are raised too (0: none)")
+	fs.Float64Var(&o.ImportanceNegatives, "importance-negatives", o.ImportanceNegatives, "weight α in [0, 1] of the importance-weighted negative phase: the energy's loss takes (1-α)·mean E(G(z)) + α·Σ w_i E(G(z_i)), w ∝ exp(-E)/q self-normalised over the batch, the likelihood's gradient when α = 1; with --importance-data the weighted mean is taken on other draws (without it, needs latent and data dimensions equal; 0: off)")
+	fs.Float64Var(&o.ImportanceBroad, "importance-broad", o.ImportanceBroad, "add to --importance-negatives R·batch draws from a Gaussian --importance-broad-width times as wide as the data, weighted by exp(-E) over its density and pooled with the generator's samples (or with --importance-data's, over the two laws' mixture), so that where the energy falls away from the data is raised too (0: none)")
 	fs.Float64Var(&o.ImportanceBroadWidth, "importance-broad-width", o.ImportanceBroadWidth, "standard deviation of --importance-broad's Gaussian, in units of the data's (0: 2)")
 	fs.Float64Var(&o.ImportanceData, "importance-data", o.ImportanceData, "take --importance-negatives' weighted mean instead on R·batch draws around the batch's data rows (Gaussian kernels of --importance-width), pooled with --importance-broad's and weighted by exp(-E) over the mixture's density, so every well the data visits is sampled whatever the generator covers; needs neither d = D nor a generator without BatchNormalization (0: none)")
 	fs.Float64Var(&o.ImportanceWidth, "importance-width", o.ImportanceWidth, "standard deviation of --importance-data's kernels, in units of the data's (0: 0.05)")
@@ -262,7 +262,7 @@ func recipeUsage(fs *pflag.FlagSet, o *train.Options) string {
 	}
 	return fmt.Sprintf("named `RECIPE` setting the bounds, their weights, Adam, its schedule and --ema: %s; "+
 		"the flags not shown are 0 or off, and each bound takes its own weights (gp: λ_GP %v, τ %v; diffusion: λ %v). "+
-		"paper is the paper's toy settings, which drift on long runs; default is the recipe that holds up where paper drifts (bench/drift.md), with a late stage from 10 000 iterations (bench/density.md; past 20 000 iterations it can drift); "+
+		"paper is the paper's toy settings, which drift on long runs; default is the recipe that holds up where paper drifts (bench/drift.md), with a late stage from 10 000 iterations (bench/density.md); "+
 		"modes is experimental: it reaches +1.5 nats and 24–25 modes on 25gaussians at 20 000 iterations but fails on 8gaussians and pinwheel (bench/density.md). "+
 		"Flags given explicitly win over the recipe, in any order",
 		strings.Join(parts, ", "), bounds.DefaultGPLambda, bounds.DefaultGPTau, bounds.NewDiffusion().Lambda)
