@@ -1,8 +1,10 @@
 package train
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -261,5 +263,35 @@ func TestKernelLogDensity(t *testing.T) {
 		if got := lg.Float64s()[i]; math.Abs(got-math.Log(wantG)) > 1e-9 {
 			t.Errorf("row %d: Gaussian log-density %v, want %v", i, got, math.Log(wantG))
 		}
+	}
+}
+
+// TestImportanceDataDimension checks that data draws are dropped, with a
+// notice, for data of more than maxDataDrawFeatures features, the
+// weights falling back to the generator's samples without broad draws.
+func TestImportanceDataDimension(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a,b,c\n")
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		fmt.Fprintf(&b, "%g,%g,%g\n", r.NormFloat64(), r.NormFloat64(), r.NormFloat64())
+	}
+	path := filepath.Join(t.TempDir(), "three.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := tinyOptions(t)
+	o.Data, o.DataRows = path, 0
+	o.Energy, o.Generator = "mlp:3-8-1:prelu", "mlp:3-8-3:prelu"
+	o.Upper, o.ImportanceNegatives, o.ImportanceFrom = "diffusion", 1, 5
+	o.ImportanceData, o.ImportanceBroad, o.ImportanceBroadWidth = 1, 0.25, 8
+	var notes []string
+	tr, err := NewTrainer(t.Context(), o, Hooks{Notice: func(m string) { notes = append(notes, m) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tr.o
+	if len(notes) != 1 || !strings.Contains(notes[0], "3 features") || got.ImportanceData != 0 || got.ImportanceBroad != 0 || got.ImportanceNegatives != 1 {
+		t.Errorf("notices %q, options %+v: want data and broad draws off, the weights on", notes, got)
 	}
 }

@@ -129,7 +129,8 @@ type Options struct {
 	// kernels of standard deviation ImportanceWidth (0: 0.05) times the
 	// data's, pooled with the broad draws if any and weighted by exp(−E)
 	// over the mixture's density (importance.go: every well the data
-	// visits is sampled, whatever the generator covers). 0: none.
+	// visits is sampled, whatever the generator covers). Data of more
+	// than two features drop them with a notice (stages.go). 0: none.
 	ImportanceData  float64 `json:"importance-data,omitempty"`
 	ImportanceWidth float64 `json:"importance-width,omitempty"`
 	// DiffusionSigmas, when set, replaces the noise levels of the

@@ -37,12 +37,21 @@ func (o Options) stageStarts() []int {
 	return slices.Compact(starts)
 }
 
+// maxDataDrawFeatures is the most features for which the importance
+// weights are taken on data draws. Kernel weights degenerate with the
+// dimension: after 300 weighted iterations on a two-cluster Gaussian set
+// their effective sample size was 29 % of the draws with 2 features,
+// 4.6 % with 4, 2.1 % with 8, 1.4 % with 16 and 0.5 % with 64
+// (bench/density.md §7).
+const maxDataDrawFeatures = 2
+
 // dropInapplicable turns off, with a notice, the energy step's tools the
 // networks cannot use, so that a recipe that sets them runs on any pair.
-// Importance-weighted negatives on the generator's samples need latent and
-// data dimensions equal and a generator without BatchNormalization (log q
-// is the density of the map that draws the samples); on data draws they
-// need neither. Either way they give way to cooperative negatives. Late
+// Importance weights on data draws need at most maxDataDrawFeatures
+// features; beyond, they fall back to the generator's samples, which need
+// latent and data dimensions equal and a generator without
+// BatchNormalization (log q is the density of the map that draws the
+// samples). Either way they give way to cooperative negatives. Late
 // noise levels need the diffusion bound, and go with the importance
 // weights when those are dropped, since sharp wells without them let the
 // modes' weights run away (bench/density.md). It runs before the options
@@ -55,6 +64,10 @@ func (tr *Trainer) dropInapplicable(notice func(string)) {
 		}
 	}
 	D, d := tr.data.Width, tr.gen.inWidth
+	if o.ImportanceNegatives > 0 && o.ImportanceData > 0 && D > maxDataDrawFeatures {
+		say("importance weights on data draws (--importance-data %v) off: the data have %d features, and beyond %d the kernel weights degenerate (bench/density.md §7); the weights are taken on the generator's samples, without broad draws", o.ImportanceData, D, maxDataDrawFeatures)
+		o.ImportanceData, o.ImportanceWidth, o.ImportanceBroad, o.ImportanceBroadWidth = 0, 0, 0, 0
+	}
 	if o.ImportanceNegatives > 0 {
 		why := ""
 		switch {
