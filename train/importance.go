@@ -29,6 +29,10 @@ import (
 // one and its latent and data dimensions are equal; the latter is
 // required. The generator's loss and every bound stay unchanged.
 //
+// Options.ImportanceData takes the weighted mean on draws around the data
+// rows instead, whose law does not depend on the generator (weighting,
+// below).
+//
 // The weights are only as good as q covers p_θ: from the start of a run,
 // when the generator is a cloud and the energy sharpens, one well that q
 // misses takes all the mass (bench/density.md); ImportanceFrom lets the
@@ -74,9 +78,11 @@ func (o *Options) checkImportance() []error {
 // the laws. Where p_θ gathers mass that the generator never visits (a
 // well far from the data) the broad draws that land there carry large
 // weights and raise the energy there; the generator's samples alone never
-// would. In the study they did not keep the default's moons energy
-// normalisable past 40 000 iterations, where it falls beyond their reach
-// (bench/density.md §6), so Options.ImportanceBroad is off by default.
+// would. Pooled with the generator's samples and twice the data's width
+// they did not keep the moons energy normalisable past 40 000 iterations,
+// where it falls beyond their reach (bench/density.md §6); eight times
+// the data's width, with the data draws below, they did (§7), and that is
+// the default.
 //
 // With data draws (Options.ImportanceData r > 0) the generator's samples
 // leave the weighted estimate: it is taken on r·m draws around the
@@ -115,8 +121,10 @@ const defaultBroadWidth = 2
 // The program is the energy step of the stage that starts at
 // Options.ImportanceFrom (stages.go); before it the step has no weights
 // and does not compute log q.
-// A generator with BatchNormalization is refused: its density is that of
-// the inference-mode map, its training samples another map's.
+// With w.data > 0 the weighted mean is taken on data draws instead
+// (dataDraws). On the generator's samples, a generator with
+// BatchNormalization is refused: its density is that of the
+// inference-mode map, its training samples another map's.
 func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm bool, e *autodiff.Node, w weighting) (*autodiff.Node, error) {
 	t := bb.Tape
 	m := b.Z.Shape()[0]
