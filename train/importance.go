@@ -68,7 +68,7 @@ func (o *Options) checkImportance() []error {
 
 // A weighting is the setting of an energy step's importance-weighted
 // negatives: alpha, 0 for none, and the broad draws, broad·m rows (0:
-// none) from N(mean, (wide·std)²) with the data's per-feature mean
+// none) from N(mean, (broadWidth·std)²) with the data's per-feature mean
 // and std, pooled with the generator's samples.
 //
 // The broad draws see where q does not go. The pooled estimate
@@ -96,12 +96,21 @@ func (o *Options) checkImportance() []error {
 // generator's log-density is not needed, so neither are d = D nor a
 // generator without BatchNormalization.
 type weighting struct {
-	alpha     float64
-	broad     float64
-	wide      float64 // the broad draws' width, in data stds (0: defaultBroadWidth)
-	data      float64 // data draws per batch row (0: none)
-	width     float64 // their kernel's standard deviation, in data stds
-	mean, std []float64
+	alpha      float64
+	broad      float64
+	broadWidth float64 // the broad law's std, in data stds (0: defaultBroadWidth)
+	data       float64 // data draws per batch row (0: none)
+	dataWidth  float64 // their kernels' std, in data stds (0: defaultDataWidth)
+	mean, std  []float64
+}
+
+// scaledStd returns k·std, a feature whose std is not positive taking 1.
+func scaledStd(std []float64, k float64) []float64 {
+	s := make([]float64, len(std))
+	for j, v := range std {
+		s[j] = k * cmp.Or(max(v, 0), 1)
+	}
+	return s
 }
 
 // defaultDataWidth is the data draws' kernel width when
@@ -176,7 +185,7 @@ func (p *program) generatorDraws(bb bounds.Nets, b bounds.Batch, batchNorm bool,
 	return eAll, logW, t.Err()
 }
 
-// broadDraws adds rows draws y = mean + wide·std ⊙ ε, ε ~ N(0, I) a
+// broadDraws adds rows draws y = mean + broadWidth·std ⊙ ε, ε ~ N(0, I) a
 // noise input of p, and returns their energies and their log-weights
 // −E(y) − log g(y), g the law of y.
 func (p *program) broadDraws(bb bounds.Nets, w weighting, rows int) (e, logW *autodiff.Node, err error) {
@@ -204,14 +213,6 @@ func (p *program) dataDraws(bb bounds.Nets, data *autodiff.Node, w weighting) (e
 	if len(w.std) != D {
 		return nil, nil, fmt.Errorf("%s: data draws: data moments of %d features, want %d", p.what, len(w.std), D)
 	}
-	width := w.width
-	if width == 0 {
-		width = defaultDataWidth
-	}
-	h := make([]float64, D)
-	for j, s := range w.std {
-		h[j] = width * cmp.Or(max(s, 0), 1)
-	}
 	rows := max(1, int(math.Round(w.data*float64(m))))
 	idx := make([]int32, rows*D)
 	for i := range rows {
@@ -219,10 +220,12 @@ func (p *program) dataDraws(bb bounds.Nets, data *autodiff.Node, w weighting) (e
 			idx[i*D+j] = int32((i%m)*D + j)
 		}
 	}
-	k := kernelLaw{centres: data, h: h}
+	k := kernelLaw{centres: data, h: scaledStd(w.std, cmp.Or(w.dataWidth, defaultDataWidth))}
 	y := k.draw(p, t, t.Gather(data, &autodiff.IndexMap{Name: "data draws", In: []int{m, D}, Out: []int{rows, D}, Index: idx}))
-	logG := k.logDensity(t, y)
-	if w.broad > 0 {
+	var logG *autodiff.Node
+	if w.broad == 0 {
+		logG = k.logDensity(t, y)
+	} else {
 		g, err := p.broadLaw(D, w)
 		if err != nil {
 			return nil, nil, err
@@ -247,17 +250,13 @@ func (p *program) dataDraws(bb bounds.Nets, data *autodiff.Node, w weighting) (e
 // A gaussLaw is N(mean, diag(std²)).
 type gaussLaw struct{ mean, std []float64 }
 
-// broadLaw returns the broad draws' law, N(mean, (wide·std)²) with
+// broadLaw returns the broad draws' law, N(mean, (broadWidth·std)²) with
 // w's data moments.
 func (p *program) broadLaw(D int, w weighting) (gaussLaw, error) {
 	if len(w.mean) != D || len(w.std) != D {
 		return gaussLaw{}, fmt.Errorf("%s: broad draws: data moments of %d and %d features, want %d", p.what, len(w.mean), len(w.std), D)
 	}
-	s := make([]float64, D)
-	for j, v := range w.std {
-		s[j] = cmp.Or(w.wide, defaultBroadWidth) * cmp.Or(max(v, 0), 1)
-	}
-	return gaussLaw{mean: w.mean, std: s}, nil
+	return gaussLaw{mean: w.mean, std: scaledStd(w.std, cmp.Or(w.broadWidth, defaultBroadWidth))}, nil
 }
 
 // draw returns rows draws mean + std ⊙ ε, ε ~ N(0, I) a noise input of p.

@@ -117,9 +117,11 @@ type Options struct {
 	ImportanceNegatives float64 `json:"importance-negatives,omitempty"`
 	ImportanceFrom      int     `json:"importance-from,omitempty"`
 	// ImportanceBroad r > 0 adds to the weighted negatives r·BatchSize
-	// draws from a Gaussian twice as wide as the data, weighted by
-	// exp(−E) over its density and pooled with the generator's samples
-	// (importance.go: they see wells the generator never visits). 0: none.
+	// draws from a Gaussian ImportanceBroadWidth times as wide as the
+	// data, weighted by exp(−E) over its density and pooled with the
+	// generator's samples, or with ImportanceData's draws over the two
+	// laws' mixture (importance.go: they see where the energy falls away
+	// from the data). 0: none.
 	ImportanceBroad float64 `json:"importance-broad,omitempty"`
 	// ImportanceBroadWidth is the broad Gaussian's standard deviation in
 	// units of the data's (0: 2).

@@ -164,7 +164,7 @@ func buildProgram(energy, coop bool, imp weighting, nets []*network, lower bound
 			p.scalars[k] = v
 		}
 	}
-	p.noise = append(slices.Clone(est.Noise), p.noise...) // the bound's, then the broad draws'
+	p.noise = append(slices.Clone(est.Noise), p.noise...) // the bound's, then the importance draws'
 	if err := p.scheduleWeight(name, est); err != nil {
 		return nil, err
 	}
