@@ -80,7 +80,7 @@ func (tr *Trainer) dropInapplicable(notice func(string)) {
 		}
 		if why != "" {
 			say("importance-weighted negatives (--importance-negatives %v) off: %s; the negative phase is mean E(G(z))", o.ImportanceNegatives, why)
-			o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceBroad, o.ImportanceBroadWidth, o.ImportanceData, o.ImportanceWidth = 0, 0, 0, 0, 0, 0
+			o.importanceOff()
 			if len(o.LateSigmas) > 0 {
 				say("late noise levels (--late-sigmas %s) off with them: sharp wells need the weights", commaList(o.LateSigmas))
 				o.LateSigmas, o.LateFrom = nil, 0

@@ -154,7 +154,7 @@ func (o *Options) clearUnusedTools() {
 	}
 	o.clearUnusedNegatives()
 	if o.ImportanceNegatives == 0 {
-		o.ImportanceFrom, o.ImportanceBroad, o.ImportanceData, o.ImportanceWidth = 0, 0, 0, 0
+		o.importanceOff()
 	}
 	if o.ImportanceData == 0 {
 		o.ImportanceWidth = 0
@@ -165,4 +165,11 @@ func (o *Options) clearUnusedTools() {
 	if len(o.LateSigmas) == 0 {
 		o.LateFrom = 0
 	}
+}
+
+// importanceOff turns the importance-weighted negatives off, with every
+// option that only they use.
+func (o *Options) importanceOff() {
+	o.ImportanceNegatives, o.ImportanceFrom = 0, 0
+	o.ImportanceBroad, o.ImportanceBroadWidth, o.ImportanceData, o.ImportanceWidth = 0, 0, 0, 0
 }
