@@ -26,7 +26,7 @@ func TestAnneal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := tr.gProg
+			p := tr.gStages[0].p
 			if err := p.run(c.step, tr.sampler, tr.zRNG, tr.noise); err != nil {
 				t.Fatal(err)
 			}

@@ -98,7 +98,7 @@ func TestBatchNormJacobianExact(t *testing.T) {
 
 			// One generator step; its per-sample entropy terms against
 			// finite differences of the inference-mode generator.
-			p := tr.gProg
+			p := tr.gStages[0].p
 			if err := p.run(tr.step, tr.sampler, tr.zRNG, tr.noise); err != nil {
 				t.Fatal(err)
 			}

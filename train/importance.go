@@ -60,6 +60,18 @@ func (o *Options) checkImportance() []error {
 	if !(o.ImportanceWidth >= 0 && o.ImportanceWidth <= 1) {
 		return []error{fielderr.Errorf("{ImportanceWidth} %v: must be in [0, 1] (0: %v)", o.ImportanceWidth, defaultDataWidth)}
 	}
+	if !(o.GeneratorMatch >= 0 && o.GeneratorMatch <= 1e4) {
+		return []error{fielderr.Errorf("{GeneratorMatch} %v: must be in [0, 10000] (0: off)", o.GeneratorMatch)}
+	}
+	if o.GeneratorMatchSteps < 0 || o.GeneratorMatchFrom < 0 {
+		return []error{fielderr.Errorf("{GeneratorMatchFrom} %d, {GeneratorMatchSteps} %d: must not be negative", o.GeneratorMatchFrom, o.GeneratorMatchSteps)}
+	}
+	if k := o.GeneratorMatchKind; k != "" && k != MatchEnergy && k != MatchNearest {
+		return []error{fielderr.Errorf("{GeneratorMatchKind} %q: want %s", k, oneOf([]string{MatchEnergy, MatchNearest}))}
+	}
+	if o.GeneratorMatch > 0 && (o.ImportanceNegatives == 0 || o.ImportanceData == 0) {
+		return []error{fielderr.Errorf("{GeneratorMatch} %v: needs {ImportanceNegatives} and {ImportanceData} (its target is their weighted draws)", o.GeneratorMatch)}
+	}
 	if o.ImportanceFrom < 0 {
 		return []error{fielderr.Errorf("{ImportanceFrom} %d: must not be negative", o.ImportanceFrom)}
 	}
@@ -101,7 +113,14 @@ type weighting struct {
 	broadWidth float64 // the broad law's std, in data stds (0: defaultBroadWidth)
 	data       float64 // data draws per batch row (0: none)
 	dataWidth  float64 // their kernels' std, in data stds (0: defaultDataWidth)
-	mean, std  []float64
+	// match, in a generator step, weighs the energy distance between the
+	// generator's samples and the weighted data draws (match.go); 0: none.
+	match float64
+	// matchFrom and matchSteps: the match term's weight falls linearly
+	// from match at iteration matchFrom to 0 matchSteps later (0: constant).
+	matchFrom, matchSteps int
+	matchKind             string
+	mean, std             []float64
 }
 
 // scaledStd returns k·std, a feature whose std is not positive taking 1.
@@ -141,20 +160,26 @@ func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm 
 	var logW, eAll *autodiff.Node // −log(law density) − E of each draw, and E
 	var err error
 	if w.data > 0 {
-		eAll, logW, err = p.dataDraws(bb, b.Data, w)
+		_, eAll, logW, err = p.dataDraws(bb, b.Data, w)
 	} else {
 		eAll, logW, err = p.generatorDraws(bb, b, batchNorm, e, w)
 	}
 	if err != nil {
 		return nil, err
 	}
-	logW = t.StopGradient(logW)
-	wt := t.Exp(t.Sub(logW, t.MaxAxes(logW, []int{0})))
-	wt = t.Div(wt, t.Sum(wt))
+	wt := normalisedWeights(t, logW)
 	n := eAll.Shape()[0]
 	p.scalars[colImportanceESS] = t.Scale(t.Div(t.Const([]float64{1}), t.Sum(t.Square(wt))), 1/float64(n))
 	neg := t.Add(t.Scale(t.Mean(e), 1-w.alpha), t.Scale(t.Sum(t.Mul(wt, eAll)), w.alpha))
 	return neg, t.Err()
+}
+
+// normalisedWeights returns the self-normalised weights w̃ =
+// softmax(logW), held constant (no gradient flows through them).
+func normalisedWeights(t *autodiff.Tape, logW *autodiff.Node) *autodiff.Node {
+	logW = t.StopGradient(logW)
+	wt := t.Exp(t.Sub(logW, t.MaxAxes(logW, []int{0})))
+	return t.Div(wt, t.Sum(wt))
 }
 
 // generatorDraws returns the energies e of the generator's samples of the
@@ -203,15 +228,15 @@ func (p *program) broadDraws(bb bounds.Nets, w weighting, rows int) (e, logW *au
 	return ey, t.Sub(t.Neg(g.logDensity(t, y)), ey), t.Err()
 }
 
-// dataDraws adds round(w.data·m) draws around the m rows of data and, if
-// w.broad > 0, round(w.broad·m) broad draws, and returns their energies
-// and their log-weights −E(y) − log g(y), g the mixture of the two laws
-// in the proportions drawn.
-func (p *program) dataDraws(bb bounds.Nets, data *autodiff.Node, w weighting) (e, logW *autodiff.Node, err error) {
+// dataDraws adds round(w.data·m) draws y around the m rows of data and,
+// if w.broad > 0, round(w.broad·m) broad draws, and returns them, their
+// energies and their log-weights −E(y) − log g(y), g the mixture of the
+// two laws in the proportions drawn.
+func (p *program) dataDraws(bb bounds.Nets, data *autodiff.Node, w weighting) (y, e, logW *autodiff.Node, err error) {
 	t := bb.Tape
 	m, D := data.Shape()[0], bb.DataDim
 	if len(w.std) != D {
-		return nil, nil, fmt.Errorf("%s: data draws: data moments of %d features, want %d", p.what, len(w.std), D)
+		return nil, nil, nil, fmt.Errorf("%s: data draws: data moments of %d features, want %d", p.what, len(w.std), D)
 	}
 	rows := max(1, int(math.Round(w.data*float64(m))))
 	idx := make([]int32, rows*D)
@@ -221,14 +246,14 @@ func (p *program) dataDraws(bb bounds.Nets, data *autodiff.Node, w weighting) (e
 		}
 	}
 	k := kernelLaw{centres: data, h: scaledStd(w.std, cmp.Or(w.dataWidth, defaultDataWidth))}
-	y := k.draw(p, t, t.Gather(data, &autodiff.IndexMap{Name: "data draws", In: []int{m, D}, Out: []int{rows, D}, Index: idx}))
+	y = k.draw(p, t, t.Gather(data, &autodiff.IndexMap{Name: "data draws", In: []int{m, D}, Out: []int{rows, D}, Index: idx}))
 	var logG *autodiff.Node
 	if w.broad == 0 {
 		logG = k.logDensity(t, y)
 	} else {
 		g, err := p.broadLaw(D, w)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		nb := max(1, int(math.Round(w.broad*float64(m))))
 		y = t.Concat(0, y, g.draw(p, t, nb))
@@ -241,10 +266,10 @@ func (p *program) dataDraws(bb bounds.Nets, data *autodiff.Node, w weighting) (e
 	n := y.Shape()[0]
 	ey, err := bb.Energy(y)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: data draws: %w", p.what, err)
+		return nil, nil, nil, fmt.Errorf("%s: data draws: %w", p.what, err)
 	}
 	ey = t.Reshape(ey, []int{n})
-	return ey, t.Sub(t.Neg(logG), ey), t.Err()
+	return y, ey, t.Sub(t.Neg(logG), ey), t.Err()
 }
 
 // A gaussLaw is N(mean, diag(std²)).

@@ -268,7 +268,8 @@ func TestKernelLogDensity(t *testing.T) {
 
 // TestImportanceDataDimension checks that data draws are dropped, with a
 // notice, for data of more than maxDataDrawFeatures features, the
-// weights falling back to the generator's samples without broad draws.
+// weights falling back to the generator's samples without broad draws,
+// and the generator's match term, whose target they are, with them.
 func TestImportanceDataDimension(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("a,b,c\n")
@@ -285,13 +286,15 @@ func TestImportanceDataDimension(t *testing.T) {
 	o.Energy, o.Generator = "mlp:3-8-1:prelu", "mlp:3-8-3:prelu"
 	o.Upper, o.ImportanceNegatives, o.ImportanceFrom = "diffusion", 1, 5
 	o.ImportanceData, o.ImportanceBroad, o.ImportanceBroadWidth = 1, 0.25, 8
+	o.GeneratorMatch, o.GeneratorMatchKind = 30, MatchNearest
 	var notes []string
 	tr, err := NewTrainer(t.Context(), o, Hooks{Notice: func(m string) { notes = append(notes, m) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := tr.o
-	if len(notes) != 1 || !strings.Contains(notes[0], "3 features") || got.ImportanceData != 0 || got.ImportanceBroad != 0 || got.ImportanceNegatives != 1 {
-		t.Errorf("notices %q, options %+v: want data and broad draws off, the weights on", notes, got)
+	if len(notes) != 2 || !strings.Contains(notes[0], "3 features") || !strings.Contains(notes[1], "--generator-match 30") ||
+		got.ImportanceData != 0 || got.ImportanceBroad != 0 || got.GeneratorMatch != 0 || got.ImportanceNegatives != 1 {
+		t.Errorf("notices %q, options %+v: want data and broad draws and the match term off, the weights on", notes, got)
 	}
 }

@@ -81,7 +81,7 @@ func TestNegativesLoss(t *testing.T) {
 	if en == es {
 		t.Errorf("the negatives' mean energy %v is G(z)'s: no Langevin step taken", en)
 	}
-	if _, ok := tr.gProg.scalars["energy_negatives"]; ok {
+	if _, ok := tr.gStages[0].p.scalars["energy_negatives"]; ok {
 		t.Error("the generator step sees the negatives")
 	}
 

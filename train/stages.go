@@ -17,10 +17,23 @@ import (
 // stage computes only what it uses: before ImportanceFrom the step does
 // not compute the generator's log-density.
 
-// An energyStage is the energy step used from iteration from on (from 0).
-type energyStage struct {
+// A stage is the program of a step (energy or generator) used from
+// iteration from on (from 0).
+type stage struct {
 	from int
 	p    *program
+}
+
+// programAt returns the program of stages, in increasing order of start,
+// at iteration step.
+func programAt(stages []stage, step int) *program {
+	p := stages[0].p
+	for _, s := range stages[1:] {
+		if step >= s.from {
+			p = s.p
+		}
+	}
+	return p
 }
 
 // stageStarts returns the iterations, increasing and from 0, at which the
@@ -66,7 +79,11 @@ func (tr *Trainer) dropInapplicable(notice func(string)) {
 	D, d := tr.data.Width, tr.gen.inWidth
 	if o.ImportanceNegatives > 0 && o.ImportanceData > 0 && D > maxDataDrawFeatures {
 		say("importance weights on data draws (--importance-data %v) off: the data have %d features, and beyond %d the kernel weights degenerate (bench/density.md §7); the weights are taken on the generator's samples, without broad draws", o.ImportanceData, D, maxDataDrawFeatures)
+		if o.GeneratorMatch > 0 {
+			say("the generator's match term (--generator-match %v) off with them: its target is their weighted draws", o.GeneratorMatch)
+		}
 		o.ImportanceData, o.ImportanceWidth, o.ImportanceBroad, o.ImportanceBroadWidth = 0, 0, 0, 0
+		o.GeneratorMatch, o.GeneratorMatchFrom, o.GeneratorMatchSteps = 0, 0, 0
 	}
 	if o.ImportanceNegatives > 0 {
 		why := ""
@@ -126,30 +143,56 @@ func (tr *Trainer) buildEnergyStages(dt autodiff.Dtype, dataDim, latentDim int) 
 			}
 			return err
 		}
-		tr.eStages = append(tr.eStages, energyStage{from, p})
+		tr.eStages = append(tr.eStages, stage{from, p})
+	}
+	return nil
+}
+
+// buildGeneratorStages builds the generator step of every stage of the
+// run: one, or two with Options.GeneratorMatch, whose term starts at
+// Options.GeneratorMatchFrom (match.go).
+func (tr *Trainer) buildGeneratorStages(dt autodiff.Dtype, dataDim, latentDim int) error {
+	o := tr.o
+	tr.gStages = nil
+	starts := []int{0}
+	if o.GeneratorMatch > 0 && o.GeneratorMatchFrom > 0 {
+		starts = append(starts, o.GeneratorMatchFrom)
+	}
+	for _, from := range starts {
+		imp := weighting{}
+		if o.GeneratorMatch > 0 && from >= o.GeneratorMatchFrom {
+			mean, std := tr.data.Moments()
+			imp = weighting{match: o.GeneratorMatch, matchFrom: from, matchSteps: o.GeneratorMatchSteps, matchKind: o.GeneratorMatchKind, broad: o.ImportanceBroad, broadWidth: o.ImportanceBroadWidth, data: o.ImportanceData, dataWidth: o.ImportanceWidth, mean: mean, std: std}
+		}
+		p, err := buildProgram(false, false, imp, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, dataDim, latentDim)
+		if err != nil {
+			if from > 0 {
+				return fmt.Errorf("from iteration %d: %w", from, err)
+			}
+			return err
+		}
+		tr.gStages = append(tr.gStages, stage{from, p})
 	}
 	return nil
 }
 
 // energyProgram returns the energy step of iteration step.
-func (tr *Trainer) energyProgram(step int) *program {
-	p := tr.eStages[0].p
-	for _, s := range tr.eStages[1:] {
-		if step >= s.from {
-			p = s.p
-		}
-	}
-	return p
-}
+func (tr *Trainer) energyProgram(step int) *program { return programAt(tr.eStages, step) }
+
+// generatorProgram returns the generator step of iteration step.
+func (tr *Trainer) generatorProgram(step int) *program { return programAt(tr.gStages, step) }
 
 // programs returns every program of the run: the energy stages, then the
-// generator step.
+// generator's.
 func (tr *Trainer) programs() []*program {
-	ps := make([]*program, 0, len(tr.eStages)+1)
+	ps := make([]*program, 0, len(tr.eStages)+len(tr.gStages))
 	for _, s := range tr.eStages {
 		ps = append(ps, s.p)
 	}
-	return append(ps, tr.gProg)
+	for _, s := range tr.gStages {
+		ps = append(ps, s.p)
+	}
+	return ps
 }
 
 // loadLateUpper builds the upper bound of the late stage, the diffusion

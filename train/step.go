@@ -158,6 +158,13 @@ func buildProgram(energy, coop bool, imp weighting, nets []*network, lower bound
 	if est.Loss != nil {
 		p.loss = t.Add(p.loss, est.Loss)
 	}
+	if !energy && imp.match > 0 {
+		m, err := p.generatorMatch(bb, b, x, imp)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.what, err)
+		}
+		p.loss = t.Add(p.loss, m)
+	}
 	p.samples = est.Samples
 	for k, v := range est.Extra {
 		if v != nil {

@@ -165,6 +165,9 @@ func (o *Options) clearUnusedTools() {
 	if len(o.LateSigmas) == 0 {
 		o.LateFrom = 0
 	}
+	if o.GeneratorMatch == 0 {
+		o.GeneratorMatchFrom, o.GeneratorMatchSteps = 0, 0
+	}
 }
 
 // importanceOff turns the importance-weighted negatives off, with every
@@ -172,4 +175,5 @@ func (o *Options) clearUnusedTools() {
 func (o *Options) importanceOff() {
 	o.ImportanceNegatives, o.ImportanceFrom = 0, 0
 	o.ImportanceBroad, o.ImportanceBroadWidth, o.ImportanceData, o.ImportanceWidth = 0, 0, 0, 0
+	o.GeneratorMatch, o.GeneratorMatchFrom, o.GeneratorMatchSteps = 0, 0, 0
 }

@@ -102,8 +102,8 @@ type Trainer struct {
 	// lateUpper is the upper bound of the late stage (Options.LateSigmas),
 	// nil without one.
 	lateUpper bounds.Upper
-	eStages   []energyStage // the energy step's stages (stages.go)
-	gProg     *program
+	eStages   []stage         // the energy step's stages (stages.go)
+	gStages   []stage         // the generator step's
 	bracket   *bracketMonitor // nil without Options.BracketEvery
 	bnTrack   *bnProbe        // the generator's running statistics; nil without BatchNorm
 	sel       *selector       // nil without Options.Select best
@@ -184,7 +184,7 @@ func NewTrainer(ctx context.Context, o Options, h Hooks) (*Trainer, error) {
 	if err := tr.buildEnergyStages(dt, D, d); err != nil {
 		return nil, err
 	}
-	if tr.gProg, err = buildProgram(false, false, weighting{}, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, D, d); err != nil {
+	if err := tr.buildGeneratorStages(dt, D, d); err != nil {
 		return nil, err
 	}
 	if tr.coop, err = newRefiner(o, tr.energy, tr.gen, dt, o.BatchSize, D, d); err != nil {
@@ -192,8 +192,10 @@ func NewTrainer(ctx context.Context, o Options, h Hooks) (*Trainer, error) {
 	}
 	for _, p := range tr.programs() {
 		p.clip = o.ClipGradNorm
-		if tr.coop != nil && p != tr.gProg {
-			p.refine = tr.coop.refine
+	}
+	if tr.coop != nil {
+		for _, s := range tr.eStages {
+			s.p.refine = tr.coop.refine
 		}
 	}
 	if o.BracketEvery > 0 {
@@ -511,7 +513,7 @@ func (tr *Trainer) iterate() error {
 		tr.addExtras(p)
 	}
 	for range tr.o.GeneratorSteps {
-		p := tr.gProg
+		p := tr.generatorProgram(tr.step)
 		if err := p.run(tr.step, tr.sampler, tr.zRNG, tr.noise); err != nil {
 			return err
 		}

@@ -1,0 +1,121 @@
+package train
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/ebmpipe/ebmpipe/bounds"
+	"github.com/ebmpipe/ebmpipe/importers/autodiff"
+)
+
+// The generator's match term: with Options.GeneratorMatch β > 0, from
+// Options.GeneratorMatchFrom on, the generator's loss mean E(G(z)) − Ĥ(q)
+// gains β times the energy distance
+//
+//	ED(q, p̂) = 2 Σ_ij w̃_j ‖x_i − y_j‖/n − Σ_ik ‖x_i − x_k‖/n² − Σ_jl w̃_j w̃_l ‖y_j − y_l‖
+//
+// between its samples x_i = G(z_i) and p̂ = Σ_j w̃_j δ(y_j), the
+// self-normalised importance sample of p_θ on the data draws of
+// importance.go (draws y_j around the batch's data rows and from the
+// broad Gaussian, w̃ ∝ exp(−E(y))/g(y)), distances in units of the data's
+// standard deviation. The weights depend on the energy only, and no
+// gradient flows through them: the term pulls the generator towards the
+// model density, not towards the data.
+//
+// Why: the loss E_q[E] − H(q) is KL(q ‖ p_θ) up to log Z, which is
+// mode-seeking. A generator that pushes one Gaussian through a
+// continuous map cannot carry mass across the walls between separated
+// wells, and once it has settled on some of them the reverse KL, whose
+// gradient only sees where q already is, has no force that brings it to
+// the others. The energy distance does: ∂ED/∂x_i is the mean of unit
+// vectors towards p̂'s draws minus the mean of unit vectors towards the
+// other samples, which pulls mass into every well p_θ weighs, however far,
+// and pushes apart crowded ones. It is zero exactly when q = p̂ (energy
+// distance is a metric on laws with a first moment), so at the optimum of
+// both terms q = p_θ still. Its value is the metrics column
+// "generator_match".
+
+// colGeneratorMatch is the metrics column of the energy distance.
+const colGeneratorMatch = "generator_match"
+
+// matchSmooth keeps the distances differentiable where two points meet:
+// ‖a − b‖ is taken as sqrt(‖a − b‖² + matchSmooth²), in data stds.
+const matchSmooth = 1e-3
+
+// generatorMatch returns β·ED(q, p̂) for the samples x of the generator
+// step, on data draws around the rows b.Data (w's draws, their noise
+// inputs added to p.noise).
+func (p *program) generatorMatch(bb bounds.Nets, b bounds.Batch, x *autodiff.Node, w weighting) (*autodiff.Node, error) {
+	t := bb.Tape
+	y, _, logW, err := p.dataDraws(bb, b.Data, w)
+	if err != nil {
+		return nil, fmt.Errorf("generator match: %w", err)
+	}
+	wt := normalisedWeights(t, logW)
+	n, D := x.Shape()[0], bb.DataDim
+	inv := scaledStd(w.std, 1)
+	for j := range inv {
+		inv[j] = 1 / inv[j]
+	}
+	u := t.Mul(t.Reshape(x, []int{n, D}), t.Const(inv, 1, D))
+	v := t.StopGradient(t.Mul(y, t.Const(inv, 1, D)))
+	var ed *autodiff.Node
+	switch w.matchKind {
+	case MatchNearest:
+		ed = nearestDistance(t, u, v, wt)
+	default:
+		ed = energyDistance(t, u, v, wt)
+	}
+	p.scalars[colGeneratorMatch] = ed
+	if w.matchSteps == 0 {
+		return t.Scale(ed, w.match), t.Err()
+	}
+	beta := t.Input("generator_match_weight")
+	from, steps, top := w.matchFrom, float64(w.matchSteps), w.match
+	p.scheduled = append(p.scheduled, scheduledInput{"generator match weight", beta, func(step int) float64 {
+		return top * max(0, 1-float64(step-from)/steps)
+	}})
+	return t.Mul(beta, ed), t.Err()
+}
+
+// energyDistance returns the energy distance between the rows of u (n,
+// D), equally weighted, and those of v (M, D) with weights wt (M,
+// summing to 1), the distances smoothed by matchSmooth.
+func energyDistance(t *autodiff.Tape, u, v, wt *autodiff.Node) *autodiff.Node {
+	n, M := u.Shape()[0], v.Shape()[0]
+	wRow := t.Reshape(wt, []int{1, M})
+	cross := t.Sum(t.Mul(pairDistances(t, u, v), wRow))
+	self := t.Mean(pairDistances(t, u, u))
+	ww := t.MatMul(t.Reshape(wt, []int{M, 1}), wRow, false, false)
+	target := t.Sum(t.Mul(pairDistances(t, v, v), ww))
+	return t.Sub(t.Sub(t.Scale(cross, 2/float64(n)), self), target)
+}
+
+// nearestDistance returns Σ_j wt_j min_i ‖u_i − v_j‖², the weighted
+// mean squared distance from each row of v to its nearest row of u; the
+// gradient flows to the nearest rows only.
+func nearestDistance(t *autodiff.Tape, u, v, wt *autodiff.Node) *autodiff.Node {
+	n := u.Shape()[0]
+	vv := t.SumAxes(t.Square(v), []int{1}, true)                          // (M, 1)
+	uu := t.Reshape(t.SumAxes(t.Square(u), []int{1}, false), []int{1, n}) // (1, n)
+	d2 := t.Relu(t.Sub(t.Add(vv, uu), t.Scale(t.MatMul(v, u, false, true), 2)))
+	least := t.Neg(t.MaxAxes(t.Neg(d2), []int{1})) // (M, 1), no gradient
+	nearest := t.StopGradient(t.Greater(t.Affine(least, 1, 1e-12), d2))
+	return t.Sum(t.Mul(t.SumAxes(t.Mul(nearest, d2), []int{1}, false), wt))
+}
+
+// pairDistances returns the (n, m) matrix of sqrt(‖a_i − b_j‖² + s²),
+// s = matchSmooth, for the rows of a (n, D) and b (m, D).
+func pairDistances(t *autodiff.Tape, a, b *autodiff.Node) *autodiff.Node {
+	m := b.Shape()[0]
+	aa := t.SumAxes(t.Square(a), []int{1}, true)                          // (n, 1)
+	bb := t.Reshape(t.SumAxes(t.Square(b), []int{1}, false), []int{1, m}) // (1, m)
+	d2 := t.Sub(t.Add(aa, bb), t.Scale(t.MatMul(a, b, false, true), 2))
+	return t.Sqrt(t.Affine(t.Relu(d2), 1, math.Pow(matchSmooth, 2)))
+}
+
+// Distances of the match term (Options.GeneratorMatchKind).
+const (
+	MatchEnergy  = "energy"
+	MatchNearest = "nearest"
+)
