@@ -67,10 +67,7 @@ func (o *Options) checkImportance() []error {
 		return []error{fielderr.Errorf("{GeneratorMatchFrom} %d, {GeneratorMatchSteps} %d: must not be negative", o.GeneratorMatchFrom, o.GeneratorMatchSteps)}
 	}
 	if k := o.GeneratorMatchKind; k != "" && k != MatchEnergy && k != MatchNearest {
-		return []error{fielderr.Errorf("{GeneratorMatchKind} %q: want %s", k, oneOf([]string{MatchEnergy, MatchNearest}))}
-	}
-	if o.GeneratorMatch > 0 && (o.ImportanceNegatives == 0 || o.ImportanceData == 0) {
-		return []error{fielderr.Errorf("{GeneratorMatch} %v: needs {ImportanceNegatives} and {ImportanceData} (its target is their weighted draws)", o.GeneratorMatch)}
+		return []error{fielderr.Errorf("{GeneratorMatchKind} %q: want %s", k, oneOf([]string{MatchNearest, MatchEnergy}))}
 	}
 	if o.ImportanceFrom < 0 {
 		return []error{fielderr.Errorf("{ImportanceFrom} %d: must not be negative", o.ImportanceFrom)}

@@ -293,7 +293,7 @@ func TestImportanceDataDimension(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := tr.o
-	if len(notes) != 2 || !strings.Contains(notes[0], "3 features") || !strings.Contains(notes[1], "--generator-match 30") ||
+	if len(notes) != 2 || !strings.Contains(notes[0], "3 features") || !strings.Contains(notes[1], "--generator-match 30) off") ||
 		got.ImportanceData != 0 || got.ImportanceBroad != 0 || got.GeneratorMatch != 0 || got.ImportanceNegatives != 1 {
 		t.Errorf("notices %q, options %+v: want data and broad draws and the match term off, the weights on", notes, got)
 	}

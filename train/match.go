@@ -10,40 +10,50 @@ import (
 
 // The generator's match term: with Options.GeneratorMatch β > 0, from
 // Options.GeneratorMatchFrom on, the generator's loss mean E(G(z)) − Ĥ(q)
-// gains β times the energy distance
-//
-//	ED(q, p̂) = 2 Σ_ij w̃_j ‖x_i − y_j‖/n − Σ_ik ‖x_i − x_k‖/n² − Σ_jl w̃_j w̃_l ‖y_j − y_l‖
-//
-// between its samples x_i = G(z_i) and p̂ = Σ_j w̃_j δ(y_j), the
-// self-normalised importance sample of p_θ on the data draws of
-// importance.go (draws y_j around the batch's data rows and from the
-// broad Gaussian, w̃ ∝ exp(−E(y))/g(y)), distances in units of the data's
-// standard deviation. The weights depend on the energy only, and no
-// gradient flows through them: the term pulls the generator towards the
-// model density, not towards the data.
+// gains β times a distance between its samples x_i = G(z_i) and
+// p̂ = Σ_j w̃_j δ(y_j), the self-normalised importance sample of p_θ on the
+// data draws of importance.go (draws y_j around the batch's data rows and
+// from the broad Gaussian, w̃ ∝ exp(−E(y))/g(y)), distances in units of
+// the data's standard deviation. The weights depend on the energy only,
+// and no gradient flows through them: the term pulls the generator
+// towards the model density, not towards the data.
 //
 // Why: the loss E_q[E] − H(q) is KL(q ‖ p_θ) up to log Z, which is
-// mode-seeking. A generator that pushes one Gaussian through a
-// continuous map cannot carry mass across the walls between separated
-// wells, and once it has settled on some of them the reverse KL, whose
-// gradient only sees where q already is, has no force that brings it to
-// the others. The energy distance does: ∂ED/∂x_i is the mean of unit
-// vectors towards p̂'s draws minus the mean of unit vectors towards the
-// other samples, which pulls mass into every well p_θ weighs, however far,
-// and pushes apart crowded ones. It is zero exactly when q = p̂ (energy
-// distance is a metric on laws with a first moment), so at the optimum of
-// both terms q = p_θ still. Its value is the metrics column
-// "generator_match".
+// mode-seeking. A generator that pushes one Gaussian through a continuous
+// map cannot carry mass across the walls between separated wells, and
+// once it has settled on some of them the reverse KL, whose gradient only
+// sees where q already is, has no force that brings it to the others.
+// Before the importance weights start, the energy gives that force: its
+// negative phase on q's samples deepens the wells q misses (the
+// adversarial game); with weights on data draws (α = 1) the energy no
+// longer sees q, and nothing does, unless the generator's loss does
+// (bench/density.md §8).
+//
+// Two distances (Options.GeneratorMatchKind):
+//
+//   - MatchNearest (the default), Σ_j w̃_j min_i ‖x_i − y_j‖²: each draw
+//     of p_θ pulls the generator's sample nearest to it (implicit maximum
+//     likelihood estimation, Li and Malik 2018, with p_θ's draws for the
+//     data). A well with no sample pulls the nearest ones in; in a well
+//     already covered the nearest samples are close and the pull is
+//     small, so the term does not blur what the reverse KL sharpens.
+//   - MatchEnergy, the energy distance
+//     2 Σ_ij w̃_j ‖x_i − y_j‖/n − Σ_ik ‖x_i − x_k‖/n² − Σ_jl w̃_j w̃_l ‖y_j − y_l‖,
+//     a metric on laws, zero exactly when q = p̂. On 25gaussians it did
+//     not help: weak, it left the generator as it was; strong, it spread
+//     the samples between the wells (bench/density.md §8).
+//
+// Its value is the metrics column "generator_match".
 
-// colGeneratorMatch is the metrics column of the energy distance.
+// colGeneratorMatch is the metrics column of the match term's distance.
 const colGeneratorMatch = "generator_match"
 
 // matchSmooth keeps the distances differentiable where two points meet:
 // ‖a − b‖ is taken as sqrt(‖a − b‖² + matchSmooth²), in data stds.
 const matchSmooth = 1e-3
 
-// generatorMatch returns β·ED(q, p̂) for the samples x of the generator
-// step, on data draws around the rows b.Data (w's draws, their noise
+// generatorMatch returns β times the distance between q and p̂ for the
+// samples x of the generator step, on data draws around the rows b.Data (w's draws, their noise
 // inputs added to p.noise).
 func (p *program) generatorMatch(bb bounds.Nets, b bounds.Batch, x *autodiff.Node, w weighting) (*autodiff.Node, error) {
 	t := bb.Tape
@@ -61,10 +71,10 @@ func (p *program) generatorMatch(bb bounds.Nets, b bounds.Batch, x *autodiff.Nod
 	v := t.StopGradient(t.Mul(y, t.Const(inv, 1, D)))
 	var ed *autodiff.Node
 	switch w.matchKind {
-	case MatchNearest:
-		ed = nearestDistance(t, u, v, wt)
-	default:
+	case MatchEnergy:
 		ed = energyDistance(t, u, v, wt)
+	default:
+		ed = nearestDistance(t, u, v, wt)
 	}
 	p.scalars[colGeneratorMatch] = ed
 	if w.matchSteps == 0 {
@@ -114,8 +124,9 @@ func pairDistances(t *autodiff.Tape, a, b *autodiff.Node) *autodiff.Node {
 	return t.Sqrt(t.Affine(t.Relu(d2), 1, math.Pow(matchSmooth, 2)))
 }
 
-// Distances of the match term (Options.GeneratorMatchKind).
+// Distances of the match term (Options.GeneratorMatchKind; "" is
+// MatchNearest).
 const (
-	MatchEnergy  = "energy"
 	MatchNearest = "nearest"
+	MatchEnergy  = "energy"
 )

@@ -136,17 +136,21 @@ type Options struct {
 	ImportanceData  float64 `json:"importance-data,omitempty"`
 	ImportanceWidth float64 `json:"importance-width,omitempty"`
 	// GeneratorMatch β > 0 adds to the generator's loss, from
-	// GeneratorMatchFrom on (from 0), β times the energy distance between its samples
-	// and the importance-weighted data draws, a sample of the model
-	// density p_θ (match.go: it brings the generator to wells the reverse
-	// KL leaves empty). It needs ImportanceData. 0: off.
+	// GeneratorMatchFrom on (from 0), β times a distance
+	// (GeneratorMatchKind) between its samples and the
+	// importance-weighted data draws, a sample of the model density p_θ
+	// (match.go: it brings the generator to wells the reverse KL leaves
+	// empty); the draws are ImportanceData's (one per data row if 0).
+	// Data of more than two features drop it with a notice (stages.go).
+	// 0: off.
 	GeneratorMatch float64 `json:"generator-match,omitempty"`
 	// GeneratorMatchSteps n > 0 lowers the match term's weight linearly
 	// from GeneratorMatch at GeneratorMatchFrom to 0 n iterations later.
 	// 0: constant.
 	GeneratorMatchFrom int `json:"generator-match-from,omitempty"`
-	// GeneratorMatchKind is the match term's distance: MatchEnergy
-	// ("", the energy distance) or MatchNearest.
+	// GeneratorMatchKind is the match term's distance: MatchNearest
+	// ("", each weighted draw's squared distance to its nearest sample)
+	// or MatchEnergy (the energy distance).
 	GeneratorMatchKind  string `json:"generator-match-kind,omitempty"`
 	GeneratorMatchSteps int    `json:"generator-match-steps,omitempty"`
 	// DiffusionSigmas, when set, replaces the noise levels of the

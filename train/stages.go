@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -79,11 +80,11 @@ func (tr *Trainer) dropInapplicable(notice func(string)) {
 	D, d := tr.data.Width, tr.gen.inWidth
 	if o.ImportanceNegatives > 0 && o.ImportanceData > 0 && D > maxDataDrawFeatures {
 		say("importance weights on data draws (--importance-data %v) off: the data have %d features, and beyond %d the kernel weights degenerate (bench/density.md §7); the weights are taken on the generator's samples, without broad draws", o.ImportanceData, D, maxDataDrawFeatures)
-		if o.GeneratorMatch > 0 {
-			say("the generator's match term (--generator-match %v) off with them: its target is their weighted draws", o.GeneratorMatch)
-		}
 		o.ImportanceData, o.ImportanceWidth, o.ImportanceBroad, o.ImportanceBroadWidth = 0, 0, 0, 0
-		o.GeneratorMatch, o.GeneratorMatchFrom, o.GeneratorMatchSteps = 0, 0, 0
+	}
+	if o.GeneratorMatch > 0 && D > maxDataDrawFeatures {
+		say("the generator's match term (--generator-match %v) off: its target, weighted data draws, degenerates beyond %d features (bench/density.md §7)", o.GeneratorMatch, maxDataDrawFeatures)
+		o.GeneratorMatch, o.GeneratorMatchFrom, o.GeneratorMatchSteps, o.GeneratorMatchKind = 0, 0, 0, ""
 	}
 	if o.ImportanceNegatives > 0 {
 		why := ""
@@ -150,7 +151,10 @@ func (tr *Trainer) buildEnergyStages(dt autodiff.Dtype, dataDim, latentDim int) 
 
 // buildGeneratorStages builds the generator step of every stage of the
 // run: one, or two with Options.GeneratorMatch, whose term starts at
-// Options.GeneratorMatchFrom (match.go).
+// Options.GeneratorMatchFrom (match.go). The term's draws are those the
+// energy's importance weights take (Options.ImportanceData, one per data
+// row if unset, ImportanceWidth, ImportanceBroad, ImportanceBroadWidth),
+// whether the weights are on or not.
 func (tr *Trainer) buildGeneratorStages(dt autodiff.Dtype, dataDim, latentDim int) error {
 	o := tr.o
 	tr.gStages = nil
@@ -162,7 +166,7 @@ func (tr *Trainer) buildGeneratorStages(dt autodiff.Dtype, dataDim, latentDim in
 		imp := weighting{}
 		if o.GeneratorMatch > 0 && from >= o.GeneratorMatchFrom {
 			mean, std := tr.data.Moments()
-			imp = weighting{match: o.GeneratorMatch, matchFrom: from, matchSteps: o.GeneratorMatchSteps, matchKind: o.GeneratorMatchKind, broad: o.ImportanceBroad, broadWidth: o.ImportanceBroadWidth, data: o.ImportanceData, dataWidth: o.ImportanceWidth, mean: mean, std: std}
+			imp = weighting{match: o.GeneratorMatch, matchFrom: from, matchSteps: o.GeneratorMatchSteps, matchKind: o.GeneratorMatchKind, broad: o.ImportanceBroad, broadWidth: o.ImportanceBroadWidth, data: cmp.Or(o.ImportanceData, 1), dataWidth: o.ImportanceWidth, mean: mean, std: std}
 		}
 		p, err := buildProgram(false, false, imp, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, dataDim, latentDim)
 		if err != nil {

@@ -155,9 +155,6 @@ func buildProgram(energy, coop bool, imp weighting, nets []*network, lower bound
 		}
 		p.scalars["entropy"] = est.Value
 	}
-	if est.Loss != nil {
-		p.loss = t.Add(p.loss, est.Loss)
-	}
 	if !energy && imp.match > 0 {
 		m, err := p.generatorMatch(bb, b, x, imp)
 		if err != nil {
@@ -165,14 +162,7 @@ func buildProgram(energy, coop bool, imp weighting, nets []*network, lower bound
 		}
 		p.loss = t.Add(p.loss, m)
 	}
-	p.samples = est.Samples
-	for k, v := range est.Extra {
-		if v != nil {
-			p.scalars[k] = v
-		}
-	}
-	p.noise = append(slices.Clone(est.Noise), p.noise...) // the bound's, then the importance draws'
-	if err := p.scheduleWeight(name, est); err != nil {
+	if err := p.addEstimate(t, name, est); err != nil {
 		return nil, err
 	}
 	if err := t.Err(); err != nil {
@@ -187,6 +177,23 @@ func buildProgram(energy, coop bool, imp weighting, nets []*network, lower bound
 	p.values = make(map[string]float64, len(p.scalars))
 	p.vm = autodiff.NewMachine(t)
 	return p, nil
+}
+
+// addEstimate adds the bound's estimate est to p: its loss, per-example
+// terms, extra scalars, noise inputs (before those of the importance or
+// match draws) and changing loss weight.
+func (p *program) addEstimate(t *autodiff.Tape, name string, est bounds.Estimate) error {
+	if est.Loss != nil {
+		p.loss = t.Add(p.loss, est.Loss)
+	}
+	p.samples = est.Samples
+	for k, v := range est.Extra {
+		if v != nil {
+			p.scalars[k] = v
+		}
+	}
+	p.noise = append(slices.Clone(est.Noise), p.noise...)
+	return p.scheduleWeight(name, est)
 }
 
 // gradients adds to p the gradients of its loss with respect to the

@@ -165,8 +165,11 @@ func (o *Options) clearUnusedTools() {
 	if len(o.LateSigmas) == 0 {
 		o.LateFrom = 0
 	}
-	if o.GeneratorMatch == 0 {
-		o.GeneratorMatchFrom, o.GeneratorMatchSteps = 0, 0
+	switch {
+	case o.GeneratorMatch == 0:
+		o.GeneratorMatchFrom, o.GeneratorMatchSteps, o.GeneratorMatchKind = 0, 0, ""
+	case o.GeneratorMatchKind == "":
+		o.GeneratorMatchKind = MatchNearest
 	}
 }
 
@@ -175,5 +178,4 @@ func (o *Options) clearUnusedTools() {
 func (o *Options) importanceOff() {
 	o.ImportanceNegatives, o.ImportanceFrom = 0, 0
 	o.ImportanceBroad, o.ImportanceBroadWidth, o.ImportanceData, o.ImportanceWidth = 0, 0, 0, 0
-	o.GeneratorMatch, o.GeneratorMatchFrom, o.GeneratorMatchSteps = 0, 0, 0
 }
