@@ -124,12 +124,12 @@ func commaList(x []float64) string {
 // buildEnergyStages builds the energy step of every stage of the run.
 func (tr *Trainer) buildEnergyStages(dt autodiff.Dtype, dataDim, latentDim int) error {
 	o := tr.o
-	tr.eStages = nil
 	var mean, std []float64
 	if o.ImportanceBroad > 0 || o.ImportanceData > 0 {
 		mean, std = tr.data.Moments()
 	}
-	for _, from := range o.stageStarts() {
+	var err error
+	tr.eStages, err = buildStages(o.stageStarts(), func(from int) (*program, error) {
 		imp, upper := weighting{}, tr.upper
 		if o.ImportanceNegatives > 0 && from >= o.ImportanceFrom {
 			imp = weighting{alpha: o.ImportanceNegatives, broad: o.ImportanceBroad, broadWidth: o.ImportanceBroadWidth, data: o.ImportanceData, dataWidth: o.ImportanceWidth, mean: mean, std: std}
@@ -137,16 +137,26 @@ func (tr *Trainer) buildEnergyStages(dt autodiff.Dtype, dataDim, latentDim int) 
 		if len(o.LateSigmas) > 0 && from >= o.LateFrom {
 			upper = tr.lateUpper
 		}
-		p, err := buildProgram(true, o.NegativeLangevinSteps > 0, imp, tr.nets, tr.lower, upper, dt, o.BatchSize, dataDim, latentDim)
+		return buildProgram(true, o.NegativeLangevinSteps > 0, imp, tr.nets, tr.lower, upper, dt, o.BatchSize, dataDim, latentDim)
+	})
+	return err
+}
+
+// buildStages builds the program of each stage starting at starts
+// (increasing, from 0) with build.
+func buildStages(starts []int, build func(from int) (*program, error)) ([]stage, error) {
+	stages := make([]stage, 0, len(starts))
+	for _, from := range starts {
+		p, err := build(from)
 		if err != nil {
 			if from > 0 {
-				return fmt.Errorf("from iteration %d: %w", from, err)
+				return nil, fmt.Errorf("from iteration %d: %w", from, err)
 			}
-			return err
+			return nil, err
 		}
-		tr.eStages = append(tr.eStages, stage{from, p})
+		stages = append(stages, stage{from, p})
 	}
-	return nil
+	return stages, nil
 }
 
 // buildGeneratorStages builds the generator step of every stage of the
@@ -157,27 +167,20 @@ func (tr *Trainer) buildEnergyStages(dt autodiff.Dtype, dataDim, latentDim int) 
 // whether the weights are on or not.
 func (tr *Trainer) buildGeneratorStages(dt autodiff.Dtype, dataDim, latentDim int) error {
 	o := tr.o
-	tr.gStages = nil
 	starts := []int{0}
 	if o.GeneratorMatch > 0 && o.GeneratorMatchFrom > 0 {
 		starts = append(starts, o.GeneratorMatchFrom)
 	}
-	for _, from := range starts {
+	var err error
+	tr.gStages, err = buildStages(starts, func(from int) (*program, error) {
 		imp := weighting{}
 		if o.GeneratorMatch > 0 && from >= o.GeneratorMatchFrom {
 			mean, std := tr.data.Moments()
 			imp = weighting{match: o.GeneratorMatch, matchFrom: from, matchSteps: o.GeneratorMatchSteps, matchKind: o.GeneratorMatchKind, broad: o.ImportanceBroad, broadWidth: o.ImportanceBroadWidth, data: cmp.Or(o.ImportanceData, 1), dataWidth: o.ImportanceWidth, mean: mean, std: std}
 		}
-		p, err := buildProgram(false, false, imp, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, dataDim, latentDim)
-		if err != nil {
-			if from > 0 {
-				return fmt.Errorf("from iteration %d: %w", from, err)
-			}
-			return err
-		}
-		tr.gStages = append(tr.gStages, stage{from, p})
-	}
-	return nil
+		return buildProgram(false, false, imp, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, dataDim, latentDim)
+	})
+	return err
 }
 
 // energyProgram returns the energy step of iteration step.
