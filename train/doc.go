@@ -21,11 +21,9 @@
 // log-likelihood falls from −1.8 nats at 6 000 iterations to −19 at
 // 20 000 (bench/drift.md). RecipeDefault's late stage, from iteration
 // 10 000, lowers the diffusion bound's noise levels (Options.LateSigmas,
-// LateFrom), and from 15 000 importance-weights the negatives (below):
-// the first steepens the walls between modes, which the levels up to 0.1
-// blur, the second sets the modes' weights (bench/density.md). Between
-// the two the sharp wells play against the generator's samples, which
-// spreads the generator over the wells (§8).
+// LateFrom) and importance-weights the negatives (below): the first
+// steepens the walls between modes, which the levels up to 0.1 blur, the
+// second sets the modes' weights (bench/density.md).
 //
 // Options.AnnealFrom anneals the generator's target from p_θ^β0 to p_θ:
 // against a fixed sharp target (the true 25gaussians energy) a freshly
@@ -56,8 +54,10 @@
 // sample nearest to it (match.go). The reverse KL of the lower bound
 // alone leaves empty the wells the generator has not reached; the term
 // depends on the energy only through the weights, so it moves q towards
-// p_θ, not towards the data (RecipeDefault, from iteration 10 000;
-// bench/density.md §8).
+// p_θ, not towards the data. It is off by default: with weights that
+// start at 15 000 it takes the default's generator on 25gaussians to
+// 23–25 modes, but the same recipe loses up to 1.4 nats on rings and
+// 2spirals (bench/density.md §8).
 //
 // A Pair loads a trained energy and generator to measure their bounds, as
 // the trainer's certified-bracket monitor does during training.

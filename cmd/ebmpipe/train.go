@@ -37,10 +37,9 @@ The defaults are the recipe that holds up where the paper's drifts
 (--recipe default: the diffusion upper bound, a higher learning rate with
 warm-up and cosine decay over 20 000 iterations, a moving average of the
 parameters, which evaluation and export use, and from iteration 10 000 a
-late stage: small noise levels, which sharpen the modes, a pull of the
-generator's samples towards weighted draws of the model density, and
-from 15 000 negatives importance-weighted on draws around the data and
-from a wide Gaussian, which set the modes' weights; bench/density.md);
+late stage of small noise levels and negatives importance-weighted on
+draws around the data and from a wide Gaussian, which sharpens the modes
+and sets their weights, bench/density.md);
 --recipe paper gives the paper's toy settings (the gradient-penalty
 upper bound at the paper's rate), whose energy drifts on long runs
 (bench/drift.md). --recipe lists the flags of each; flags given explicitly

@@ -11,12 +11,12 @@ import (
 
 // TestImportanceFlags checks that the flags of the importance-weighted
 // negatives and their run-file keys set the train options, α = 1 from
-// iteration 15 000 by default.
+// iteration 10 000 by default.
 func TestImportanceFlags(t *testing.T) {
 	o := train.DefaultOptions()
 	fs := pflag.NewFlagSet("train", pflag.ContinueOnError)
 	TrainFlags(fs, &o)
-	if o.ImportanceNegatives != 1 || o.ImportanceFrom != 15000 {
+	if o.ImportanceNegatives != 1 || o.ImportanceFrom != 10000 {
 		t.Errorf("defaults: α %v, from %d", o.ImportanceNegatives, o.ImportanceFrom)
 	}
 	if err := fs.Parse([]string{"--importance-negatives", "0.5", "--importance-from", "10000"}); err != nil {
