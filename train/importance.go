@@ -319,7 +319,7 @@ func (k kernelLaw) draw(p *program, t *autodiff.Tape, at *autodiff.Node) *autodi
 }
 
 // logDensity returns log k(y) for each row of y, by log-sum-exp over the
-// centres of −½‖(y − x_j)/h‖², expanded as ‖u‖² + ‖c_j‖² − 2 u·c_j.
+// centres of −½‖(y − x_j)/h‖².
 func (k kernelLaw) logDensity(t *autodiff.Tape, y *autodiff.Node) *autodiff.Node {
 	D, m := len(k.h), k.centres.Shape()[0]
 	inv := make([]float64, D)
@@ -329,9 +329,7 @@ func (k kernelLaw) logDensity(t *autodiff.Tape, y *autodiff.Node) *autodiff.Node
 		c += math.Log(h)
 	}
 	u, cu := t.Mul(y, t.Const(inv, 1, D)), t.Mul(k.centres, t.Const(inv, 1, D))
-	uu := t.SumAxes(t.Square(u), []int{1}, true)                           // (n, 1)
-	cc := t.Reshape(t.SumAxes(t.Square(cu), []int{1}, false), []int{1, m}) // (1, m)
-	a := t.Affine(t.Sub(t.Add(uu, cc), t.Scale(t.MatMul(u, cu, false, true), 2)), -0.5, 0)
+	a := t.Affine(squaredDistances(t, u, cu), -0.5, 0) // (n, m)
 	top := t.MaxAxes(a, []int{1})
 	lse := t.Add(t.Log(t.SumAxes(t.Exp(t.Sub(a, top)), []int{1}, true)), top)
 	return t.Affine(t.Reshape(lse, []int{y.Shape()[0]}), 1, -c)

@@ -144,15 +144,17 @@ type Options struct {
 	// Data of more than two features drop it with a notice (stages.go).
 	// 0: off.
 	GeneratorMatch float64 `json:"generator-match,omitempty"`
+	// GeneratorMatchFrom is the iteration (from 0) at which the match
+	// term starts.
+	GeneratorMatchFrom int `json:"generator-match-from,omitempty"`
 	// GeneratorMatchSteps n > 0 lowers the match term's weight linearly
 	// from GeneratorMatch at GeneratorMatchFrom to 0 n iterations later.
 	// 0: constant.
-	GeneratorMatchFrom int `json:"generator-match-from,omitempty"`
+	GeneratorMatchSteps int `json:"generator-match-steps,omitempty"`
 	// GeneratorMatchKind is the match term's distance: MatchNearest
 	// ("", each weighted draw's squared distance to its nearest sample)
 	// or MatchEnergy (the energy distance).
-	GeneratorMatchKind  string `json:"generator-match-kind,omitempty"`
-	GeneratorMatchSteps int    `json:"generator-match-steps,omitempty"`
+	GeneratorMatchKind string `json:"generator-match-kind,omitempty"`
 	// DiffusionSigmas, when set, replaces the noise levels of the
 	// diffusion bound (bounds.DefaultSigmas).
 	DiffusionSigmas []float64 `json:"diffusion-sigmas,omitempty"`
