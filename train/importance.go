@@ -110,8 +110,9 @@ type weighting struct {
 	broadWidth float64 // the broad law's std, in data stds (0: defaultBroadWidth)
 	data       float64 // data draws per batch row (0: none)
 	dataWidth  float64 // their kernels' std, in data stds (0: defaultDataWidth)
-	// match, in a generator step, weighs the energy distance between the
-	// generator's samples and the weighted data draws (match.go); 0: none.
+	// match, in a generator step, weighs the distance (matchKind) between
+	// the generator's samples and the weighted data draws (match.go); 0:
+	// none.
 	match float64
 	// matchFrom and matchSteps: the match term's weight falls linearly
 	// from match at iteration matchFrom to 0 matchSteps later (0: constant).

@@ -168,14 +168,17 @@ func buildStages(starts []int, build func(from int) (*program, error)) ([]stage,
 func (tr *Trainer) buildGeneratorStages(dt autodiff.Dtype, dataDim, latentDim int) error {
 	o := tr.o
 	starts := []int{0}
-	if o.GeneratorMatch > 0 && o.GeneratorMatchFrom > 0 {
-		starts = append(starts, o.GeneratorMatchFrom)
+	var mean, std []float64
+	if o.GeneratorMatch > 0 {
+		mean, std = tr.data.Moments()
+		if o.GeneratorMatchFrom > 0 {
+			starts = append(starts, o.GeneratorMatchFrom)
+		}
 	}
 	var err error
 	tr.gStages, err = buildStages(starts, func(from int) (*program, error) {
 		imp := weighting{}
 		if o.GeneratorMatch > 0 && from >= o.GeneratorMatchFrom {
-			mean, std := tr.data.Moments()
 			imp = weighting{match: o.GeneratorMatch, matchFrom: from, matchSteps: o.GeneratorMatchSteps, matchKind: o.GeneratorMatchKind, broad: o.ImportanceBroad, broadWidth: o.ImportanceBroadWidth, data: cmp.Or(o.ImportanceData, 1), dataWidth: o.ImportanceWidth, mean: mean, std: std}
 		}
 		return buildProgram(false, false, imp, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, dataDim, latentDim)
