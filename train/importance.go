@@ -69,8 +69,8 @@ func (o *Options) checkImportance() []error {
 	if k := o.GeneratorMatchKind; k != "" && k != MatchEnergy && k != MatchNearest {
 		return []error{fielderr.Errorf("{GeneratorMatchKind} %q: want %s", k, oneOf([]string{MatchNearest, MatchEnergy}))}
 	}
-	if o.ImportanceFrom < 0 {
-		return []error{fielderr.Errorf("{ImportanceFrom} %d: must not be negative", o.ImportanceFrom)}
+	if o.ImportanceFrom < 0 || o.ImportanceSteps < 0 {
+		return []error{fielderr.Errorf("{ImportanceFrom} %d, {ImportanceSteps} %d: must not be negative", o.ImportanceFrom, o.ImportanceSteps)}
 	}
 	return nil
 }
@@ -105,11 +105,14 @@ func (o *Options) checkImportance() []error {
 // generator's log-density is not needed, so neither are d = D nor a
 // generator without BatchNormalization.
 type weighting struct {
-	alpha      float64
-	broad      float64
-	broadWidth float64 // the broad law's std, in data stds (0: defaultBroadWidth)
-	data       float64 // data draws per batch row (0: none)
-	dataWidth  float64 // their kernels' std, in data stds (0: defaultDataWidth)
+	alpha float64
+	// alphaFrom and alphaSteps: alpha rises linearly from 0 at iteration
+	// alphaFrom to alpha alphaSteps later (0: alpha throughout).
+	alphaFrom, alphaSteps int
+	broad                 float64
+	broadWidth            float64 // the broad law's std, in data stds (0: defaultBroadWidth)
+	data                  float64 // data draws per batch row (0: none)
+	dataWidth             float64 // their kernels' std, in data stds (0: defaultDataWidth)
 	// match, in a generator step, weighs the distance (matchKind) between
 	// the generator's samples and the weighted data draws (match.go); 0:
 	// none.
@@ -168,8 +171,16 @@ func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm 
 	wt := normalisedWeights(t, logW)
 	n := eAll.Shape()[0]
 	p.scalars[colImportanceESS] = t.Scale(t.Div(t.Const([]float64{1}), t.Sum(t.Square(wt))), 1/float64(n))
-	neg := t.Add(t.Scale(t.Mean(e), 1-w.alpha), t.Scale(t.Sum(t.Mul(wt, eAll)), w.alpha))
-	return neg, t.Err()
+	plain, weighted := t.Mean(e), t.Sum(t.Mul(wt, eAll))
+	if w.alphaSteps == 0 {
+		return t.Add(t.Scale(plain, 1-w.alpha), t.Scale(weighted, w.alpha)), t.Err()
+	}
+	alpha := t.Input("importance_alpha")
+	from, steps, top := w.alphaFrom, float64(w.alphaSteps), w.alpha
+	p.scheduled = append(p.scheduled, scheduledInput{"importance mix", alpha, func(step int) float64 {
+		return top * min(1, max(0, float64(step-from)/steps))
+	}})
+	return t.Add(plain, t.Mul(alpha, t.Sub(weighted, plain))), t.Err()
 }
 
 // normalisedWeights returns the self-normalised weights w̃ =

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -19,22 +20,24 @@ import (
 func TestImportanceCheck(t *testing.T) {
 	cases := []struct {
 		alpha       float64
-		from        int
+		from, steps int
 		langevin    int
 		field, what string // what: "" when valid
 	}{
-		{0, 0, 0, "", ""},
-		{0.5, 100, 0, "", ""},
-		{1, 0, 0, "", ""},
-		{-0.1, 0, 0, "ImportanceNegatives", "[0, 1]"},
-		{1.5, 0, 0, "ImportanceNegatives", "[0, 1]"},
-		{math.NaN(), 0, 0, "ImportanceNegatives", "[0, 1]"},
-		{1, -1, 0, "ImportanceFrom", "negative"},
-		{1, 0, 5, "", ""}, // turned off with a notice: TestImportanceInapplicable
+		{0, 0, 0, 0, "", ""},
+		{0.5, 100, 0, 0, "", ""},
+		{1, 0, 0, 0, "", ""},
+		{1, 100, 500, 0, "", ""},
+		{-0.1, 0, 0, 0, "ImportanceNegatives", "[0, 1]"},
+		{1.5, 0, 0, 0, "ImportanceNegatives", "[0, 1]"},
+		{math.NaN(), 0, 0, 0, "ImportanceNegatives", "[0, 1]"},
+		{1, -1, 0, 0, "ImportanceFrom", "negative"},
+		{1, 0, -1, 0, "ImportanceSteps", "negative"},
+		{1, 0, 0, 5, "", ""}, // turned off with a notice: TestImportanceInapplicable
 	}
 	for _, c := range cases {
 		o := tinyOptions(t)
-		o.ImportanceNegatives, o.ImportanceFrom, o.NegativeLangevinSteps = c.alpha, c.from, c.langevin
+		o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceSteps, o.NegativeLangevinSteps = c.alpha, c.from, c.steps, c.langevin
 		err := o.Check()
 		switch {
 		case c.what == "" && err != nil:
@@ -152,6 +155,43 @@ func TestImportanceNegatives(t *testing.T) {
 		}
 		if want := (es + neg[0]) / 2; math.Abs(neg[i]-want) > 0.1 {
 			t.Errorf("α = ½: negative phase %v, want about (mean E(G(z)) + weighted)/2 = %v", neg[i], want)
+		}
+	}
+}
+
+// TestImportanceSteps checks the mix's ramp on the pair of
+// TestImportanceNegatives: with ImportanceSteps 4 from iteration 0 the
+// negative phase is q's plain mean at iteration 0, a quarter of the way to
+// the weighted mean E_p[E] = 1 at iteration 1, halfway at 2, and the
+// weighted mean from 4 on.
+func TestImportanceSteps(t *testing.T) {
+	ep, gp := quadraticPair(t, []float64{0.5, -0.25}, []float64{0.5, 0.25}, []float64{0.8, -0.1}, []float64{0.8, 0.4})
+	o := tinyOptions(t)
+	o.Energy, o.Generator, o.Upper = ep, gp, "none"
+	o.BatchSize, o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceSteps = 20000, 1, 0, 4
+	o.ImportanceData, o.ImportanceBroad = 0, 0
+	tr, err := NewTrainer(context.Background(), o, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		step  int
+		alpha float64
+	}{{0, 0}, {1, 0.25}, {2, 0.5}, {4, 1}, {9, 1}} {
+		p := tr.energyProgram(c.step)
+		if err := p.run(c.step, tr.sampler, tr.zRNG, tr.noise); err != nil {
+			t.Fatal(err)
+		}
+		ed, es := p.values["energy_data"], p.values["energy_samples"]
+		neg := ed - p.lossVal
+		if c.alpha == 0 {
+			if math.Abs(neg-es) > 1e-9*es {
+				t.Errorf("iteration %d: negative phase %v, want mean E(G(z)) = %v", c.step, neg, es)
+			}
+			continue
+		}
+		if want := (1-c.alpha)*es + c.alpha; math.Abs(neg-want) > 0.1 {
+			t.Errorf("iteration %d: negative phase %v, want about (1 − %v)·mean E(G(z)) + %v·E_p[E] = %v", c.step, neg, c.alpha, c.alpha, want)
 		}
 	}
 }

@@ -176,6 +176,6 @@ func (o *Options) clearUnusedTools() {
 // importanceOff turns the importance-weighted negatives off, with every
 // option that only they use.
 func (o *Options) importanceOff() {
-	o.ImportanceNegatives, o.ImportanceFrom = 0, 0
+	o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceSteps = 0, 0, 0
 	o.ImportanceBroad, o.ImportanceBroadWidth, o.ImportanceData, o.ImportanceWidth = 0, 0, 0, 0
 }
