@@ -69,6 +69,9 @@ func (o *Options) checkImportance() []error {
 	if k := o.GeneratorMatchKind; k != "" && k != MatchEnergy && k != MatchNearest {
 		return []error{fielderr.Errorf("{GeneratorMatchKind} %q: want %s", k, oneOf([]string{MatchNearest, MatchEnergy}))}
 	}
+	if k := o.GeneratorMatchTarget; k != "" && k != MatchModel && k != MatchData {
+		return []error{fielderr.Errorf("{GeneratorMatchTarget} %q: want %s", k, oneOf([]string{MatchModel, MatchData}))}
+	}
 	if o.ImportanceFrom < 0 || o.ImportanceSteps < 0 {
 		return []error{fielderr.Errorf("{ImportanceFrom} %d, {ImportanceSteps} %d: must not be negative", o.ImportanceFrom, o.ImportanceSteps)}
 	}
@@ -121,6 +124,7 @@ type weighting struct {
 	// from match at iteration matchFrom to 0 matchSteps later (0: constant).
 	matchFrom, matchSteps int
 	matchKind             string
+	matchTarget           string // MatchModel ("") or MatchData
 	mean, std             []float64
 }
 

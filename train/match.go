@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/ebmpipe/ebmpipe/bounds"
 	"github.com/ebmpipe/ebmpipe/importers/autodiff"
@@ -60,11 +61,19 @@ const matchSmooth = 1e-3
 // (w's draws, their noise inputs added to p.noise).
 func (p *program) generatorMatch(bb bounds.Nets, b bounds.Batch, x *autodiff.Node, w weighting) (*autodiff.Node, error) {
 	t := bb.Tape
-	y, _, logW, err := p.dataDraws(bb, b.Data, w)
-	if err != nil {
-		return nil, fmt.Errorf("generator match: %w", err)
+	var y, wt *autodiff.Node
+	if w.matchTarget == MatchData {
+		y = b.Data
+		M := y.Shape()[0]
+		wt = t.Const(slices.Repeat([]float64{1 / float64(M)}, M), M)
+	} else {
+		var logW *autodiff.Node
+		var err error
+		if y, _, logW, err = p.dataDraws(bb, b.Data, w); err != nil {
+			return nil, fmt.Errorf("generator match: %w", err)
+		}
+		wt = normalisedWeights(t, logW)
 	}
-	wt := normalisedWeights(t, logW)
 	n, D := x.Shape()[0], bb.DataDim
 	inv := scaledStd(w.std, 1)
 	for j := range inv {
@@ -135,4 +144,13 @@ func squaredDistances(t *autodiff.Tape, a, b *autodiff.Node) *autodiff.Node {
 const (
 	MatchNearest = "nearest"
 	MatchEnergy  = "energy"
+)
+
+// Targets of the match term (Options.GeneratorMatchTarget; "" is
+// MatchModel).
+const (
+	// MatchModel matches the importance-weighted draws of p_θ.
+	MatchModel = "model"
+	// MatchData matches the batch's data rows, equally weighted.
+	MatchData = "data"
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -166,13 +167,23 @@ func TestGeneratorMatch(t *testing.T) {
 // draws, distances in units of std.
 func sampledEnergyDistance(m1, s1, m2, s2, std []float64, n int) float64 {
 	r := rand.New(rand.NewPCG(7, 8))
-	draw := func(m, s []float64) []float64 {
+	return sampledDistance(gaussianDraw(r, m1, s1, std), gaussianDraw(r, m2, s2, std), n)
+}
+
+// gaussianDraw returns a sampler of N(m, s²) (diagonal), in units of std.
+func gaussianDraw(r *rand.Rand, m, s, std []float64) func() []float64 {
+	return func() []float64 {
 		x := make([]float64, len(m))
 		for k := range m {
 			x[k] = (m[k] + s[k]*r.NormFloat64()) / std[k]
 		}
 		return x
 	}
+}
+
+// sampledDistance estimates the energy distance between the laws of the
+// samplers p and q from n independent pairs of draws of each.
+func sampledDistance(p, q func() []float64, n int) float64 {
 	dist := func(a, b []float64) float64 {
 		var s float64
 		for k := range a {
@@ -182,7 +193,7 @@ func sampledEnergyDistance(m1, s1, m2, s2, std []float64, n int) float64 {
 	}
 	var xy, xx, yy float64
 	for range n {
-		x1, x2, y1, y2 := draw(m2, s2), draw(m2, s2), draw(m1, s1), draw(m1, s1)
+		x1, x2, y1, y2 := q(), q(), p(), p()
 		xy += dist(x1, y1)
 		xx += dist(x1, x2)
 		yy += dist(y1, y2)
@@ -190,25 +201,69 @@ func sampledEnergyDistance(m1, s1, m2, s2, std []float64, n int) float64 {
 	return (2*xy - xx - yy) / float64(n)
 }
 
+// TestGeneratorMatchData checks the match term with the data for target:
+// its energy distance between an affine generator's samples and the
+// batch's data rows is the energy distance between q and the training
+// rows, sampled, whatever the energy.
+func TestGeneratorMatchData(t *testing.T) {
+	mu, sigma := []float64{0.5, -0.25}, []float64{0.5, 0.25}
+	for _, c := range []struct{ m, s []float64 }{
+		{[]float64{0, 0}, []float64{1, 1}},
+		{[]float64{3, 3}, []float64{0.2, 0.2}},
+	} {
+		ep, gp := quadraticPair(t, mu, sigma, c.m, c.s)
+		o := tinyOptions(t)
+		o.Energy, o.Generator, o.Upper = ep, gp, "none"
+		o.BatchSize, o.DataRows = 2000, 20000
+		o.GeneratorMatch, o.GeneratorMatchKind, o.GeneratorMatchTarget = 1, MatchEnergy, MatchData
+		tr, err := NewTrainer(context.Background(), o, Hooks{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := tr.generatorProgram(0)
+		if err := p.run(0, tr.sampler, tr.zRNG, tr.noise); err != nil {
+			t.Fatal(err)
+		}
+		got := p.values[colGeneratorMatch]
+		_, std := tr.data.Moments()
+		r := rand.New(rand.NewPCG(9, 10))
+		d := tr.data
+		row := func() []float64 {
+			i := r.IntN(d.Rows)
+			x := slices.Clone(d.Data[i*d.Width : (i+1)*d.Width])
+			for k := range x {
+				x[k] /= std[k]
+			}
+			return x
+		}
+		want := sampledDistance(row, gaussianDraw(r, c.m, c.s, std), 200000)
+		t.Logf("q = N(%v, %v²): match term %.4f, sampled energy distance to the data %.4f", c.m, c.s, got, want)
+		if math.Abs(got-want) > 0.05*want+0.02 {
+			t.Errorf("q = N(%v, %v²): match term %v, want the energy distance to the data %v", c.m, c.s, got, want)
+		}
+	}
+}
+
 // TestGeneratorMatchCheck lists invalid settings of the match term.
 func TestGeneratorMatchCheck(t *testing.T) {
 	cases := []struct {
-		match, data float64
-		kind        string
-		what        string // "" when valid
+		match, data  float64
+		kind, target string
+		what         string // "" when valid
 	}{
-		{0, 0, "", ""},
-		{1, 1, "", ""},
-		{1, 1, MatchNearest, ""},
-		{1, 1, MatchEnergy, ""},
-		{1, 1, "closest", `"closest": want nearest or energy`},
-		{-1, 1, "", "[0, 10000]"},
-		{math.NaN(), 1, "", "[0, 10000]"},
-		{1, 0, "", ""},
+		{0, 0, "", "", ""},
+		{1, 1, "", "", ""},
+		{1, 1, MatchNearest, MatchModel, ""},
+		{1, 1, MatchEnergy, MatchData, ""},
+		{1, 1, "closest", "", `"closest": want nearest or energy`},
+		{1, 1, "", "rows", `"rows": want model or data`},
+		{-1, 1, "", "", "[0, 10000]"},
+		{math.NaN(), 1, "", "", "[0, 10000]"},
+		{1, 0, "", "", ""},
 	}
 	for _, c := range cases {
 		o := tinyOptions(t)
-		o.GeneratorMatch, o.ImportanceData, o.GeneratorMatchKind = c.match, c.data, c.kind
+		o.GeneratorMatch, o.ImportanceData, o.GeneratorMatchKind, o.GeneratorMatchTarget = c.match, c.data, c.kind, c.target
 		o.ImportanceNegatives = 1
 		err := o.Check()
 		switch {

@@ -159,6 +159,10 @@ type Options struct {
 	// ("", each weighted draw's squared distance to its nearest sample)
 	// or MatchEnergy (the energy distance).
 	GeneratorMatchKind string `json:"generator-match-kind,omitempty"`
+	// GeneratorMatchTarget is what the match term matches: MatchModel
+	// ("", the weighted draws of p_θ) or MatchData (the batch's data
+	// rows, equally weighted).
+	GeneratorMatchTarget string `json:"generator-match-target,omitempty"`
 	// DiffusionSigmas, when set, replaces the noise levels of the
 	// diffusion bound (bounds.DefaultSigmas).
 	DiffusionSigmas []float64 `json:"diffusion-sigmas,omitempty"`

@@ -82,9 +82,9 @@ func (tr *Trainer) dropInapplicable(notice func(string)) {
 		say("importance weights on data draws (--importance-data %v) off: the data have %d features, and beyond %d the kernel weights degenerate (bench/density.md §7); the weights are taken on the generator's samples, without broad draws", o.ImportanceData, D, maxDataDrawFeatures)
 		o.ImportanceData, o.ImportanceWidth, o.ImportanceBroad, o.ImportanceBroadWidth = 0, 0, 0, 0
 	}
-	if o.GeneratorMatch > 0 && D > maxDataDrawFeatures {
+	if o.GeneratorMatch > 0 && o.GeneratorMatchTarget != MatchData && D > maxDataDrawFeatures {
 		say("the generator's match term (--generator-match %v) off: its target, weighted data draws, degenerates beyond %d features (bench/density.md §7)", o.GeneratorMatch, maxDataDrawFeatures)
-		o.GeneratorMatch, o.GeneratorMatchFrom, o.GeneratorMatchSteps, o.GeneratorMatchKind = 0, 0, 0, ""
+		o.GeneratorMatch, o.GeneratorMatchFrom, o.GeneratorMatchSteps, o.GeneratorMatchKind, o.GeneratorMatchTarget = 0, 0, 0, "", ""
 	}
 	if o.ImportanceNegatives > 0 {
 		why := ""
@@ -179,7 +179,7 @@ func (tr *Trainer) buildGeneratorStages(dt autodiff.Dtype, dataDim, latentDim in
 	tr.gStages, err = buildStages(starts, func(from int) (*program, error) {
 		imp := weighting{}
 		if o.GeneratorMatch > 0 && from >= o.GeneratorMatchFrom {
-			imp = weighting{match: o.GeneratorMatch, matchFrom: from, matchSteps: o.GeneratorMatchSteps, matchKind: o.GeneratorMatchKind, broad: o.ImportanceBroad, broadWidth: o.ImportanceBroadWidth, data: cmp.Or(o.ImportanceData, 1), dataWidth: o.ImportanceWidth, mean: mean, std: std}
+			imp = weighting{match: o.GeneratorMatch, matchFrom: from, matchSteps: o.GeneratorMatchSteps, matchKind: o.GeneratorMatchKind, matchTarget: o.GeneratorMatchTarget, broad: o.ImportanceBroad, broadWidth: o.ImportanceBroadWidth, data: cmp.Or(o.ImportanceData, 1), dataWidth: o.ImportanceWidth, mean: mean, std: std}
 		}
 		return buildProgram(false, false, imp, tr.nets, tr.lower, tr.upper, dt, o.BatchSize, dataDim, latentDim)
 	})

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -167,9 +168,10 @@ func (o *Options) clearUnusedTools() {
 	}
 	switch {
 	case o.GeneratorMatch == 0:
-		o.GeneratorMatchFrom, o.GeneratorMatchSteps, o.GeneratorMatchKind = 0, 0, ""
-	case o.GeneratorMatchKind == "":
-		o.GeneratorMatchKind = MatchNearest
+		o.GeneratorMatchFrom, o.GeneratorMatchSteps, o.GeneratorMatchKind, o.GeneratorMatchTarget = 0, 0, "", ""
+	default:
+		o.GeneratorMatchKind = cmp.Or(o.GeneratorMatchKind, MatchNearest)
+		o.GeneratorMatchTarget = cmp.Or(o.GeneratorMatchTarget, MatchModel)
 	}
 }
 
