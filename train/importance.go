@@ -72,6 +72,9 @@ func (o *Options) checkImportance() []error {
 	if k := o.GeneratorMatchTarget; k != "" && k != MatchModel && k != MatchData {
 		return []error{fielderr.Errorf("{GeneratorMatchTarget} %q: want %s", k, oneOf([]string{MatchModel, MatchData}))}
 	}
+	if !(o.ImportanceStart >= 0 && o.ImportanceStart <= o.ImportanceNegatives) {
+		return []error{fielderr.Errorf("{ImportanceStart} %v: must be in [0, {ImportanceNegatives}] = [0, %v]", o.ImportanceStart, o.ImportanceNegatives)}
+	}
 	if o.ImportanceFrom < 0 || o.ImportanceSteps < 0 {
 		return []error{fielderr.Errorf("{ImportanceFrom} %d, {ImportanceSteps} %d: must not be negative", o.ImportanceFrom, o.ImportanceSteps)}
 	}
@@ -109,9 +112,11 @@ func (o *Options) checkImportance() []error {
 // generator without BatchNormalization.
 type weighting struct {
 	alpha float64
-	// alphaFrom and alphaSteps: alpha rises linearly from 0 at iteration
-	// alphaFrom to alpha alphaSteps later (0: alpha throughout).
+	// alphaFrom, alphaSteps and alphaStart: alpha rises linearly from
+	// alphaStart at iteration alphaFrom to alpha alphaSteps later (0:
+	// alpha throughout).
 	alphaFrom, alphaSteps int
+	alphaStart            float64
 	broad                 float64
 	broadWidth            float64 // the broad law's std, in data stds (0: defaultBroadWidth)
 	data                  float64 // data draws per batch row (0: none)
@@ -180,9 +185,9 @@ func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm 
 		return t.Add(t.Scale(plain, 1-w.alpha), t.Scale(weighted, w.alpha)), t.Err()
 	}
 	alpha := t.Input("importance_alpha")
-	from, steps, top := w.alphaFrom, float64(w.alphaSteps), w.alpha
+	from, steps, lo, hi := w.alphaFrom, float64(w.alphaSteps), w.alphaStart, w.alpha
 	p.scheduled = append(p.scheduled, scheduledInput{"importance mix", alpha, func(step int) float64 {
-		return top * min(1, max(0, float64(step-from)/steps))
+		return lo + (hi-lo)*min(1, max(0, float64(step-from)/steps))
 	}})
 	return t.Add(plain, t.Mul(alpha, t.Sub(weighted, plain))), t.Err()
 }

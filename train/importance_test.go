@@ -33,6 +33,7 @@ func TestImportanceCheck(t *testing.T) {
 		{math.NaN(), 0, 0, 0, "ImportanceNegatives", "[0, 1]"},
 		{1, -1, 0, 0, "ImportanceFrom", "negative"},
 		{1, 0, -1, 0, "ImportanceSteps", "negative"},
+		{0.5, 0, 100, 0, "", ""},
 		{1, 0, 0, 5, "", ""}, // turned off with a notice: TestImportanceInapplicable
 	}
 	for _, c := range cases {
@@ -160,38 +161,46 @@ func TestImportanceNegatives(t *testing.T) {
 }
 
 // TestImportanceSteps checks the mix's ramp on the pair of
-// TestImportanceNegatives: with ImportanceSteps 4 from iteration 0 the
-// negative phase is q's plain mean at iteration 0, a quarter of the way to
-// the weighted mean E_p[E] = 1 at iteration 1, halfway at 2, and the
-// weighted mean from 4 on.
+// TestImportanceNegatives: with ImportanceSteps 4 from iteration 0 and
+// ImportanceStart 0 the negative phase is q's plain mean at iteration 0, a
+// quarter of the way to the weighted mean E_p[E] = 1 at iteration 1,
+// halfway at 2, and the weighted mean from 4 on; from ImportanceStart ½
+// it starts halfway.
 func TestImportanceSteps(t *testing.T) {
 	ep, gp := quadraticPair(t, []float64{0.5, -0.25}, []float64{0.5, 0.25}, []float64{0.8, -0.1}, []float64{0.8, 0.4})
-	o := tinyOptions(t)
-	o.Energy, o.Generator, o.Upper = ep, gp, "none"
-	o.BatchSize, o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceSteps = 20000, 1, 0, 4
-	o.ImportanceData, o.ImportanceBroad = 0, 0
-	tr, err := NewTrainer(context.Background(), o, Hooks{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		step  int
-		alpha float64
-	}{{0, 0}, {1, 0.25}, {2, 0.5}, {4, 1}, {9, 1}} {
-		p := tr.energyProgram(c.step)
-		if err := p.run(c.step, tr.sampler, tr.zRNG, tr.noise); err != nil {
+	for _, start := range []float64{0, 0.5} {
+		o := tinyOptions(t)
+		o.Energy, o.Generator, o.Upper = ep, gp, "none"
+		o.BatchSize, o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceSteps, o.ImportanceStart = 20000, 1, 0, 4, start
+		o.ImportanceData, o.ImportanceBroad = 0, 0
+		tr, err := NewTrainer(context.Background(), o, Hooks{})
+		if err != nil {
 			t.Fatal(err)
 		}
-		ed, es := p.values["energy_data"], p.values["energy_samples"]
-		neg := ed - p.lossVal
-		if c.alpha == 0 {
-			if math.Abs(neg-es) > 1e-9*es {
-				t.Errorf("iteration %d: negative phase %v, want mean E(G(z)) = %v", c.step, neg, es)
+		for _, step := range []int{0, 1, 2, 4, 9} {
+			alpha := start + (1-start)*min(1, float64(step)/4)
+			p := tr.energyProgram(step)
+			if err := p.run(step, tr.sampler, tr.zRNG, tr.noise); err != nil {
+				t.Fatal(err)
 			}
-			continue
+			ed, es := p.values["energy_data"], p.values["energy_samples"]
+			neg := ed - p.lossVal
+			if alpha == 0 {
+				if math.Abs(neg-es) > 1e-9*es {
+					t.Errorf("iteration %d: negative phase %v, want mean E(G(z)) = %v", step, neg, es)
+				}
+				continue
+			}
+			if want := (1-alpha)*es + alpha; math.Abs(neg-want) > 0.1 {
+				t.Errorf("start %v, iteration %d: negative phase %v, want about (1 − %v)·mean E(G(z)) + %v·E_p[E] = %v", start, step, neg, alpha, alpha, want)
+			}
 		}
-		if want := (1-c.alpha)*es + c.alpha; math.Abs(neg-want) > 0.1 {
-			t.Errorf("iteration %d: negative phase %v, want about (1 − %v)·mean E(G(z)) + %v·E_p[E] = %v", c.step, neg, c.alpha, c.alpha, want)
+	}
+	for _, start := range []float64{-0.1, 0.6, math.NaN()} {
+		o := tinyOptions(t)
+		o.ImportanceNegatives, o.ImportanceSteps, o.ImportanceStart = 0.5, 10, start
+		if err := o.Check(); err == nil || !strings.Contains(err.Error(), "ImportanceStart") {
+			t.Errorf("start %v with α ½: %v, want an error naming ImportanceStart", start, err)
 		}
 	}
 }

@@ -116,10 +116,14 @@ type Options struct {
 	// before it the negative phase is mean E(G(z)).
 	ImportanceNegatives float64 `json:"importance-negatives,omitempty"`
 	ImportanceFrom      int     `json:"importance-from,omitempty"`
-	// ImportanceSteps n > 0 raises the mix linearly from 0 at
-	// ImportanceFrom to ImportanceNegatives n iterations later, so that
-	// the generator's game fades out instead of stopping. 0: at once.
+	// ImportanceSteps n > 0 raises the mix linearly from ImportanceStart
+	// at ImportanceFrom to ImportanceNegatives n iterations later, so
+	// that the generator's game fades out instead of stopping. 0: at
+	// once.
 	ImportanceSteps int `json:"importance-steps,omitempty"`
+	// ImportanceStart, in [0, ImportanceNegatives], is the mix at
+	// ImportanceFrom when ImportanceSteps ramps it.
+	ImportanceStart float64 `json:"importance-start,omitempty"`
 	// ImportanceBroad r > 0 adds to the weighted negatives r·BatchSize
 	// draws from a Gaussian ImportanceBroadWidth times as wide as the
 	// data, weighted by exp(−E) over its density and pooled with the

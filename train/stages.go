@@ -132,7 +132,7 @@ func (tr *Trainer) buildEnergyStages(dt autodiff.Dtype, dataDim, latentDim int) 
 	tr.eStages, err = buildStages(o.stageStarts(), func(from int) (*program, error) {
 		imp, upper := weighting{}, tr.upper
 		if o.ImportanceNegatives > 0 && from >= o.ImportanceFrom {
-			imp = weighting{alpha: o.ImportanceNegatives, alphaFrom: o.ImportanceFrom, alphaSteps: o.ImportanceSteps, broad: o.ImportanceBroad, broadWidth: o.ImportanceBroadWidth, data: o.ImportanceData, dataWidth: o.ImportanceWidth, mean: mean, std: std}
+			imp = weighting{alpha: o.ImportanceNegatives, alphaFrom: o.ImportanceFrom, alphaSteps: o.ImportanceSteps, alphaStart: o.ImportanceStart, broad: o.ImportanceBroad, broadWidth: o.ImportanceBroadWidth, data: o.ImportanceData, dataWidth: o.ImportanceWidth, mean: mean, std: std}
 		}
 		if len(o.LateSigmas) > 0 && from >= o.LateFrom {
 			upper = tr.lateUpper

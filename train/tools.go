@@ -157,6 +157,9 @@ func (o *Options) clearUnusedTools() {
 	if o.ImportanceNegatives == 0 {
 		o.importanceOff()
 	}
+	if o.ImportanceSteps == 0 {
+		o.ImportanceStart = 0
+	}
 	if o.ImportanceData == 0 {
 		o.ImportanceWidth = 0
 	}
@@ -178,6 +181,6 @@ func (o *Options) clearUnusedTools() {
 // importanceOff turns the importance-weighted negatives off, with every
 // option that only they use.
 func (o *Options) importanceOff() {
-	o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceSteps = 0, 0, 0
+	o.ImportanceNegatives, o.ImportanceFrom, o.ImportanceSteps, o.ImportanceStart = 0, 0, 0, 0
 	o.ImportanceBroad, o.ImportanceBroadWidth, o.ImportanceData, o.ImportanceWidth = 0, 0, 0, 0
 }
