@@ -20,10 +20,14 @@
 // 25gaussians, nothing else limits the energy's slopes, and the held-out
 // log-likelihood falls from −1.8 nats at 6 000 iterations to −19 at
 // 20 000 (bench/drift.md). RecipeDefault's late stage, from iteration
-// 10 000, lowers the diffusion bound's noise levels (Options.LateSigmas,
-// LateFrom) and importance-weights the negatives (below): the first
-// steepens the walls between modes, which the levels up to 0.1 blur, the
-// second sets the modes' weights (bench/density.md).
+// 5 000, lowers the diffusion bound's noise levels (Options.LateSigmas,
+// LateFrom), and from 10 000 importance-weights the negatives (below):
+// the first steepens the walls between modes, which the levels up to 0.1
+// blur, the second sets the modes' weights (bench/density.md). Between
+// the two the sharp wells play against the generator's samples, which
+// spreads the generator over every well and takes the energy far from the
+// data for a while (−9 to −33 nats at 10 000 iterations; the weights heal
+// it by 15 000 to 20 000, §8b).
 //
 // Options.AnnealFrom anneals the generator's target from p_θ^β0 to p_θ:
 // against a fixed sharp target (the true 25gaussians energy) a freshly
@@ -54,10 +58,9 @@
 // sample nearest to it (match.go). The reverse KL of the lower bound
 // alone leaves empty the wells the generator has not reached; the term
 // depends on the energy only through the weights, so it moves q towards
-// p_θ, not towards the data. It is off by default: with weights that
-// start at 15 000 it takes the default's generator on 25gaussians to
-// 23–25 modes, but the same recipe loses up to 1.4 nats on rings and
-// 2spirals (bench/density.md §8).
+// p_θ, not towards the data (RecipeDefault, from iteration 5 000;
+// bench/density.md §8). Options.GeneratorMatchTarget MatchData pulls
+// towards the data rows instead, which blurs the generator (§8b).
 //
 // A Pair loads a trained energy and generator to measure their bounds, as
 // the trainer's certified-bracket monitor does during training.

@@ -215,7 +215,7 @@ func TestGeneratorMatchData(t *testing.T) {
 		o := tinyOptions(t)
 		o.Energy, o.Generator, o.Upper = ep, gp, "none"
 		o.BatchSize, o.DataRows = 2000, 20000
-		o.GeneratorMatch, o.GeneratorMatchKind, o.GeneratorMatchTarget = 1, MatchEnergy, MatchData
+		o.GeneratorMatch, o.GeneratorMatchFrom, o.GeneratorMatchKind, o.GeneratorMatchTarget = 1, 0, MatchEnergy, MatchData
 		tr, err := NewTrainer(context.Background(), o, Hooks{})
 		if err != nil {
 			t.Fatal(err)

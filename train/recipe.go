@@ -15,17 +15,24 @@ const (
 	// diffusion bounds, Adam at 3e-3 with a 200-iteration warm-up and a
 	// cosine decay to 5 % over a fixed 20 000 iterations (a longer run
 	// goes on at 5 %), a moving average of the parameters (decay 0.999)
-	// evaluated and exported, and a late stage from iteration 10 000: the
-	// diffusion bound's noise levels drop from 0.01–0.1 to 0.005–0.02,
-	// which steepens the walls between modes, and the energy's negatives
-	// are importance-weighted (α = 1) on draws around the data rows and
-	// from a Gaussian eight times as wide as the data (one and a quarter
-	// batches), which sets the modes' weights whatever the generator
-	// covers and keeps the energy from falling far from the data
-	// (bench/density.md §7). Its first 10 000 iterations are the recipe
-	// before the late stage (rows d-lr3e3-w200 of
-	// bench/study-results.csv), which does not drift but leaves broad
-	// wells. Rows swdb8 have it on every toy set to 50 000 iterations.
+	// evaluated and exported, and two late stages. From iteration 5 000
+	// the diffusion bound's noise levels drop from 0.01–0.1 to
+	// 0.005–0.02, which steepens the walls between modes, and the
+	// generator's loss gains the nearest-sample match term (β = 30,
+	// match.go) towards the importance-weighted draws of p_θ. From
+	// iteration 10 000 the energy's negatives are importance-weighted
+	// (α = 1) on draws around the data rows and from a Gaussian eight
+	// times as wide as the data (one and a quarter batches), which sets
+	// the modes' weights whatever the generator covers and keeps the
+	// energy from falling far from the data (bench/density.md §7).
+	// Between 5 000 and 10 000 the negatives are the generator's samples
+	// against sharp wells: an adversarial window in which the generator
+	// spreads over the wells, and in which the energy is far from the
+	// data (−32 nats on 25gaussians and rings at 10 000 iterations; the
+	// weights heal it by 20 000, bench/density.md §8b): stop a default
+	// run at 20 000 iterations or more, or before 5 000. Its first 5 000
+	// iterations are the recipe before the late stages (rows d-lr3e3-w200
+	// of bench/study-results.csv). Rows la5i10 have it on every toy set.
 	// RecipePaper scores −19.2 on 25gaussians (seed 1, bench/drift.md).
 	RecipeDefault = "default"
 	// RecipePaper is the paper's toy recipe, as its public code runs it:
@@ -74,6 +81,10 @@ type recipe struct {
 	// data, broad and broadWidth: Options.ImportanceData,
 	// ImportanceBroad and ImportanceBroadWidth (0: none, none, 2).
 	data, broad, broadWidth float64
+	// match and matchFrom: Options.GeneratorMatch and
+	// GeneratorMatchFrom (0: none), the nearest-sample distance.
+	match     float64
+	matchFrom int
 }
 
 var recipes = func() []recipe {
@@ -84,8 +95,9 @@ var recipes = func() []recipe {
 		lrSchedule: ScheduleCosine, lrWarmup: 200, lrDecaySteps: 20000, lrFinal: 0.05,
 		ema:        0.999,
 		importance: 1, importanceFrom: 10000,
-		lateSigmas: []float64{0.005, 0.01, 0.015, 0.02}, lateFrom: 10000,
+		lateSigmas: []float64{0.005, 0.01, 0.015, 0.02}, lateFrom: 5000,
 		data: 1, broad: 0.25, broadWidth: 8,
+		match: 30, matchFrom: 5000,
 	}
 	paper := recipe{
 		name:  RecipePaper,
@@ -98,6 +110,7 @@ var recipes = func() []recipe {
 	modes.sigmas, modes.importance, modes.importanceFrom = []float64{0.005, 0.01, 0.015, 0.02}, 0.5, 10000
 	modes.lateSigmas, modes.lateFrom = nil, 0
 	modes.data, modes.broad, modes.broadWidth = 0, 0, 0
+	modes.match, modes.matchFrom = 0, 0
 	return []recipe{def, paper, modes}
 }()
 
@@ -118,7 +131,10 @@ func Recipes() []string {
 // LRDecaySteps, LRFinal), the parameter average (EMA), the diffusion
 // bound's noise levels (DiffusionSigmas, LateSigmas, LateFrom) and the
 // negative phase (ImportanceNegatives, ImportanceFrom, ImportanceData,
-// ImportanceWidth, ImportanceBroad, ImportanceBroadWidth). Other options
+// ImportanceWidth, ImportanceBroad, ImportanceBroadWidth, ImportanceSteps,
+// ImportanceStart) and the generator's match term (GeneratorMatch,
+// GeneratorMatchFrom, GeneratorMatchSteps, GeneratorMatchKind,
+// GeneratorMatchTarget). Other options
 // are kept. An unknown name is an error naming it and the recipes.
 func (o *Options) ApplyRecipe(name string) error {
 	for _, r := range recipes {
@@ -142,6 +158,12 @@ func (r recipe) apply(o *Options) {
 	o.LateSigmas, o.LateFrom = slices.Clone(r.lateSigmas), r.lateFrom
 	o.ImportanceData, o.ImportanceWidth = r.data, 0
 	o.ImportanceBroad, o.ImportanceBroadWidth = r.broad, r.broadWidth
+	o.ImportanceSteps, o.ImportanceStart = 0, 0
+	o.GeneratorMatch, o.GeneratorMatchFrom, o.GeneratorMatchSteps = r.match, r.matchFrom, 0
+	o.GeneratorMatchKind, o.GeneratorMatchTarget = "", ""
+	if r.match > 0 {
+		o.GeneratorMatchKind = MatchNearest
+	}
 }
 
 // recipeHint names the recipe, if any, that o's identity matches that of

@@ -31,6 +31,7 @@ func TestDefaultOptionsRecipe(t *testing.T) {
 	want.EMA, want.LRWarmup, want.LRDecaySteps, want.LRFinal = 0, 0, 0, 0
 	want.ImportanceNegatives, want.ImportanceFrom, want.LateSigmas, want.LateFrom = 0, 0, nil, 0
 	want.ImportanceData, want.ImportanceBroad, want.ImportanceBroadWidth = 0, 0, 0
+	want.GeneratorMatch, want.GeneratorMatchFrom, want.GeneratorMatchKind, want.GeneratorMatchTarget = 0, 0, "", ""
 	if !reflect.DeepEqual(paper, want) {
 		t.Errorf("recipe paper:\n%+v\nwant:\n%+v", paper, want)
 	}
@@ -47,6 +48,7 @@ func TestDefaultOptionsRecipe(t *testing.T) {
 	want.DiffusionSigmas, want.ImportanceNegatives, want.ImportanceFrom = []float64{0.005, 0.01, 0.015, 0.02}, 0.5, 10000
 	want.LateSigmas, want.LateFrom = nil, 0
 	want.ImportanceData, want.ImportanceBroad, want.ImportanceBroadWidth = 0, 0, 0
+	want.GeneratorMatch, want.GeneratorMatchFrom, want.GeneratorMatchKind, want.GeneratorMatchTarget = 0, 0, "", ""
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("recipe modes:\n%+v\nwant:\n%+v", o, want)
 	}

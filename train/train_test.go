@@ -152,6 +152,7 @@ func sameRun(t *testing.T, whole, resumed *Trainer, out1, out2 string) {
 // stops with a clear error and keeps the last good checkpoint.
 func TestNonFiniteStop(t *testing.T) {
 	o := tinyOptions(t)
+	o.GeneratorMatch = 0 // one generator program: the fake poisons the last one built
 	lower := &fakeLower{LambdaH: 1}
 	h := Hooks{Lower: lower, Upper: &fakeUpper{LambdaGP: 1e-3}}
 	var poisonErr error

@@ -36,10 +36,14 @@ the run and keeps the last good checkpoint.
 The defaults are the recipe that holds up where the paper's drifts
 (--recipe default: the diffusion upper bound, a higher learning rate with
 warm-up and cosine decay over 20 000 iterations, a moving average of the
-parameters, which evaluation and export use, and from iteration 10 000 a
-late stage of small noise levels and negatives importance-weighted on
-draws around the data and from a wide Gaussian, which sharpens the modes
-and sets their weights, bench/density.md);
+parameters, which evaluation and export use, and from iteration 5 000 a
+late stage: small noise levels, which sharpen the modes, a pull of the
+generator's samples towards weighted draws of the model density, and
+from 10 000 negatives importance-weighted on draws around the data and
+from a wide Gaussian, which set the modes' weights; between 5 000 and
+10 000 the sharp modes play against the generator, which spreads it over
+every mode but leaves the energy poor until about 15 000: stop a default
+run at 20 000 iterations or later; bench/density.md §8b);
 --recipe paper gives the paper's toy settings (the gradient-penalty
 upper bound at the paper's rate), whose energy drifts on long runs
 (bench/drift.md). --recipe lists the flags of each; flags given explicitly

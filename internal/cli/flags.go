@@ -269,7 +269,7 @@ func recipeUsage(fs *pflag.FlagSet, o *train.Options) string {
 	}
 	return fmt.Sprintf("named `RECIPE` setting the bounds, their weights, Adam, its schedule and --ema: %s; "+
 		"the flags not shown are 0 or off, and each bound takes its own weights (gp: λ_GP %v, τ %v; diffusion: λ %v). "+
-		"paper is the paper's toy settings, which drift on long runs; default is the recipe that holds up where paper drifts (bench/drift.md), with a late stage from 10 000 iterations (bench/density.md); "+
+		"paper is the paper's toy settings, which drift on long runs; default is the recipe that holds up where paper drifts (bench/drift.md), with a late stage from 5 000 iterations and weights from 10 000, poor in between (bench/density.md §6–8b); "+
 		"modes is experimental: it reaches +1.5 nats and 24–25 modes on 25gaussians at 20 000 iterations but fails on 8gaussians and pinwheel (bench/density.md). "+
 		"Flags given explicitly win over the recipe, in any order",
 		strings.Join(parts, ", "), bounds.DefaultGPLambda, bounds.DefaultGPTau, bounds.NewDiffusion().Lambda)

@@ -37,13 +37,13 @@ func TestImportanceFlags(t *testing.T) {
 }
 
 // TestLateFlags checks that the late stage's flags and run-file keys set
-// the train options: noise levels 0.005–0.02 from iteration 10 000 by
+// the train options: noise levels 0.005–0.02 from iteration 5 000 by
 // default.
 func TestLateFlags(t *testing.T) {
 	o := train.DefaultOptions()
 	fs := pflag.NewFlagSet("train", pflag.ContinueOnError)
 	TrainFlags(fs, &o)
-	if !slices.Equal(o.LateSigmas, []float64{0.005, 0.01, 0.015, 0.02}) || o.LateFrom != 10000 {
+	if !slices.Equal(o.LateSigmas, []float64{0.005, 0.01, 0.015, 0.02}) || o.LateFrom != 5000 {
 		t.Errorf("defaults: %v from %d", o.LateSigmas, o.LateFrom)
 	}
 	if err := fs.Parse([]string{"--late-sigmas", "0.01,0.02", "--late-from", "500"}); err != nil {
