@@ -44,10 +44,17 @@ import (
 //     not help: weak, it left the generator as it was; strong, it spread
 //     the samples between the wells (bench/density.md §8).
 //
-// Its value is the metrics column "generator_match". No recipe turns the
-// term on: with the weights started 5 000 iterations after the sharp
-// noise levels it takes 25gaussians' generator to 23–25 modes, but that
-// recipe loses 0.7–1.4 nats on 2spirals and rings (bench/density.md §8).
+// Its value is the metrics column "generator_match". RecipeDefault turns
+// it on (nearest, β = 30) with the sharp noise levels at iteration 5 000,
+// 5 000 iterations before the weights: the window of play spreads the
+// generator over the wells (25 / 25 / 25 modes on 25gaussians), and the
+// term keeps pulling after it closes (bench/density.md §8–8b). Alone,
+// with no window, it brings 19–21 modes (§8b).
+//
+// With Options.GeneratorMatchTarget MatchData the term matches the
+// batch's data rows, equally weighted, instead of p̂: with no window it
+// needs β ≈ 3 000 for 23 modes, and blurs, since every data row has some
+// sample near it long before the modes' masses are right (§8b).
 
 // colGeneratorMatch is the metrics column of the match term's distance.
 const colGeneratorMatch = "generator_match"
