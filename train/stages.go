@@ -116,6 +116,27 @@ func (tr *Trainer) dropInapplicable(notice func(string)) {
 	}
 }
 
+// windowHeal is how long after the weights start the energy takes to
+// recover from a window of play, sharp noise levels before the weights
+// (RecipeDefault's 5 000 to 10 000): on the toy sets it is far from the
+// data at the window's end (−9 to −33 nats at 10 000 iterations), near its
+// final value 5 000 iterations later on 25gaussians, and still 0.96 nats
+// below it on rings then (bench/density.md §8b).
+const windowHeal = 10000
+
+// noteWindow says so when the run ends in a window of play or less than
+// windowHeal iterations after the weights start, where its energy is far
+// from the data.
+func (tr *Trainer) noteWindow(notice func(string)) {
+	o := tr.o
+	if notice == nil || len(o.LateSigmas) == 0 || o.ImportanceNegatives == 0 || o.LateFrom >= o.ImportanceFrom {
+		return
+	}
+	if end := o.ImportanceFrom + windowHeal; o.Steps > o.LateFrom && o.Steps < end {
+		notice(fmt.Sprintf("--steps %d ends in the window of play or soon after it: sharp noise levels from iteration %d, weights only from %d, leave the energy far from the data until the weights have repaired it (bench/density.md §8b); train %d iterations or more, or at most %d", o.Steps, o.LateFrom, o.ImportanceFrom, end, o.LateFrom))
+	}
+}
+
 // commaList writes x as a flag takes it: 0.005,0.01.
 func commaList(x []float64) string {
 	return strings.ReplaceAll(strings.Trim(fmt.Sprint(x), "[]"), " ", ",")

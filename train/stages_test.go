@@ -91,3 +91,31 @@ func TestLateSigmasCheck(t *testing.T) {
 		t.Errorf("gp with late levels: error %v, notices %q; want one stage and a notice that gp has no levels", err, notes)
 	}
 }
+
+// TestNoteWindow checks the notice of a run that ends in the default's
+// window of play (sharp levels from 5 000, weights from 10 000) or less
+// than windowHeal iterations after it, and its silence otherwise.
+func TestNoteWindow(t *testing.T) {
+	cases := []struct {
+		steps, lateFrom int
+		want            bool
+	}{
+		{3000, 5000, false},
+		{5000, 5000, false},
+		{5001, 5000, true},
+		{12000, 5000, true},
+		{19999, 5000, true},
+		{20000, 5000, false},
+		{12000, 10000, false}, // no window: levels and weights together
+	}
+	for _, c := range cases {
+		o := tinyOptions(t)
+		o.Steps, o.LateFrom, o.ImportanceFrom = c.steps, c.lateFrom, 10000
+		var notes []string
+		tr := &Trainer{o: o}
+		tr.noteWindow(func(m string) { notes = append(notes, m) })
+		if got := len(notes) == 1 && strings.Contains(notes[0], "window of play"); got != c.want || len(notes) > 1 {
+			t.Errorf("--steps %d, late stage from %d: notices %q, want one: %v", c.steps, c.lateFrom, notes, c.want)
+		}
+	}
+}

@@ -167,6 +167,7 @@ func NewTrainer(ctx context.Context, o Options, h Hooks) (*Trainer, error) {
 	}
 	noteFixedBatch(tr.nets, h.Notice)
 	tr.dropInapplicable(h.Notice)
+	tr.noteWindow(h.Notice)
 	if err := tr.loadBounds(); err != nil {
 		return nil, err
 	}
