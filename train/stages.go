@@ -120,8 +120,8 @@ func (tr *Trainer) dropInapplicable(notice func(string)) {
 // recover from a window of play, sharp noise levels before the weights
 // (RecipeDefault's 5 000 to 10 000): on the toy sets it is far from the
 // data at the window's end (−9 to −33 nats at 10 000 iterations), near its
-// final value 5 000 iterations later on 25gaussians, and still 0.96 nats
-// below it on rings then (bench/density.md §8b).
+// value at 20 000 iterations 5 000 iterations later on 25gaussians, but
+// still 3.4 nats below it on rings then (bench/density.md §8b).
 const windowHeal = 10000
 
 // noteWindow says so when the run ends in a window of play or less than
