@@ -346,4 +346,21 @@ func TestImportanceDataDimension(t *testing.T) {
 		got.ImportanceData != 0 || got.ImportanceBroad != 0 || got.GeneratorMatch != 0 || got.ImportanceNegatives != 1 {
 		t.Errorf("notices %q, options %+v: want data and broad draws and the match term off, the weights on", notes, got)
 	}
+	// Towards the data rows the match term needs no weights: it stays,
+	// and its generator step runs on three features.
+	o.GeneratorMatchTarget, o.GeneratorMatchFrom, o.Out = MatchData, 0, filepath.Join(t.TempDir(), "run")
+	notes = nil
+	if tr, err = NewTrainer(t.Context(), o, Hooks{Notice: func(m string) { notes = append(notes, m) }}); err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != 1 || tr.o.GeneratorMatch != 30 {
+		t.Errorf("data target: notices %q, match %v; want one notice and the term on", notes, tr.o.GeneratorMatch)
+	}
+	p := tr.generatorProgram(0)
+	if err := p.run(0, tr.sampler, tr.zRNG, tr.noise); err != nil {
+		t.Fatal(err)
+	}
+	if v := p.values[colGeneratorMatch]; !(v > 0) {
+		t.Errorf("data target on three features: match term %v, want a positive distance", v)
+	}
 }

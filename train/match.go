@@ -70,8 +70,8 @@ func (p *program) generatorMatch(bb bounds.Nets, b bounds.Batch, x *autodiff.Nod
 	t := bb.Tape
 	var y, wt *autodiff.Node
 	if w.matchTarget == MatchData {
-		y = b.Data
-		M := y.Shape()[0]
+		M := b.Data.Shape()[0]
+		y = t.Reshape(b.Data, []int{M, bb.DataDim}) // image rows flattened
 		wt = t.Const(slices.Repeat([]float64{1 / float64(M)}, M), M)
 	} else {
 		var logW *autodiff.Node
