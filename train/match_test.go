@@ -216,14 +216,7 @@ func TestGeneratorMatchData(t *testing.T) {
 		o.Energy, o.Generator, o.Upper = ep, gp, "none"
 		o.BatchSize, o.DataRows = 2000, 20000
 		o.GeneratorMatch, o.GeneratorMatchFrom, o.GeneratorMatchKind, o.GeneratorMatchTarget = 1, 0, MatchEnergy, MatchData
-		tr, err := NewTrainer(context.Background(), o, Hooks{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := tr.generatorProgram(0)
-		if err := p.run(0, tr.sampler, tr.zRNG, tr.noise); err != nil {
-			t.Fatal(err)
-		}
+		tr, p := firstStep(t, o, (*Trainer).generatorProgram)
 		got := p.values[colGeneratorMatch]
 		_, std := tr.data.Moments()
 		r := rand.New(rand.NewPCG(9, 10))

@@ -221,11 +221,18 @@ func stopAt(t *testing.T, o Options, step int) {
 // trainer with o and the bounds o names, without updating.
 func firstEnergyStep(t *testing.T, o Options) (*Trainer, *program) {
 	t.Helper()
+	return firstStep(t, o, (*Trainer).energyProgram)
+}
+
+// firstStep runs the step that program picks for the first iteration of
+// a trainer with o and the bounds o names, without updating.
+func firstStep(t *testing.T, o Options, program func(*Trainer, int) *program) (*Trainer, *program) {
+	t.Helper()
 	tr, err := NewTrainer(context.Background(), o, Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := tr.energyProgram(0)
+	p := program(tr, 0)
 	if err := p.run(0, tr.sampler, tr.zRNG, tr.noise); err != nil {
 		t.Fatal(err)
 	}
