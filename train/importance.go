@@ -185,10 +185,7 @@ func (p *program) importanceNegatives(bb bounds.Nets, b bounds.Batch, batchNorm 
 		return t.Add(t.Scale(plain, 1-w.alpha), t.Scale(weighted, w.alpha)), t.Err()
 	}
 	alpha := t.Input("importance_alpha")
-	from, steps, lo, hi := w.alphaFrom, float64(w.alphaSteps), w.alphaStart, w.alpha
-	p.scheduled = append(p.scheduled, scheduledInput{"importance mix", alpha, func(step int) float64 {
-		return lo + (hi-lo)*min(1, max(0, float64(step-from)/steps))
-	}})
+	p.scheduled = append(p.scheduled, scheduledInput{"importance mix", alpha, linearRamp(w.alphaFrom, w.alphaSteps, w.alphaStart, w.alpha)})
 	return t.Add(plain, t.Mul(alpha, t.Sub(weighted, plain))), t.Err()
 }
 

@@ -100,10 +100,7 @@ func (p *program) generatorMatch(bb bounds.Nets, b bounds.Batch, x *autodiff.Nod
 		return t.Scale(ed, w.match), t.Err()
 	}
 	beta := t.Input("generator_match_weight")
-	from, steps, top := w.matchFrom, float64(w.matchSteps), w.match
-	p.scheduled = append(p.scheduled, scheduledInput{"generator match weight", beta, func(step int) float64 {
-		return top * max(0, 1-float64(step-from)/steps)
-	}})
+	p.scheduled = append(p.scheduled, scheduledInput{"generator match weight", beta, linearRamp(w.matchFrom, w.matchSteps, w.match, 0)})
 	return t.Mul(beta, ed), t.Err()
 }
 

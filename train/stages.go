@@ -84,7 +84,7 @@ func (tr *Trainer) dropInapplicable(notice func(string)) {
 	}
 	if o.GeneratorMatch > 0 && o.GeneratorMatchTarget != MatchData && D > maxDataDrawFeatures {
 		say("the generator's match term (--generator-match %v) off: its target, weighted data draws, degenerates beyond %d features (bench/density.md §7)", o.GeneratorMatch, maxDataDrawFeatures)
-		o.GeneratorMatch, o.GeneratorMatchFrom, o.GeneratorMatchSteps, o.GeneratorMatchKind, o.GeneratorMatchTarget = 0, 0, 0, "", ""
+		o.matchOff()
 	}
 	if o.ImportanceNegatives > 0 {
 		why := ""

@@ -119,3 +119,23 @@ func TestNoteWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestLinearRamp checks the schedule of the mix's ramp and the match
+// term's decay: held before from, linear over steps, held after.
+func TestLinearRamp(t *testing.T) {
+	for _, c := range []struct {
+		from, steps, step int
+		start, end, want  float64
+	}{
+		{10, 4, 0, 30, 0, 30},
+		{10, 4, 12, 30, 0, 15},
+		{10, 4, 14, 30, 0, 0},
+		{10, 4, 99, 30, 0, 0},
+		{0, 4, 1, 0.5, 1, 0.625},
+		{0, 4, 9, 0.5, 1, 1},
+	} {
+		if got := linearRamp(c.from, c.steps, c.start, c.end)(c.step); got != c.want {
+			t.Errorf("%+v: %v", c, got)
+		}
+	}
+}

@@ -369,6 +369,15 @@ func (p *program) scheduleWeight(name string, est bounds.Estimate) error {
 	return nil
 }
 
+// linearRamp returns the schedule that goes linearly from start at
+// iteration from to end steps iterations later (steps > 0), and holds
+// each outside.
+func linearRamp(from, steps int, start, end float64) func(step int) float64 {
+	return func(step int) float64 {
+		return start + (end-start)*min(1, max(0, float64(step-from)/float64(steps)))
+	}
+}
+
 // A scheduledInput is a scalar input of a program whose value depends on
 // the iteration: at(step) is set into node before every run.
 type scheduledInput struct {

@@ -171,11 +171,17 @@ func (o *Options) clearUnusedTools() {
 	}
 	switch {
 	case o.GeneratorMatch == 0:
-		o.GeneratorMatchFrom, o.GeneratorMatchSteps, o.GeneratorMatchKind, o.GeneratorMatchTarget = 0, 0, "", ""
+		o.matchOff()
 	default:
 		o.GeneratorMatchKind = cmp.Or(o.GeneratorMatchKind, MatchNearest)
 		o.GeneratorMatchTarget = cmp.Or(o.GeneratorMatchTarget, MatchModel)
 	}
+}
+
+// matchOff turns the generator's match term off, with every option that
+// only it uses.
+func (o *Options) matchOff() {
+	o.GeneratorMatch, o.GeneratorMatchFrom, o.GeneratorMatchSteps, o.GeneratorMatchKind, o.GeneratorMatchTarget = 0, 0, 0, "", ""
 }
 
 // importanceOff turns the importance-weighted negatives off, with every
